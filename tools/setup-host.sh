@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Prepares this machine to be a libvirt/KVM test host for the kit:
+# Debian packages (QEMU and libvirt from bookworm-backports for the igb SR-IOV
+# NIC and current ivshmem), the libvirt daemons, and a hugetlbfs mount.
+# Idempotent: every step checks first and says what it found or did.
+set -euo pipefail
+
+say() { printf '\033[1m[nfvkit host]\033[0m %s\n' "$*"; }
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    say "this step needs root: $1. Re-run as root (sudo) or do it by hand."
+    exit 1
+  fi
+}
+
+# Packages the kit drives (virsh, QEMU) and builds guest images from.
+HOST_PACKAGES_BACKPORTS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients)
+HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils)
+
+missing=()
+for p in "${HOST_PACKAGES_BACKPORTS[@]}" "${HOST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  need_root "install ${missing[*]}"
+  if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    say "adding Debian bookworm-backports (QEMU 10, libvirt 11)"
+    cat > /etc/apt/sources.list.d/nfvkit-backports.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+  say "installing ${missing[*]} (apt-get, takes a few minutes the first time)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q -t bookworm-backports "${HOST_PACKAGES_BACKPORTS[@]}" >/dev/null
+  apt-get install -y -q "${HOST_PACKAGES[@]}" >/dev/null
+else
+  say "packages present: QEMU $(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9.]*\).*/\1/p'), libvirt $(virsh --version)"
+fi
+
+# hugetlbfs must be mounted before libvirtd starts, or libvirt will not offer
+# hugepage-backed memory until it is restarted.
+restart_libvirtd=0
+if ! grep -qs ' hugetlbfs ' /proc/mounts; then
+  need_root "mount hugetlbfs"
+  mkdir -p /dev/hugepages
+  mount -t hugetlbfs hugetlbfs /dev/hugepages
+  say "mounted hugetlbfs on /dev/hugepages"
+  restart_libvirtd=1
+else
+  say "hugetlbfs mounted on $(awk '$3=="hugetlbfs"{print $2; exit}' /proc/mounts)"
+fi
+
+libvirt_up() { virsh -c qemu:///system version >/dev/null 2>&1; }
+if libvirt_up && [ "$restart_libvirtd" = 1 ] && pgrep -x libvirtd >/dev/null; then
+  say "restarting libvirtd so it sees the new hugetlbfs mount"
+  pkill -x libvirtd || true
+  for _ in $(seq 50); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
+fi
+if ! pgrep -x virtlogd >/dev/null; then
+  need_root "start virtlogd"
+  virtlogd -d
+  say "started virtlogd (writes guest console logs)"
+fi
+if ! libvirt_up; then
+  need_root "start libvirtd"
+  if [ -d /run/systemd/system ]; then
+    systemctl start libvirtd
+  else
+    libvirtd -d
+  fi
+  for _ in $(seq 100); do libvirt_up && break; sleep 0.1; done
+  libvirt_up || { say "libvirtd did not answer on qemu:///system; see /var/log/libvirt/"; exit 1; }
+  say "started libvirtd"
+else
+  say "libvirtd answers on qemu:///system"
+fi
