@@ -1,0 +1,35 @@
+/**
+ * Gathers what the planner needs to know about each host of a spec before
+ * planning: its topology (from libvirt) and its accelerator. Tolerant of a bad
+ * spec: validation, which runs next, reports spec problems with their paths.
+ */
+import type { HostFacts } from "../pod/TestPod";
+import { chooseAccel, type Accel } from "./accel";
+import { discoverTopology } from "./topology";
+
+export interface DiscoverOptions {
+    /** Progress lines. */
+    log?: (line: string) => void;
+}
+
+export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): Promise<Record<string, HostFacts>> {
+    const hosts = (spec as { hosts?: unknown })?.hosts;
+    const facts: Record<string, HostFacts> = {};
+    if (!Array.isArray(hosts)) return facts;
+    for (const host of hosts as Array<Record<string, unknown>>) {
+        if (typeof host?.name !== "string") continue;
+        const uri = typeof host.uri === "string" ? host.uri : "qemu:///system";
+        const requested = host.accel === "kvm" || host.accel === "tcg" ? (host.accel as Accel) : "auto";
+        const accel = await chooseAccel(uri, requested);
+        let topology: HostFacts["topology"];
+        try {
+            const t = await discoverTopology(uri);
+            topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
+            opts.log?.(`host ${host.name} (${uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`);
+        } catch (err) {
+            opts.log?.(`host ${host.name} (${uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
+        }
+        facts[host.name] = { topology, accel };
+    }
+    return facts;
+}

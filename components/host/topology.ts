@@ -1,0 +1,56 @@
+/**
+ * Reads a host's CPU topology (NUMA nodes, SMT siblings) and hugepage pools
+ * from `virsh capabilities`, so pod specs need not declare what the host can
+ * tell us. Parsing is pure; discovery is one virsh call per host.
+ */
+import { virsh } from "../libvirt/virsh";
+
+/** A host's CPUs as the planner sees them. */
+export interface DiscoveredTopology {
+    /** NUMA nodes with their CPUs. */
+    numaNodes: { id: number; cpus: number[] }[];
+    /** Groups of CPUs that share a core (hyperthreads); single-thread cores are omitted. */
+    smtSiblings: number[][];
+    /** Hugepage pools per node: page size in KiB → pages currently in the pool. */
+    hugepagePools: { node: number; sizeKiB: number; pages: number }[];
+}
+
+/** Parses the `<host><topology>` part of `virsh capabilities`. */
+export function parseCapabilitiesTopology(xml: string): DiscoveredTopology {
+    const numaNodes: DiscoveredTopology["numaNodes"] = [];
+    const hugepagePools: DiscoveredTopology["hugepagePools"] = [];
+    const siblingGroups = new Map<string, number[]>();
+    const topology = /<topology>([\s\S]*?)<\/topology>/.exec(xml)?.[1];
+    if (!topology) {
+        throw new Error("virsh capabilities printed no <topology>: cannot discover NUMA nodes; declare topology in the host spec");
+    }
+    for (const cell of topology.matchAll(/<cell id=['"](\d+)['"]>([\s\S]*?)<\/cell>/g)) {
+        const node = Number(cell[1]);
+        const cpus: number[] = [];
+        for (const cpu of cell[2].matchAll(/<cpu id=['"](\d+)['"][^>]*?siblings=['"]([^'"]+)['"]/g)) {
+            cpus.push(Number(cpu[1]));
+            siblingGroups.set(cpu[2], expandList(cpu[2]));
+        }
+        for (const pages of cell[2].matchAll(/<pages unit=['"]KiB['"] size=['"](\d+)['"]>(\d+)<\/pages>/g)) {
+            const sizeKiB = Number(pages[1]);
+            if (sizeKiB > 4) hugepagePools.push({ node, sizeKiB, pages: Number(pages[2]) });
+        }
+        numaNodes.push({ id: node, cpus: cpus.sort((a, b) => a - b) });
+    }
+    const smtSiblings = [...siblingGroups.values()].filter((g) => g.length > 1).sort((a, b) => a[0] - b[0]);
+    return { numaNodes, smtSiblings, hugepagePools };
+}
+
+/** Asks the host's libvirt for its topology. */
+export async function discoverTopology(uri: string): Promise<DiscoveredTopology> {
+    return parseCapabilitiesTopology(await virsh(uri, ["capabilities"], { timeoutMs: 30_000 }));
+}
+
+function expandList(list: string): number[] {
+    const out: number[] = [];
+    for (const part of list.split(",")) {
+        const [lo, hi] = part.split("-").map(Number);
+        for (let c = lo; c <= (hi ?? lo); c++) out.push(c);
+    }
+    return out;
+}

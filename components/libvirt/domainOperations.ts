@@ -1,0 +1,269 @@
+/**
+ * Create, diff, update and delete of one libvirt domain: the work behind the
+ * `Domain` dynamic resource. Loaded by providerShell in the provider host, so
+ * it keeps no module-level state.
+ *
+ * Diff rules, so previews read in guest terms:
+ *   - vCPU, emulator and I/O thread pinning and the FIFO priority are applied
+ *     to the running guest (and to its persistent definition): an update.
+ *   - anything else in the domain XML needs a new domain: a replacement, named
+ *     by the guest-level fact that changed (memory, vcpus, shmem.ring0, ...).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { waitForAgent } from "./guestAgent";
+import { isLocalUri, virsh, VirshError } from "./virsh";
+
+/** What libvirt can change on a running guest. */
+export interface LiveTunables {
+    /** vCPU number → host CPU set, e.g. { "0": "1" }. */
+    vcpuPins: Record<string, string>;
+    /** Host CPU set of the QEMU emulator threads. */
+    emulatorPin: string;
+    /** I/O thread id → host CPU set. */
+    iothreadPins: Record<string, string>;
+    /** SCHED_FIFO priority of the real-time vCPUs; 0 when the guest has none. */
+    fifoPriority: number;
+}
+
+/** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
+export interface DomainInputs {
+    /** libvirt URI of the host. */
+    uri: string;
+    /** Domain name on that host. */
+    name: string;
+    /** The full domain XML. */
+    xml: string;
+    /** The live-tunable parts of `xml`, as structured values for readable diffs. */
+    live: LiveTunables;
+    /** Guest-level facts behind `xml` (memory, vcpus, links...), named in replacement diffs. */
+    facts: Record<string, string>;
+    /** Host path of the serial console log (libvirt writes it; local hosts only are read). */
+    consoleLog: string;
+    /** Line the guest's init prints when it is up. */
+    readyPattern: string;
+    /** Seconds to wait for the guest agent and the ready line. */
+    bootTimeoutSec: number;
+}
+
+/** Outputs of a Domain: the inputs plus what was observed. */
+export interface DomainOutputs extends DomainInputs {
+    uuid: string;
+    /** Seconds from `virsh start` until the guest agent answered. */
+    bootSeconds: number;
+    /** vCPU pinning read back from libvirt after start (vCPU → CPU set). */
+    observedVcpuPins: Record<string, string>;
+}
+
+export async function check(_olds: DomainInputs, news: DomainInputs): Promise<pulumi.dynamic.CheckResult> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (!news.uri) failures.push({ property: "uri", reason: "a libvirt URI is required, e.g. qemu:///system" });
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(news.name ?? "")) {
+        failures.push({ property: "name", reason: `domain name ${JSON.stringify(news.name)} must be 1-64 of A-Z a-z 0-9 _ . -` });
+    }
+    if (!news.xml?.includes("<domain")) failures.push({ property: "xml", reason: "not a libvirt domain XML document" });
+    return { inputs: news, failures };
+}
+
+export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.DiffResult> {
+    // The engine shows the property-level diff (facts.memory: "256 MiB" => "512 MiB",
+    // live.vcpuPins.0: "1" => "0"); we say which top-level inputs force a new domain.
+    const replaces: string[] = [];
+    if (olds.uri !== news.uri) replaces.push("uri");
+    if (olds.name !== news.name) replaces.push("name");
+    if (!sameJson(olds.facts, news.facts)) replaces.push("facts");
+    // XML differences that no fact explains (a knob, the image) still need a new domain.
+    if (withoutCputune(olds.xml) !== withoutCputune(news.xml)) replaces.push("xml");
+    const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "live", "facts", "consoleLog", "readyPattern", "bootTimeoutSec"];
+    const changes = keys.some((k) => !sameJson(olds[k], news[k]));
+    return { changes, replaces, deleteBeforeReplace: true };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+    return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+}
+
+function sortKeys(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v && typeof v === "object") {
+        return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)]));
+    }
+    return v;
+}
+
+export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.CreateResult<DomainOutputs>> {
+    const { uri, name } = inputs;
+    await refuseForeignDomain(uri, name);
+    const xmlFile = await writeTemp(`${name}.xml`, inputs.xml);
+    try {
+        await virsh(uri, ["define", xmlFile]);
+    } finally {
+        await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
+    }
+    try {
+        if (isLocalUri(uri) && inputs.consoleLog) {
+            await fs.mkdir(path.dirname(inputs.consoleLog), { recursive: true });
+        }
+        const started = Date.now();
+        await virsh(uri, ["start", name]);
+        await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
+        if (isLocalUri(uri) && inputs.consoleLog && inputs.readyPattern) {
+            await waitForConsoleLine(inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000);
+        }
+        const bootSeconds = (Date.now() - started) / 1000;
+        const observedVcpuPins = await verifyPins(uri, name, inputs.live);
+        const uuid = (await virsh(uri, ["domuuid", name])).trim();
+        return { id: uuid, outs: { ...inputs, uuid, bootSeconds, observedVcpuPins } };
+    } catch (err) {
+        // Nothing half-created is left behind: the engine records no resource on failure.
+        await removeDomain(uri, name);
+        throw err;
+    }
+}
+
+export async function update(
+    _id: string,
+    olds: DomainOutputs,
+    news: DomainInputs,
+): Promise<pulumi.dynamic.UpdateResult<DomainOutputs>> {
+    const { uri, name } = news;
+    const live = news.live;
+    for (const [vcpu, cpus] of Object.entries(live.vcpuPins)) {
+        if (olds.live?.vcpuPins?.[vcpu] !== cpus) await virsh(uri, ["vcpupin", name, vcpu, cpus, "--live", "--config"]);
+    }
+    if (olds.live?.emulatorPin !== live.emulatorPin && live.emulatorPin) {
+        await virsh(uri, ["emulatorpin", name, live.emulatorPin, "--live", "--config"]);
+    }
+    for (const [thread, cpus] of Object.entries(live.iothreadPins)) {
+        if (olds.live?.iothreadPins?.[thread] !== cpus) await virsh(uri, ["iothreadpin", name, thread, cpus, "--live", "--config"]);
+    }
+    // Everything else that changed lives only in <cputune> (the diff guarantees it):
+    // redefine so the persistent definition matches, then apply the FIFO priority
+    // to the running vCPU threads, which libvirt has no live call for.
+    const xmlFile = await writeTemp(`${name}.xml`, news.xml);
+    try {
+        await virsh(uri, ["define", xmlFile]);
+    } finally {
+        await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
+    }
+    if (olds.live?.fifoPriority !== live.fifoPriority && isLocalUri(uri)) {
+        await applyFifoPriorityLocally(uri, name, news);
+    }
+    const observedVcpuPins = await verifyPins(uri, name, live);
+    return { outs: { ...olds, ...news, observedVcpuPins } };
+}
+
+export async function read(id: string, props: DomainOutputs): Promise<pulumi.dynamic.ReadResult<DomainOutputs>> {
+    try {
+        const uuid = (await virsh(props.uri, ["domuuid", props.name])).trim();
+        return { id: uuid, props };
+    } catch (err) {
+        if (err instanceof VirshError && err.isNoDomain) return { id: "", props };
+        throw err;
+    }
+}
+
+export async function deleteDomain(_id: string, props: DomainOutputs): Promise<void> {
+    await removeDomain(props.uri, props.name);
+}
+export { deleteDomain as delete };
+
+/** Destroys (hard power-off, so a hung guest cannot stall it) and undefines; absent is fine. */
+export async function removeDomain(uri: string, name: string): Promise<void> {
+    try {
+        await virsh(uri, ["destroy", name], { timeoutMs: 60_000 });
+    } catch (err) {
+        if (!(err instanceof VirshError && (err.isNoDomain || err.isNotRunning))) throw err;
+    }
+    try {
+        await virsh(uri, ["undefine", name]);
+    } catch (err) {
+        if (!(err instanceof VirshError && err.isNoDomain)) throw err;
+    }
+}
+
+/** A domain of the same name that this stack did not create must not be clobbered. */
+async function refuseForeignDomain(uri: string, name: string): Promise<void> {
+    try {
+        await virsh(uri, ["domuuid", name]);
+    } catch (err) {
+        if (err instanceof VirshError && err.isNoDomain) return;
+        throw err;
+    }
+    throw new Error(
+        `a domain named ${name} already exists on ${uri} and this stack does not manage it. ` +
+            `Remove it (virsh -c ${uri} destroy ${name}; virsh -c ${uri} undefine ${name}) or import it, then run again.`,
+    );
+}
+
+/** Reads `virsh vcpupin` back and fails when libvirt did not apply what was asked. */
+async function verifyPins(uri: string, name: string, live: LiveTunables): Promise<Record<string, string>> {
+    const out = await virsh(uri, ["vcpupin", name]);
+    const observed: Record<string, string> = {};
+    for (const line of out.split("\n")) {
+        const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
+        if (m) observed[m[1]] = m[2];
+    }
+    for (const [vcpu, cpus] of Object.entries(live.vcpuPins)) {
+        if (!sameCpus(observed[vcpu], cpus)) {
+            throw new Error(`vCPU ${vcpu} of ${name} is pinned to ${observed[vcpu] ?? "nothing"} on ${uri}, expected ${cpus}`);
+        }
+    }
+    return observed;
+}
+
+/** Sets SCHED_FIFO on the vCPU threads of the RT vCPUs (local host only). */
+async function applyFifoPriorityLocally(uri: string, name: string, news: DomainInputs): Promise<void> {
+    const rtVcpus = [...news.xml.matchAll(/<vcpusched vcpus=['"]([^'"]+)['"][^>]*scheduler=['"]fifo['"]/g)].map((m) => m[1]);
+    if (rtVcpus.length === 0) return;
+    const pidFile = `/run/libvirt/qemu/${name}.pid`;
+    const pid = (await fs.readFile(pidFile, "utf8")).trim();
+    const tasks = await fs.readdir(`/proc/${pid}/task`);
+    const { execFileSync } = await import("node:child_process");
+    for (const tid of tasks) {
+        const comm = (await fs.readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).trim();
+        const m = /^CPU (\d+)\//.exec(comm);
+        if (m && rtVcpus.some((set) => expandCpus(set).includes(Number(m[1])))) {
+            execFileSync("chrt", ["-f", "-p", String(news.live.fifoPriority), tid]);
+        }
+    }
+    void uri;
+}
+
+async function waitForConsoleLine(file: string, pattern: string, timeoutMs: number): Promise<void> {
+    const start = Date.now();
+    while (Date.now() - start < timeoutMs) {
+        const text = await fs.readFile(file, "utf8").catch(() => "");
+        if (text.includes(pattern)) return;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    const tail = (await fs.readFile(file, "utf8").catch(() => "")).split("\n").slice(-15).join("\n");
+    throw new Error(`no "${pattern}" line in ${file} within ${Math.round(timeoutMs / 1000)} s; the console's last lines:\n${tail}`);
+}
+
+async function writeTemp(fileName: string, text: string): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "nfvkit-"));
+    const file = path.join(dir, fileName);
+    await fs.writeFile(file, text);
+    return file;
+}
+
+function sameCpus(a: string | undefined, b: string): boolean {
+    return a !== undefined && expandCpus(a).join(",") === expandCpus(b).join(",");
+}
+
+function expandCpus(set: string): number[] {
+    const cpus: number[] = [];
+    for (const part of set.split(",")) {
+        const [lo, hi] = part.split("-").map(Number);
+        for (let c = lo; c <= (hi ?? lo); c++) cpus.push(c);
+    }
+    return cpus.sort((x, y) => x - y);
+}
+
+/** `<cputune>` holds exactly what update() can change on a running guest. */
+export function withoutCputune(xml: string): string {
+    return (xml ?? "").replace(/<cputune>[\s\S]*?<\/cputune>/, "<cputune/>");
+}

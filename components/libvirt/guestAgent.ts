@@ -1,0 +1,99 @@
+/**
+ * Talks to the QEMU guest agent inside a guest through libvirt
+ * (`virsh qemu-agent-command`), so commands reach guests over any libvirt URI
+ * without guest networking. The kit uses it to know a guest is up and to run
+ * probes inside it.
+ */
+import { virsh, VirshError } from "./virsh";
+
+/** What a command run in a guest returned. */
+export interface GuestExecResult {
+    exitCode: number;
+    stdout: string;
+    stderr: string;
+    /** True when the agent truncated the captured output. */
+    truncated: boolean;
+}
+
+/** Sends one agent command and returns its `return` member. */
+export async function agentCommand<T = unknown>(
+    uri: string,
+    domain: string,
+    command: string,
+    args?: Record<string, unknown>,
+    timeoutSec = 10,
+): Promise<T> {
+    const payload = JSON.stringify(args ? { execute: command, arguments: args } : { execute: command });
+    const out = await virsh(uri, ["qemu-agent-command", domain, "--timeout", String(timeoutSec), payload], {
+        timeoutMs: (timeoutSec + 20) * 1000,
+    });
+    return (JSON.parse(out) as { return: T }).return;
+}
+
+/** Resolves once the agent answers guest-ping, or rejects after `timeoutMs`. */
+export async function waitForAgent(uri: string, domain: string, timeoutMs: number): Promise<number> {
+    const start = Date.now();
+    let last: unknown;
+    while (Date.now() - start < timeoutMs) {
+        try {
+            await agentCommand(uri, domain, "guest-ping", undefined, 2);
+            return Date.now() - start;
+        } catch (err) {
+            last = err;
+            await sleep(500);
+        }
+    }
+    const why = last instanceof VirshError ? last.stderr.trim() : String(last);
+    throw new Error(`the guest agent in ${domain} did not answer within ${Math.round(timeoutMs / 1000)} s (${why})`);
+}
+
+/**
+ * Runs `path args...` in the guest and waits for it to exit.
+ * @param timeoutMs how long the command may run; the agent is polled until then.
+ */
+export async function guestExec(
+    uri: string,
+    domain: string,
+    path: string,
+    args: string[],
+    timeoutMs: number,
+): Promise<GuestExecResult> {
+    const { pid } = await agentCommand<{ pid: number }>(uri, domain, "guest-exec", {
+        path,
+        arg: args,
+        "capture-output": true,
+    });
+    const start = Date.now();
+    for (;;) {
+        const status = await agentCommand<{
+            exited: boolean;
+            exitcode?: number;
+            signal?: number;
+            "out-data"?: string;
+            "err-data"?: string;
+            "out-truncated"?: boolean;
+            "err-truncated"?: boolean;
+        }>(uri, domain, "guest-exec-status", { pid });
+        if (status.exited) {
+            return {
+                exitCode: status.exitcode ?? 128 + (status.signal ?? 0),
+                stdout: Buffer.from(status["out-data"] ?? "", "base64").toString("utf8"),
+                stderr: Buffer.from(status["err-data"] ?? "", "base64").toString("utf8"),
+                truncated: Boolean(status["out-truncated"] || status["err-truncated"]),
+            };
+        }
+        if (Date.now() - start > timeoutMs) {
+            throw new Error(`${path} ${args.join(" ")} in ${domain} still running after ${Math.round(timeoutMs / 1000)} s`);
+        }
+        await sleep(Math.min(1000, 100 + (Date.now() - start) / 10));
+    }
+}
+
+/** Runs a shell command line in the guest (busybox sh). */
+export function guestShell(uri: string, domain: string, script: string, timeoutMs = 60_000): Promise<GuestExecResult> {
+    return guestExec(uri, domain, "/bin/sh", ["-c", script], timeoutMs);
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,188 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { GuestImage } from "../../guest-images/build";
+import { NfvGuest } from "../guest/NfvGuest";
+import type { AccelChoice } from "../host/accel";
+import { HugepageReservation } from "../host/HugepageReservation";
+import { IvshmemLink } from "../link/IvshmemLink";
+import { formatPlacementTable } from "../plan/placement";
+import type { HostTopology } from "../spec/types";
+import { resolvePod, type ResolvedGuest, type ResolvedPod } from "../spec/resolve";
+import { tokens } from "../tokens";
+
+/** What the kit learned about a host before planning (see host/discover.ts). */
+export interface HostFacts {
+    /** CPU topology read from the host; a topology declared in the spec wins. */
+    topology?: HostTopology;
+    /** How guests are accelerated there, and why. */
+    accel: AccelChoice;
+}
+
+export interface TestPodArgs {
+    /**
+     * The pod spec: hosts, guests, links (see docs/pod-spec.md). Usually the
+     * `nfv-testpod:pod` object of the stack config; any plain object of the same
+     * shape works. It is validated completely before anything is created.
+     */
+    spec: unknown;
+    /**
+     * Prefix of every libvirt object name the pod creates (domains, shm files).
+     * @default "<project>-<stack>": two stacks on one host never collide.
+     */
+    namePrefix?: string;
+    /**
+     * Where the spec sits in the stack config, so errors name a YAML path the user can find.
+     * @default "nfv-testpod:pod"
+     */
+    specPath?: string;
+    /** Per host name: discovered topology and accelerator. Hosts absent here get TCG and their declared topology. */
+    hostFacts?: Record<string, HostFacts>;
+    /** The guest image every guest boots (built by guest-images/build.ts). */
+    image: pulumi.Input<GuestImage>;
+    /**
+     * Reserve the guests' hugepages on their hosts, and give them back on destroy.
+     * @default true: a fresh host has no hugepages, and a leftover reservation wastes memory.
+     */
+    reserveHugepages?: boolean;
+    /** Guest boot timeout in seconds. @default NfvGuest's default. */
+    bootTimeoutSec?: number;
+}
+
+/** One guest as the stack outputs show it. */
+export interface PodGuestSummary {
+    host: string;
+    uri: string;
+    domain: string;
+    accel: string;
+    consoleLog: string;
+    bootSeconds: number;
+    vcpuPins: Record<string, string>;
+}
+
+/**
+ * An NFV test pod: hugepage reservations on its hosts, ivshmem links, and
+ * pinned guests, built from one validated spec.
+ */
+export class TestPod extends pulumi.ComponentResource {
+    /** The resolved spec: every default filled, every CPU placed. */
+    readonly resolved: ResolvedPod;
+    /** The placement plan as a table a person reads (guest, vCPU, host CPU, NUMA node, role). */
+    readonly placementTable: string;
+    /** The guests, by name. */
+    readonly guests: Record<string, NfvGuest>;
+    /** The ivshmem links, by name. */
+    readonly links: Record<string, IvshmemLink>;
+    /** Guest summaries for stack outputs, by guest name. */
+    readonly guestSummaries: pulumi.Output<Record<string, PodGuestSummary>>;
+    /** Accelerator per host and why (TCG is said out loud: its latencies are not hardware latencies). */
+    readonly accel: Record<string, string>;
+
+    constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(tokens.testPod, name, {}, opts);
+        const built = createTestPod(name, this, args);
+        this.resolved = built.resolved;
+        this.placementTable = built.placementTable;
+        this.guests = built.guests;
+        this.links = built.links;
+        this.guestSummaries = built.guestSummaries;
+        this.accel = built.accel;
+        this.registerOutputs({
+            placementTable: this.placementTable,
+            guests: this.guestSummaries,
+            accel: this.accel,
+        });
+    }
+}
+
+function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs) {
+    const namePrefix = args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
+    const discovered: Record<string, HostTopology> = {};
+    for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
+        if (facts.topology) discovered[host] = facts.topology;
+    }
+    // Throws one error listing every problem, before any resource exists.
+    const resolved = resolvePod(args.spec, { namePrefix, discovered, yamlPath: args.specPath ?? "nfv-testpod:pod" });
+    const hostsByName = new Map(resolved.hosts.map((h) => [h.name, h]));
+    const accelOf = (host: string) => args.hostFacts?.[host]?.accel ?? { accel: "tcg" as const, reason: "TCG: no host facts given" };
+
+    const reservations = new Map<string, HugepageReservation[]>();
+    if (args.reserveHugepages ?? true) {
+        for (const [key, need] of hugepageNeeds(resolved)) {
+            const host = hostsByName.get(need.host)!;
+            const r = new HugepageReservation(
+                `${name}-hugepages-${need.host}-node${need.node}-${need.sizeKiB}k`,
+                { uri: host.uri, host: host.name, node: need.node, sizeKiB: need.sizeKiB, count: need.count },
+                { parent },
+            );
+            reservations.set(need.host, [...(reservations.get(need.host) ?? []), r]);
+            void key;
+        }
+    }
+
+    const links: Record<string, IvshmemLink> = {};
+    for (const link of resolved.links) {
+        const member = resolved.guests.find((g) => g.name === link.members[0])!;
+        const uri = hostsByName.get(member.host)!.uri;
+        links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, uri }, { parent });
+    }
+
+    const guests: Record<string, NfvGuest> = {};
+    for (const guest of resolved.guests) {
+        const host = hostsByName.get(guest.host)!;
+        const dependsOn: pulumi.Resource[] = [
+            ...(reservations.get(guest.host) ?? []),
+            ...guest.shmem.map((s) => links[s.name]).filter(Boolean),
+        ];
+        guests[guest.name] = new NfvGuest(
+            `${name}-${guest.name}`,
+            {
+                guest,
+                uri: host.uri,
+                image: args.image,
+                accel: accelOf(guest.host).accel,
+                bootTimeoutSec: args.bootTimeoutSec,
+                metadata: { pod: name, prefix: namePrefix },
+            },
+            { parent, dependsOn },
+        );
+    }
+
+    const accel: Record<string, string> = {};
+    for (const host of resolved.hosts) accel[host.name] = accelOf(host.name).reason;
+
+    const guestSummaries = pulumi
+        .all(
+            resolved.guests.map((g) =>
+                pulumi.all([guests[g.name].domainName, guests[g.name].consoleLog, guests[g.name].bootSeconds, guests[g.name].vcpuPins]).apply(
+                    ([domain, consoleLog, bootSeconds, vcpuPins]): [string, PodGuestSummary] => [
+                        g.name,
+                        {
+                            host: g.host,
+                            uri: hostsByName.get(g.host)!.uri,
+                            domain,
+                            accel: accelOf(g.host).accel,
+                            consoleLog,
+                            bootSeconds,
+                            vcpuPins,
+                        },
+                    ],
+                ),
+            ),
+        )
+        .apply((entries) => Object.fromEntries(entries));
+
+    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel };
+}
+
+/** Pages each host NUMA node must hold for the pod's hugepage-backed guests. */
+export function hugepageNeeds(pod: ResolvedPod): Map<string, { host: string; node: number; sizeKiB: number; count: number }> {
+    const needs = new Map<string, { host: string; node: number; sizeKiB: number; count: number }>();
+    const add = (g: ResolvedGuest) => {
+        if (g.pageSizeKiB <= 4) return;
+        const key = `${g.host}/${g.numaNode}/${g.pageSizeKiB}`;
+        const need = needs.get(key) ?? { host: g.host, node: g.numaNode, sizeKiB: g.pageSizeKiB, count: 0 };
+        need.count += Math.ceil((g.memoryMiB * 1024) / g.pageSizeKiB);
+        needs.set(key, need);
+    };
+    pod.guests.forEach(add);
+    return needs;
+}

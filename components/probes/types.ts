@@ -1,0 +1,89 @@
+/**
+ * The shared words of the probe pipeline: what a parser returns and what the
+ * verdict and the report writers read. Plain data only, so results can be
+ * written to JSON and read back unchanged.
+ */
+
+/** The latency tools the kit runs inside guests. */
+export type ProbeKind = "cyclictest" | "oslat" | "timerlat" | "osnoise";
+
+/**
+ * What one series of samples measured.
+ * - `timer`: cyclictest wake-up latency of one thread.
+ * - `loop`: oslat busy-loop stall lengths on one CPU.
+ * - `irq` / `thread`: rtla timerlat latency at the timer IRQ handler / at the woken thread.
+ * - `single-noise`: rtla osnoise, the longest single interruption.
+ * - `period-noise`: rtla osnoise, the noise summed over one period (1 ms by default).
+ */
+export type SeriesKind = "timer" | "loop" | "irq" | "thread" | "single-noise" | "period-noise";
+
+/** One histogram bucket: `count` samples fell in [`us`, `us` + bucket width). */
+export interface HistogramBucket {
+    /** Lower edge of the bucket in microseconds. */
+    us: number;
+    /** Samples in the bucket. */
+    count: number;
+}
+
+/** Summary of one series. Every figure is in microseconds. */
+export interface LatencyStats {
+    /** Samples measured, overflows included. 0 means nothing was measured. */
+    samples: number;
+    /** Smallest sample; null when the tool did not report it or there were no samples. */
+    minUs: number | null;
+    /** Mean sample; null when unknown or no samples. */
+    avgUs: number | null;
+    /** Largest sample; null when unknown or no samples. */
+    maxUs: number | null;
+    /**
+     * 99th percentile (nearest rank) computed from the histogram; null without a histogram.
+     * When the rank falls among the overflows, this is `maxUs`, the only upper bound known.
+     */
+    p99Us: number | null;
+    /** 99.9th percentile, computed like `p99Us`. */
+    p999Us: number | null;
+    /** Non-empty buckets in ascending order; empty when the tool printed no histogram. */
+    histogram: HistogramBucket[];
+    /** Samples beyond the histogram's last bucket (counted in `samples`, not in `histogram`). */
+    overflow: number;
+}
+
+/** One measured series: one thread or CPU of one tool run. */
+export interface ProbeSeries {
+    kind: SeriesKind;
+    /** CPU the series ran on, as the tool reported it; null when the tool does not say. */
+    cpu: number | null;
+    /** Short label for reports, e.g. `thread 0 (cpu 1)` or `IRQ-001`. */
+    label: string;
+    stats: LatencyStats;
+}
+
+/** What a parser extracted from one tool run. */
+export interface ProbeResult {
+    probe: ProbeKind;
+    /** Tool version, e.g. `2.40` for rt-tests or `6.1` for rtla; null when the output does not carry it. */
+    version: string | null;
+    /** Command line that produced the output, as the tool recorded it or as the caller passed it. */
+    command: string | null;
+    series: ProbeSeries[];
+    /**
+     * Why nothing was measured, e.g. `cyclictest printed no measurements`; null when samples exist.
+     * The verdict turns a non-null value into a failure, never a pass.
+     */
+    noSamples: string | null;
+}
+
+/** Context a caller knows about a run but the output may not carry. */
+export interface ParseContext {
+    /** Command line that was run; fills `ProbeResult.command` when the output lacks one. */
+    command?: string;
+    /** Tool version read separately (see `versionCommand`); fills `ProbeResult.version`. */
+    version?: string;
+}
+
+/** One guest's result for one probe, the unit the verdict judges. */
+export interface GuestProbeResult {
+    /** Guest (domain) name, e.g. `vnf-a`. */
+    guest: string;
+    result: ProbeResult;
+}

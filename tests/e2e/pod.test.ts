@@ -1,0 +1,83 @@
+/**
+ * End to end with the real engine, real libvirt and real QEMU guests: the CI
+ * stack's pod comes up, its guests share memory through the ivshmem link, a
+ * second `up` changes nothing, and `destroy` leaves nothing behind.
+ */
+import test from "ava";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { guestShell } from "../../components/libvirt/guestAgent";
+import { virsh } from "../../components/libvirt/virsh";
+import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
+import { useStack } from "../helpers/stack";
+
+const PREFIX = "nfv-testpod-ci";
+
+interface GuestOut {
+    domain: string;
+    uri: string;
+    consoleLog: string;
+    bootSeconds: number;
+    vcpuPins: Record<string, string>;
+}
+
+/** The sysfs directory of the guest's ivshmem-plain device (vendor 1af4, device 1110). */
+const FIND_IVSHMEM = `for d in /sys/bus/pci/devices/*; do
+  if [ "$(cat $d/vendor)" = 0x1af4 ] && [ "$(cat $d/device)" = 0x1110 ]; then echo $d; fi
+done`;
+
+/** Shell that prints the guest-physical address of the ivshmem shared region (BAR 2). */
+const BAR2_ADDRESS = `d=$(${FIND_IVSHMEM} | head -1); echo 1 > $d/enable 2>/dev/null; sed -n 3p $d/resource | cut -d' ' -f1`;
+
+test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a second up changes nothing; destroy removes everything", async (t) => {
+    const hugepagesBefore = hugepages2M();
+    const stack = useStack(t, "ci", PREFIX);
+
+    const up = await stack.up();
+    t.regex(up.stdout, /created/);
+    const outputs = await stack.outputs();
+    const guests = outputs.guests as Record<string, GuestOut>;
+    t.deepEqual(Object.keys(guests).sort(), ["peer", "vnf"]);
+    t.regex(String((outputs.accel as Record<string, string>).local), /^(KVM|TCG)/, "the accelerator and its reason are stack outputs");
+
+    // What libvirt holds is what the spec asked for.
+    for (const [name, g] of Object.entries(guests)) {
+        t.true(g.domain.startsWith(PREFIX), `${name}'s domain carries the stack prefix`);
+        const xml = await virsh(LOCAL_URI, ["dumpxml", g.domain]);
+        t.regex(xml, /<vcpupin vcpu='0' cpuset='\d+'\/>/, `${name} has its vCPU pinned`);
+        t.regex(xml, /<emulatorpin cpuset='\d+'\/>/, `${name} has its emulator threads pinned`);
+        t.regex(xml, /<hugepages>[\s\S]*<page size='2048' unit='KiB'/, `${name} is backed by 2 MiB hugepages`);
+        t.regex(xml, /<shmem name='[^']*ring0[^']*'>\s*<model type='ivshmem-plain'\/>/, `${name} carries the ivshmem link`);
+        const log = readFileSync(g.consoleLog, "utf8");
+        t.regex(log, /Linux version \S+-rt-amd64/, `${name}'s console shows the RT kernel banner`);
+        t.regex(log, new RegExp(`NFVKIT-READY name=${name} `), `${name}'s console shows the init's ready line`);
+    }
+    t.is(guests.vnf.vcpuPins["0"], "1", "the RT vCPU of vnf sits on the isolated CPU 1");
+    t.is(hugepages2M(), hugepagesBefore + 256, "the pod reserved 2 x 256 MiB of 2 MiB pages");
+    t.is(shmFilesWithPrefix(PREFIX).length, 1, "one shm file backs the link");
+
+    // Both guests see the ivshmem PCI device, and a value one writes the other reads.
+    for (const g of Object.values(guests)) {
+        const found = await guestShell(g.uri, g.domain, FIND_IVSHMEM);
+        t.regex(found.stdout, /\/sys\/bus\/pci\/devices\/\S+/, `${g.domain} sees a 1af4:1110 PCI device`);
+    }
+    const token = `0x${randomBytes(4).toString("hex").toUpperCase()}`;
+    const addrA = (await guestShell(guests.vnf.uri, guests.vnf.domain, BAR2_ADDRESS)).stdout.trim();
+    const addrB = (await guestShell(guests.peer.uri, guests.peer.domain, BAR2_ADDRESS)).stdout.trim();
+    t.regex(addrA, /^0x[0-9a-f]+$/);
+    const write = await guestShell(guests.vnf.uri, guests.vnf.domain, `devmem ${addrA} 32 ${token}`);
+    t.is(write.exitCode, 0, write.stderr);
+    const read = await guestShell(guests.peer.uri, guests.peer.domain, `devmem ${addrB} 32`);
+    t.is(read.stdout.trim().toUpperCase().replace(/^0X/, "0x"), token, "peer reads what vnf wrote into the shared region");
+
+    // Idempotence: nothing to do the second time.
+    const again = await stack.run(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+    t.is(again.code, 0, `second pulumi up reported changes:\n${again.stdout}\n${again.stderr}`);
+
+    // Destroy leaves nothing: no domain, no shm file, hugepages given back.
+    const destroy = await stack.run(["destroy", "--yes", "--skip-preview"]);
+    t.is(destroy.code, 0, destroy.stderr);
+    t.deepEqual(await domainsWithPrefix(PREFIX), []);
+    t.deepEqual(shmFilesWithPrefix(PREFIX), []);
+    t.is(hugepages2M(), hugepagesBefore);
+});

@@ -1,0 +1,32 @@
+/**
+ * What a person checks on the host after a pod operation: which domains exist,
+ * which shm files, how many hugepages are reserved. Used by the real tests.
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { virsh } from "../../components/libvirt/virsh";
+
+export const LOCAL_URI = "qemu:///system";
+
+/** Names of all domains (running or not) whose name starts with `prefix`. */
+export async function domainsWithPrefix(prefix: string, uri = LOCAL_URI): Promise<string[]> {
+    const out = await virsh(uri, ["list", "--all", "--name"]);
+    return out.split("\n").map((l) => l.trim()).filter((n) => n.startsWith(prefix));
+}
+
+/** Files in /dev/shm whose name starts with `prefix`. */
+export function shmFilesWithPrefix(prefix: string): string[] {
+    return readdirSync("/dev/shm").filter((f) => f.startsWith(prefix));
+}
+
+/** Pages in the 2 MiB pool of NUMA node 0 (the only node on our CI machines). */
+export function hugepages2M(node = 0): number {
+    return Number(readFileSync(`/sys/devices/system/node/node${node}/hugepages/hugepages-2048kB/nr_hugepages`, "utf8").trim());
+}
+
+/** Removes every domain with the prefix: the last line of defence in a test teardown. */
+export async function removeDomainsWithPrefix(prefix: string, uri = LOCAL_URI): Promise<void> {
+    for (const name of await domainsWithPrefix(prefix, uri)) {
+        await virsh(uri, ["destroy", name]).catch(() => undefined);
+        await virsh(uri, ["undefine", name]).catch(() => undefined);
+    }
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs the real Pulumi engine on one of the project's stacks for a test, and
+ * registers a teardown that destroys the stack (and, as a last resort, any
+ * domain left with the stack's prefix) even when the test fails.
+ */
+import type { ExecutionContext } from "ava";
+import { runPulumi, selectStack, type PulumiResult } from "../../tools/cli/engine";
+import { removeDomainsWithPrefix } from "./host";
+
+export interface TestStack {
+    name: string;
+    /** `pulumi <args> --stack <name>`; never throws, returns the result. */
+    run(args: string[]): Promise<PulumiResult>;
+    /** `pulumi up --yes`; fails the test with the engine's output when it fails. */
+    up(extra?: string[]): Promise<PulumiResult>;
+    outputs(): Promise<Record<string, unknown>>;
+}
+
+export function useStack(t: ExecutionContext, name: string, domainPrefix: string): TestStack {
+    selectStack(name);
+    const run = (args: string[]) => runPulumi([...args, "--stack", name], { echo: Boolean(process.env.NFVKIT_TEST_ECHO) });
+    t.teardown(async () => {
+        const r = await run(["destroy", "--yes", "--skip-preview"]);
+        if (r.code !== 0) console.error(`teardown: pulumi destroy of ${name} failed:\n${r.stdout}\n${r.stderr}`);
+        await removeDomainsWithPrefix(domainPrefix);
+    });
+    return {
+        name,
+        run,
+        async up(extra = []) {
+            const r = await run(["up", "--yes", "--skip-preview", ...extra]);
+            if (r.code !== 0) t.fail(`pulumi up --stack ${name} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+            return r;
+        },
+        async outputs() {
+            const r = await run(["stack", "output", "--json", "--show-secrets"]);
+            return JSON.parse(r.stdout);
+        },
+    };
+}

@@ -1,0 +1,36 @@
+/**
+ * `npm run up [-- --stack <name>]`: brings up a pod (default: the embedded
+ * local pod) and tells how to look at its guests.
+ */
+import { runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
+
+async function main(): Promise<void> {
+    const stack = stackFromArgv(process.argv, "local");
+    selectStack(stack);
+    const started = Date.now();
+    const up = await runPulumi(["up", "--yes", "--stack", stack, "--diff=false"], { echo: true });
+    if (up.code !== 0) {
+        process.exitCode = up.code;
+        return;
+    }
+    const outputs = await stackOutputs(stack);
+    const guests = (outputs.guests ?? {}) as Record<string, { domain: string; uri: string; consoleLog: string; bootSeconds: number; vcpuPins: Record<string, string> }>;
+    console.log(`\nPod "${stack}" is up in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    for (const [host, reason] of Object.entries((outputs.accel ?? {}) as Record<string, string>)) {
+        console.log(`  host ${host}: ${reason}`);
+    }
+    console.log(`\n${outputs.placement ?? ""}`);
+    for (const [name, g] of Object.entries(guests)) {
+        console.log(`\n  ${name}: domain ${g.domain} on ${g.uri}, booted in ${g.bootSeconds.toFixed(1)} s, vCPU pins ${JSON.stringify(g.vcpuPins)}`);
+        console.log(`    console log:  tail -f ${g.consoleLog}`);
+        console.log(`    console:      virsh -c ${g.uri} console ${g.domain}   (Ctrl+] to leave)`);
+        console.log(`    run a command: virsh -c ${g.uri} qemu-agent-command ${g.domain} '{"execute":"guest-exec","arguments":{"path":"/bin/uname","arg":["-a"],"capture-output":true}}'`);
+        console.log(`    pinning:      virsh -c ${g.uri} vcpupin ${g.domain}; virsh -c ${g.uri} emulatorpin ${g.domain}`);
+    }
+    console.log(`\nTear it down with: npm run down${stack === "local" ? "" : ` -- --stack ${stack}`}`);
+}
+
+main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+});
