@@ -1,0 +1,109 @@
+/**
+ * The Domain provider against the real libvirt daemon, without the engine:
+ * create boots a guest whose definition is what was asked; a pinning change is
+ * an update applied to the running guest (no reboot); a memory change is a
+ * replacement; delete leaves no domain.
+ */
+import test from "ava";
+import { readFileSync } from "node:fs";
+import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
+import { guestFacts } from "../../components/guest/NfvGuest";
+import { chooseAccel } from "../../components/host/accel";
+import * as domainOps from "../../components/libvirt/domainOperations";
+import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
+import { guestShell } from "../../components/libvirt/guestAgent";
+import { virsh } from "../../components/libvirt/virsh";
+import { renderDomainXml } from "../../components/render/domainXml";
+import { liveTunables } from "../../components/render/liveTunables";
+import { resolvePod } from "../../components/spec/resolve";
+import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
+
+const PREFIX = "nfvkit-provider-test";
+
+/** A one-guest pod on this machine; `cpu` is the host CPU of its single vCPU. */
+async function domainInputs(image: GuestImage, cpu: number, memory = "128M"): Promise<DomainInputs> {
+    const pod = resolvePod(
+        {
+            hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
+            guests: [{ name: "g1", host: "local", vcpus: 1, rtVcpus: [], cpus: [cpu], emulatorCpus: "0", memory, pageSize: "4K" }],
+        },
+        { namePrefix: PREFIX },
+    );
+    const guest = pod.guests[0];
+    const { accel } = await chooseAccel(LOCAL_URI);
+    const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
+    return {
+        uri: LOCAL_URI,
+        name: guest.domainName,
+        xml: renderDomainXml(guest, {
+            virtType: accel === "kvm" ? "kvm" : "qemu",
+            kernelPath: image.kernel,
+            initrdPath: image.initrd,
+            baseCmdline: "console=ttyS0 nfvkit.name=g1",
+            consoleLogPath: consoleLog,
+        }),
+        live: liveTunables(guest),
+        facts: guestFacts(guest, accel, image.hash),
+        consoleLog,
+        readyPattern: "NFVKIT-READY name=g1",
+        bootTimeoutSec: 180,
+    };
+}
+
+async function guestUptime(outs: DomainOutputs): Promise<number> {
+    const r = await guestShell(outs.uri, outs.name, "cut -d' ' -f1 /proc/uptime");
+    return Number(r.stdout.trim());
+}
+
+test.serial("create, live pin update, replace-on-memory diff and delete against real libvirt", async (t) => {
+    t.teardown(() => removeDomainsWithPrefix(PREFIX));
+    const image = await ensureGuestImage();
+
+    const inputs = await domainInputs(image, 0);
+    const created = await domainOps.create(inputs);
+    const outs = created.outs as DomainOutputs;
+    t.is(created.id, (await virsh(LOCAL_URI, ["domuuid", inputs.name])).trim());
+    t.deepEqual(outs.observedVcpuPins, { "0": "0" });
+
+    // libvirt holds what was asked, and the guest booted the image.
+    const xml = await virsh(LOCAL_URI, ["dumpxml", inputs.name]);
+    t.regex(xml, /<vcpupin vcpu='0' cpuset='0'\/>/);
+    t.regex(xml, /<memballoon model='none'\/>/);
+    const log = readFileSync(inputs.consoleLog, "utf8");
+    t.regex(log, /Linux version \S+-rt-amd64/);
+    t.regex(log, /NFVKIT-READY name=g1 /);
+
+    // Moving the vCPU to CPU 1 is an update, applied live: the guest keeps running.
+    const moved = await domainInputs(image, 1);
+    const pinDiff = await domainOps.diff(created.id, outs, moved);
+    t.true(pinDiff.changes);
+    t.deepEqual(pinDiff.replaces, []);
+    const uptimeBefore = await guestUptime(outs);
+    const updated = await domainOps.update(created.id, outs, moved);
+    const uptimeAfter = await guestUptime(updated.outs as DomainOutputs);
+    t.true(uptimeAfter > uptimeBefore, `guest uptime went from ${uptimeBefore} to ${uptimeAfter}: it was not rebooted`);
+    t.regex(await virsh(LOCAL_URI, ["vcpupin", inputs.name]), /^\s*0\s+1\s*$/m);
+    t.regex(await virsh(LOCAL_URI, ["dumpxml", "--inactive", inputs.name]), /<vcpupin vcpu='0' cpuset='1'\/>/, "the persistent definition has the new pin too");
+
+    // More memory needs a new domain: the diff says replace, naming the fact.
+    const bigger = await domainInputs(image, 1, "256M");
+    const memDiff = await domainOps.diff(created.id, updated.outs as DomainOutputs, bigger);
+    t.true(memDiff.replaces!.includes("facts"));
+
+    // The same inputs again: no changes.
+    const same = await domainOps.diff(created.id, updated.outs as DomainOutputs, moved);
+    t.false(same.changes);
+
+    await domainOps.delete(created.id, updated.outs as DomainOutputs);
+    t.deepEqual(await domainsWithPrefix(PREFIX), []);
+});
+
+test.serial("a domain of the same name that the stack does not manage is refused, and left alone", async (t) => {
+    t.teardown(() => removeDomainsWithPrefix(PREFIX));
+    const image = await ensureGuestImage();
+    const inputs = await domainInputs(image, 0);
+    await virsh(LOCAL_URI, ["define", "/dev/stdin"], { input: inputs.xml });
+    const err = await t.throwsAsync(domainOps.create(inputs));
+    t.regex(err!.message, new RegExp(`a domain named ${inputs.name} already exists on qemu:///system and this stack does not manage it`));
+    t.deepEqual(await domainsWithPrefix(PREFIX), [inputs.name], "the foreign domain is still there");
+});
