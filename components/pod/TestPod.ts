@@ -77,8 +77,10 @@ export class TestPod extends pulumi.ComponentResource {
     readonly accel: Record<string, string>;
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validate before registering anything: a bad spec leaves no trace in the stack.
+        const resolved = resolveTestPodSpec(args);
         super(tokens.testPod, name, {}, opts);
-        const built = createTestPod(name, this, args);
+        const built = createTestPod(name, this, args, resolved);
         this.resolved = built.resolved;
         this.placementTable = built.placementTable;
         this.guests = built.guests;
@@ -93,14 +95,18 @@ export class TestPod extends pulumi.ComponentResource {
     }
 }
 
-function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs) {
+/** Validates and plans the spec; throws one error listing every problem. */
+function resolveTestPodSpec(args: TestPodArgs): ResolvedPod {
     const namePrefix = args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
     const discovered: Record<string, HostTopology> = {};
     for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
         if (facts.topology) discovered[host] = facts.topology;
     }
-    // Throws one error listing every problem, before any resource exists.
-    const resolved = resolvePod(args.spec, { namePrefix, discovered, yamlPath: args.specPath ?? "nfv-testpod:pod" });
+    return resolvePod(args.spec, { namePrefix, discovered, yamlPath: args.specPath ?? "nfv-testpod:pod" });
+}
+
+function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, resolved: ResolvedPod) {
+    const namePrefix = args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
     const hostsByName = new Map(resolved.hosts.map((h) => [h.name, h]));
     const accelOf = (host: string) => args.hostFacts?.[host]?.accel ?? { accel: "tcg" as const, reason: "TCG: no host facts given" };
 

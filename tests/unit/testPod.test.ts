@@ -1,0 +1,109 @@
+/**
+ * The resource graph TestPod builds from a spec, under Pulumi mocks: which
+ * children exist, their types, parents and inputs, and that the domain XML
+ * handed to libvirt carries the pinning, hugepage and ivshmem elements.
+ */
+import test from "ava";
+import * as pulumi from "@pulumi/pulumi";
+
+interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    parent?: string;
+}
+const recorded: Recorded[] = [];
+
+pulumi.runtime.setMocks(
+    {
+        newResource(args) {
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+            // Dynamic resources echo their inputs, as the real providers do.
+            return { id: `${args.name}-id`, state: { ...args.inputs, bootSeconds: 1, observedVcpuPins: args.inputs.live?.vcpuPins } };
+        },
+        call: (args) => args.inputs,
+    },
+    "nfv-testpod",
+    "unit",
+    false,
+);
+
+const spec = {
+    hosts: [
+        {
+            name: "local",
+            uri: "qemu:///system",
+            topology: { numaNodes: [{ id: 0, cpus: "0-3" }] },
+            housekeepingCpus: "0",
+            isolatedCpus: "1-3",
+            hugepages: [{ node: 0, size: "2M", count: 512 }],
+        },
+    ],
+    guests: [
+        { name: "vnf", host: "local", vcpus: 2, rtVcpus: [1], memory: "256M", pageSize: "2M" },
+        { name: "peer", host: "local", vcpus: 1, rtVcpus: [0], memory: "256M", pageSize: "2M" },
+    ],
+    links: [{ name: "ring0", size: "4M", members: ["vnf", "peer"] }],
+};
+
+const image = { kernel: "/var/cache/nfvkit/images/h/vmlinuz", initrd: "/var/cache/nfvkit/images/h/initrd.img", hash: "h", kernelVersion: "6.1.0-rt", tools: {} };
+
+function settle<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
+
+test("TestPod builds hugepage reservations, one link and two pinned guests, all parented and named from the pod", async (t) => {
+    const { TestPod } = await import("../../components/pod/TestPod");
+    const pod = new TestPod("pod", { spec, image, namePrefix: "nfv-testpod-unit" });
+    const summaries = await settle(pod.guestSummaries);
+    t.deepEqual(Object.keys(summaries).sort(), ["peer", "vnf"]);
+
+    const byType = (type: string) => recorded.filter((r) => r.type === type).map((r) => r.name).sort();
+    t.deepEqual(byType("nfvkit:pod:TestPod"), ["pod"]);
+    t.deepEqual(byType("nfvkit:guest:NfvGuest"), ["pod-peer", "pod-vnf"]);
+    t.deepEqual(byType("nfvkit:link:IvshmemLink"), ["pod-link-ring0"]);
+    t.deepEqual(byType("pulumi-nodejs:libvirt:Domain"), ["pod-peer-domain", "pod-vnf-domain"]);
+    t.deepEqual(byType("pulumi-nodejs:libvirt:ShmRegion"), ["pod-link-ring0-shm"]);
+    t.deepEqual(byType("pulumi-nodejs:host:HugepageReservation"), ["pod-hugepages-local-node0-2048k"]);
+
+    const reservation = recorded.find((r) => r.type === "pulumi-nodejs:host:HugepageReservation")!;
+    t.like(reservation.inputs, { uri: "qemu:///system", host: "local", node: 0, sizeKiB: 2048, count: 256 });
+
+    const vnf = recorded.find((r) => r.name === "pod-vnf-domain")!;
+    t.is(vnf.inputs.uri, "qemu:///system");
+    t.is(vnf.inputs.name, pod.resolved.guests.find((g) => g.name === "vnf")!.domainName);
+    t.true(vnf.inputs.name.startsWith("nfv-testpod-unit"));
+    const xml: string = vnf.inputs.xml;
+    // vCPU 1 is real-time: on an isolated CPU, FIFO; vCPU 0 on housekeeping.
+    const rtPin = pod.resolved.guests.find((g) => g.name === "vnf")!.pins.find((p) => p.vcpu === 1)!;
+    t.true([1, 2, 3].includes(rtPin.hostCpu));
+    t.regex(xml, new RegExp(`<vcpupin vcpu='1' cpuset='${rtPin.hostCpu}'/>`));
+    t.regex(xml, /<emulatorpin cpuset='0'\/>/);
+    t.regex(xml, /<vcpusched vcpus='1' scheduler='fifo' priority='\d+'\/>/);
+    t.regex(xml, /<hugepages>\s*<page size='2048' unit='KiB'/);
+    t.regex(xml, /<locked\/>/);
+    t.regex(xml, /<shmem name='[^']*ring0[^']*'>\s*<model type='ivshmem-plain'\/>\s*<size unit='M'>4<\/size>/);
+    t.regex(xml, /<memballoon model='none'\/>/);
+    t.regex(xml, /<kernel>\/var\/cache\/nfvkit\/images\/h\/vmlinuz<\/kernel>/);
+    t.deepEqual(vnf.inputs.live.vcpuPins, { "0": "0", "1": String(rtPin.hostCpu) });
+    t.is(vnf.inputs.facts.memory, "256 MiB");
+    t.is(vnf.inputs.facts["shmem.ring0"], "4194304 bytes");
+
+    t.regex(pod.placementTable, /vnf/);
+});
+
+test("a bad spec fails before any resource is registered, naming every problem", async (t) => {
+    const { TestPod } = await import("../../components/pod/TestPod");
+    const before = recorded.length;
+    const bad = {
+        ...spec,
+        guests: [
+            { name: "vnf", host: "nowhere", vcpus: 1, memory: "256M" },
+            { name: "vnf", host: "local", vcpus: 1, memory: "256M" },
+        ],
+    };
+    const err = t.throws(() => new TestPod("bad", { spec: bad, image, namePrefix: "nfv-testpod-unit" }));
+    t.regex(err!.message, /nfv-testpod:pod\.guests\[0\]\.host/);
+    t.regex(err!.message, /nfv-testpod:pod\.guests\[1\]\.name/);
+    t.deepEqual(recorded.slice(before), [], "nothing was registered, not even the component");
+});
