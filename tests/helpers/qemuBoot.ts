@@ -44,6 +44,8 @@ export interface BootedGuest {
   elapsedMs(): number;
   /** The guest agent, connected on first use. */
   agent: GuestAgent;
+  /** Resolves with how QEMU exited once it has, or rejects after `timeoutMs`. */
+  waitForExit(timeoutMs: number): Promise<string>;
   /** Stops QEMU (also done by the test's teardown). */
   kill(): Promise<void>;
 }
@@ -105,6 +107,25 @@ export function bootGuest(t: ExecutionContext, opts: BootOptions): BootedGuest {
     elapsedMs: () => Date.now() - started,
     agent,
     kill,
+    waitForExit(timeoutMs: number) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (exited === undefined) return;
+          done();
+          resolve(exited);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`QEMU still running after ${timeoutMs} ms; console tail:\n${output.slice(-2000)}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
     waitForConsole(re: RegExp, timeoutMs: number) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -189,6 +210,12 @@ export class GuestAgent {
     const reply = JSON.parse(await this.nextLine(timeoutMs)) as { return?: T; error?: { class: string; desc: string } };
     if (reply.error) throw new Error(`guest agent ${command} failed: ${reply.error.class}: ${reply.error.desc}`);
     return reply.return as T;
+  }
+
+  /** Sends a command that has no reply on success, such as guest-shutdown. */
+  async send(command: string, args?: Record<string, unknown>): Promise<void> {
+    const socket = await this.connect();
+    socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
   }
 
   /**
