@@ -55,9 +55,15 @@ function nfvkitCacheRoot(): string {
   return process.env.NFVKIT_CACHE_DIR || path.join(os.homedir(), '.cache', 'nfvkit');
 }
 
-/** The cache folder used when none is given. */
+/**
+ * The cache folder used when none is given. As root it is /var/cache/nfvkit/images:
+ * libvirt runs QEMU as its own user (libvirt-qemu on Debian), which cannot
+ * traverse root's 0700 home to reach a kernel under ~/.cache.
+ */
 export function defaultCacheDir(): string {
-  return process.env.NFVKIT_CACHE_DIR ? path.join(process.env.NFVKIT_CACHE_DIR, 'images') : path.join(nfvkitCacheRoot(), 'images');
+  if (process.env.NFVKIT_CACHE_DIR) return path.join(process.env.NFVKIT_CACHE_DIR, 'images');
+  if (process.getuid?.() === 0) return '/var/cache/nfvkit/images';
+  return path.join(nfvkitCacheRoot(), 'images');
 }
 
 /** A tool resolved against the build host. */
