@@ -1,0 +1,2 @@
+export * from "./domainXml";
+export * from "./liveTunables";

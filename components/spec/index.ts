@@ -1,0 +1,7 @@
+export * from "./types";
+export * from "./units";
+export * from "./problems";
+export * from "./knobs";
+export * from "./names";
+export * from "./resolved";
+export { resolvePod, type ResolveOptions } from "./resolve";

@@ -1,0 +1,586 @@
+/**
+ * From raw YAML to the resolved pod: check every field (collecting all
+ * problems), fill defaults, plan CPU placement, check hugepage budgets, and
+ * derive names. Throws one PodSpecError listing everything wrong; returns
+ * plain data otherwise. No I/O: host topology the kit discovered is passed in.
+ */
+import { buildGuestKernelArgs } from "../plan/guestCmdline";
+import { planPlacement, type PlacementGuest, type PlacementHost } from "../plan/placement";
+import { defaultKnobs, type DomainKnobs } from "./knobs";
+import { deriveName, maxNameLength, safeNamePattern } from "./names";
+import { joinPath, PodSpecError } from "./problems";
+import { SpecReader } from "./reader";
+import type { GuestShmem, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf } from "./resolved";
+import type { HostTopology } from "./types";
+import { CpuSet, formatCpuList, MacAddress, MemorySize, PciAddress } from "./units";
+
+export type { GuestShmem, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf, VcpuPin } from "./resolved";
+export type { DomainKnobs } from "./knobs";
+export type { HostTopology } from "./types";
+
+export interface ResolveOptions {
+    /**
+     * Prefix of every derived name (domains, shm files), e.g. "nfvkit-ci".
+     * Usually `<project>-<stack>`, so two stacks on one host never collide.
+     */
+    namePrefix: string;
+    /** Topology read from reachable hosts, by host name; a declared `topology` wins. @default {} */
+    discovered?: Record<string, HostTopology>;
+    /** Prefix of problem paths, e.g. "nfv-testpod:pod", so paths match the stack file. @default "" */
+    yamlPath?: string;
+}
+
+const podKeys = ["hosts", "guests", "links"] as const;
+const hostKeys = ["name", "uri", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs"] as const;
+const guestKeys = ["name", "host", "vcpus", "rtVcpus", "fifoPriority", "cpus", "emulatorCpus", "iothreads", "iothreadCpus", "memory", "pageSize", "numaNode", "vfs", "kernelArgs", "knobs"] as const;
+const linkKeys = ["name", "size", "members", "hugepages"] as const;
+const vfKeys = ["pf", "vf", "pciAddress", "mac", "vlan", "trust", "spoofchk"] as const;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** Page sizes x86-64 offers, in KiB. */
+const pageSizesKiB = [4, 2048, 1048576];
+/** Below this a Linux guest kernel does not get to userspace. */
+const minGuestMemory = 32 * MiB;
+const maxVcpus = 255;
+
+/** What the checks learned about a host, kept for the later cross-checks. */
+interface HostDraft {
+    path: string;
+    resolved: ResolvedHost;
+    /** Path of each hugepage pool entry by "node/sizeKiB". */
+    poolPaths: Map<string, string>;
+}
+
+interface GuestDraft {
+    path: string;
+    name: string;
+    host?: HostDraft;
+    vcpus: number;
+    rtVcpus: number[];
+    fifoPriority: number;
+    cpus?: number[];
+    emulatorCpus?: number[];
+    iothreads: number;
+    iothreadCpus?: number[];
+    memory?: MemorySize;
+    pageSizeKiB: number;
+    numaNode?: number;
+    vfs: ResolvedVf[];
+    kernel: { isolate?: boolean; isolcpusFlags?: string[]; extra?: string[] };
+    knobs: DomainKnobs;
+    /** False when a field the planner needs was unusable. */
+    plannable: boolean;
+}
+
+/** Checks, completes and plans a pod spec. Throws PodSpecError with every problem found. */
+export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
+    const r = new SpecReader();
+    const root = opts.yamlPath ?? "";
+    const at = (key: string) => joinPath(root, key);
+
+    if (typeof opts.namePrefix !== "string" || !safeNamePattern.test(opts.namePrefix) || opts.namePrefix.length > maxNameLength) {
+        r.report("namePrefix", opts.namePrefix, "is not a safe name prefix", 'use letters, digits, "-" and "_", starting with a letter or digit, e.g. "nfvkit-ci"');
+    }
+
+    const pod = r.object(raw ?? undefined, root === "" ? "(pod spec)" : root, podKeys, ["hosts", "guests"]);
+    const hosts = readHosts(r, pod?.hosts, at("hosts"), opts.discovered ?? {});
+    const guests = readGuests(r, pod?.guests, at("guests"), hosts);
+    const links = readLinks(r, pod?.links, at("links"), guests, opts.namePrefix);
+
+    const plan = planPlacement(
+        [...hosts.values()].map((h): PlacementHost => ({ name: h.resolved.name, path: h.path, topology: h.resolved.topology, housekeepingCpus: h.resolved.housekeepingCpus, isolatedCpus: h.resolved.isolatedCpus })),
+        [...guests.values()]
+            .filter((g) => g.plannable && g.host)
+            .map((g): PlacementGuest => ({ name: g.name, path: g.path, host: g.host!.resolved.name, vcpus: g.vcpus, rtVcpus: g.rtVcpus, cpus: g.cpus, emulatorCpus: g.emulatorCpus, iothreads: g.iothreads, iothreadCpus: g.iothreadCpus, numaNode: g.numaNode })),
+    );
+    r.problems.push(...plan.problems);
+
+    checkHugepageBudgets(r, hosts, guests, links, plan.placements);
+
+    if (r.problems.length) throw new PodSpecError(r.problems);
+
+    const resolvedGuests: ResolvedGuest[] = [...guests.values()].map((g) => {
+        const placement = plan.placements[g.name];
+        const shmem: GuestShmem[] = links.filter((l) => l.members.includes(g.name)).map((l) => ({ name: l.shmName, sizeBytes: l.sizeBytes, hugepages: l.hugepages }));
+        return {
+            name: g.name,
+            host: g.host!.resolved.name,
+            domainName: deriveName(opts.namePrefix, g.name),
+            vcpus: g.vcpus,
+            pins: placement.pins,
+            fifoPriority: g.fifoPriority,
+            emulatorCpus: placement.emulatorCpus,
+            iothreads: g.iothreads,
+            iothreadCpus: placement.iothreadCpus,
+            memoryMiB: g.memory!.mebibytes,
+            pageSizeKiB: g.pageSizeKiB,
+            numaNode: placement.numaNode,
+            kernelArgs: buildGuestKernelArgs({ vcpus: g.vcpus, rtVcpus: g.rtVcpus, ...g.kernel }),
+            knobs: g.knobs,
+            vfs: g.vfs,
+            shmem,
+        };
+    });
+    return { hosts: [...hosts.values()].map((h) => h.resolved), guests: resolvedGuests, links, placement: plan.rows };
+}
+
+function readCpuSet(r: SpecReader, value: unknown, path: string): number[] | undefined {
+    if (value === undefined || value === null) return undefined;
+    const set = r.unit(CpuSet.tryParse(value, path));
+    return set ? [...set.cpus] : undefined;
+}
+
+function readTopology(r: SpecReader, value: unknown, path: string): HostTopology | undefined {
+    const spec = r.object(value, path, ["numaNodes", "smtSiblings"], ["numaNodes"]);
+    if (!spec) return undefined;
+    const nodesRaw = r.list(spec.numaNodes, joinPath(path, "numaNodes"), '[{ id: 0, cpus: "0-3" }]');
+    if (!nodesRaw) return undefined;
+    let ok = true;
+    const owner = new Map<number, number>();
+    const numaNodes: HostTopology["numaNodes"] = [];
+    nodesRaw.forEach((item, i) => {
+        const p = joinPath(joinPath(path, "numaNodes"), i);
+        const node = r.object(item, p, ["id", "cpus"], ["id", "cpus"]);
+        const id = r.integer(node?.id, joinPath(p, "id"), 0, 1023);
+        const cpus = readCpuSet(r, node?.cpus, joinPath(p, "cpus"));
+        if (id === undefined || cpus === undefined) return void (ok = false);
+        if (numaNodes.some((n) => n.id === id)) {
+            r.report(joinPath(p, "id"), id, `repeats NUMA node ${id}`, "give each node its own id");
+            ok = false;
+        }
+        if (!cpus.length) {
+            r.report(joinPath(p, "cpus"), node?.cpus, `lists no CPUs for node ${id}`, 'list the node\'s CPUs, e.g. "0-3"');
+            ok = false;
+        }
+        for (const cpu of cpus) {
+            if (owner.has(cpu)) {
+                r.report(joinPath(p, "cpus"), node?.cpus, `has CPU ${cpu}, which is already in node ${owner.get(cpu)}`, "list each CPU in one node only");
+                ok = false;
+            }
+            owner.set(cpu, id);
+        }
+        numaNodes.push({ id, cpus });
+    });
+    const smtSiblings: number[][] = [];
+    const siblingsPath = joinPath(path, "smtSiblings");
+    const groups = r.list(spec.smtSiblings, siblingsPath, '["0,4", "1,5"]') ?? [];
+    const grouped = new Set<number>();
+    groups.forEach((item, i) => {
+        const p = joinPath(siblingsPath, i);
+        const cpus = readCpuSet(r, item, p);
+        if (!cpus) return void (ok = false);
+        for (const cpu of cpus) {
+            if (ok && !owner.has(cpu)) {
+                r.report(p, item, `has CPU ${cpu}, which is in no NUMA node`, "list only CPUs of the numaNodes");
+                ok = false;
+            }
+            if (grouped.has(cpu)) {
+                r.report(p, item, `has CPU ${cpu}, which is already in another sibling group`, "list each CPU in one group only");
+                ok = false;
+            }
+            grouped.add(cpu);
+        }
+        if (cpus.length > 1) smtSiblings.push(cpus);
+    });
+    return ok ? { numaNodes: numaNodes.sort((a, b) => a.id - b.id), smtSiblings } : undefined;
+}
+
+function readHosts(r: SpecReader, value: unknown, path: string, discovered: Record<string, HostTopology>): Map<string, HostDraft> {
+    const hosts = new Map<string, HostDraft>();
+    const items = r.list(value, path, '[{ name: local, uri: "qemu:///system" }]');
+    if (value !== undefined && value !== null && items && items.length === 0) r.report(path, value, "lists no hosts", "declare at least one host");
+    const seen = new Map<string, string>();
+    (items ?? []).forEach((item, i) => {
+        const p = joinPath(path, i);
+        const spec = r.object(item, p, hostKeys, ["name"]);
+        if (!spec) return;
+        const name = readName(r, spec.name, joinPath(p, "name"));
+        if (name !== undefined) r.unique(name, joinPath(p, "name"), seen, "host");
+        const uri = r.string(spec.uri, joinPath(p, "uri")) ?? "qemu:///system";
+        if (!/^[a-z0-9+]+:\/\//.test(uri)) r.report(joinPath(p, "uri"), uri, "is not a libvirt URI", 'write e.g. "qemu:///system" or "qemu+ssh://root@host-a/system"');
+
+        let topology: HostTopology | undefined;
+        if (spec.topology !== undefined) topology = readTopology(r, spec.topology, joinPath(p, "topology"));
+        else if (name !== undefined && discovered[name]) topology = discovered[name];
+        else if (name !== undefined) {
+            r.report(joinPath(p, "topology"), undefined, `is not declared and host ${name} was not discovered`, 'declare topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, or make the host reachable so the kit reads it');
+        }
+        const hkPath = joinPath(p, "housekeepingCpus");
+        const isoPath = joinPath(p, "isolatedCpus");
+        let housekeeping = readCpuSet(r, spec.housekeepingCpus, hkPath);
+        let isolated = readCpuSet(r, spec.isolatedCpus, isoPath);
+        const hugepages: ResolvedHost["hugepages"] = [];
+        const poolPaths = new Map<string, string>();
+        const pfs: ResolvedHost["pfs"] = [];
+        const hostOk = name !== undefined && topology !== undefined;
+
+        if (topology) {
+            const all = topology.numaNodes.flatMap((n) => n.cpus).sort((a, b) => a - b);
+            const allText = formatCpuList(all);
+            for (const [list, listPath, raw] of [[housekeeping, hkPath, spec.housekeepingCpus], [isolated, isoPath, spec.isolatedCpus]] as const) {
+                const missing = (list ?? []).filter((c) => !all.includes(c));
+                if (missing.length) r.report(listPath, raw, `has CPU ${formatCpuList(missing)}, which host ${name} does not have (it has ${allText})`, `use CPUs from ${allText}`);
+            }
+            if (housekeeping && isolated) {
+                const both = housekeeping.filter((c) => isolated!.includes(c));
+                if (both.length) r.report(isoPath, spec.isolatedCpus, `has CPU ${formatCpuList(both)}, which is also a housekeeping CPU`, "make each CPU either housekeeping or isolated");
+            }
+            if (!housekeeping && !isolated) {
+                // First CPU of each node and its SMT siblings keep the host running.
+                housekeeping = topology.numaNodes.flatMap((n) => {
+                    const first = n.cpus[0];
+                    return [first, ...(topology!.smtSiblings.find((g) => g.includes(first)) ?? [])];
+                });
+                housekeeping = [...new Set(housekeeping)].sort((a, b) => a - b);
+            }
+            if (!housekeeping) housekeeping = all.filter((c) => !isolated!.includes(c));
+            if (!isolated) isolated = all.filter((c) => !housekeeping!.includes(c));
+            if (spec.housekeepingCpus !== undefined && housekeeping.length === 0) {
+                r.report(hkPath, spec.housekeepingCpus, `leaves host ${name} no housekeeping CPU`, "keep at least one CPU for the host OS, e.g. CPU 0");
+            } else if (housekeeping.length === 0) {
+                r.report(isoPath, spec.isolatedCpus, `isolates every CPU of host ${name}, leaving none for the host OS`, "leave at least one CPU out of isolatedCpus, e.g. CPU 0");
+            }
+
+            const poolItems = r.list(spec.hugepages, joinPath(p, "hugepages"), "[{ node: 0, size: 2M, count: 256 }]") ?? [];
+            poolItems.forEach((poolItem, j) => {
+                const pp = joinPath(joinPath(p, "hugepages"), j);
+                const pool = r.object(poolItem, pp, ["node", "size", "count"], ["node", "size", "count"]);
+                if (!pool) return;
+                const node = r.integer(pool.node, joinPath(pp, "node"), 0, 1023);
+                const size = pool.size === undefined ? undefined : r.unit(MemorySize.tryParse(pool.size, joinPath(pp, "size")));
+                const count = r.integer(pool.count, joinPath(pp, "count"), 0, 1 << 24);
+                if (node !== undefined && !topology!.numaNodes.some((n) => n.id === node)) {
+                    r.report(joinPath(pp, "node"), node, `host ${name} has no NUMA node ${node}`, `use one of ${topology!.numaNodes.map((n) => n.id).join(", ")}`);
+                    return;
+                }
+                if (size && size.kibibytes !== 2048 && size.kibibytes !== 1048576) {
+                    r.report(joinPath(pp, "size"), pool.size, "is not a hugepage size", 'write "2M" or "1G"');
+                    return;
+                }
+                if (node === undefined || !size || count === undefined) return;
+                const key = `${node}/${size.kibibytes}`;
+                if (poolPaths.has(key)) {
+                    r.report(pp, poolItem, `repeats the ${size} pool of node ${node} declared at ${poolPaths.get(key)}`, "declare one pool per node and size, with the total count");
+                    return;
+                }
+                poolPaths.set(key, pp);
+                hugepages.push({ node, sizeKiB: size.kibibytes, count });
+            });
+
+            const pfItems = r.list(spec.pfs, joinPath(p, "pfs"), "[{ name: enp1s0, vfCount: 8, numaNode: 0 }]") ?? [];
+            const pfSeen = new Map<string, string>();
+            pfItems.forEach((pfItem, j) => {
+                const pp = joinPath(joinPath(p, "pfs"), j);
+                const pf = r.object(pfItem, pp, ["name", "vfCount", "numaNode"], ["name"]);
+                if (!pf) return;
+                const pfName = r.string(pf.name, joinPath(pp, "name"));
+                const vfCount = r.integer(pf.vfCount, joinPath(pp, "vfCount"), 0, 4096);
+                const numaNode = r.integer(pf.numaNode, joinPath(pp, "numaNode"), 0, 1023);
+                if (numaNode !== undefined && !topology!.numaNodes.some((n) => n.id === numaNode)) {
+                    r.report(joinPath(pp, "numaNode"), numaNode, `host ${name} has no NUMA node ${numaNode}`, `use one of ${topology!.numaNodes.map((n) => n.id).join(", ")}`);
+                }
+                if (pfName === undefined) return;
+                r.unique(pfName, joinPath(pp, "name"), pfSeen, "PF");
+                pfs.push({ name: pfName, ...(vfCount !== undefined ? { vfCount } : {}), ...(numaNode !== undefined ? { numaNode } : {}) });
+            });
+        }
+        if (!hostOk || hosts.has(name!)) return;
+        hosts.set(name!, {
+            path: p,
+            poolPaths,
+            resolved: { name: name!, uri, topology: topology!, housekeepingCpus: housekeeping ?? [], isolatedCpus: isolated ?? [], hugepages, pfs },
+        });
+    });
+    return hosts;
+}
+
+function readName(r: SpecReader, value: unknown, path: string): string | undefined {
+    const name = r.string(value, path);
+    if (name === undefined) return undefined;
+    if (!safeNamePattern.test(name) || name.length > maxNameLength) {
+        r.report(path, name, `is not a safe name (it becomes part of domain and file names)`, `use up to ${maxNameLength} letters, digits, "-" and "_", starting with a letter or digit`);
+        return undefined;
+    }
+    return name;
+}
+
+function readKnobs(r: SpecReader, value: unknown, path: string): DomainKnobs {
+    const knobs: DomainKnobs = { ...defaultKnobs };
+    if (value === undefined || value === null) return knobs;
+    const spec = r.object(value, path, Object.keys(defaultKnobs));
+    if (!spec) return knobs;
+    for (const key of Object.keys(defaultKnobs) as (keyof DomainKnobs)[]) {
+        const p = joinPath(path, key);
+        const v = spec[key];
+        if (v === undefined) continue;
+        const kind = typeof defaultKnobs[key];
+        if (kind === "boolean") {
+            const b = r.boolean(v, p);
+            if (b !== undefined) (knobs as unknown as Record<string, unknown>)[key] = b;
+        } else if (kind === "number") {
+            const n = r.integer(v, p, 0, 1 << 20);
+            if (n !== undefined) (knobs as unknown as Record<string, unknown>)[key] = n;
+        } else {
+            const s = r.string(v, p);
+            if (s !== undefined && !/^[A-Za-z0-9_.-]+$/.test(s)) r.report(p, s, "is not a CPU model name", 'write a model libvirt knows, e.g. "maximum" or "qemu64"');
+            else if (s !== undefined) (knobs as unknown as Record<string, unknown>)[key] = s;
+        }
+    }
+    return knobs;
+}
+
+function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<string, HostDraft>): Map<string, GuestDraft> {
+    const guests = new Map<string, GuestDraft>();
+    const items = r.list(value, path, "[{ name: vnf, memory: 256M }]");
+    if (value !== undefined && value !== null && items && items.length === 0) r.report(path, value, "lists no guests", "declare at least one guest");
+    const seen = new Map<string, string>();
+    const pciSeen = new Map<string, string>();
+    const macSeen = new Map<string, string>();
+    (items ?? []).forEach((item, i) => {
+        const p = joinPath(path, i);
+        const f = (key: string) => joinPath(p, key);
+        const spec = r.object(item, p, guestKeys, ["name", "memory"]);
+        if (!spec) return;
+        const name = readName(r, spec.name, f("name"));
+        if (name !== undefined) r.unique(name, f("name"), seen, "guest");
+        let plannable = name !== undefined;
+
+        let host: HostDraft | undefined;
+        const hostName = r.string(spec.host, f("host"));
+        if (hostName !== undefined) {
+            host = hosts.get(hostName);
+            if (!host) r.unknownReference(f("host"), hostName, "host", hosts.keys());
+        } else if (spec.host === undefined && hosts.size === 1) {
+            host = [...hosts.values()][0];
+        } else if (spec.host === undefined && hosts.size > 1) {
+            r.report(f("host"), undefined, "is required when the pod has several hosts", `add host: one of ${[...hosts.keys()].join(", ")}`);
+        }
+
+        const vcpusGiven = r.integer(spec.vcpus, f("vcpus"), 1, maxVcpus);
+        if (spec.vcpus !== undefined && vcpusGiven === undefined) plannable = false;
+        const vcpus = vcpusGiven ?? 1;
+        let rtVcpus = r.integerList(spec.rtVcpus, f("rtVcpus"), 0, maxVcpus - 1);
+        if (spec.rtVcpus !== undefined && rtVcpus === undefined) plannable = false;
+        if (rtVcpus) {
+            const outside = rtVcpus.filter((v) => v >= vcpus);
+            if (outside.length) {
+                r.report(f("rtVcpus"), spec.rtVcpus, `names vCPU ${outside.join(", ")}, but the guest has vCPUs 0-${vcpus - 1}`, `list vCPUs below ${vcpus}, or raise vcpus`);
+                plannable = false;
+            }
+        }
+        rtVcpus = (rtVcpus ?? (vcpus > 1 ? Array.from({ length: vcpus - 1 }, (_, v) => v + 1) : [0])).sort((a, b) => a - b);
+        const fifoPriority = r.integer(spec.fifoPriority, f("fifoPriority"), 1, 99) ?? 1;
+        const cpus = readCpuSet(r, spec.cpus, f("cpus"));
+        const emulatorCpus = readCpuSet(r, spec.emulatorCpus, f("emulatorCpus"));
+        const iothreadCpus = readCpuSet(r, spec.iothreadCpus, f("iothreadCpus"));
+        if ([["cpus", cpus], ["emulatorCpus", emulatorCpus], ["iothreadCpus", iothreadCpus]].some(([k, v]) => spec[k as string] !== undefined && v === undefined)) plannable = false;
+        for (const [key, list] of [["emulatorCpus", emulatorCpus], ["iothreadCpus", iothreadCpus]] as const) {
+            if (list && list.length === 0) {
+                r.report(f(key), spec[key], "is empty", "list at least one housekeeping CPU, or leave it out");
+                plannable = false;
+            }
+        }
+        const iothreads = r.integer(spec.iothreads, f("iothreads"), 0, 64) ?? 0;
+        if (spec.iothreadCpus !== undefined && spec.iothreads === undefined) {
+            r.report(f("iothreadCpus"), spec.iothreadCpus, "is set but the guest has no I/O threads", "add iothreads: 1 (or more), or remove iothreadCpus");
+        }
+        const numaNode = r.integer(spec.numaNode, f("numaNode"), 0, 1023);
+        const knobs = readKnobs(r, spec.knobs, f("knobs"));
+
+        const memory = spec.memory === undefined ? undefined : r.unit(MemorySize.tryParse(spec.memory, f("memory")));
+        if (memory && memory.bytes < minGuestMemory) {
+            r.report(f("memory"), spec.memory, `is ${memory}, too little for a Linux guest`, 'give at least "32M", e.g. "256M" (a bare number means bytes)');
+        }
+        let pageSizeKiB = knobs.hugepages ? 2048 : 4;
+        if (spec.pageSize !== undefined) {
+            const size = r.unit(MemorySize.tryParse(spec.pageSize, f("pageSize")));
+            if (size && !pageSizesKiB.includes(size.kibibytes)) {
+                r.report(f("pageSize"), spec.pageSize, "is not a page size of x86-64", 'write "4K" (no hugepages), "2M" or "1G"');
+            } else if (size) {
+                pageSizeKiB = size.kibibytes;
+                const knobGiven = (spec.knobs as Record<string, unknown> | undefined)?.hugepages;
+                if (knobGiven === false && pageSizeKiB !== 4) {
+                    r.report(f("pageSize"), spec.pageSize, "asks for hugepages while knobs.hugepages is false", 'remove one of them: pageSize "4K" means no hugepages');
+                }
+                knobs.hugepages = pageSizeKiB !== 4;
+            }
+        }
+        if (memory && memory.bytes >= minGuestMemory && !memory.isMultipleOf(MemorySize.ofKibibytes(pageSizeKiB))) {
+            const page = MemorySize.ofKibibytes(pageSizeKiB);
+            const up = MemorySize.ofBytes(Math.ceil(memory.bytes / page.bytes) * page.bytes);
+            r.report(f("memory"), spec.memory, `is not a whole number of ${page} pages`, `write "${up}" or use a smaller pageSize`);
+        }
+
+        const kernel: GuestDraft["kernel"] = {};
+        if (spec.kernelArgs !== undefined) {
+            const ka = r.object(spec.kernelArgs, f("kernelArgs"), ["isolate", "isolcpusFlags", "extra"]);
+            if (ka) {
+                const isolate = r.boolean(ka.isolate, joinPath(f("kernelArgs"), "isolate"));
+                if (isolate !== undefined) kernel.isolate = isolate;
+                for (const key of ["isolcpusFlags", "extra"] as const) {
+                    const kp = joinPath(f("kernelArgs"), key);
+                    const list = r.list(ka[key], kp, '["nosoftlockup"]');
+                    if (!list) continue;
+                    const strings = list.map((a, j) => r.string(a, joinPath(kp, j)));
+                    const bad = strings.findIndex((s) => s !== undefined && /\s/.test(s));
+                    if (bad >= 0) r.report(joinPath(kp, bad), strings[bad], "contains white space", "give each kernel argument as its own list item");
+                    else if (strings.every((s) => s !== undefined)) kernel[key] = strings as string[];
+                }
+            }
+        }
+
+        const vfs = readVfs(r, spec.vfs, f("vfs"), host, pciSeen, macSeen);
+        let chosenNode = numaNode;
+        const pfNodes = [...new Set(vfs.map((v) => host?.resolved.pfs.find((pf) => pf.name === v.pf)?.numaNode).filter((n): n is number => n !== undefined))];
+        if (pfNodes.length > 1) {
+            r.report(f("vfs"), spec.vfs, `takes VFs from PFs on NUMA nodes ${pfNodes.join(" and ")}; a guest's memory and CPUs sit on one node`, "take VFs of PFs on one node, or split the guest");
+        } else if (pfNodes.length === 1 && numaNode !== undefined && numaNode !== pfNodes[0]) {
+            r.report(f("numaNode"), numaNode, `is not the node of the guest's VFs (their PF is on node ${pfNodes[0]}); every packet would cross the interconnect`, `set numaNode: ${pfNodes[0]} or take VFs of a PF on node ${numaNode}`);
+        } else if (pfNodes.length === 1) chosenNode = pfNodes[0];
+
+        if (name === undefined || guests.has(name)) return;
+        guests.set(name, {
+            path: p, name, host, vcpus, rtVcpus, fifoPriority, cpus, emulatorCpus, iothreads, iothreadCpus, memory, pageSizeKiB,
+            numaNode: chosenNode, vfs, kernel, knobs, plannable: plannable && host !== undefined && memory !== undefined,
+        });
+    });
+    return guests;
+}
+
+function readVfs(r: SpecReader, value: unknown, path: string, host: HostDraft | undefined, pciSeen: Map<string, string>, macSeen: Map<string, string>): ResolvedVf[] {
+    const items = r.list(value, path, '[{ pf: enp1s0, pciAddress: "0000:01:10.2" }]') ?? [];
+    const vfs: ResolvedVf[] = [];
+    items.forEach((item, j) => {
+        const p = joinPath(path, j);
+        const f = (key: string) => joinPath(p, key);
+        const spec = r.object(item, p, vfKeys, ["pf", "pciAddress"]);
+        if (!spec) return;
+        const pfName = r.string(spec.pf, f("pf"));
+        const vf = r.integer(spec.vf, f("vf"), 0, 4095);
+        const pci = spec.pciAddress === undefined ? undefined : r.unit(PciAddress.tryParse(spec.pciAddress, f("pciAddress")));
+        const mac = spec.mac === undefined ? undefined : r.unit(MacAddress.tryParse(spec.mac, f("mac")));
+        const vlan = r.integer(spec.vlan, f("vlan"), 1, 4094);
+        const trust = r.boolean(spec.trust, f("trust")) ?? false;
+        const spoofchk = r.boolean(spec.spoofchk, f("spoofchk")) ?? true;
+        if (host && pfName !== undefined) {
+            const pf = host.resolved.pfs.find((x) => x.name === pfName);
+            if (!pf) {
+                r.unknownReference(f("pf"), pfName, `PF of host ${host.resolved.name}`, host.resolved.pfs.map((x) => x.name));
+            } else if (vf !== undefined && pf.vfCount !== undefined && vf >= pf.vfCount) {
+                r.report(f("vf"), vf, `is beyond the ${pf.vfCount} VFs of PF ${pfName} (VFs 0-${pf.vfCount - 1})`, `use a VF below ${pf.vfCount}, or raise vfCount of PF ${pfName} on host ${host.resolved.name}`);
+            }
+        }
+        if (vf === undefined && spec.vf === undefined && (trust || !spoofchk)) {
+            r.report(f("vf"), undefined, "is needed to set trust or spoofchk on the VF (libvirt cannot, the kit runs `ip link set <pf> vf <n>`)", "add vf: <index of the VF on its PF>");
+        }
+        if (pci) r.unique(pci.toString(), f("pciAddress"), pciSeen, "VF PCI address");
+        if (mac) r.unique(mac.toString(), f("mac"), macSeen, "MAC address");
+        if (pfName === undefined || !pci) return;
+        vfs.push({ pf: pfName, ...(vf !== undefined ? { vf } : {}), pciAddress: pci.toString(), ...(mac ? { mac: mac.toString() } : {}), ...(vlan !== undefined ? { vlan } : {}), trust, spoofchk });
+    });
+    return vfs;
+}
+
+function readLinks(r: SpecReader, value: unknown, path: string, guests: Map<string, GuestDraft>, namePrefix: string): ResolvedLink[] {
+    const links: ResolvedLink[] = [];
+    const items = r.list(value, path, "[{ name: ring0, size: 4M, members: [vnf, peer] }]") ?? [];
+    const seen = new Map<string, string>();
+    items.forEach((item, i) => {
+        const p = joinPath(path, i);
+        const f = (key: string) => joinPath(p, key);
+        const spec = r.object(item, p, linkKeys, ["name", "members"]);
+        if (!spec) return;
+        const name = readName(r, spec.name, f("name"));
+        if (name !== undefined) r.unique(name, f("name"), seen, "link");
+        const hugepages = r.boolean(spec.hugepages, f("hugepages")) ?? false;
+        const size = r.unit(MemorySize.tryParse(spec.size ?? "4M", f("size")));
+        if (size) {
+            if (!size.isPowerOfTwo() || size.bytes < MiB) {
+                const up = MemorySize.ofBytes(Math.max(MiB, 2 ** Math.ceil(Math.log2(size.bytes))));
+                r.report(f("size"), spec.size, `is ${size}, but an ivshmem region must be a power of two of at least 1M`, `write "${up}"`);
+            } else if (hugepages && size.bytes < 2 * MiB) {
+                r.report(f("size"), spec.size, "is smaller than one 2M hugepage", 'write "2M" or more, or set hugepages: false');
+            }
+        }
+        const membersRaw = r.list(spec.members, f("members"), "[vnf, peer]");
+        const members: string[] = [];
+        let ok = membersRaw !== undefined;
+        (membersRaw ?? []).forEach((m, j) => {
+            const mp = joinPath(f("members"), j);
+            const member = r.string(m, mp);
+            if (member === undefined) return void (ok = false);
+            if (members.includes(member)) {
+                r.report(mp, member, `repeats guest ${member}`, "list each guest once");
+                return void (ok = false);
+            }
+            if (!guests.has(member)) {
+                r.unknownReference(mp, member, "guest", guests.keys());
+                ok = false;
+            }
+            members.push(member);
+        });
+        if (membersRaw && members.length < 2) {
+            r.report(f("members"), spec.members, `has ${members.length} guest${members.length === 1 ? "" : "s"}; a link joins at least two`, "list two or more guests");
+            ok = false;
+        }
+        const hostNames = [...new Set(members.map((m) => guests.get(m)?.host?.resolved.name).filter((h): h is string => h !== undefined))];
+        if (hostNames.length > 1) {
+            r.report(f("members"), spec.members, `has guests on hosts ${hostNames.join(" and ")}; shared memory exists on one host only`, "put every member guest on the same host");
+            ok = false;
+        }
+        if (!ok || name === undefined || !size) return;
+        links.push({ name, sizeBytes: size.bytes, members, hugepages, shmName: deriveName(namePrefix, name), host: hostNames[0] ?? "" });
+    });
+    return links;
+}
+
+function checkHugepageBudgets(
+    r: SpecReader,
+    hosts: Map<string, HostDraft>,
+    guests: Map<string, GuestDraft>,
+    links: ResolvedLink[],
+    placements: Record<string, { numaNode: number }>,
+): void {
+    // Demand per host, node and page size: who needs how many pages.
+    const demand = new Map<string, { host: HostDraft; node: number; sizeKiB: number; users: { name: string; pages: number }[] }>();
+    const need = (host: HostDraft, node: number, sizeKiB: number, name: string, pages: number) => {
+        const key = `${host.resolved.name}/${node}/${sizeKiB}`;
+        const entry = demand.get(key) ?? { host, node, sizeKiB, users: [] };
+        entry.users.push({ name, pages });
+        demand.set(key, entry);
+    };
+    for (const g of guests.values()) {
+        const placement = placements[g.name];
+        if (!g.host || !placement || !g.memory || g.pageSizeKiB === 4) continue;
+        const pages = Math.ceil(g.memory.kibibytes / g.pageSizeKiB);
+        const hasPool = g.host.resolved.hugepages.some((pool) => pool.node === placement.numaNode && pool.sizeKiB === g.pageSizeKiB);
+        const size = MemorySize.ofKibibytes(g.pageSizeKiB);
+        if (!hasPool) {
+            r.report(joinPath(g.path, "pageSize"), size.toString(), `needs ${pages} ${size} hugepages on node ${placement.numaNode} of host ${g.host.resolved.name}, which has no ${size} pool there`, `add { node: ${placement.numaNode}, size: ${size}, count: ${pages} } to hugepages of host ${g.host.resolved.name}, or set pageSize: 4K`);
+            continue;
+        }
+        need(g.host, placement.numaNode, g.pageSizeKiB, `guest ${g.name}`, pages);
+    }
+    for (const link of links) {
+        if (!link.hugepages) continue;
+        const first = guests.get(link.members[0]);
+        const placement = first && placements[first.name];
+        if (!first?.host || !placement) continue;
+        need(first.host, placement.numaNode, 2048, `link ${link.name}`, link.sizeBytes / (2 * MiB));
+    }
+    for (const entry of demand.values()) {
+        const pool = entry.host.resolved.hugepages.find((x) => x.node === entry.node && x.sizeKiB === entry.sizeKiB);
+        const total = entry.users.reduce((sum, u) => sum + u.pages, 0);
+        const size = MemorySize.ofKibibytes(entry.sizeKiB);
+        if (!pool) {
+            // Only links reach here (guests without a pool are reported above).
+            r.report(joinPath(entry.host.path, "hugepages"), entry.host.resolved.hugepages, `has no ${size} pool on node ${entry.node}, needed by ${entry.users.map((u) => u.name).join(", ")}`, `add { node: ${entry.node}, size: ${size}, count: ${total} }`);
+            continue;
+        }
+        if (total > pool.count) {
+            const who = entry.users.map((u) => `${u.name} ${u.pages}`).join(", ");
+            r.report(`${entry.host.poolPaths.get(`${entry.node}/${entry.sizeKiB}`)}.count`, pool.count, `is ${pool.count} ${size} pages on node ${entry.node} of host ${entry.host.resolved.name}, but ${who} need ${total}`, `raise count to ${total}, or give the guests less memory`);
+        }
+    }
+}
