@@ -1,0 +1,5 @@
+export * from "./errors";
+export * from "./cyclictest";
+export * from "./oslat";
+export * from "./timerlat";
+export * from "./osnoise";

@@ -1,0 +1,50 @@
+/**
+ * JUnit XML in the common Jenkins/Ant layout, so CI systems show the probes
+ * as tests: one testsuite per guest, one testcase per probe × metric, a
+ * <failure> carrying the failure message. Tool versions and command lines go
+ * into the suite's properties.
+ */
+import { formatTarget, type Verdict } from "../verdict";
+import { escapeXml } from "./escape";
+
+export interface JunitOptions {
+    /** Name of the root <testsuites>. @default "latency probes" */
+    name?: string;
+}
+
+export function junitReport(verdict: Verdict, opts: JunitOptions = {}): string {
+    const guests = [...new Set(verdict.checks.map((c) => c.guest).concat(verdict.results.map((r) => r.guest)))];
+    const total = verdict.checks.length;
+    const failed = verdict.checks.filter((c) => !c.pass).length;
+    const out: string[] = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        `<testsuites name="${escapeXml(opts.name ?? "latency probes")}" tests="${total}" failures="${failed}" errors="0" time="0">`,
+    ];
+    for (const guest of guests) {
+        const checks = verdict.checks.filter((c) => c.guest === guest);
+        const runs = verdict.results.filter((r) => r.guest === guest);
+        const suiteFailed = checks.filter((c) => !c.pass).length;
+        out.push(`  <testsuite name="${escapeXml(guest)}" tests="${checks.length}" failures="${suiteFailed}" errors="0" skipped="0" time="0">`);
+        if (runs.length > 0) {
+            out.push("    <properties>");
+            for (const { result } of runs) {
+                out.push(`      <property name="${result.probe}.version" value="${escapeXml(result.version ?? "unknown")}"/>`);
+                out.push(`      <property name="${result.probe}.command" value="${escapeXml(result.command ?? "unknown")}"/>`);
+            }
+            out.push("    </properties>");
+        }
+        for (const c of checks) {
+            const name = `${c.name} ${c.statistic} (target ${c.target.op === "<=" ? "≤ " : ""}${formatTarget(c.target)})`;
+            const open = `    <testcase classname="${escapeXml(`${guest}.${c.probe}`)}" name="${escapeXml(name)}" time="0"`;
+            if (c.pass) {
+                out.push(`${open}/>`);
+            } else {
+                const msg = escapeXml(c.message ?? "failed");
+                out.push(`${open}>`, `      <failure message="${msg}" type="${c.measuredUs === null ? "NoSamples" : "TargetMissed"}">${msg}</failure>`, "    </testcase>");
+            }
+        }
+        out.push("  </testsuite>");
+    }
+    out.push("</testsuites>");
+    return out.join("\n") + "\n";
+}

@@ -1,0 +1,160 @@
+/**
+ * One SVG latency histogram per guest and probe: bars on a log-scale count
+ * axis (tails of a few samples stay visible next to millions), the target
+ * as a dashed vertical line, labelled axes, and a note for samples beyond
+ * the histogram's range. Self-contained (no CSS, no fonts to fetch).
+ */
+import { mergeStats } from "../stats";
+import type { Bound } from "../targets";
+import type { LatencyStats, ProbeKind, SeriesKind } from "../types";
+import { formatNumber, formatTarget, METRIC_RULES, type Verdict } from "../verdict";
+import { escapeXml } from "./escape";
+
+export interface HistogramChart {
+    /** Title drawn at the top, e.g. `cyclictest timer latency on vnf-a`. */
+    title: string;
+    stats: LatencyStats;
+    /** Target drawn as a vertical line; omitted when the figure has none. */
+    target?: Bound;
+    /** What the text says when there is no histogram. @default "no histogram recorded" */
+    emptyNote?: string;
+}
+
+const W = 720;
+const H = 400;
+const M = { left: 70, right: 24, top: 48, bottom: 64 };
+const PW = W - M.left - M.right;
+const PH = H - M.top - M.bottom;
+/** The count axis starts half a decade below 1 so that a bucket holding one sample still shows. */
+const LOG_FLOOR = -0.3;
+
+export function histogramSvg(chart: HistogramChart): string {
+    const { stats, target } = chart;
+    const parts: string[] = [];
+    parts.push(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+        `<title>${escapeXml(chart.title)}</title>`,
+        `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
+        `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`,
+    );
+    const hist = stats.histogram;
+    if (hist.length === 0) {
+        parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">${escapeXml(chart.emptyNote ?? "no histogram recorded")}</text>`, "</svg>");
+        return parts.join("\n") + "\n";
+    }
+    const width = bucketWidth(hist.map((b) => b.us));
+    const lastEdge = hist[hist.length - 1].us + width;
+    const xMax = niceCeil(Math.max(lastEdge, target ? target.value * 1.1 : 0, 1));
+    const x = (us: number) => M.left + (us / xMax) * PW;
+    const maxCount = Math.max(...hist.map((b) => b.count));
+    const decades = Math.max(1, Math.ceil(Math.log10(maxCount)));
+    const y = (count: number) => M.top + PH - ((Math.log10(count) - LOG_FLOOR) / (decades - LOG_FLOOR)) * PH;
+
+    // Count axis: one grid line per decade.
+    for (let d = 0; d <= decades; d++) {
+        const yy = y(10 ** d).toFixed(1);
+        parts.push(
+            `<line x1="${M.left}" y1="${yy}" x2="${M.left + PW}" y2="${yy}" stroke="#e0e0e0"/>`,
+            `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle">${countLabel(10 ** d)}</text>`,
+        );
+    }
+    // Bars.
+    for (const b of hist) {
+        const x0 = x(b.us);
+        const w = Math.max(1, x(b.us + width) - x0 - (x(width) - x(0) > 3 ? 1 : 0));
+        const top = y(b.count);
+        parts.push(
+            `<rect x="${x0.toFixed(1)}" y="${top.toFixed(1)}" width="${w.toFixed(1)}" height="${(M.top + PH - top).toFixed(1)}" fill="#4a78b5"><title>${formatNumber(b.us)} µs: ${b.count}</title></rect>`,
+        );
+    }
+    // Latency axis.
+    const step = niceStep(xMax / 8);
+    for (let t = 0; t <= xMax + 1e-9; t += step) {
+        const xx = x(t).toFixed(1);
+        parts.push(
+            `<line x1="${xx}" y1="${M.top + PH}" x2="${xx}" y2="${M.top + PH + 5}" stroke="#333"/>`,
+            `<text x="${xx}" y="${M.top + PH + 18}" text-anchor="middle">${formatNumber(t)}</text>`,
+        );
+    }
+    parts.push(
+        `<line x1="${M.left}" y1="${M.top + PH}" x2="${M.left + PW}" y2="${M.top + PH}" stroke="#333"/>`,
+        `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + PH}" stroke="#333"/>`,
+        `<text x="${M.left + PW / 2}" y="${H - 28}" text-anchor="middle">latency (µs)</text>`,
+        `<text x="18" y="${M.top + PH / 2}" text-anchor="middle" transform="rotate(-90 18 ${M.top + PH / 2})">samples (log scale)</text>`,
+    );
+    if (target) {
+        const xx = x(target.value).toFixed(1);
+        const label = `target ${target.op === "<=" ? "≤ " : ""}${formatTarget(target)}`;
+        parts.push(
+            `<line x1="${xx}" y1="${M.top}" x2="${xx}" y2="${M.top + PH}" stroke="#c62828" stroke-width="2" stroke-dasharray="6 4"/>`,
+            `<text x="${xx}" y="${M.top - 6}" text-anchor="middle" fill="#c62828">${escapeXml(label)}</text>`,
+        );
+    }
+    const summary =
+        `${stats.samples} samples, min ${show(stats.minUs)}, avg ${show(stats.avgUs)}, max ${show(stats.maxUs)}, p99 ${show(stats.p99Us)}` +
+        (stats.overflow > 0 ? `; ${stats.overflow} beyond the histogram range, not drawn` : "");
+    parts.push(`<text x="${M.left}" y="${H - 8}">${escapeXml(summary)}</text>`, "</svg>");
+    return parts.join("\n") + "\n";
+}
+
+/** Which series each probe's chart shows, and how it is titled. */
+const CHART_SERIES: Record<ProbeKind, { series: SeriesKind; what: string }> = {
+    cyclictest: { series: "timer", what: "timer latency" },
+    timerlat: { series: "irq", what: "interrupt latency (timerlat IRQ)" },
+    oslat: { series: "loop", what: "busy-loop stalls" },
+    osnoise: { series: "single-noise", what: "single preemptions" },
+};
+
+/** A chart ready to be written: the caller picks the directory. */
+export interface HistogramFile {
+    guest: string;
+    probe: ProbeKind;
+    /** Safe file name, e.g. `vnf-a-cyclictest.svg`. */
+    fileName: string;
+    svg: string;
+}
+
+/** One chart per guest × probe in the verdict, all CPUs of the probe merged. */
+export function histogramSvgs(verdict: Verdict): HistogramFile[] {
+    return verdict.results.map(({ guest, result }) => {
+        const pick = CHART_SERIES[result.probe];
+        const stats = mergeStats(result.series.filter((s) => s.kind === pick.series).map((s) => s.stats));
+        // The max-based rule is the one a histogram can show.
+        const rule = METRIC_RULES[result.probe].find((r) => r.statistic === "max" && r.series === pick.series);
+        const check = verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric);
+        const emptyNote =
+            result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram; see the summary table" : undefined);
+        return {
+            guest,
+            probe: result.probe,
+            fileName: `${guest}-${result.probe}.svg`.replace(/[^A-Za-z0-9._-]/g, "_"),
+            svg: histogramSvg({ title: `${result.probe} ${pick.what} on ${guest}`, stats, target: check?.target, emptyNote }),
+        };
+    });
+}
+
+function show(v: number | null): string {
+    return v === null ? "n/a" : `${formatNumber(v)} µs`;
+}
+
+function countLabel(n: number): string {
+    return n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n);
+}
+
+/** Width of one bucket: the smallest gap between bucket edges, 1 µs when there is a single bucket. */
+function bucketWidth(edges: number[]): number {
+    let w = Infinity;
+    for (let i = 1; i < edges.length; i++) w = Math.min(w, edges[i] - edges[i - 1]);
+    return Number.isFinite(w) && w > 0 ? w : 1;
+}
+
+function niceStep(raw: number): number {
+    const p = 10 ** Math.floor(Math.log10(raw));
+    const f = raw / p;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+function niceCeil(v: number): number {
+    const step = niceStep(v / 8);
+    return Math.ceil(v / step) * step;
+}
