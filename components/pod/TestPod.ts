@@ -136,7 +136,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         const host = hostsByName.get(guest.host)!;
         const dependsOn: pulumi.Resource[] = [
             ...(reservations.get(guest.host) ?? []),
-            ...guest.shmem.map((s) => links[s.name]).filter(Boolean),
+            ...resolved.links.filter((l) => l.members.includes(guest.name)).map((l) => links[l.name]),
         ];
         guests[guest.name] = new NfvGuest(
             `${name}-${guest.name}`,

@@ -62,11 +62,11 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
     t.deepEqual(byType("nfvkit:pod:TestPod"), ["pod"]);
     t.deepEqual(byType("nfvkit:guest:NfvGuest"), ["pod-peer", "pod-vnf"]);
     t.deepEqual(byType("nfvkit:link:IvshmemLink"), ["pod-link-ring0"]);
-    t.deepEqual(byType("pulumi-nodejs:libvirt:Domain"), ["pod-peer-domain", "pod-vnf-domain"]);
-    t.deepEqual(byType("pulumi-nodejs:libvirt:ShmRegion"), ["pod-link-ring0-shm"]);
-    t.deepEqual(byType("pulumi-nodejs:host:HugepageReservation"), ["pod-hugepages-local-node0-2048k"]);
+    t.deepEqual(byType("pulumi-nodejs:dynamic/libvirt:Domain"), ["pod-peer-domain", "pod-vnf-domain"]);
+    t.deepEqual(byType("pulumi-nodejs:dynamic/libvirt:ShmRegion"), ["pod-link-ring0-shm"]);
+    t.deepEqual(byType("pulumi-nodejs:dynamic/host:HugepageReservation"), ["pod-hugepages-local-node0-2048k"]);
 
-    const reservation = recorded.find((r) => r.type === "pulumi-nodejs:host:HugepageReservation")!;
+    const reservation = recorded.find((r) => r.type === "pulumi-nodejs:dynamic/host:HugepageReservation")!;
     t.like(reservation.inputs, { uri: "qemu:///system", host: "local", node: 0, sizeKiB: 2048, count: 256 });
 
     const vnf = recorded.find((r) => r.name === "pod-vnf-domain")!;
@@ -82,12 +82,12 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
     t.regex(xml, /<vcpusched vcpus='1' scheduler='fifo' priority='\d+'\/>/);
     t.regex(xml, /<hugepages>\s*<page size='2048' unit='KiB'/);
     t.regex(xml, /<locked\/>/);
-    t.regex(xml, /<shmem name='[^']*ring0[^']*'>\s*<model type='ivshmem-plain'\/>\s*<size unit='M'>4<\/size>/);
+    t.regex(xml, /<shmem name='[^']*ring0[^']*'>\s*<model type='ivshmem-plain'\/>\s*<size unit='B'>4194304<\/size>/);
     t.regex(xml, /<memballoon model='none'\/>/);
     t.regex(xml, /<kernel>\/var\/cache\/nfvkit\/images\/h\/vmlinuz<\/kernel>/);
     t.deepEqual(vnf.inputs.live.vcpuPins, { "0": "0", "1": String(rtPin.hostCpu) });
     t.is(vnf.inputs.facts.memory, "256 MiB");
-    t.is(vnf.inputs.facts["shmem.ring0"], "4194304 bytes");
+    t.is(vnf.inputs.facts["shmem.nfv-testpod-unit-ring0"], "4194304 bytes");
 
     t.regex(pod.placementTable, /vnf/);
 });
