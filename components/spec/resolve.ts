@@ -28,10 +28,17 @@ export interface ResolveOptions {
     discovered?: Record<string, HostTopology>;
     /** Prefix of problem paths, e.g. "nfv-testpod:pod", so paths match the stack file. @default "" */
     yamlPath?: string;
+    /**
+     * Knob defaults per host name, e.g. from a capability probe of a host that
+     * cannot lock memory or run SCHED_FIFO in libvirt's cgroup. They sit above
+     * the kit's defaults and below the host's `guestKnobs` and the guest's `knobs`.
+     * @default {}
+     */
+    knobDefaults?: Record<string, Partial<DomainKnobs>>;
 }
 
 const podKeys = ["hosts", "guests", "links"] as const;
-const hostKeys = ["name", "uri", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs"] as const;
+const hostKeys = ["name", "uri", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs", "guestKnobs", "accel"] as const;
 const guestKeys = ["name", "host", "vcpus", "rtVcpus", "fifoPriority", "cpus", "emulatorCpus", "iothreads", "iothreadCpus", "memory", "pageSize", "numaNode", "vfs", "kernelArgs", "knobs"] as const;
 const linkKeys = ["name", "size", "members", "hugepages"] as const;
 const vfKeys = ["pf", "vf", "pciAddress", "mac", "vlan", "trust", "spoofchk"] as const;
@@ -47,6 +54,8 @@ const maxVcpus = 255;
 /** What the checks learned about a host, kept for the later cross-checks. */
 interface HostDraft {
     path: string;
+    /** Knob defaults for guests on this host (kit defaults, then ResolveOptions.knobDefaults, then guestKnobs). */
+    knobs: DomainKnobs;
     resolved: ResolvedHost;
     /** Path of each hugepage pool entry by "node/sizeKiB". */
     poolPaths: Map<string, string>;
@@ -84,8 +93,9 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
     }
 
     const pod = r.object(raw ?? undefined, root === "" ? "(pod spec)" : root, podKeys, ["hosts", "guests"]);
-    const hosts = readHosts(r, pod?.hosts, at("hosts"), opts.discovered ?? {});
-    const guests = readGuests(r, pod?.guests, at("guests"), hosts);
+    const declaredHosts = new Set<string>();
+    const hosts = readHosts(r, pod?.hosts, at("hosts"), opts.discovered ?? {}, opts.knobDefaults ?? {}, declaredHosts);
+    const guests = readGuests(r, pod?.guests, at("guests"), hosts, declaredHosts);
     const links = readLinks(r, pod?.links, at("links"), guests, opts.namePrefix);
 
     const plan = planPlacement(
@@ -186,7 +196,7 @@ function readTopology(r: SpecReader, value: unknown, path: string): HostTopology
     return ok ? { numaNodes: numaNodes.sort((a, b) => a.id - b.id), smtSiblings } : undefined;
 }
 
-function readHosts(r: SpecReader, value: unknown, path: string, discovered: Record<string, HostTopology>): Map<string, HostDraft> {
+function readHosts(r: SpecReader, value: unknown, path: string, discovered: Record<string, HostTopology>, knobDefaults: Record<string, Partial<DomainKnobs>>, declared: Set<string>): Map<string, HostDraft> {
     const hosts = new Map<string, HostDraft>();
     const items = r.list(value, path, '[{ name: local, uri: "qemu:///system" }]');
     if (value !== undefined && value !== null && items && items.length === 0) r.report(path, value, "lists no hosts", "declare at least one host");
@@ -197,7 +207,10 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
         if (!spec) return;
         const name = readName(r, spec.name, joinPath(p, "name"));
         if (name !== undefined) r.unique(name, joinPath(p, "name"), seen, "host");
+        if (name !== undefined) declared.add(name);
         const uri = r.string(spec.uri, joinPath(p, "uri")) ?? "qemu:///system";
+        const accel = r.string(spec.accel, joinPath(p, "accel"));
+        if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel)) r.report(joinPath(p, "accel"), accel, "is not an accelerator", 'write "auto", "kvm" or "tcg"');
         if (!/^[a-z0-9+]+:\/\//.test(uri)) r.report(joinPath(p, "uri"), uri, "is not a libvirt URI", 'write e.g. "qemu:///system" or "qemu+ssh://root@host-a/system"');
 
         let topology: HostTopology | undefined;
@@ -285,11 +298,13 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
                 pfs.push({ name: pfName, ...(vfCount !== undefined ? { vfCount } : {}), ...(numaNode !== undefined ? { numaNode } : {}) });
             });
         }
+        const knobs = readKnobs(r, spec.guestKnobs, joinPath(p, "guestKnobs"), { ...defaultKnobs, ...(name !== undefined ? knobDefaults[name] : {}) });
         if (!hostOk || hosts.has(name!)) return;
         hosts.set(name!, {
             path: p,
+            knobs,
             poolPaths,
-            resolved: { name: name!, uri, topology: topology!, housekeepingCpus: housekeeping ?? [], isolatedCpus: isolated ?? [], hugepages, pfs },
+            resolved: { name: name!, uri, accel: (accel ?? "auto") as ResolvedHost["accel"], topology: topology!, housekeepingCpus: housekeeping ?? [], isolatedCpus: isolated ?? [], hugepages, pfs },
         });
     });
     return hosts;
@@ -305,8 +320,8 @@ function readName(r: SpecReader, value: unknown, path: string): string | undefin
     return name;
 }
 
-function readKnobs(r: SpecReader, value: unknown, path: string): DomainKnobs {
-    const knobs: DomainKnobs = { ...defaultKnobs };
+function readKnobs(r: SpecReader, value: unknown, path: string, base: DomainKnobs): DomainKnobs {
+    const knobs: DomainKnobs = { ...base };
     if (value === undefined || value === null) return knobs;
     const spec = r.object(value, path, Object.keys(defaultKnobs));
     if (!spec) return knobs;
@@ -330,7 +345,8 @@ function readKnobs(r: SpecReader, value: unknown, path: string): DomainKnobs {
     return knobs;
 }
 
-function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<string, HostDraft>): Map<string, GuestDraft> {
+/** `declaredHosts`: every host name written, even of hosts with problems (their guests are not blamed again). */
+function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<string, HostDraft>, declaredHosts: Set<string>): Map<string, GuestDraft> {
     const guests = new Map<string, GuestDraft>();
     const items = r.list(value, path, "[{ name: vnf, memory: 256M }]");
     if (value !== undefined && value !== null && items && items.length === 0) r.report(path, value, "lists no guests", "declare at least one guest");
@@ -350,11 +366,11 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
         const hostName = r.string(spec.host, f("host"));
         if (hostName !== undefined) {
             host = hosts.get(hostName);
-            if (!host) r.unknownReference(f("host"), hostName, "host", hosts.keys());
-        } else if (spec.host === undefined && hosts.size === 1) {
+            if (!host && !declaredHosts.has(hostName)) r.unknownReference(f("host"), hostName, "host", declaredHosts);
+        } else if (spec.host === undefined && declaredHosts.size === 1) {
             host = [...hosts.values()][0];
-        } else if (spec.host === undefined && hosts.size > 1) {
-            r.report(f("host"), undefined, "is required when the pod has several hosts", `add host: one of ${[...hosts.keys()].join(", ")}`);
+        } else if (spec.host === undefined && declaredHosts.size > 1) {
+            r.report(f("host"), undefined, "is required when the pod has several hosts", `add host: one of ${[...declaredHosts].join(", ")}`);
         }
 
         const vcpusGiven = r.integer(spec.vcpus, f("vcpus"), 1, maxVcpus);
@@ -386,7 +402,7 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
             r.report(f("iothreadCpus"), spec.iothreadCpus, "is set but the guest has no I/O threads", "add iothreads: 1 (or more), or remove iothreadCpus");
         }
         const numaNode = r.integer(spec.numaNode, f("numaNode"), 0, 1023);
-        const knobs = readKnobs(r, spec.knobs, f("knobs"));
+        const knobs = readKnobs(r, spec.knobs, f("knobs"), host?.knobs ?? defaultKnobs);
 
         const memory = spec.memory === undefined ? undefined : r.unit(MemorySize.tryParse(spec.memory, f("memory")));
         if (memory && memory.bytes < minGuestMemory) {

@@ -19,6 +19,8 @@ export interface ResolvedHost {
     name: string;
     /** libvirt URI. */
     uri: string;
+    /** Accelerator asked for: "auto" lets the kit probe KVM and fall back to TCG. */
+    accel: "auto" | "kvm" | "tcg";
     /** Declared topology, else the discovered one. */
     topology: HostTopology;
     /** Sorted CPU numbers. */

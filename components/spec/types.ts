@@ -59,6 +59,11 @@ export interface HostSpec {
     /** libvirt connection URI. @default "qemu:///system" (the local system daemon, which can pin and lock memory) */
     uri?: string;
     /**
+     * Accelerator: "kvm", "tcg" (software emulation), or "auto" to use KVM
+     * when the host's /dev/kvm runs guests and TCG otherwise. @default "auto"
+     */
+    accel?: "auto" | "kvm" | "tcg";
+    /**
      * CPU and NUMA layout. Declared values win over what the kit discovers from
      * a reachable host. @default discovered from the host
      */
@@ -79,6 +84,13 @@ export interface HostSpec {
     hugepages?: HugepagePool[];
     /** SR-IOV PFs whose VFs guests may take. @default [] (no VFs can be requested) */
     pfs?: PhysicalFunctionSpec[];
+    /**
+     * Knob defaults for every guest on this host, for hosts that cannot do
+     * what the kit's defaults ask (e.g. `locked: false` where QEMU may not
+     * raise its locked-memory limit). A guest's own `knobs` still win.
+     * @default {} (the kit's defaults, see DomainKnobs)
+     */
+    guestKnobs?: Partial<DomainKnobs>;
 }
 
 /** An SR-IOV VF given to a guest as a hostdev interface. */
