@@ -21,6 +21,7 @@ export = async () => {
     });
     return {
         accel: pod.accel,
+        hostNotes: pod.hostNotes,
         placement: pod.placementTable,
         guests: pod.guestSummaries,
         image: { kernel: image.kernel, initrd: image.initrd, hash: image.hash, kernelVersion: image.kernelVersion },

@@ -55,9 +55,22 @@ else
   say "hugetlbfs mounted on $(awk '$3=="hugetlbfs"{print $2; exit}' /proc/mounts)"
 fi
 
+# On kernels with RT group scheduling (cgroup v1 cpu.rt_runtime_us), libvirt's
+# per-domain cpu cgroups get no real-time budget, so SCHED_FIFO vCPUs fail with
+# "Cannot set scheduler parameters ... Operation not permitted". Keeping QEMU
+# out of the cpu controller leaves its threads in the root group's RT budget;
+# the kit uses cpusets for pinning, never cpu shares or quotas.
+QEMU_CONF=/etc/libvirt/qemu.conf
+if [ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ] && ! grep -q '^cgroup_controllers.*nfvkit' "$QEMU_CONF" 2>/dev/null; then
+  need_root "edit $QEMU_CONF"
+  printf '\n# nfvkit: no "cpu" controller, so SCHED_FIFO vCPUs keep the root RT budget (RT group scheduling kernel)\ncgroup_controllers = [ "cpuset", "memory", "devices", "blkio", "cpuacct" ] # nfvkit\n' >> "$QEMU_CONF"
+  say "RT group scheduling kernel: libvirt set to leave QEMU out of the cpu cgroup controller so FIFO vCPUs can run"
+  restart_libvirtd=1
+fi
+
 libvirt_up() { virsh -c qemu:///system version >/dev/null 2>&1; }
 if libvirt_up && [ "$restart_libvirtd" = 1 ] && pgrep -x libvirtd >/dev/null; then
-  say "restarting libvirtd so it sees the new hugetlbfs mount"
+  say "restarting libvirtd so it sees the new hugetlbfs mount and configuration"
   pkill -x libvirtd || true
   for _ in $(seq 50); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
 fi

@@ -5,6 +5,7 @@
  */
 import type { HostFacts } from "../pod/TestPod";
 import { chooseAccel, type Accel } from "./accel";
+import { memoryLockingSupport } from "./memoryLocking";
 import { discoverTopology } from "./topology";
 
 export interface DiscoverOptions {
@@ -29,7 +30,9 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
         } catch (err) {
             opts.log?.(`host ${host.name} (${uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
         }
-        facts[host.name] = { topology, accel };
+        const memoryLocking = memoryLockingSupport(uri);
+        if (!memoryLocking.supported) opts.log?.(`host ${host.name}: ${memoryLocking.reason}`);
+        facts[host.name] = { topology, accel, memoryLocking };
     }
     return facts;
 }

@@ -3,6 +3,7 @@ import type { GuestImage } from "../../guest-images/build";
 import { NfvGuest } from "../guest/NfvGuest";
 import type { AccelChoice } from "../host/accel";
 import { HugepageReservation } from "../host/HugepageReservation";
+import type { MemoryLockingSupport } from "../host/memoryLocking";
 import { IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import type { HostTopology } from "../spec/types";
@@ -15,6 +16,8 @@ export interface HostFacts {
     topology?: HostTopology;
     /** How guests are accelerated there, and why. */
     accel: AccelChoice;
+    /** Whether libvirt may lock guest memory there; when not, the `locked` knob is turned off and the reason is a stack output. */
+    memoryLocking?: MemoryLockingSupport;
 }
 
 export interface TestPodArgs {
@@ -75,6 +78,8 @@ export class TestPod extends pulumi.ComponentResource {
     readonly guestSummaries: pulumi.Output<Record<string, PodGuestSummary>>;
     /** Accelerator per host and why (TCG is said out loud: its latencies are not hardware latencies). */
     readonly accel: Record<string, string>;
+    /** Per host, everything the kit adapted to it and why (accelerator, knobs it had to turn off). */
+    readonly hostNotes: Record<string, string[]>;
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: a bad spec leaves no trace in the stack.
@@ -87,7 +92,9 @@ export class TestPod extends pulumi.ComponentResource {
         this.links = built.links;
         this.guestSummaries = built.guestSummaries;
         this.accel = built.accel;
+        this.hostNotes = built.hostNotes;
         this.registerOutputs({
+            hostNotes: this.hostNotes,
             placementTable: this.placementTable,
             guests: this.guestSummaries,
             accel: this.accel,
@@ -102,7 +109,14 @@ function resolveTestPodSpec(args: TestPodArgs): ResolvedPod {
     for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
         if (facts.topology) discovered[host] = facts.topology;
     }
-    return resolvePod(args.spec, { namePrefix, discovered, yamlPath: args.specPath ?? "nfv-testpod:pod" });
+    const resolved = resolvePod(args.spec, { namePrefix, discovered, yamlPath: args.specPath ?? "nfv-testpod:pod" });
+    for (const guest of resolved.guests) {
+        if (args.hostFacts?.[guest.host]?.memoryLocking?.supported === false) {
+            // libvirt also applies memtune hard_limit as the memlock limit, so both go.
+            guest.knobs = { ...guest.knobs, locked: false, memtuneHardLimit: false };
+        }
+    }
+    return resolved;
 }
 
 function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, resolved: ResolvedPod) {
@@ -154,6 +168,11 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
 
     const accel: Record<string, string> = {};
     for (const host of resolved.hosts) accel[host.name] = accelOf(host.name).reason;
+    const hostNotes: Record<string, string[]> = {};
+    for (const host of resolved.hosts) {
+        const locking = args.hostFacts?.[host.name]?.memoryLocking;
+        hostNotes[host.name] = [accelOf(host.name).reason, ...(locking && !locking.supported ? [locking.reason] : [])];
+    }
 
     const guestSummaries = pulumi
         .all(
@@ -176,7 +195,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         )
         .apply((entries) => Object.fromEntries(entries));
 
-    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel };
+    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes };
 }
 
 /** Pages each host NUMA node must hold for the pod's hugepage-backed guests. */
