@@ -297,6 +297,10 @@ function placeAutomatic(state: HostState, guest: PlacementGuest, report: Report)
                 break;
             }
         }
+        if (node === undefined && needsHousekeeping && candidates.every((id) => !housekeepingOn(state, id).length)) {
+            report(`${guest.path}.rtVcpus`, guest.rtVcpus, `host ${host.name} has no housekeeping CPUs for the non-RT vCPUs of guest ${guest.name}`, `add a CPU to housekeepingCpus of host ${host.name}, or make every vCPU RT`);
+            return undefined;
+        }
         if (node === undefined) {
             const counts = candidates.map((id) => `node ${id}: ${freeIsolated(state, id, guest.name).length}`).join(", ");
             report(`${guest.path}.rtVcpus`, guest.rtVcpus, `host ${host.name} has no NUMA node with ${rtCount} free isolated CPUs (${counts}), guest ${guest.name} needs ${rtCount}`, `isolate more CPUs on host ${host.name}, move another guest off it, or give guest ${guest.name} fewer RT vCPUs`);

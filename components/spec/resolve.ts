@@ -59,6 +59,10 @@ interface HostDraft {
     resolved: ResolvedHost;
     /** Path of each hugepage pool entry by "node/sizeKiB". */
     poolPaths: Map<string, string>;
+    /** False when its CPU lists are unusable: its guests are then not planned (no follow-on noise). */
+    plannable: boolean;
+    /** False when a hugepage pool entry is unusable: budgets on the host are then not checked. */
+    poolsOk: boolean;
 }
 
 interface GuestDraft {
@@ -99,9 +103,9 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
     const links = readLinks(r, pod?.links, at("links"), guests, opts.namePrefix);
 
     const plan = planPlacement(
-        [...hosts.values()].map((h): PlacementHost => ({ name: h.resolved.name, path: h.path, topology: h.resolved.topology, housekeepingCpus: h.resolved.housekeepingCpus, isolatedCpus: h.resolved.isolatedCpus })),
+        [...hosts.values()].filter((h) => h.plannable).map((h): PlacementHost => ({ name: h.resolved.name, path: h.path, topology: h.resolved.topology, housekeepingCpus: h.resolved.housekeepingCpus, isolatedCpus: h.resolved.isolatedCpus })),
         [...guests.values()]
-            .filter((g) => g.plannable && g.host)
+            .filter((g) => g.plannable && g.host?.plannable)
             .map((g): PlacementGuest => ({ name: g.name, path: g.path, host: g.host!.resolved.name, vcpus: g.vcpus, rtVcpus: g.rtVcpus, cpus: g.cpus, emulatorCpus: g.emulatorCpus, iothreads: g.iothreads, iothreadCpus: g.iothreadCpus, numaNode: g.numaNode })),
     );
     r.problems.push(...plan.problems);
@@ -227,6 +231,9 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
         const poolPaths = new Map<string, string>();
         const pfs: ResolvedHost["pfs"] = [];
         const hostOk = name !== undefined && topology !== undefined;
+        const problemsBefore = r.problems.length;
+        let problemsBeforePools = problemsBefore;
+        let poolsOk = true;
 
         if (topology) {
             const all = topology.numaNodes.flatMap((n) => n.cpus).sort((a, b) => a - b);
@@ -255,6 +262,7 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
                 r.report(isoPath, spec.isolatedCpus, `isolates every CPU of host ${name}, leaving none for the host OS`, "leave at least one CPU out of isolatedCpus, e.g. CPU 0");
             }
 
+            problemsBeforePools = r.problems.length;
             const poolItems = r.list(spec.hugepages, joinPath(p, "hugepages"), "[{ node: 0, size: 2M, count: 256 }]") ?? [];
             poolItems.forEach((poolItem, j) => {
                 const pp = joinPath(joinPath(p, "hugepages"), j);
@@ -281,6 +289,7 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
                 hugepages.push({ node, sizeKiB: size.kibibytes, count });
             });
 
+            poolsOk = r.problems.length === problemsBeforePools;
             const pfItems = r.list(spec.pfs, joinPath(p, "pfs"), "[{ name: enp1s0, vfCount: 8, numaNode: 0 }]") ?? [];
             const pfSeen = new Map<string, string>();
             pfItems.forEach((pfItem, j) => {
@@ -304,6 +313,8 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
             path: p,
             knobs,
             poolPaths,
+            plannable: problemsBeforePools === problemsBefore,
+            poolsOk,
             resolved: { name: name!, uri, accel: (accel ?? "auto") as ResolvedHost["accel"], topology: topology!, housekeepingCpus: housekeeping ?? [], isolatedCpus: isolated ?? [], hugepages, pfs },
         });
     });
@@ -568,7 +579,7 @@ function checkHugepageBudgets(
     };
     for (const g of guests.values()) {
         const placement = placements[g.name];
-        if (!g.host || !placement || !g.memory || g.pageSizeKiB === 4) continue;
+        if (!g.host?.poolsOk || !placement || !g.memory || g.pageSizeKiB === 4) continue;
         const pages = Math.ceil(g.memory.kibibytes / g.pageSizeKiB);
         const hasPool = g.host.resolved.hugepages.some((pool) => pool.node === placement.numaNode && pool.sizeKiB === g.pageSizeKiB);
         const size = MemorySize.ofKibibytes(g.pageSizeKiB);
@@ -582,7 +593,7 @@ function checkHugepageBudgets(
         if (!link.hugepages) continue;
         const first = guests.get(link.members[0]);
         const placement = first && placements[first.name];
-        if (!first?.host || !placement) continue;
+        if (!first?.host?.poolsOk || !placement) continue;
         need(first.host, placement.numaNode, 2048, `link ${link.name}`, link.sizeBytes / (2 * MiB));
     }
     for (const entry of demand.values()) {
@@ -595,8 +606,8 @@ function checkHugepageBudgets(
             continue;
         }
         if (total > pool.count) {
-            const who = entry.users.map((u) => `${u.name} ${u.pages}`).join(", ");
-            r.report(`${entry.host.poolPaths.get(`${entry.node}/${entry.sizeKiB}`)}.count`, pool.count, `is ${pool.count} ${size} pages on node ${entry.node} of host ${entry.host.resolved.name}, but ${who} need ${total}`, `raise count to ${total}, or give the guests less memory`);
+            const who = entry.users.length === 1 ? `${entry.users[0].name} needs` : `${entry.users.map((u) => `${u.name} (${u.pages})`).join(" and ")} need`;
+            r.report(`${entry.host.poolPaths.get(`${entry.node}/${entry.sizeKiB}`)}.count`, pool.count, `is ${pool.count} ${size} pages on node ${entry.node} of host ${entry.host.resolved.name}, but ${who} ${total}`, `raise count to ${total}, or give the guests less memory`);
         }
     }
 }
