@@ -1,0 +1,135 @@
+/**
+ * Domain XML of the fixture pods: snapshot-tested (tests/unit/snapshots/*.md
+ * is the readable report), checked against libvirt's own schema with
+ * virt-xml-validate, and checked for the NFV knobs a reviewer looks for.
+ */
+import test from "ava";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { load } from "js-yaml";
+import { renderCputune, renderDomainXml, type RenderEnv } from "../../components/render/domainXml";
+import { liveTunables } from "../../components/render/liveTunables";
+import { resolvePod } from "../../components/spec/resolve";
+
+const run = promisify(execFile);
+const fixtures = path.join(__dirname, "..", "fixtures", "specs");
+
+function fixturePod(file: string) {
+    return resolvePod(load(readFileSync(path.join(fixtures, file), "utf8")), { namePrefix: "nfvkit-test" });
+}
+
+function env(virtType: RenderEnv["virtType"], guest: string): RenderEnv {
+    return {
+        virtType,
+        kernelPath: "/var/cache/nfvkit/images/0123456789abcdef/vmlinuz",
+        initrdPath: "/var/cache/nfvkit/images/0123456789abcdef/initrd.img",
+        baseCmdline: `console=ttyS0 nfvkit.name=${guest}`,
+        consoleLogPath: `/var/log/nfvkit/${guest}.console.log`,
+        metadata: { pod: "test", guest },
+    };
+}
+
+/** Runs libvirt's schema check on the XML; resolves to virt-xml-validate's verdict line. */
+async function validateWithLibvirt(xml: string): Promise<string> {
+    const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-xml-"));
+    try {
+        const file = path.join(dir, "domain.xml");
+        writeFileSync(file, xml);
+        // It exits non-zero on an invalid document (run then rejects with its output) and says "validates" on stderr.
+        const { stdout, stderr } = await run("virt-xml-validate", [file, "domain"]);
+        return `${stdout}${stderr}`.trim().replace(file, "domain.xml");
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+for (const file of ["local-one-guest.yaml", "two-node-smt.yaml", "explicit-cpus.yaml"]) {
+    for (const virtType of ["kvm", "qemu"] as const) {
+        test(`${file} under ${virtType}: snapshot and libvirt schema`, async (t) => {
+            for (const guest of fixturePod(file).guests) {
+                const xml = renderDomainXml(guest, env(virtType, guest.name));
+                t.snapshot(xml, `${guest.name} (${virtType})`);
+                t.is(await validateWithLibvirt(xml), "domain.xml validates");
+            }
+        });
+    }
+}
+
+test("an RT guest under KVM gets every NFV knob", (t) => {
+    const guest = fixturePod("two-node-smt.yaml").guests.find((g) => g.name === "vnf-fast")!;
+    const xml = renderDomainXml(guest, env("kvm", guest.name));
+    for (const fragment of [
+        "<domain type='kvm'",
+        "<type arch='x86_64' machine='q35'>hvm</type>",
+        "<vcpusched vcpus='1-2' scheduler='fifo' priority='10'/>",
+        "<hugepages><page size='1048576' unit='KiB' nodeset='0'/></hugepages>",
+        "<locked/>",
+        "<nosharepages/>",
+        "<memory mode='strict' nodeset='1'/>",
+        "<memnode cellid='0' mode='strict' nodeset='1'/>",
+        "<cpu mode='host-passthrough' check='none' migratable='off'>",
+        "<feature policy='require' name='tsc-deadline'/>",
+        "<pmu state='off'/>",
+        "<kvm><hint-dedicated state='on'/></kvm>",
+        "<memballoon model='none'/>",
+        "<controller type='usb' model='none'/>",
+        "<log file='/var/log/nfvkit/vnf-fast.console.log' append='off'/>",
+        "<target type='virtio' name='org.qemu.guest_agent.0'/>",
+        "<interface type='hostdev' managed='yes'>",
+        "<source><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x4'/></source>",
+        "<vlan><tag id='100'/></vlan>",
+        "<mac address='52:54:00:aa:00:01'/>",
+        "<shmem name='nfvkit-test-control'>",
+        "<qemu:arg value='memory-backend-file,id=nfvkit-shm-nfvkit-test-fastpath,mem-path=/dev/hugepages/nfvkit-test-fastpath,size=16777216,share=on'/>",
+        "<cmdline>console=ttyS0 nfvkit.name=vnf-fast isolcpus=managed_irq,domain,1-2 nohz_full=1-2 rcu_nocbs=1-2 irqaffinity=0</cmdline>",
+    ]) {
+        t.true(xml.includes(fragment), `missing ${fragment}`);
+    }
+});
+
+test("under TCG there is no host-passthrough and no KVM hint", (t) => {
+    const guest = fixturePod("local-one-guest.yaml").guests[0];
+    const xml = renderDomainXml(guest, env("qemu", guest.name));
+    t.true(xml.includes("<cpu mode='maximum' check='none' migratable='off'>"));
+    t.false(xml.includes("host-passthrough"));
+    t.false(xml.includes("<kvm>"));
+    t.false(xml.includes("tsc-deadline"));
+});
+
+test("a named TCG CPU model and knobs turned off", (t) => {
+    const guest = fixturePod("explicit-cpus.yaml").guests[0];
+    const xml = renderDomainXml(guest, env("qemu", guest.name));
+    t.true(xml.includes("<model fallback='forbid'>qemu64</model>"));
+    for (const absent of ["<locked/>", "<memtune>", "<vcpusched", "<hugepages>"]) t.false(xml.includes(absent), `unexpected ${absent}`);
+    t.true(xml.includes("<iothreadpin iothread='2' cpuset='0-1'/>"));
+});
+
+test("text is escaped in XML", (t) => {
+    const guest = fixturePod("local-one-guest.yaml").guests[0];
+    const xml = renderDomainXml(guest, { ...env("qemu", guest.name), baseCmdline: "console=ttyS0 x=<a&b>", metadata: { note: "it's \"quoted\"" } });
+    t.true(xml.includes("<cmdline>console=ttyS0 x=&lt;a&amp;b&gt;</cmdline>"));
+    t.true(xml.includes("<nfvkit:entry key='note'>it&apos;s &quot;quoted&quot;</nfvkit:entry>"));
+});
+
+test("a pinning change only touches <cputune>", (t) => {
+    const before = fixturePod("two-node-smt.yaml").guests[1];
+    const after = { ...before, pins: before.pins.map((p) => (p.vcpu === 3 ? { ...p, hostCpu: 0 } : p)), emulatorCpus: [8] };
+    const strip = (xml: string) => xml.replace(/\s*<cputune>[\s\S]*?<\/cputune>/, "");
+    const xmlBefore = renderDomainXml(before, env("kvm", before.name));
+    const xmlAfter = renderDomainXml(after, env("kvm", after.name));
+    t.not(xmlBefore, xmlAfter);
+    t.is(strip(xmlBefore), strip(xmlAfter));
+    t.true(xmlAfter.includes(renderCputune(after).map((l) => `  ${l}`).join("\n")));
+});
+
+test("live tunables list what libvirt can change on a running guest", (t) => {
+    const pod = fixturePod("two-node-smt.yaml");
+    t.deepEqual(liveTunables(pod.guests[0]), { vcpuPins: { "0": "4", "1": "5", "2": "6" }, emulatorPin: "4,12", iothreadPins: {}, fifoPriority: 10 });
+    t.deepEqual(liveTunables(pod.guests[1]), { vcpuPins: { "0": "0", "1": "1", "2": "2", "3": "8" }, emulatorPin: "0,8", iothreadPins: { "1": "0,8" }, fifoPriority: 1 });
+    const explicit = fixturePod("explicit-cpus.yaml").guests[0];
+    // vcpuSchedFifo is off for this guest: no FIFO priority to apply.
+    t.is(liveTunables(explicit).fifoPriority, 0);
+});
