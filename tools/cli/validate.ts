@@ -154,10 +154,10 @@ async function main(argv: string[]): Promise<number> {
     } catch (err) {
         if (!(err instanceof PodSpecError)) throw err;
         console.error(`${file}: ${err.problems.length} problem${err.problems.length === 1 ? "" : "s"}:`);
-        for (const problem of err.problems) {
-            const line = lineOf(text, parsed.root, [...pathRoot, ...pathSegments(problem.path)]);
-            console.error(`${file}${line ? `:${line}` : ""}: ${formatProblem(problem)}`);
-        }
+        // In file order, as an editor shows them; problems without a line keep their place at the end.
+        const located = err.problems.map((problem) => ({ problem, line: lineOf(text, parsed.root, [...pathRoot, ...pathSegments(problem.path)]) }));
+        located.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+        for (const { problem, line } of located) console.error(`${file}${line ? `:${line}` : ""}: ${formatProblem(problem)}`);
         return 1;
     }
 }

@@ -1,0 +1,65 @@
+/** `npm run validate` as a user runs it: exit codes, problem lines with their line in the file, the placement table. */
+import test from "ava";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+
+const root = path.join(__dirname, "..", "..");
+const fixtures = path.join("tests", "fixtures", "specs");
+const tsx = path.join(root, "node_modules", ".bin", "tsx");
+
+function validate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile(tsx, ["tools/cli/validate.ts", ...args], { cwd: root }, (err, stdout, stderr) => {
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+    });
+}
+
+test("a valid stack file prints the placement table and exits 0", async (t) => {
+    const r = await validate(path.join(fixtures, "stacks", "Pulumi.example.yaml"), "--offline");
+    t.is(r.code, 0, r.stderr);
+    t.is(
+        r.stdout,
+        [
+            `${fixtures}/stacks/Pulumi.example.yaml: valid (1 host, 2 guests, 1 link)`,
+            "",
+            "HOST   GUEST  THREAD    HOST CPU  NODE  ROLE",
+            "local  vnf    vcpu0     1         0     rt",
+            "local  vnf    emulator  0         0     emulator",
+            "local  peer   vcpu0     0         0     housekeeping",
+            "local  peer   emulator  0         0     emulator",
+            "",
+            "vnf: domain nfv-testpod-example-vnf, 256 MiB on node 0 (2048 KiB hugepages), kernel args: (none)",
+            "peer: domain nfv-testpod-example-peer, 256 MiB on node 0 (2048 KiB hugepages), kernel args: (none)",
+            "",
+        ].join("\n"),
+    );
+});
+
+test("a broken stack file prints every problem at its line, in file order, and exits 1", async (t) => {
+    const file = `${fixtures}/stacks/Pulumi.broken.yaml`;
+    const r = await validate(file, "--offline");
+    t.is(r.code, 1);
+    t.is(r.stdout, "");
+    t.deepEqual(r.stderr.trimEnd().split("\n"), [
+        `${file}: 5 problems:`,
+        `${file}:10: nfv-testpod:pod.hosts[0].hugepages[0].count: is 64 2M pages on node 0 of host local, but guest vnf needs 128 (got 64). Fix: raise count to 128, or give the guests less memory`,
+        `${file}:13: nfv-testpod:pod.guests[0].vcpu: is not a known field (got 2). Fix: did you mean "vcpus"?`,
+        `${file}:16: nfv-testpod:pod.guests[1].host: is not a host of this pod (got "lokal"). Fix: did you mean "local"?`,
+        `${file}:20: nfv-testpod:pod.links[0].size: is 3M, but an ivshmem region must be a power of two of at least 1M (got "3M"). Fix: write "4M"`,
+        `${file}:21: nfv-testpod:pod.links[0].members: has 1 guest; a link joins at least two (got ["vnf"]). Fix: list two or more guests`,
+    ]);
+});
+
+test("malformed YAML is reported with line and column", async (t) => {
+    const file = `${fixtures}/malformed.yaml`;
+    const r = await validate(file, "--offline");
+    t.is(r.code, 1);
+    t.is(r.stderr.split("\n")[0], `${file}:4:1: malformed YAML: unexpected end of the stream within a flow collection`);
+});
+
+test("a bare spec file is validated too, with paths from its root", async (t) => {
+    const r = await validate(`${fixtures}/two-node-smt.yaml`, "--offline", "--prefix", "lab");
+    t.is(r.code, 0, r.stderr);
+    t.true(r.stdout.includes("vnf-fast: domain lab-vnf-fast, 2048 MiB on node 1 (1048576 KiB hugepages)"));
+});
