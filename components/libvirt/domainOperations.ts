@@ -108,10 +108,11 @@ export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.Creat
         }
         const started = Date.now();
         await virsh(uri, ["start", name]);
-        await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
+        // On a local host the console tells first, and tells why a boot went wrong.
         if (isLocalUri(uri) && inputs.consoleLog && inputs.readyPattern) {
-            await waitForConsoleLine(inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000);
+            await waitForConsoleLine(inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name);
         }
+        await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
         const bootSeconds = (Date.now() - started) / 1000;
         const observedVcpuPins = await verifyPins(uri, name, inputs.live);
         const uuid = (await virsh(uri, ["domuuid", name])).trim();
@@ -142,7 +143,8 @@ export async function update(
     // Everything else that changed lives only in <cputune> (the diff guarantees it):
     // redefine so the persistent definition matches, then apply the FIFO priority
     // to the running vCPU threads, which libvirt has no live call for.
-    const xmlFile = await writeTemp(`${name}.xml`, news.xml);
+    // Without the running domain's UUID, libvirt would take the XML for another domain of the same name.
+    const xmlFile = await writeTemp(`${name}.xml`, withUuid(news.xml, olds.uuid));
     try {
         await virsh(uri, ["define", xmlFile]);
     } finally {
@@ -232,15 +234,36 @@ async function applyFifoPriorityLocally(uri: string, name: string, news: DomainI
     void uri;
 }
 
-async function waitForConsoleLine(file: string, pattern: string, timeoutMs: number): Promise<void> {
+/** Console lines that mean the boot has failed, and what to do about each. */
+export const BOOT_FAILURES: { line: RegExp; fix: string }[] = [
+    {
+        line: /Initramfs unpacking failed/,
+        fix: "the guest's memory is too small to unpack the guest image: give it more memory (256M is enough for the default image)",
+    },
+    {
+        line: /Kernel panic - not syncing: (System is deadlocked on memory|Out of memory)/,
+        fix: "the guest ran out of memory while booting: give it more memory (256M is enough for the default image)",
+    },
+    { line: /Kernel panic - not syncing/, fix: "the guest kernel panicked: read the console log" },
+];
+
+async function waitForConsoleLine(file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
     const start = Date.now();
+    const tailOf = (text: string) => text.split("\n").slice(-15).join("\n");
     while (Date.now() - start < timeoutMs) {
         const text = await fs.readFile(file, "utf8").catch(() => "");
         if (text.includes(pattern)) return;
+        for (const failure of BOOT_FAILURES) {
+            const hit = failure.line.exec(text);
+            if (hit) {
+                const line = text.slice(text.lastIndexOf("\n", hit.index) + 1, text.indexOf("\n", hit.index)).trim();
+                throw new Error(`${domain} failed to boot: "${line}": ${failure.fix}. Console log: ${file}`);
+            }
+        }
         await new Promise((r) => setTimeout(r, 250));
     }
-    const tail = (await fs.readFile(file, "utf8").catch(() => "")).split("\n").slice(-15).join("\n");
-    throw new Error(`no "${pattern}" line in ${file} within ${Math.round(timeoutMs / 1000)} s; the console's last lines:\n${tail}`);
+    const tail = tailOf(await fs.readFile(file, "utf8").catch(() => ""));
+    throw new Error(`${domain}: no "${pattern}" line in ${file} within ${Math.round(timeoutMs / 1000)} s; the console's last lines:\n${tail}`);
 }
 
 async function writeTemp(fileName: string, text: string): Promise<string> {
@@ -261,6 +284,11 @@ function expandCpus(set: string): number[] {
         for (let c = lo; c <= (hi ?? lo); c++) cpus.push(c);
     }
     return cpus.sort((x, y) => x - y);
+}
+
+function withUuid(xml: string, uuid: string): string {
+    if (/<uuid>/.test(xml)) return xml;
+    return xml.replace(/(<name>[^<]*<\/name>)/, `$1\n  <uuid>${uuid}</uuid>`);
 }
 
 /** `<cputune>` holds exactly what update() can change on a running guest. */

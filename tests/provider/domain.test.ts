@@ -5,12 +5,15 @@
  * replacement; delete leaves no domain.
  */
 import test from "ava";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
 import { guestFacts } from "../../components/guest/NfvGuest";
 import { chooseAccel } from "../../components/host/accel";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
+import { memoryLockingSupport } from "../../components/host/memoryLocking";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { virsh } from "../../components/libvirt/virsh";
 import { renderDomainXml } from "../../components/render/domainXml";
@@ -21,11 +24,17 @@ import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helper
 const PREFIX = "nfvkit-provider-test";
 
 /** A one-guest pod on this machine; `cpu` is the host CPU of its single vCPU. */
-async function domainInputs(image: GuestImage, cpu: number, memory = "128M"): Promise<DomainInputs> {
+async function domainInputs(image: GuestImage, cpu: number, memory = "256M"): Promise<DomainInputs> {
     const pod = resolvePod(
         {
             hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
-            guests: [{ name: "g1", host: "local", vcpus: 1, rtVcpus: [], cpus: [cpu], emulatorCpus: "0", memory, pageSize: "4K" }],
+            guests: [
+                {
+                    name: "g1", host: "local", vcpus: 1, rtVcpus: [], cpus: [cpu], emulatorCpus: "0", memory, pageSize: "4K",
+                    // What TestPod does on a host that cannot raise RLIMIT_MEMLOCK (see host/memoryLocking.ts).
+                    knobs: memoryLockingSupport(LOCAL_URI).supported ? {} : { locked: false, memtuneHardLimit: false },
+                },
+            ],
         },
         { namePrefix: PREFIX },
     );
@@ -86,7 +95,7 @@ test.serial("create, live pin update, replace-on-memory diff and delete against 
     t.regex(await virsh(LOCAL_URI, ["dumpxml", "--inactive", inputs.name]), /<vcpupin vcpu='0' cpuset='1'\/>/, "the persistent definition has the new pin too");
 
     // More memory needs a new domain: the diff says replace, naming the fact.
-    const bigger = await domainInputs(image, 1, "256M");
+    const bigger = await domainInputs(image, 1, "512M");
     const memDiff = await domainOps.diff(created.id, updated.outs as DomainOutputs, bigger);
     t.true(memDiff.replaces!.includes("facts"));
 
@@ -98,11 +107,22 @@ test.serial("create, live pin update, replace-on-memory diff and delete against 
     t.deepEqual(await domainsWithPrefix(PREFIX), []);
 });
 
+test.serial("a guest too small to unpack its image fails fast, with the reason and the fix", async (t) => {
+    t.teardown(() => removeDomainsWithPrefix(PREFIX));
+    const image = await ensureGuestImage();
+    const inputs = await domainInputs(image, 0, "128M");
+    const err = await t.throwsAsync(domainOps.create(inputs));
+    t.regex(err!.message, /nfvkit-provider-test-g1 failed to boot: "\[ *[\d.]+\] Initramfs unpacking failed: write error": the guest's memory is too small/);
+    t.deepEqual(await domainsWithPrefix(PREFIX), [], "the failed domain was removed");
+});
+
 test.serial("a domain of the same name that the stack does not manage is refused, and left alone", async (t) => {
     t.teardown(() => removeDomainsWithPrefix(PREFIX));
     const image = await ensureGuestImage();
     const inputs = await domainInputs(image, 0);
-    await virsh(LOCAL_URI, ["define", "/dev/stdin"], { input: inputs.xml });
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-test-")), "foreign.xml");
+    writeFileSync(file, inputs.xml);
+    await virsh(LOCAL_URI, ["define", file]);
     const err = await t.throwsAsync(domainOps.create(inputs));
     t.regex(err!.message, new RegExp(`a domain named ${inputs.name} already exists on qemu:///system and this stack does not manage it`));
     t.deepEqual(await domainsWithPrefix(PREFIX), [inputs.name], "the foreign domain is still there");
