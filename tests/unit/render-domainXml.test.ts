@@ -133,3 +133,36 @@ test("live tunables list what libvirt can change on a running guest", (t) => {
     // vcpuSchedFifo is off for this guest: no FIFO priority to apply.
     t.is(liveTunables(explicit).fifoPriority, 0);
 });
+
+/** True when this machine's libvirt answers, so the define check can run. */
+async function libvirtReachable(): Promise<boolean> {
+    try {
+        await run("virsh", ["-c", "qemu:///system", "version"]);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+test("libvirt defines every rendered domain (and it is undefined again)", async (t) => {
+    if (!(await libvirtReachable())) {
+        t.log("skipped: virsh -c qemu:///system does not answer");
+        t.pass();
+        return;
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-define-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    for (const file of ["local-one-guest.yaml", "two-node-smt.yaml", "explicit-cpus.yaml"]) {
+        const pod = resolvePod(load(readFileSync(path.join(fixtures, file), "utf8")), { namePrefix: "nfvkit-xmltest" });
+        for (const guest of pod.guests) {
+            const xmlFile = path.join(dir, `${guest.domainName}.xml`);
+            writeFileSync(xmlFile, renderDomainXml(guest, env("qemu", guest.name)));
+            t.teardown(() => run("virsh", ["-c", "qemu:///system", "undefine", guest.domainName]).catch(() => undefined));
+            await run("virsh", ["-c", "qemu:///system", "define", xmlFile]);
+            const { stdout } = await run("virsh", ["-c", "qemu:///system", "dumpxml", "--inactive", guest.domainName]);
+            // libvirt kept the pinning as rendered.
+            for (const pin of guest.pins) t.true(stdout.includes(`<vcpupin vcpu='${pin.vcpu}' cpuset='${pin.hostCpu}'/>`), `${guest.domainName} vCPU ${pin.vcpu}`);
+            await run("virsh", ["-c", "qemu:///system", "undefine", guest.domainName]);
+        }
+    }
+});
