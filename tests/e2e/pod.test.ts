@@ -5,7 +5,9 @@
  */
 import test from "ava";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { virsh } from "../../components/libvirt/virsh";
 import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
@@ -73,6 +75,26 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
     // Idempotence: nothing to do the second time.
     const again = await stack.run(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
     t.is(again.code, 0, `second pulumi up reported changes:\n${again.stdout}\n${again.stderr}`);
+
+    // Swapping the host's housekeeping and isolated CPUs moves every pin: the preview
+    // says update (not replace) in guest terms, and the guests keep running.
+    const swapped = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-e2e-")), "Pulumi.ci.yaml");
+    writeFileSync(
+        swapped,
+        readFileSync("stacks/Pulumi.ci.yaml", "utf8").replace(/housekeepingCpus: "0"/, 'housekeepingCpus: "1"').replace(/isolatedCpus: "1"/, 'isolatedCpus: "0"'),
+    );
+    const preview = await stack.run(["preview", "--diff", "--config-file", swapped]);
+    t.is(preview.code, 0, preview.stderr);
+    t.regex(preview.stdout, /~ pulumi-nodejs:dynamic\/libvirt:Domain: \(update\)[\s\S]*\[urn=[^\]]*pod-vnf-domain\]/);
+    t.regex(preview.stdout, /vcpuPins\s*:\s*\{\s*~ 0: "1" => "0"/);
+    t.notRegex(preview.stdout, /\+-pulumi-nodejs:dynamic\/libvirt:Domain/, "no guest is replaced");
+    const uptime = async (g: GuestOut) => Number((await guestShell(g.uri, g.domain, "cut -d' ' -f1 /proc/uptime")).stdout);
+    const uptimeBefore = await uptime(guests.vnf);
+    const moved = await stack.run(["up", "--yes", "--skip-preview", "--config-file", swapped]);
+    t.is(moved.code, 0, moved.stdout + moved.stderr);
+    t.true((await uptime(guests.vnf)) > uptimeBefore, "vnf kept running through the pinning change");
+    t.regex(await virsh(LOCAL_URI, ["vcpupin", guests.vnf.domain]), /^\s*0\s+0\s*$/m, "libvirt reports vnf's vCPU 0 on CPU 0");
+    t.regex(await virsh(LOCAL_URI, ["emulatorpin", guests.vnf.domain]), /^\s*(\*:\s*)?1\s*$/m, "emulator threads moved to CPU 1");
 
     // Destroy leaves nothing: no domain, no shm file, hugepages given back.
     const destroy = await stack.run(["destroy", "--yes", "--skip-preview"]);
