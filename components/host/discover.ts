@@ -23,7 +23,10 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
         const requested = host.accel === "kvm" || host.accel === "tcg" ? (host.accel as Accel) : "auto";
         const accel = await chooseAccel(uri, requested);
         let topology: HostFacts["topology"];
-        try {
+        if (host.topology !== undefined) {
+            // Declared wins anyway; not asking keeps previews of large or unreachable pods fast.
+            opts.log?.(`host ${host.name} (${uri}): topology declared in the spec; ${accel.reason}`);
+        } else try {
             const t = await discoverTopology(uri);
             topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
             opts.log?.(`host ${host.name} (${uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`);

@@ -4,6 +4,7 @@
  * tell us. Parsing is pure; discovery is one virsh call per host.
  */
 import { virsh } from "../libvirt/virsh";
+import { CpuSet } from "../spec/units";
 
 /** A host's CPUs as the planner sees them. */
 export interface DiscoveredTopology {
@@ -29,7 +30,7 @@ export function parseCapabilitiesTopology(xml: string): DiscoveredTopology {
         const cpus: number[] = [];
         for (const cpu of cell[2].matchAll(/<cpu id=['"](\d+)['"][^>]*?siblings=['"]([^'"]+)['"]/g)) {
             cpus.push(Number(cpu[1]));
-            siblingGroups.set(cpu[2], expandList(cpu[2]));
+            siblingGroups.set(cpu[2], [...CpuSet.parse(cpu[2], "siblings").cpus]);
         }
         for (const pages of cell[2].matchAll(/<pages unit=['"]KiB['"] size=['"](\d+)['"]>(\d+)<\/pages>/g)) {
             const sizeKiB = Number(pages[1]);
@@ -44,13 +45,4 @@ export function parseCapabilitiesTopology(xml: string): DiscoveredTopology {
 /** Asks the host's libvirt for its topology. */
 export async function discoverTopology(uri: string): Promise<DiscoveredTopology> {
     return parseCapabilitiesTopology(await virsh(uri, ["capabilities"], { timeoutMs: 30_000 }));
-}
-
-function expandList(list: string): number[] {
-    const out: number[] = [];
-    for (const part of list.split(",")) {
-        const [lo, hi] = part.split("-").map(Number);
-        for (let c = lo; c <= (hi ?? lo); c++) out.push(c);
-    }
-    return out;
 }

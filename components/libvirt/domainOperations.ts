@@ -13,6 +13,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { CpuSet } from "../spec/units";
 import { waitForAgent } from "./guestAgent";
 import { isLocalUri, virsh, VirshError } from "./virsh";
 
@@ -227,7 +228,7 @@ async function applyFifoPriorityLocally(uri: string, name: string, news: DomainI
     for (const tid of tasks) {
         const comm = (await fs.readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).trim();
         const m = /^CPU (\d+)\//.exec(comm);
-        if (m && rtVcpus.some((set) => expandCpus(set).includes(Number(m[1])))) {
+        if (m && rtVcpus.some((set) => CpuSet.parse(set, "vcpusched").has(Number(m[1])))) {
             execFileSync("chrt", ["-f", "-p", String(news.live.fifoPriority), tid]);
         }
     }
@@ -274,16 +275,7 @@ async function writeTemp(fileName: string, text: string): Promise<string> {
 }
 
 function sameCpus(a: string | undefined, b: string): boolean {
-    return a !== undefined && expandCpus(a).join(",") === expandCpus(b).join(",");
-}
-
-function expandCpus(set: string): number[] {
-    const cpus: number[] = [];
-    for (const part of set.split(",")) {
-        const [lo, hi] = part.split("-").map(Number);
-        for (let c = lo; c <= (hi ?? lo); c++) cpus.push(c);
-    }
-    return cpus.sort((x, y) => x - y);
+    return a !== undefined && CpuSet.parse(a, "vcpupin").toString() === CpuSet.parse(b, "vcpupin").toString();
 }
 
 function withUuid(xml: string, uuid: string): string {

@@ -6,6 +6,7 @@ import { HugepageReservation } from "../host/HugepageReservation";
 import type { MemoryLockingSupport } from "../host/memoryLocking";
 import { IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
+import type { DomainKnobs } from "../spec/knobs";
 import type { HostTopology } from "../spec/types";
 import { resolvePod, type ResolvedGuest, type ResolvedPod } from "../spec/resolve";
 import { tokens } from "../tokens";
@@ -109,14 +110,15 @@ function resolveTestPodSpec(args: TestPodArgs): ResolvedPod {
     for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
         if (facts.topology) discovered[host] = facts.topology;
     }
-    const resolved = resolvePod(args.spec, { namePrefix, discovered, yamlPath: args.specPath ?? "nfv-testpod:pod" });
-    for (const guest of resolved.guests) {
-        if (args.hostFacts?.[guest.host]?.memoryLocking?.supported === false) {
+    // Knobs a host cannot honour are off by default there; a guest's own `knobs:` still wins.
+    const knobDefaults: Record<string, Partial<DomainKnobs>> = {};
+    for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
+        if (facts.memoryLocking?.supported === false) {
             // libvirt also applies memtune hard_limit as the memlock limit, so both go.
-            guest.knobs = { ...guest.knobs, locked: false, memtuneHardLimit: false };
+            knobDefaults[host] = { locked: false, memtuneHardLimit: false };
         }
     }
-    return resolved;
+    return resolvePod(args.spec, { namePrefix, discovered, knobDefaults, yamlPath: args.specPath ?? "nfv-testpod:pod" });
 }
 
 function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, resolved: ResolvedPod) {
