@@ -12,4 +12,5 @@ export const tokens = {
     domain: { module: "libvirt", type: "Domain" },
     shmRegion: { module: "libvirt", type: "ShmRegion" },
     hugepageReservation: { module: "host", type: "HugepageReservation" },
+    probeSuite: { module: "probes", type: "ProbeSuite" },
 } as const;

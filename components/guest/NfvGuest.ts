@@ -51,6 +51,8 @@ export class NfvGuest extends pulumi.ComponentResource {
     readonly vcpuPins: pulumi.Output<Record<string, string>>;
     /** The rendered domain XML. */
     readonly xml: pulumi.Output<string>;
+    /** libvirt's UUID of the domain; a new one means the guest was replaced. */
+    readonly uuid: pulumi.Output<string>;
 
     constructor(name: string, args: NfvGuestArgs, opts?: pulumi.ComponentResourceOptions) {
         super(tokens.nfvGuest, name, {}, opts);
@@ -87,7 +89,9 @@ export class NfvGuest extends pulumi.ComponentResource {
         this.bootSeconds = domain.bootSeconds;
         this.vcpuPins = domain.observedVcpuPins;
         this.xml = xml;
+        this.uuid = domain.uuid;
         this.registerOutputs({
+            uuid: this.uuid,
             domainName: this.domainName,
             uri: this.uri,
             consoleLog: this.consoleLog,

@@ -65,6 +65,8 @@ export async function guestExec(
     });
     const start = Date.now();
     for (;;) {
+        // A busy real-time workload can keep the agent from answering for a while;
+        // that is not the command failing, so keep asking until the deadline.
         const status = await agentCommand<{
             exited: boolean;
             exitcode?: number;
@@ -73,7 +75,12 @@ export async function guestExec(
             "err-data"?: string;
             "out-truncated"?: boolean;
             "err-truncated"?: boolean;
-        }>(uri, domain, "guest-exec-status", { pid });
+        }>(uri, domain, "guest-exec-status", { pid }).catch((err: unknown) => {
+            if (err instanceof VirshError && /timed out|not responding/i.test(err.stderr) && Date.now() - start < timeoutMs) {
+                return { exited: false };
+            }
+            throw err;
+        });
         if (status.exited) {
             return {
                 exitCode: status.exitcode ?? 128 + (status.signal ?? 0),

@@ -9,6 +9,10 @@ import { formatPlacementTable } from "../plan/placement";
 import type { DomainKnobs } from "../spec/knobs";
 import type { HostTopology } from "../spec/types";
 import { resolvePod, type ResolvedGuest, type ResolvedPod } from "../spec/resolve";
+import { ProbeSuite } from "../probes/ProbeSuite";
+import type { ProbeSuiteConfig } from "../probes/suiteConfig";
+import type { Targets } from "../probes/targets";
+import type { Gate } from "../probes/verdict";
 import { tokens } from "../tokens";
 
 /** What the kit learned about a host before planning (see host/discover.ts). */
@@ -49,6 +53,22 @@ export interface TestPodArgs {
     reserveHugepages?: boolean;
     /** Guest boot timeout in seconds. @default NfvGuest's default. */
     bootTimeoutSec?: number;
+    /**
+     * The post-deploy latency probes and their gate. Unset: no probes run.
+     * The probe suite runs after every guest is up, and again whenever a guest is
+     * replaced or a setting or target changes.
+     */
+    probes?: PodProbesArgs;
+}
+
+/** Probe settings of a pod (see components/probes/suiteConfig.ts and targets.ts). */
+export interface PodProbesArgs {
+    config: ProbeSuiteConfig;
+    targets: Targets;
+    /** `enforce`: a missed target fails `pulumi up`; `report`: results only. */
+    gate: Gate;
+    /** Where the reports are written, on the machine running pulumi. */
+    resultsDir: string;
 }
 
 /** One guest as the stack outputs show it. */
@@ -81,6 +101,8 @@ export class TestPod extends pulumi.ComponentResource {
     readonly accel: Record<string, string>;
     /** Per host, everything the kit adapted to it and why (accelerator, knobs it had to turn off). */
     readonly hostNotes: Record<string, string[]>;
+    /** The latency probes, when configured. */
+    readonly probes?: ProbeSuite;
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: a bad spec leaves no trace in the stack.
@@ -94,7 +116,9 @@ export class TestPod extends pulumi.ComponentResource {
         this.guestSummaries = built.guestSummaries;
         this.accel = built.accel;
         this.hostNotes = built.hostNotes;
+        this.probes = built.probes;
         this.registerOutputs({
+            probesPass: this.probes?.pass,
             hostNotes: this.hostNotes,
             placementTable: this.placementTable,
             guests: this.guestSummaries,
@@ -197,7 +221,32 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         )
         .apply((entries) => Object.fromEntries(entries));
 
-    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes };
+    let probes: ProbeSuite | undefined;
+    if (args.probes) {
+        probes = new ProbeSuite(
+            `${name}-probes`,
+            {
+                title: `${pulumi.getProject()}/${pulumi.getStack()}`,
+                guests: resolved.guests.map((g) => ({
+                    guest: g.name,
+                    uri: hostsByName.get(g.host)!.uri,
+                    domain: g.domainName,
+                    rtVcpus: g.pins.filter((p) => p.role === "rt").map((p) => p.vcpu),
+                    housekeepingVcpus: g.pins.filter((p) => p.role !== "rt").map((p) => p.vcpu),
+                    hostHousekeepingCpus: hostsByName.get(g.host)!.housekeepingCpus,
+                })),
+                guestIds: pulumi.all(resolved.guests.map((g) => guests[g.name].uuid)),
+                config: args.probes.config,
+                targets: args.probes.targets,
+                gate: args.probes.gate,
+                resultsDir: args.probes.resultsDir,
+                notes: Object.entries(hostNotes).flatMap(([host, notes]) => notes.map((n) => `host ${host}: ${n}`)),
+            },
+            { parent, dependsOn: Object.values(guests) },
+        );
+    }
+
+    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes, probes };
 }
 
 /** Pages each host NUMA node must hold for the pod's hugepage-backed guests. */

@@ -54,7 +54,7 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
         t.regex(log, /Linux version \S+-rt-amd64/, `${name}'s console shows the RT kernel banner`);
         t.regex(log, new RegExp(`NFVKIT-READY name=${name} `), `${name}'s console shows the init's ready line`);
     }
-    t.is(guests.vnf.vcpuPins["0"], "1", "the RT vCPU of vnf sits on the isolated CPU 1");
+    t.deepEqual(guests.vnf.vcpuPins, { "0": "0", "1": "1" }, "vnf's RT vCPU 1 sits on the isolated CPU 1, its housekeeping vCPU 0 on CPU 0");
     t.is(hugepages2M(), hugepagesBefore + 256, "the pod reserved 2 x 256 MiB of 2 MiB pages");
     t.is(shmFilesWithPrefix(PREFIX).length, 1, "one shm file backs the link");
 
@@ -86,14 +86,14 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
     const preview = await stack.run(["preview", "--diff", "--config-file", swapped]);
     t.is(preview.code, 0, preview.stderr);
     t.regex(preview.stdout, /~ pulumi-nodejs:dynamic\/libvirt:Domain: \(update\)[\s\S]*\[urn=[^\]]*pod-vnf-domain\]/);
-    t.regex(preview.stdout, /vcpuPins\s*:\s*\{\s*~ 0: "1" => "0"/);
+    t.regex(preview.stdout, /vcpuPins\s*:\s*\{\s*~ 0: "0" => "1"\s*~ 1: "1" => "0"/);
     t.notRegex(preview.stdout, /\+-pulumi-nodejs:dynamic\/libvirt:Domain/, "no guest is replaced");
     const uptime = async (g: GuestOut) => Number((await guestShell(g.uri, g.domain, "cut -d' ' -f1 /proc/uptime")).stdout);
     const uptimeBefore = await uptime(guests.vnf);
     const moved = await stack.run(["up", "--yes", "--skip-preview", "--config-file", swapped]);
     t.is(moved.code, 0, moved.stdout + moved.stderr);
     t.true((await uptime(guests.vnf)) > uptimeBefore, "vnf kept running through the pinning change");
-    t.regex(await virsh(LOCAL_URI, ["vcpupin", guests.vnf.domain]), /^\s*0\s+0\s*$/m, "libvirt reports vnf's vCPU 0 on CPU 0");
+    t.regex(await virsh(LOCAL_URI, ["vcpupin", guests.vnf.domain]), /^\s*1\s+0\s*$/m, "libvirt reports vnf's RT vCPU 1 on CPU 0");
     t.regex(await virsh(LOCAL_URI, ["emulatorpin", guests.vnf.domain]), /^\s*(\*:\s*)?1\s*$/m, "emulator threads moved to CPU 1");
 
     // Destroy leaves nothing: no domain, no shm file, hugepages given back.

@@ -1,0 +1,30 @@
+import * as pulumi from "@pulumi/pulumi";
+import { makeProvider } from "../libvirt/providerShell";
+import { tokens } from "../tokens";
+import type { ProbeSuiteInputs } from "./suiteOperations";
+
+export type ProbeSuiteArgs = { [K in keyof ProbeSuiteInputs]: pulumi.Input<ProbeSuiteInputs[K]> };
+
+/**
+ * The post-deploy latency probes of a pod and their verdict. Runs again
+ * whenever a guest is replaced or a target or setting changes; fails the
+ * update when the gate enforces and a target is missed.
+ */
+export class ProbeSuite extends pulumi.dynamic.Resource {
+    declare readonly pass: pulumi.Output<boolean>;
+    declare readonly failures: pulumi.Output<string[]>;
+    declare readonly checks: pulumi.Output<unknown[]>;
+    declare readonly files: pulumi.Output<{ json: string; markdown: string; junit: string; histograms: string[] }>;
+    declare readonly suiteSeconds: pulumi.Output<number>;
+
+    constructor(name: string, args: ProbeSuiteArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            makeProvider(require.resolve("./suiteOperations")),
+            name,
+            { pass: undefined, failures: undefined, checks: undefined, files: undefined, suiteSeconds: undefined, ...args },
+            opts,
+            tokens.probeSuite.module,
+            tokens.probeSuite.type,
+        );
+    }
+}

@@ -1,0 +1,46 @@
+/**
+ * Writes a suite's results where people and CI systems pick them up: the
+ * structured JSON, a Markdown summary for a pull-request comment, a JUnit
+ * file, and one SVG latency histogram per guest and probe.
+ */
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { histogramSvgs, jsonReport, junitReport, markdownReport } from "./reports";
+import type { SuiteRun } from "./runner";
+import type { Verdict } from "./verdict";
+
+export interface ResultFiles {
+    json: string;
+    markdown: string;
+    junit: string;
+    histograms: string[];
+}
+
+/** What the reader of a report must know beyond the figures (accelerator, unprobed guests, load). */
+export interface ResultContext {
+    /** e.g. the stack name. */
+    title: string;
+    notes: string[];
+}
+
+export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun, context: ResultContext): Promise<ResultFiles> {
+    await fs.mkdir(path.join(dir, "histograms"), { recursive: true });
+    const files: ResultFiles = {
+        json: path.join(dir, "probes.json"),
+        markdown: path.join(dir, "probes.md"),
+        junit: path.join(dir, "probes.junit.xml"),
+        histograms: [],
+    };
+    const generatedAt = new Date().toISOString();
+    const doc = JSON.parse(jsonReport(verdict, { generatedAt }));
+    await fs.writeFile(files.json, JSON.stringify({ ...doc, title: context.title, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds }, null, 2) + "\n");
+    const notes = context.notes.length > 0 ? `\n### Notes\n\n${context.notes.map((n) => `- ${n}`).join("\n")}\n` : "";
+    await fs.writeFile(files.markdown, markdownReport(verdict) + notes);
+    await fs.writeFile(files.junit, junitReport(verdict, { name: context.title }));
+    for (const chart of histogramSvgs(verdict)) {
+        const file = path.join(dir, "histograms", chart.fileName);
+        await fs.writeFile(file, chart.svg);
+        files.histograms.push(file);
+    }
+    return files;
+}

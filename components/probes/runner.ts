@@ -1,0 +1,175 @@
+/**
+ * Runs the probe suite inside guests through the guest agent and parses what
+ * the tools print. Guests are probed at the same time (each owns its CPUs, as
+ * in production); the probes of one guest run one after another, so they do
+ * not disturb each other. A tool that fails or measures nothing yields a
+ * result with `noSamples` set, which the verdict turns into a failure.
+ */
+import { execFile, type ChildProcess } from "node:child_process";
+import type { GuestExecResult } from "../libvirt/guestAgent";
+import { cyclictestCommand, displayCommand, oslatCommand, osnoiseCommand, parseToolVersion, timerlatCommand, versionCommand, type ProbeConfig } from "./commands";
+import { parseCyclictestRun, parseOslatText, parseOsnoiseTop, parseTimerlatHist } from "./parse";
+import type { ProbeSuiteConfig } from "./suiteConfig";
+import type { Targets } from "./targets";
+import type { GuestProbeResult, ProbeKind, ProbeResult } from "./types";
+
+/** A guest as the suite sees it. */
+export interface ProbeGuest {
+    /** Guest name in the pod spec. */
+    guest: string;
+    /** libvirt URI of its host. */
+    uri: string;
+    /** Domain name on that host. */
+    domain: string;
+    /** Guest CPU numbers of the real-time vCPUs: what is measured. */
+    rtVcpus: number[];
+    /** Guest CPU numbers of the housekeeping vCPUs: where tools report from and guest load runs. */
+    housekeepingVcpus: number[];
+    /** Host CPUs for host load (`load: host`), the host's housekeeping CPUs. */
+    hostHousekeepingCpus: number[];
+}
+
+/** Runs a shell script in a guest; the default goes through the QEMU guest agent. */
+export type GuestShell = (guest: ProbeGuest, script: string, timeoutMs: number) => Promise<GuestExecResult>;
+
+/** One tool run, for the record. */
+export interface ProbeRun {
+    guest: string;
+    probe: ProbeKind;
+    command: string;
+    exitCode: number;
+    seconds: number;
+}
+
+export interface SuiteRun {
+    results: GuestProbeResult[];
+    runs: ProbeRun[];
+    /** Things a reader of the results must know (unprobed guests, load not applied...). */
+    notes: string[];
+    /** Wall time of the whole suite, seconds. */
+    seconds: number;
+}
+
+const JSON_MARK = "@@nfvkit-json@@";
+
+/** Runs every configured probe in every guest that has real-time vCPUs. */
+export async function runProbeSuite(
+    guests: ProbeGuest[],
+    config: ProbeSuiteConfig,
+    targets: Targets,
+    shell: GuestShell,
+    log: (line: string) => void = () => undefined,
+): Promise<SuiteRun> {
+    const started = Date.now();
+    const notes: string[] = [];
+    const runs: ProbeRun[] = [];
+    const probed = guests.filter((g) => {
+        if (g.rtVcpus.length === 0) notes.push(`${g.guest} has no real-time vCPU: not probed`);
+        return g.rtVcpus.length > 0;
+    });
+    const hostLoad = config.load === "host" ? startHostLoad(probed, config, notes, log) : undefined;
+    try {
+        const perGuest = await Promise.all(
+            probed.map(async (g) => {
+                const results: GuestProbeResult[] = [];
+                for (const probe of config.probes) {
+                    if (probe === "oslat" && g.housekeepingVcpus.length === 0) {
+                        // oslat spins at FIFO priority: with no other vCPU it starves the guest agent we talk through.
+                        notes.push(`${g.guest}: oslat skipped, the guest has no housekeeping vCPU to keep its agent alive`);
+                        continue;
+                    }
+                    log(`${g.guest}: ${probe} for ${config.durationSec} s on vCPU ${g.rtVcpus.join(",")}`);
+                    const { result, run } = await runOneProbe(g, probe, config, targets, shell, notes);
+                    runs.push(run);
+                    results.push({ guest: g.guest, result });
+                    log(`${g.guest}: ${probe} done in ${run.seconds.toFixed(1)} s (exit ${run.exitCode})`);
+                }
+                return results;
+            }),
+        );
+        return { results: perGuest.flat(), runs, notes, seconds: (Date.now() - started) / 1000 };
+    } finally {
+        hostLoad?.kill("SIGTERM");
+    }
+}
+
+async function runOneProbe(
+    g: ProbeGuest,
+    probe: ProbeKind,
+    config: ProbeSuiteConfig,
+    targets: Targets,
+    shell: GuestShell,
+    notes: string[],
+): Promise<{ result: ProbeResult; run: ProbeRun }> {
+    const cfg: ProbeConfig = {
+        cpus: g.rtVcpus.join(","),
+        durationSec: config.durationSec,
+        priority: config.priority,
+        intervalUs: config.intervalUs,
+        housekeepingCpu: g.housekeepingVcpus[0],
+    };
+    const jsonFile = `/tmp/nfvkit-${probe}.json`;
+    const argv =
+        probe === "cyclictest"
+            ? cyclictestCommand(cfg, { jsonFile })
+            : probe === "oslat"
+              ? oslatCommand(cfg)
+              : probe === "timerlat"
+                ? timerlatCommand(cfg)
+                : osnoiseCommand(cfg, { windowUs: targets.preemption.windowUs });
+    const command = displayCommand(argv);
+    const versionOut = await shell(g, `${displayCommand(versionCommand(probe))} 2>&1`, 30_000);
+    const version = parseToolVersion(probe, versionOut.stdout) ?? undefined;
+
+    let load = "";
+    if (config.load === "guest") {
+        if (g.housekeepingVcpus.length > 0) {
+            load = `stress-ng --cpu ${g.housekeepingVcpus.length} --taskset ${g.housekeepingVcpus.join(",")} --timeout ${config.durationSec + 5}s >/dev/null 2>&1 & load=$!; `;
+        } else if (!notes.some((n) => n.startsWith(`${g.guest}: guest load`))) {
+            notes.push(`${g.guest}: guest load not applied, the guest has no housekeeping vCPU`);
+        }
+    }
+    const json = probe === "cyclictest" ? `; echo ${JSON_MARK}; cat ${jsonFile} 2>/dev/null` : "";
+    const script = `${load}${command} 2>&1; rc=$?${load ? "; kill $load 2>/dev/null" : ""}${json}; exit $rc`;
+    const started = Date.now();
+    const out = await shell(g, script, (config.durationSec + 120) * 1000);
+    const seconds = (Date.now() - started) / 1000;
+    const [stdout, jsonText] = out.stdout.split(`${JSON_MARK}\n`);
+    const ctx = { command, version };
+    let result: ProbeResult;
+    try {
+        result =
+            probe === "cyclictest"
+                ? parseCyclictestRun({ stdout, json: jsonText }, ctx)
+                : probe === "oslat"
+                  ? parseOslatText(stdout, ctx)
+                  : probe === "timerlat"
+                    ? parseTimerlatHist(stdout, ctx)
+                    : parseOsnoiseTop(stdout, ctx);
+    } catch (err) {
+        // Unreadable output measures nothing; the verdict fails it and quotes the reason.
+        const head = stdout.trim().split("\n").slice(0, 3).join(" | ");
+        result = {
+            probe,
+            version: version ?? null,
+            command,
+            series: [],
+            noSamples: `${probe} exited ${out.exitCode} with output we cannot read: ${head || (err as Error).message}`,
+        };
+    }
+    return { result, run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds } };
+}
+
+/** stress-ng on the hosts' housekeeping CPUs for the whole suite (this machine only). */
+function startHostLoad(guests: ProbeGuest[], config: ProbeSuiteConfig, notes: string[], log: (line: string) => void): ChildProcess | undefined {
+    const local = guests.filter((g) => /^qemu:\/\/\/(system|session)$/.test(g.uri));
+    const cpus = [...new Set(local.flatMap((g) => g.hostHousekeepingCpus))].sort((a, b) => a - b);
+    if (cpus.length === 0) {
+        notes.push("host load not applied: no local host with housekeeping CPUs");
+        return undefined;
+    }
+    const seconds = config.durationSec * config.probes.length + 120;
+    log(`host load: stress-ng --cpu ${cpus.length} --taskset ${cpus.join(",")}`);
+    notes.push(`host load: stress-ng on host CPUs ${cpus.join(",")} while probing`);
+    return execFile("stress-ng", ["--cpu", String(cpus.length), "--taskset", cpus.join(","), "--timeout", `${seconds}s`], () => undefined);
+}
