@@ -30,6 +30,17 @@ export async function agentCommand<T = unknown>(
     return (JSON.parse(out) as { return: T }).return;
 }
 
+/** The agent's answer to guest-exec-status. */
+interface ExecStatus {
+    exited: boolean;
+    exitcode?: number;
+    signal?: number;
+    "out-data"?: string;
+    "err-data"?: string;
+    "out-truncated"?: boolean;
+    "err-truncated"?: boolean;
+}
+
 /** Resolves once the agent answers guest-ping, or rejects after `timeoutMs`. */
 export async function waitForAgent(uri: string, domain: string, timeoutMs: number): Promise<number> {
     const start = Date.now();
@@ -67,17 +78,9 @@ export async function guestExec(
     for (;;) {
         // A busy real-time workload can keep the agent from answering for a while;
         // that is not the command failing, so keep asking until the deadline.
-        const status = await agentCommand<{
-            exited: boolean;
-            exitcode?: number;
-            signal?: number;
-            "out-data"?: string;
-            "err-data"?: string;
-            "out-truncated"?: boolean;
-            "err-truncated"?: boolean;
-        }>(uri, domain, "guest-exec-status", { pid }).catch((err: unknown) => {
+        const status = await agentCommand<ExecStatus>(uri, domain, "guest-exec-status", { pid }).catch((err: unknown) => {
             if (err instanceof VirshError && /timed out|not responding/i.test(err.stderr) && Date.now() - start < timeoutMs) {
-                return { exited: false };
+                return { exited: false } as ExecStatus;
             }
             throw err;
         });

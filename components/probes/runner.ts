@@ -130,13 +130,20 @@ async function runOneProbe(
         }
     }
     const json = probe === "cyclictest" ? `; echo ${JSON_MARK}; cat ${jsonFile} 2>/dev/null` : "";
-    const script = `${load}${command} 2>&1; rc=$?${load ? "; kill $load 2>/dev/null" : ""}${json}; exit $rc`;
+    // A JSON file left by an earlier run must never be read as this run's figures.
+    const script = `rm -f ${jsonFile}; ${load}${command} 2>&1; rc=$?${load ? "; kill $load 2>/dev/null" : ""}${json}; exit $rc`;
     const started = Date.now();
     const out = await shell(g, script, (config.durationSec + 120) * 1000);
     const seconds = (Date.now() - started) / 1000;
     const [stdout, jsonText] = out.stdout.split(`${JSON_MARK}\n`);
     const ctx = { command, version };
     let result: ProbeResult;
+    const failed = (reason: string): ProbeResult => ({ probe, version: version ?? null, command, series: [], noSamples: reason });
+    const head = stdout.trim().split("\n").slice(0, 3).join(" | ");
+    if (out.exitCode !== 0) {
+        // Exit codes never say a target was missed, but a non-zero one says the tool did not run as asked.
+        return { result: failed(`${probe} exited ${out.exitCode}: ${head || "no output"}`), run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds } };
+    }
     try {
         result =
             probe === "cyclictest"
@@ -148,14 +155,7 @@ async function runOneProbe(
                     : parseOsnoiseTop(stdout, ctx);
     } catch (err) {
         // Unreadable output measures nothing; the verdict fails it and quotes the reason.
-        const head = stdout.trim().split("\n").slice(0, 3).join(" | ");
-        result = {
-            probe,
-            version: version ?? null,
-            command,
-            series: [],
-            noSamples: `${probe} exited ${out.exitCode} with output we cannot read: ${head || (err as Error).message}`,
-        };
+        result = failed(`${probe} printed output we cannot read: ${head || (err as Error).message}`);
     }
     return { result, run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds } };
 }

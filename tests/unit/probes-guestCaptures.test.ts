@@ -37,3 +37,9 @@ test("osnoise top from a guest: longest single noise and largest noise per perio
     t.is(result.series.find((s) => s.kind === "period-noise")!.stats.maxUs, Number(row[5]));
     t.is(result.series.find((s) => s.kind === "single-noise")!.stats.maxUs, Number(row[6]));
 });
+
+test("timerlat on an offline CPU exits 0 with an empty histogram: parsed as no samples, never as a pass", (t) => {
+    const result = parseTimerlatHist(fixture("rtla-6.1-guest-tcg-timerlat-hist-cpu-offline.txt"));
+    t.not(result.noSamples, null);
+    t.true(result.series.every((s) => s.stats.samples === 0));
+});

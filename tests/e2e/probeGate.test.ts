@@ -1,0 +1,96 @@
+/**
+ * The latency gate with the real engine, a real guest and the real probes
+ * under TCG. TCG is nowhere near the seed's microsecond targets, so: the gate
+ * fails at the seed targets with a message naming probe, guest, figure and
+ * target; passes at targets set above what TCG produces; never fails in
+ * report mode; and fails when a probe measures nothing.
+ */
+import test from "ava";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { guestShell } from "../../components/libvirt/guestAgent";
+import { useStack, type TestStack } from "../helpers/stack";
+
+const STACK_FILE = "stacks/Pulumi.probe-gate.yaml";
+const RESULTS = "results/probe-gate";
+
+interface ProbesOutput {
+    gate: string;
+    pass: boolean;
+    failures: string[];
+    checks: { guest: string; probe: string; name: string; statistic: string; measuredUs: number | null; pass: boolean }[];
+    reports: { json: string; markdown: string; junit: string; histograms: string[] };
+}
+
+/** The stack file with some `nfv-testpod:` settings replaced, written to a temp file. */
+function variant(settings: Record<string, unknown>): string {
+    const doc = yaml.load(readFileSync(STACK_FILE, "utf8")) as { config: Record<string, unknown> };
+    for (const [key, value] of Object.entries(settings)) doc.config[`nfv-testpod:${key}`] = value;
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-gate-")), "Pulumi.probe-gate.yaml");
+    writeFileSync(file, yaml.dump(doc));
+    return file;
+}
+
+async function upWith(stack: TestStack, settings: Record<string, unknown>) {
+    return stack.run(["up", "--yes", "--skip-preview", "--config-file", variant(settings)]);
+}
+
+const LOOSE_TARGETS = {
+    timer: { avgUs: 1_000_000, maxUs: 10_000_000 },
+    interrupt: { maxUs: 10_000_000 },
+};
+
+test.serial("the latency gate: fails at the seed targets, passes at loose ones, never fails in report mode, fails without samples", async (t) => {
+    const stack = useStack(t, "probe-gate", "nfv-testpod-probe-gate");
+
+    // 1. Seed targets, enforced: pulumi up fails, naming probe, guest, figure and target.
+    const seed = await stack.run(["up", "--yes", "--skip-preview"]);
+    t.not(seed.code, 0, "the gate must fail at the seed targets under TCG");
+    const report = JSON.parse(readFileSync(`${RESULTS}/probes.json`, "utf8"));
+    const timerMax = report.checks.find((c: { metric: string }) => c.metric === "timer.maxUs");
+    const irqMax = report.checks.find((c: { metric: string }) => c.metric === "interrupt.maxUs");
+    t.true(timerMax.measuredUs > 15);
+    t.true(seed.stdout.includes(`timer latency on vnf: max ${timerMax.measuredUs} µs > target 15 µs`), seed.stdout);
+    t.true(seed.stdout.includes(`interrupt latency on vnf: max ${irqMax.measuredUs} µs > target 20 µs`), seed.stdout);
+    t.regex(seed.stdout, /latency gate failed: 3 of 3 checks missed their target/);
+
+    // The reports a person and a CI system read.
+    const markdown = readFileSync(`${RESULTS}/probes.md`, "utf8");
+    const rows = markdown.split("\n").filter((l) => /^\| vnf \|.*\| (✅ pass|❌ fail) \|$/.test(l));
+    t.is(rows.length, 3, "one Markdown row per guest x probe x metric: timer avg, timer max, IRQ max");
+    t.notThrows(() => execFileSync("xmllint", ["--noout", "--schema", "tests/fixtures/probes/junit.xsd", `${RESULTS}/probes.junit.xml`], { stdio: "pipe" }));
+    for (const svg of ["vnf-cyclictest.svg", "vnf-timerlat.svg"]) {
+        const file = `${RESULTS}/histograms/${svg}`;
+        t.true(existsSync(file), file);
+        t.notThrows(() => execFileSync("xmllint", ["--noout", file], { stdio: "pipe" }), `${svg} is well-formed XML`);
+    }
+
+    // 2. Targets above what TCG produces: the same pod passes the gate.
+    const loose = await upWith(stack, { targets: LOOSE_TARGETS });
+    t.is(loose.code, 0, loose.stdout + loose.stderr);
+    let probes = (await stack.outputs()).probes as ProbesOutput;
+    t.true(probes.pass);
+    t.is(probes.checks.length, 3);
+    t.true(probes.checks.every((c) => c.pass && c.measuredUs !== null && c.measuredUs > 0));
+
+    // 3. Report mode at the seed targets: results, no failure.
+    const reported = await upWith(stack, { gate: "report" });
+    t.is(reported.code, 0, reported.stdout + reported.stderr);
+    probes = (await stack.outputs()).probes as ProbesOutput;
+    t.false(probes.pass);
+    t.is(probes.gate, "report");
+    t.true(probes.failures.some((f) => /^timer latency on vnf: max \d+(\.\d+)? µs > target 15 µs$/.test(f)));
+
+    // 4. A run that measures nothing fails, even with loose targets: take the guest's
+    // RT vCPU offline (a real mistake: both tools then exit 0 having measured nothing).
+    const guests = (await stack.outputs()).guests as Record<string, { uri: string; domain: string }>;
+    const offline = await guestShell(guests.vnf.uri, guests.vnf.domain, "echo 0 > /sys/devices/system/cpu/cpu1/online");
+    t.is(offline.exitCode, 0, offline.stderr);
+    const empty = await upWith(stack, { targets: LOOSE_TARGETS, probes: { probes: ["cyclictest", "timerlat"], durationSec: 2 } });
+    t.not(empty.code, 0, "no samples must never pass");
+    t.regex(empty.stdout, /timer latency on vnf: no samples \(/);
+    t.regex(empty.stdout, /interrupt latency on vnf: no samples \(/);
+});
