@@ -8,7 +8,7 @@ import { IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import type { DomainKnobs } from "../spec/knobs";
 import type { HostTopology } from "../spec/types";
-import { resolvePod, type ResolvedGuest, type ResolvedPod } from "../spec/resolve";
+import { resolvePod, type ResolvedGuest, type ResolvedHost, type ResolvedPod } from "../spec/resolve";
 import { ProbeSuite } from "../probes/ProbeSuite";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
 import type { Targets } from "../probes/targets";
@@ -80,6 +80,12 @@ export interface PodGuestSummary {
     consoleLog: string;
     bootSeconds: number;
     vcpuPins: Record<string, string>;
+    /** Guest CPU numbers of the real-time vCPUs (what the probes measure). */
+    rtVcpus: number[];
+    /** Guest CPU numbers of the housekeeping vCPUs. */
+    housekeepingVcpus: number[];
+    /** The host's housekeeping CPUs (where host load goes). */
+    hostHousekeepingCpus: number[];
 }
 
 /**
@@ -214,6 +220,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                             consoleLog,
                             bootSeconds,
                             vcpuPins,
+                            ...probeView(g, hostsByName.get(g.host)!),
                         },
                     ],
                 ),
@@ -231,9 +238,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                     guest: g.name,
                     uri: hostsByName.get(g.host)!.uri,
                     domain: g.domainName,
-                    rtVcpus: g.pins.filter((p) => p.role === "rt").map((p) => p.vcpu),
-                    housekeepingVcpus: g.pins.filter((p) => p.role !== "rt").map((p) => p.vcpu),
-                    hostHousekeepingCpus: hostsByName.get(g.host)!.housekeepingCpus,
+                    ...probeView(g, hostsByName.get(g.host)!),
                 })),
                 guestIds: pulumi.all(resolved.guests.map((g) => guests[g.name].uuid)),
                 config: args.probes.config,
@@ -247,6 +252,15 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     }
 
     return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes, probes };
+}
+
+/** Which CPUs the probes measure and where their helpers run. */
+function probeView(g: ResolvedGuest, host: ResolvedHost) {
+    return {
+        rtVcpus: g.pins.filter((p) => p.role === "rt").map((p) => p.vcpu),
+        housekeepingVcpus: g.pins.filter((p) => p.role !== "rt").map((p) => p.vcpu),
+        hostHousekeepingCpus: host.housekeepingCpus,
+    };
 }
 
 /** Pages each host NUMA node must hold for the pod's hugepage-backed guests. */

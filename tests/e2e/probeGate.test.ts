@@ -6,7 +6,7 @@
  * report mode; and fails when a probe measures nothing.
  */
 import test from "ava";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -77,12 +77,24 @@ test.serial("the latency gate: fails at the seed targets, passes at loose ones, 
     t.true(probes.checks.every((c) => c.pass && c.measuredUs !== null && c.measuredUs > 0));
 
     // 3. Report mode at the seed targets: results, no failure.
-    const reported = await upWith(stack, { gate: "report" });
+    const reportFile = variant({ gate: "report" });
+    const reported = await stack.run(["up", "--yes", "--skip-preview", "--config-file", reportFile]);
     t.is(reported.code, 0, reported.stdout + reported.stderr);
     probes = (await stack.outputs()).probes as ProbesOutput;
     t.false(probes.pass);
     t.is(probes.gate, "report");
     t.true(probes.failures.some((f) => /^timer latency on vnf: max \d+(\.\d+)? µs > target 15 µs$/.test(f)));
+
+    // `npm run probe` re-runs the stack's own settings (seed targets, enforce) against
+    // the running pod without touching it: it reports the misses and exits 1.
+    const before = (await stack.outputs()).guests as Record<string, { domain: string }>;
+    const rerun = spawnSync("tsx", ["tools/cli/probe.ts", "--stack", "probe-gate"], { encoding: "utf8", env: { ...process.env } });
+    t.is(rerun.status, 1, rerun.stdout + rerun.stderr);
+    t.regex(rerun.stdout, /missed: timer latency on vnf: max \d+(\.\d+)? µs > target 15 µs/);
+    t.regex(rerun.stdout, /reports: .*results\/probe-gate\/probes\.md/);
+    const after = await stack.run(["preview", "--expect-no-changes", "--config-file", reportFile]);
+    t.is(after.code, 0, `npm run probe changed nothing in the stack:\n${after.stdout}`);
+    t.deepEqual((await stack.outputs()).guests, before);
 
     // 4. A run that measures nothing fails, even with loose targets: take the guest's
     // RT vCPU offline (a real mistake: both tools then exit 0 having measured nothing).

@@ -1,0 +1,57 @@
+/**
+ * `npm run probe -- --stack <name>`: runs the stack's probe suite again
+ * against its running pod, without changing the pod, and writes the same
+ * reports as `pulumi up` does (results/<stack>/). Exits 1 when the gate
+ * enforces and a target is missed.
+ */
+import * as path from "node:path";
+import { runPulumi, projectRoot, stackFromArgv, stackOutputs } from "./engine";
+import { guestShell } from "../../components/libvirt/guestAgent";
+import type { PodGuestSummary } from "../../components/pod/TestPod";
+import { writeResults } from "../../components/probes/resultsWriter";
+import { runProbeSuite } from "../../components/probes/runner";
+import { resolveGate, resolveProbeSuiteConfig } from "../../components/probes/suiteConfig";
+import { resolveTargets } from "../../components/probes/targets";
+import { judge } from "../../components/probes/verdict";
+
+async function stackConfig(stack: string): Promise<Record<string, unknown>> {
+    const r = await runPulumi(["config", "--json", "--stack", stack]);
+    if (r.code !== 0) throw new Error(`pulumi config --stack ${stack} failed: ${r.stderr}`);
+    const raw = JSON.parse(r.stdout) as Record<string, { value?: string; objectValue?: unknown }>;
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
+}
+
+async function main(): Promise<void> {
+    const stack = stackFromArgv(process.argv, "local");
+    const [config, outputs] = await Promise.all([stackConfig(stack), stackOutputs(stack)]);
+    const guests = outputs.guests as Record<string, PodGuestSummary> | undefined;
+    if (!guests || Object.keys(guests).length === 0) {
+        throw new Error(`stack ${stack} has no guests: bring the pod up first (npm run up -- --stack ${stack})`);
+    }
+    const suite = resolveProbeSuiteConfig(config["nfv-testpod:probes"]);
+    const targets = resolveTargets(config["nfv-testpod:targets"] ?? {}, "nfv-testpod:targets");
+    const gate = resolveGate(config["nfv-testpod:gate"]);
+    const probeGuests = Object.entries(guests).map(([guest, g]) => ({
+        guest,
+        uri: g.uri,
+        domain: g.domain,
+        rtVcpus: g.rtVcpus,
+        housekeepingVcpus: g.housekeepingVcpus,
+        hostHousekeepingCpus: g.hostHousekeepingCpus,
+    }));
+    console.log(`probing ${probeGuests.length} guest(s) of ${stack}: ${suite.probes.join(", ")}, ${suite.durationSec} s each`);
+    const run = await runProbeSuite(probeGuests, suite, targets, (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs), (line) =>
+        console.log(`  ${line}`),
+    );
+    const verdict = judge(run.results, targets, { gate });
+    const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
+    const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, { title: `nfv-testpod/${stack}`, notes: [...notes, ...run.notes] });
+    console.log(`\n${verdict.pass ? "all targets met" : verdict.failures.map((f) => `missed: ${f}`).join("\n")}`);
+    console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
+    if (gate === "enforce" && !verdict.pass) process.exitCode = 1;
+}
+
+main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+});
