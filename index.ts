@@ -25,12 +25,9 @@ export = async () => {
         hostFacts,
         image,
         bootTimeoutSec: config.getNumber("bootTimeoutSec"),
-        probes: {
-            config: probeConfig,
-            targets,
-            gate,
-            resultsDir: path.join(__dirname, "results", pulumi.getStack()),
-        },
+        probes: probeConfig.enabled
+            ? { config: probeConfig, targets, gate, resultsDir: path.join(__dirname, "results", pulumi.getStack()) }
+            : undefined,
     });
     return {
         accel: pod.accel,

@@ -206,7 +206,7 @@ test("SVG histograms: one per guest × probe, well-formed XML, target line, log 
     t.true(ct.includes("samples (log scale)") && ct.includes("latency (µs)"));
     // 24 non-empty buckets, one bar each; 4 overflows noted, not drawn.
     t.is((ct.match(/fill="#4a78b5"/g) ?? []).length, 24);
-    t.true(ct.includes("4 beyond the histogram range"));
+    t.true(ct.includes("4 over range (not drawn)"));
     t.true(files[4].svg.includes("cyclictest printed no measurements"));
     const hostile = histogramSvg({ title: `<script>&"'`, stats: hostTimer().series[0].stats });
     t.true(hostile.includes("&lt;script&gt;&amp;&quot;&apos;"));

@@ -2,6 +2,7 @@
  * `npm run up [-- --stack <name>]`: brings up a pod (default: the embedded
  * local pod) and tells how to look at its guests.
  */
+import { readFileSync } from "node:fs";
 import { runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
 
 async function main(): Promise<void> {
@@ -26,6 +27,11 @@ async function main(): Promise<void> {
         console.log(`    console:      virsh -c ${g.uri} console ${g.domain}   (Ctrl+] to leave)`);
         console.log(`    run a command: virsh -c ${g.uri} qemu-agent-command ${g.domain} '{"execute":"guest-exec","arguments":{"path":"/bin/uname","arg":["-a"],"capture-output":true}}'`);
         console.log(`    pinning:      virsh -c ${g.uri} vcpupin ${g.domain}; virsh -c ${g.uri} emulatorpin ${g.domain}`);
+    }
+    const probes = outputs.probes as { reports?: { markdown?: string }; gate?: string } | undefined;
+    if (probes?.reports?.markdown) {
+        console.log(`\n${readFileSync(probes.reports.markdown, "utf8")}`);
+        console.log(`Reports: ${probes.reports.markdown} (and .json, .junit.xml, histograms/). Re-run the probes alone: npm run probe${stack === "local" ? "" : ` -- --stack ${stack}`}`);
     }
     console.log(`\nTear it down with: npm run down${stack === "local" ? "" : ` -- --stack ${stack}`}`);
 }

@@ -87,13 +87,14 @@ export function histogramSvg(chart: HistogramChart): string {
         const label = `target ${target.op === "<=" ? "≤ " : ""}${formatTarget(target)}`;
         parts.push(
             `<line x1="${xx}" y1="${M.top}" x2="${xx}" y2="${M.top + PH}" stroke="#c62828" stroke-width="2" stroke-dasharray="6 4"/>`,
-            `<text x="${xx}" y="${M.top - 6}" text-anchor="middle" fill="#c62828">${escapeXml(label)}</text>`,
+            // Left-aligned past the line, so it never sits on the y axis labels.
+            `<text x="${(Number(xx) + 4).toFixed(1)}" y="${M.top - 6}" fill="#c62828">${escapeXml(label)}</text>`,
         );
     }
     const summary =
         `${stats.samples} samples, min ${show(stats.minUs)}, avg ${show(stats.avgUs)}, max ${show(stats.maxUs)}, p99 ${show(stats.p99Us)}` +
-        (stats.overflow > 0 ? `; ${stats.overflow} beyond the histogram range, not drawn` : "");
-    parts.push(`<text x="${M.left}" y="${H - 8}">${escapeXml(summary)}</text>`, "</svg>");
+        (stats.overflow > 0 ? `; ${stats.overflow} over range (not drawn)` : "");
+    parts.push(`<text x="${M.left}" y="${H - 8}" font-size="11">${escapeXml(summary)}</text>`, "</svg>");
     return parts.join("\n") + "\n";
 }
 
