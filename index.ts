@@ -1,24 +1,44 @@
 /**
  * The kit's Pulumi program: one NFV test pod from the stack's `nfv-testpod:pod`
- * config. Library users write their own program with the same components
- * (see docs/library-use.md).
+ * config, with its latency probes. Library users write their own program with
+ * the same components (see docs/library-use.md).
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ensureGuestImage } from "./guest-images/build";
 import { discoverHosts } from "./components/host/discover";
-import { TestPod } from "./components/pod/TestPod";
-import { resolveGate, resolveProbeSuiteConfig } from "./components/probes/suiteConfig";
-import { resolveTargets } from "./components/probes/targets";
+import { resolveTestPodSpec, TestPod } from "./components/pod/TestPod";
+import { ProbeSuiteConfigError, resolveGate, resolveProbeSuiteConfig } from "./components/probes/suiteConfig";
+import { resolveTargets, TargetsError } from "./components/probes/targets";
+import { PodSpecError } from "./components/spec/problems";
 
 export = async () => {
     const config = new pulumi.Config();
     const spec = config.requireObject<unknown>("pod");
-    // Probe settings are checked before anything else runs, like the pod spec.
-    const probeConfig = resolveProbeSuiteConfig(config.getObject("probes"));
-    const targets = resolveTargets(config.getObject("targets") ?? {}, "nfv-testpod:targets");
-    const gate = resolveGate(config.get("gate"));
+
+    // Every setting is checked before anything is built or created, and every
+    // problem is reported at once, without a stack trace.
+    const problems: string[] = [];
+    const checked = <T>(read: () => T): T | undefined => {
+        try {
+            return read();
+        } catch (err) {
+            if (err instanceof PodSpecError || err instanceof TargetsError || err instanceof ProbeSuiteConfigError) {
+                problems.push(err.message);
+                return undefined;
+            }
+            throw err;
+        }
+    };
+    const probeConfig = checked(() => resolveProbeSuiteConfig(config.getObject("probes")));
+    const targets = checked(() => resolveTargets(config.getObject("targets") ?? {}, "nfv-testpod:targets"));
+    const gate = checked(() => resolveGate(config.get("gate")));
     const hostFacts = await discoverHosts(spec, { log: (line) => pulumi.log.info(line) });
+    checked(() => resolveTestPodSpec({ spec, hostFacts }));
+    if (problems.length > 0 || !probeConfig || !targets || !gate) {
+        throw new pulumi.RunError(`the stack config has problems; nothing was created:\n\n${problems.join("\n\n")}`);
+    }
+
     const image = await ensureGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) });
     const pod = new TestPod("pod", {
         spec,

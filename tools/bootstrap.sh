@@ -21,7 +21,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
-export PATH="$ROOT/node_modules/.bin:$PATH"
+export PATH="$ROOT/node_modules/.bin:$PATH:/usr/local/go/bin"
 say "node $(node --version) from $(command -v node)"
 
 # --- Pulumi engine ----------------------------------------------------------

@@ -133,8 +133,8 @@ export class TestPod extends pulumi.ComponentResource {
     }
 }
 
-/** Validates and plans the spec; throws one error listing every problem. */
-function resolveTestPodSpec(args: TestPodArgs): ResolvedPod {
+/** Validates and plans the spec; throws one PodSpecError listing every problem. TestPod calls it first. */
+export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" | "namePrefix" | "specPath">): ResolvedPod {
     const namePrefix = args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
     const discovered: Record<string, HostTopology> = {};
     for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {

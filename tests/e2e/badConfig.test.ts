@@ -1,0 +1,43 @@
+/**
+ * A stack whose config is wrong in several places: the real engine's preview
+ * fails before anything is built or created, listing every problem with its
+ * YAML path, and no stack trace.
+ */
+import test from "ava";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { runPulumi, selectStack } from "../../tools/cli/engine";
+import { domainsWithPrefix } from "../helpers/host";
+
+test("a preview of a bad stack config lists every problem by YAML path and creates nothing", async (t) => {
+    selectStack("ci");
+    const doc = yaml.load(readFileSync("stacks/Pulumi.ci.yaml", "utf8")) as { config: Record<string, any> };
+    const pod = doc.config["nfv-testpod:pod"];
+    pod.guests[1].name = "vnf"; // duplicate
+    pod.guests[0].host = "nowhere";
+    pod.links[0].size = "3M";
+    doc.config["nfv-testpod:probes"] = { durationSec: 0 };
+    doc.config["nfv-testpod:gate"] = "maybe";
+    doc.config["nfv-testpod:targets"] = { timer: { maxUs: "fast" } };
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-bad-")), "Pulumi.ci.yaml");
+    writeFileSync(file, yaml.dump(doc));
+
+    const r = await runPulumi(["preview", "--stack", "ci", "--config-file", file]);
+    t.not(r.code, 0);
+    const out = r.stdout + r.stderr;
+    t.regex(out, /the stack config has problems; nothing was created/);
+    for (const p of [
+        "nfv-testpod:pod.guests[1].name",
+        "nfv-testpod:pod.guests[0].host",
+        "nfv-testpod:pod.links[0].size",
+        "nfv-testpod:probes.durationSec",
+        "nfv-testpod:gate",
+        "nfv-testpod:targets.timer.maxUs",
+    ]) {
+        t.true(out.includes(p), `${p} is named:\n${out}`);
+    }
+    t.notRegex(out, /at .*\.ts:\d+:\d+/, "no stack trace");
+    t.deepEqual(await domainsWithPrefix("nfv-testpod-ci"), []);
+});
