@@ -1,0 +1,39 @@
+/**
+ * The kit as a library: what a Pulumi program of your own imports to build
+ * NFV test pods (see docs/library-use.md). The package's entry point
+ * (package.json `main`).
+ *
+ * Components are Pulumi resources; spec, plan, render and probes are pure
+ * functions over plain data and can be used without a Pulumi engine.
+ */
+
+// Components.
+export { TestPod, hugepageNeeds, type TestPodArgs, type HostFacts, type PodGuestSummary } from "./pod/TestPod";
+export { NfvGuest, GUEST_READY_LINE, guestFacts, type NfvGuestArgs } from "./guest/NfvGuest";
+export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
+
+// Host facts: what the planner needs to know about a host before planning.
+export { discoverHosts, type DiscoverOptions } from "./host/discover";
+export { chooseAccel, type Accel, type AccelChoice } from "./host/accel";
+export { memoryLockingSupport, type MemoryLockingSupport } from "./host/memoryLocking";
+export { discoverTopology, parseCapabilitiesTopology, type DiscoveredTopology } from "./host/topology";
+export { HugepageReservation, type HugepageReservationArgs } from "./host/HugepageReservation";
+
+// libvirt: the resources the components are made of, and the errors they raise.
+export { Domain, type DomainArgs } from "./libvirt/Domain";
+export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
+export { VirshError, isLocalUri } from "./libvirt/virsh";
+
+// The pipeline's pure stages: spec types, units and validation; placement; domain XML.
+export * from "./spec";
+export * from "./plan";
+export * from "./render";
+
+// Latency probes: commands, parsers, targets, verdict, reports.
+export * from "./probes";
+
+// Type tokens of every resource the kit registers.
+export { tokens } from "./tokens";
+
+// The guest image every guest boots. Built (and cached) outside components/, but a program needs one.
+export { ensureGuestImage, type GuestImage, type EnsureGuestImageOptions } from "../guest-images/build";

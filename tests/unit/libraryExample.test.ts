@@ -1,0 +1,139 @@
+/**
+ * The library-use example (docs/examples/own-program) run under Pulumi mocks:
+ * a program of one's own builds the pod from the package entry point
+ * (components/index.ts), with host facts and image passed in, and registers
+ * the same resource graph as the kit's own program. Also checks that the
+ * entry point exports what docs/library-use.md promises.
+ */
+import test from "ava";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** URN of the parent, as the program sent it to the engine. */
+    parent: string;
+}
+const registered: Registered[] = [];
+
+// The mocks API does not pass the parent to newResource; the monitor's request carries it.
+const parentOf = new Map<string, string>();
+const monitorRegister = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: any, callback: any) {
+    parentOf.set(`${req.getType()}::${req.getName()}`, req.getParent());
+    return monitorRegister.call(this, req, callback);
+};
+
+pulumi.runtime.setMocks(
+    {
+        newResource(args) {
+            registered.push({ type: args.type, name: args.name, inputs: args.inputs, parent: parentOf.get(`${args.type}::${args.name}`) ?? "" });
+            // Dynamic resources echo their inputs and report what they verified, as the real providers do.
+            return { id: `${args.name}-id`, state: { ...args.inputs, bootSeconds: 2.5, observedVcpuPins: args.inputs.live?.vcpuPins } };
+        },
+        call: (args) => args.inputs,
+    },
+    "nfv-lab-pod",
+    "unit",
+    false,
+);
+
+// What discoverHosts() would report for a 4-CPU host under TCG, given instead of asking libvirt.
+const hostFacts = {
+    lab: {
+        topology: { numaNodes: [{ id: 0, cpus: [0, 1, 2, 3] }], smtSiblings: [] },
+        accel: { accel: "tcg" as const, reason: "TCG: given by the test" },
+        memoryLocking: { supported: false, reason: "memory locking off: given by the test" },
+    },
+};
+const image = { kernel: "/images/h1/vmlinuz", initrd: "/images/h1/initrd.img", hash: "h1", kernelVersion: "6.1.0-rt", tools: {} };
+
+function settle<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
+
+test("the example builds its pod from the package entry point: every resource typed, named from the pod and parented", async (t) => {
+    const { createPod } = await import("../../docs/examples/own-program/pod");
+    const { pod, outputs } = createPod({ image, hostFacts, namePrefix: "lab-unit" });
+    const guests = await settle(outputs.guests);
+    const urn = (r: pulumi.Resource) => settle(r.urn);
+
+    const names = (type: string) => registered.filter((r) => r.type === type).map((r) => r.name).sort();
+    t.deepEqual(names("nfvkit:pod:TestPod"), ["lab"]);
+    t.deepEqual(names("nfvkit:guest:NfvGuest"), ["lab-peer", "lab-vnf"]);
+    t.deepEqual(names("nfvkit:link:IvshmemLink"), ["lab-link-ring0"]);
+    t.deepEqual(names("pulumi-nodejs:dynamic/libvirt:Domain"), ["lab-peer-domain", "lab-vnf-domain"]);
+    t.deepEqual(names("pulumi-nodejs:dynamic/libvirt:ShmRegion"), ["lab-link-ring0-shm"]);
+    t.deepEqual(names("pulumi-nodejs:dynamic/host:HugepageReservation"), ["lab-hugepages-lab-node0-2048k"]);
+    t.is(registered.length, 8, registered.map((r) => `${r.type} ${r.name}`).join("\n"));
+
+    // Parents: the pod holds guests, link and reservation; each guest its domain; the link its shm file.
+    const podUrn = await urn(pod);
+    const parent = (name: string) => registered.find((r) => r.name === name)!.parent;
+    for (const child of ["lab-vnf", "lab-peer", "lab-link-ring0", "lab-hugepages-lab-node0-2048k"]) t.is(parent(child), podUrn, child);
+    t.is(parent("lab-vnf-domain"), await urn(pod.guests.vnf));
+    t.is(parent("lab-peer-domain"), await urn(pod.guests.peer));
+    t.is(parent("lab-link-ring0-shm"), await urn(pod.links.ring0));
+    t.regex(parent("lab"), /pulumi:pulumi:Stack|^$/, "the pod sits at the top of the program");
+
+    // What the resources are asked to do, in the user's terms.
+    const domain = registered.find((r) => r.name === "lab-vnf-domain")!;
+    t.is(domain.inputs.uri, "qemu:///system");
+    t.is(domain.inputs.name, "lab-unit-vnf");
+    t.is(domain.inputs.facts.accel, "tcg");
+    t.is(domain.inputs.facts["knobs.locked"], "false", "the host's memory-locking fact turned the knob off");
+    t.regex(domain.inputs.xml, /<kernel>\/images\/h1\/vmlinuz<\/kernel>/);
+    t.regex(domain.inputs.xml, /<shmem name='lab-unit-ring0'>/);
+    const rtCpu = Number(domain.inputs.live.vcpuPins["1"]);
+    t.true([1, 2, 3].includes(rtCpu), `vnf's RT vCPU on an isolated CPU, got ${rtCpu}`);
+    t.is(domain.inputs.live.vcpuPins["0"], "0", "vnf's housekeeping vCPU on the housekeeping CPU");
+    t.like(registered.find((r) => r.name === "lab-hugepages-lab-node0-2048k")!.inputs, { host: "lab", node: 0, sizeKiB: 2048, count: 256 });
+    t.like(registered.find((r) => r.name === "lab-link-ring0-shm")!.inputs, { path: "/dev/shm/lab-unit-ring0", sizeBytes: 4 * 1024 * 1024 });
+
+    // The program's outputs: placement table, guests, accelerator.
+    const lines = outputs.placement.split("\n");
+    t.deepEqual(lines[0].split(/\s+/), ["HOST", "GUEST", "THREAD", "HOST", "CPU", "NODE", "ROLE"]);
+    t.true(lines.some((l) => new RegExp(`^lab\\s+vnf\\s+vcpu1\\s+${rtCpu}\\s+0\\s+rt$`).test(l)), outputs.placement);
+    t.true(lines.some((l) => /^lab\s+peer\s+vcpu0\s+0\s+0\s+housekeeping$/.test(l)), outputs.placement);
+    t.deepEqual(Object.keys(guests).sort(), ["peer", "vnf"]);
+    t.like(guests.vnf, {
+        host: "lab",
+        uri: "qemu:///system",
+        domain: "lab-unit-vnf",
+        accel: "tcg",
+        consoleLog: "/var/log/libvirt/qemu/lab-unit-vnf-console.log",
+        bootSeconds: 2.5,
+        vcpuPins: { "0": "0", "1": String(rtCpu) },
+    });
+    t.deepEqual(outputs.accel, { lab: "TCG: given by the test" });
+});
+
+test("the example's program entry is a function, so it gathers host facts and the image only when the engine runs it", async (t) => {
+    const program = await import("../../docs/examples/own-program/index");
+    const entry = (program as { default?: unknown }).default ?? program;
+    t.is(typeof entry, "function");
+});
+
+test("without host facts the example's spec cannot be planned, and the error names where the spec came from", async (t) => {
+    const { createPod } = await import("../../docs/examples/own-program/pod");
+    const before = registered.length;
+    const err = t.throws(() => createPod({ image, namePrefix: "lab-unit" }));
+    t.regex(err!.message, /labPodSpec\(\)\.hosts\[0\]/);
+    t.regex(err!.message, /topology/);
+    t.is(registered.length, before, "nothing registered");
+});
+
+test("the package entry point exports the components, host discovery and the pure pipeline", async (t) => {
+    const kit = await import("../../components");
+    for (const name of ["TestPod", "NfvGuest", "IvshmemLink", "discoverHosts", "chooseAccel", "resolvePod", "PodSpecError", "MemorySize", "CpuSet", "formatPlacementTable", "renderDomainXml", "liveTunables", "tokens", "ensureGuestImage"]) {
+        t.truthy((kit as Record<string, unknown>)[name], name);
+    }
+    // The pure stages work without an engine: resolve the example's spec with declared topology.
+    const { labPodSpec } = await import("../../docs/examples/own-program/pod");
+    const spec = labPodSpec("qemu:///system");
+    const resolved = kit.resolvePod(spec, { namePrefix: "lab-unit", discovered: { lab: hostFacts.lab.topology } });
+    t.deepEqual(resolved.guests.map((g) => g.domainName), ["lab-unit-vnf", "lab-unit-peer"]);
+    t.regex(kit.formatPlacementTable(resolved.placement), /^HOST\s+GUEST/);
+});
