@@ -52,6 +52,8 @@ export = async () => {
     return {
         accel: pod.accel,
         hostNotes: pod.hostNotes,
+        hostKernelArgs: pod.hostKernelArgs,
+        hostReadiness: pod.hostReadiness,
         placement: pod.placementTable,
         guests: pod.guestSummaries,
         probes: pod.probes && {

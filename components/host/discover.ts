@@ -6,6 +6,8 @@
 import type { HostFacts } from "../pod/TestPod";
 import { chooseAccel, type Accel } from "./accel";
 import { memoryLockingSupport } from "./memoryLocking";
+import { readLocalKernelFacts } from "./readiness";
+import { isLocalUri } from "../libvirt/virsh";
 import { discoverTopology } from "./topology";
 
 export interface DiscoverOptions {
@@ -35,7 +37,9 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
         }
         const memoryLocking = memoryLockingSupport(uri);
         if (!memoryLocking.supported) opts.log?.(`host ${host.name}: ${memoryLocking.reason}`);
-        facts[host.name] = { topology, accel, memoryLocking };
+        // Remote kernels are read through host SSH access, which the kit does not have yet.
+        const kernel = isLocalUri(uri) ? readLocalKernelFacts() : undefined;
+        facts[host.name] = { topology, accel, memoryLocking, kernel };
     }
     return facts;
 }

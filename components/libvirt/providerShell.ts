@@ -11,8 +11,25 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-/** Builds a provider whose methods are those of the module at `implPath`. */
+/**
+ * One provider object per module. The SDK serializes each distinct provider
+ * object once; handing every resource a new object made a 512-guest preview
+ * serialize hundreds of identical closures (see docs/bench.md). The map is
+ * not captured by the closures: they capture only `implPath`.
+ */
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+/** The provider whose methods are those of the module at `implPath`. */
 export function makeProvider(implPath: string): pulumi.dynamic.ResourceProvider {
+    let provider = providers.get(implPath);
+    if (!provider) {
+        provider = buildProvider(implPath);
+        providers.set(implPath, provider);
+    }
+    return provider;
+}
+
+function buildProvider(implPath: string): pulumi.dynamic.ResourceProvider {
     const load = (): pulumi.dynamic.ResourceProvider => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const tsx = require("tsx/cjs/api");

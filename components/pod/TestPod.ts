@@ -4,6 +4,8 @@ import { NfvGuest } from "../guest/NfvGuest";
 import type { AccelChoice } from "../host/accel";
 import { HugepageReservation } from "../host/HugepageReservation";
 import type { MemoryLockingSupport } from "../host/memoryLocking";
+import { assessHostReadiness, describeUnready, type HostCheck, type HostKernelFacts } from "../host/readiness";
+import { buildHostKernelArgs } from "../plan/hostCmdline";
 import { IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import type { DomainKnobs } from "../spec/knobs";
@@ -23,6 +25,8 @@ export interface HostFacts {
     accel: AccelChoice;
     /** Whether libvirt may lock guest memory there; when not, the `locked` knob is turned off and the reason is a stack output. */
     memoryLocking?: MemoryLockingSupport;
+    /** The host's running kernel, for the host readiness checks; absent when it cannot be read. */
+    kernel?: HostKernelFacts;
 }
 
 export interface TestPodArgs {
@@ -109,6 +113,10 @@ export class TestPod extends pulumi.ComponentResource {
     readonly hostNotes: Record<string, string[]>;
     /** The latency probes, when configured. */
     readonly probes?: ProbeSuite;
+    /** Per host, the kernel command line the pod needs on it (isolation, hugepages, IOMMU). */
+    readonly hostKernelArgs: Record<string, string>;
+    /** Per host whose kernel could be read, how it compares with `hostKernelArgs` and PREEMPT_RT. */
+    readonly hostReadiness: Record<string, HostCheck[]>;
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: a bad spec leaves no trace in the stack.
@@ -123,7 +131,11 @@ export class TestPod extends pulumi.ComponentResource {
         this.accel = built.accel;
         this.hostNotes = built.hostNotes;
         this.probes = built.probes;
+        this.hostKernelArgs = built.hostKernelArgs;
+        this.hostReadiness = built.hostReadiness;
         this.registerOutputs({
+            hostKernelArgs: this.hostKernelArgs,
+            hostReadiness: this.hostReadiness,
             probesPass: this.probes?.pass,
             hostNotes: this.hostNotes,
             placementTable: this.placementTable,
@@ -228,6 +240,24 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         )
         .apply((entries) => Object.fromEntries(entries));
 
+    const hostKernelArgs: Record<string, string> = {};
+    const hostReadiness: Record<string, HostCheck[]> = {};
+    const hostUnready: string[] = [];
+    for (const host of resolved.hosts) {
+        const args_ = buildHostKernelArgs({
+            isolatedCpus: host.isolatedCpus,
+            housekeepingCpus: host.housekeepingCpus,
+            hugepages: host.hugepages,
+            iommu: resolved.guests.some((g) => g.host === host.name && g.vfs.length > 0),
+        });
+        hostKernelArgs[host.name] = args_.join(" ");
+        const kernel = args.hostFacts?.[host.name]?.kernel;
+        if (kernel) {
+            hostReadiness[host.name] = assessHostReadiness(kernel, args_);
+            hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
+        }
+    }
+
     let probes: ProbeSuite | undefined;
     if (args.probes) {
         probes = new ProbeSuite(
@@ -246,12 +276,13 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                 gate: args.probes.gate,
                 resultsDir: args.probes.resultsDir,
                 notes: Object.entries(hostNotes).flatMap(([host, notes]) => notes.map((n) => `host ${host}: ${n}`)),
+                hostUnready,
             },
             { parent, dependsOn: Object.values(guests) },
         );
     }
 
-    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes, probes };
+    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes, probes, hostKernelArgs, hostReadiness };
 }
 
 /** Which CPUs the probes measure and where their helpers run. */

@@ -42,6 +42,13 @@ export interface ProbeSuiteConfig {
      * @default "none": a quiet baseline first; add load to see how isolation holds.
      */
     load: LoadKind;
+    /**
+     * What a host that is not an RT KVM host for the pod (no PREEMPT_RT, missing boot
+     * arguments, see host/readiness.ts) does to the suite: `report` lists it in the
+     * results; `enforce` fails before probing.
+     * @default "report": the host's kernel is the operator's to change, and a pod on an unprepared host still teaches something.
+     */
+    hostGate: Gate;
 }
 
 export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
@@ -51,6 +58,7 @@ export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
     priority: 95,
     intervalUs: 1000,
     load: "none" as LoadKind,
+    hostGate: "report" as Gate,
 });
 
 const PROBE_KINDS: ProbeKind[] = ["cyclictest", "oslat", "timerlat", "osnoise"];
@@ -99,6 +107,10 @@ export function resolveProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes
     if (given.load !== undefined) {
         if (given.load === "none" || given.load === "guest" || given.load === "host") cfg.load = given.load;
         else problems.push(`${path}.load: must be none, guest or host (got ${JSON.stringify(given.load)}).`);
+    }
+    if (given.hostGate !== undefined) {
+        if (given.hostGate === "enforce" || given.hostGate === "report") cfg.hostGate = given.hostGate;
+        else problems.push(`${path}.hostGate: must be enforce or report (got ${JSON.stringify(given.hostGate)}).`);
     }
     if (problems.length > 0) throw new ProbeSuiteConfigError(problems);
     return cfg;

@@ -26,6 +26,8 @@ export interface ProbeSuiteInputs {
     resultsDir: string;
     /** Notes carried into the reports, e.g. "TCG: ..." per host. */
     notes: string[];
+    /** Failed host readiness checks, one line each (see host/readiness.ts). */
+    hostUnready: string[];
 }
 
 export interface ProbeSuiteOutputs extends ProbeSuiteInputs {
@@ -41,15 +43,19 @@ export async function check(_olds: ProbeSuiteInputs, news: ProbeSuiteInputs): Pr
 }
 
 export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuiteInputs): Promise<pulumi.dynamic.DiffResult> {
-    const keys: (keyof ProbeSuiteInputs)[] = ["guests", "guestIds", "config", "targets", "gate", "resultsDir", "title", "notes"];
+    const keys: (keyof ProbeSuiteInputs)[] = ["guests", "guestIds", "config", "targets", "gate", "resultsDir", "title", "notes", "hostUnready"];
     const replaces = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     return { changes: replaces.length > 0, replaces };
 }
 
 export async function create(inputs: ProbeSuiteInputs): Promise<pulumi.dynamic.CreateResult<ProbeSuiteOutputs>> {
+    const hostUnready = inputs.hostUnready ?? [];
+    if (inputs.config.hostGate === "enforce" && hostUnready.length > 0) {
+        throw new Error(`host readiness gate failed:\n${hostUnready.map((l) => `  - ${l}`).join("\n")}\nSet probes.hostGate: report to probe anyway.`);
+    }
     const run = await runProbeSuite(inputs.guests, inputs.config, inputs.targets, (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs), progress);
     const verdict = judge(run.results, inputs.targets, { gate: inputs.gate });
-    const files = await writeResults(inputs.resultsDir, verdict, run, { title: inputs.title, notes: [...inputs.notes, ...run.notes] });
+    const files = await writeResults(inputs.resultsDir, verdict, run, { title: inputs.title, notes: [...inputs.notes, ...hostUnready, ...run.notes] });
     try {
         applyGate(verdict);
     } catch (err) {

@@ -76,6 +76,15 @@ test.serial("the latency gate: fails at the seed targets, passes at loose ones, 
     t.is(probes.checks.length, 3);
     t.true(probes.checks.every((c) => c.pass && c.measuredUs !== null && c.measuredUs > 0));
 
+    // Host readiness is reported: this CI VM is no PREEMPT_RT host with isolated CPUs.
+    const outputs = await stack.outputs();
+    t.regex((outputs.hostKernelArgs as Record<string, string>).local, /^isolcpus=managed_irq,domain,1 nohz_full=1 rcu_nocbs=1 irqaffinity=0 /);
+    t.regex(readFileSync(`${RESULTS}/probes.md`, "utf8"), /host local not ready: PREEMPT_RT kernel: expected PREEMPT_RT, found /);
+    // ...and gates when asked to, before any probe runs.
+    const hostGated = await upWith(stack, { targets: LOOSE_TARGETS, probes: { probes: ["cyclictest", "timerlat"], durationSec: 3, hostGate: "enforce" } });
+    t.not(hostGated.code, 0);
+    t.regex(hostGated.stdout, /host readiness gate failed:\s+- host local not ready: PREEMPT_RT kernel/);
+
     // 3. Report mode at the seed targets: results, no failure.
     const reportFile = variant({ gate: "report" });
     const reported = await stack.run(["up", "--yes", "--skip-preview", "--config-file", reportFile]);

@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { realTest } from "../helpers/realParts";
 import {
     DEFAULT_TARGETS,
     ProbeConfigError,
@@ -65,7 +66,7 @@ function have(bin: string): boolean {
 }
 
 // The builders' argv must be accepted by the real rt-tests: run them briefly when the tools are here (root, rt-tests installed).
-const real = have("cyclictest") && have("oslat") ? test.serial : test.skip;
+const real = realTest(have("cyclictest") && have("oslat"), "root with rt-tests (cyclictest, oslat)");
 
 real("the built cyclictest and oslat command lines run on this host and parse", (t) => {
     const dir = mkdtempSync(join(tmpdir(), "probe-"));

@@ -146,6 +146,11 @@ async function libvirtReachable(): Promise<boolean> {
 
 test("libvirt defines every rendered domain (and it is undefined again)", async (t) => {
     if (!(await libvirtReachable())) {
+        if (process.env.CI) {
+            t.fail("virsh -c qemu:///system does not answer: CI must run this real test (tools/setup-host.sh starts libvirtd)");
+            return;
+        }
+        console.warn("\n*** SKIPPING REAL TEST: virsh -c qemu:///system does not answer; run tools/setup-host.sh. CI runs it. ***\n");
         t.log("skipped: virsh -c qemu:///system does not answer");
         t.pass();
         return;

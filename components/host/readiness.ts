@@ -1,0 +1,75 @@
+/**
+ * Host readiness: is the host itself an RT KVM host for this pod? A
+ * PREEMPT_RT kernel, and the boot arguments the pod's plan asks for
+ * (plan/hostCmdline.ts). Assessment is pure; reading a host is local only.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import * as os from "node:os";
+
+/** What the kit read from a host's running kernel. */
+export interface HostKernelFacts {
+    /** `uname -r` and `uname -v`. */
+    release: string;
+    version: string;
+    /** /sys/kernel/realtime reads 1. */
+    realtime: boolean;
+    /** /proc/cmdline. */
+    cmdline: string;
+}
+
+export interface HostCheck {
+    /** What is checked, e.g. `PREEMPT_RT kernel` or `boot arg nohz_full`. */
+    name: string;
+    expected: string;
+    found: string;
+    pass: boolean;
+}
+
+/** Reads this machine's kernel facts. */
+export function readLocalKernelFacts(): HostKernelFacts {
+    return {
+        release: os.release(),
+        version: os.version(),
+        realtime: existsSync("/sys/kernel/realtime") && readFileSync("/sys/kernel/realtime", "utf8").trim() === "1",
+        cmdline: readFileSync("/proc/cmdline", "utf8").trim(),
+    };
+}
+
+/** Compares a host's kernel with what the pod needs. */
+export function assessHostReadiness(kernel: HostKernelFacts, expectedArgs: string[]): HostCheck[] {
+    const rt = kernel.realtime || /PREEMPT_RT/.test(kernel.version);
+    const checks: HostCheck[] = [
+        { name: "PREEMPT_RT kernel", expected: "PREEMPT_RT", found: rt ? "PREEMPT_RT" : `${kernel.release} ${kernel.version}`.trim(), pass: rt },
+    ];
+    const given = new Map<string, string>();
+    for (const token of kernel.cmdline.split(/\s+/)) {
+        if (token === "--") break; // what follows goes to init, not the kernel
+        const eq = token.indexOf("=");
+        // hugepagesz/hugepages repeat per size; keep them together as one value.
+        const key = eq < 0 ? token : token.slice(0, eq);
+        const value = eq < 0 ? "" : token.slice(eq + 1);
+        given.set(key, given.has(key) ? `${given.get(key)} ${value}` : value);
+    }
+    const wanted = new Map<string, string>();
+    for (const arg of expectedArgs) {
+        const eq = arg.indexOf("=");
+        const key = eq < 0 ? arg : arg.slice(0, eq);
+        const value = eq < 0 ? "" : arg.slice(eq + 1);
+        wanted.set(key, wanted.has(key) ? `${wanted.get(key)} ${value}` : value);
+    }
+    for (const [key, value] of wanted) {
+        const found = given.get(key);
+        checks.push({
+            name: `boot arg ${key}`,
+            expected: value === "" ? key : `${key}=${value}`,
+            found: found === undefined ? "absent" : found === "" ? key : `${key}=${found}`,
+            pass: found === value,
+        });
+    }
+    return checks;
+}
+
+/** One line per failed check, for notes and errors. */
+export function describeUnready(host: string, checks: HostCheck[]): string[] {
+    return checks.filter((c) => !c.pass).map((c) => `host ${host} not ready: ${c.name}: expected ${c.expected}, found ${c.found}`);
+}
