@@ -6,39 +6,10 @@
  * entry point exports what docs/library-use.md promises.
  */
 import test from "ava";
-import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import type * as pulumi from "@pulumi/pulumi";
+import { recordResources } from "../helpers/mockedPulumi";
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: Record<string, any>;
-    /** URN of the parent, as the program sent it to the engine. */
-    parent: string;
-}
-const registered: Registered[] = [];
-
-// The mocks API does not pass the parent to newResource; the monitor's request carries it.
-const parentOf = new Map<string, string>();
-const monitorRegister = MockMonitor.prototype.registerResource;
-MockMonitor.prototype.registerResource = function (req: any, callback: any) {
-    parentOf.set(`${req.getType()}::${req.getName()}`, req.getParent());
-    return monitorRegister.call(this, req, callback);
-};
-
-pulumi.runtime.setMocks(
-    {
-        newResource(args) {
-            registered.push({ type: args.type, name: args.name, inputs: args.inputs, parent: parentOf.get(`${args.type}::${args.name}`) ?? "" });
-            // Dynamic resources echo their inputs and report what they verified, as the real providers do.
-            return { id: `${args.name}-id`, state: { ...args.inputs, bootSeconds: 2.5, observedVcpuPins: args.inputs.live?.vcpuPins } };
-        },
-        call: (args) => args.inputs,
-    },
-    "nfv-lab-pod",
-    "unit",
-    false,
-);
+const registered = recordResources("nfv-lab-pod");
 
 // What discoverHosts() would report for a 4-CPU host under TCG, given instead of asking libvirt.
 const hostFacts = {

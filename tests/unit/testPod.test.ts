@@ -5,28 +5,9 @@
  */
 import test from "ava";
 import * as pulumi from "@pulumi/pulumi";
+import { recordResources } from "../helpers/mockedPulumi";
 
-interface Recorded {
-    type: string;
-    name: string;
-    inputs: Record<string, any>;
-    parent?: string;
-}
-const recorded: Recorded[] = [];
-
-pulumi.runtime.setMocks(
-    {
-        newResource(args) {
-            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-            // Dynamic resources echo their inputs, as the real providers do.
-            return { id: `${args.name}-id`, state: { ...args.inputs, bootSeconds: 1, observedVcpuPins: args.inputs.live?.vcpuPins } };
-        },
-        call: (args) => args.inputs,
-    },
-    "nfv-testpod",
-    "unit",
-    false,
-);
+const recorded = recordResources("nfv-testpod");
 
 const spec = {
     hosts: [
@@ -58,6 +39,12 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
     const summaries = await settle(pod.guestSummaries);
     t.deepEqual(Object.keys(summaries).sort(), ["peer", "vnf"]);
 
+    // Every child hangs under the pod, each resource under its component, as a preview shows it.
+    const podUrn = await settle(pod.urn);
+    const parentOf = (name: string) => recorded.find((r) => r.name === name)!.parent;
+    for (const child of ["pod-vnf", "pod-peer", "pod-link-ring0", "pod-hugepages-local-node0-2048k"]) t.is(parentOf(child), podUrn, child);
+    t.is(parentOf("pod-vnf-domain"), await settle(pod.guests.vnf.urn));
+    t.is(parentOf("pod-link-ring0-shm"), await settle(pod.links.ring0.urn));
     const byType = (type: string) => recorded.filter((r) => r.type === type).map((r) => r.name).sort();
     t.deepEqual(byType("nfvkit:pod:TestPod"), ["pod"]);
     t.deepEqual(byType("nfvkit:guest:NfvGuest"), ["pod-peer", "pod-vnf"]);
