@@ -124,7 +124,10 @@ async function runOneProbe(
     let load = "";
     if (config.load === "guest") {
         if (g.housekeepingVcpus.length > 0) {
-            load = `stress-ng --cpu ${g.housekeepingVcpus.length} --taskset ${g.housekeepingVcpus.join(",")} --timeout ${config.durationSec + 5}s >/dev/null 2>&1 & load=$!; `;
+            const cpus = g.housekeepingVcpus.join(",");
+            load = `stress-ng --cpu ${g.housekeepingVcpus.length} --taskset ${cpus} --timeout ${config.durationSec + 5}s >/dev/null 2>&1 & load=$!; `;
+            const note = `${g.guest}: guest load: stress-ng --cpu ${g.housekeepingVcpus.length} on vCPU ${cpus} while probing`;
+            if (!notes.includes(note)) notes.push(note);
         } else if (!notes.some((n) => n.startsWith(`${g.guest}: guest load`))) {
             notes.push(`${g.guest}: guest load not applied, the guest has no housekeeping vCPU`);
         }
