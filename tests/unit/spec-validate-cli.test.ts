@@ -1,6 +1,8 @@
 /** `npm run validate` as a user runs it: exit codes, problem lines with their line in the file, the placement table. */
 import test from "ava";
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 const root = path.join(__dirname, "..", "..");
@@ -62,4 +64,19 @@ test("a bare spec file is validated too, with paths from its root", async (t) =>
     const r = await validate(`${fixtures}/two-node-smt.yaml`, "--offline", "--prefix", "lab");
     t.is(r.code, 0, r.stderr);
     t.true(r.stdout.includes("vnf-fast: domain lab-vnf-fast, 2048 MiB on node 1 (1048576 KiB hugepages)"));
+});
+
+test("a stack file's probe settings are checked with its pod: every bad setting by YAML path, exit 1", async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-validate-"));
+    const file = path.join(dir, "Pulumi.lab.yaml");
+    const stack = readFileSync(path.join(root, "stacks", "Pulumi.probe-gate.yaml"), "utf8")
+        .replace("nfv-testpod:gate: enforce", "nfv-testpod:gate: sometimes")
+        .replace("durationSec: 3", "durationSec: 0")
+        .replace("housekeepingCpus:", 'topology: { numaNodes: [{ id: 0, cpus: "0-1" }] }\n        housekeepingCpus:');
+    writeFileSync(file, stack);
+    const r = await validate(file, "--offline");
+    t.is(r.code, 1);
+    t.true(r.stderr.includes(`${file}: nfv-testpod:probes.durationSec: must be a whole number from 1 to 86400 (got 0). Fix: e.g. 60.`), r.stderr);
+    t.true(r.stderr.includes(`${file}: nfv-testpod:gate: must be "enforce" or "report" (got "sometimes").`), r.stderr);
+    t.is(r.stdout, "", "no placement table for a stack with problems");
 });

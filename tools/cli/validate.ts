@@ -13,6 +13,8 @@ import * as path from "node:path";
 import { load, YAMLException } from "js-yaml";
 import { formatPlacementTable } from "../../components/plan/placement";
 import { formatProblem, PodSpecError } from "../../components/spec/problems";
+import { ProbeSuiteConfigError, resolveGate, resolveProbeSuiteConfig } from "../../components/probes/suiteConfig";
+import { resolveTargets, TargetsError } from "../../components/probes/targets";
 import { resolvePod } from "../../components/spec/resolve";
 import type { HostTopology } from "../../components/spec/types";
 
@@ -142,8 +144,13 @@ async function main(argv: string[]): Promise<number> {
     const namePrefix = prefixArg ?? `nfv-testpod-${stack ?? path.basename(file).replace(/\.ya?ml$/, "").replace(/[^A-Za-z0-9_-]/g, "-")}`;
     const discovered = offline ? {} : await discover(spec, (line) => console.error(line));
 
+    // A stack file also carries the probe settings: check them with the pod.
+    const settingProblems = isStack ? probeSettingProblems(doc!.config as Record<string, unknown>) : [];
+    for (const line of settingProblems) console.error(`${file}: ${line}`);
+
     try {
         const pod = resolvePod(spec, { namePrefix, discovered, yamlPath });
+        if (settingProblems.length > 0) return 1;
         console.log(`${file}: valid (${pod.hosts.length} host${pod.hosts.length === 1 ? "" : "s"}, ${pod.guests.length} guest${pod.guests.length === 1 ? "" : "s"}, ${pod.links.length} link${pod.links.length === 1 ? "" : "s"})\n`);
         console.log(formatPlacementTable(pod.placement));
         console.log("");
@@ -160,6 +167,24 @@ async function main(argv: string[]): Promise<number> {
         for (const { problem, line } of located) console.error(`${file}${line ? `:${line}` : ""}: ${formatProblem(problem)}`);
         return 1;
     }
+}
+
+/** Problems in nfv-testpod:probes, :targets and :gate, one line each. */
+function probeSettingProblems(config: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const collect = (check: () => unknown) => {
+        try {
+            check();
+        } catch (err) {
+            if (err instanceof TargetsError) problems.push(...err.issues.map((i) => `${i.path}: ${i.message}`));
+            else if (err instanceof ProbeSuiteConfigError) problems.push(...err.problems);
+            else throw err;
+        }
+    };
+    collect(() => resolveProbeSuiteConfig(config["nfv-testpod:probes"]));
+    collect(() => resolveTargets(config["nfv-testpod:targets"] ?? {}, "nfv-testpod:targets"));
+    collect(() => resolveGate(config["nfv-testpod:gate"]));
+    return problems;
 }
 
 main(process.argv.slice(2)).then(
