@@ -35,6 +35,7 @@ export = async () => {
     const gate = checked(() => resolveGate(config.get("gate")));
     const hostFacts = await discoverHosts(spec, { log: (line) => pulumi.log.info(line) });
     checked(() => resolveTestPodSpec({ spec, hostFacts }));
+    problems.push(...sshKeyProblems(config, spec));
     if (problems.length > 0 || !probeConfig || !targets || !gate) {
         throw new pulumi.RunError(`the stack config has problems; nothing was created:\n\n${problems.join("\n\n")}`);
     }
@@ -67,3 +68,23 @@ export = async () => {
         image: { kernel: image.kernel, initrd: image.initrd, hash: image.hash, kernelVersion: image.kernelVersion },
     };
 };
+
+/**
+ * A host's SSH key must be a secret stack config value: set, and encrypted.
+ * Read from the raw spec, so it is reported even when the spec has other
+ * problems. (The engine tells the program which config keys are secret.)
+ */
+function sshKeyProblems(config: pulumi.Config, spec: unknown): string[] {
+    const secretKeys: string[] = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS || "[]");
+    const hosts = (spec as { hosts?: unknown })?.hosts;
+    const problems: string[] = [];
+    (Array.isArray(hosts) ? hosts : []).forEach((host: { ssh?: { privateKeySecret?: unknown } }, i) => {
+        const key = host?.ssh?.privateKeySecret;
+        if (typeof key !== "string" || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(key)) return; // the spec check reports it
+        const at = `nfv-testpod:pod.hosts[${i}].ssh.privateKeySecret`;
+        const fix = `Fix: pulumi config set --secret ${key} < ~/.ssh/id_ed25519`;
+        if (config.get(key) === undefined) problems.push(`${at}: names nfv-testpod:${key}, which is not set. ${fix}`);
+        else if (!secretKeys.includes(`nfv-testpod:${key}`)) problems.push(`${at}: nfv-testpod:${key} holds a private key in plain text. ${fix}`);
+    });
+    return problems;
+}

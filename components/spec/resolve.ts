@@ -38,7 +38,8 @@ export interface ResolveOptions {
 }
 
 const podKeys = ["hosts", "guests", "links"] as const;
-const hostKeys = ["name", "uri", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs", "guestKnobs", "accel"] as const;
+const hostKeys = ["name", "uri", "ssh", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs", "guestKnobs", "accel"] as const;
+const sshKeys = ["user", "address", "port", "privateKeySecret"] as const;
 const guestKeys = ["name", "host", "vcpus", "rtVcpus", "fifoPriority", "cpus", "emulatorCpus", "iothreads", "iothreadCpus", "memory", "pageSize", "numaNode", "vfs", "kernelArgs", "knobs"] as const;
 const linkKeys = ["name", "size", "members", "hugepages"] as const;
 const vfKeys = ["pf", "vf", "pciAddress", "mac", "vlan", "trust", "spoofchk"] as const;
@@ -217,6 +218,8 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
         if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel)) r.report(joinPath(p, "accel"), accel, "is not an accelerator", 'write "auto", "kvm" or "tcg"');
         if (!/^[a-z0-9+]+:\/\//.test(uri)) r.report(joinPath(p, "uri"), uri, "is not a libvirt URI", 'write e.g. "qemu:///system" or "qemu+ssh://root@host-a/system"');
 
+        const ssh = spec.ssh === undefined ? undefined : readSsh(r, spec.ssh, joinPath(p, "ssh"), uri, name);
+
         let topology: HostTopology | undefined;
         if (spec.topology !== undefined) topology = readTopology(r, spec.topology, joinPath(p, "topology"));
         else if (name !== undefined && discovered[name]) topology = discovered[name];
@@ -315,10 +318,27 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
             poolPaths,
             plannable: problemsBeforePools === problemsBefore,
             poolsOk,
-            resolved: { name: name!, uri, accel: (accel ?? "auto") as ResolvedHost["accel"], topology: topology!, housekeepingCpus: housekeeping ?? [], isolatedCpus: isolated ?? [], hugepages, pfs },
+            resolved: { name: name!, uri, accel: (accel ?? "auto") as ResolvedHost["accel"], topology: topology!, housekeepingCpus: housekeeping ?? [], isolatedCpus: isolated ?? [], hugepages, pfs, ...(ssh ? { ssh } : {}) },
         });
     });
     return hosts;
+}
+
+function readSsh(r: SpecReader, value: unknown, path: string, uri: string, host: string | undefined): ResolvedHost["ssh"] {
+    const spec = r.object(value, path, sshKeys, ["privateKeySecret"]);
+    if (!spec) return undefined;
+    const user = r.string(spec.user, joinPath(path, "user")) ?? "root";
+    const fromUri = /^[a-z0-9+]+:\/\/(?:[^@/]*@)?([^/:]+)/.exec(uri)?.[1];
+    const address = r.string(spec.address, joinPath(path, "address")) ?? fromUri ?? host ?? "";
+    const port = spec.port === undefined ? 22 : r.integer(spec.port, joinPath(path, "port"), 1, 65535);
+    const secretPath = joinPath(path, "privateKeySecret");
+    const privateKeySecret = r.string(spec.privateKeySecret, secretPath);
+    if (privateKeySecret !== undefined && !/^[A-Za-z][A-Za-z0-9_-]*$/.test(privateKeySecret)) {
+        r.report(secretPath, privateKeySecret, "is not a config key name (the key itself never goes in the spec)", "name a secret config key, e.g. hostKeyLab1, set with pulumi config set --secret hostKeyLab1 < ~/.ssh/id_ed25519");
+        return undefined;
+    }
+    if (privateKeySecret === undefined || port === undefined) return undefined;
+    return { user, address, port, privateKeySecret };
 }
 
 function readName(r: SpecReader, value: unknown, path: string): string | undefined {

@@ -31,6 +31,8 @@ export interface ResolvedHost {
     hugepages: { node: number; sizeKiB: number; count: number }[];
     /** SR-IOV PFs declared for the host. */
     pfs: { name: string; vfCount?: number; numaNode?: number }[];
+    /** SSH access, when declared; the key itself stays in the named secret config key. */
+    ssh?: { user: string; address: string; port: number; privateKeySecret: string };
 }
 
 /** One vCPU's host CPU. */

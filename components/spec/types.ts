@@ -53,11 +53,34 @@ export interface PhysicalFunctionSpec {
 }
 
 /** One KVM host. */
+/** How the kit reaches a host over SSH. */
+export interface HostSshSpec {
+    /** Login user. @default "root": host tuning writes to /proc and /sys. */
+    user?: string;
+    /** Address to connect to. @default the host part of `uri`, else the host's name */
+    address?: string;
+    /** TCP port. @default 22 */
+    port?: number;
+    /**
+     * Name of the secret stack config key (in the nfv-testpod namespace) that holds the
+     * private key, set with `pulumi config set --secret <name> < ~/.ssh/id_ed25519`.
+     */
+    privateKeySecret: string;
+}
+
 export interface HostSpec {
     /** Name used in guests' `host` field and in resource names. Letters, digits, "-" and "_". */
     name: string;
     /** libvirt connection URI. @default "qemu:///system" (the local system daemon, which can pin and lock memory) */
     uri?: string;
+    /**
+     * SSH access to the host for host-side work (kernel arguments, IRQ affinity,
+     * VF creation). The private key is never written in the spec: it names a
+     * secret stack config key that holds it, so it stays encrypted in the stack
+     * file and is a Pulumi secret in the program.
+     * @default none: only libvirt (through `uri`) is used.
+     */
+    ssh?: HostSshSpec;
     /**
      * Accelerator: "kvm", "tcg" (software emulation), or "auto" to use KVM
      * when the host's /dev/kvm runs guests and TCG otherwise. @default "auto"

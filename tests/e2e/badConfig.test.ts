@@ -21,6 +21,9 @@ test("a preview of a bad stack config lists every problem by YAML path and creat
     doc.config["nfv-testpod:probes"] = { durationSec: 0 };
     doc.config["nfv-testpod:gate"] = "maybe";
     doc.config["nfv-testpod:targets"] = { timer: { maxUs: "fast" } };
+    // A host key must be a secret config value, not plain text.
+    pod.hosts[0].ssh = { privateKeySecret: "hostKeyLocal" };
+    doc.config["nfv-testpod:hostKeyLocal"] = "-----BEGIN OPENSSH PRIVATE KEY----- (plain text)";
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-bad-")), "Pulumi.ci.yaml");
     writeFileSync(file, yaml.dump(doc));
 
@@ -35,6 +38,7 @@ test("a preview of a bad stack config lists every problem by YAML path and creat
         "nfv-testpod:probes.durationSec",
         "nfv-testpod:gate",
         "nfv-testpod:targets.timer.maxUs",
+        "nfv-testpod:pod.hosts[0].ssh.privateKeySecret: nfv-testpod:hostKeyLocal holds a private key in plain text. Fix: pulumi config set --secret hostKeyLocal",
     ]) {
         t.true(out.includes(p), `${p} is named:\n${out}`);
     }
