@@ -18,6 +18,11 @@ export interface ShmRegionInputs {
     path: string;
     /** Size in bytes; a power of two. */
     sizeBytes: number;
+    /**
+     * The file is on hugetlbfs. QEMU opens it through a memory-backend-file that
+     * libvirt does not relabel, so the kit creates it, owned by QEMU's user.
+     */
+    hugepages?: boolean;
 }
 
 export async function check(_olds: ShmRegionInputs, news: ShmRegionInputs): Promise<pulumi.dynamic.CheckResult> {
@@ -33,7 +38,7 @@ export async function check(_olds: ShmRegionInputs, news: ShmRegionInputs): Prom
 }
 
 export async function diff(_id: string, olds: ShmRegionInputs, news: ShmRegionInputs): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = (["uri", "path", "sizeBytes"] as const).filter((k) => olds[k] !== news[k]);
+    const replaces = (["uri", "path", "sizeBytes", "hugepages"] as const).filter((k) => olds[k] !== news[k]);
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
 }
 
@@ -51,6 +56,13 @@ export async function create(inputs: ShmRegionInputs): Promise<pulumi.dynamic.Cr
         await fs.rm(inputs.path, { force: true });
     }
     await fs.mkdir(path.dirname(inputs.path), { recursive: true });
+    if (inputs.hugepages) {
+        // libvirt's own state directory is owned by the user it runs QEMU as.
+        const qemu = await fs.stat("/var/lib/libvirt/qemu");
+        const file = await fs.open(inputs.path, "w", 0o600);
+        await file.close();
+        await fs.chown(inputs.path, qemu.uid, qemu.gid);
+    }
     return { id: inputs.path, outs: inputs };
 }
 

@@ -33,7 +33,7 @@ export class IvshmemLink extends pulumi.ComponentResource {
         super(tokens.ivshmemLink, name, {}, opts);
         const region = new ShmRegion(
             `${name}-shm`,
-            { uri: args.uri, path: `${args.directory ?? "/dev/shm"}/${args.link.shmName}`, sizeBytes: args.link.sizeBytes },
+            { uri: args.uri, path: `${args.directory ?? "/dev/shm"}/${args.link.shmName}`, sizeBytes: args.link.sizeBytes, hugepages: args.link.hugepages },
             { parent: this },
         );
         this.path = region.path;

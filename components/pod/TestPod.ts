@@ -75,6 +75,9 @@ export interface PodProbesArgs {
     resultsDir: string;
 }
 
+/** Where hugepage-backed ivshmem files live; tools/setup-host.sh mounts hugetlbfs here. */
+const HUGETLBFS_MOUNT = "/dev/hugepages";
+
 /** One guest as the stack outputs show it. */
 export interface PodGuestSummary {
     host: string;
@@ -186,7 +189,9 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     for (const link of resolved.links) {
         const member = resolved.guests.find((g) => g.name === link.members[0])!;
         const uri = hostsByName.get(member.host)!.uri;
-        links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, uri }, { parent });
+        // A hugepage-backed region is a file on hugetlbfs, where the renderer points QEMU (RenderEnv.hugetlbfsMount).
+        const directory = link.hugepages ? HUGETLBFS_MOUNT : undefined;
+        links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, uri, directory }, { parent });
     }
 
     const guests: Record<string, NfvGuest> = {};
@@ -305,5 +310,14 @@ export function hugepageNeeds(pod: ResolvedPod): Map<string, { host: string; nod
         needs.set(key, need);
     };
     pod.guests.forEach(add);
+    // A hugepage-backed link takes 2M pages on the node of its first member.
+    for (const link of pod.links.filter((l) => l.hugepages)) {
+        const first = pod.guests.find((g) => g.name === link.members[0]);
+        if (!first) continue;
+        const key = `${first.host}/${first.numaNode}/2048`;
+        const need = needs.get(key) ?? { host: first.host, node: first.numaNode, sizeKiB: 2048, count: 0 };
+        need.count += Math.ceil(link.sizeBytes / (2048 * 1024));
+        needs.set(key, need);
+    }
     return needs;
 }

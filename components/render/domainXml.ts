@@ -155,12 +155,15 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
         // libvirt's <shmem> always maps /dev/shm/<name>; a hugepage-backed region needs QEMU's own memory-backend-file.
         const mount = (env.hugetlbfsMount ?? "/dev/hugepages").replace(/\/+$/, "");
         add(1, "<qemu:commandline>");
-        for (const shm of hugeLinks) {
+        hugeLinks.forEach((shm, i) => {
             const id = `nfvkit-shm-${shm.name}`;
-            for (const arg of ["-object", `memory-backend-file,id=${id},mem-path=${mount}/${shm.name},size=${shm.sizeBytes},share=on`, "-device", `ivshmem-plain,memdev=${id}`]) {
+            // libvirt does not know this device, so it must not sit where libvirt puts its own:
+            // libvirt fills pcie.0 from slot 1 upwards; these take slots from 0x10.
+            const addr = `0x${(0x10 + i).toString(16)}`;
+            for (const arg of ["-object", `memory-backend-file,id=${id},mem-path=${mount}/${shm.name},size=${shm.sizeBytes},share=on`, "-device", `ivshmem-plain,memdev=${id},bus=pcie.0,addr=${addr}`]) {
                 add(2, `<qemu:arg value='${esc(arg)}'/>`);
             }
-        }
+        });
         add(1, "</qemu:commandline>");
     }
     add(0, "</domain>");

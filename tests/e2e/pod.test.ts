@@ -4,13 +4,13 @@
  * second `up` changes nothing, and `destroy` leaves nothing behind.
  */
 import test from "ava";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { virsh } from "../../components/libvirt/virsh";
 import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
+import { assertSharedMemory } from "../helpers/ivshmem";
 import { useStack } from "../helpers/stack";
 
 const PREFIX = "nfv-testpod-ci";
@@ -22,14 +22,6 @@ interface GuestOut {
     bootSeconds: number;
     vcpuPins: Record<string, string>;
 }
-
-/** The sysfs directory of the guest's ivshmem-plain device (vendor 1af4, device 1110). */
-const FIND_IVSHMEM = `for d in /sys/bus/pci/devices/*; do
-  if [ "$(cat $d/vendor)" = 0x1af4 ] && [ "$(cat $d/device)" = 0x1110 ]; then echo $d; fi
-done`;
-
-/** Shell that prints the guest-physical address of the ivshmem shared region (BAR 2). */
-const BAR2_ADDRESS = `d=$(${FIND_IVSHMEM} | head -1); echo 1 > $d/enable 2>/dev/null; sed -n 3p $d/resource | cut -d' ' -f1`;
 
 test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a second up changes nothing; destroy removes everything", async (t) => {
     const hugepagesBefore = hugepages2M();
@@ -59,18 +51,7 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
     t.is(shmFilesWithPrefix(PREFIX).length, 1, "one shm file backs the link");
 
     // Both guests see the ivshmem PCI device, and a value one writes the other reads.
-    for (const g of Object.values(guests)) {
-        const found = await guestShell(g.uri, g.domain, FIND_IVSHMEM);
-        t.regex(found.stdout, /\/sys\/bus\/pci\/devices\/\S+/, `${g.domain} sees a 1af4:1110 PCI device`);
-    }
-    const token = `0x${randomBytes(4).toString("hex").toUpperCase()}`;
-    const addrA = (await guestShell(guests.vnf.uri, guests.vnf.domain, BAR2_ADDRESS)).stdout.trim();
-    const addrB = (await guestShell(guests.peer.uri, guests.peer.domain, BAR2_ADDRESS)).stdout.trim();
-    t.regex(addrA, /^0x[0-9a-f]+$/);
-    const write = await guestShell(guests.vnf.uri, guests.vnf.domain, `devmem ${addrA} 32 ${token}`);
-    t.is(write.exitCode, 0, write.stderr);
-    const read = await guestShell(guests.peer.uri, guests.peer.domain, `devmem ${addrB} 32`);
-    t.is(read.stdout.trim().toUpperCase().replace(/^0X/, "0x"), token, "peer reads what vnf wrote into the shared region");
+    await assertSharedMemory(t, guests.vnf, guests.peer);
 
     // Idempotence: nothing to do the second time.
     const again = await stack.run(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
