@@ -15,6 +15,8 @@ import { ProbeSuite } from "../probes/ProbeSuite";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
 import type { Targets } from "../probes/targets";
 import type { Gate } from "../probes/verdict";
+import { isLocalUri } from "../libvirt/virsh";
+import { PodSpecError } from "../spec/problems";
 import { tokens } from "../tokens";
 
 /** What the kit learned about a host before planning (see host/discover.ts). */
@@ -163,7 +165,24 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
             knobDefaults[host] = { locked: false, memtuneHardLimit: false };
         }
     }
-    return resolvePod(args.spec, { namePrefix, discovered, knobDefaults, yamlPath: args.specPath ?? "nfv-testpod:pod" });
+    const specPath = args.specPath ?? "nfv-testpod:pod";
+    const resolved = resolvePod(args.spec, { namePrefix, discovered, knobDefaults, yamlPath: specPath });
+    // The guest image and console logs are files on the machine running pulumi: a remote
+    // libvirt could not open them. Say so now rather than at `virsh start`.
+    const remote = resolved.hosts
+        .map((h, i) => ({ h, i }))
+        .filter(({ h }) => !isLocalUri(h.uri) && resolved.guests.some((g) => g.host === h.name));
+    if (remote.length > 0) {
+        throw new PodSpecError(
+            remote.map(({ h, i }) => ({
+                path: `${specPath}.hosts[${i}].uri`,
+                value: h.uri,
+                reason: `is a remote libvirt; the kit does not copy the guest image to remote hosts yet, so host ${h.name}'s guests could not boot`,
+                fix: "run the kit on that host against qemu:///system",
+            })),
+        );
+    }
+    return resolved;
 }
 
 function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, resolved: ResolvedPod) {
