@@ -152,7 +152,7 @@ export async function update(
         await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
     }
     if (olds.live?.fifoPriority !== live.fifoPriority && isLocalUri(uri)) {
-        await applyFifoPriorityLocally(uri, name, news);
+        await applyFifoPriorityLocally(name, news);
     }
     const observedVcpuPins = await verifyPins(uri, name, live);
     return { outs: { ...olds, ...news, observedVcpuPins } };
@@ -218,7 +218,7 @@ async function verifyPins(uri: string, name: string, live: LiveTunables): Promis
 }
 
 /** Sets SCHED_FIFO on the vCPU threads of the RT vCPUs (local host only). */
-async function applyFifoPriorityLocally(uri: string, name: string, news: DomainInputs): Promise<void> {
+async function applyFifoPriorityLocally(name: string, news: DomainInputs): Promise<void> {
     const rtVcpus = [...news.xml.matchAll(/<vcpusched vcpus=['"]([^'"]+)['"][^>]*scheduler=['"]fifo['"]/g)].map((m) => m[1]);
     if (rtVcpus.length === 0) return;
     const pidFile = `/run/libvirt/qemu/${name}.pid`;
@@ -232,7 +232,6 @@ async function applyFifoPriorityLocally(uri: string, name: string, news: DomainI
             execFileSync("chrt", ["-f", "-p", String(news.live.fifoPriority), tid]);
         }
     }
-    void uri;
 }
 
 /** Console lines that mean the boot has failed, and what to do about each. */

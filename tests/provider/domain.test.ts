@@ -5,7 +5,8 @@
  * replacement; delete leaves no domain.
  */
 import test from "ava";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
@@ -24,13 +25,15 @@ import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helper
 const PREFIX = "nfvkit-provider-test";
 
 /** A one-guest pod on this machine; `cpu` is the host CPU of its single vCPU. */
-async function domainInputs(image: GuestImage, cpu: number, memory = "256M"): Promise<DomainInputs> {
+async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?: { fifoPriority: number }): Promise<DomainInputs> {
     const pod = resolvePod(
         {
             hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
             guests: [
                 {
-                    name: "g1", host: "local", vcpus: 1, rtVcpus: [], cpus: [cpu], emulatorCpus: "0", memory, pageSize: "4K",
+                    name: "g1", host: "local", emulatorCpus: "0", memory, pageSize: "4K",
+                    // With rt: vCPU 0 housekeeping on CPU 0, vCPU 1 real-time on CPU 1.
+                    ...(rt ? { vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: rt.fifoPriority } : { vcpus: 1, rtVcpus: [], cpus: [cpu] }),
                     // What TestPod does on a host that cannot raise RLIMIT_MEMLOCK (see host/memoryLocking.ts).
                     knobs: memoryLockingSupport(LOCAL_URI).supported ? {} : { locked: false, memtuneHardLimit: false },
                 },
@@ -126,4 +129,32 @@ test.serial("a domain of the same name that the stack does not manage is refused
     const err = await t.throwsAsync(domainOps.create(inputs));
     t.regex(err!.message, new RegExp(`a domain named ${inputs.name} already exists on qemu:///system and this stack does not manage it`));
     t.deepEqual(await domainsWithPrefix(PREFIX), [inputs.name], "the foreign domain is still there");
+});
+
+/** SCHED_FIFO priority of the QEMU thread running vCPU `vcpu` of a local domain (thread names "CPU <n>/TCG" or "CPU <n>/KVM"). */
+function vcpuThreadPriority(domain: string, vcpu: number): { policy: string; priority: number } {
+    const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith(`CPU ${vcpu}/`)) {
+            const out = execFileSync("chrt", ["-p", tid], { encoding: "utf8" });
+            return { policy: /policy: (\S+)/.exec(out)![1], priority: Number(/priority: (\d+)/.exec(out)![1]) };
+        }
+    }
+    throw new Error(`no thread for vCPU ${vcpu} in ${domain}`);
+}
+
+test.serial("a FIFO priority change is applied to the running RT vCPU thread and to the definition", async (t) => {
+    t.teardown(() => removeDomainsWithPrefix(PREFIX));
+    const image = await ensureGuestImage();
+    const first = await domainInputs(image, 0, "256M", { fifoPriority: 1 });
+    const created = await domainOps.create(first);
+    t.deepEqual(vcpuThreadPriority(first.name, 1), { policy: "SCHED_FIFO", priority: 1 });
+    t.is(vcpuThreadPriority(first.name, 0).policy, "SCHED_OTHER", "the housekeeping vCPU stays SCHED_OTHER");
+
+    const raised = await domainInputs(image, 0, "256M", { fifoPriority: 5 });
+    const change = await domainOps.diff(created.id, created.outs as DomainOutputs, raised);
+    t.deepEqual(change.replaces, [], "a priority change is an update");
+    await domainOps.update(created.id, created.outs as DomainOutputs, raised);
+    t.deepEqual(vcpuThreadPriority(first.name, 1), { policy: "SCHED_FIFO", priority: 5 });
+    t.regex(await virsh(LOCAL_URI, ["dumpxml", "--inactive", first.name]), /<vcpusched vcpus='1' scheduler='fifo' priority='5'\/>/);
 });
