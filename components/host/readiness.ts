@@ -15,6 +15,8 @@ export interface HostKernelFacts {
     realtime: boolean;
     /** /proc/cmdline. */
     cmdline: string;
+    /** Tracers the kernel offers (available_tracers), or null when tracefs cannot be read. */
+    tracers: string[] | null;
 }
 
 export interface HostCheck {
@@ -32,7 +34,19 @@ export function readLocalKernelFacts(): HostKernelFacts {
         version: os.version(),
         realtime: existsSync("/sys/kernel/realtime") && readFileSync("/sys/kernel/realtime", "utf8").trim() === "1",
         cmdline: readFileSync("/proc/cmdline", "utf8").trim(),
+        tracers: readTracers(),
     };
+}
+
+function readTracers(): string[] | null {
+    for (const dir of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
+        try {
+            return readFileSync(`${dir}/available_tracers`, "utf8").trim().split(/\s+/);
+        } catch {
+            // not mounted there
+        }
+    }
+    return null;
 }
 
 /** Compares a host's kernel with what the pod needs. */
@@ -41,6 +55,13 @@ export function assessHostReadiness(kernel: HostKernelFacts, expectedArgs: strin
     const checks: HostCheck[] = [
         { name: "PREEMPT_RT kernel", expected: "PREEMPT_RT", found: rt ? "PREEMPT_RT" : `${kernel.release} ${kernel.version}`.trim(), pass: rt },
     ];
+    // hwlatdetect and rtla hwnoise measure SMIs and firmware stalls through the hwlat tracer.
+    checks.push({
+        name: "hwlat tracer (hardware latency detection)",
+        expected: "hwlat",
+        found: kernel.tracers === null ? "tracefs not mounted" : kernel.tracers.includes("hwlat") ? "hwlat" : `absent (tracers: ${kernel.tracers.join(" ")})`,
+        pass: kernel.tracers?.includes("hwlat") ?? false,
+    });
     const given = new Map<string, string>();
     for (const token of kernel.cmdline.split(/\s+/)) {
         if (token === "--") break; // what follows goes to init, not the kernel

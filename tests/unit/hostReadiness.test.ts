@@ -37,18 +37,19 @@ test("host boot args: isolation of the isolated CPUs, per-node hugepage pools, I
 });
 
 test("a host booted with exactly those args on a PREEMPT_RT kernel is ready", (t) => {
-    const checks = assessHostReadiness({ release: "6.1.0-28-rt-amd64", version: "#1 SMP PREEMPT_RT Debian", realtime: true, cmdline: `BOOT_IMAGE=/vmlinuz ro ${args.join(" ")} quiet` }, args);
+    const checks = assessHostReadiness({ release: "6.1.0-28-rt-amd64", version: "#1 SMP PREEMPT_RT Debian", realtime: true, cmdline: `BOOT_IMAGE=/vmlinuz ro ${args.join(" ")} quiet`, tracers: ["hwlat", "osnoise", "nop"] }, args);
     t.true(checks.every((c) => c.pass), JSON.stringify(checks.filter((c) => !c.pass)));
 });
 
 test("this CI machine (a VM without PREEMPT_RT or isolation) is reported not ready, arg by arg", (t) => {
     const [, cmdline, release, version] = readFileSync("tests/fixtures/libvirt/host-kernel-ci-vm.txt", "utf8").split("\n");
     const wanted = buildHostKernelArgs({ isolatedCpus: [1], housekeepingCpus: [0], hugepages: [{ node: 0, sizeKiB: 2048, count: 256 }], iommu: false });
-    const checks = assessHostReadiness({ release, version, realtime: false, cmdline }, wanted);
+    const checks = assessHostReadiness({ release, version, realtime: false, cmdline, tracers: ["blk", "function", "nop"] }, wanted);
     t.deepEqual(
-        describeUnready("local", checks).slice(0, 3),
+        describeUnready("local", checks).slice(0, 4),
         [
             `host local not ready: PREEMPT_RT kernel: expected PREEMPT_RT, found ${release} ${version}`,
+            "host local not ready: hwlat tracer (hardware latency detection): expected hwlat, found absent (tracers: blk function nop)",
             "host local not ready: boot arg isolcpus: expected isolcpus=managed_irq,domain,1, found absent",
             "host local not ready: boot arg nohz_full: expected nohz_full=1, found absent",
         ],
@@ -58,6 +59,6 @@ test("this CI machine (a VM without PREEMPT_RT or isolation) is reported not rea
 });
 
 test("arguments after -- belong to init and do not count", (t) => {
-    const checks = assessHostReadiness({ release: "r", version: "PREEMPT_RT", realtime: false, cmdline: "ro -- nohz_full=1" }, ["nohz_full=1"]);
+    const checks = assessHostReadiness({ release: "r", version: "PREEMPT_RT", realtime: false, cmdline: "ro -- nohz_full=1", tracers: null }, ["nohz_full=1"]);
     t.is(checks.find((c) => c.name === "boot arg nohz_full")!.found, "absent");
 });
