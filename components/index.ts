@@ -8,7 +8,7 @@
  */
 
 // Components.
-export { TestPod, hugepageNeeds, type TestPodArgs, type HostFacts, type PodGuestSummary } from "./pod/TestPod";
+export { TestPod, hugepageNeeds, resolveTestPodSpec, type TestPodArgs, type HostFacts, type PodGuestSummary, type PodProbesArgs } from "./pod/TestPod";
 export { NfvGuest, GUEST_READY_LINE, guestFacts, type NfvGuestArgs } from "./guest/NfvGuest";
 export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
 
@@ -16,6 +16,7 @@ export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
 export { discoverHosts, type DiscoverOptions } from "./host/discover";
 export { chooseAccel, type Accel, type AccelChoice } from "./host/accel";
 export { memoryLockingSupport, type MemoryLockingSupport } from "./host/memoryLocking";
+export { assessHostReadiness, readLocalKernelFacts, describeUnready, type HostCheck, type HostKernelFacts } from "./host/readiness";
 export { discoverTopology, parseCapabilitiesTopology, type DiscoveredTopology } from "./host/topology";
 export { HugepageReservation, type HugepageReservationArgs } from "./host/HugepageReservation";
 

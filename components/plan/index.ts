@@ -1,2 +1,3 @@
 export * from "./placement";
 export * from "./guestCmdline";
+export * from "./hostCmdline";

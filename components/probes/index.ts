@@ -1,7 +1,8 @@
 /**
  * Latency probes: command lines, output parsers, targets, the verdict and
- * the report writers. Pure functions only; the runner that executes the
- * commands in guests lives with the libvirt components.
+ * the report writers (pure); the suite settings; the runner that executes
+ * them in guests through the guest agent, the results writer and the
+ * ProbeSuite resource.
  */
 export * from "./types";
 export * from "./stats";
@@ -10,3 +11,7 @@ export * from "./commands";
 export * from "./parse";
 export * from "./verdict";
 export * from "./reports";
+export * from "./suiteConfig";
+export { runProbeSuite, type ProbeGuest, type GuestShell, type ProbeRun, type SuiteRun } from "./runner";
+export { writeResults, type ResultFiles, type ResultContext } from "./resultsWriter";
+export { ProbeSuite, type ProbeSuiteArgs } from "./ProbeSuite";
