@@ -185,37 +185,15 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
     return resolved;
 }
 
+/** Walks the resolved pod: reservations, then links, then guests, then probes. */
 function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, resolved: ResolvedPod) {
-    const namePrefix = args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
     const hostsByName = new Map(resolved.hosts.map((h) => [h.name, h]));
     const accelOf = (host: string) => args.hostFacts?.[host]?.accel ?? { accel: "tcg" as const, reason: "TCG: no host facts given" };
 
-    const reservations = new Map<string, HugepageReservation[]>();
-    if (args.reserveHugepages ?? true) {
-        for (const [key, need] of hugepageNeeds(resolved)) {
-            const host = hostsByName.get(need.host)!;
-            const r = new HugepageReservation(
-                `${name}-hugepages-${need.host}-node${need.node}-${need.sizeKiB}k`,
-                { uri: host.uri, host: host.name, node: need.node, sizeKiB: need.sizeKiB, count: need.count },
-                { parent },
-            );
-            reservations.set(need.host, [...(reservations.get(need.host) ?? []), r]);
-            void key;
-        }
-    }
-
-    const links: Record<string, IvshmemLink> = {};
-    for (const link of resolved.links) {
-        const member = resolved.guests.find((g) => g.name === link.members[0])!;
-        const uri = hostsByName.get(member.host)!.uri;
-        // A hugepage-backed region is a file on hugetlbfs, where the renderer points QEMU (RenderEnv.hugetlbfsMount).
-        const directory = link.hugepages ? HUGETLBFS_MOUNT : undefined;
-        links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, uri, directory }, { parent });
-    }
-
+    const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, resolved, hostsByName);
+    const links = createLinks(name, parent, resolved, hostsByName);
     const guests: Record<string, NfvGuest> = {};
     for (const guest of resolved.guests) {
-        const host = hostsByName.get(guest.host)!;
         const dependsOn: pulumi.Resource[] = [
             ...(reservations.get(guest.host) ?? []),
             ...resolved.links.filter((l) => l.members.includes(guest.name)).map((l) => links[l.name]),
@@ -224,23 +202,24 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
             `${name}-${guest.name}`,
             {
                 guest,
-                uri: host.uri,
+                uri: hostsByName.get(guest.host)!.uri,
                 image: args.image,
                 accel: accelOf(guest.host).accel,
                 bootTimeoutSec: args.bootTimeoutSec,
-                metadata: { pod: name, prefix: namePrefix },
+                metadata: { pod: name, prefix: args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}` },
             },
             { parent, dependsOn },
         );
     }
 
     const accel: Record<string, string> = {};
-    for (const host of resolved.hosts) accel[host.name] = accelOf(host.name).reason;
     const hostNotes: Record<string, string[]> = {};
     for (const host of resolved.hosts) {
+        accel[host.name] = accelOf(host.name).reason;
         const locking = args.hostFacts?.[host.name]?.memoryLocking;
-        hostNotes[host.name] = [accelOf(host.name).reason, ...(locking && !locking.supported ? [locking.reason] : [])];
+        hostNotes[host.name] = [accel[host.name], ...(locking && !locking.supported ? [locking.reason] : [])];
     }
+    const { hostKernelArgs, hostReadiness, hostUnready } = hostKernelReport(resolved, args.hostFacts);
 
     const guestSummaries = pulumi
         .all(
@@ -264,49 +243,79 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         )
         .apply((entries) => Object.fromEntries(entries));
 
+    const probes = args.probes
+        ? new ProbeSuite(
+              `${name}-probes`,
+              {
+                  title: `${pulumi.getProject()}/${pulumi.getStack()}`,
+                  guests: resolved.guests.map((g) => ({
+                      guest: g.name,
+                      uri: hostsByName.get(g.host)!.uri,
+                      domain: g.domainName,
+                      ...probeView(g, hostsByName.get(g.host)!),
+                  })),
+                  guestIds: pulumi.all(resolved.guests.map((g) => guests[g.name].uuid)),
+                  config: args.probes.config,
+                  targets: args.probes.targets,
+                  gate: args.probes.gate,
+                  resultsDir: args.probes.resultsDir,
+                  notes: Object.entries(hostNotes).flatMap(([host, notes]) => notes.map((n) => `host ${host}: ${n}`)),
+                  hostUnready,
+              },
+              // After every guest is up: the suite measures them.
+              { parent, dependsOn: Object.values(guests) },
+          )
+        : undefined;
+
+    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes, probes, hostKernelArgs, hostReadiness };
+}
+
+/** One reservation per host, NUMA node and page size the pod's guests and links need. */
+function createReservations(name: string, parent: pulumi.Resource, resolved: ResolvedPod, hostsByName: Map<string, ResolvedHost>) {
+    const byHost = new Map<string, HugepageReservation[]>();
+    for (const need of hugepageNeeds(resolved).values()) {
+        const host = hostsByName.get(need.host)!;
+        const reservation = new HugepageReservation(
+            `${name}-hugepages-${need.host}-node${need.node}-${need.sizeKiB}k`,
+            { uri: host.uri, host: host.name, node: need.node, sizeKiB: need.sizeKiB, count: need.count },
+            { parent },
+        );
+        byHost.set(need.host, [...(byHost.get(need.host) ?? []), reservation]);
+    }
+    return byHost;
+}
+
+function createLinks(name: string, parent: pulumi.Resource, resolved: ResolvedPod, hostsByName: Map<string, ResolvedHost>) {
+    const links: Record<string, IvshmemLink> = {};
+    for (const link of resolved.links) {
+        const uri = hostsByName.get(link.host)!.uri;
+        // A hugepage-backed region is a file on hugetlbfs, where the renderer points QEMU (RenderEnv.hugetlbfsMount).
+        const directory = link.hugepages ? HUGETLBFS_MOUNT : undefined;
+        links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, uri, directory }, { parent });
+    }
+    return links;
+}
+
+/** Per host: the boot arguments the pod needs, and how the running kernel compares where it could be read. */
+function hostKernelReport(resolved: ResolvedPod, hostFacts: Record<string, HostFacts> | undefined) {
     const hostKernelArgs: Record<string, string> = {};
     const hostReadiness: Record<string, HostCheck[]> = {};
     const hostUnready: string[] = [];
     for (const host of resolved.hosts) {
-        const args_ = buildHostKernelArgs({
+        const wanted = buildHostKernelArgs({
             isolatedCpus: host.isolatedCpus,
             housekeepingCpus: host.housekeepingCpus,
             hugepages: host.hugepages,
             iommu: resolved.guests.some((g) => g.host === host.name && g.vfs.length > 0),
         });
-        hostKernelArgs[host.name] = args_.join(" ");
-        const kernel = args.hostFacts?.[host.name]?.kernel;
+        hostKernelArgs[host.name] = wanted.join(" ");
+        const kernel = hostFacts?.[host.name]?.kernel;
         if (kernel) {
-            hostReadiness[host.name] = assessHostReadiness(kernel, args_);
+            hostReadiness[host.name] = assessHostReadiness(kernel, wanted);
             hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
         }
     }
-
-    let probes: ProbeSuite | undefined;
-    if (args.probes) {
-        probes = new ProbeSuite(
-            `${name}-probes`,
-            {
-                title: `${pulumi.getProject()}/${pulumi.getStack()}`,
-                guests: resolved.guests.map((g) => ({
-                    guest: g.name,
-                    uri: hostsByName.get(g.host)!.uri,
-                    domain: g.domainName,
-                    ...probeView(g, hostsByName.get(g.host)!),
-                })),
-                guestIds: pulumi.all(resolved.guests.map((g) => guests[g.name].uuid)),
-                config: args.probes.config,
-                targets: args.probes.targets,
-                gate: args.probes.gate,
-                resultsDir: args.probes.resultsDir,
-                notes: Object.entries(hostNotes).flatMap(([host, notes]) => notes.map((n) => `host ${host}: ${n}`)),
-                hostUnready,
-            },
-            { parent, dependsOn: Object.values(guests) },
-        );
-    }
-
-    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes, probes, hostKernelArgs, hostReadiness };
+    return { hostKernelArgs, hostReadiness, hostUnready };
 }
 
 /** Which CPUs the probes measure and where their helpers run. */
