@@ -9,21 +9,21 @@
  * binary ("not a dynamic executable") needs nothing.
  */
 export function parseLdd(output: string): string[] {
-  const paths: string[] = [];
-  for (const raw of output.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.includes('not a dynamic executable') || line.includes('statically linked')) continue;
-    if (line.includes('=> not found')) throw new Error(`ldd: missing library: ${line}`);
-    // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
-    const m = /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)$/.exec(line);
-    if (m) paths.push(m[1]);
-  }
-  return paths;
+    const paths: string[] = [];
+    for (const raw of output.split("\n")) {
+        const line = raw.trim();
+        if (line === "" || line.includes("not a dynamic executable") || line.includes("statically linked")) continue;
+        if (line.includes("=> not found")) throw new Error(`ldd: missing library: ${line}`);
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        const m = /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)$/.exec(line);
+        if (m) paths.push(m[1]);
+    }
+    return paths;
 }
 
 /** Kernel module names use `-` and `_` interchangeably; the kernel reports `_`. */
 export function moduleKey(name: string): string {
-  return name.replace(/-/g, '_');
+    return name.replace(/-/g, "_");
 }
 
 /**
@@ -32,24 +32,24 @@ export function moduleKey(name: string): string {
  * closure (keyed by moduleKey) to the modules it needs.
  */
 export function orderModules(requested: string[], depends: ReadonlyMap<string, string[]>): string[] {
-  const order: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (name: string, chain: string[]) => {
-    const key = moduleKey(name);
-    if (state.get(key) === 'done') return;
-    if (state.get(key) === 'visiting') throw new Error(`kernel modules depend on each other in a cycle: ${[...chain, key].join(' -> ')}`);
-    const deps = depends.get(key);
-    if (deps === undefined) throw new Error(`kernel module ${key} is needed (${chain.join(' -> ') || 'requested'}) but its dependencies are unknown`);
-    state.set(key, 'visiting');
-    for (const d of deps) visit(d, [...chain, key]);
-    state.set(key, 'done');
-    order.push(key);
-  };
-  for (const r of requested) visit(r, []);
-  return order;
+    const order: string[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (name: string, chain: string[]) => {
+        const key = moduleKey(name);
+        if (state.get(key) === "done") return;
+        if (state.get(key) === "visiting") throw new Error(`kernel modules depend on each other in a cycle: ${[...chain, key].join(" -> ")}`);
+        const deps = depends.get(key);
+        if (deps === undefined) throw new Error(`kernel module ${key} is needed (${chain.join(" -> ") || "requested"}) but its dependencies are unknown`);
+        state.set(key, "visiting");
+        for (const d of deps) visit(d, [...chain, key]);
+        state.set(key, "done");
+        order.push(key);
+    };
+    for (const r of requested) visit(r, []);
+    return order;
 }
 
-const MERGED = ['bin', 'sbin', 'lib', 'lib64'];
+const MERGED = ["bin", "sbin", "lib", "lib64"];
 
 /**
  * Where a host file goes in the guest, as a relative archive path. The guest
@@ -57,8 +57,8 @@ const MERGED = ['bin', 'sbin', 'lib', 'lib64'];
  * bookworm, so /lib/x/libc.so.6 and /usr/lib/x/libc.so.6 are one file.
  */
 export function guestPath(hostPath: string): string {
-  if (!hostPath.startsWith('/')) throw new Error(`expected an absolute path, got ${hostPath}`);
-  const rel = hostPath.replace(/\/+/g, '/').slice(1);
-  const top = rel.split('/')[0];
-  return MERGED.includes(top) ? `usr/${rel}` : rel;
+    if (!hostPath.startsWith("/")) throw new Error(`expected an absolute path, got ${hostPath}`);
+    const rel = hostPath.replace(/\/+/g, "/").slice(1);
+    const top = rel.split("/")[0];
+    return MERGED.includes(top) ? `usr/${rel}` : rel;
 }

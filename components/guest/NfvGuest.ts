@@ -114,7 +114,11 @@ export function guestFacts(guest: ResolvedGuest, accel: Accel, imageHash: string
         memory: `${guest.memoryMiB} MiB`,
         pageSize: guest.pageSizeKiB === 4 ? "4 KiB (no hugepages)" : `${guest.pageSizeKiB} KiB`,
         numaNode: String(guest.numaNode),
-        rtVcpus: guest.pins.filter((p) => p.role === "rt").map((p) => p.vcpu).join(",") || "none",
+        rtVcpus:
+            guest.pins
+                .filter((p) => p.role === "rt")
+                .map((p) => p.vcpu)
+                .join(",") || "none",
         iothreads: String(guest.iothreads),
         kernelArgs: guest.kernelArgs.join(" "),
     };

@@ -28,13 +28,16 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
         if (host.topology !== undefined) {
             // Declared wins anyway; not asking keeps previews of large or unreachable pods fast.
             opts.log?.(`host ${host.name} (${uri}): topology declared in the spec; ${accel.reason}`);
-        } else try {
-            const t = await discoverTopology(uri);
-            topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
-            opts.log?.(`host ${host.name} (${uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`);
-        } catch (err) {
-            opts.log?.(`host ${host.name} (${uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
-        }
+        } else
+            try {
+                const t = await discoverTopology(uri);
+                topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
+                opts.log?.(
+                    `host ${host.name} (${uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`,
+                );
+            } catch (err) {
+                opts.log?.(`host ${host.name} (${uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
+            }
         const memoryLocking = memoryLockingSupport(uri);
         if (!memoryLocking.supported) opts.log?.(`host ${host.name}: ${memoryLocking.reason}`);
         // Remote kernels are read through host SSH access, which the kit does not have yet.

@@ -37,7 +37,10 @@ async function readCount(file: string): Promise<number> {
 export async function check(_olds: unknown, news: HugepageReservationInputs): Promise<pulumi.dynamic.CheckResult> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     if (!isLocalUri(news.uri)) {
-        failures.push({ property: "uri", reason: `reserving hugepages on ${news.uri} needs host access the kit only has for local URIs so far; reserve them at boot (hugepages= on the host kernel cmdline)` });
+        failures.push({
+            property: "uri",
+            reason: `reserving hugepages on ${news.uri} needs host access the kit only has for local URIs so far; reserve them at boot (hugepages= on the host kernel cmdline)`,
+        });
     }
     if (!Number.isInteger(news.count) || news.count < 0) failures.push({ property: "count", reason: `must be a whole number ≥ 0, got ${news.count}` });
     return { inputs: news, failures };
@@ -74,7 +77,11 @@ export async function create(inputs: HugepageReservationInputs): Promise<pulumi.
     return { id: `${inputs.host}/node${inputs.node}/${inputs.sizeKiB}kB`, outs: { ...inputs, poolAfter } };
 }
 
-export async function update(_id: string, olds: HugepageReservationInputs, news: HugepageReservationInputs): Promise<pulumi.dynamic.UpdateResult<HugepageReservationOutputs>> {
+export async function update(
+    _id: string,
+    olds: HugepageReservationInputs,
+    news: HugepageReservationInputs,
+): Promise<pulumi.dynamic.UpdateResult<HugepageReservationOutputs>> {
     const poolAfter = await adjust(news, news.count - olds.count);
     return { outs: { ...news, poolAfter } };
 }

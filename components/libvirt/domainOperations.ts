@@ -89,7 +89,11 @@ function sameJson(a: unknown, b: unknown): boolean {
 function sortKeys(v: unknown): unknown {
     if (Array.isArray(v)) return v.map(sortKeys);
     if (v && typeof v === "object") {
-        return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)]));
+        return Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([k, x]) => [k, sortKeys(x)]),
+        );
     }
     return v;
 }
@@ -125,11 +129,7 @@ export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.Creat
     }
 }
 
-export async function update(
-    _id: string,
-    olds: DomainOutputs,
-    news: DomainInputs,
-): Promise<pulumi.dynamic.UpdateResult<DomainOutputs>> {
+export async function update(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.UpdateResult<DomainOutputs>> {
     const { uri, name } = news;
     const live = news.live;
     for (const [vcpu, cpus] of Object.entries(live.vcpuPins)) {

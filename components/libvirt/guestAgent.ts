@@ -16,13 +16,7 @@ export interface GuestExecResult {
 }
 
 /** Sends one agent command and returns its `return` member. */
-export async function agentCommand<T = unknown>(
-    uri: string,
-    domain: string,
-    command: string,
-    args?: Record<string, unknown>,
-    timeoutSec = 10,
-): Promise<T> {
+export async function agentCommand<T = unknown>(uri: string, domain: string, command: string, args?: Record<string, unknown>, timeoutSec = 10): Promise<T> {
     const payload = JSON.stringify(args ? { execute: command, arguments: args } : { execute: command });
     const out = await virsh(uri, ["qemu-agent-command", domain, "--timeout", String(timeoutSec), payload], {
         timeoutMs: (timeoutSec + 20) * 1000,
@@ -62,13 +56,7 @@ export async function waitForAgent(uri: string, domain: string, timeoutMs: numbe
  * Runs `path args...` in the guest and waits for it to exit.
  * @param timeoutMs how long the command may run; the agent is polled until then.
  */
-export async function guestExec(
-    uri: string,
-    domain: string,
-    path: string,
-    args: string[],
-    timeoutMs: number,
-): Promise<GuestExecResult> {
+export async function guestExec(uri: string, domain: string, path: string, args: string[], timeoutMs: number): Promise<GuestExecResult> {
     const { pid } = await agentCommand<{ pid: number }>(uri, domain, "guest-exec", {
         path,
         arg: args,

@@ -57,9 +57,8 @@ export function virsh(uri: string, args: readonly string[], opts: VirshOptions =
                     resolve(stdout);
                     return;
                 }
-                const code = typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === "number"
-                    ? ((error as unknown as { code: number }).code)
-                    : null;
+                const code =
+                    typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? (error as unknown as { code: number }).code : null;
                 const cause = error.killed ? `timed out after ${opts.timeoutMs ?? 120_000} ms` : error.message;
                 reject(new VirshError(uri, args, code, stdout, stderr, cause));
             },

@@ -95,7 +95,12 @@ function hostState(host: PlacementHost): HostState {
     const nodeOf = new Map<number, number>();
     for (const node of host.topology.numaNodes) for (const cpu of node.cpus) nodeOf.set(cpu, node.id);
     const siblingsOf = new Map<number, number[]>();
-    for (const group of host.topology.smtSiblings) for (const cpu of group) siblingsOf.set(cpu, group.filter((c) => c !== cpu));
+    for (const group of host.topology.smtSiblings)
+        for (const cpu of group)
+            siblingsOf.set(
+                cpu,
+                group.filter((c) => c !== cpu),
+            );
     return { host, nodeOf, siblingsOf, rtOwner: new Map(), siblingOwner: new Map(), sharedLoad: new Map(), users: new Map() };
 }
 
@@ -205,10 +210,13 @@ export function planPlacement(hosts: PlacementHost[], guests: PlacementGuest[]):
             if (guest.host !== host.name || !p) continue;
             const state = states.get(host.name)!;
             const node = (cpu: number) => state.nodeOf.get(cpu) ?? -1;
-            for (const pin of p.pins) rows.push({ host: host.name, guest: guest.name, vcpu: pin.vcpu, hostCpu: pin.hostCpu, numaNode: pin.numaNode, role: pin.role });
-            for (const cpu of p.emulatorCpus) rows.push({ host: host.name, guest: guest.name, vcpu: "emulator", hostCpu: cpu, numaNode: node(cpu), role: "emulator" });
+            for (const pin of p.pins)
+                rows.push({ host: host.name, guest: guest.name, vcpu: pin.vcpu, hostCpu: pin.hostCpu, numaNode: pin.numaNode, role: pin.role });
+            for (const cpu of p.emulatorCpus)
+                rows.push({ host: host.name, guest: guest.name, vcpu: "emulator", hostCpu: cpu, numaNode: node(cpu), role: "emulator" });
             for (let id = 1; id <= guest.iothreads; id++) {
-                for (const cpu of p.iothreadCpus) rows.push({ host: host.name, guest: guest.name, vcpu: `iothread${id}`, hostCpu: cpu, numaNode: node(cpu), role: "iothread" });
+                for (const cpu of p.iothreadCpus)
+                    rows.push({ host: host.name, guest: guest.name, vcpu: `iothread${id}`, hostCpu: cpu, numaNode: node(cpu), role: "iothread" });
             }
         }
     }
@@ -231,7 +239,12 @@ function placeExplicit(state: HostState, guest: PlacementGuest, report: Report):
     const host = state.host;
     if (!checkNode(state, guest, report)) return undefined;
     if (cpus.length !== guest.vcpus) {
-        report(path, formatCpuList(cpus), `lists ${cpus.length} host CPU${cpus.length === 1 ? "" : "s"} for ${guest.vcpus} vCPU${guest.vcpus === 1 ? "" : "s"}`, `give one host CPU per vCPU (${guest.vcpus}), or leave cpus out and let the planner choose`);
+        report(
+            path,
+            formatCpuList(cpus),
+            `lists ${cpus.length} host CPU${cpus.length === 1 ? "" : "s"} for ${guest.vcpus} vCPU${guest.vcpus === 1 ? "" : "s"}`,
+            `give one host CPU per vCPU (${guest.vcpus}), or leave cpus out and let the planner choose`,
+        );
         return undefined;
     }
     let ok = true;
@@ -244,19 +257,34 @@ function placeExplicit(state: HostState, guest: PlacementGuest, report: Report):
         const node = state.nodeOf.get(cpu);
         const isRt = rt.has(vcpu);
         if (node === undefined) {
-            report(path, formatCpuList(cpus), `puts vCPU ${vcpu} on CPU ${cpu}, which host ${host.name} does not have (it has ${formatCpuList(state.nodeOf.keys())})`, `use CPUs of host ${host.name}`);
+            report(
+                path,
+                formatCpuList(cpus),
+                `puts vCPU ${vcpu} on CPU ${cpu}, which host ${host.name} does not have (it has ${formatCpuList(state.nodeOf.keys())})`,
+                `use CPUs of host ${host.name}`,
+            );
             ok = false;
             return;
         }
         nodes.add(node);
         if (isRt && !isolated.has(cpu)) {
             const what = housekeeping.has(cpu) ? "housekeeping" : "non-isolated";
-            report(path, formatCpuList(cpus), `puts RT vCPU ${vcpu} on ${what} CPU ${cpu} of host ${host.name}`, `use isolated CPUs (${formatCpuList(host.isolatedCpus) || "none declared"}) for RT vCPUs, or drop ${vcpu} from rtVcpus`);
+            report(
+                path,
+                formatCpuList(cpus),
+                `puts RT vCPU ${vcpu} on ${what} CPU ${cpu} of host ${host.name}`,
+                `use isolated CPUs (${formatCpuList(host.isolatedCpus) || "none declared"}) for RT vCPUs, or drop ${vcpu} from rtVcpus`,
+            );
             ok = false;
         }
         const clash = (state.users.get(cpu) ?? []).find((u) => isRt || u.rt);
         if (clash) {
-            report(path, formatCpuList(cpus), `puts ${describeVcpu(guest.name, vcpu, isRt)} on host CPU ${cpu}, which already runs ${describeVcpu(clash.guest, clash.vcpu, clash.rt)}`, "give every RT vCPU a host CPU of its own");
+            report(
+                path,
+                formatCpuList(cpus),
+                `puts ${describeVcpu(guest.name, vcpu, isRt)} on host CPU ${cpu}, which already runs ${describeVcpu(clash.guest, clash.vcpu, clash.rt)}`,
+                "give every RT vCPU a host CPU of its own",
+            );
             ok = false;
         }
         if (isRt) takeRt(state, cpu, guest.name, vcpu);
@@ -267,7 +295,12 @@ function placeExplicit(state: HostState, guest: PlacementGuest, report: Report):
     const rtNodes = new Set(pins.filter((p) => p.role === "rt").map((p) => p.numaNode));
     const numaNode = guest.numaNode ?? [...(rtNodes.size ? rtNodes : nodes)][0];
     if ((guest.numaNode !== undefined && [...nodes].some((n) => n !== guest.numaNode)) || nodes.size > 1) {
-        report(path, formatCpuList(cpus), `spans NUMA nodes ${[...nodes].sort().join(" and ")} of host ${host.name}, but guest memory is bound to node ${numaNode}`, `use CPUs of node ${numaNode} only (${formatCpuList(nodeCpus(state, numaNode))})`);
+        report(
+            path,
+            formatCpuList(cpus),
+            `spans NUMA nodes ${[...nodes].sort().join(" and ")} of host ${host.name}, but guest memory is bound to node ${numaNode}`,
+            `use CPUs of node ${numaNode} only (${formatCpuList(nodeCpus(state, numaNode))})`,
+        );
         return undefined;
     }
     return { guest: guest.name, numaNode, pins, emulatorCpus: [], iothreadCpus: [] };
@@ -284,7 +317,12 @@ function placeAutomatic(state: HostState, guest: PlacementGuest, report: Report)
         rtCpus = rtCount ? chooseRtCpus(state, node, guest.name, rtCount) : [];
         if (rtCount && !rtCpus.length) {
             const free = freeIsolated(state, node, guest.name).length;
-            report(`${guest.path}.rtVcpus`, guest.rtVcpus, `host ${host.name} node ${node} has ${free} free isolated CPU${free === 1 ? "" : "s"}, guest ${guest.name} needs ${rtCount}`, `isolate more CPUs on node ${node} of host ${host.name}, move another guest off it, or give guest ${guest.name} fewer RT vCPUs`);
+            report(
+                `${guest.path}.rtVcpus`,
+                guest.rtVcpus,
+                `host ${host.name} node ${node} has ${free} free isolated CPU${free === 1 ? "" : "s"}, guest ${guest.name} needs ${rtCount}`,
+                `isolate more CPUs on node ${node} of host ${host.name}, move another guest off it, or give guest ${guest.name} fewer RT vCPUs`,
+            );
             return undefined;
         }
     } else {
@@ -298,18 +336,33 @@ function placeAutomatic(state: HostState, guest: PlacementGuest, report: Report)
             }
         }
         if (node === undefined && needsHousekeeping && candidates.every((id) => !housekeepingOn(state, id).length)) {
-            report(`${guest.path}.rtVcpus`, guest.rtVcpus, `host ${host.name} has no housekeeping CPUs for the non-RT vCPUs of guest ${guest.name}`, `add a CPU to housekeepingCpus of host ${host.name}, or make every vCPU RT`);
+            report(
+                `${guest.path}.rtVcpus`,
+                guest.rtVcpus,
+                `host ${host.name} has no housekeeping CPUs for the non-RT vCPUs of guest ${guest.name}`,
+                `add a CPU to housekeepingCpus of host ${host.name}, or make every vCPU RT`,
+            );
             return undefined;
         }
         if (node === undefined) {
             const counts = candidates.map((id) => `node ${id}: ${freeIsolated(state, id, guest.name).length}`).join(", ");
-            report(`${guest.path}.rtVcpus`, guest.rtVcpus, `host ${host.name} has no NUMA node with ${rtCount} free isolated CPUs (${counts}), guest ${guest.name} needs ${rtCount}`, `isolate more CPUs on host ${host.name}, move another guest off it, or give guest ${guest.name} fewer RT vCPUs`);
+            report(
+                `${guest.path}.rtVcpus`,
+                guest.rtVcpus,
+                `host ${host.name} has no NUMA node with ${rtCount} free isolated CPUs (${counts}), guest ${guest.name} needs ${rtCount}`,
+                `isolate more CPUs on host ${host.name}, move another guest off it, or give guest ${guest.name} fewer RT vCPUs`,
+            );
             return undefined;
         }
     }
     const shared = housekeepingOn(state, node);
     if (needsHousekeeping && !shared.length) {
-        report(`${guest.path}.rtVcpus`, guest.rtVcpus, `host ${host.name} node ${node} has no housekeeping CPUs for the non-RT vCPUs of guest ${guest.name}`, `add a CPU of node ${node} to housekeepingCpus of host ${host.name}, or make every vCPU RT`);
+        report(
+            `${guest.path}.rtVcpus`,
+            guest.rtVcpus,
+            `host ${host.name} node ${node} has no housekeeping CPUs for the non-RT vCPUs of guest ${guest.name}`,
+            `add a CPU of node ${node} to housekeepingCpus of host ${host.name}, or make every vCPU RT`,
+        );
         return undefined;
     }
     const pins: VcpuPin[] = [];
@@ -336,17 +389,32 @@ function placeThreads(state: HostState, guest: PlacementGuest, node: number, rep
     const pick = (given: number[] | undefined, field: string, what: string): number[] => {
         if (given === undefined) {
             if (!shared.length) {
-                report(`${guest.path}.${field}`, given, `host ${host.name} node ${node} has no housekeeping CPUs for the ${what} of guest ${guest.name}`, `add a CPU of node ${node} to housekeepingCpus of host ${host.name}, or set ${field}`);
+                report(
+                    `${guest.path}.${field}`,
+                    given,
+                    `host ${host.name} node ${node} has no housekeeping CPUs for the ${what} of guest ${guest.name}`,
+                    `add a CPU of node ${node} to housekeepingCpus of host ${host.name}, or set ${field}`,
+                );
                 ok = false;
             }
             return shared;
         }
         for (const cpu of given) {
             if (!state.nodeOf.has(cpu)) {
-                report(`${guest.path}.${field}`, formatCpuList(given), `has CPU ${cpu}, which host ${host.name} does not have (it has ${formatCpuList(state.nodeOf.keys())})`, `use housekeeping CPUs of host ${host.name} (${formatCpuList(host.housekeepingCpus)})`);
+                report(
+                    `${guest.path}.${field}`,
+                    formatCpuList(given),
+                    `has CPU ${cpu}, which host ${host.name} does not have (it has ${formatCpuList(state.nodeOf.keys())})`,
+                    `use housekeeping CPUs of host ${host.name} (${formatCpuList(host.housekeepingCpus)})`,
+                );
                 ok = false;
             } else if (isolated.has(cpu)) {
-                report(`${guest.path}.${field}`, formatCpuList(given), `puts the ${what} on isolated CPU ${cpu} of host ${host.name}`, `use housekeeping CPUs (${formatCpuList(host.housekeepingCpus)}); isolated CPUs are for RT vCPUs`);
+                report(
+                    `${guest.path}.${field}`,
+                    formatCpuList(given),
+                    `puts the ${what} on isolated CPU ${cpu} of host ${host.name}`,
+                    `use housekeeping CPUs (${formatCpuList(host.housekeepingCpus)}); isolated CPUs are for RT vCPUs`,
+                );
                 ok = false;
             }
         }
@@ -362,6 +430,10 @@ export function formatPlacementTable(rows: PlacementRow[]): string {
     const header = ["HOST", "GUEST", "THREAD", "HOST CPU", "NODE", "ROLE"];
     const cells = rows.map((r) => [r.host, r.guest, typeof r.vcpu === "number" ? `vcpu${r.vcpu}` : r.vcpu, String(r.hostCpu), String(r.numaNode), r.role]);
     const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-    const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+    const line = (c: string[]) =>
+        c
+            .map((v, i) => v.padEnd(widths[i]))
+            .join("  ")
+            .trimEnd();
     return [line(header), ...cells.map(line)].join("\n");
 }

@@ -169,9 +169,7 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
     const resolved = resolvePod(args.spec, { namePrefix, discovered, knobDefaults, yamlPath: specPath });
     // The guest image and console logs are files on the machine running pulumi: a remote
     // libvirt could not open them. Say so now rather than at `virsh start`.
-    const remote = resolved.hosts
-        .map((h, i) => ({ h, i }))
-        .filter(({ h }) => !isLocalUri(h.uri) && resolved.guests.some((g) => g.host === h.name));
+    const remote = resolved.hosts.map((h, i) => ({ h, i })).filter(({ h }) => !isLocalUri(h.uri) && resolved.guests.some((g) => g.host === h.name));
     if (remote.length > 0) {
         throw new PodSpecError(
             remote.map(({ h, i }) => ({
@@ -224,8 +222,9 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     const guestSummaries = pulumi
         .all(
             resolved.guests.map((g) =>
-                pulumi.all([guests[g.name].domainName, guests[g.name].consoleLog, guests[g.name].bootSeconds, guests[g.name].vcpuPins]).apply(
-                    ([domain, consoleLog, bootSeconds, vcpuPins]): [string, PodGuestSummary] => [
+                pulumi
+                    .all([guests[g.name].domainName, guests[g.name].consoleLog, guests[g.name].bootSeconds, guests[g.name].vcpuPins])
+                    .apply(([domain, consoleLog, bootSeconds, vcpuPins]): [string, PodGuestSummary] => [
                         g.name,
                         {
                             host: g.host,
@@ -237,8 +236,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                             vcpuPins,
                             ...probeView(g, hostsByName.get(g.host)!),
                         },
-                    ],
-                ),
+                    ]),
             ),
         )
         .apply((entries) => Object.fromEntries(entries));
@@ -267,7 +265,18 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
           )
         : undefined;
 
-    return { resolved, placementTable: formatPlacementTable(resolved.placement), guests, links, guestSummaries, accel, hostNotes, probes, hostKernelArgs, hostReadiness };
+    return {
+        resolved,
+        placementTable: formatPlacementTable(resolved.placement),
+        guests,
+        links,
+        guestSummaries,
+        accel,
+        hostNotes,
+        probes,
+        hostKernelArgs,
+        hostReadiness,
+    };
 }
 
 /** One reservation per host, NUMA node and page size the pod's guests and links need. */

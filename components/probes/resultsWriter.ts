@@ -33,7 +33,10 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
     };
     const generatedAt = new Date().toISOString();
     const doc = JSON.parse(jsonReport(verdict, { generatedAt }));
-    await fs.writeFile(files.json, JSON.stringify({ ...doc, title: context.title, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds }, null, 2) + "\n");
+    await fs.writeFile(
+        files.json,
+        JSON.stringify({ ...doc, title: context.title, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds }, null, 2) + "\n",
+    );
     const notes = context.notes.length > 0 ? `\n### Notes\n\n${context.notes.map((n) => `- ${n}`).join("\n")}\n` : "";
     await fs.writeFile(files.markdown, markdownReport(verdict) + notes);
     await fs.writeFile(files.junit, junitReport(verdict, { name: context.title }));

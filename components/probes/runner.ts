@@ -7,7 +7,16 @@
  */
 import { execFile, type ChildProcess } from "node:child_process";
 import type { GuestExecResult } from "../libvirt/guestAgent";
-import { cyclictestCommand, displayCommand, oslatCommand, osnoiseCommand, parseToolVersion, timerlatCommand, versionCommand, type ProbeConfig } from "./commands";
+import {
+    cyclictestCommand,
+    displayCommand,
+    oslatCommand,
+    osnoiseCommand,
+    parseToolVersion,
+    timerlatCommand,
+    versionCommand,
+    type ProbeConfig,
+} from "./commands";
 import { parseCyclictestRun, parseOslatText, parseOsnoiseTop, parseTimerlatHist } from "./parse";
 import type { ProbeSuiteConfig } from "./suiteConfig";
 import type { Targets } from "./targets";
@@ -145,7 +154,10 @@ async function runOneProbe(
     const head = stdout.trim().split("\n").slice(0, 3).join(" | ");
     if (out.exitCode !== 0) {
         // Exit codes never say a target was missed, but a non-zero one says the tool did not run as asked.
-        return { result: failed(`${probe} exited ${out.exitCode}: ${head || "no output"}`), run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds } };
+        return {
+            result: failed(`${probe} exited ${out.exitCode}: ${head || "no output"}`),
+            run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds },
+        };
     }
     try {
         result =

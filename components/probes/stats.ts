@@ -24,12 +24,7 @@ export function normaliseHistogram(buckets: Iterable<HistogramBucket>): Histogra
  * Overflow samples sit above every bucket; a rank that lands there returns
  * `maxUs` (or null when the max is unknown), because the histogram cannot say more.
  */
-export function percentileUs(
-    histogram: HistogramBucket[],
-    overflow: number,
-    fraction: number,
-    maxUs: number | null,
-): number | null {
+export function percentileUs(histogram: HistogramBucket[], overflow: number, fraction: number, maxUs: number | null): number | null {
     const inRange = histogram.reduce((sum, b) => sum + b.count, 0);
     const total = inRange + overflow;
     if (total === 0 || histogram.length === 0) return null;

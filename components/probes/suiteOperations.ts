@@ -53,7 +53,13 @@ export async function create(inputs: ProbeSuiteInputs): Promise<pulumi.dynamic.C
     if (inputs.config.hostGate === "enforce" && hostUnready.length > 0) {
         throw new Error(`host readiness gate failed:\n${hostUnready.map((l) => `  - ${l}`).join("\n")}\nSet probes.hostGate: report to probe anyway.`);
     }
-    const run = await runProbeSuite(inputs.guests, inputs.config, inputs.targets, (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs), progress);
+    const run = await runProbeSuite(
+        inputs.guests,
+        inputs.config,
+        inputs.targets,
+        (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
+        progress,
+    );
     const verdict = judge(run.results, inputs.targets, { gate: inputs.gate });
     const files = await writeResults(inputs.resultsDir, verdict, run, { title: inputs.title, notes: [...inputs.notes, ...hostUnready, ...run.notes] });
     try {

@@ -150,7 +150,10 @@ export function resolveTargets(raw: unknown, path: string): Targets {
             continue;
         }
         if (!isPlainObject(groupRaw)) {
-            issues.push({ path: groupPath, message: `expected a mapping, got ${show(groupRaw)}. Fix: write e.g. "${groupName}: { ${Object.keys(group)[0]}: ... }".` });
+            issues.push({
+                path: groupPath,
+                message: `expected a mapping, got ${show(groupRaw)}. Fix: write e.g. "${groupName}: { ${Object.keys(group)[0]}: ... }".`,
+            });
             continue;
         }
         for (const [key, value] of Object.entries(groupRaw)) {
@@ -186,7 +189,10 @@ function checkBound(current: Bound, value: unknown, path: string, issues: Target
     }
     let ok = true;
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-        issues.push({ path: isPlainObject(value) ? `${path}.value` : path, message: `expected a number ≥ 0 in ${current.unit}, got ${show(v)}. Fix: write ${example}.` });
+        issues.push({
+            path: isPlainObject(value) ? `${path}.value` : path,
+            message: `expected a number ≥ 0 in ${current.unit}, got ${show(v)}. Fix: write ${example}.`,
+        });
         ok = false;
     }
     if (!OPERATORS.includes(op as Operator)) {
@@ -200,7 +206,10 @@ function checkBound(current: Bound, value: unknown, path: string, issues: Target
 function checkSetting(key: string, value: unknown, path: string, issues: TargetIssue[]): number | null {
     const min = key === "windowUs" ? 100 : 1;
     if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-        issues.push({ path, message: `expected a whole number ≥ ${min}, got ${show(value)}. Fix: write e.g. ${key === "windowUs" ? 1000 : key === "packetBytes" ? 64 : 32}.` });
+        issues.push({
+            path,
+            message: `expected a whole number ≥ ${min}, got ${show(value)}. Fix: write e.g. ${key === "windowUs" ? 1000 : key === "packetBytes" ? 64 : 32}.`,
+        });
         return null;
     }
     return value;

@@ -71,7 +71,13 @@ export const METRIC_RULES: Record<ProbeKind, MetricRule[]> = {
     ],
     timerlat: [{ metric: "interrupt.maxUs", series: "irq", statistic: "max", name: () => "interrupt latency", bound: (t) => t.interrupt.maxUs }],
     osnoise: [
-        { metric: "preemption.maxSingleUs", series: "single-noise", statistic: "max", name: () => "longest preemption", bound: (t) => t.preemption.maxSingleUs },
+        {
+            metric: "preemption.maxSingleUs",
+            series: "single-noise",
+            statistic: "max",
+            name: () => "longest preemption",
+            bound: (t) => t.preemption.maxSingleUs,
+        },
         {
             metric: "preemption.perWindowUs",
             series: "period-noise",
@@ -81,7 +87,15 @@ export const METRIC_RULES: Record<ProbeKind, MetricRule[]> = {
         },
     ],
     // oslat's worst loop stall is the longest time the vCPU was taken away: the same figure as osnoise's single noise.
-    oslat: [{ metric: "preemption.maxSingleUs", series: "loop", statistic: "max", name: () => "longest preemption (oslat)", bound: (t) => t.preemption.maxSingleUs }],
+    oslat: [
+        {
+            metric: "preemption.maxSingleUs",
+            series: "loop",
+            statistic: "max",
+            name: () => "longest preemption (oslat)",
+            bound: (t) => t.preemption.maxSingleUs,
+        },
+    ],
 };
 
 /** Judges every result. Never throws for a missed target. */
@@ -110,7 +124,13 @@ export function judge(results: GuestProbeResult[], targets: Targets, opts: Judge
                 continue;
             }
             const pass = satisfies(worst.value, target);
-            checks.push({ ...base, measuredUs: worst.value, where: worst.where, pass, message: pass ? null : failureMessage(name, guest, rule.statistic, worst.value, target) });
+            checks.push({
+                ...base,
+                measuredUs: worst.value,
+                where: worst.where,
+                pass,
+                message: pass ? null : failureMessage(name, guest, rule.statistic, worst.value, target),
+            });
         }
     }
     const failures = [...new Set(checks.filter((c) => !c.pass).map((c) => c.message as string))];

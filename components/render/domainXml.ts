@@ -160,7 +160,12 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
             // libvirt does not know this device, so it must not sit where libvirt puts its own:
             // libvirt fills pcie.0 from slot 1 upwards; these take slots from 0x10.
             const addr = `0x${(0x10 + i).toString(16)}`;
-            for (const arg of ["-object", `memory-backend-file,id=${id},mem-path=${mount}/${shm.name},size=${shm.sizeBytes},share=on`, "-device", `ivshmem-plain,memdev=${id},bus=pcie.0,addr=${addr}`]) {
+            for (const arg of [
+                "-object",
+                `memory-backend-file,id=${id},mem-path=${mount}/${shm.name},size=${shm.sizeBytes},share=on`,
+                "-device",
+                `ivshmem-plain,memdev=${id},bus=pcie.0,addr=${addr}`,
+            ]) {
                 add(2, `<qemu:arg value='${esc(arg)}'/>`);
             }
         });

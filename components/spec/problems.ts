@@ -21,7 +21,7 @@ export function formatValue(value: unknown): string {
     if (value === undefined) return "nothing";
     let text: string;
     try {
-        text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+        text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
     } catch {
         text = String(value);
     }

@@ -25,7 +25,12 @@ export class SpecReader {
         for (const key of Object.keys(record)) {
             if (known.includes(key)) continue;
             const guess = closestMatch(key, known);
-            this.report(joinPath(path, key), record[key], "is not a known field", guess ? `did you mean "${guess}"?` : `remove it; known fields are ${known.join(", ")}`);
+            this.report(
+                joinPath(path, key),
+                record[key],
+                "is not a known field",
+                guess ? `did you mean "${guess}"?` : `remove it; known fields are ${known.join(", ")}`,
+            );
         }
         for (const key of required) {
             if (record[key] === undefined || record[key] === null) {
@@ -110,6 +115,11 @@ export class SpecReader {
     unknownReference(path: string, value: string, what: string, known: Iterable<string>): void {
         const names = [...known];
         const guess = closestMatch(value, names);
-        this.report(path, value, `is not a ${what} of this pod`, guess ? `did you mean "${guess}"?` : names.length ? `use one of ${names.map((n) => formatValue(n)).join(", ")}` : `declare the ${what} first`);
+        this.report(
+            path,
+            value,
+            `is not a ${what} of this pod`,
+            guess ? `did you mean "${guess}"?` : names.length ? `use one of ${names.map((n) => formatValue(n)).join(", ")}` : `declare the ${what} first`,
+        );
     }
 }

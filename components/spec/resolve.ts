@@ -40,7 +40,23 @@ export interface ResolveOptions {
 const podKeys = ["hosts", "guests", "links"] as const;
 const hostKeys = ["name", "uri", "ssh", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs", "guestKnobs", "accel"] as const;
 const sshKeys = ["user", "address", "port", "privateKeySecret"] as const;
-const guestKeys = ["name", "host", "vcpus", "rtVcpus", "fifoPriority", "cpus", "emulatorCpus", "iothreads", "iothreadCpus", "memory", "pageSize", "numaNode", "vfs", "kernelArgs", "knobs"] as const;
+const guestKeys = [
+    "name",
+    "host",
+    "vcpus",
+    "rtVcpus",
+    "fifoPriority",
+    "cpus",
+    "emulatorCpus",
+    "iothreads",
+    "iothreadCpus",
+    "memory",
+    "pageSize",
+    "numaNode",
+    "vfs",
+    "kernelArgs",
+    "knobs",
+] as const;
 const linkKeys = ["name", "size", "members", "hugepages"] as const;
 const vfKeys = ["pf", "vf", "pciAddress", "mac", "vlan", "trust", "spoofchk"] as const;
 
@@ -94,7 +110,12 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
     const at = (key: string) => joinPath(root, key);
 
     if (typeof opts.namePrefix !== "string" || !safeNamePattern.test(opts.namePrefix) || opts.namePrefix.length > maxNameLength) {
-        r.report("namePrefix", opts.namePrefix, "is not a safe name prefix", 'use letters, digits, "-" and "_", starting with a letter or digit, e.g. "nfvkit-ci"');
+        r.report(
+            "namePrefix",
+            opts.namePrefix,
+            "is not a safe name prefix",
+            'use letters, digits, "-" and "_", starting with a letter or digit, e.g. "nfvkit-ci"',
+        );
     }
 
     const pod = r.object(raw ?? undefined, root === "" ? "(pod spec)" : root, podKeys, ["hosts", "guests"]);
@@ -104,10 +125,29 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
     const links = readLinks(r, pod?.links, at("links"), guests, opts.namePrefix);
 
     const plan = planPlacement(
-        [...hosts.values()].filter((h) => h.plannable).map((h): PlacementHost => ({ name: h.resolved.name, path: h.path, topology: h.resolved.topology, housekeepingCpus: h.resolved.housekeepingCpus, isolatedCpus: h.resolved.isolatedCpus })),
+        [...hosts.values()]
+            .filter((h) => h.plannable)
+            .map((h): PlacementHost => ({
+                name: h.resolved.name,
+                path: h.path,
+                topology: h.resolved.topology,
+                housekeepingCpus: h.resolved.housekeepingCpus,
+                isolatedCpus: h.resolved.isolatedCpus,
+            })),
         [...guests.values()]
             .filter((g) => g.plannable && g.host?.plannable)
-            .map((g): PlacementGuest => ({ name: g.name, path: g.path, host: g.host!.resolved.name, vcpus: g.vcpus, rtVcpus: g.rtVcpus, cpus: g.cpus, emulatorCpus: g.emulatorCpus, iothreads: g.iothreads, iothreadCpus: g.iothreadCpus, numaNode: g.numaNode })),
+            .map((g): PlacementGuest => ({
+                name: g.name,
+                path: g.path,
+                host: g.host!.resolved.name,
+                vcpus: g.vcpus,
+                rtVcpus: g.rtVcpus,
+                cpus: g.cpus,
+                emulatorCpus: g.emulatorCpus,
+                iothreads: g.iothreads,
+                iothreadCpus: g.iothreadCpus,
+                numaNode: g.numaNode,
+            })),
     );
     r.problems.push(...plan.problems);
 
@@ -117,7 +157,9 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
 
     const resolvedGuests: ResolvedGuest[] = [...guests.values()].map((g) => {
         const placement = plan.placements[g.name];
-        const shmem: GuestShmem[] = links.filter((l) => l.members.includes(g.name)).map((l) => ({ name: l.shmName, sizeBytes: l.sizeBytes, hugepages: l.hugepages }));
+        const shmem: GuestShmem[] = links
+            .filter((l) => l.members.includes(g.name))
+            .map((l) => ({ name: l.shmName, sizeBytes: l.sizeBytes, hugepages: l.hugepages }));
         return {
             name: g.name,
             host: g.host!.resolved.name,
@@ -201,7 +243,14 @@ function readTopology(r: SpecReader, value: unknown, path: string): HostTopology
     return ok ? { numaNodes: numaNodes.sort((a, b) => a.id - b.id), smtSiblings } : undefined;
 }
 
-function readHosts(r: SpecReader, value: unknown, path: string, discovered: Record<string, HostTopology>, knobDefaults: Record<string, Partial<DomainKnobs>>, declared: Set<string>): Map<string, HostDraft> {
+function readHosts(
+    r: SpecReader,
+    value: unknown,
+    path: string,
+    discovered: Record<string, HostTopology>,
+    knobDefaults: Record<string, Partial<DomainKnobs>>,
+    declared: Set<string>,
+): Map<string, HostDraft> {
     const hosts = new Map<string, HostDraft>();
     const items = r.list(value, path, '[{ name: local, uri: "qemu:///system" }]');
     if (value !== undefined && value !== null && items && items.length === 0) r.report(path, value, "lists no hosts", "declare at least one host");
@@ -215,8 +264,10 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
         if (name !== undefined) declared.add(name);
         const uri = r.string(spec.uri, joinPath(p, "uri")) ?? "qemu:///system";
         const accel = r.string(spec.accel, joinPath(p, "accel"));
-        if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel)) r.report(joinPath(p, "accel"), accel, "is not an accelerator", 'write "auto", "kvm" or "tcg"');
-        if (!/^[a-z0-9+]+:\/\//.test(uri)) r.report(joinPath(p, "uri"), uri, "is not a libvirt URI", 'write e.g. "qemu:///system" or "qemu+ssh://root@host-a/system"');
+        if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel))
+            r.report(joinPath(p, "accel"), accel, "is not an accelerator", 'write "auto", "kvm" or "tcg"');
+        if (!/^[a-z0-9+]+:\/\//.test(uri))
+            r.report(joinPath(p, "uri"), uri, "is not a libvirt URI", 'write e.g. "qemu:///system" or "qemu+ssh://root@host-a/system"');
 
         const ssh = spec.ssh === undefined ? undefined : readSsh(r, spec.ssh, joinPath(p, "ssh"), uri, name);
 
@@ -224,7 +275,12 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
         if (spec.topology !== undefined) topology = readTopology(r, spec.topology, joinPath(p, "topology"));
         else if (name !== undefined && discovered[name]) topology = discovered[name];
         else if (name !== undefined) {
-            r.report(joinPath(p, "topology"), undefined, `is not declared and host ${name} was not discovered`, 'declare topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, or make the host reachable so the kit reads it');
+            r.report(
+                joinPath(p, "topology"),
+                undefined,
+                `is not declared and host ${name} was not discovered`,
+                'declare topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, or make the host reachable so the kit reads it',
+            );
         }
         const hkPath = joinPath(p, "housekeepingCpus");
         const isoPath = joinPath(p, "isolatedCpus");
@@ -241,13 +297,28 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
         if (topology) {
             const all = topology.numaNodes.flatMap((n) => n.cpus).sort((a, b) => a - b);
             const allText = formatCpuList(all);
-            for (const [list, listPath, raw] of [[housekeeping, hkPath, spec.housekeepingCpus], [isolated, isoPath, spec.isolatedCpus]] as const) {
+            for (const [list, listPath, raw] of [
+                [housekeeping, hkPath, spec.housekeepingCpus],
+                [isolated, isoPath, spec.isolatedCpus],
+            ] as const) {
                 const missing = (list ?? []).filter((c) => !all.includes(c));
-                if (missing.length) r.report(listPath, raw, `has CPU ${formatCpuList(missing)}, which host ${name} does not have (it has ${allText})`, `use CPUs from ${allText}`);
+                if (missing.length)
+                    r.report(
+                        listPath,
+                        raw,
+                        `has CPU ${formatCpuList(missing)}, which host ${name} does not have (it has ${allText})`,
+                        `use CPUs from ${allText}`,
+                    );
             }
             if (housekeeping && isolated) {
                 const both = housekeeping.filter((c) => isolated!.includes(c));
-                if (both.length) r.report(isoPath, spec.isolatedCpus, `has CPU ${formatCpuList(both)}, which is also a housekeeping CPU`, "make each CPU either housekeeping or isolated");
+                if (both.length)
+                    r.report(
+                        isoPath,
+                        spec.isolatedCpus,
+                        `has CPU ${formatCpuList(both)}, which is also a housekeeping CPU`,
+                        "make each CPU either housekeeping or isolated",
+                    );
             }
             if (!housekeeping && !isolated) {
                 // First CPU of each node and its SMT siblings keep the host running.
@@ -262,7 +333,12 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
             if (spec.housekeepingCpus !== undefined && housekeeping.length === 0) {
                 r.report(hkPath, spec.housekeepingCpus, `leaves host ${name} no housekeeping CPU`, "keep at least one CPU for the host OS, e.g. CPU 0");
             } else if (housekeeping.length === 0) {
-                r.report(isoPath, spec.isolatedCpus, `isolates every CPU of host ${name}, leaving none for the host OS`, "leave at least one CPU out of isolatedCpus, e.g. CPU 0");
+                r.report(
+                    isoPath,
+                    spec.isolatedCpus,
+                    `isolates every CPU of host ${name}, leaving none for the host OS`,
+                    "leave at least one CPU out of isolatedCpus, e.g. CPU 0",
+                );
             }
 
             problemsBeforePools = r.problems.length;
@@ -275,7 +351,12 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
                 const size = pool.size === undefined ? undefined : r.unit(MemorySize.tryParse(pool.size, joinPath(pp, "size")));
                 const count = r.integer(pool.count, joinPath(pp, "count"), 0, 1 << 24);
                 if (node !== undefined && !topology!.numaNodes.some((n) => n.id === node)) {
-                    r.report(joinPath(pp, "node"), node, `host ${name} has no NUMA node ${node}`, `use one of ${topology!.numaNodes.map((n) => n.id).join(", ")}`);
+                    r.report(
+                        joinPath(pp, "node"),
+                        node,
+                        `host ${name} has no NUMA node ${node}`,
+                        `use one of ${topology!.numaNodes.map((n) => n.id).join(", ")}`,
+                    );
                     return;
                 }
                 if (size && size.kibibytes !== 2048 && size.kibibytes !== 1048576) {
@@ -285,7 +366,12 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
                 if (node === undefined || !size || count === undefined) return;
                 const key = `${node}/${size.kibibytes}`;
                 if (poolPaths.has(key)) {
-                    r.report(pp, poolItem, `repeats the ${size} pool of node ${node} declared at ${poolPaths.get(key)}`, "declare one pool per node and size, with the total count");
+                    r.report(
+                        pp,
+                        poolItem,
+                        `repeats the ${size} pool of node ${node} declared at ${poolPaths.get(key)}`,
+                        "declare one pool per node and size, with the total count",
+                    );
                     return;
                 }
                 poolPaths.set(key, pp);
@@ -303,7 +389,12 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
                 const vfCount = r.integer(pf.vfCount, joinPath(pp, "vfCount"), 0, 4096);
                 const numaNode = r.integer(pf.numaNode, joinPath(pp, "numaNode"), 0, 1023);
                 if (numaNode !== undefined && !topology!.numaNodes.some((n) => n.id === numaNode)) {
-                    r.report(joinPath(pp, "numaNode"), numaNode, `host ${name} has no NUMA node ${numaNode}`, `use one of ${topology!.numaNodes.map((n) => n.id).join(", ")}`);
+                    r.report(
+                        joinPath(pp, "numaNode"),
+                        numaNode,
+                        `host ${name} has no NUMA node ${numaNode}`,
+                        `use one of ${topology!.numaNodes.map((n) => n.id).join(", ")}`,
+                    );
                 }
                 if (pfName === undefined) return;
                 r.unique(pfName, joinPath(pp, "name"), pfSeen, "PF");
@@ -318,7 +409,17 @@ function readHosts(r: SpecReader, value: unknown, path: string, discovered: Reco
             poolPaths,
             plannable: problemsBeforePools === problemsBefore,
             poolsOk,
-            resolved: { name: name!, uri, accel: (accel ?? "auto") as ResolvedHost["accel"], topology: topology!, housekeepingCpus: housekeeping ?? [], isolatedCpus: isolated ?? [], hugepages, pfs, ...(ssh ? { ssh } : {}) },
+            resolved: {
+                name: name!,
+                uri,
+                accel: (accel ?? "auto") as ResolvedHost["accel"],
+                topology: topology!,
+                housekeepingCpus: housekeeping ?? [],
+                isolatedCpus: isolated ?? [],
+                hugepages,
+                pfs,
+                ...(ssh ? { ssh } : {}),
+            },
         });
     });
     return hosts;
@@ -334,7 +435,12 @@ function readSsh(r: SpecReader, value: unknown, path: string, uri: string, host:
     const secretPath = joinPath(path, "privateKeySecret");
     const privateKeySecret = r.string(spec.privateKeySecret, secretPath);
     if (privateKeySecret !== undefined && !/^[A-Za-z][A-Za-z0-9_-]*$/.test(privateKeySecret)) {
-        r.report(secretPath, privateKeySecret, "is not a config key name (the key itself never goes in the spec)", "name a secret config key, e.g. hostKeyLab1, set with pulumi config set --secret hostKeyLab1 < ~/.ssh/id_ed25519");
+        r.report(
+            secretPath,
+            privateKeySecret,
+            "is not a config key name (the key itself never goes in the spec)",
+            "name a secret config key, e.g. hostKeyLab1, set with pulumi config set --secret hostKeyLab1 < ~/.ssh/id_ed25519",
+        );
         return undefined;
     }
     if (privateKeySecret === undefined || port === undefined) return undefined;
@@ -345,7 +451,12 @@ function readName(r: SpecReader, value: unknown, path: string): string | undefin
     const name = r.string(value, path);
     if (name === undefined) return undefined;
     if (!safeNamePattern.test(name) || name.length > maxNameLength) {
-        r.report(path, name, `is not a safe name (it becomes part of domain and file names)`, `use up to ${maxNameLength} letters, digits, "-" and "_", starting with a letter or digit`);
+        r.report(
+            path,
+            name,
+            `is not a safe name (it becomes part of domain and file names)`,
+            `use up to ${maxNameLength} letters, digits, "-" and "_", starting with a letter or digit`,
+        );
         return undefined;
     }
     return name;
@@ -369,7 +480,8 @@ function readKnobs(r: SpecReader, value: unknown, path: string, base: DomainKnob
             if (n !== undefined) (knobs as unknown as Record<string, unknown>)[key] = n;
         } else {
             const s = r.string(v, p);
-            if (s !== undefined && !/^[A-Za-z0-9_.-]+$/.test(s)) r.report(p, s, "is not a CPU model name", 'write a model libvirt knows, e.g. "maximum" or "qemu64"');
+            if (s !== undefined && !/^[A-Za-z0-9_.-]+$/.test(s))
+                r.report(p, s, "is not a CPU model name", 'write a model libvirt knows, e.g. "maximum" or "qemu64"');
             else if (s !== undefined) (knobs as unknown as Record<string, unknown>)[key] = s;
         }
     }
@@ -412,7 +524,12 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
         if (rtVcpus) {
             const outside = rtVcpus.filter((v) => v >= vcpus);
             if (outside.length) {
-                r.report(f("rtVcpus"), spec.rtVcpus, `names vCPU ${outside.join(", ")}, but the guest has vCPUs 0-${vcpus - 1}`, `list vCPUs below ${vcpus}, or raise vcpus`);
+                r.report(
+                    f("rtVcpus"),
+                    spec.rtVcpus,
+                    `names vCPU ${outside.join(", ")}, but the guest has vCPUs 0-${vcpus - 1}`,
+                    `list vCPUs below ${vcpus}, or raise vcpus`,
+                );
                 plannable = false;
             }
         }
@@ -421,8 +538,18 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
         const cpus = readCpuSet(r, spec.cpus, f("cpus"));
         const emulatorCpus = readCpuSet(r, spec.emulatorCpus, f("emulatorCpus"));
         const iothreadCpus = readCpuSet(r, spec.iothreadCpus, f("iothreadCpus"));
-        if ([["cpus", cpus], ["emulatorCpus", emulatorCpus], ["iothreadCpus", iothreadCpus]].some(([k, v]) => spec[k as string] !== undefined && v === undefined)) plannable = false;
-        for (const [key, list] of [["emulatorCpus", emulatorCpus], ["iothreadCpus", iothreadCpus]] as const) {
+        if (
+            [
+                ["cpus", cpus],
+                ["emulatorCpus", emulatorCpus],
+                ["iothreadCpus", iothreadCpus],
+            ].some(([k, v]) => spec[k as string] !== undefined && v === undefined)
+        )
+            plannable = false;
+        for (const [key, list] of [
+            ["emulatorCpus", emulatorCpus],
+            ["iothreadCpus", iothreadCpus],
+        ] as const) {
             if (list && list.length === 0) {
                 r.report(f(key), spec[key], "is empty", "list at least one housekeeping CPU, or leave it out");
                 plannable = false;
@@ -448,7 +575,12 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
                 pageSizeKiB = size.kibibytes;
                 const knobGiven = (spec.knobs as Record<string, unknown> | undefined)?.hugepages;
                 if (knobGiven === false && pageSizeKiB !== 4) {
-                    r.report(f("pageSize"), spec.pageSize, "asks for hugepages while knobs.hugepages is false", 'remove one of them: pageSize "4K" means no hugepages');
+                    r.report(
+                        f("pageSize"),
+                        spec.pageSize,
+                        "asks for hugepages while knobs.hugepages is false",
+                        'remove one of them: pageSize "4K" means no hugepages',
+                    );
                 }
                 knobs.hugepages = pageSizeKiB !== 4;
             }
@@ -481,21 +613,53 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
         let chosenNode = numaNode;
         const pfNodes = [...new Set(vfs.map((v) => host?.resolved.pfs.find((pf) => pf.name === v.pf)?.numaNode).filter((n): n is number => n !== undefined))];
         if (pfNodes.length > 1) {
-            r.report(f("vfs"), spec.vfs, `takes VFs from PFs on NUMA nodes ${pfNodes.join(" and ")}; a guest's memory and CPUs sit on one node`, "take VFs of PFs on one node, or split the guest");
+            r.report(
+                f("vfs"),
+                spec.vfs,
+                `takes VFs from PFs on NUMA nodes ${pfNodes.join(" and ")}; a guest's memory and CPUs sit on one node`,
+                "take VFs of PFs on one node, or split the guest",
+            );
         } else if (pfNodes.length === 1 && numaNode !== undefined && numaNode !== pfNodes[0]) {
-            r.report(f("numaNode"), numaNode, `is not the node of the guest's VFs (their PF is on node ${pfNodes[0]}); every packet would cross the interconnect`, `set numaNode: ${pfNodes[0]} or take VFs of a PF on node ${numaNode}`);
+            r.report(
+                f("numaNode"),
+                numaNode,
+                `is not the node of the guest's VFs (their PF is on node ${pfNodes[0]}); every packet would cross the interconnect`,
+                `set numaNode: ${pfNodes[0]} or take VFs of a PF on node ${numaNode}`,
+            );
         } else if (pfNodes.length === 1) chosenNode = pfNodes[0];
 
         if (name === undefined || guests.has(name)) return;
         guests.set(name, {
-            path: p, name, host, vcpus, rtVcpus, fifoPriority, cpus, emulatorCpus, iothreads, iothreadCpus, memory, pageSizeKiB,
-            numaNode: chosenNode, vfs, kernel, knobs, plannable: plannable && host !== undefined && memory !== undefined,
+            path: p,
+            name,
+            host,
+            vcpus,
+            rtVcpus,
+            fifoPriority,
+            cpus,
+            emulatorCpus,
+            iothreads,
+            iothreadCpus,
+            memory,
+            pageSizeKiB,
+            numaNode: chosenNode,
+            vfs,
+            kernel,
+            knobs,
+            plannable: plannable && host !== undefined && memory !== undefined,
         });
     });
     return guests;
 }
 
-function readVfs(r: SpecReader, value: unknown, path: string, host: HostDraft | undefined, pciSeen: Map<string, string>, macSeen: Map<string, string>): ResolvedVf[] {
+function readVfs(
+    r: SpecReader,
+    value: unknown,
+    path: string,
+    host: HostDraft | undefined,
+    pciSeen: Map<string, string>,
+    macSeen: Map<string, string>,
+): ResolvedVf[] {
     const items = r.list(value, path, '[{ pf: enp1s0, pciAddress: "0000:01:10.2" }]') ?? [];
     const vfs: ResolvedVf[] = [];
     items.forEach((item, j) => {
@@ -513,18 +677,41 @@ function readVfs(r: SpecReader, value: unknown, path: string, host: HostDraft | 
         if (host && pfName !== undefined) {
             const pf = host.resolved.pfs.find((x) => x.name === pfName);
             if (!pf) {
-                r.unknownReference(f("pf"), pfName, `PF of host ${host.resolved.name}`, host.resolved.pfs.map((x) => x.name));
+                r.unknownReference(
+                    f("pf"),
+                    pfName,
+                    `PF of host ${host.resolved.name}`,
+                    host.resolved.pfs.map((x) => x.name),
+                );
             } else if (vf !== undefined && pf.vfCount !== undefined && vf >= pf.vfCount) {
-                r.report(f("vf"), vf, `is beyond the ${pf.vfCount} VFs of PF ${pfName} (VFs 0-${pf.vfCount - 1})`, `use a VF below ${pf.vfCount}, or raise vfCount of PF ${pfName} on host ${host.resolved.name}`);
+                r.report(
+                    f("vf"),
+                    vf,
+                    `is beyond the ${pf.vfCount} VFs of PF ${pfName} (VFs 0-${pf.vfCount - 1})`,
+                    `use a VF below ${pf.vfCount}, or raise vfCount of PF ${pfName} on host ${host.resolved.name}`,
+                );
             }
         }
         if (vf === undefined && spec.vf === undefined && (trust || !spoofchk)) {
-            r.report(f("vf"), undefined, "is needed to set trust or spoofchk on the VF (libvirt cannot, the kit runs `ip link set <pf> vf <n>`)", "add vf: <index of the VF on its PF>");
+            r.report(
+                f("vf"),
+                undefined,
+                "is needed to set trust or spoofchk on the VF (libvirt cannot, the kit runs `ip link set <pf> vf <n>`)",
+                "add vf: <index of the VF on its PF>",
+            );
         }
         if (pci) r.unique(pci.toString(), f("pciAddress"), pciSeen, "VF PCI address");
         if (mac) r.unique(mac.toString(), f("mac"), macSeen, "MAC address");
         if (pfName === undefined || !pci) return;
-        vfs.push({ pf: pfName, ...(vf !== undefined ? { vf } : {}), pciAddress: pci.toString(), ...(mac ? { mac: mac.toString() } : {}), ...(vlan !== undefined ? { vlan } : {}), trust, spoofchk });
+        vfs.push({
+            pf: pfName,
+            ...(vf !== undefined ? { vf } : {}),
+            pciAddress: pci.toString(),
+            ...(mac ? { mac: mac.toString() } : {}),
+            ...(vlan !== undefined ? { vlan } : {}),
+            trust,
+            spoofchk,
+        });
     });
     return vfs;
 }
@@ -568,12 +755,22 @@ function readLinks(r: SpecReader, value: unknown, path: string, guests: Map<stri
             members.push(member);
         });
         if (membersRaw && members.length < 2) {
-            r.report(f("members"), spec.members, `has ${members.length} guest${members.length === 1 ? "" : "s"}; a link joins at least two`, "list two or more guests");
+            r.report(
+                f("members"),
+                spec.members,
+                `has ${members.length} guest${members.length === 1 ? "" : "s"}; a link joins at least two`,
+                "list two or more guests",
+            );
             ok = false;
         }
         const hostNames = [...new Set(members.map((m) => guests.get(m)?.host?.resolved.name).filter((h): h is string => h !== undefined))];
         if (hostNames.length > 1) {
-            r.report(f("members"), spec.members, `has guests on hosts ${hostNames.join(" and ")}; shared memory exists on one host only`, "put every member guest on the same host");
+            r.report(
+                f("members"),
+                spec.members,
+                `has guests on hosts ${hostNames.join(" and ")}; shared memory exists on one host only`,
+                "put every member guest on the same host",
+            );
             ok = false;
         }
         if (!ok || name === undefined || !size) return;
@@ -604,7 +801,12 @@ function checkHugepageBudgets(
         const hasPool = g.host.resolved.hugepages.some((pool) => pool.node === placement.numaNode && pool.sizeKiB === g.pageSizeKiB);
         const size = MemorySize.ofKibibytes(g.pageSizeKiB);
         if (!hasPool) {
-            r.report(joinPath(g.path, "pageSize"), size.toString(), `needs ${pages} ${size} hugepages on node ${placement.numaNode} of host ${g.host.resolved.name}, which has no ${size} pool there`, `add { node: ${placement.numaNode}, size: ${size}, count: ${pages} } to hugepages of host ${g.host.resolved.name}, or set pageSize: 4K`);
+            r.report(
+                joinPath(g.path, "pageSize"),
+                size.toString(),
+                `needs ${pages} ${size} hugepages on node ${placement.numaNode} of host ${g.host.resolved.name}, which has no ${size} pool there`,
+                `add { node: ${placement.numaNode}, size: ${size}, count: ${pages} } to hugepages of host ${g.host.resolved.name}, or set pageSize: 4K`,
+            );
             continue;
         }
         need(g.host, placement.numaNode, g.pageSizeKiB, `guest ${g.name}`, pages);
@@ -622,12 +824,22 @@ function checkHugepageBudgets(
         const size = MemorySize.ofKibibytes(entry.sizeKiB);
         if (!pool) {
             // Only links reach here (guests without a pool are reported above).
-            r.report(joinPath(entry.host.path, "hugepages"), entry.host.resolved.hugepages, `has no ${size} pool on node ${entry.node}, needed by ${entry.users.map((u) => u.name).join(", ")}`, `add { node: ${entry.node}, size: ${size}, count: ${total} }`);
+            r.report(
+                joinPath(entry.host.path, "hugepages"),
+                entry.host.resolved.hugepages,
+                `has no ${size} pool on node ${entry.node}, needed by ${entry.users.map((u) => u.name).join(", ")}`,
+                `add { node: ${entry.node}, size: ${size}, count: ${total} }`,
+            );
             continue;
         }
         if (total > pool.count) {
             const who = entry.users.length === 1 ? `${entry.users[0].name} needs` : `${entry.users.map((u) => `${u.name} (${u.pages})`).join(" and ")} need`;
-            r.report(`${entry.host.poolPaths.get(`${entry.node}/${entry.sizeKiB}`)}.count`, pool.count, `is ${pool.count} ${size} pages on node ${entry.node} of host ${entry.host.resolved.name}, but ${who} ${total}`, `raise count to ${total}, or give the guests less memory`);
+            r.report(
+                `${entry.host.poolPaths.get(`${entry.node}/${entry.sizeKiB}`)}.count`,
+                pool.count,
+                `is ${pool.count} ${size} pages on node ${entry.node} of host ${entry.host.resolved.name}, but ${who} ${total}`,
+                `raise count to ${total}, or give the guests less memory`,
+            );
         }
     }
 }

@@ -43,7 +43,12 @@ export class MemorySize {
             if (!match) return fail(path, value, "is not a memory size", fix);
             const unit = match[2].toLowerCase();
             if (unit === "kb" || unit === "mb" || unit === "gb" || unit === "tb") {
-                return fail(path, value, `has the decimal unit "${match[2]}", which is ambiguous for memory`, `write "${match[1]}${match[2][0].toUpperCase()}" (1024-based)`);
+                return fail(
+                    path,
+                    value,
+                    `has the decimal unit "${match[2]}", which is ambiguous for memory`,
+                    `write "${match[1]}${match[2][0].toUpperCase()}" (1024-based)`,
+                );
             }
             const factor = sizeUnits[unit];
             if (factor === undefined) return fail(path, value, `has an unknown unit "${match[2]}"`, fix);
@@ -92,7 +97,12 @@ export class MemorySize {
 
     /** Canonical text in the largest unit that divides it: "2M", "1G", "1536M", "1000B". */
     toString(): string {
-        for (const [suffix, factor] of [["T", TiB], ["G", GiB], ["M", MiB], ["K", KiB]] as const) {
+        for (const [suffix, factor] of [
+            ["T", TiB],
+            ["G", GiB],
+            ["M", MiB],
+            ["K", KiB],
+        ] as const) {
             if (this.bytes % factor === 0) return `${this.bytes / factor}${suffix}`;
         }
         return `${this.bytes}B`;
@@ -175,7 +185,7 @@ export class CpuSet {
 export function formatCpuList(cpus: Iterable<number>): string {
     const sorted = [...new Set(cpus)].sort((a, b) => a - b);
     const parts: string[] = [];
-    for (let i = 0; i < sorted.length; ) {
+    for (let i = 0; i < sorted.length;) {
         let j = i;
         while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
         parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -230,8 +240,12 @@ export class MacAddress {
         if (typeof value !== "string" || !/^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i.test(value.trim())) {
             return fail(path, value, "is not a MAC address", fix);
         }
-        const octets = value.trim().split(/[:-]/).map((o) => parseInt(o, 16));
-        if (octets[0] & 1) return fail(path, value, "is a multicast address, which a NIC cannot own", 'clear the lowest bit of the first octet, e.g. "52:54:00:..."');
+        const octets = value
+            .trim()
+            .split(/[:-]/)
+            .map((o) => parseInt(o, 16));
+        if (octets[0] & 1)
+            return fail(path, value, "is a multicast address, which a NIC cannot own", 'clear the lowest bit of the first octet, e.g. "52:54:00:..."');
         if (octets.every((o) => o === 0)) return fail(path, value, "is the all-zero address", fix);
         return { ok: true, value: new MacAddress(octets) };
     }

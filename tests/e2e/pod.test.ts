@@ -62,7 +62,9 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
     const swapped = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-e2e-")), "Pulumi.ci.yaml");
     writeFileSync(
         swapped,
-        readFileSync("stacks/Pulumi.ci.yaml", "utf8").replace(/housekeepingCpus: "0"/, 'housekeepingCpus: "1"').replace(/isolatedCpus: "1"/, 'isolatedCpus: "0"'),
+        readFileSync("stacks/Pulumi.ci.yaml", "utf8")
+            .replace(/housekeepingCpus: "0"/, 'housekeepingCpus: "1"')
+            .replace(/isolatedCpus: "1"/, 'isolatedCpus: "0"'),
     );
     const preview = await stack.run(["preview", "--diff", "--config-file", swapped]);
     t.is(preview.code, 0, preview.stderr);

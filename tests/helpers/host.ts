@@ -10,7 +10,10 @@ export const LOCAL_URI = "qemu:///system";
 /** Names of all domains (running or not) whose name starts with `prefix`. */
 export async function domainsWithPrefix(prefix: string, uri = LOCAL_URI): Promise<string[]> {
     const out = await virsh(uri, ["list", "--all", "--name"]);
-    return out.split("\n").map((l) => l.trim()).filter((n) => n.startsWith(prefix));
+    return out
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((n) => n.startsWith(prefix));
 }
 
 /** Files in /dev/shm whose name starts with `prefix`. */

@@ -29,7 +29,10 @@ export function recordResources(project: string, stack = "unit"): Registered[] {
             newResource(args) {
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs, parent: parentOf.get(`${args.type}::${args.name}`) ?? "" });
                 // Dynamic resources echo their inputs and report what they verified, as the real providers do.
-                return { id: `${args.name}-id`, state: { ...args.inputs, uuid: `${args.name}-uuid`, bootSeconds: 2.5, observedVcpuPins: args.inputs.live?.vcpuPins } };
+                return {
+                    id: `${args.name}-id`,
+                    state: { ...args.inputs, uuid: `${args.name}-uuid`, bootSeconds: 2.5, observedVcpuPins: args.inputs.live?.vcpuPins },
+                };
             },
             call: (args) => args.inputs,
         },

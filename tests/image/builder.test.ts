@@ -3,133 +3,159 @@
  * (read back with the real cpio tool), the ldd parser on captured output, the
  * module load order on real modinfo output, and the merged-/usr path mapping.
  */
-import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { guestPath, orderModules, parseLdd } from '../../guest-images/closure';
-import { writeCpio } from '../../guest-images/cpio';
-import { parseRecipe, RecipeError } from '../../guest-images/recipe';
+import test from "ava";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { guestPath, orderModules, parseLdd } from "../../guest-images/closure";
+import { writeCpio } from "../../guest-images/cpio";
+import { parseRecipe, RecipeError } from "../../guest-images/recipe";
 
-const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", name), "utf8");
 /** Fixture files start with one `#` line naming the command that produced them. */
-const body = (text: string) => text.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+const body = (text: string) =>
+    text
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .join("\n");
 
-test('the committed recipe parses and has the tools the kit relies on', (t) => {
-  const recipe = parseRecipe(fs.readFileSync(path.join(__dirname, '../../guest-images/recipe.yaml'), 'utf8'));
-  t.is(recipe.kernel.package, 'linux-image-rt-amd64');
-  t.deepEqual(
-    recipe.tools.map((x) => x.name),
-    ['busybox', 'qemu-ga', 'cyclictest', 'oslat', 'rtla', 'stress-ng'],
-  );
-  t.true(recipe.modules.includes('virtio_console'));
+test("the committed recipe parses and has the tools the kit relies on", (t) => {
+    const recipe = parseRecipe(fs.readFileSync(path.join(__dirname, "../../guest-images/recipe.yaml"), "utf8"));
+    t.is(recipe.kernel.package, "linux-image-rt-amd64");
+    t.deepEqual(
+        recipe.tools.map((x) => x.name),
+        ["busybox", "qemu-ga", "cyclictest", "oslat", "rtla", "stress-ng"],
+    );
+    t.true(recipe.modules.includes("virtio_console"));
 });
 
-test('a new tool is one line in the recipe', (t) => {
-  const recipe = parseRecipe(
-    'kernel: {package: linux-image-rt-amd64}\ntools:\n  - {name: busybox, package: busybox-static}\n  - {name: ethtool, package: ethtool}\n',
-  );
-  t.deepEqual(recipe.tools[1], { name: 'ethtool', package: 'ethtool', links: [] });
-  t.deepEqual(recipe.modules, []);
-  t.deepEqual(recipe.extraLibraries, []);
+test("a new tool is one line in the recipe", (t) => {
+    const recipe = parseRecipe(
+        "kernel: {package: linux-image-rt-amd64}\ntools:\n  - {name: busybox, package: busybox-static}\n  - {name: ethtool, package: ethtool}\n",
+    );
+    t.deepEqual(recipe.tools[1], { name: "ethtool", package: "ethtool", links: [] });
+    t.deepEqual(recipe.modules, []);
+    t.deepEqual(recipe.extraLibraries, []);
 });
 
-test('recipe errors list every bad field with its YAML path, the value and the fix', (t) => {
-  const text = [
-    'kernel: {package: Linux_Image}',
-    'modules: [virtio_console, 7]',
-    'tools:',
-    '  - {name: cyclictest}',
-    '  - {name: oslat, package: rt-tests, path: usr/bin/oslat}',
-    'extra: 1',
-  ].join('\n');
-  const err = t.throws(() => parseRecipe(text, 'recipe.yaml'), { instanceOf: RecipeError });
-  t.deepEqual(err.problems, [
-    { path: 'extra', reason: 'is not a recipe field; the fields are kernel, modules, tools and extraLibraries' },
-    { path: 'kernel.package', reason: 'must be a Debian package name such as linux-image-rt-amd64; got "Linux_Image"' },
-    { path: 'modules[1]', reason: 'must be a kernel module name such as virtio_console; got 7' },
-    { path: 'tools[0].package', reason: 'must be the Debian package that ships the tool, such as rt-tests; got undefined' },
-    { path: 'tools[1].path', reason: 'must be an absolute path such as /usr/bin/cyclictest, or be left out; got "usr/bin/oslat"' },
-    { path: 'tools', reason: "must include {name: busybox, package: busybox-static}: busybox is the guest's shell and init" },
-  ]);
-  t.regex(err.message, /^recipe\.yaml: invalid guest image recipe:\n  - extra: /);
+test("recipe errors list every bad field with its YAML path, the value and the fix", (t) => {
+    const text = [
+        "kernel: {package: Linux_Image}",
+        "modules: [virtio_console, 7]",
+        "tools:",
+        "  - {name: cyclictest}",
+        "  - {name: oslat, package: rt-tests, path: usr/bin/oslat}",
+        "extra: 1",
+    ].join("\n");
+    const err = t.throws(() => parseRecipe(text, "recipe.yaml"), { instanceOf: RecipeError });
+    t.deepEqual(err.problems, [
+        { path: "extra", reason: "is not a recipe field; the fields are kernel, modules, tools and extraLibraries" },
+        { path: "kernel.package", reason: 'must be a Debian package name such as linux-image-rt-amd64; got "Linux_Image"' },
+        { path: "modules[1]", reason: "must be a kernel module name such as virtio_console; got 7" },
+        { path: "tools[0].package", reason: "must be the Debian package that ships the tool, such as rt-tests; got undefined" },
+        { path: "tools[1].path", reason: 'must be an absolute path such as /usr/bin/cyclictest, or be left out; got "usr/bin/oslat"' },
+        { path: "tools", reason: "must include {name: busybox, package: busybox-static}: busybox is the guest's shell and init" },
+    ]);
+    t.regex(err.message, /^recipe\.yaml: invalid guest image recipe:\n  - extra: /);
 });
 
-test('recipe that is not YAML names the document', (t) => {
-  const err = t.throws(() => parseRecipe('kernel: [', 'r.yaml'), { instanceOf: RecipeError });
-  t.is(err.problems[0].path, '(document)');
-  t.regex(err.problems[0].reason, /^is not valid YAML: /);
+test("recipe that is not YAML names the document", (t) => {
+    const err = t.throws(() => parseRecipe("kernel: [", "r.yaml"), { instanceOf: RecipeError });
+    t.is(err.problems[0].path, "(document)");
+    t.regex(err.problems[0].reason, /^is not valid YAML: /);
 });
 
-test('cpio archive lists back with cpio(1): sorted, root-owned, fixed mtime, device node', (t) => {
-  const archive = writeCpio(
-    [
-      { type: 'file', path: 'usr/bin/hello', mode: 0o755, data: Buffer.from('#!/bin/sh\necho hi\n') },
-      { type: 'dir', path: 'usr', mode: 0o755 },
-      { type: 'dir', path: 'usr/bin', mode: 0o755 },
-      { type: 'symlink', path: 'bin', target: 'usr/bin' },
-      { type: 'dir', path: 'dev', mode: 0o755 },
-      { type: 'char', path: 'dev/console', mode: 0o600, major: 5, minor: 1 },
-    ],
-    1_700_000_000,
-  );
-  const listing = execFileSync('cpio', ['-itv', '--quiet'], { input: archive, env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' } })
-    .toString()
-    .trim()
-    .split('\n')
-    .map((l) => l.replace(/\s+/g, ' '));
-  t.deepEqual(listing, [
-    'lrwxrwxrwx 1 root root 7 Nov 14 2023 bin -> usr/bin',
-    'drwxr-xr-x 2 root root 0 Nov 14 2023 dev',
-    'crw------- 1 root root 5, 1 Nov 14 2023 dev/console',
-    'drwxr-xr-x 2 root root 0 Nov 14 2023 usr',
-    'drwxr-xr-x 2 root root 0 Nov 14 2023 usr/bin',
-    '-rwxr-xr-x 1 root root 18 Nov 14 2023 usr/bin/hello',
-  ]);
-  const extracted = execFileSync('cpio', ['-i', '--quiet', '--to-stdout', 'usr/bin/hello'], { input: archive }).toString();
-  t.is(extracted, '#!/bin/sh\necho hi\n');
-  // Same entries in another order give the same bytes.
-  const again = writeCpio([{ type: 'dir', path: 'a', mode: 0o755 }, { type: 'dir', path: 'a/b', mode: 0o755 }], 0);
-  const shuffled = writeCpio([{ type: 'dir', path: 'a/b', mode: 0o755 }, { type: 'dir', path: 'a', mode: 0o755 }], 0);
-  t.true(again.equals(shuffled));
+test("cpio archive lists back with cpio(1): sorted, root-owned, fixed mtime, device node", (t) => {
+    const archive = writeCpio(
+        [
+            { type: "file", path: "usr/bin/hello", mode: 0o755, data: Buffer.from("#!/bin/sh\necho hi\n") },
+            { type: "dir", path: "usr", mode: 0o755 },
+            { type: "dir", path: "usr/bin", mode: 0o755 },
+            { type: "symlink", path: "bin", target: "usr/bin" },
+            { type: "dir", path: "dev", mode: 0o755 },
+            { type: "char", path: "dev/console", mode: 0o600, major: 5, minor: 1 },
+        ],
+        1_700_000_000,
+    );
+    const listing = execFileSync("cpio", ["-itv", "--quiet"], { input: archive, env: { ...process.env, TZ: "UTC", LC_ALL: "C" } })
+        .toString()
+        .trim()
+        .split("\n")
+        .map((l) => l.replace(/\s+/g, " "));
+    t.deepEqual(listing, [
+        "lrwxrwxrwx 1 root root 7 Nov 14 2023 bin -> usr/bin",
+        "drwxr-xr-x 2 root root 0 Nov 14 2023 dev",
+        "crw------- 1 root root 5, 1 Nov 14 2023 dev/console",
+        "drwxr-xr-x 2 root root 0 Nov 14 2023 usr",
+        "drwxr-xr-x 2 root root 0 Nov 14 2023 usr/bin",
+        "-rwxr-xr-x 1 root root 18 Nov 14 2023 usr/bin/hello",
+    ]);
+    const extracted = execFileSync("cpio", ["-i", "--quiet", "--to-stdout", "usr/bin/hello"], { input: archive }).toString();
+    t.is(extracted, "#!/bin/sh\necho hi\n");
+    // Same entries in another order give the same bytes.
+    const again = writeCpio(
+        [
+            { type: "dir", path: "a", mode: 0o755 },
+            { type: "dir", path: "a/b", mode: 0o755 },
+        ],
+        0,
+    );
+    const shuffled = writeCpio(
+        [
+            { type: "dir", path: "a/b", mode: 0o755 },
+            { type: "dir", path: "a", mode: 0o755 },
+        ],
+        0,
+    );
+    t.true(again.equals(shuffled));
 });
 
-test('cpio writer refuses a file whose directory is missing', (t) => {
-  const err = t.throws(() => writeCpio([{ type: 'file', path: 'etc/passwd', mode: 0o644, data: Buffer.alloc(0) }], 0));
-  t.is(err.message, 'cpio entry etc/passwd has no directory entry for etc');
+test("cpio writer refuses a file whose directory is missing", (t) => {
+    const err = t.throws(() => writeCpio([{ type: "file", path: "etc/passwd", mode: 0o644, data: Buffer.alloc(0) }], 0));
+    t.is(err.message, "cpio entry etc/passwd has no directory entry for etc");
 });
 
-test('ldd parser takes the libraries and the loader, not the vDSO', (t) => {
-  const libs = parseLdd(body(fixture('ldd-qemu-ga.txt')));
-  t.true(libs.includes('/lib/x86_64-linux-gnu/libglib-2.0.so.0'));
-  t.true(libs.includes('/lib64/ld-linux-x86-64.so.2'));
-  t.false(libs.some((l) => l.includes('vdso')));
-  t.is(libs.length, 10);
-  t.deepEqual(parseLdd(body(fixture('ldd-busybox-static.txt'))), []);
-  t.throws(() => parseLdd('\tlibfoo.so.1 => not found\n'), { message: /missing library: libfoo\.so\.1 => not found/ });
+test("ldd parser takes the libraries and the loader, not the vDSO", (t) => {
+    const libs = parseLdd(body(fixture("ldd-qemu-ga.txt")));
+    t.true(libs.includes("/lib/x86_64-linux-gnu/libglib-2.0.so.0"));
+    t.true(libs.includes("/lib64/ld-linux-x86-64.so.2"));
+    t.false(libs.some((l) => l.includes("vdso")));
+    t.is(libs.length, 10);
+    t.deepEqual(parseLdd(body(fixture("ldd-busybox-static.txt"))), []);
+    t.throws(() => parseLdd("\tlibfoo.so.1 => not found\n"), { message: /missing library: libfoo\.so\.1 => not found/ });
 });
 
-test('modules load after their dependencies (real modinfo -F depends output)', (t) => {
-  const depends = new Map<string, string[]>();
-  for (const line of body(fixture('modinfo-depends-6.1.0-56-rt-amd64.txt')).split('\n').filter(Boolean)) {
-    const [name, deps] = line.split(':');
-    depends.set(name, deps.trim() === '' ? [] : deps.trim().split(','));
-  }
-  const order = orderModules(['virtio_console', 'virtio-pci', 'uio_pci_generic'], depends);
-  t.deepEqual(order, ['virtio_ring', 'virtio', 'virtio_console', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'uio', 'uio_pci_generic']);
-  for (const [i, m] of order.entries()) for (const d of depends.get(m)!) t.true(order.indexOf(d) < i, `${d} before ${m}`);
-  t.throws(() => orderModules(['a'], new Map([['a', ['b']], ['b', ['a']]])), { message: 'kernel modules depend on each other in a cycle: a -> b -> a' });
+test("modules load after their dependencies (real modinfo -F depends output)", (t) => {
+    const depends = new Map<string, string[]>();
+    for (const line of body(fixture("modinfo-depends-6.1.0-56-rt-amd64.txt")).split("\n").filter(Boolean)) {
+        const [name, deps] = line.split(":");
+        depends.set(name, deps.trim() === "" ? [] : deps.trim().split(","));
+    }
+    const order = orderModules(["virtio_console", "virtio-pci", "uio_pci_generic"], depends);
+    t.deepEqual(order, ["virtio_ring", "virtio", "virtio_console", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "uio", "uio_pci_generic"]);
+    for (const [i, m] of order.entries()) for (const d of depends.get(m)!) t.true(order.indexOf(d) < i, `${d} before ${m}`);
+    t.throws(
+        () =>
+            orderModules(
+                ["a"],
+                new Map([
+                    ["a", ["b"]],
+                    ["b", ["a"]],
+                ]),
+            ),
+        { message: "kernel modules depend on each other in a cycle: a -> b -> a" },
+    );
 });
 
-test('host paths map into the merged-/usr guest tree', (t) => {
-  for (const [host, guest] of [
-    ['/bin/busybox', 'usr/bin/busybox'],
-    ['/lib64/ld-linux-x86-64.so.2', 'usr/lib64/ld-linux-x86-64.so.2'],
-    ['/lib/x86_64-linux-gnu/libc.so.6', 'usr/lib/x86_64-linux-gnu/libc.so.6'],
-    ['/usr/sbin/qemu-ga', 'usr/sbin/qemu-ga'],
-    ['/etc/inittab', 'etc/inittab'],
-    ['/library/x', 'library/x'],
-  ]) {
-    t.is(guestPath(host), guest, host);
-  }
+test("host paths map into the merged-/usr guest tree", (t) => {
+    for (const [host, guest] of [
+        ["/bin/busybox", "usr/bin/busybox"],
+        ["/lib64/ld-linux-x86-64.so.2", "usr/lib64/ld-linux-x86-64.so.2"],
+        ["/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/libc.so.6"],
+        ["/usr/sbin/qemu-ga", "usr/sbin/qemu-ga"],
+        ["/etc/inittab", "etc/inittab"],
+        ["/library/x", "library/x"],
+    ]) {
+        t.is(guestPath(host), guest, host);
+    }
 });

@@ -3,69 +3,76 @@
  * the kit relies on: the RT kernel boots, the ready line names the guest, the
  * guest agent runs commands, and the probe tools are there and work.
  */
-import test from 'ava';
-import { ensureGuestImage } from '../../guest-images/build';
-import { bootGuest } from '../helpers/qemuBoot';
+import test from "ava";
+import { ensureGuestImage } from "../../guest-images/build";
+import { bootGuest } from "../helpers/qemuBoot";
 
 const BOOT_TIMEOUT_MS = 120_000;
 
 /** Debian version without epoch and revision, e.g. 1:7.2+dfsg-7 -> 7.2 ("+dfsg" dropped too). */
 function upstream(debianVersion: string): string {
-  return debianVersion.replace(/^\d+:/, '').replace(/-[^-]*$/, '').replace(/\+.*$/, '');
+    return debianVersion
+        .replace(/^\d+:/, "")
+        .replace(/-[^-]*$/, "")
+        .replace(/\+.*$/, "");
 }
 
-test('guest image boots under TCG, prints its ready line and runs commands through the guest agent', async (t) => {
-  const image = await ensureGuestImage({ log: (l) => t.log(l) });
-  const guest = bootGuest(t, { kernel: image.kernel, initrd: image.initrd, name: 't1' });
+test("guest image boots under TCG, prints its ready line and runs commands through the guest agent", async (t) => {
+    const image = await ensureGuestImage({ log: (l) => t.log(l) });
+    const guest = bootGuest(t, { kernel: image.kernel, initrd: image.initrd, name: "t1" });
 
-  await guest.waitForConsole(new RegExp(`Linux version ${image.kernelVersion.replace(/[.+]/g, '\\$&')} `), BOOT_TIMEOUT_MS);
-  const bannerMs = guest.elapsedMs();
-  const ready = await guest.waitForConsole(/^NFVKIT-READY [^\r\n]*\r?\n/m, BOOT_TIMEOUT_MS);
-  const readyMs = guest.elapsedMs();
-  t.log(`kernel banner after ${bannerMs} ms, ready line after ${readyMs} ms (TCG)`);
-  t.is(ready[0].trim(), `NFVKIT-READY name=t1 kernel=${image.kernelVersion} preempt=rt`);
-  t.is(guest.console().match(/^NFVKIT-READY/gm)?.length, 1, 'exactly one ready line');
-  t.notRegex(guest.console(), /nfvkit-init: .*failed/);
+    await guest.waitForConsole(new RegExp(`Linux version ${image.kernelVersion.replace(/[.+]/g, "\\$&")} `), BOOT_TIMEOUT_MS);
+    const bannerMs = guest.elapsedMs();
+    const ready = await guest.waitForConsole(/^NFVKIT-READY [^\r\n]*\r?\n/m, BOOT_TIMEOUT_MS);
+    const readyMs = guest.elapsedMs();
+    t.log(`kernel banner after ${bannerMs} ms, ready line after ${readyMs} ms (TCG)`);
+    t.is(ready[0].trim(), `NFVKIT-READY name=t1 kernel=${image.kernelVersion} preempt=rt`);
+    t.is(guest.console().match(/^NFVKIT-READY/gm)?.length, 1, "exactly one ready line");
+    t.notRegex(guest.console(), /nfvkit-init: .*failed/);
 
-  await guest.agent.sync();
-  const basic = await guest.agent.sh('cyclictest --help >/dev/null 2>&1; echo ok; uname -r; hostname; cat /sys/kernel/realtime');
-  t.is(basic.exitCode, 0, basic.stderr);
-  t.is(basic.stdout, `ok\n${image.kernelVersion}\nt1\n1\n`);
+    await guest.agent.sync();
+    const basic = await guest.agent.sh("cyclictest --help >/dev/null 2>&1; echo ok; uname -r; hostname; cat /sys/kernel/realtime");
+    t.is(basic.exitCode, 0, basic.stderr);
+    t.is(basic.stdout, `ok\n${image.kernelVersion}\nt1\n1\n`);
 
-  // Each probe tool starts and reports the version of the package it came from.
-  const probes: Array<{ cmd: string; exitCode: number; expect: RegExp }> = [
-    { cmd: 'cyclictest --help', exitCode: 0, expect: /^cyclictest V \d+\.\d+/m },
-    { cmd: 'oslat --version', exitCode: 0, expect: /^oslat V \d+\.\d+/m },
-    // rtla prints its usage and exits 1 for --help; the version is the kernel's tools version.
-    { cmd: 'rtla --help', exitCode: 1, expect: new RegExp(`^rtla version ${upstream(image.tools.rtla).split('.').slice(0, 2).join('\\.')}`, 'm') },
-    { cmd: 'timerlat --help', exitCode: 1, expect: /^timerlat version /m },
-    { cmd: 'stress-ng --version', exitCode: 0, expect: new RegExp(`^stress-ng, version ${upstream(image.tools['stress-ng']).replace(/\./g, '\\.')} `, 'm') },
-    { cmd: 'qemu-ga --version', exitCode: 0, expect: new RegExp(`^QEMU Guest Agent ${upstream(image.tools['qemu-ga']).replace(/\./g, '\\.')}`, 'm') },
-  ];
-  for (const p of probes) {
-    const r = await guest.agent.sh(`${p.cmd} 2>&1`);
-    t.is(r.exitCode, p.exitCode, `${p.cmd}: ${r.stdout}`);
-    t.regex(r.stdout, p.expect, p.cmd);
-  }
+    // Each probe tool starts and reports the version of the package it came from.
+    const probes: Array<{ cmd: string; exitCode: number; expect: RegExp }> = [
+        { cmd: "cyclictest --help", exitCode: 0, expect: /^cyclictest V \d+\.\d+/m },
+        { cmd: "oslat --version", exitCode: 0, expect: /^oslat V \d+\.\d+/m },
+        // rtla prints its usage and exits 1 for --help; the version is the kernel's tools version.
+        { cmd: "rtla --help", exitCode: 1, expect: new RegExp(`^rtla version ${upstream(image.tools.rtla).split(".").slice(0, 2).join("\\.")}`, "m") },
+        { cmd: "timerlat --help", exitCode: 1, expect: /^timerlat version /m },
+        {
+            cmd: "stress-ng --version",
+            exitCode: 0,
+            expect: new RegExp(`^stress-ng, version ${upstream(image.tools["stress-ng"]).replace(/\./g, "\\.")} `, "m"),
+        },
+        { cmd: "qemu-ga --version", exitCode: 0, expect: new RegExp(`^QEMU Guest Agent ${upstream(image.tools["qemu-ga"]).replace(/\./g, "\\.")}`, "m") },
+    ];
+    for (const p of probes) {
+        const r = await guest.agent.sh(`${p.cmd} 2>&1`);
+        t.is(r.exitCode, p.exitCode, `${p.cmd}: ${r.stdout}`);
+        t.regex(r.stdout, p.expect, p.cmd);
+    }
 
-  // cyclictest really measures: one thread, 1 s, summary line with a max latency.
-  const cyc = await guest.agent.sh('cyclictest -q -m -t 1 -i 1000 -D 1 2>&1');
-  t.is(cyc.exitCode, 0, cyc.stdout);
-  t.regex(cyc.stdout, /^T: 0 \(\s*\d+\) P:\s*\d+ I:1000 C:\s*\d+ Min:\s*\d+ Act:\s*\d+ Avg:\s*\d+ Max:\s*\d+/m);
+    // cyclictest really measures: one thread, 1 s, summary line with a max latency.
+    const cyc = await guest.agent.sh("cyclictest -q -m -t 1 -i 1000 -D 1 2>&1");
+    t.is(cyc.exitCode, 0, cyc.stdout);
+    t.regex(cyc.stdout, /^T: 0 \(\s*\d+\) P:\s*\d+ I:1000 C:\s*\d+ Min:\s*\d+ Act:\s*\d+ Avg:\s*\d+ Max:\s*\d+/m);
 
-  // The latency probes need these tracers in the RT kernel.
-  const tracers = await guest.agent.sh('cat /sys/kernel/tracing/available_tracers');
-  t.is(tracers.exitCode, 0, tracers.stderr);
-  t.log(`available tracers: ${tracers.stdout.trim()}`);
-  const names = tracers.stdout.trim().split(/\s+/);
-  t.true(names.includes('osnoise'), 'osnoise tracer');
-  t.true(names.includes('timerlat'), 'timerlat tracer');
+    // The latency probes need these tracers in the RT kernel.
+    const tracers = await guest.agent.sh("cat /sys/kernel/tracing/available_tracers");
+    t.is(tracers.exitCode, 0, tracers.stderr);
+    t.log(`available tracers: ${tracers.stdout.trim()}`);
+    const names = tracers.stdout.trim().split(/\s+/);
+    t.true(names.includes("osnoise"), "osnoise tracer");
+    t.true(names.includes("timerlat"), "timerlat tracer");
 
-  const mounts = await guest.agent.sh('cat /proc/mounts');
-  t.regex(mounts.stdout, /^tracefs \/sys\/kernel\/tracing tracefs /m);
-  t.regex(mounts.stdout, /^hugetlbfs \/dev\/hugepages hugetlbfs /m);
+    const mounts = await guest.agent.sh("cat /proc/mounts");
+    t.regex(mounts.stdout, /^tracefs \/sys\/kernel\/tracing tracefs /m);
+    t.regex(mounts.stdout, /^hugetlbfs \/dev\/hugepages hugetlbfs /m);
 
-  // libvirt's `virsh shutdown --mode agent` sends guest-shutdown; the guest must power off.
-  await guest.agent.send('guest-shutdown', { mode: 'powerdown' });
-  t.regex(await guest.waitForExit(60_000), /^QEMU exited \(code 0/);
+    // libvirt's `virsh shutdown --mode agent` sends guest-shutdown; the guest must power off.
+    await guest.agent.send("guest-shutdown", { mode: "powerdown" });
+    t.regex(await guest.waitForExit(60_000), /^QEMU exited \(code 0/);
 });

@@ -31,7 +31,11 @@ async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?
             hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
             guests: [
                 {
-                    name: "g1", host: "local", emulatorCpus: "0", memory, pageSize: "4K",
+                    name: "g1",
+                    host: "local",
+                    emulatorCpus: "0",
+                    memory,
+                    pageSize: "4K",
                     // With rt: vCPU 0 housekeeping on CPU 0, vCPU 1 real-time on CPU 1.
                     ...(rt ? { vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: rt.fifoPriority } : { vcpus: 1, rtVcpus: [], cpus: [cpu] }),
                     // What TestPod does on a host that cannot raise RLIMIT_MEMLOCK (see host/memoryLocking.ts).

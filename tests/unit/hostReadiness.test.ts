@@ -37,23 +37,32 @@ test("host boot args: isolation of the isolated CPUs, per-node hugepage pools, I
 });
 
 test("a host booted with exactly those args on a PREEMPT_RT kernel is ready", (t) => {
-    const checks = assessHostReadiness({ release: "6.1.0-28-rt-amd64", version: "#1 SMP PREEMPT_RT Debian", realtime: true, cmdline: `BOOT_IMAGE=/vmlinuz ro ${args.join(" ")} quiet`, tracers: ["hwlat", "osnoise", "nop"] }, args);
-    t.true(checks.every((c) => c.pass), JSON.stringify(checks.filter((c) => !c.pass)));
+    const checks = assessHostReadiness(
+        {
+            release: "6.1.0-28-rt-amd64",
+            version: "#1 SMP PREEMPT_RT Debian",
+            realtime: true,
+            cmdline: `BOOT_IMAGE=/vmlinuz ro ${args.join(" ")} quiet`,
+            tracers: ["hwlat", "osnoise", "nop"],
+        },
+        args,
+    );
+    t.true(
+        checks.every((c) => c.pass),
+        JSON.stringify(checks.filter((c) => !c.pass)),
+    );
 });
 
 test("this CI machine (a VM without PREEMPT_RT or isolation) is reported not ready, arg by arg", (t) => {
     const [, cmdline, release, version] = readFileSync("tests/fixtures/libvirt/host-kernel-ci-vm.txt", "utf8").split("\n");
     const wanted = buildHostKernelArgs({ isolatedCpus: [1], housekeepingCpus: [0], hugepages: [{ node: 0, sizeKiB: 2048, count: 256 }], iommu: false });
     const checks = assessHostReadiness({ release, version, realtime: false, cmdline, tracers: ["blk", "function", "nop"] }, wanted);
-    t.deepEqual(
-        describeUnready("local", checks).slice(0, 4),
-        [
-            `host local not ready: PREEMPT_RT kernel: expected PREEMPT_RT, found ${release} ${version}`,
-            "host local not ready: hwlat tracer (hardware latency detection): expected hwlat, found absent (tracers: blk function nop)",
-            "host local not ready: boot arg isolcpus: expected isolcpus=managed_irq,domain,1, found absent",
-            "host local not ready: boot arg nohz_full: expected nohz_full=1, found absent",
-        ],
-    );
+    t.deepEqual(describeUnready("local", checks).slice(0, 4), [
+        `host local not ready: PREEMPT_RT kernel: expected PREEMPT_RT, found ${release} ${version}`,
+        "host local not ready: hwlat tracer (hardware latency detection): expected hwlat, found absent (tracers: blk function nop)",
+        "host local not ready: boot arg isolcpus: expected isolcpus=managed_irq,domain,1, found absent",
+        "host local not ready: boot arg nohz_full: expected nohz_full=1, found absent",
+    ]);
     t.false(checks.find((c) => c.name === "boot arg hugepages")!.pass);
     t.true(checks.some((c) => c.pass === false && c.name === "boot arg skew_tick"));
 });

@@ -31,7 +31,11 @@ test("the example builds its pod from the package entry point: every resource ty
     const guests = await settle(outputs.guests);
     const urn = (r: pulumi.Resource) => settle(r.urn);
 
-    const names = (type: string) => registered.filter((r) => r.type === type).map((r) => r.name).sort();
+    const names = (type: string) =>
+        registered
+            .filter((r) => r.type === type)
+            .map((r) => r.name)
+            .sort();
     t.deepEqual(names("nfvkit:pod:TestPod"), ["lab"]);
     t.deepEqual(names("nfvkit:guest:NfvGuest"), ["lab-peer", "lab-vnf"]);
     t.deepEqual(names("nfvkit:link:IvshmemLink"), ["lab-link-ring0"]);
@@ -66,8 +70,14 @@ test("the example builds its pod from the package entry point: every resource ty
     // The program's outputs: placement table, guests, accelerator.
     const lines = outputs.placement.split("\n");
     t.deepEqual(lines[0].split(/\s+/), ["HOST", "GUEST", "THREAD", "HOST", "CPU", "NODE", "ROLE"]);
-    t.true(lines.some((l) => new RegExp(`^lab\\s+vnf\\s+vcpu1\\s+${rtCpu}\\s+0\\s+rt$`).test(l)), outputs.placement);
-    t.true(lines.some((l) => /^lab\s+peer\s+vcpu0\s+0\s+0\s+housekeeping$/.test(l)), outputs.placement);
+    t.true(
+        lines.some((l) => new RegExp(`^lab\\s+vnf\\s+vcpu1\\s+${rtCpu}\\s+0\\s+rt$`).test(l)),
+        outputs.placement,
+    );
+    t.true(
+        lines.some((l) => /^lab\s+peer\s+vcpu0\s+0\s+0\s+housekeeping$/.test(l)),
+        outputs.placement,
+    );
     t.deepEqual(Object.keys(guests).sort(), ["peer", "vnf"]);
     t.like(guests.vnf, {
         host: "lab",
@@ -98,13 +108,31 @@ test("without host facts the example's spec cannot be planned, and the error nam
 
 test("the package entry point exports the components, host discovery and the pure pipeline", async (t) => {
     const kit = await import("../../components");
-    for (const name of ["TestPod", "NfvGuest", "IvshmemLink", "discoverHosts", "chooseAccel", "resolvePod", "PodSpecError", "MemorySize", "CpuSet", "formatPlacementTable", "renderDomainXml", "liveTunables", "tokens", "ensureGuestImage"]) {
+    for (const name of [
+        "TestPod",
+        "NfvGuest",
+        "IvshmemLink",
+        "discoverHosts",
+        "chooseAccel",
+        "resolvePod",
+        "PodSpecError",
+        "MemorySize",
+        "CpuSet",
+        "formatPlacementTable",
+        "renderDomainXml",
+        "liveTunables",
+        "tokens",
+        "ensureGuestImage",
+    ]) {
         t.truthy((kit as Record<string, unknown>)[name], name);
     }
     // The pure stages work without an engine: resolve the example's spec with declared topology.
     const { labPodSpec } = await import("../../docs/examples/own-program/pod");
     const spec = labPodSpec("qemu:///system");
     const resolved = kit.resolvePod(spec, { namePrefix: "lab-unit", discovered: { lab: hostFacts.lab.topology } });
-    t.deepEqual(resolved.guests.map((g) => g.domainName), ["lab-unit-vnf", "lab-unit-peer"]);
+    t.deepEqual(
+        resolved.guests.map((g) => g.domainName),
+        ["lab-unit-vnf", "lab-unit-peer"],
+    );
     t.regex(kit.formatPlacementTable(resolved.placement), /^HOST\s+GUEST/);
 });

@@ -2,12 +2,7 @@ import test from "ava";
 import { buildGuestKernelArgs } from "../../components/plan/guestCmdline";
 
 test("RT vCPUs are isolated and IRQs go to the housekeeping vCPUs", (t) => {
-    t.deepEqual(buildGuestKernelArgs({ vcpus: 4, rtVcpus: [1, 2, 3] }), [
-        "isolcpus=managed_irq,domain,1-3",
-        "nohz_full=1-3",
-        "rcu_nocbs=1-3",
-        "irqaffinity=0",
-    ]);
+    t.deepEqual(buildGuestKernelArgs({ vcpus: 4, rtVcpus: [1, 2, 3] }), ["isolcpus=managed_irq,domain,1-3", "nohz_full=1-3", "rcu_nocbs=1-3", "irqaffinity=0"]);
 });
 
 test("non-contiguous RT vCPUs and several housekeeping vCPUs", (t) => {

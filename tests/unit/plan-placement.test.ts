@@ -11,7 +11,10 @@ function twoSocketHost(): PlacementHost {
         name: "host-a",
         path: "hosts[0]",
         topology: {
-            numaNodes: [{ id: 0, cpus: numa0 }, { id: 1, cpus: numa1 }],
+            numaNodes: [
+                { id: 0, cpus: numa0 },
+                { id: 1, cpus: numa1 },
+            ],
             smtSiblings: [0, 1, 2, 3, 4, 5, 6, 7].map((n) => [n, n + 8]),
         },
         housekeepingCpus: housekeeping.sort((a, b) => a - b),
@@ -50,10 +53,7 @@ test("a guest may use its own RT CPUs' siblings once whole cores run out", (t) =
 });
 
 test("the SMT sibling of an RT vCPU is not given to another guest", (t) => {
-    const plan = planPlacement([twoSocketHost()], [
-        guest("a", 0, { vcpus: 3, rtVcpus: [0, 1, 2], numaNode: 0 }),
-        guest("b", 1, { numaNode: 0 }),
-    ]);
+    const plan = planPlacement([twoSocketHost()], [guest("a", 0, { vcpus: 3, rtVcpus: [0, 1, 2], numaNode: 0 }), guest("b", 1, { numaNode: 0 })]);
     t.deepEqual(rtCpus(plan, "a"), [1, 2, 3]);
     t.deepEqual(plan.problems.map(formatProblem), [
         // CPUs 9-11 are free but are siblings of guest a's RT CPUs.
@@ -62,10 +62,7 @@ test("the SMT sibling of an RT vCPU is not given to another guest", (t) => {
 });
 
 test("without a wanted node, a guest goes to the first node with room", (t) => {
-    const plan = planPlacement([twoSocketHost()], [
-        guest("a", 0, { vcpus: 3, rtVcpus: [0, 1, 2] }),
-        guest("b", 1, { vcpus: 2, rtVcpus: [0, 1] }),
-    ]);
+    const plan = planPlacement([twoSocketHost()], [guest("a", 0, { vcpus: 3, rtVcpus: [0, 1, 2] }), guest("b", 1, { vcpus: 2, rtVcpus: [0, 1] })]);
     t.deepEqual(plan.problems, []);
     t.is(plan.placements.a.numaNode, 0);
     t.is(plan.placements.b.numaNode, 1);
@@ -73,19 +70,22 @@ test("without a wanted node, a guest goes to the first node with room", (t) => {
 });
 
 test("housekeeping vCPUs share housekeeping CPUs, each on the least loaded", (t) => {
-    const plan = planPlacement([twoSocketHost()], [
-        guest("a", 0, { vcpus: 2, rtVcpus: [], numaNode: 0 }),
-        guest("b", 1, { vcpus: 1, rtVcpus: [], numaNode: 0 }),
-    ]);
-    t.deepEqual(plan.placements.a.pins.map((p) => p.hostCpu), [0, 8]);
-    t.deepEqual(plan.placements.b.pins.map((p) => p.hostCpu), [0]);
+    const plan = planPlacement(
+        [twoSocketHost()],
+        [guest("a", 0, { vcpus: 2, rtVcpus: [], numaNode: 0 }), guest("b", 1, { vcpus: 1, rtVcpus: [], numaNode: 0 })],
+    );
+    t.deepEqual(
+        plan.placements.a.pins.map((p) => p.hostCpu),
+        [0, 8],
+    );
+    t.deepEqual(
+        plan.placements.b.pins.map((p) => p.hostCpu),
+        [0],
+    );
 });
 
 test("guests with explicit CPUs are placed first, and the planner works around them", (t) => {
-    const plan = planPlacement([twoSocketHost()], [
-        guest("auto", 0, { numaNode: 0 }),
-        guest("manual", 1, { cpus: [1], numaNode: 0 }),
-    ]);
+    const plan = planPlacement([twoSocketHost()], [guest("auto", 0, { numaNode: 0 }), guest("manual", 1, { cpus: [1], numaNode: 0 })]);
     t.deepEqual(plan.problems, []);
     t.deepEqual(rtCpus(plan, "manual"), [1]);
     t.deepEqual(rtCpus(plan, "auto"), [2]);
@@ -94,7 +94,13 @@ test("guests with explicit CPUs are placed first, and the planner works around t
 test("explicit emulator and I/O thread CPUs are kept as given", (t) => {
     const plan = planPlacement([twoSocketHost()], [guest("vnf", 0, { numaNode: 0, emulatorCpus: [8], iothreads: 2, iothreadCpus: [0] })]);
     t.deepEqual(plan.placements.vnf.emulatorCpus, [8]);
-    t.deepEqual(plan.rows.filter((r) => r.role === "iothread").map((r) => [r.vcpu, r.hostCpu]), [["iothread1", 0], ["iothread2", 0]]);
+    t.deepEqual(
+        plan.rows.filter((r) => r.role === "iothread").map((r) => [r.vcpu, r.hostCpu]),
+        [
+            ["iothread1", 0],
+            ["iothread2", 0],
+        ],
+    );
 });
 
 test("cannot place: no node has enough isolated CPUs", (t) => {
@@ -126,9 +132,9 @@ test("the same input gives the same plan", (t) => {
 });
 
 test("placement table", (t) => {
-    const plan = planPlacement([twoSocketHost()], [
-        guest("vnf-fast", 0, { vcpus: 3, rtVcpus: [1, 2], numaNode: 1 }),
-        guest("peer", 1, { vcpus: 1, rtVcpus: [], iothreads: 1 }),
-    ]);
+    const plan = planPlacement(
+        [twoSocketHost()],
+        [guest("vnf-fast", 0, { vcpus: 3, rtVcpus: [1, 2], numaNode: 1 }), guest("peer", 1, { vcpus: 1, rtVcpus: [], iothreads: 1 })],
+    );
     t.snapshot(formatPlacementTable(plan.rows));
 });

@@ -25,7 +25,23 @@ const cfg = { cpus: "1-2", durationSec: 10, priority: 95, intervalUs: 1000 };
 test("cyclictest argv: FIFO priority, mlockall, affinity with one thread per CPU, histogram and JSON, never -n", (t) => {
     const argv = cyclictestCommand(cfg, { jsonFile: "/run/probe/ct.json" });
     t.deepEqual(argv, [
-        "cyclictest", "-m", "-p", "95", "--policy=fifo", "-a", "1-2", "-t", "2", "-i", "1000", "-D", "10", "-q", "-h", "1000", "--json=/run/probe/ct.json",
+        "cyclictest",
+        "-m",
+        "-p",
+        "95",
+        "--policy=fifo",
+        "-a",
+        "1-2",
+        "-t",
+        "2",
+        "-i",
+        "1000",
+        "-D",
+        "10",
+        "-q",
+        "-h",
+        "1000",
+        "--json=/run/probe/ct.json",
     ]);
     t.false(argv.includes("-n"));
     t.deepEqual(cyclictestCommand({ ...cfg, cpus: "1,3-4", housekeepingCpu: 0 }, { jsonFile: "f", histogramUs: 200 }).slice(5, 9), ["-a", "1,3-4", "-t", "3"]);
@@ -36,7 +52,22 @@ test("oslat and rtla argv", (t) => {
     t.deepEqual(oslatCommand(cfg, { jsonFile: "/run/o.json" }), ["oslat", "-c", "1-2", "-D", "10", "-f", "95", "-q", "--json=/run/o.json"]);
     t.deepEqual(timerlatCommand(cfg), ["rtla", "timerlat", "hist", "-c", "1-2", "-d", "10", "-p", "1000", "-P", "f:95", "--dma-latency", "0"]);
     t.deepEqual(osnoiseCommand(cfg), ["rtla", "osnoise", "top", "-q", "-c", "1-2", "-p", "1000", "-r", "1000", "-d", "10"]);
-    t.deepEqual(osnoiseCommand(cfg, { runtimeUs: 900, fifoPriority: 1 }), ["rtla", "osnoise", "top", "-q", "-c", "1-2", "-p", "1000", "-r", "900", "-d", "10", "-P", "f:1"]);
+    t.deepEqual(osnoiseCommand(cfg, { runtimeUs: 900, fifoPriority: 1 }), [
+        "rtla",
+        "osnoise",
+        "top",
+        "-q",
+        "-c",
+        "1-2",
+        "-p",
+        "1000",
+        "-r",
+        "900",
+        "-d",
+        "10",
+        "-P",
+        "f:1",
+    ]);
 });
 
 test("bad probe config names the field, the value and the fix", (t) => {
@@ -45,7 +76,9 @@ test("bad probe config names the field, the value and the fix", (t) => {
         message: 'probe config cpus: "2-1" is not valid. Fix: write a CPU list such as "1", "1-3" or "1,3-4".',
     });
     t.throws(() => timerlatCommand({ ...cfg, priority: 100 }), { message: /priority: 100 is not valid\. Fix: give a SCHED_FIFO priority from 1 to 99/ });
-    t.throws(() => oslatCommand({ ...cfg, housekeepingCpu: 2 }), { message: /housekeepingCpu: 2 is not valid\. Fix: pick a CPU outside the measured ones \(1-2\)/ });
+    t.throws(() => oslatCommand({ ...cfg, housekeepingCpu: 2 }), {
+        message: /housekeepingCpu: 2 is not valid\. Fix: pick a CPU outside the measured ones \(1-2\)/,
+    });
     t.throws(() => osnoiseCommand(cfg, { runtimeUs: 2000 }), { message: /runtimeUs: 2000 is not valid/ });
 });
 
@@ -119,12 +152,10 @@ test("bad target values are all reported with their YAML path", (t) => {
         () => resolveTargets({ timer: { maxUs: "fast", avgUs: { value: 5, op: "=<" } }, interupt: {}, preemption: { windowUs: 0.5 } }, "nfv-testpod:targets"),
         { instanceOf: TargetsError },
     );
-    t.deepEqual(err!.issues.map((i) => i.path), [
-        "nfv-testpod:targets.timer.maxUs",
-        "nfv-testpod:targets.timer.avgUs.op",
-        "nfv-testpod:targets.interupt",
-        "nfv-testpod:targets.preemption.windowUs",
-    ]);
+    t.deepEqual(
+        err!.issues.map((i) => i.path),
+        ["nfv-testpod:targets.timer.maxUs", "nfv-testpod:targets.timer.avgUs.op", "nfv-testpod:targets.interupt", "nfv-testpod:targets.preemption.windowUs"],
+    );
     t.is(err!.issues[0].message, 'expected a number ≥ 0 in us, got "fast". Fix: write 15 or { value: 15, op: "<=" }.');
     t.regex(err!.issues[2].message, /unknown target group\. Fix: use one of timer, interrupt, preemption, migration, interVm\./);
     t.throws(() => resolveTargets([1], "nfv-testpod:targets"), { message: /nfv-testpod:targets: expected a mapping of target groups, got \[1\]/ });

@@ -33,7 +33,11 @@ test("osnoise top from a guest: longest single noise and largest noise per perio
     const text = fixture("rtla-6.1-guest-tcg-osnoise-top.txt");
     const result = parseOsnoiseTop(text, { command: "rtla osnoise top -q -c 1 -p 1000 -r 1000 -d 3", version: "6.1" });
     // The data row: CPU, #periods, runtime, noise, % available, max noise, max single, ...
-    const row = text.split("\n").find((l) => /^\s+1 #\d+/.test(l))!.trim().split(/\s+/);
+    const row = text
+        .split("\n")
+        .find((l) => /^\s+1 #\d+/.test(l))!
+        .trim()
+        .split(/\s+/);
     t.is(result.series.find((s) => s.kind === "period-noise")!.stats.maxUs, Number(row[5]));
     t.is(result.series.find((s) => s.kind === "single-noise")!.stats.maxUs, Number(row[6]));
 });

@@ -29,7 +29,11 @@ const meta = (name: string) => JSON.parse(fixture(`${name}.meta.json`)) as { com
 function footer(text: string, label: string): number[] {
     const line = text.split("\n").find((l) => l.startsWith(`# ${label}:`));
     if (!line) throw new Error(`fixture has no "# ${label}:" line`);
-    return line.slice(label.length + 3).trim().split(/\s+/).map(Number);
+    return line
+        .slice(label.length + 3)
+        .trim()
+        .split(/\s+/)
+        .map(Number);
 }
 
 test("cyclictest JSON: figures, version and command come from the file, trailing-colon keys included", (t) => {
@@ -80,12 +84,18 @@ test("cyclictest: the JSON file and the stdout histogram of one run agree", (t) 
         fromJson.series.map((s) => [s.stats.samples, s.stats.minUs, s.stats.maxUs, s.stats.overflow, s.stats.p99Us]),
         fromText.series.map((s) => [s.stats.samples, s.stats.minUs, s.stats.maxUs, s.stats.overflow, s.stats.p99Us]),
     );
-    t.deepEqual(fromJson.series.map((s) => s.cpu), [0, 1]);
+    t.deepEqual(
+        fromJson.series.map((s) => s.cpu),
+        [0, 1],
+    );
 });
 
 test("cyclictest p99 read off the raw rows: the bucket where the running count reaches 99 % of all cycles", (t) => {
     const raw = fixture("cyclictest-2.4-1thread.hist.txt");
-    const rows = raw.split("\n").filter((l) => /^\d{6} /.test(l)).map((l) => l.split(/\s+/).map(Number));
+    const rows = raw
+        .split("\n")
+        .filter((l) => /^\d{6} /.test(l))
+        .map((l) => l.split(/\s+/).map(Number));
     const all = footer(raw, "Total")[0] + footer(raw, "Histogram Overflows")[0];
     let seen = 0;
     const p99 = rows.find(([, n]) => (seen += n) >= Math.ceil(all * 0.99))![0];
@@ -100,10 +110,16 @@ test("cyclictest 2.7 histogram (synthetic: empty buckets omitted, no '# Total:')
     t.is(meta("cyclictest-2.7-synthetic").origin, "synthetic");
     t.false(raw.includes("# Total"));
     const r = parseCyclictestHistogram(raw);
-    const rows = raw.split("\n").filter((l) => /^\d{6} /.test(l)).map((l) => l.split(/\s+/).map(Number));
+    const rows = raw
+        .split("\n")
+        .filter((l) => /^\d{6} /.test(l))
+        .map((l) => l.split(/\s+/).map(Number));
     t.is(r.series.length, 2);
     r.series.forEach((s, i) => {
-        t.is(s.stats.samples, rows.reduce((n, row) => n + row[1 + i], 0));
+        t.is(
+            s.stats.samples,
+            rows.reduce((n, row) => n + row[1 + i], 0),
+        );
         t.is(s.stats.maxUs, footer(raw, "Max Latencies")[i]);
         t.is(s.stats.histogram[s.stats.histogram.length - 1].us, footer(raw, "Max Latencies")[i]);
     });
@@ -164,7 +180,10 @@ test("oslat text and JSON: figures match the raw report", (t) => {
     t.is(s.stats.maxUs, Number(/Maximum:\s+(\d+)/.exec(text)![1]));
     t.is(s.stats.minUs, Number(/Minimum:\s+(\d+)/.exec(text)![1]));
     const counts = [...text.matchAll(/^\s*\d+ \(us\):\s+(\d+)/gm)].map((m) => Number(m[1]));
-    t.is(s.stats.samples, counts.reduce((a, b) => a + b, 0));
+    t.is(
+        s.stats.samples,
+        counts.reduce((a, b) => a + b, 0),
+    );
     const j = parseOslatJson(fixture("oslat-2.4.json"));
     t.is(j.command, meta("oslat-2.4-quiet").command);
     t.is(j.series[0].stats.maxUs, 51834);
@@ -178,11 +197,30 @@ test("rtla timerlat hist (hand-written 6.1 layout): per-CPU IRQ and thread colum
     t.is(m.origin, "hand-written");
     const raw = fixture("rtla-6.1-timerlat-hist.txt");
     const r = parseTimerlatHist(raw, { command: m.command, version: m.version });
-    t.deepEqual(r.series.map((s) => `${s.kind}:${s.cpu}`), ["irq:1", "thread:1", "irq:2", "thread:2"]);
-    const row = (label: string) => raw.split("\n").find((l) => l.startsWith(label))!.slice(6).trim().split(/\s+/).map(Number);
-    t.deepEqual(r.series.map((s) => s.stats.maxUs), row("max:"));
-    t.deepEqual(r.series.map((s) => s.stats.samples), row("count:"));
-    t.deepEqual(r.series.map((s) => s.stats.overflow), row("over:"));
+    t.deepEqual(
+        r.series.map((s) => `${s.kind}:${s.cpu}`),
+        ["irq:1", "thread:1", "irq:2", "thread:2"],
+    );
+    const row = (label: string) =>
+        raw
+            .split("\n")
+            .find((l) => l.startsWith(label))!
+            .slice(6)
+            .trim()
+            .split(/\s+/)
+            .map(Number);
+    t.deepEqual(
+        r.series.map((s) => s.stats.maxUs),
+        row("max:"),
+    );
+    t.deepEqual(
+        r.series.map((s) => s.stats.samples),
+        row("count:"),
+    );
+    t.deepEqual(
+        r.series.map((s) => s.stats.overflow),
+        row("over:"),
+    );
     t.is(r.version, "6.1");
     t.is(r.noSamples, null);
 });
@@ -196,18 +234,33 @@ test("rtla osnoise top (hand-written 6.1 layout): colour escapes stripped, max s
     const raw = fixture("rtla-6.1-osnoise-top-noisy.txt");
     t.true(raw.includes("\x1b[2;30;47m"));
     const r = parseOsnoiseTop(raw, { version: "6.1" });
-    const rows = raw.split("\n").filter((l) => /^\s+\d+ #/.test(l)).map((l) => l.trim().split(/\s+/));
+    const rows = raw
+        .split("\n")
+        .filter((l) => /^\s+\d+ #/.test(l))
+        .map((l) => l.trim().split(/\s+/));
     // Columns: CPU #periods runtime noise %avail maxnoise maxsingle hw nmi irq softirq thread
-    t.deepEqual(r.series.filter((s) => s.kind === "single-noise").map((s) => s.stats.maxUs), rows.map((c) => Number(c[6])));
-    t.deepEqual(r.series.filter((s) => s.kind === "period-noise").map((s) => s.stats.maxUs), rows.map((c) => Number(c[5])));
-    t.deepEqual(r.series.filter((s) => s.kind === "period-noise").map((s) => s.stats.samples), rows.map((c) => Number(c[1].slice(1))));
+    t.deepEqual(
+        r.series.filter((s) => s.kind === "single-noise").map((s) => s.stats.maxUs),
+        rows.map((c) => Number(c[6])),
+    );
+    t.deepEqual(
+        r.series.filter((s) => s.kind === "period-noise").map((s) => s.stats.maxUs),
+        rows.map((c) => Number(c[5])),
+    );
+    t.deepEqual(
+        r.series.filter((s) => s.kind === "period-noise").map((s) => s.stats.samples),
+        rows.map((c) => Number(c[1].slice(1))),
+    );
 });
 
 test("rtla osnoise top: the last screen wins when -q was forgotten; no CPU rows means no samples", (t) => {
     const frame = fixture("rtla-6.1-osnoise-top.txt");
     const noisy = fixture("rtla-6.1-osnoise-top-noisy.txt");
     const redrawn = `\x1bc${noisy}\x1bc${frame}`;
-    t.deepEqual(parseOsnoiseTop(redrawn).series.map((s) => s.stats.maxUs), parseOsnoiseTop(frame).series.map((s) => s.stats.maxUs));
+    t.deepEqual(
+        parseOsnoiseTop(redrawn).series.map((s) => s.stats.maxUs),
+        parseOsnoiseTop(frame).series.map((s) => s.stats.maxUs),
+    );
     const headerOnly = frame.split("\n").slice(0, 3).join("\n") + "\n";
     t.is(parseOsnoiseTop(headerOnly).noSamples, OSNOISE_NO_SAMPLES);
 });

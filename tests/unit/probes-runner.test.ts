@@ -25,7 +25,8 @@ function recorder(exitCode = 0) {
         const reply = (stdout: string, code = exitCode): GuestExecResult => ({ exitCode: code, stdout, stderr: "", truncated: false });
         if (script.includes("--help") || script.includes("oslat -v")) return reply("cyclictest V 2.40\noslat V 2.40\nrtla version 6.1\n", 0);
         if (script.includes("rtla timerlat")) return reply(fixture("rtla-6.1-guest-tcg-timerlat-hist.txt"));
-        if (script.includes("cyclictest")) return reply(`${fixture("cyclictest-2.4-1thread.hist.txt")}@@nfvkit-json@@\n${fixture("cyclictest-2.4-1thread.json")}`);
+        if (script.includes("cyclictest"))
+            return reply(`${fixture("cyclictest-2.4-1thread.hist.txt")}@@nfvkit-json@@\n${fixture("cyclictest-2.4-1thread.json")}`);
         return reply("");
     };
     return { scripts, shell };
@@ -39,11 +40,18 @@ test("only RT vCPUs are measured; guests without any are listed as not probed", 
     t.deepEqual([...new Set(scripts.map((s) => s.guest))], ["vnf"]);
     t.true(run.notes.includes("peer has no real-time vCPU: not probed"));
     const ct = scripts.find((s) => s.script.includes("cyclictest -m"))!.script;
-    t.regex(ct, /^rm -f \/tmp\/nfvkit-cyclictest\.json; cyclictest .* -a 1 -t 1 .* --mainaffinity=0 2>&1/, "a stale JSON is removed first; the tool reports from the housekeeping vCPU");
-    t.deepEqual(run.results.map((r) => [r.guest, r.result.probe, r.result.noSamples]), [
-        ["vnf", "cyclictest", null],
-        ["vnf", "timerlat", null],
-    ]);
+    t.regex(
+        ct,
+        /^rm -f \/tmp\/nfvkit-cyclictest\.json; cyclictest .* -a 1 -t 1 .* --mainaffinity=0 2>&1/,
+        "a stale JSON is removed first; the tool reports from the housekeeping vCPU",
+    );
+    t.deepEqual(
+        run.results.map((r) => [r.guest, r.result.probe, r.result.noSamples]),
+        [
+            ["vnf", "cyclictest", null],
+            ["vnf", "timerlat", null],
+        ],
+    );
 });
 
 test("oslat is skipped on a guest without a housekeeping vCPU, with the reason", async (t) => {

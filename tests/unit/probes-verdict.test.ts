@@ -72,15 +72,21 @@ test("the ≤ boundary passes; the strict < boundary fails with its own wording"
 });
 
 test("interrupt latency and preemption: pass and fail messages in the same shape", (t) => {
-    const good = judge([{ guest: "vnf-a", result: timerlat() }, { guest: "vnf-a", result: quietNoise() }], SEED);
+    const good = judge(
+        [
+            { guest: "vnf-a", result: timerlat() },
+            { guest: "vnf-a", result: quietNoise() },
+        ],
+        SEED,
+    );
     t.true(good.pass, good.failures.join("; "));
     t.is(good.checks.find((c) => c.metric === "interrupt.maxUs")!.measuredUs, 14);
     const bad = judge([{ guest: "vnf-b", result: noisy() }], SEED);
-    t.deepEqual(bad.failures, [
-        "longest preemption on vnf-b: max 14 µs > target 10 µs",
-        "cumulative preemption in 1 ms on vnf-b: max 25 µs ≥ target < 20 µs",
-    ]);
-    t.deepEqual(bad.checks.map((c) => c.where), ["cpu 2 single", "cpu 2 per period"]);
+    t.deepEqual(bad.failures, ["longest preemption on vnf-b: max 14 µs > target 10 µs", "cumulative preemption in 1 ms on vnf-b: max 25 µs ≥ target < 20 µs"]);
+    t.deepEqual(
+        bad.checks.map((c) => c.where),
+        ["cpu 2 single", "cpu 2 per period"],
+    );
     const strictIrq = resolveTargets({ interrupt: { maxUs: 5 } }, "nfv-testpod:targets");
     t.deepEqual(judge([{ guest: "vnf-a", result: timerlat() }], strictIrq).failures, ["interrupt latency on vnf-a: max 14 µs > target 5 µs"]);
 });
@@ -149,7 +155,10 @@ test("JSON report: structured, complete, and round-trips", (t) => {
 test("Markdown report: one table row per guest × probe × metric, marks, versions and commands", (t) => {
     const v = mixedVerdict();
     const md = markdownReport(v);
-    const table = md.split("\n### ")[0].split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| Guest"));
+    const table = md
+        .split("\n### ")[0]
+        .split("\n")
+        .filter((l) => l.startsWith("| ") && !l.startsWith("| Guest"));
     t.is(table.length, v.checks.length);
     t.is(table.filter((l) => l.endsWith("| ❌ fail |")).length, v.checks.filter((c) => !c.pass).length);
     t.true(md.includes("| vnf-a | cyclictest | timer latency (max) | 1422 µs | thread 0 (cpu 1) | ≤ 15 µs | ❌ fail |"));
@@ -192,7 +201,10 @@ test("JUnit report validates against the JUnit XSD and carries one testcase per 
 test("SVG histograms: one per guest × probe, well-formed XML, target line, log axis, escaped text", (t) => {
     const v = mixedVerdict();
     const files = histogramSvgs(v);
-    t.deepEqual(files.map((f) => f.fileName), ["vnf-a-cyclictest.svg", "vnf-a-timerlat.svg", "vnf-b-osnoise.svg", "vnf-b-oslat.svg", "vnf-c-cyclictest.svg"]);
+    t.deepEqual(
+        files.map((f) => f.fileName),
+        ["vnf-a-cyclictest.svg", "vnf-a-timerlat.svg", "vnf-b-osnoise.svg", "vnf-b-oslat.svg", "vnf-c-cyclictest.svg"],
+    );
     const dir = mkdtempSync(join(tmpdir(), "svg-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     for (const f of files) {

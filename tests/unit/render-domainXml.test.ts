@@ -109,7 +109,7 @@ test("a named TCG CPU model and knobs turned off", (t) => {
 
 test("text is escaped in XML", (t) => {
     const guest = fixturePod("local-one-guest.yaml").guests[0];
-    const xml = renderDomainXml(guest, { ...env("qemu", guest.name), baseCmdline: "console=ttyS0 x=<a&b>", metadata: { note: "it's \"quoted\"" } });
+    const xml = renderDomainXml(guest, { ...env("qemu", guest.name), baseCmdline: "console=ttyS0 x=<a&b>", metadata: { note: 'it\'s "quoted"' } });
     t.true(xml.includes("<cmdline>console=ttyS0 x=&lt;a&amp;b&gt;</cmdline>"));
     t.true(xml.includes("<nfvkit:entry key='note'>it&apos;s &quot;quoted&quot;</nfvkit:entry>"));
 });
@@ -122,13 +122,24 @@ test("a pinning change only touches <cputune>", (t) => {
     const xmlAfter = renderDomainXml(after, env("kvm", after.name));
     t.not(xmlBefore, xmlAfter);
     t.is(strip(xmlBefore), strip(xmlAfter));
-    t.true(xmlAfter.includes(renderCputune(after).map((l) => `  ${l}`).join("\n")));
+    t.true(
+        xmlAfter.includes(
+            renderCputune(after)
+                .map((l) => `  ${l}`)
+                .join("\n"),
+        ),
+    );
 });
 
 test("live tunables list what libvirt can change on a running guest", (t) => {
     const pod = fixturePod("two-node-smt.yaml");
     t.deepEqual(liveTunables(pod.guests[0]), { vcpuPins: { "0": "4", "1": "5", "2": "6" }, emulatorPin: "4,12", iothreadPins: {}, fifoPriority: 10 });
-    t.deepEqual(liveTunables(pod.guests[1]), { vcpuPins: { "0": "0", "1": "1", "2": "2", "3": "8" }, emulatorPin: "0,8", iothreadPins: { "1": "0,8" }, fifoPriority: 1 });
+    t.deepEqual(liveTunables(pod.guests[1]), {
+        vcpuPins: { "0": "0", "1": "1", "2": "2", "3": "8" },
+        emulatorPin: "0,8",
+        iothreadPins: { "1": "0,8" },
+        fifoPriority: 1,
+    });
     const explicit = fixturePod("explicit-cpus.yaml").guests[0];
     // vcpuSchedFifo is off for this guest: no FIFO priority to apply.
     t.is(liveTunables(explicit).fifoPriority, 0);
@@ -166,7 +177,8 @@ test("libvirt defines every rendered domain (and it is undefined again)", async 
             await run("virsh", ["-c", "qemu:///system", "define", xmlFile]);
             const { stdout } = await run("virsh", ["-c", "qemu:///system", "dumpxml", "--inactive", guest.domainName]);
             // libvirt kept the pinning as rendered.
-            for (const pin of guest.pins) t.true(stdout.includes(`<vcpupin vcpu='${pin.vcpu}' cpuset='${pin.hostCpu}'/>`), `${guest.domainName} vCPU ${pin.vcpu}`);
+            for (const pin of guest.pins)
+                t.true(stdout.includes(`<vcpupin vcpu='${pin.vcpu}' cpuset='${pin.hostCpu}'/>`), `${guest.domainName} vCPU ${pin.vcpu}`);
             await run("virsh", ["-c", "qemu:///system", "undefine", guest.domainName]);
         }
     }

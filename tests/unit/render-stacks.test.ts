@@ -15,7 +15,9 @@ import { resolvePod } from "../../components/spec/resolve";
 import { renderDomainXml } from "../../components/render/domainXml";
 
 const run = promisify(execFile);
-const stacks = readdirSync("stacks").filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort();
+const stacks = readdirSync("stacks")
+    .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+    .sort();
 const machine = { numaNodes: [{ id: 0, cpus: [0, 1] }], smtSiblings: [] };
 
 for (const file of stacks) {

@@ -17,7 +17,14 @@ test("defaults: URI, housekeeping CPU 0, the rest isolated, vCPU 0 housekeeping,
     const [g] = pod.guests;
     t.is(g.host, "local");
     t.is(g.domainName, "nfvkit-ci-vnf");
-    t.deepEqual(g.pins.map((p) => [p.vcpu, p.hostCpu, p.role]), [[0, 0, "housekeeping"], [1, 1, "rt"], [2, 2, "rt"]]);
+    t.deepEqual(
+        g.pins.map((p) => [p.vcpu, p.hostCpu, p.role]),
+        [
+            [0, 0, "housekeeping"],
+            [1, 1, "rt"],
+            [2, 2, "rt"],
+        ],
+    );
     t.is(g.fifoPriority, 1);
     t.is(g.iothreads, 0);
     t.deepEqual(g.iothreadCpus, []);
@@ -36,7 +43,13 @@ test("a one-vCPU guest's vCPU is RT by default", (t) => {
 test("housekeeping defaults to the first CPU of each node with its SMT siblings", (t) => {
     const smtHost = {
         name: "smt",
-        topology: { numaNodes: [{ id: 0, cpus: "0-1,4-5" }, { id: 1, cpus: "2-3,6-7" }], smtSiblings: ["0,4", "1,5", "2,6", "3,7"] },
+        topology: {
+            numaNodes: [
+                { id: 0, cpus: "0-1,4-5" },
+                { id: 1, cpus: "2-3,6-7" },
+            ],
+            smtSiblings: ["0,4", "1,5", "2,6", "3,7"],
+        },
     };
     const pod = resolvePod({ hosts: [smtHost], guests: [{ name: "g", memory: "64M", pageSize: "4K" }] }, { namePrefix: "p" });
     t.deepEqual(pod.hosts[0].housekeepingCpus, [0, 2, 4, 6]);
@@ -47,7 +60,9 @@ test("discovered topology is used when none is declared; a declared one wins", (
     const discovered = { local: { numaNodes: [{ id: 0, cpus: [0, 1, 2, 3, 4, 5] }], smtSiblings: [] } };
     const bare = { name: "local", hugepages: host.hugepages };
     t.deepEqual(resolvePod({ hosts: [bare], guests: [{ name: "g", memory: "64M" }] }, { namePrefix: "p", discovered }).hosts[0].topology, discovered.local);
-    t.deepEqual(resolvePod({ hosts: [host], guests: [{ name: "g", memory: "64M" }] }, { namePrefix: "p", discovered }).hosts[0].topology.numaNodes, [{ id: 0, cpus: [0, 1, 2, 3] }]);
+    t.deepEqual(resolvePod({ hosts: [host], guests: [{ name: "g", memory: "64M" }] }, { namePrefix: "p", discovered }).hosts[0].topology.numaNodes, [
+        { id: 0, cpus: [0, 1, 2, 3] },
+    ]);
 });
 
 test("knobs: kit defaults < ResolveOptions.knobDefaults < host guestKnobs < guest knobs", (t) => {
@@ -67,38 +82,69 @@ test("knobs: kit defaults < ResolveOptions.knobDefaults < host guestKnobs < gues
 });
 
 test("knobs.hugepages false means 4K pages, and no hugepage pool is needed", (t) => {
-    const pod = resolvePod({ hosts: [{ name: "h", topology: host.topology }], guests: [{ name: "g", memory: "100M", knobs: { hugepages: false } }] }, { namePrefix: "p" });
+    const pod = resolvePod(
+        { hosts: [{ name: "h", topology: host.topology }], guests: [{ name: "g", memory: "100M", knobs: { hugepages: false } }] },
+        { namePrefix: "p" },
+    );
     t.is(pod.guests[0].pageSizeKiB, 4);
 });
 
 test("a guest with VFs defaults to its PF's NUMA node", (t) => {
     const twoNodes = {
         name: "h",
-        topology: { numaNodes: [{ id: 0, cpus: "0-1" }, { id: 1, cpus: "2-3" }] },
+        topology: {
+            numaNodes: [
+                { id: 0, cpus: "0-1" },
+                { id: 1, cpus: "2-3" },
+            ],
+        },
         hugepages: [{ node: 1, size: "2M", count: 64 }],
         pfs: [{ name: "enp1s0", numaNode: 1 }],
     };
     const pod = resolvePod({ hosts: [twoNodes], guests: [{ name: "g", memory: "64M", vfs: [{ pf: "enp1s0", pciAddress: "01:10.1" }] }] }, { namePrefix: "p" });
     const [g] = pod.guests;
     t.is(g.numaNode, 1);
-    t.deepEqual(g.pins.map((p) => p.hostCpu), [3]);
+    t.deepEqual(
+        g.pins.map((p) => p.hostCpu),
+        [3],
+    );
     t.deepEqual(g.vfs, [{ pf: "enp1s0", pciAddress: "0000:01:10.1", trust: false, spoofchk: true }]);
 });
 
 test("links are resolved with host-unique shm names and shown on each member", (t) => {
     const pod = resolvePod(
-        { hosts: [host], guests: [{ name: "a", memory: "64M" }, { name: "b", rtVcpus: [], memory: "64M" }], links: [{ name: "ring0", members: ["a", "b"] }] },
+        {
+            hosts: [host],
+            guests: [
+                { name: "a", memory: "64M" },
+                { name: "b", rtVcpus: [], memory: "64M" },
+            ],
+            links: [{ name: "ring0", members: ["a", "b"] }],
+        },
         { namePrefix: "nfvkit-ci" },
     );
     t.deepEqual(pod.links, [{ name: "ring0", sizeBytes: 4 * 2 ** 20, members: ["a", "b"], hugepages: false, shmName: "nfvkit-ci-ring0", host: "local" }]);
-    t.deepEqual(pod.guests.map((g) => g.shmem), [[{ name: "nfvkit-ci-ring0", sizeBytes: 4 * 2 ** 20, hugepages: false }], [{ name: "nfvkit-ci-ring0", sizeBytes: 4 * 2 ** 20, hugepages: false }]]);
+    t.deepEqual(
+        pod.guests.map((g) => g.shmem),
+        [[{ name: "nfvkit-ci-ring0", sizeBytes: 4 * 2 ** 20, hugepages: false }], [{ name: "nfvkit-ci-ring0", sizeBytes: 4 * 2 ** 20, hugepages: false }]],
+    );
 });
 
 test("hugepage-backed links count against the 2M pool of their first member's node", (t) => {
     const small = { ...host, hugepages: [{ node: 0, size: "2M", count: 35 }] };
-    const spec = { hosts: [small], guests: [{ name: "a", memory: "64M" }, { name: "b", rtVcpus: [], memory: "64M", pageSize: "4K" }], links: [{ name: "ring0", size: "8M", members: ["a", "b"], hugepages: true }] };
+    const spec = {
+        hosts: [small],
+        guests: [
+            { name: "a", memory: "64M" },
+            { name: "b", rtVcpus: [], memory: "64M", pageSize: "4K" },
+        ],
+        links: [{ name: "ring0", size: "8M", members: ["a", "b"], hugepages: true }],
+    };
     const err = t.throws(() => resolvePod(spec, { namePrefix: "p" }));
-    t.is(err!.message, "pod spec has 1 problem:\nhosts[0].hugepages[0].count: is 35 2M pages on node 0 of host local, but guest a (32) and link ring0 (4) need 36 (got 35). Fix: raise count to 36, or give the guests less memory");
+    t.is(
+        err!.message,
+        "pod spec has 1 problem:\nhosts[0].hugepages[0].count: is 35 2M pages on node 0 of host local, but guest a (32) and link ring0 (4) need 36 (got 35). Fix: raise count to 36, or give the guests less memory",
+    );
 });
 
 test("derived names are length-safe, deterministic and distinct", (t) => {

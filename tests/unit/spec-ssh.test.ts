@@ -4,7 +4,9 @@ import { PodSpecError, formatProblem } from "../../components/spec/problems";
 import { resolvePod } from "../../components/spec/resolve";
 
 const pod = (ssh: unknown, uri = "qemu+ssh://admin@lab-1.example/system") => ({
-    hosts: [{ name: "lab1", uri, ssh, topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, housekeepingCpus: "0", hugepages: [{ node: 0, size: "2M", count: 128 }] }],
+    hosts: [
+        { name: "lab1", uri, ssh, topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, housekeepingCpus: "0", hugepages: [{ node: 0, size: "2M", count: 128 }] },
+    ],
     guests: [{ name: "vnf", vcpus: 2, memory: "256M" }],
 });
 

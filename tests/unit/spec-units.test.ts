@@ -85,7 +85,11 @@ test("PciAddress parses full and short forms to the sysfs form", (t) => {
 test("PciAddress rejects a slot above 0x1f and junk", (t) => {
     const slot = PciAddress.tryParse("0000:01:20.0", "pci");
     t.false(slot.ok);
-    if (!slot.ok) t.is(formatProblem(slot.problem), 'pci: has slot 0x20, above the PCI maximum 0x1f (got "0000:01:20.0"). Fix: write the VF\'s address as in `lspci -D`, e.g. "0000:01:10.2"');
+    if (!slot.ok)
+        t.is(
+            formatProblem(slot.problem),
+            'pci: has slot 0x20, above the PCI maximum 0x1f (got "0000:01:20.0"). Fix: write the VF\'s address as in `lspci -D`, e.g. "0000:01:10.2"',
+        );
     t.false(PciAddress.tryParse("01:10", "pci").ok);
     t.false(PciAddress.tryParse(12, "pci").ok);
 });
@@ -94,7 +98,11 @@ test("MacAddress normalizes and refuses multicast and zero", (t) => {
     t.is(MacAddress.parse("52-54-00-AA-00-01", "mac").toString(), "52:54:00:aa:00:01");
     const multicast = MacAddress.tryParse("01:00:5e:00:00:01", "mac");
     t.false(multicast.ok);
-    if (!multicast.ok) t.is(formatProblem(multicast.problem), 'mac: is a multicast address, which a NIC cannot own (got "01:00:5e:00:00:01"). Fix: clear the lowest bit of the first octet, e.g. "52:54:00:..."');
+    if (!multicast.ok)
+        t.is(
+            formatProblem(multicast.problem),
+            'mac: is a multicast address, which a NIC cannot own (got "01:00:5e:00:00:01"). Fix: clear the lowest bit of the first octet, e.g. "52:54:00:..."',
+        );
     t.false(MacAddress.tryParse("00:00:00:00:00:00", "mac").ok);
     t.false(MacAddress.tryParse("52:54:00:00:01", "mac").ok);
 });

@@ -73,12 +73,16 @@ test("an unsafe name prefix", (t) => {
     ]);
 });
 
-rule("RT vCPUs of two guests on one host CPU", (p) => {
-    p.guests[0].cpus = "0-1";
-    p.guests[1] = { name: "peer", vcpus: 1, cpus: "1", memory: "256M" };
-}, [
-    'guests[1].cpus: puts RT vCPU 0 of guest peer on host CPU 1, which already runs RT vCPU 1 of guest vnf (got "1"). Fix: give every RT vCPU a host CPU of its own',
-]);
+rule(
+    "RT vCPUs of two guests on one host CPU",
+    (p) => {
+        p.guests[0].cpus = "0-1";
+        p.guests[1] = { name: "peer", vcpus: 1, cpus: "1", memory: "256M" };
+    },
+    [
+        'guests[1].cpus: puts RT vCPU 0 of guest peer on host CPU 1, which already runs RT vCPU 1 of guest vnf (got "1"). Fix: give every RT vCPU a host CPU of its own',
+    ],
+);
 
 rule("an RT vCPU on a housekeeping CPU", (p) => Object.assign(p.guests[0], { cpus: "0-1", rtVcpus: [0, 1] }), [
     'guests[0].cpus: puts RT vCPU 0 on housekeeping CPU 0 of host local (got "0-1"). Fix: use isolated CPUs (1-3) for RT vCPUs, or drop 0 from rtVcpus',
@@ -100,7 +104,7 @@ rule("the hugepage pool of a node is too small for its guests", (p) => (p.hosts[
     "hosts[0].hugepages[0].count: is 200 2M pages on node 0 of host local, but guest vnf (128) and guest peer (128) need 256 (got 200). Fix: raise count to 256, or give the guests less memory",
 ]);
 
-rule("no hugepage pool of the guest's page size", (p) => (p.guests[0].pageSize = "1G", p.guests[0].memory = "1G"), [
+rule("no hugepage pool of the guest's page size", (p) => ((p.guests[0].pageSize = "1G"), (p.guests[0].memory = "1G")), [
     'guests[0].pageSize: needs 1 1G hugepages on node 0 of host local, which has no 1G pool there (got "1G"). Fix: add { node: 0, size: 1G, count: 1 } to hugepages of host local, or set pageSize: 4K',
 ]);
 
@@ -128,13 +132,17 @@ rule("a link with an unknown member", (p) => (p.links[0].members = ["vnf", "pear
     'links[0].members[1]: is not a guest of this pod (got "pear"). Fix: did you mean "peer"?',
 ]);
 
-rule("a link between guests on different hosts", (p) => {
-    p.hosts.push({ name: "remote", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] }, hugepages: [{ node: 0, size: "2M", count: 128 }] });
-    p.guests[0].host = "local";
-    p.guests[1].host = "remote";
-}, [
-    'links[0].members: has guests on hosts local and remote; shared memory exists on one host only (got ["vnf","peer"]). Fix: put every member guest on the same host',
-]);
+rule(
+    "a link between guests on different hosts",
+    (p) => {
+        p.hosts.push({ name: "remote", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] }, hugepages: [{ node: 0, size: "2M", count: 128 }] });
+        p.guests[0].host = "local";
+        p.guests[1].host = "remote";
+    },
+    [
+        'links[0].members: has guests on hosts local and remote; shared memory exists on one host only (got ["vnf","peer"]). Fix: put every member guest on the same host',
+    ],
+);
 
 rule("a guest on an unknown host", (p) => (p.guests[1].host = "lokal"), [
     'guests[1].host: is not a host of this pod (got "lokal"). Fix: did you mean "local"?',
@@ -148,12 +156,16 @@ rule("a VF beyond the PF's VF count", (p) => (p.guests[0].vfs[0].vf = 4), [
     "guests[0].vfs[0].vf: is beyond the 4 VFs of PF enp1s0 (VFs 0-3) (got 4). Fix: use a VF below 4, or raise vfCount of PF enp1s0 on host local",
 ]);
 
-rule("trust asked without a VF index", (p) => {
-    delete p.guests[0].vfs[0].vf;
-    p.guests[0].vfs[0].trust = true;
-}, [
-    "guests[0].vfs[0].vf: is needed to set trust or spoofchk on the VF (libvirt cannot, the kit runs `ip link set <pf> vf <n>`) (got nothing). Fix: add vf: <index of the VF on its PF>",
-]);
+rule(
+    "trust asked without a VF index",
+    (p) => {
+        delete p.guests[0].vfs[0].vf;
+        p.guests[0].vfs[0].trust = true;
+    },
+    [
+        "guests[0].vfs[0].vf: is needed to set trust or spoofchk on the VF (libvirt cannot, the kit runs `ip link set <pf> vf <n>`) (got nothing). Fix: add vf: <index of the VF on its PF>",
+    ],
+);
 
 rule("two guests with one VF", (p) => (p.guests[1].vfs = [{ pf: "enp1s0", pciAddress: "0000:01:10.2" }]), [
     'guests[1].vfs[0].pciAddress: repeats the VF PCI address name already used at guests[0].vfs[0].pciAddress (got "0000:01:10.2"). Fix: give each VF PCI address its own name',
@@ -167,19 +179,24 @@ rule("a multicast MAC", (p) => (p.guests[0].vfs[0].mac = "03:00:00:00:00:01"), [
     'guests[0].vfs[0].mac: is a multicast address, which a NIC cannot own (got "03:00:00:00:00:01"). Fix: clear the lowest bit of the first octet, e.g. "52:54:00:..."',
 ]);
 
-rule("a VF whose PF sits on another NUMA node than the guest", (p) => {
-    p.hosts[0].topology.numaNodes = [{ id: 0, cpus: "0-1" }, { id: 1, cpus: "2-3" }];
-    p.hosts[0].housekeepingCpus = "0,2";
-    p.hosts[0].isolatedCpus = "1,3";
-    p.hosts[0].hugepages.push({ node: 1, size: "2M", count: 128 });
-    p.guests[0].numaNode = 1;
-}, [
-    "guests[0].numaNode: is not the node of the guest's VFs (their PF is on node 0); every packet would cross the interconnect (got 1). Fix: set numaNode: 0 or take VFs of a PF on node 1",
-]);
+rule(
+    "a VF whose PF sits on another NUMA node than the guest",
+    (p) => {
+        p.hosts[0].topology.numaNodes = [
+            { id: 0, cpus: "0-1" },
+            { id: 1, cpus: "2-3" },
+        ];
+        p.hosts[0].housekeepingCpus = "0,2";
+        p.hosts[0].isolatedCpus = "1,3";
+        p.hosts[0].hugepages.push({ node: 1, size: "2M", count: 128 });
+        p.guests[0].numaNode = 1;
+    },
+    [
+        "guests[0].numaNode: is not the node of the guest's VFs (their PF is on node 0); every packet would cross the interconnect (got 1). Fix: set numaNode: 0 or take VFs of a PF on node 1",
+    ],
+);
 
-rule("a wrong type", (p) => (p.guests[0].vcpus = "two"), [
-    'guests[0].vcpus: must be a whole number (got "two"). Fix: write a number from 1 to 255',
-]);
+rule("a wrong type", (p) => (p.guests[0].vcpus = "two"), ['guests[0].vcpus: must be a whole number (got "two"). Fix: write a number from 1 to 255']);
 
 rule("an unknown key close to a known one", (p) => (p.guests[0].rtVcpu = [1]), [
     'guests[0].rtVcpu: is not a known field (got [1]). Fix: did you mean "rtVcpus"?',
@@ -193,9 +210,7 @@ rule("an unknown knob", (p) => (p.guests[0].knobs = { memballon: true }), [
     'guests[0].knobs.memballon: is not a known field (got true). Fix: did you mean "memballoon"?',
 ]);
 
-rule("a missing required field", (p) => delete p.guests[1].memory, [
-    "guests[1].memory: is required (got nothing). Fix: add memory",
-]);
+rule("a missing required field", (p) => delete p.guests[1].memory, ["guests[1].memory: is required (got nothing). Fix: add memory"]);
 
 rule("rtVcpus beyond the guest's vCPUs", (p) => (p.guests[0].rtVcpus = [1, 2]), [
     "guests[0].rtVcpus: names vCPU 2, but the guest has vCPUs 0-1 (got [1,2]). Fix: list vCPUs below 2, or raise vcpus",
@@ -209,15 +224,20 @@ rule("explicit cpus not one per vCPU", (p) => (p.guests[0].cpus = "1-3"), [
     'guests[0].cpus: lists 3 host CPUs for 2 vCPUs (got "1-3"). Fix: give one host CPU per vCPU (2), or leave cpus out and let the planner choose',
 ]);
 
-rule("explicit cpus spanning NUMA nodes", (p) => {
-    p.hosts[0].topology.numaNodes = [{ id: 0, cpus: "0-1" }, { id: 1, cpus: "2-3" }];
-    p.hosts[0].housekeepingCpus = "0,2";
-    p.hosts[0].isolatedCpus = "1,3";
-    p.hosts[0].pfs[0].numaNode = undefined;
-    p.guests[0] = { name: "vnf", vcpus: 2, rtVcpus: [0, 1], cpus: "1,3", memory: "256M" };
-}, [
-    'guests[0].cpus: spans NUMA nodes 0 and 1 of host local, but guest memory is bound to node 0 (got "1,3"). Fix: use CPUs of node 0 only (0-1)',
-]);
+rule(
+    "explicit cpus spanning NUMA nodes",
+    (p) => {
+        p.hosts[0].topology.numaNodes = [
+            { id: 0, cpus: "0-1" },
+            { id: 1, cpus: "2-3" },
+        ];
+        p.hosts[0].housekeepingCpus = "0,2";
+        p.hosts[0].isolatedCpus = "1,3";
+        p.hosts[0].pfs[0].numaNode = undefined;
+        p.guests[0] = { name: "vnf", vcpus: 2, rtVcpus: [0, 1], cpus: "1,3", memory: "256M" };
+    },
+    ['guests[0].cpus: spans NUMA nodes 0 and 1 of host local, but guest memory is bound to node 0 (got "1,3"). Fix: use CPUs of node 0 only (0-1)'],
+);
 
 rule("a host with neither declared nor discovered topology", (p) => delete p.hosts[0].topology, [
     'hosts[0].topology: is not declared and host local was not discovered (got nothing). Fix: declare topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, or make the host reachable so the kit reads it',
@@ -227,12 +247,16 @@ rule("a CPU both housekeeping and isolated", (p) => (p.hosts[0].isolatedCpus = "
     'hosts[0].isolatedCpus: has CPU 0, which is also a housekeeping CPU (got "0-3"). Fix: make each CPU either housekeeping or isolated',
 ]);
 
-rule("every CPU isolated", (p) => {
-    delete p.hosts[0].housekeepingCpus;
-    p.hosts[0].isolatedCpus = "0-3";
-}, [
-    'hosts[0].isolatedCpus: isolates every CPU of host local, leaving none for the host OS (got "0-3"). Fix: leave at least one CPU out of isolatedCpus, e.g. CPU 0',
-]);
+rule(
+    "every CPU isolated",
+    (p) => {
+        delete p.hosts[0].housekeepingCpus;
+        p.hosts[0].isolatedCpus = "0-3";
+    },
+    [
+        'hosts[0].isolatedCpus: isolates every CPU of host local, leaving none for the host OS (got "0-3"). Fix: leave at least one CPU out of isolatedCpus, e.g. CPU 0',
+    ],
+);
 
 rule("pageSize contradicting knobs.hugepages", (p) => Object.assign(p.guests[1], { pageSize: "2M", knobs: { hugepages: false } }), [
     'guests[1].pageSize: asks for hugepages while knobs.hugepages is false (got "2M"). Fix: remove one of them: pageSize "4K" means no hugepages',
@@ -246,9 +270,7 @@ rule("not enough isolated CPUs for the RT vCPUs", (p) => (p.guests[0].vcpus = 5)
 test("problem paths carry the stack file prefix", (t) => {
     const pod = goodPod();
     pod.guests[0].vcpus = 0;
-    t.deepEqual(problemLines(pod, "nfv-testpod:pod"), [
-        "nfv-testpod:pod.guests[0].vcpus: is out of range 1-255 (got 0). Fix: write a number from 1 to 255",
-    ]);
+    t.deepEqual(problemLines(pod, "nfv-testpod:pod"), ["nfv-testpod:pod.guests[0].vcpus: is out of range 1-255 (got 0). Fix: write a number from 1 to 255"]);
 });
 
 test("every problem of a spec comes out at once, in one error", (t) => {
@@ -259,13 +281,10 @@ test("every problem of a spec comes out at once, in one error", (t) => {
     pod.links[0].size = "3M"; // not a power of two
     pod.hosts[0].hugepages[0].size = "3M"; // not a hugepage size (so budgets are not checked on top)
     const err = t.throws(() => resolvePod(pod, { namePrefix: "nfvkit-test" }), { instanceOf: PodSpecError });
-    t.deepEqual(err!.problems.map((p) => p.path), [
-        "hosts[0].hugepages[0].size",
-        "guests[0].vcpu",
-        "guests[0].memory",
-        "guests[1].host",
-        "links[0].size",
-    ]);
+    t.deepEqual(
+        err!.problems.map((p) => p.path),
+        ["hosts[0].hugepages[0].size", "guests[0].vcpu", "guests[0].memory", "guests[1].host", "links[0].size"],
+    );
     const lines = err!.message.split("\n");
     t.is(lines[0], "pod spec has 5 problems:");
     t.deepEqual(lines.slice(1), err!.problems.map(formatProblem));

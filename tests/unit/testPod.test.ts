@@ -27,7 +27,13 @@ const spec = {
     links: [{ name: "ring0", size: "4M", members: ["vnf", "peer"] }],
 };
 
-const image = { kernel: "/var/cache/nfvkit/images/h/vmlinuz", initrd: "/var/cache/nfvkit/images/h/initrd.img", hash: "h", kernelVersion: "6.1.0-rt", tools: {} };
+const image = {
+    kernel: "/var/cache/nfvkit/images/h/vmlinuz",
+    initrd: "/var/cache/nfvkit/images/h/initrd.img",
+    hash: "h",
+    kernelVersion: "6.1.0-rt",
+    tools: {},
+};
 
 function settle<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => o.apply(resolve));
@@ -45,7 +51,11 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
     for (const child of ["pod-vnf", "pod-peer", "pod-link-ring0", "pod-hugepages-local-node0-2048k"]) t.is(parentOf(child), podUrn, child);
     t.is(parentOf("pod-vnf-domain"), await settle(pod.guests.vnf.urn));
     t.is(parentOf("pod-link-ring0-shm"), await settle(pod.links.ring0.urn));
-    const byType = (type: string) => recorded.filter((r) => r.type === type).map((r) => r.name).sort();
+    const byType = (type: string) =>
+        recorded
+            .filter((r) => r.type === type)
+            .map((r) => r.name)
+            .sort();
     t.deepEqual(byType("nfvkit:pod:TestPod"), ["pod"]);
     t.deepEqual(byType("nfvkit:guest:NfvGuest"), ["pod-peer", "pod-vnf"]);
     t.deepEqual(byType("nfvkit:link:IvshmemLink"), ["pod-link-ring0"]);

@@ -80,7 +80,7 @@ export function sampleTree(rootPid: number): ProcessSample[] {
     const parents = parentsOf();
     const inTree = new Set([rootPid]);
     // Parents may have higher pids than children after pid wrap, so iterate to a fixed point.
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
         grew = false;
         for (const [pid, ppid] of parents) {
             if (!inTree.has(pid) && inTree.has(ppid)) {
@@ -128,13 +128,21 @@ export function watchTree(rootPid: number, intervalMs = 100): { stop(): TreeUsag
         "dynamic providers": { peakRssKiB: 0, cpuSeconds: 0 },
         other: { peakRssKiB: 0, cpuSeconds: 0 },
     });
-    const usage: TreeUsage = { peakRssKiB: 0, roles: emptyRoles(), samples: 0, pids: { engine: [], "language host": [], program: [], "dynamic providers": [], other: [] } };
+    const usage: TreeUsage = {
+        peakRssKiB: 0,
+        roles: emptyRoles(),
+        samples: 0,
+        pids: { engine: [], "language host": [], program: [], "dynamic providers": [], other: [] },
+    };
     const lastCpu = new Map<number, { role: ProcessRole; cpuSeconds: number }>();
     const sample = () => {
         const processes = sampleTree(rootPid);
         if (processes.length === 0) return;
         usage.samples++;
-        usage.peakRssKiB = Math.max(usage.peakRssKiB, processes.reduce((sum, p) => sum + p.rssKiB, 0));
+        usage.peakRssKiB = Math.max(
+            usage.peakRssKiB,
+            processes.reduce((sum, p) => sum + p.rssKiB, 0),
+        );
         const rssByRole = emptyRoles();
         for (const p of processes) {
             // An exiting process has an empty command line: it keeps the role it had.

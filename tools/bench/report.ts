@@ -81,7 +81,11 @@ export function formatGrowth(rows: PreviewMeasurement[]): string[] {
 /** Whether the full-size run meets the target, and if not what dominates its cost. */
 export function formatVerdict(rows: PreviewMeasurement[], target: BenchTarget): { met: boolean | undefined; lines: string[] } {
     const full = rows.find((m) => m.guests === target.guests);
-    if (!full) return { met: undefined, lines: [`target: no run at ${target.guests} guests, so the target (${target.wallSeconds} s, ${target.peakRssMiB} MiB) was not checked`] };
+    if (!full)
+        return {
+            met: undefined,
+            lines: [`target: no run at ${target.guests} guests, so the target (${target.wallSeconds} s, ${target.peakRssMiB} MiB) was not checked`],
+        };
     const timeOk = full.wallSeconds <= target.wallSeconds;
     const memoryOk = full.peakTreeRssMiB <= target.peakRssMiB;
     const lines = [

@@ -88,7 +88,9 @@ export function syntheticPod(size: SyntheticPodSize): PodSpec {
         throw new Error(`syntheticPod: guestsPerHost must be 2, 4, 6 or 8 (got ${guestsPerHost}): a host has room for 4 guests per NUMA node`);
     }
     if (!Number.isInteger(linksPerHost) || linksPerHost < 0 || linksPerHost > guestsPerHost / 2) {
-        throw new Error(`syntheticPod: linksPerHost must be between 0 and guestsPerHost / 2 = ${guestsPerHost / 2} (got ${linksPerHost}): links join disjoint guest pairs`);
+        throw new Error(
+            `syntheticPod: linksPerHost must be between 0 and guestsPerHost / 2 = ${guestsPerHost / 2} (got ${linksPerHost}): links join disjoint guest pairs`,
+        );
     }
     const hostWidth = String(size.hosts - 1).length;
     const hosts: HostSpec[] = [];

@@ -75,7 +75,9 @@ async function main(): Promise<void> {
         sized.push(m);
     }
 
-    console.log(`\nPreview cost (machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; peak MiB = summed VmRSS of every process of the preview, sampled every 100 ms):\n`);
+    console.log(
+        `\nPreview cost (machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; peak MiB = summed VmRSS of every process of the preview, sampled every 100 ms):\n`,
+    );
     for (const line of formatMeasurements([baseline, ...sized])) console.log(`  ${line}`);
     console.log("");
     for (const line of formatGrowth(sized)) console.log(`  ${line}`);

@@ -40,12 +40,19 @@ async function main(): Promise<void> {
         hostHousekeepingCpus: g.hostHousekeepingCpus,
     }));
     console.log(`probing ${probeGuests.length} guest(s) of ${stack}: ${suite.probes.join(", ")}, ${suite.durationSec} s each`);
-    const run = await runProbeSuite(probeGuests, suite, targets, (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs), (line) =>
-        console.log(`  ${line}`),
+    const run = await runProbeSuite(
+        probeGuests,
+        suite,
+        targets,
+        (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
+        (line) => console.log(`  ${line}`),
     );
     const verdict = judge(run.results, targets, { gate });
     const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
-    const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, { title: `nfv-testpod/${stack}`, notes: [...notes, ...run.notes] });
+    const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, {
+        title: `nfv-testpod/${stack}`,
+        notes: [...notes, ...run.notes],
+    });
     console.log(`\n${verdict.pass ? "all targets met" : verdict.failures.map((f) => `missed: ${f}`).join("\n")}`);
     console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
     if (gate === "enforce" && !verdict.pass) process.exitCode = 1;

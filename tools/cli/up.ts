@@ -15,7 +15,10 @@ async function main(): Promise<void> {
         return;
     }
     const outputs = await stackOutputs(stack);
-    const guests = (outputs.guests ?? {}) as Record<string, { domain: string; uri: string; consoleLog: string; bootSeconds: number; vcpuPins: Record<string, string> }>;
+    const guests = (outputs.guests ?? {}) as Record<
+        string,
+        { domain: string; uri: string; consoleLog: string; bootSeconds: number; vcpuPins: Record<string, string> }
+    >;
     console.log(`\nPod "${stack}" is up in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     for (const [host, reason] of Object.entries((outputs.accel ?? {}) as Record<string, string>)) {
         console.log(`  host ${host}: ${reason}`);
@@ -25,13 +28,17 @@ async function main(): Promise<void> {
         console.log(`\n  ${name}: domain ${g.domain} on ${g.uri}, booted in ${g.bootSeconds.toFixed(1)} s, vCPU pins ${JSON.stringify(g.vcpuPins)}`);
         console.log(`    console log:  tail -f ${g.consoleLog}`);
         console.log(`    console:      virsh -c ${g.uri} console ${g.domain}   (Ctrl+] to leave)`);
-        console.log(`    run a command: virsh -c ${g.uri} qemu-agent-command ${g.domain} '{"execute":"guest-exec","arguments":{"path":"/bin/uname","arg":["-a"],"capture-output":true}}'`);
+        console.log(
+            `    run a command: virsh -c ${g.uri} qemu-agent-command ${g.domain} '{"execute":"guest-exec","arguments":{"path":"/bin/uname","arg":["-a"],"capture-output":true}}'`,
+        );
         console.log(`    pinning:      virsh -c ${g.uri} vcpupin ${g.domain}; virsh -c ${g.uri} emulatorpin ${g.domain}`);
     }
     const probes = outputs.probes as { reports?: { markdown?: string }; gate?: string } | undefined;
     if (probes?.reports?.markdown) {
         console.log(`\n${readFileSync(probes.reports.markdown, "utf8")}`);
-        console.log(`Reports: ${probes.reports.markdown} (and .json, .junit.xml, histograms/). Re-run the probes alone: npm run probe${stack === "local" ? "" : ` -- --stack ${stack}`}`);
+        console.log(
+            `Reports: ${probes.reports.markdown} (and .json, .junit.xml, histograms/). Re-run the probes alone: npm run probe${stack === "local" ? "" : ` -- --stack ${stack}`}`,
+        );
     }
     console.log(`\nTear it down with: npm run down${stack === "local" ? "" : ` -- --stack ${stack}`}`);
 }

@@ -141,7 +141,15 @@ async function main(argv: string[]): Promise<number> {
         }
     }
     const stack = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];
-    const namePrefix = prefixArg ?? `nfv-testpod-${stack ?? path.basename(file).replace(/\.ya?ml$/, "").replace(/[^A-Za-z0-9_-]/g, "-")}`;
+    const namePrefix =
+        prefixArg ??
+        `nfv-testpod-${
+            stack ??
+            path
+                .basename(file)
+                .replace(/\.ya?ml$/, "")
+                .replace(/[^A-Za-z0-9_-]/g, "-")
+        }`;
     const discovered = offline ? {} : await discover(spec, (line) => console.error(line));
 
     // A stack file also carries the probe settings: check them with the pod.
@@ -151,11 +159,15 @@ async function main(argv: string[]): Promise<number> {
     try {
         const pod = resolvePod(spec, { namePrefix, discovered, yamlPath });
         if (settingProblems.length > 0) return 1;
-        console.log(`${file}: valid (${pod.hosts.length} host${pod.hosts.length === 1 ? "" : "s"}, ${pod.guests.length} guest${pod.guests.length === 1 ? "" : "s"}, ${pod.links.length} link${pod.links.length === 1 ? "" : "s"})\n`);
+        console.log(
+            `${file}: valid (${pod.hosts.length} host${pod.hosts.length === 1 ? "" : "s"}, ${pod.guests.length} guest${pod.guests.length === 1 ? "" : "s"}, ${pod.links.length} link${pod.links.length === 1 ? "" : "s"})\n`,
+        );
         console.log(formatPlacementTable(pod.placement));
         console.log("");
         for (const guest of pod.guests) {
-            console.log(`${guest.name}: domain ${guest.domainName}, ${guest.memoryMiB} MiB on node ${guest.numaNode} (${guest.pageSizeKiB === 4 ? "4K pages" : `${guest.pageSizeKiB} KiB hugepages`}), kernel args: ${guest.kernelArgs.join(" ") || "(none)"}`);
+            console.log(
+                `${guest.name}: domain ${guest.domainName}, ${guest.memoryMiB} MiB on node ${guest.numaNode} (${guest.pageSizeKiB === 4 ? "4K pages" : `${guest.pageSizeKiB} KiB hugepages`}), kernel args: ${guest.kernelArgs.join(" ") || "(none)"}`,
+            );
         }
         return 0;
     } catch (err) {

@@ -15,8 +15,7 @@ import { ProbeParseError } from "./errors";
 /** Reason given when cyclictest ran but recorded no cycle. */
 export const CYCLICTEST_NO_MEASUREMENTS = "cyclictest printed no measurements";
 /** Reason given when cyclictest printed its usage text instead of measuring. */
-export const CYCLICTEST_PRINTED_USAGE =
-    "cyclictest printed its usage text instead of measuring: it rejected an option (such as the removed -n)";
+export const CYCLICTEST_PRINTED_USAGE = "cyclictest printed its usage text instead of measuring: it rejected an option (such as the removed -n)";
 
 interface CyclictestJsonThread {
     histogram?: Record<string, number>;
@@ -126,8 +125,7 @@ export function parseCyclictestHistogram(text: string, ctx: ParseContext = {}): 
         const buckets = rows.map((r) => ({ us: r[0], count: r[1 + t] ?? 0 }));
         const overflow = overflows[t] ?? 0;
         const samples = buckets.reduce((n, b) => n + b.count, 0) + overflow;
-        const stats =
-            samples > 0 ? buildStats({ samples, minUs: mins[t], avgUs: avgs[t] ?? null, maxUs: maxes[t] ?? null }, buckets) : emptyStats();
+        const stats = samples > 0 ? buildStats({ samples, minUs: mins[t], avgUs: avgs[t] ?? null, maxUs: maxes[t] ?? null }, buckets) : emptyStats();
         series.push({ kind: "timer", cpu: null, label: threadLabel(t, null), stats });
     }
     return {

@@ -23,7 +23,14 @@ export function parseOslatText(text: string, ctx: ParseContext = {}): ProbeResul
             continue;
         }
         const field = /^\s*(Core|Counter Freq|Minimum|Average|Maximum|Duration):\s*(.*)$/.exec(line);
-        if (field) values.set(field[1], field[2].replace(/\((us|sec|Mhz)\)/g, " ").trim().split(/\s+/));
+        if (field)
+            values.set(
+                field[1],
+                field[2]
+                    .replace(/\((us|sec|Mhz)\)/g, " ")
+                    .trim()
+                    .split(/\s+/),
+            );
     }
     const cores = values.get("Core");
     if (!cores) throw new ProbeParseError("oslat", 'no "Core:" line (oslat did not finish a measurement)', text);
@@ -34,10 +41,7 @@ export function parseOslatText(text: string, ctx: ParseContext = {}): ProbeResul
         const hist: HistogramBucket[] = buckets.map((b) => ({ us: b.us, count: b.counts[i] ?? 0 }));
         const samples = hist.reduce((n, b) => n + b.count, 0);
         const cpu = Number(core);
-        const stats =
-            samples > 0
-                ? buildStats({ samples, minUs: num(mins[i]), avgUs: num(avgs[i]), maxUs: num(maxes[i]) }, hist)
-                : emptyStats();
+        const stats = samples > 0 ? buildStats({ samples, minUs: num(mins[i]), avgUs: num(avgs[i]), maxUs: num(maxes[i]) }, hist) : emptyStats();
         return { kind: "loop" as const, cpu, label: `cpu ${cpu}`, stats };
     });
     return {

@@ -35,7 +35,10 @@ export function parseTimerlatHist(text: string, ctx: ParseContext = {}): ProbeRe
         const field = /^(over|count|min|avg|max):(.*)$/.exec(line);
         if (field) {
             const values = field[2].trim() === "" ? [] : field[2].trim().split(/\s+/);
-            summary.set(field[1], values.map((v) => (/^\d+$/.test(v) ? Number(v) : null)));
+            summary.set(
+                field[1],
+                values.map((v) => (/^\d+$/.test(v) ? Number(v) : null)),
+            );
         }
     }
     if (columns.length === 0) {

@@ -40,7 +40,11 @@ export function junitReport(verdict: Verdict, opts: JunitOptions = {}): string {
                 out.push(`${open}/>`);
             } else {
                 const msg = escapeXml(c.message ?? "failed");
-                out.push(`${open}>`, `      <failure message="${msg}" type="${c.measuredUs === null ? "NoSamples" : "TargetMissed"}">${msg}</failure>`, "    </testcase>");
+                out.push(
+                    `${open}>`,
+                    `      <failure message="${msg}" type="${c.measuredUs === null ? "NoSamples" : "TargetMissed"}">${msg}</failure>`,
+                    "    </testcase>",
+                );
             }
         }
         out.push("  </testsuite>");

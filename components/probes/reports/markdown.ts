@@ -17,7 +17,9 @@ export function markdownReport(verdict: Verdict): string {
     const out: string[] = [headline, ""];
     out.push("| Guest | Probe | Metric | Measured | Where | Target | Result |", "|---|---|---|---|---|---|---|");
     for (const c of verdict.checks) {
-        out.push(`| ${cell(c.guest)} | ${c.probe} | ${cell(`${c.name} (${c.statistic})`)} | ${cell(measured(c))} | ${cell(c.where ?? "")} | ${cell(targetCell(c))} | ${c.pass ? PASS : FAIL} |`);
+        out.push(
+            `| ${cell(c.guest)} | ${c.probe} | ${cell(`${c.name} (${c.statistic})`)} | ${cell(measured(c))} | ${cell(c.where ?? "")} | ${cell(targetCell(c))} | ${c.pass ? PASS : FAIL} |`,
+        );
     }
     if (verdict.failures.length > 0) {
         out.push("", "### Failures", "", ...verdict.failures.map((f) => `- ${f}`));

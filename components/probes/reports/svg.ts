@@ -123,8 +123,7 @@ export function histogramSvgs(verdict: Verdict): HistogramFile[] {
         // The max-based rule is the one a histogram can show.
         const rule = METRIC_RULES[result.probe].find((r) => r.statistic === "max" && r.series === pick.series);
         const check = verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric);
-        const emptyNote =
-            result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram; see the summary table" : undefined);
+        const emptyNote = result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram; see the summary table" : undefined);
         return {
             guest,
             probe: result.probe,
