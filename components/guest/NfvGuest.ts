@@ -3,7 +3,7 @@ import type { GuestImage } from "../../guest-images/build";
 import type { Accel } from "../host/accel";
 import { Domain } from "../libvirt/Domain";
 import { renderDomainXml } from "../render/domainXml";
-import { liveTunables } from "../render/liveTunables";
+import { describePinning, parseCputune } from "../libvirt/cputune";
 import type { ResolvedGuest } from "../spec/resolve";
 import { tokens } from "../tokens";
 
@@ -75,7 +75,7 @@ export class NfvGuest extends pulumi.ComponentResource {
                 uri,
                 name: guest.domainName,
                 xml,
-                live: liveTunables(guest),
+                pinning: xml.apply((x) => describePinning(parseCputune(x))),
                 facts,
                 consoleLog,
                 readyPattern: `${GUEST_READY_LINE} name=${guest.name}`,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { tokens } from "../tokens";
-import type { DomainInputs, LiveTunables } from "./domainOperations";
+import type { DomainInputs } from "./domainOperations";
 import { makeProvider } from "./providerShell";
 
 /** Arguments of a {@link Domain}; see DomainInputs for what each field means. */
@@ -17,7 +17,7 @@ export class Domain extends pulumi.dynamic.Resource {
     declare readonly uuid: pulumi.Output<string>;
     declare readonly consoleLog: pulumi.Output<string>;
     declare readonly bootSeconds: pulumi.Output<number>;
-    declare readonly live: pulumi.Output<LiveTunables>;
+    declare readonly pinning: pulumi.Output<Record<string, string>>;
     declare readonly observedVcpuPins: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DomainArgs, opts?: pulumi.CustomResourceOptions) {

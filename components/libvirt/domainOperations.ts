@@ -14,20 +14,9 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CpuSet } from "../spec/units";
+import { parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { isLocalUri, virsh, VirshError } from "./virsh";
-
-/** What libvirt can change on a running guest. */
-export interface LiveTunables {
-    /** vCPU number → host CPU set, e.g. { "0": "1" }. */
-    vcpuPins: Record<string, string>;
-    /** Host CPU set of the QEMU emulator threads. */
-    emulatorPin: string;
-    /** I/O thread id → host CPU set. */
-    iothreadPins: Record<string, string>;
-    /** SCHED_FIFO priority of the real-time vCPUs; 0 when the guest has none. */
-    fifoPriority: number;
-}
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
 export interface DomainInputs {
@@ -37,8 +26,11 @@ export interface DomainInputs {
     name: string;
     /** The full domain XML. */
     xml: string;
-    /** The live-tunable parts of `xml`, as structured values for readable diffs. */
-    live: LiveTunables;
+    /**
+     * The `<cputune>` of `xml` in guest terms ("vCPU 1": "host CPU 1, FIFO 1"), so a
+     * preview of a pinning change reads as one. Derived from `xml`, which stays the source of truth.
+     */
+    pinning: Record<string, string>;
     /** Guest-level facts behind `xml` (memory, vcpus, links...), named in replacement diffs. */
     facts: Record<string, string>;
     /** Host path of the serial console log (libvirt writes it; local hosts only are read). */
@@ -70,14 +62,15 @@ export async function check(_olds: DomainInputs, news: DomainInputs): Promise<pu
 
 export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.DiffResult> {
     // The engine shows the property-level diff (facts.memory: "256 MiB" => "512 MiB",
-    // live.vcpuPins.0: "1" => "0"); we say which top-level inputs force a new domain.
+    // pinning."vCPU 1": "host CPU 1, FIFO 1" => "host CPU 0, FIFO 1"); we say which
+    // top-level inputs force a new domain.
     const replaces: string[] = [];
     if (olds.uri !== news.uri) replaces.push("uri");
     if (olds.name !== news.name) replaces.push("name");
     if (!sameJson(olds.facts, news.facts)) replaces.push("facts");
     // XML differences that no fact explains (a knob, the image) still need a new domain.
     if (withoutCputune(olds.xml) !== withoutCputune(news.xml)) replaces.push("xml");
-    const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "live", "facts", "consoleLog", "readyPattern", "bootTimeoutSec"];
+    const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "pinning", "facts", "consoleLog", "readyPattern", "bootTimeoutSec"];
     const changes = keys.some((k) => !sameJson(olds[k], news[k]));
     return { changes, replaces, deleteBeforeReplace: true };
 }
@@ -119,7 +112,7 @@ export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.Creat
         }
         await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
         const bootSeconds = (Date.now() - started) / 1000;
-        const observedVcpuPins = await verifyPins(uri, name, inputs.live);
+        const observedVcpuPins = await verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins);
         const uuid = (await virsh(uri, ["domuuid", name])).trim();
         return { id: uuid, outs: { ...inputs, uuid, bootSeconds, observedVcpuPins } };
     } catch (err) {
@@ -131,15 +124,16 @@ export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.Creat
 
 export async function update(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.UpdateResult<DomainOutputs>> {
     const { uri, name } = news;
-    const live = news.live;
-    for (const [vcpu, cpus] of Object.entries(live.vcpuPins)) {
-        if (olds.live?.vcpuPins?.[vcpu] !== cpus) await virsh(uri, ["vcpupin", name, vcpu, cpus, "--live", "--config"]);
+    const before = parseCputune(olds.xml);
+    const after = parseCputune(news.xml);
+    for (const [vcpu, cpus] of Object.entries(after.vcpuPins)) {
+        if (before.vcpuPins[vcpu] !== cpus) await virsh(uri, ["vcpupin", name, vcpu, cpus, "--live", "--config"]);
     }
-    if (olds.live?.emulatorPin !== live.emulatorPin && live.emulatorPin) {
-        await virsh(uri, ["emulatorpin", name, live.emulatorPin, "--live", "--config"]);
+    if (after.emulatorPin && before.emulatorPin !== after.emulatorPin) {
+        await virsh(uri, ["emulatorpin", name, after.emulatorPin, "--live", "--config"]);
     }
-    for (const [thread, cpus] of Object.entries(live.iothreadPins)) {
-        if (olds.live?.iothreadPins?.[thread] !== cpus) await virsh(uri, ["iothreadpin", name, thread, cpus, "--live", "--config"]);
+    for (const [thread, cpus] of Object.entries(after.iothreadPins)) {
+        if (before.iothreadPins[thread] !== cpus) await virsh(uri, ["iothreadpin", name, thread, cpus, "--live", "--config"]);
     }
     // Everything else that changed lives only in <cputune> (the diff guarantees it):
     // redefine so the persistent definition matches, then apply the FIFO priority
@@ -151,10 +145,11 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
     } finally {
         await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
     }
-    if (olds.live?.fifoPriority !== live.fifoPriority && isLocalUri(uri)) {
-        await applyFifoPriorityLocally(name, news);
+    const fifoChanged = Object.entries(after.fifo).filter(([vcpu, priority]) => before.fifo[vcpu] !== priority);
+    if (fifoChanged.length > 0 && isLocalUri(uri)) {
+        await applyFifoPriorityLocally(name, Object.fromEntries(fifoChanged));
     }
-    const observedVcpuPins = await verifyPins(uri, name, live);
+    const observedVcpuPins = await verifyPins(uri, name, after.vcpuPins);
     return { outs: { ...olds, ...news, observedVcpuPins } };
 }
 
@@ -202,14 +197,14 @@ async function refuseForeignDomain(uri: string, name: string): Promise<void> {
 }
 
 /** Reads `virsh vcpupin` back and fails when libvirt did not apply what was asked. */
-async function verifyPins(uri: string, name: string, live: LiveTunables): Promise<Record<string, string>> {
+async function verifyPins(uri: string, name: string, expected: Record<string, string>): Promise<Record<string, string>> {
     const out = await virsh(uri, ["vcpupin", name]);
     const observed: Record<string, string> = {};
     for (const line of out.split("\n")) {
         const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
         if (m) observed[m[1]] = m[2];
     }
-    for (const [vcpu, cpus] of Object.entries(live.vcpuPins)) {
+    for (const [vcpu, cpus] of Object.entries(expected)) {
         if (!sameCpus(observed[vcpu], cpus)) {
             throw new Error(`vCPU ${vcpu} of ${name} is pinned to ${observed[vcpu] ?? "nothing"} on ${uri}, expected ${cpus}`);
         }
@@ -217,20 +212,14 @@ async function verifyPins(uri: string, name: string, live: LiveTunables): Promis
     return observed;
 }
 
-/** Sets SCHED_FIFO on the vCPU threads of the RT vCPUs (local host only). */
-async function applyFifoPriorityLocally(name: string, news: DomainInputs): Promise<void> {
-    const rtVcpus = [...news.xml.matchAll(/<vcpusched vcpus=['"]([^'"]+)['"][^>]*scheduler=['"]fifo['"]/g)].map((m) => m[1]);
-    if (rtVcpus.length === 0) return;
-    const pidFile = `/run/libvirt/qemu/${name}.pid`;
-    const pid = (await fs.readFile(pidFile, "utf8")).trim();
-    const tasks = await fs.readdir(`/proc/${pid}/task`);
+/** Sets SCHED_FIFO priorities (vCPU → priority) on the running vCPU threads (local host only). */
+async function applyFifoPriorityLocally(name: string, priorities: Record<string, number>): Promise<void> {
+    const pid = (await fs.readFile(`/run/libvirt/qemu/${name}.pid`, "utf8")).trim();
     const { execFileSync } = await import("node:child_process");
-    for (const tid of tasks) {
-        const comm = (await fs.readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).trim();
-        const m = /^CPU (\d+)\//.exec(comm);
-        if (m && rtVcpus.some((set) => CpuSet.parse(set, "vcpusched").has(Number(m[1])))) {
-            execFileSync("chrt", ["-f", "-p", String(news.live.fifoPriority), tid]);
-        }
+    for (const tid of await fs.readdir(`/proc/${pid}/task`)) {
+        // QEMU names vCPU threads "CPU <n>/KVM" or "CPU <n>/TCG".
+        const vcpu = /^CPU (\d+)\//.exec((await fs.readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).trim())?.[1];
+        if (vcpu !== undefined && priorities[vcpu] !== undefined) execFileSync("chrt", ["-f", "-p", String(priorities[vcpu]), tid]);
     }
 }
 

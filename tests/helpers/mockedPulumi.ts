@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { parseCputune } from "../../components/libvirt/cputune";
 
 export interface Registered {
     type: string;
@@ -31,7 +32,12 @@ export function recordResources(project: string, stack = "unit"): Registered[] {
                 // Dynamic resources echo their inputs and report what they verified, as the real providers do.
                 return {
                     id: `${args.name}-id`,
-                    state: { ...args.inputs, uuid: `${args.name}-uuid`, bootSeconds: 2.5, observedVcpuPins: args.inputs.live?.vcpuPins },
+                    state: {
+                        ...args.inputs,
+                        uuid: `${args.name}-uuid`,
+                        bootSeconds: 2.5,
+                        observedVcpuPins: args.inputs.xml ? parseCputune(args.inputs.xml).vcpuPins : undefined,
+                    },
                 };
             },
             call: (args) => args.inputs,

@@ -15,10 +15,10 @@ import { chooseAccel } from "../../components/host/accel";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
 import { memoryLockingSupport } from "../../components/host/memoryLocking";
+import { describePinning, parseCputune } from "../../components/libvirt/cputune";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { virsh } from "../../components/libvirt/virsh";
 import { renderDomainXml } from "../../components/render/domainXml";
-import { liveTunables } from "../../components/render/liveTunables";
 import { resolvePod } from "../../components/spec/resolve";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 
@@ -48,17 +48,18 @@ async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?
     const guest = pod.guests[0];
     const { accel } = await chooseAccel(LOCAL_URI);
     const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
+    const xml = renderDomainXml(guest, {
+        virtType: accel === "kvm" ? "kvm" : "qemu",
+        kernelPath: image.kernel,
+        initrdPath: image.initrd,
+        baseCmdline: "console=ttyS0 nfvkit.name=g1",
+        consoleLogPath: consoleLog,
+    });
     return {
         uri: LOCAL_URI,
         name: guest.domainName,
-        xml: renderDomainXml(guest, {
-            virtType: accel === "kvm" ? "kvm" : "qemu",
-            kernelPath: image.kernel,
-            initrdPath: image.initrd,
-            baseCmdline: "console=ttyS0 nfvkit.name=g1",
-            consoleLogPath: consoleLog,
-        }),
-        live: liveTunables(guest),
+        xml,
+        pinning: describePinning(parseCputune(xml)),
         facts: guestFacts(guest, accel, image.hash),
         consoleLog,
         readyPattern: "NFVKIT-READY name=g1",

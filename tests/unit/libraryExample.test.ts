@@ -61,9 +61,9 @@ test("the example builds its pod from the package entry point: every resource ty
     t.is(domain.inputs.facts["knobs.locked"], "false", "the host's memory-locking fact turned the knob off");
     t.regex(domain.inputs.xml, /<kernel>\/images\/h1\/vmlinuz<\/kernel>/);
     t.regex(domain.inputs.xml, /<shmem name='lab-unit-ring0'>/);
-    const rtCpu = Number(domain.inputs.live.vcpuPins["1"]);
-    t.true([1, 2, 3].includes(rtCpu), `vnf's RT vCPU on an isolated CPU, got ${rtCpu}`);
-    t.is(domain.inputs.live.vcpuPins["0"], "0", "vnf's housekeeping vCPU on the housekeeping CPU");
+    const rtCpu = Number(/^host CPU (\d+), FIFO \d+$/.exec(domain.inputs.pinning["vCPU 1"])?.[1]);
+    t.true([1, 2, 3].includes(rtCpu), `vnf's RT vCPU on an isolated CPU at FIFO, got ${domain.inputs.pinning["vCPU 1"]}`);
+    t.is(domain.inputs.pinning["vCPU 0"], "host CPU 0", "vnf's housekeeping vCPU on the housekeeping CPU");
     t.like(registered.find((r) => r.name === "lab-hugepages-lab-node0-2048k")!.inputs, { host: "lab", node: 0, sizeKiB: 2048, count: 256 });
     t.like(registered.find((r) => r.name === "lab-link-ring0-shm")!.inputs, { path: "/dev/shm/lab-unit-ring0", sizeBytes: 4 * 1024 * 1024 });
 

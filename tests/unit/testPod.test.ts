@@ -82,7 +82,8 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
     t.regex(xml, /<shmem name='[^']*ring0[^']*'>\s*<model type='ivshmem-plain'\/>\s*<size unit='B'>4194304<\/size>/);
     t.regex(xml, /<memballoon model='none'\/>/);
     t.regex(xml, /<kernel>\/var\/cache\/nfvkit\/images\/h\/vmlinuz<\/kernel>/);
-    t.deepEqual(vnf.inputs.live.vcpuPins, { "0": "0", "1": String(rtPin.hostCpu) });
+    // What a preview of a pinning change shows, in guest terms.
+    t.deepEqual(vnf.inputs.pinning, { "vCPU 0": "host CPU 0", "vCPU 1": `host CPU ${rtPin.hostCpu}, FIFO 1`, emulator: "host CPU 0" });
     t.is(vnf.inputs.facts.memory, "256 MiB");
     t.is(vnf.inputs.facts["shmem.nfv-testpod-unit-ring0"], "4194304 bytes");
 
