@@ -24,6 +24,7 @@ export { HugepageReservation, type HugepageReservationArgs } from "./host/Hugepa
 export { Domain, type DomainArgs } from "./libvirt/Domain";
 export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
 export { VirshError, isLocalUri } from "./libvirt/virsh";
+export { parseCputune, describePinning, type Cputune } from "./libvirt/cputune";
 
 // The pipeline's pure stages: spec types, units and validation; placement; domain XML.
 export * from "./spec";

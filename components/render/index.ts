@@ -1,2 +1,1 @@
 export * from "./domainXml";
-export * from "./liveTunables";

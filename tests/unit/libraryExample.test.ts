@@ -120,7 +120,7 @@ test("the package entry point exports the components, host discovery and the pur
         "CpuSet",
         "formatPlacementTable",
         "renderDomainXml",
-        "liveTunables",
+        "describePinning",
         "tokens",
         "ensureGuestImage",
     ]) {

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { load } from "js-yaml";
 import { renderCputune, renderDomainXml, type RenderEnv } from "../../components/render/domainXml";
-import { liveTunables } from "../../components/render/liveTunables";
+import { parseCputune } from "../../components/libvirt/cputune";
+import { formatCpuList } from "../../components/spec/units";
 import { resolvePod } from "../../components/spec/resolve";
 
 const run = promisify(execFile);
@@ -131,18 +132,14 @@ test("a pinning change only touches <cputune>", (t) => {
     );
 });
 
-test("live tunables list what libvirt can change on a running guest", (t) => {
-    const pod = fixturePod("two-node-smt.yaml");
-    t.deepEqual(liveTunables(pod.guests[0]), { vcpuPins: { "0": "4", "1": "5", "2": "6" }, emulatorPin: "4,12", iothreadPins: {}, fifoPriority: 10 });
-    t.deepEqual(liveTunables(pod.guests[1]), {
-        vcpuPins: { "0": "0", "1": "1", "2": "2", "3": "8" },
-        emulatorPin: "0,8",
-        iothreadPins: { "1": "0,8" },
-        fifoPriority: 1,
-    });
-    const explicit = fixturePod("explicit-cpus.yaml").guests[0];
-    // vcpuSchedFifo is off for this guest: no FIFO priority to apply.
-    t.is(liveTunables(explicit).fifoPriority, 0);
+test("<cputune> carries every planned pin and the FIFO priority of exactly the RT vCPUs", (t) => {
+    for (const guest of [...fixturePod("two-node-smt.yaml").guests, ...fixturePod("explicit-cpus.yaml").guests]) {
+        const tune = parseCputune(renderDomainXml(guest, env("kvm", guest.name)));
+        t.deepEqual(tune.vcpuPins, Object.fromEntries(guest.pins.map((p) => [String(p.vcpu), String(p.hostCpu)])), guest.name);
+        t.is(tune.emulatorPin, formatCpuList(guest.emulatorCpus), guest.name);
+        const rt = guest.knobs.vcpuSchedFifo ? guest.pins.filter((p) => p.role === "rt") : [];
+        t.deepEqual(tune.fifo, Object.fromEntries(rt.map((p) => [String(p.vcpu), guest.fifoPriority])), guest.name);
+    }
 });
 
 /** True when this machine's libvirt answers, so the define check can run. */
