@@ -116,49 +116,48 @@ export function bootGuest(t: ExecutionContext, opts: BootOptions): BootedGuest {
         agent,
         kill,
         waitForExit(timeoutMs: number) {
-            return new Promise((resolve, reject) => {
-                const check = () => {
-                    if (exited === undefined) return;
-                    done();
-                    resolve(exited);
-                };
-                const timer = setTimeout(() => {
-                    done();
-                    reject(new Error(`QEMU still running after ${timeoutMs} ms; console tail:\n${output.slice(-2000)}`));
-                }, timeoutMs);
-                const done = () => {
-                    clearTimeout(timer);
-                    waiters.delete(check);
-                };
-                waiters.add(check);
-                check();
-            });
+            return waitFor<string>(
+                () => (exited === undefined ? undefined : { value: exited }),
+                timeoutMs,
+                () => new Error(`QEMU still running after ${timeoutMs} ms; console tail:\n${output.slice(-2000)}`),
+            );
         },
         waitForConsole(re: RegExp, timeoutMs: number) {
-            return new Promise((resolve, reject) => {
-                const check = () => {
+            return waitFor<RegExpExecArray>(
+                () => {
                     const m = re.exec(output);
-                    if (m) {
-                        done();
-                        resolve(m);
-                    } else if (exited !== undefined) {
-                        done();
-                        reject(new Error(`${exited} before the console showed ${re}; console tail:\n${output.slice(-3000)}`));
-                    }
-                };
-                const timer = setTimeout(() => {
-                    done();
-                    reject(new Error(`console did not show ${re} within ${timeoutMs} ms; console tail:\n${output.slice(-3000)}`));
-                }, timeoutMs);
-                const done = () => {
-                    clearTimeout(timer);
-                    waiters.delete(check);
-                };
-                waiters.add(check);
-                check();
-            });
+                    if (m) return { value: m };
+                    if (exited !== undefined) return { error: new Error(`${exited} before the console showed ${re}; console tail:\n${output.slice(-3000)}`) };
+                    return undefined;
+                },
+                timeoutMs,
+                () => new Error(`console did not show ${re} within ${timeoutMs} ms; console tail:\n${output.slice(-3000)}`),
+            );
         },
     };
+
+    /** Settles when `poll` (run now and on every console change or exit) has an answer, or at the timeout. */
+    function waitFor<T>(poll: () => { value: T } | { error: Error } | undefined, timeoutMs: number, timedOut: () => Error): Promise<T> {
+        return new Promise((resolve, reject) => {
+            const check = () => {
+                const answer = poll();
+                if (!answer) return;
+                done();
+                if ("error" in answer) reject(answer.error);
+                else resolve(answer.value);
+            };
+            const timer = setTimeout(() => {
+                done();
+                reject(timedOut());
+            }, timeoutMs);
+            const done = () => {
+                clearTimeout(timer);
+                waiters.delete(check);
+            };
+            waiters.add(check);
+            check();
+        });
+    }
 }
 
 /** A client for the QEMU guest agent's line-delimited JSON protocol. */
