@@ -10,6 +10,7 @@ import { discoverHosts } from "./components/host/discover";
 import { resolveTestPodSpec, TestPod } from "./components/pod/TestPod";
 import { ProbeSuiteConfigError, resolveGate, resolveProbeSuiteConfig } from "./components/probes/suiteConfig";
 import { resolveTargets, TargetsError } from "./components/probes/targets";
+import { configKeyPattern } from "./components/spec/names";
 import { PodSpecError } from "./components/spec/problems";
 
 export = async () => {
@@ -78,7 +79,7 @@ function sshKeyProblems(config: pulumi.Config, spec: unknown): string[] {
     const problems: string[] = [];
     (Array.isArray(hosts) ? hosts : []).forEach((host: { ssh?: { privateKeySecret?: unknown } }, i) => {
         const key = host?.ssh?.privateKeySecret;
-        if (typeof key !== "string" || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(key)) return; // the spec check reports it
+        if (typeof key !== "string" || !configKeyPattern.test(key)) return; // the spec check reports it
         const at = `nfv-testpod:pod.hosts[${i}].ssh.privateKeySecret`;
         const fix = `Fix: pulumi config set --secret ${key} < ~/.ssh/id_ed25519`;
         if (config.get(key) === undefined) problems.push(`${at}: names nfv-testpod:${key}, which is not set. ${fix}`);

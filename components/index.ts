@@ -8,7 +8,7 @@
  */
 
 // Components.
-export { TestPod, hugepageNeeds, resolveTestPodSpec, type TestPodArgs, type HostFacts, type PodGuestSummary, type PodProbesArgs } from "./pod/TestPod";
+export { TestPod, resolveTestPodSpec, type TestPodArgs, type HostFacts, type PodGuestSummary, type PodProbesArgs } from "./pod/TestPod";
 export { NfvGuest, GUEST_READY_LINE, guestFacts, type NfvGuestArgs } from "./guest/NfvGuest";
 export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
 

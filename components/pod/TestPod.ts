@@ -152,7 +152,7 @@ export class TestPod extends pulumi.ComponentResource {
 
 /** Validates and plans the spec; throws one PodSpecError listing every problem. TestPod calls it first. */
 export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" | "namePrefix" | "specPath">): ResolvedPod {
-    const namePrefix = args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
+    const namePrefix = args.namePrefix ?? defaultNamePrefix();
     const discovered: Record<string, HostTopology> = {};
     for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
         if (facts.topology) discovered[host] = facts.topology;
@@ -204,7 +204,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                 image: args.image,
                 accel: accelOf(guest.host).accel,
                 bootTimeoutSec: args.bootTimeoutSec,
-                metadata: { pod: name, prefix: args.namePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}` },
+                metadata: { pod: name, prefix: args.namePrefix ?? defaultNamePrefix() },
             },
             { parent, dependsOn },
         );
@@ -282,11 +282,12 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
 /** One reservation per host, NUMA node and page size the pod's guests and links need. */
 function createReservations(name: string, parent: pulumi.Resource, resolved: ResolvedPod, hostsByName: Map<string, ResolvedHost>) {
     const byHost = new Map<string, HugepageReservation[]>();
-    for (const need of hugepageNeeds(resolved).values()) {
+    // resolvePod already counted them when it checked the budgets.
+    for (const need of resolved.hugepageDemand) {
         const host = hostsByName.get(need.host)!;
         const reservation = new HugepageReservation(
             `${name}-hugepages-${need.host}-node${need.node}-${need.sizeKiB}k`,
-            { uri: host.uri, host: host.name, node: need.node, sizeKiB: need.sizeKiB, count: need.count },
+            { uri: host.uri, host: host.name, node: need.node, sizeKiB: need.sizeKiB, count: need.pages },
             { parent },
         );
         byHost.set(need.host, [...(byHost.get(need.host) ?? []), reservation]);
@@ -336,25 +337,7 @@ function probeView(g: ResolvedGuest, host: ResolvedHost) {
     };
 }
 
-/** Pages each host NUMA node must hold for the pod's hugepage-backed guests. */
-export function hugepageNeeds(pod: ResolvedPod): Map<string, { host: string; node: number; sizeKiB: number; count: number }> {
-    const needs = new Map<string, { host: string; node: number; sizeKiB: number; count: number }>();
-    const add = (g: ResolvedGuest) => {
-        if (g.pageSizeKiB <= 4) return;
-        const key = `${g.host}/${g.numaNode}/${g.pageSizeKiB}`;
-        const need = needs.get(key) ?? { host: g.host, node: g.numaNode, sizeKiB: g.pageSizeKiB, count: 0 };
-        need.count += Math.ceil((g.memoryMiB * 1024) / g.pageSizeKiB);
-        needs.set(key, need);
-    };
-    pod.guests.forEach(add);
-    // A hugepage-backed link takes 2M pages on the node of its first member.
-    for (const link of pod.links.filter((l) => l.hugepages)) {
-        const first = pod.guests.find((g) => g.name === link.members[0]);
-        if (!first) continue;
-        const key = `${first.host}/${first.numaNode}/2048`;
-        const need = needs.get(key) ?? { host: first.host, node: first.numaNode, sizeKiB: 2048, count: 0 };
-        need.count += Math.ceil(link.sizeBytes / (2048 * 1024));
-        needs.set(key, need);
-    }
-    return needs;
+/** `<project>-<stack>`: two stacks on one host never collide. */
+function defaultNamePrefix(): string {
+    return `${pulumi.getProject()}-${pulumi.getStack()}`;
 }

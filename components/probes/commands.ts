@@ -13,6 +13,7 @@
  *   report); rtla osnoise as `top` (the only mode that reports the largest
  *   noise per period, i.e. the cumulative pre-emption per window).
  */
+import { CpuSet } from "../spec/units";
 import type { ProbeKind } from "./types";
 
 /** What every probe needs to know. */
@@ -42,17 +43,10 @@ export class ProbeConfigError extends Error {
 
 /** Expands a CPU list ("1-3,5") into CPU numbers; throws ProbeConfigError on bad syntax. */
 export function expandCpuList(list: string, field = "cpus"): number[] {
-    const cpus = new Set<number>();
-    const parts = list.trim() === "" ? [] : list.split(",");
-    for (const part of parts) {
-        const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
-            throw new ProbeConfigError(field, list, 'write a CPU list such as "1", "1-3" or "1,3-4".');
-        }
-        for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) cpus.add(c);
-    }
-    if (cpus.size === 0) throw new ProbeConfigError(field, list, 'name at least one CPU, e.g. "1".');
-    return [...cpus].sort((a, b) => a - b);
+    const parsed = CpuSet.tryParse(list, field);
+    if (!parsed.ok) throw new ProbeConfigError(field, list, 'write a CPU list such as "1", "1-3" or "1,3-4".');
+    if (parsed.value.cpus.length === 0) throw new ProbeConfigError(field, list, 'name at least one CPU, e.g. "1".');
+    return [...parsed.value.cpus];
 }
 
 function check(cfg: ProbeConfig): number[] {

@@ -7,6 +7,7 @@
  */
 import { execFile, type ChildProcess } from "node:child_process";
 import type { GuestExecResult } from "../libvirt/guestAgent";
+import { isLocalUri } from "../libvirt/virsh";
 import {
     cyclictestCommand,
     displayCommand,
@@ -177,7 +178,7 @@ async function runOneProbe(
 
 /** stress-ng on the hosts' housekeeping CPUs for the whole suite (this machine only). */
 function startHostLoad(guests: ProbeGuest[], config: ProbeSuiteConfig, notes: string[], log: (line: string) => void): ChildProcess | undefined {
-    const local = guests.filter((g) => /^qemu:\/\/\/(system|session)$/.test(g.uri));
+    const local = guests.filter((g) => isLocalUri(g.uri));
     const cpus = [...new Set(local.flatMap((g) => g.hostHousekeepingCpus))].sort((a, b) => a - b);
     if (cpus.length === 0) {
         notes.push("host load not applied: no local host with housekeeping CPUs");

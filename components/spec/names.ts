@@ -48,3 +48,6 @@ function editDistance(a: string, b: string): number {
     }
     return row[b.length];
 }
+
+/** A stack config key name, as host ssh.privateKeySecret must give it (never the key itself). */
+export const configKeyPattern = /^[A-Za-z][A-Za-z0-9_-]*$/;

@@ -7,14 +7,14 @@
 import { buildGuestKernelArgs } from "../plan/guestCmdline";
 import { planPlacement, type PlacementGuest, type PlacementHost } from "../plan/placement";
 import { defaultKnobs, type DomainKnobs } from "./knobs";
-import { deriveName, maxNameLength, safeNamePattern } from "./names";
+import { configKeyPattern, deriveName, maxNameLength, safeNamePattern } from "./names";
 import { joinPath, PodSpecError } from "./problems";
 import { SpecReader } from "./reader";
-import type { GuestShmem, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf } from "./resolved";
+import type { GuestShmem, HugepageDemand, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf } from "./resolved";
 import type { HostTopology } from "./types";
 import { CpuSet, formatCpuList, MacAddress, MemorySize, PciAddress } from "./units";
 
-export type { GuestShmem, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf, VcpuPin } from "./resolved";
+export type { GuestShmem, HugepageDemand, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf, VcpuPin } from "./resolved";
 export type { DomainKnobs } from "./knobs";
 export type { HostTopology } from "./types";
 
@@ -151,7 +151,7 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
     );
     r.problems.push(...plan.problems);
 
-    checkHugepageBudgets(r, hosts, guests, links, plan.placements);
+    const hugepageDemand = checkHugepageBudgets(r, hosts, guests, links, plan.placements);
 
     if (r.problems.length) throw new PodSpecError(r.problems);
 
@@ -179,7 +179,7 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
             shmem,
         };
     });
-    return { hosts: [...hosts.values()].map((h) => h.resolved), guests: resolvedGuests, links, placement: plan.rows };
+    return { hosts: [...hosts.values()].map((h) => h.resolved), guests: resolvedGuests, links, placement: plan.rows, hugepageDemand };
 }
 
 function readCpuSet(r: SpecReader, value: unknown, path: string): number[] | undefined {
@@ -434,7 +434,7 @@ function readSsh(r: SpecReader, value: unknown, path: string, uri: string, host:
     const port = spec.port === undefined ? 22 : r.integer(spec.port, joinPath(path, "port"), 1, 65535);
     const secretPath = joinPath(path, "privateKeySecret");
     const privateKeySecret = r.string(spec.privateKeySecret, secretPath);
-    if (privateKeySecret !== undefined && !/^[A-Za-z][A-Za-z0-9_-]*$/.test(privateKeySecret)) {
+    if (privateKeySecret !== undefined && !configKeyPattern.test(privateKeySecret)) {
         r.report(
             secretPath,
             privateKeySecret,
@@ -785,7 +785,7 @@ function checkHugepageBudgets(
     guests: Map<string, GuestDraft>,
     links: ResolvedLink[],
     placements: Record<string, { numaNode: number }>,
-): void {
+): HugepageDemand[] {
     // Demand per host, node and page size: who needs how many pages.
     const demand = new Map<string, { host: HostDraft; node: number; sizeKiB: number; users: { name: string; pages: number }[] }>();
     const need = (host: HostDraft, node: number, sizeKiB: number, name: string, pages: number) => {
@@ -842,4 +842,10 @@ function checkHugepageBudgets(
             );
         }
     }
+    return [...demand.values()].map((e) => ({
+        host: e.host.resolved.name,
+        node: e.node,
+        sizeKiB: e.sizeKiB,
+        pages: e.users.reduce((sum, u) => sum + u.pages, 0),
+    }));
 }

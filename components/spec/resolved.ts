@@ -13,6 +13,15 @@ export interface ResolvedPod {
     links: ResolvedLink[];
     /** Every pinned thread of every guest, host by host, for the placement table. */
     placement: PlacementRow[];
+    /** Hugepages the pod's guests and hugepage-backed links take, per host, NUMA node and page size (what it must reserve). */
+    hugepageDemand: HugepageDemand[];
+}
+
+export interface HugepageDemand {
+    host: string;
+    node: number;
+    sizeKiB: number;
+    pages: number;
 }
 
 export interface ResolvedHost {

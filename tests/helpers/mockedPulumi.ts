@@ -48,3 +48,8 @@ export function recordResources(project: string, stack = "unit"): Registered[] {
     );
     return registered;
 }
+
+/** The value of an Output once the mocks have resolved it. */
+export function settle<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}

@@ -7,7 +7,7 @@
  */
 import test from "ava";
 import type * as pulumi from "@pulumi/pulumi";
-import { recordResources } from "../helpers/mockedPulumi";
+import { recordResources, settle } from "../helpers/mockedPulumi";
 
 const registered = recordResources("nfv-lab-pod");
 
@@ -20,10 +20,6 @@ const hostFacts = {
     },
 };
 const image = { kernel: "/images/h1/vmlinuz", initrd: "/images/h1/initrd.img", hash: "h1", kernelVersion: "6.1.0-rt", tools: {} };
-
-function settle<T>(o: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => o.apply(resolve));
-}
 
 test("the example builds its pod from the package entry point: every resource typed, named from the pod and parented", async (t) => {
     const { createPod } = await import("../../docs/examples/own-program/pod");

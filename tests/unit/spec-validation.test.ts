@@ -28,6 +28,16 @@ function goodPod(): any {
     };
 }
 
+/** Makes the good pod's host two NUMA nodes of two CPUs, one housekeeping and one isolated on each. */
+function splitIntoTwoNodes(pod: any): void {
+    pod.hosts[0].topology.numaNodes = [
+        { id: 0, cpus: "0-1" },
+        { id: 1, cpus: "2-3" },
+    ];
+    pod.hosts[0].housekeepingCpus = "0,2";
+    pod.hosts[0].isolatedCpus = "1,3";
+}
+
 function problemLines(spec: unknown, yamlPath?: string): string[] {
     try {
         resolvePod(spec, { namePrefix: "nfvkit-test", yamlPath });
@@ -182,12 +192,7 @@ rule("a multicast MAC", (p) => (p.guests[0].vfs[0].mac = "03:00:00:00:00:01"), [
 rule(
     "a VF whose PF sits on another NUMA node than the guest",
     (p) => {
-        p.hosts[0].topology.numaNodes = [
-            { id: 0, cpus: "0-1" },
-            { id: 1, cpus: "2-3" },
-        ];
-        p.hosts[0].housekeepingCpus = "0,2";
-        p.hosts[0].isolatedCpus = "1,3";
+        splitIntoTwoNodes(p);
         p.hosts[0].hugepages.push({ node: 1, size: "2M", count: 128 });
         p.guests[0].numaNode = 1;
     },
@@ -227,12 +232,7 @@ rule("explicit cpus not one per vCPU", (p) => (p.guests[0].cpus = "1-3"), [
 rule(
     "explicit cpus spanning NUMA nodes",
     (p) => {
-        p.hosts[0].topology.numaNodes = [
-            { id: 0, cpus: "0-1" },
-            { id: 1, cpus: "2-3" },
-        ];
-        p.hosts[0].housekeepingCpus = "0,2";
-        p.hosts[0].isolatedCpus = "1,3";
+        splitIntoTwoNodes(p);
         p.hosts[0].pfs[0].numaNode = undefined;
         p.guests[0] = { name: "vnf", vcpus: 2, rtVcpus: [0, 1], cpus: "1,3", memory: "256M" };
     },

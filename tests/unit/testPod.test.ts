@@ -4,8 +4,7 @@
  * handed to libvirt carries the pinning, hugepage and ivshmem elements.
  */
 import test from "ava";
-import * as pulumi from "@pulumi/pulumi";
-import { recordResources } from "../helpers/mockedPulumi";
+import { recordResources, settle } from "../helpers/mockedPulumi";
 
 const recorded = recordResources("nfv-testpod");
 
@@ -34,10 +33,6 @@ const image = {
     kernelVersion: "6.1.0-rt",
     tools: {},
 };
-
-function settle<T>(o: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => o.apply(resolve));
-}
 
 test("TestPod builds hugepage reservations, one link and two pinned guests, all parented and named from the pod", async (t) => {
     const { TestPod } = await import("../../components/pod/TestPod");
