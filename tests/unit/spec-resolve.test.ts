@@ -158,3 +158,18 @@ test("derived names are length-safe, deterministic and distinct", (t) => {
     t.is(one, deriveName("nfvkit-some-long-stack-prefix", long));
     t.not(one, two);
 });
+
+test("hugepage demand per host, node and size: guests' memory and hugepage-backed links", (t) => {
+    const pod = resolvePod(
+        {
+            hosts: [{ name: "h", topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, housekeepingCpus: "0", hugepages: [{ node: 0, size: "2M", count: 300 }] }],
+            guests: [
+                { name: "a", vcpus: 2, memory: "256M" },
+                { name: "b", vcpus: 2, memory: "256M" },
+            ],
+            links: [{ name: "l", size: "4M", members: ["a", "b"], hugepages: true }],
+        },
+        { namePrefix: "t" },
+    );
+    t.deepEqual(pod.hugepageDemand, [{ host: "h", node: 0, sizeKiB: 2048, pages: 128 + 128 + 2 }]);
+});
