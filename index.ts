@@ -47,7 +47,7 @@ export = async () => {
         hostFacts,
         image,
         bootTimeoutSec: config.getNumber("bootTimeoutSec"),
-        probes: probeConfig.enabled ? { config: probeConfig, targets, gate, resultsDir: path.join(__dirname, "results", pulumi.getStack()) } : undefined,
+        probes: probeConfig.enabled ? { config: probeConfig, targets, gate, resultsDir: path.join("results", pulumi.getStack()) } : undefined,
     });
     return {
         accel: pod.accel,

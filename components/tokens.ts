@@ -1,16 +1,20 @@
 /**
  * Every Pulumi type token the kit registers, in one place, so renames are
  * deliberate (a changed token orphans resources in existing stacks).
- * Component tokens: `nfvkit:<module>:<Type>`. Dynamic resources always carry
- * the `pulumi-nodejs` package and a `dynamic/` module prefix: pulumi-nodejs:dynamic/<module>:<type>.
+ * Tokens are `nfvkit:<module>:<Type>`: components are the kit's own, and
+ * custom resources are served by the kit's provider plugin, `nfvkit`
+ * (components/provider/, declared in Pulumi.yaml).
  */
 export const tokens = {
     testPod: "nfvkit:pod:TestPod",
     nfvGuest: "nfvkit:guest:NfvGuest",
     ivshmemLink: "nfvkit:link:IvshmemLink",
-    /** Dynamic resources: pulumi-nodejs:dynamic/<module>:<type>. */
-    domain: { module: "libvirt", type: "Domain" },
-    shmRegion: { module: "libvirt", type: "ShmRegion" },
-    hugepageReservation: { module: "host", type: "HugepageReservation" },
-    probeSuite: { module: "probes", type: "ProbeSuite" },
+    /** Custom resources of the nfvkit provider. */
+    domain: "nfvkit:libvirt:Domain",
+    shmRegion: "nfvkit:libvirt:ShmRegion",
+    hugepageReservation: "nfvkit:host:HugepageReservation",
+    probeSuite: "nfvkit:probes:ProbeSuite",
 } as const;
+
+/** The provider plugin's name: resources whose token starts with `nfvkit:` are its. */
+export const providerName = "nfvkit";

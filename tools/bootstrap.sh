@@ -37,34 +37,42 @@ if [ -z "${NFVKIT_BUILD_ENGINE:-}" ] && command -v pulumi >/dev/null 2>&1 \
     say "pulumi on PATH is ${have:-unknown}, older than $PULUMI_VERSION: building our own"
   fi
 fi
+build_go() { # build_go <output> <package> <ldflags>: one Go build into the cache, atomically
+  local out=$1 pkg=$2 ldflags=$3
+  command -v go >/dev/null || { say "Go is needed to build the Pulumi engine here (apt-get install golang, or put a pulumi >= $PULUMI_VERSION on PATH)"; exit 1; }
+  mkdir -p "$(dirname "$out")"
+  (cd tools/engine && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
+  mv "$out.tmp" "$out"
+}
+# The CLI and the language host have separate cache keys: a change to our small
+# language host rebuilds it in seconds without rebuilding the 4-minute CLI.
+mod_key=$(cat tools/engine/go.mod tools/engine/go.sum | sha256sum | cut -c1-16)
 if [ -z "$engine_bin" ]; then
-  key=$(cat tools/engine/go.mod tools/engine/go.sum tools/engine/langhost/*.go tools/engine/pulumi-resource-pulumi-nodejs | sha256sum | cut -c1-16)
-  engine_bin="$CACHE/engine/$PULUMI_VERSION-$key/bin"
-  if [ ! -x "$engine_bin/pulumi" ] || [ ! -x "$engine_bin/pulumi-language-nodejs" ]; then
-    command -v go >/dev/null || { say "Go is needed to build the Pulumi CLI here (apt-get install golang, or put a pulumi >= $PULUMI_VERSION on PATH)"; exit 1; }
-    mkdir -p "$engine_bin.tmp"
+  engine_bin="$CACHE/engine/pulumi-$PULUMI_VERSION-$mod_key"
+  if [ ! -x "$engine_bin/pulumi" ]; then
     say "building the Pulumi CLI v$PULUMI_VERSION from the Go module proxy (first time only, ~4 minutes on 2 cores)"
     start=$(date +%s)
-    (cd tools/engine && go build -trimpath \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-        -o "$engine_bin.tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-    say "building the Node.js language host (tools/engine/langhost)"
-    (cd tools/engine && go build -trimpath -ldflags "-s -w -X main.version=$PULUMI_VERSION-nfvkit" \
-        -o "$engine_bin.tmp/pulumi-language-nodejs" ./langhost)
-    install -m 0755 tools/engine/pulumi-resource-pulumi-nodejs "$engine_bin.tmp/"
-    rm -rf "$engine_bin" && mv "$engine_bin.tmp" "$engine_bin"
-    say "engine built in $(( $(date +%s) - start )) s into $engine_bin"
+    build_go "$engine_bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+      "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+    say "Pulumi CLI built in $(( $(date +%s) - start )) s into $engine_bin"
   else
-    say "engine cached: $engine_bin"
+    say "Pulumi CLI cached: $engine_bin"
   fi
+  ln -sfn "$engine_bin/pulumi" .state/bin/pulumi
+  langhost_key=$(cat tools/engine/go.mod tools/engine/go.sum tools/engine/langhost/*.go | sha256sum | cut -c1-16)
+  langhost="$CACHE/engine/langhost-$langhost_key/pulumi-language-nodejs"
+  if [ ! -x "$langhost" ]; then
+    say "building the Node.js language host (tools/engine/langhost)"
+    build_go "$langhost" ./langhost "-X main.version=$PULUMI_VERSION-nfvkit"
+  fi
+  ln -sfn "$langhost" .state/bin/pulumi-language-nodejs
+else
+  for tool in pulumi pulumi-language-nodejs; do
+    [ -e "$engine_bin/$tool" ] && ln -sfn "$engine_bin/$tool" ".state/bin/$tool"
+  done
 fi
-for tool in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
-  if [ -e "$engine_bin/$tool" ]; then
-    ln -sfn "$engine_bin/$tool" ".state/bin/$tool"
-  fi
-done
-# An official CLI install ships its own language host; the SDK ships the dynamic provider host.
-[ -e .state/bin/pulumi-resource-pulumi-nodejs ] || ln -sfn "$ROOT/tools/engine/pulumi-resource-pulumi-nodejs" .state/bin/
+# Links from older kit versions: the kit no longer uses dynamic providers.
+rm -f .state/bin/pulumi-resource-pulumi-nodejs
 say "pulumi $(.state/bin/pulumi version)"
 
 # --- host -------------------------------------------------------------------

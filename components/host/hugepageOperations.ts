@@ -1,12 +1,16 @@
 /**
  * Reserves hugepages on one NUMA node of a host for the pod's guests and hands
  * them back on destroy. Reservations add to what the host already has, so
- * pods and other users of hugepages can share a host. Loaded by providerShell;
- * no module-level state.
+ * pods and other users of hugepages can share a host. What each reservation
+ * added is kept in the host's ledger (host/ledger.ts), so a run that dies
+ * half-way is neither counted twice nor leaked. The Operations of the
+ * nfvkit provider's HugepageReservation.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import type * as provider from "@pulumi/pulumi/provider";
 import { promises as fs } from "node:fs";
 import { isLocalUri } from "../libvirt/virsh";
+import type { OperationContext } from "../provider/operations";
+import { readEntry, removeEntry, writeEntry } from "./ledger";
 
 export interface HugepageReservationInputs {
     /** libvirt URI of the host. */
@@ -22,9 +26,21 @@ export interface HugepageReservationInputs {
 }
 
 export interface HugepageReservationOutputs extends HugepageReservationInputs {
-    /** Pool size on the node after the reservation. */
+    /** Pool size on the node after the reservation (at the last create, update or refresh). */
     poolAfter: number;
 }
+
+/** The ledger's record of one reservation. */
+interface Held {
+    node: number;
+    sizeKiB: number;
+    count: number;
+    /** The pool before this reservation's change, and whether the change is known to have been made. */
+    poolBefore: number;
+    phase: "adding" | "held" | "releasing";
+}
+
+const LEDGER = "hugepages";
 
 function poolDir(node: number, sizeKiB: number): string {
     return `/sys/devices/system/node/node${node}/hugepages/hugepages-${sizeKiB}kB`;
@@ -34,8 +50,15 @@ async function readCount(file: string): Promise<number> {
     return Number((await fs.readFile(file, "utf8")).trim());
 }
 
-export async function check(_olds: unknown, news: HugepageReservationInputs): Promise<pulumi.dynamic.CheckResult> {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
+async function poolSize(r: Pick<HugepageReservationInputs, "host" | "node" | "sizeKiB">): Promise<number> {
+    const dir = poolDir(r.node, r.sizeKiB);
+    return readCount(`${dir}/nr_hugepages`).catch(() => {
+        throw new Error(`host ${r.host} has no ${r.sizeKiB} KiB hugepage pool on NUMA node ${r.node} (${dir} is missing)`);
+    });
+}
+
+export async function check(_olds: unknown, news: HugepageReservationInputs): Promise<provider.CheckResult> {
+    const failures: provider.CheckFailure[] = [];
     if (!isLocalUri(news.uri)) {
         failures.push({
             property: "uri",
@@ -46,7 +69,7 @@ export async function check(_olds: unknown, news: HugepageReservationInputs): Pr
     return { inputs: news, failures };
 }
 
-export async function diff(_id: string, olds: HugepageReservationInputs, news: HugepageReservationInputs): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: HugepageReservationInputs, news: HugepageReservationInputs): Promise<provider.DiffResult> {
     const replaces = (["uri", "node", "sizeKiB"] as const).filter((k) => olds[k] !== news[k]);
     const changes = replaces.length > 0 || olds.count !== news.count;
     return { changes, replaces, deleteBeforeReplace: true };
@@ -54,16 +77,23 @@ export async function diff(_id: string, olds: HugepageReservationInputs, news: H
 
 /** Grows or shrinks the node's pool by `delta` pages and checks the kernel delivered. */
 async function adjust(r: HugepageReservationInputs, delta: number): Promise<number> {
-    const dir = poolDir(r.node, r.sizeKiB);
-    const nrFile = `${dir}/nr_hugepages`;
-    const before = await readCount(nrFile).catch(() => {
-        throw new Error(`host ${r.host} has no ${r.sizeKiB} KiB hugepage pool on NUMA node ${r.node} (${dir} is missing)`);
-    });
+    const nrFile = `${poolDir(r.node, r.sizeKiB)}/nr_hugepages`;
+    const before = await poolSize(r);
     const wanted = Math.max(0, before + delta);
     await fs.writeFile(nrFile, String(wanted));
     const after = await readCount(nrFile);
     if (after !== wanted) {
         await fs.writeFile(nrFile, String(before));
+        if (delta < 0) {
+            // The kernel keeps pages that are mapped: name who maps them, which is the real cause.
+            const holders = await hugepageHolders();
+            throw new Error(
+                `host ${r.host} NUMA node ${r.node}: could not give back ${-delta} pages of ${r.sizeKiB} KiB (the pool stays at ${after}): ` +
+                    (holders.length
+                        ? `they are in use by ${holders.join(", ")}. Stop what should not be running (virsh destroy <domain>), then run again.`
+                        : "they are in use by a process that no longer shows its mapping; run again once it has exited."),
+            );
+        }
         throw new Error(
             `host ${r.host} NUMA node ${r.node}: asked the kernel for ${wanted} pages of ${r.sizeKiB} KiB, got ${after} ` +
                 `(memory is short or fragmented). Free memory, or reserve at boot with hugepages= on the host kernel cmdline.`,
@@ -72,21 +102,84 @@ async function adjust(r: HugepageReservationInputs, delta: number): Promise<numb
     return after;
 }
 
-export async function create(inputs: HugepageReservationInputs): Promise<pulumi.dynamic.CreateResult<HugepageReservationOutputs>> {
-    const poolAfter = await adjust(inputs, inputs.count);
-    return { id: `${inputs.host}/node${inputs.node}/${inputs.sizeKiB}kB`, outs: { ...inputs, poolAfter } };
+export async function create(inputs: HugepageReservationInputs, ctx: OperationContext): Promise<provider.CreateResult> {
+    const id = `${inputs.host}/node${inputs.node}/${inputs.sizeKiB}kB`;
+    const entry = await readEntry<Held>(LEDGER, ctx.urn);
+    let held = entry?.holds;
+    if (held && held.phase !== "held") {
+        // A run died between writing the ledger and the pool: the pool tells whether the change was made.
+        const pool = await poolSize(inputs);
+        const made = held.phase === "adding" ? pool >= held.poolBefore + held.count : pool > held.poolBefore - held.count;
+        held = made ? { ...held, phase: "held" } : undefined;
+    }
+    if (held) {
+        // Adopt what the earlier run reserved; add or give back only the difference.
+        const poolAfter = await adjust(inputs, inputs.count - held.count);
+        await writeEntry<Held>(LEDGER, ctx.urn, { ...held, count: inputs.count, phase: "held" });
+        return { id, outs: { ...inputs, poolAfter } };
+    }
+    const poolBefore = await poolSize(inputs);
+    await writeEntry<Held>(LEDGER, ctx.urn, { node: inputs.node, sizeKiB: inputs.sizeKiB, count: inputs.count, poolBefore, phase: "adding" });
+    const poolAfter = await adjust(inputs, inputs.count).catch(async (err) => {
+        await removeEntry(LEDGER, ctx.urn);
+        throw err;
+    });
+    await writeEntry<Held>(LEDGER, ctx.urn, { node: inputs.node, sizeKiB: inputs.sizeKiB, count: inputs.count, poolBefore, phase: "held" });
+    return { id, outs: { ...inputs, poolAfter } };
+}
+
+export async function read(id: string, props: HugepageReservationOutputs, ctx: OperationContext): Promise<provider.ReadResult> {
+    const entry = await readEntry<Held>(LEDGER, ctx.urn);
+    if (!entry) return { id: "", props: {} };
+    return { id, props: { ...props, count: entry.holds.count, poolAfter: await poolSize(props) } };
 }
 
 export async function update(
     _id: string,
     olds: HugepageReservationInputs,
     news: HugepageReservationInputs,
-): Promise<pulumi.dynamic.UpdateResult<HugepageReservationOutputs>> {
-    const poolAfter = await adjust(news, news.count - olds.count);
+    ctx: OperationContext,
+): Promise<provider.UpdateResult> {
+    const held = (await readEntry<Held>(LEDGER, ctx.urn))?.holds;
+    const poolBefore = await poolSize(news);
+    const poolAfter = await adjust(news, news.count - (held?.count ?? olds.count));
+    await writeEntry<Held>(LEDGER, ctx.urn, { node: news.node, sizeKiB: news.sizeKiB, count: news.count, poolBefore, phase: "held" });
     return { outs: { ...news, poolAfter } };
 }
 
-export async function deleteReservation(_id: string, props: HugepageReservationInputs): Promise<void> {
-    await adjust(props, -props.count);
+export async function deleteReservation(_id: string, props: HugepageReservationInputs, ctx: OperationContext): Promise<void> {
+    const entry = await readEntry<Held>(LEDGER, ctx.urn);
+    // No entry: an earlier delete gave the pages back and died before the engine recorded it.
+    if (!entry) return;
+    const held = entry.holds;
+    const pool = await poolSize(props);
+    if (held.phase === "releasing" && pool <= held.poolBefore - held.count) {
+        await removeEntry(LEDGER, ctx.urn);
+        return;
+    }
+    await writeEntry<Held>(LEDGER, ctx.urn, { ...held, poolBefore: pool, phase: "releasing" });
+    await adjust({ ...props, node: held.node, sizeKiB: held.sizeKiB }, -held.count);
+    await removeEntry(LEDGER, ctx.urn);
 }
 export { deleteReservation as delete };
+
+/** Who maps hugepages on this host: QEMU processes by domain name, others by command and pid. */
+export async function hugepageHolders(): Promise<string[]> {
+    const holders: string[] = [];
+    for (const pid of await fs.readdir("/proc")) {
+        if (!/^\d+$/.test(pid)) continue;
+        const smaps = await fs.readFile(`/proc/${pid}/smaps_rollup`, "utf8").catch(() => "");
+        const hugetlb = /^(?:Private|Shared)_Hugetlb:\s+(\d+) kB/gm;
+        let kib = 0;
+        for (const m of smaps.matchAll(hugetlb)) kib += Number(m[1]);
+        if (kib === 0) {
+            // smaps_rollup lacks the Hugetlb lines on older kernels; the maps file names hugetlbfs files.
+            const maps = await fs.readFile(`/proc/${pid}/maps`, "utf8").catch(() => "");
+            if (!/\/dev\/hugepages|anon_hugepage/.test(maps)) continue;
+        }
+        const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+        const domain = /guest=([^,]+)/.exec(cmdline[cmdline.indexOf("-name") + 1] ?? "")?.[1];
+        holders.push(domain ? `domain ${domain} (QEMU pid ${pid})` : `${cmdline[0] || "process"} (pid ${pid})`);
+    }
+    return holders;
+}

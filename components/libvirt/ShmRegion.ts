@@ -1,16 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { tokens } from "../tokens";
 import type { ShmRegionInputs } from "./shmOperations";
-import { makeProvider } from "./providerShell";
 
 export type ShmRegionArgs = { [K in keyof ShmRegionInputs]: pulumi.Input<ShmRegionInputs[K]> };
 
 /** The host file behind an ivshmem link; removed once its member guests are gone. */
-export class ShmRegion extends pulumi.dynamic.Resource {
+export class ShmRegion extends pulumi.CustomResource {
     declare readonly path: pulumi.Output<string>;
     declare readonly sizeBytes: pulumi.Output<number>;
 
     constructor(name: string, args: ShmRegionArgs, opts?: pulumi.CustomResourceOptions) {
-        super(makeProvider(require.resolve("./shmOperations")), name, args, opts, tokens.shmRegion.module, tokens.shmRegion.type);
+        super(tokens.shmRegion, name, args, opts);
     }
 }

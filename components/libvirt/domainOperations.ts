@@ -9,12 +9,16 @@
  *   - anything else in the domain XML needs a new domain: a replacement, named
  *     by the guest-level fact that changed (memory, vcpus, shmem.ring0, ...).
  */
-import type * as pulumi from "@pulumi/pulumi";
+import type * as provider from "@pulumi/pulumi/provider";
+import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CpuSet } from "../spec/units";
-import { parseCputune } from "./cputune";
+import type { OperationContext } from "../provider/operations";
+import { NFVKIT_METADATA_NAMESPACE } from "../render/domainXml";
+import { xmlEscape } from "../render/xml";
+import { describePinning, parseCputune, type Cputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { isLocalUri, virsh, VirshError } from "./virsh";
 
@@ -48,10 +52,12 @@ export interface DomainOutputs extends DomainInputs {
     bootSeconds: number;
     /** vCPU pinning read back from libvirt after start (vCPU → CPU set). */
     observedVcpuPins: Record<string, string>;
+    /** libvirt's state of the domain when last created, updated or refreshed: "running", "shut off", "paused"... */
+    runState?: string;
 }
 
-export async function check(_olds: DomainInputs, news: DomainInputs): Promise<pulumi.dynamic.CheckResult> {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
+export async function check(_olds: DomainInputs, news: DomainInputs): Promise<provider.CheckResult> {
+    const failures: provider.CheckFailure[] = [];
     if (!news.uri) failures.push({ property: "uri", reason: "a libvirt URI is required, e.g. qemu:///system" });
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(news.name ?? "")) {
         failures.push({ property: "name", reason: `domain name ${JSON.stringify(news.name)} must be 1-64 of A-Z a-z 0-9 _ . -` });
@@ -60,7 +66,7 @@ export async function check(_olds: DomainInputs, news: DomainInputs): Promise<pu
     return { inputs: news, failures };
 }
 
-export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<provider.DiffResult> {
     // The engine shows the property-level diff (facts.memory: "256 MiB" => "512 MiB",
     // pinning."vCPU 1": "host CPU 1, FIFO 1" => "host CPU 0, FIFO 1"); we say which
     // top-level inputs force a new domain.
@@ -71,7 +77,9 @@ export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs)
     // XML differences that no fact explains (a knob, the image) still need a new domain.
     if (withoutCputune(olds.xml) !== withoutCputune(news.xml)) replaces.push("xml");
     const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "pinning", "facts", "consoleLog", "readyPattern", "bootTimeoutSec"];
-    const changes = keys.some((k) => !sameJson(olds[k], news[k]));
+    // A refresh that found the guest stopped makes the next `up` start it again.
+    const stopped = olds.runState !== undefined && olds.runState !== "running";
+    const changes = stopped || keys.some((k) => !sameJson(olds[k], news[k]));
     return { changes, replaces, deleteBeforeReplace: true };
 }
 
@@ -91,15 +99,20 @@ function sortKeys(v: unknown): unknown {
     return v;
 }
 
-export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.CreateResult<DomainOutputs>> {
+export async function create(inputs: DomainInputs, ctx: OperationContext): Promise<provider.CreateResult> {
     const { uri, name } = inputs;
-    await refuseForeignDomain(uri, name);
-    const xmlFile = await writeTemp(`${name}.xml`, inputs.xml);
-    try {
-        await virsh(uri, ["define", xmlFile]);
-    } finally {
-        await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
+    const definition = definitionHash(inputs.xml);
+    const existing = await ownerOf(uri, name);
+    if (existing) {
+        if (existing.owner !== ctx.urn) throw foreignDomainError(uri, name, existing.owner);
+        // Ours, left by a run that died before the engine recorded it. The same
+        // definition, running: adopt it as it is. Anything else: start over.
+        if (existing.definition === definition && (await domainState(uri, name)) === "running") {
+            return { id: existing.uuid, outs: await observe(inputs, Date.now()) };
+        }
+        await removeDomain(uri, name);
     }
+    await defineDomain(uri, name, stampOwner(inputs.xml, ctx.urn, definition));
     try {
         if (isLocalUri(uri) && inputs.consoleLog) {
             await fs.mkdir(path.dirname(inputs.consoleLog), { recursive: true });
@@ -110,11 +123,8 @@ export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.Creat
         if (isLocalUri(uri) && inputs.consoleLog && inputs.readyPattern) {
             await waitForConsoleLine(inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name);
         }
-        await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
-        const bootSeconds = (Date.now() - started) / 1000;
-        const observedVcpuPins = await verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins);
-        const uuid = (await virsh(uri, ["domuuid", name])).trim();
-        return { id: uuid, outs: { ...inputs, uuid, bootSeconds, observedVcpuPins } };
+        const outs = await observe(inputs, started);
+        return { id: outs.uuid, outs };
     } catch (err) {
         // Nothing half-created is left behind: the engine records no resource on failure.
         await removeDomain(uri, name);
@@ -122,8 +132,25 @@ export async function create(inputs: DomainInputs): Promise<pulumi.dynamic.Creat
     }
 }
 
-export async function update(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.UpdateResult<DomainOutputs>> {
+/** Waits for a started guest to be up (guest agent), then reads back what libvirt runs. */
+async function observe(inputs: DomainInputs, started: number): Promise<DomainOutputs> {
+    const { uri, name } = inputs;
+    await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
+    const bootSeconds = (Date.now() - started) / 1000;
+    const observedVcpuPins = await verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins);
+    const uuid = (await virsh(uri, ["domuuid", name])).trim();
+    return { ...inputs, uuid, bootSeconds, observedVcpuPins, runState: "running" };
+}
+
+export async function update(_id: string, olds: DomainOutputs, news: DomainInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
     const { uri, name } = news;
+    if (olds.runState !== undefined && olds.runState !== "running") {
+        // Found stopped by a refresh: start it with the definition it has, then pin as below.
+        const started = Date.now();
+        await virsh(uri, ["start", name]);
+        await waitForAgent(uri, name, news.bootTimeoutSec * 1000);
+        olds = { ...olds, bootSeconds: (Date.now() - started) / 1000, runState: "running" };
+    }
     const before = parseCputune(olds.xml);
     const after = parseCputune(news.xml);
     for (const [vcpu, cpus] of Object.entries(after.vcpuPins)) {
@@ -139,28 +166,41 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
     // redefine so the persistent definition matches, then apply the FIFO priority
     // to the running vCPU threads, which libvirt has no live call for.
     // Without the running domain's UUID, libvirt would take the XML for another domain of the same name.
-    const xmlFile = await writeTemp(`${name}.xml`, withUuid(news.xml, olds.uuid));
-    try {
-        await virsh(uri, ["define", xmlFile]);
-    } finally {
-        await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
-    }
+    await defineDomain(uri, name, withUuid(stampOwner(news.xml, ctx.urn, definitionHash(news.xml)), olds.uuid));
     const fifoChanged = Object.entries(after.fifo).filter(([vcpu, priority]) => before.fifo[vcpu] !== priority);
     if (fifoChanged.length > 0 && isLocalUri(uri)) {
         await applyFifoPriorityLocally(name, Object.fromEntries(fifoChanged));
     }
     const observedVcpuPins = await verifyPins(uri, name, after.vcpuPins);
-    return { outs: { ...olds, ...news, observedVcpuPins } };
+    return { outs: { ...olds, ...news, observedVcpuPins, runState: "running" } };
 }
 
-export async function read(id: string, props: DomainOutputs): Promise<pulumi.dynamic.ReadResult<DomainOutputs>> {
-    try {
-        const uuid = (await virsh(props.uri, ["domuuid", props.name])).trim();
-        return { id: uuid, props };
-    } catch (err) {
-        if (err instanceof VirshError && err.isNoDomain) return { id: "", props };
-        throw err;
-    }
+/**
+ * What libvirt runs now, in the same terms as the inputs, so `pulumi refresh`
+ * shows drift as a person would describe it (a pin moved, memory changed, the
+ * guest stopped, the domain gone) and the next `up` repairs it: live for
+ * pinning, a start for a stopped guest, a new domain for the rest.
+ */
+export async function read(_id: string, props: DomainOutputs, ctx: OperationContext): Promise<provider.ReadResult> {
+    const { uri, name } = props;
+    const existing = await ownerOf(uri, name);
+    // Gone, or replaced by a domain that is not this resource's: the engine forgets it, and `up` creates it again.
+    if (!existing || existing.owner !== ctx.urn) return { id: "", props: {} };
+    const runState = await domainState(uri, name);
+    const live = await virsh(uri, ["dumpxml", name]);
+    const liveTune = parseCputune(live);
+    const pinsMoved = !sameCputune(liveTune, parseCputune(props.xml));
+    const xml = pinsMoved ? withCputuneOf(props.xml, live) : props.xml;
+    const memoryMiB = Number(/<memory unit='KiB'>(\d+)<\/memory>/.exec(live)?.[1] ?? NaN) / 1024;
+    const vcpus = /<vcpu\b[^>]*>(\d+)<\/vcpu>/.exec(live)?.[1];
+    const facts = { ...props.facts };
+    if (facts.memory !== undefined && Number.isFinite(memoryMiB)) facts.memory = `${memoryMiB} MiB`;
+    if (facts.vcpus !== undefined && vcpus !== undefined) facts.vcpus = vcpus;
+    const observedVcpuPins = runState === "running" ? await readVcpuPins(uri, name) : props.observedVcpuPins;
+    return {
+        id: existing.uuid,
+        props: { ...props, uuid: existing.uuid, xml, pinning: pinsMoved ? describePinning(liveTune) : props.pinning, facts, runState, observedVcpuPins },
+    };
 }
 
 export async function deleteDomain(_id: string, props: DomainOutputs): Promise<void> {
@@ -182,28 +222,113 @@ export async function removeDomain(uri: string, name: string): Promise<void> {
     }
 }
 
-/** A domain of the same name that this stack did not create must not be clobbered. */
-async function refuseForeignDomain(uri: string, name: string): Promise<void> {
+/** Who made a domain: the URN stamped in its metadata, and a hash of the definition it was given. */
+interface DomainOwner {
+    uuid: string;
+    /** URN of the resource that created it; "" for a domain the kit did not create. */
+    owner: string;
+    definition: string;
+}
+
+/** The owner stamp of the domain `name`, or undefined when there is no such domain. */
+async function ownerOf(uri: string, name: string): Promise<DomainOwner | undefined> {
+    let xml: string;
     try {
-        await virsh(uri, ["domuuid", name]);
+        xml = await virsh(uri, ["dumpxml", "--inactive", name]);
     } catch (err) {
-        if (err instanceof VirshError && err.isNoDomain) return;
+        if (err instanceof VirshError && err.isNoDomain) return undefined;
         throw err;
     }
-    throw new Error(
-        `a domain named ${name} already exists on ${uri} and this stack does not manage it. ` +
-            `Remove it (virsh -c ${uri} destroy ${name}; virsh -c ${uri} undefine ${name}) or import it, then run again.`,
+    const entry = (key: string) => unescapeXml(new RegExp(`<(?:\\w+:)?entry key=["']${key}["']>([^<]*)<`).exec(xml)?.[1] ?? "");
+    return { uuid: /<uuid>([^<]+)<\/uuid>/.exec(xml)?.[1] ?? "", owner: entry("owner"), definition: entry("definition") };
+}
+
+function foreignDomainError(uri: string, name: string, owner: string): Error {
+    const whose = owner ? `it belongs to ${owner}` : "the kit did not create it";
+    return new Error(
+        `a domain named ${name} already exists on ${uri} and ${whose}, so this stack leaves it alone. ` +
+            `Remove it (virsh -c ${uri} destroy ${name}; virsh -c ${uri} undefine ${name}) or choose another namePrefix, then run again.`,
     );
 }
 
-/** Reads `virsh vcpupin` back and fails when libvirt did not apply what was asked. */
-async function verifyPins(uri: string, name: string, expected: Record<string, string>): Promise<Record<string, string>> {
+/**
+ * Stamps the creating resource's URN and a hash of the definition into the
+ * kit's `<metadata>` element, so that after a crash a create can tell its own
+ * domain (adopt it) from a foreign one (refuse it), and a refresh can tell it
+ * from a look-alike.
+ */
+export function stampOwner(xml: string, urn: string, definition: string): string {
+    const entries = `<nfvkit:entry key='owner'>${xmlEscape(urn)}</nfvkit:entry><nfvkit:entry key='definition'>${definition}</nfvkit:entry>`;
+    const kit = /<nfvkit:kit\b[^>]*>/.exec(xml);
+    if (kit) return xml.slice(0, kit.index + kit[0].length) + entries + xml.slice(kit.index + kit[0].length);
+    const block = `<metadata><nfvkit:kit xmlns:nfvkit='${NFVKIT_METADATA_NAMESPACE}'>${entries}</nfvkit:kit></metadata>`;
+    return xml.replace(/(<\/name>)/, `$1${block}`);
+}
+
+export function definitionHash(xml: string): string {
+    return `sha256:${createHash("sha256").update(xml).digest("hex").slice(0, 32)}`;
+}
+
+function unescapeXml(text: string): string {
+    return text
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&quot;/g, '"')
+        .replace(/&apos;/g, "'")
+        .replace(/&amp;/g, "&");
+}
+
+/** "running", "shut off", "paused", ... as `virsh domstate` says it. */
+async function domainState(uri: string, name: string): Promise<string> {
+    return (await virsh(uri, ["domstate", name])).trim();
+}
+
+async function defineDomain(uri: string, name: string, xml: string): Promise<void> {
+    const xmlFile = await writeTemp(`${name}.xml`, xml);
+    try {
+        await virsh(uri, ["define", xmlFile]);
+    } finally {
+        await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
+    }
+}
+
+/** The same pins and priorities, whatever way libvirt writes the CPU sets. */
+function sameCputune(a: Cputune, b: Cputune): boolean {
+    const norm = (t: Cputune) =>
+        JSON.stringify(
+            sortKeys({
+                vcpuPins: Object.fromEntries(Object.entries(t.vcpuPins).map(([k, v]) => [k, normCpus(v)])),
+                emulatorPin: t.emulatorPin === null ? null : normCpus(t.emulatorPin),
+                iothreadPins: Object.fromEntries(Object.entries(t.iothreadPins).map(([k, v]) => [k, normCpus(v)])),
+                fifo: t.fifo,
+            }),
+        );
+    return norm(a) === norm(b);
+}
+
+function normCpus(set: string): string {
+    return CpuSet.parse(set, "cpuset").toString();
+}
+
+/** `xml` with the `<cputune>` element of `live`: the state update() starts from after a refresh found pins moved. */
+function withCputuneOf(xml: string, live: string): string {
+    const tune = /<cputune>[\s\S]*?<\/cputune>/.exec(live)?.[0];
+    return tune ? xml.replace(/<cputune>[\s\S]*?<\/cputune>/, () => tune) : xml;
+}
+
+async function readVcpuPins(uri: string, name: string): Promise<Record<string, string>> {
     const out = await virsh(uri, ["vcpupin", name]);
     const observed: Record<string, string> = {};
     for (const line of out.split("\n")) {
         const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
         if (m) observed[m[1]] = m[2];
     }
+    return observed;
+}
+
+/** Reads `virsh vcpupin` back and fails when libvirt did not apply what was asked. */
+async function verifyPins(uri: string, name: string, expected: Record<string, string>): Promise<Record<string, string>> {
+    const observed = await readVcpuPins(uri, name);
     for (const [vcpu, cpus] of Object.entries(expected)) {
         if (!sameCpus(observed[vcpu], cpus)) {
             throw new Error(`vCPU ${vcpu} of ${name} is pinned to ${observed[vcpu] ?? "nothing"} on ${uri}, expected ${cpus}`);

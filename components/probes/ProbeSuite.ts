@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { makeProvider } from "../libvirt/providerShell";
 import { tokens } from "../tokens";
 import type { ProbeSuiteInputs } from "./suiteOperations";
 
@@ -10,7 +9,7 @@ export type ProbeSuiteArgs = { [K in keyof ProbeSuiteInputs]: pulumi.Input<Probe
  * whenever a guest is replaced or a target or setting changes; fails the
  * update when the gate enforces and a target is missed.
  */
-export class ProbeSuite extends pulumi.dynamic.Resource {
+export class ProbeSuite extends pulumi.CustomResource {
     declare readonly pass: pulumi.Output<boolean>;
     declare readonly failures: pulumi.Output<string[]>;
     declare readonly checks: pulumi.Output<unknown[]>;
@@ -18,13 +17,6 @@ export class ProbeSuite extends pulumi.dynamic.Resource {
     declare readonly suiteSeconds: pulumi.Output<number>;
 
     constructor(name: string, args: ProbeSuiteArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            makeProvider(require.resolve("./suiteOperations")),
-            name,
-            { pass: undefined, failures: undefined, checks: undefined, files: undefined, suiteSeconds: undefined, ...args },
-            opts,
-            tokens.probeSuite.module,
-            tokens.probeSuite.type,
-        );
+        super(tokens.probeSuite, name, { pass: undefined, failures: undefined, checks: undefined, files: undefined, suiteSeconds: undefined, ...args }, opts);
     }
 }

@@ -3,9 +3,10 @@
  * it, write the reports, and fail the operation (so `pulumi up` fails) when
  * the gate enforces and a target was missed. Any change of its inputs (a
  * guest replaced, a target or setting changed) runs the suite again.
- * Loaded by providerShell; no module-level state.
+ * The Operations of the nfvkit provider's ProbeSuite.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import type * as provider from "@pulumi/pulumi/provider";
+import * as path from "node:path";
 import { guestShell } from "../libvirt/guestAgent";
 import { writeResults, type ResultFiles } from "./resultsWriter";
 import { runProbeSuite, type ProbeGuest } from "./runner";
@@ -22,7 +23,10 @@ export interface ProbeSuiteInputs {
     config: ProbeSuiteConfig;
     targets: Targets;
     gate: Gate;
-    /** Directory the reports are written to (on the machine running pulumi). */
+    /**
+     * Directory the reports are written to, on the machine running pulumi.
+     * Relative paths are taken from the project folder, so the state names no checkout.
+     */
     resultsDir: string;
     /** Notes carried into the reports, e.g. "TCG: ..." per host. */
     notes: string[];
@@ -38,17 +42,17 @@ export interface ProbeSuiteOutputs extends ProbeSuiteInputs {
     suiteSeconds: number;
 }
 
-export async function check(_olds: ProbeSuiteInputs, news: ProbeSuiteInputs): Promise<pulumi.dynamic.CheckResult> {
+export async function check(_olds: ProbeSuiteInputs, news: ProbeSuiteInputs): Promise<provider.CheckResult> {
     return { inputs: news };
 }
 
-export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuiteInputs): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuiteInputs): Promise<provider.DiffResult> {
     const keys: (keyof ProbeSuiteInputs)[] = ["guests", "guestIds", "config", "targets", "gate", "resultsDir", "title", "notes", "hostUnready"];
     const replaces = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     return { changes: replaces.length > 0, replaces };
 }
 
-export async function create(inputs: ProbeSuiteInputs): Promise<pulumi.dynamic.CreateResult<ProbeSuiteOutputs>> {
+export async function create(inputs: ProbeSuiteInputs): Promise<provider.CreateResult> {
     const hostUnready = inputs.hostUnready ?? [];
     if (inputs.config.hostGate === "enforce" && hostUnready.length > 0) {
         throw new Error(`host readiness gate failed:\n${hostUnready.map((l) => `  - ${l}`).join("\n")}\nSet probes.hostGate: report to probe anyway.`);
@@ -61,7 +65,10 @@ export async function create(inputs: ProbeSuiteInputs): Promise<pulumi.dynamic.C
         progress,
     );
     const verdict = judge(run.results, inputs.targets, { gate: inputs.gate });
-    const files = await writeResults(inputs.resultsDir, verdict, run, { title: inputs.title, notes: [...inputs.notes, ...hostUnready, ...run.notes] });
+    // The provider runs in the project folder (the engine starts plugins there).
+    const files = relativeFiles(
+        await writeResults(path.resolve(inputs.resultsDir), verdict, run, { title: inputs.title, notes: [...inputs.notes, ...hostUnready, ...run.notes] }),
+    );
     try {
         applyGate(verdict);
     } catch (err) {
@@ -75,10 +82,21 @@ export async function create(inputs: ProbeSuiteInputs): Promise<pulumi.dynamic.C
     };
 }
 
+/** A probe run is a record, not a thing on a host: what the state holds is the truth. */
+export async function read(id: string, props: ProbeSuiteOutputs): Promise<provider.ReadResult> {
+    return { id, props };
+}
+
 export async function deleteSuite(): Promise<void> {
     // Nothing to remove on a host: the reports stay for people to read.
 }
 export { deleteSuite as delete };
+
+/** Report paths as the state keeps them: relative to the project folder, so any checkout finds them. */
+function relativeFiles(files: ResultFiles): ResultFiles {
+    const rel = (file: string) => (path.isAbsolute(file) && file.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), file) : file);
+    return { ...files, json: rel(files.json), markdown: rel(files.markdown), junit: rel(files.junit), histograms: files.histograms.map(rel) };
+}
 
 /** Progress on the provider's stderr, which the engine shows while the step runs. */
 function progress(line: string): void {

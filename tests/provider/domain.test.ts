@@ -23,6 +23,8 @@ import { resolvePod } from "../../components/spec/resolve";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 
 const PREFIX = "nfvkit-provider-test";
+/** The resource the provider acts for: its URN is the identity stamped on the domain. */
+const ctx = { urn: "urn:pulumi:test::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain" };
 
 /** A one-guest pod on this machine; `cpu` is the host CPU of its single vCPU. */
 async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?: { fifoPriority: number }): Promise<DomainInputs> {
@@ -77,7 +79,7 @@ test.serial("create, live pin update, replace-on-memory diff and delete against 
     const image = await ensureGuestImage();
 
     const inputs = await domainInputs(image, 0);
-    const created = await domainOps.create(inputs);
+    const created = await domainOps.create(inputs, ctx);
     const outs = created.outs as DomainOutputs;
     t.is(created.id, (await virsh(LOCAL_URI, ["domuuid", inputs.name])).trim());
     t.deepEqual(outs.observedVcpuPins, { "0": "0" });
@@ -96,7 +98,7 @@ test.serial("create, live pin update, replace-on-memory diff and delete against 
     t.true(pinDiff.changes);
     t.deepEqual(pinDiff.replaces, []);
     const uptimeBefore = await guestUptime(outs);
-    const updated = await domainOps.update(created.id, outs, moved);
+    const updated = await domainOps.update(created.id, outs, moved, ctx);
     const uptimeAfter = await guestUptime(updated.outs as DomainOutputs);
     t.true(uptimeAfter > uptimeBefore, `guest uptime went from ${uptimeBefore} to ${uptimeAfter}: it was not rebooted`);
     t.regex(await virsh(LOCAL_URI, ["vcpupin", inputs.name]), /^\s*0\s+1\s*$/m);
@@ -119,7 +121,7 @@ test.serial("a guest too small to unpack its image fails fast, with the reason a
     t.teardown(() => removeDomainsWithPrefix(PREFIX));
     const image = await ensureGuestImage();
     const inputs = await domainInputs(image, 0, "128M");
-    const err = await t.throwsAsync(domainOps.create(inputs));
+    const err = await t.throwsAsync(domainOps.create(inputs, ctx));
     t.regex(err!.message, /nfvkit-provider-test-g1 failed to boot: "\[ *[\d.]+\] Initramfs unpacking failed: write error": the guest's memory is too small/);
     t.deepEqual(await domainsWithPrefix(PREFIX), [], "the failed domain was removed");
 });
@@ -131,9 +133,60 @@ test.serial("a domain of the same name that the stack does not manage is refused
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-test-")), "foreign.xml");
     writeFileSync(file, inputs.xml);
     await virsh(LOCAL_URI, ["define", file]);
-    const err = await t.throwsAsync(domainOps.create(inputs));
-    t.regex(err!.message, new RegExp(`a domain named ${inputs.name} already exists on qemu:///system and this stack does not manage it`));
+    const err = await t.throwsAsync(domainOps.create(inputs, ctx));
+    t.regex(
+        err!.message,
+        new RegExp(`a domain named ${inputs.name} already exists on qemu:///system and the kit did not create it, so this stack leaves it alone`),
+    );
     t.deepEqual(await domainsWithPrefix(PREFIX), [inputs.name], "the foreign domain is still there");
+
+    // Nor is a domain another stack's resource created.
+    await virsh(LOCAL_URI, ["undefine", inputs.name]);
+    const other = "urn:pulumi:other::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain";
+    writeFileSync(file, domainOps.stampOwner(inputs.xml, other, domainOps.definitionHash(inputs.xml)));
+    await virsh(LOCAL_URI, ["define", file]);
+    const err2 = await t.throwsAsync(domainOps.create(inputs, ctx));
+    t.true(err2!.message.includes(`already exists on qemu:///system and it belongs to ${other}`), err2!.message);
+});
+
+test.serial("after a crash, create adopts the domain it made (no reboot); refresh reports moved pins, a stop and a removal", async (t) => {
+    t.teardown(() => removeDomainsWithPrefix(PREFIX));
+    const image = await ensureGuestImage();
+    const inputs = await domainInputs(image, 0);
+    const first = await domainOps.create(inputs, ctx);
+
+    // The engine died before it recorded the domain: the next create finds it, running, with its own stamp.
+    const uptimeBefore = await guestUptime(first.outs as DomainOutputs);
+    const again = await domainOps.create(inputs, ctx);
+    t.is(again.id, first.id, "the same domain, adopted");
+    t.true((await guestUptime(again.outs as DomainOutputs)) > uptimeBefore, "adopted as it runs, not rebooted");
+    t.regex(await virsh(LOCAL_URI, ["dumpxml", inputs.name]), /<nfvkit:entry key=.owner.>urn:pulumi:test::nfv-testpod::/);
+
+    // A pin moved by hand: read says so in guest terms, and update puts it back live.
+    const outs = again.outs as DomainOutputs;
+    await virsh(LOCAL_URI, ["vcpupin", inputs.name, "0", "1", "--live", "--config"]);
+    const drifted = await domainOps.read(again.id, outs, ctx);
+    t.is(drifted.id, again.id);
+    t.deepEqual(drifted.props.pinning, { "vCPU 0": "host CPU 1", emulator: "host CPU 0" });
+    const repair = await domainOps.diff(again.id, drifted.props, inputs);
+    t.true(repair.changes);
+    t.deepEqual(repair.replaces, [], "moving a pin back is live");
+    const repaired = await domainOps.update(again.id, drifted.props, inputs, ctx);
+    t.regex(await virsh(LOCAL_URI, ["vcpupin", inputs.name]), /^\s*0\s+0\s*$/m);
+    t.deepEqual((await domainOps.read(again.id, repaired.outs, ctx)).props.pinning, inputs.pinning, "no drift left");
+
+    // Stopped by hand: read says "shut off", and update starts it again.
+    await virsh(LOCAL_URI, ["destroy", inputs.name]);
+    const stopped = await domainOps.read(again.id, repaired.outs, ctx);
+    t.is(stopped.props.runState, "shut off");
+    t.true((await domainOps.diff(again.id, stopped.props, inputs)).changes);
+    const restarted = await domainOps.update(again.id, stopped.props, inputs, ctx);
+    t.is((restarted.outs as DomainOutputs).runState, "running");
+    t.is((await virsh(LOCAL_URI, ["domstate", inputs.name])).trim(), "running");
+
+    // Removed by hand: read says it is gone, so the engine forgets it and `up` creates it again.
+    await removeDomainsWithPrefix(PREFIX);
+    t.is((await domainOps.read(again.id, restarted.outs, ctx)).id, "");
 });
 
 /** SCHED_FIFO priority of the QEMU thread running vCPU `vcpu` of a local domain (thread names "CPU <n>/TCG" or "CPU <n>/KVM"). */
@@ -152,14 +205,14 @@ test.serial("a FIFO priority change is applied to the running RT vCPU thread and
     t.teardown(() => removeDomainsWithPrefix(PREFIX));
     const image = await ensureGuestImage();
     const first = await domainInputs(image, 0, "256M", { fifoPriority: 1 });
-    const created = await domainOps.create(first);
+    const created = await domainOps.create(first, ctx);
     t.deepEqual(vcpuThreadPriority(first.name, 1), { policy: "SCHED_FIFO", priority: 1 });
     t.is(vcpuThreadPriority(first.name, 0).policy, "SCHED_OTHER", "the housekeeping vCPU stays SCHED_OTHER");
 
     const raised = await domainInputs(image, 0, "256M", { fifoPriority: 5 });
     const change = await domainOps.diff(created.id, created.outs as DomainOutputs, raised);
     t.deepEqual(change.replaces, [], "a priority change is an update");
-    await domainOps.update(created.id, created.outs as DomainOutputs, raised);
+    await domainOps.update(created.id, created.outs as DomainOutputs, raised, ctx);
     t.deepEqual(vcpuThreadPriority(first.name, 1), { policy: "SCHED_FIFO", priority: 5 });
     t.regex(await virsh(LOCAL_URI, ["dumpxml", "--inactive", first.name]), /<vcpusched vcpus='1' scheduler='fifo' priority='5'\/>/);
 });

@@ -3,7 +3,8 @@
  * local pod) and tells how to look at its guests.
  */
 import { readFileSync } from "node:fs";
-import { runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
+import * as path from "node:path";
+import { projectRoot, runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     }
     const probes = outputs.probes as { reports?: { markdown?: string }; gate?: string } | undefined;
     if (probes?.reports?.markdown) {
-        console.log(`\n${readFileSync(probes.reports.markdown, "utf8")}`);
+        console.log(`\n${readFileSync(path.resolve(projectRoot, probes.reports.markdown), "utf8")}`);
         console.log(
             `Reports: ${probes.reports.markdown} (and .json, .junit.xml, histograms/). Re-run the probes alone: npm run probe${stack === "local" ? "" : ` -- --stack ${stack}`}`,
         );

@@ -22,7 +22,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -50,6 +52,7 @@ func main() {
 		engineAddress = os.Args[n-1]
 	}
 	host := &languageHost{engineAddress: engineAddress}
+	go exitWithEngine(os.Getppid())
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
@@ -78,8 +81,9 @@ func (h *languageHost) Handshake(
 	return &pulumirpc.LanguageHandshakeResponse{}, nil
 }
 
-// GetRequiredPackages reports no provider packages: the kit's resources are
-// dynamic resources, served by the pulumi-nodejs provider that ships with the SDK.
+// GetRequiredPackages reports no packages to download: the kit's one provider,
+// nfvkit, is a plugin shipped in the repository and declared in Pulumi.yaml
+// (plugins.providers), which the engine reads itself.
 func (h *languageHost) GetRequiredPackages(
 	context.Context, *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
@@ -162,8 +166,17 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	cmd.Stderr = os.Stderr
 	// A cancelled update must stop the program gracefully first.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	// Its own process group, so that when the engine dies we can end the
+	// program together with whatever it started (image builds, virsh).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return &pulumirpc.RunResponse{Error: "could not start node (is Node.js on PATH?): " + err.Error()}, nil
+	}
+	programs.add(cmd.Process.Pid)
+	err = cmd.Wait()
+	programs.remove(cmd.Process.Pid)
+	if err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			if exitErr.ExitCode() == exitCodeAlreadyReported {
@@ -173,9 +186,45 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 				Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode()),
 			}, nil
 		}
-		return &pulumirpc.RunResponse{Error: "could not start node (is Node.js on PATH?): " + err.Error()}, nil
+		return &pulumirpc.RunResponse{Error: "program failed: " + err.Error()}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
+}
+
+// programs are the process groups of the programs this host is running.
+var programs = &processGroups{pids: map[int]bool{}}
+
+type processGroups struct {
+	mu   sync.Mutex
+	pids map[int]bool
+}
+
+func (p *processGroups) add(pid int)    { p.mu.Lock(); p.pids[pid] = true; p.mu.Unlock() }
+func (p *processGroups) remove(pid int) { p.mu.Lock(); delete(p.pids, pid); p.mu.Unlock() }
+
+// killAll ends every running program and everything it started.
+func (p *processGroups) killAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pid := range p.pids {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
+
+// exitWithEngine ends this language host, and the programs it runs, once the
+// engine that started it is gone. A CLI killed with SIGKILL cannot tell its
+// plugins to stop; they are handed to init (or a subreaper), which is how we
+// notice. Polling the parent is portable across kernels and, unlike
+// PR_SET_PDEATHSIG, does not depend on which engine thread started us.
+func exitWithEngine(engine int) {
+	for {
+		time.Sleep(500 * time.Millisecond)
+		if os.Getppid() != engine {
+			programs.killAll()
+			fmt.Fprintf(os.Stderr, "nfvkit language host: the engine (pid %d) is gone; stopping\n", engine)
+			os.Exit(1)
+		}
+	}
 }
 
 // findUpwards looks for rel in dir and its parents, as Node's module resolution does.

@@ -1,0 +1,30 @@
+/**
+ * What one resource type of the nfvkit provider implements. Each
+ * `*Operations.ts` module (domain, shm file, hugepage reservation, probe
+ * suite) exports these functions; components/provider/provider.ts routes the
+ * engine's calls to them by type token.
+ */
+import type * as provider from "@pulumi/pulumi/provider";
+
+/** Who is asking: the resource's URN carries project, stack, type and name, which is the identity the kit stamps on what it creates. */
+export interface OperationContext {
+    urn: string;
+}
+
+export interface ResourceOperations {
+    check?(olds: any, news: any, ctx: OperationContext): Promise<provider.CheckResult>;
+    diff(id: string, olds: any, news: any, ctx: OperationContext): Promise<provider.DiffResult>;
+    create(inputs: any, ctx: OperationContext): Promise<provider.CreateResult>;
+    /** What is really there now: `pulumi refresh` records it, and the next `up` repairs the difference. An empty id means gone. */
+    read(id: string, props: any, ctx: OperationContext): Promise<provider.ReadResult>;
+    update?(id: string, olds: any, news: any, ctx: OperationContext): Promise<provider.UpdateResult>;
+    delete(id: string, props: any, ctx: OperationContext): Promise<void>;
+}
+
+/** project, stack and resource name of a URN (`urn:pulumi:<stack>::<project>::<type chain>::<name>`). */
+export function urnParts(urn: string): { stack: string; project: string; type: string; name: string } {
+    const parts = urn.split("::");
+    const stack = parts[0]?.replace(/^urn:pulumi:/, "") ?? "";
+    const typeChain = parts[2] ?? "";
+    return { stack, project: parts[1] ?? "", type: typeChain.split("$").pop() ?? "", name: parts.slice(3).join("::") };
+}
