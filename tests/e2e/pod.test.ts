@@ -68,12 +68,12 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
     );
     const preview = await stack.run(["preview", "--diff", "--config-file", swapped]);
     t.is(preview.code, 0, preview.stderr);
-    t.regex(preview.stdout, /~ pulumi-nodejs:dynamic\/libvirt:Domain: \(update\)[\s\S]*\[urn=[^\]]*pod-vnf-domain\]/);
+    t.regex(preview.stdout, /~ nfvkit:libvirt:Domain: \(update\)[\s\S]*\[urn=[^\]]*pod-vnf-domain\]/);
     t.regex(
         preview.stdout,
         /~ pinning\s*: \{\s*~ emulator: "host CPU 0" => "host CPU 1"\s*~ vCPU 0\s*: "host CPU 0" => "host CPU 1"\s*~ vCPU 1\s*: "host CPU 1, FIFO 1" => "host CPU 0, FIFO 1"/,
     );
-    t.notRegex(preview.stdout, /\+-pulumi-nodejs:dynamic\/libvirt:Domain/, "no guest is replaced");
+    t.notRegex(preview.stdout, /\+-nfvkit:libvirt:Domain/, "no guest is replaced");
     const uptime = async (g: GuestOut) => Number((await guestShell(g.uri, g.domain, "cut -d' ' -f1 /proc/uptime")).stdout);
     const uptimeBefore = await uptime(guests.vnf);
     const moved = await stack.run(["up", "--yes", "--skip-preview", "--config-file", swapped]);

@@ -35,9 +35,9 @@ test("the example builds its pod from the package entry point: every resource ty
     t.deepEqual(names("nfvkit:pod:TestPod"), ["lab"]);
     t.deepEqual(names("nfvkit:guest:NfvGuest"), ["lab-peer", "lab-vnf"]);
     t.deepEqual(names("nfvkit:link:IvshmemLink"), ["lab-link-ring0"]);
-    t.deepEqual(names("pulumi-nodejs:dynamic/libvirt:Domain"), ["lab-peer-domain", "lab-vnf-domain"]);
-    t.deepEqual(names("pulumi-nodejs:dynamic/libvirt:ShmRegion"), ["lab-link-ring0-shm"]);
-    t.deepEqual(names("pulumi-nodejs:dynamic/host:HugepageReservation"), ["lab-hugepages-lab-node0-2048k"]);
+    t.deepEqual(names("nfvkit:libvirt:Domain"), ["lab-peer-domain", "lab-vnf-domain"]);
+    t.deepEqual(names("nfvkit:libvirt:ShmRegion"), ["lab-link-ring0-shm"]);
+    t.deepEqual(names("nfvkit:host:HugepageReservation"), ["lab-hugepages-lab-node0-2048k"]);
     t.is(registered.length, 8, registered.map((r) => `${r.type} ${r.name}`).join("\n"));
 
     // Parents: the pod holds guests, link and reservation; each guest its domain; the link its shm file.

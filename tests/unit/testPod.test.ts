@@ -54,11 +54,11 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
     t.deepEqual(byType("nfvkit:pod:TestPod"), ["pod"]);
     t.deepEqual(byType("nfvkit:guest:NfvGuest"), ["pod-peer", "pod-vnf"]);
     t.deepEqual(byType("nfvkit:link:IvshmemLink"), ["pod-link-ring0"]);
-    t.deepEqual(byType("pulumi-nodejs:dynamic/libvirt:Domain"), ["pod-peer-domain", "pod-vnf-domain"]);
-    t.deepEqual(byType("pulumi-nodejs:dynamic/libvirt:ShmRegion"), ["pod-link-ring0-shm"]);
-    t.deepEqual(byType("pulumi-nodejs:dynamic/host:HugepageReservation"), ["pod-hugepages-local-node0-2048k"]);
+    t.deepEqual(byType("nfvkit:libvirt:Domain"), ["pod-peer-domain", "pod-vnf-domain"]);
+    t.deepEqual(byType("nfvkit:libvirt:ShmRegion"), ["pod-link-ring0-shm"]);
+    t.deepEqual(byType("nfvkit:host:HugepageReservation"), ["pod-hugepages-local-node0-2048k"]);
 
-    const reservation = recorded.find((r) => r.type === "pulumi-nodejs:dynamic/host:HugepageReservation")!;
+    const reservation = recorded.find((r) => r.type === "nfvkit:host:HugepageReservation")!;
     t.like(reservation.inputs, { uri: "qemu:///system", host: "local", node: 0, sizeKiB: 2048, count: 256 });
 
     const vnf = recorded.find((r) => r.name === "pod-vnf-domain")!;

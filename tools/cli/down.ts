@@ -1,10 +1,11 @@
 /** `npm run down [-- --stack <name>]`: destroys a pod: domains, shm files, hugepage reservations. */
-import { runPulumi, selectStack, stackFromArgv } from "./engine";
+import { passThroughArgs, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv } from "./engine";
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
     selectStack(stack);
-    const r = await runPulumi(["destroy", "--yes", "--stack", stack], { echo: true });
+    await recoverInterruptedRun(stack, (line) => console.log(line));
+    const r = await runPulumi(["destroy", "--yes", "--stack", stack, ...passThroughArgs(process.argv)], { echo: true });
     process.exitCode = r.code;
     if (r.code === 0) console.log(`\nPod "${stack}" is gone: no domains, no shm files, hugepages given back.`);
 }

@@ -78,8 +78,43 @@ export async function stackOutputs(stack: string): Promise<Record<string, unknow
     return JSON.parse(r.stdout);
 }
 
+/** The arguments after `--stack <name>` is taken out, passed on to pulumi as they are (e.g. `--config-file`, `--target`). */
+export function passThroughArgs(argv: string[]): string[] {
+    const args = argv.slice(2);
+    const i = args.indexOf("--stack");
+    if (i >= 0) args.splice(i, 2);
+    return args;
+}
+
 /** `--stack <name>` from argv, or the default. */
 export function stackFromArgv(argv: string[], fallback: string): string {
     const i = argv.indexOf("--stack");
     return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
+}
+
+/** One operation the engine had started but not finished when its CLI died. */
+interface PendingOperation {
+    type: string;
+    resource: { urn: string };
+}
+
+/**
+ * After a CLI that died mid-run (killed, crashed, host rebooted), the state
+ * keeps "pending operations": creates and deletes the engine started but never
+ * saw finish. `pulumi up` then only warns, and keeps the pending creates for
+ * ever. The kit's providers adopt what they made and read what is really
+ * there, so a refresh that drops the pending creates is always safe: it is
+ * what `npm run up` and `npm run down` run first, and they say so.
+ */
+export async function recoverInterruptedRun(stack: string, log: (line: string) => void): Promise<boolean> {
+    const exported = await runPulumi(["stack", "export", "--stack", stack]);
+    if (exported.code !== 0) return false;
+    const pending: PendingOperation[] = JSON.parse(exported.stdout)?.deployment?.pending_operations ?? [];
+    if (pending.length === 0) return false;
+    const what = pending.map((op) => `${op.type} of ${op.resource.urn.split("::").pop()}`).join(", ");
+    log(`The last run of stack ${stack} was interrupted (${what} did not finish).`);
+    log("Running `pulumi refresh --clear-pending-creates` first: it reads what is really on the hosts; the kit adopts what it made.");
+    const refresh = await runPulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack], { echo: true });
+    if (refresh.code !== 0) throw new Error(`pulumi refresh --stack ${stack} failed (exit ${refresh.code}); the stack still has pending operations`);
+    return true;
 }

@@ -4,13 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { projectRoot, runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
+import { passThroughArgs, projectRoot, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
     selectStack(stack);
     const started = Date.now();
-    const up = await runPulumi(["up", "--yes", "--stack", stack, "--diff=false"], { echo: true });
+    await recoverInterruptedRun(stack, (line) => console.log(line));
+    const up = await runPulumi(["up", "--yes", "--stack", stack, "--diff=false", ...passThroughArgs(process.argv)], { echo: true });
     if (up.code !== 0) {
         process.exitCode = up.code;
         return;
