@@ -3,42 +3,31 @@
  * config, with its latency probes. Library users write their own program with
  * the same components (see docs/library-use.md).
  */
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ensureGuestImage } from "./guest-images/build";
 import { discoverHosts } from "./components/host/discover";
-import { resolveTestPodSpec, TestPod } from "./components/pod/TestPod";
-import { ProbeSuiteConfigError, resolveGate, resolveProbeSuiteConfig } from "./components/probes/suiteConfig";
-import { resolveTargets, TargetsError } from "./components/probes/targets";
-import { configKeyPattern } from "./components/spec/names";
-import { PodSpecError } from "./components/spec/problems";
+import { TestPod } from "./components/pod/TestPod";
+import { countProblems } from "./components/spec/problems";
+import { configNamespace, discoverableSpec, formatProblemLine, readStackFile, stackConfigFromEngine, validateStack } from "./components/validate";
 
 export = async () => {
-    const config = new pulumi.Config();
-    const spec = config.requireObject<unknown>("pod");
+    // Every config key the engine holds (PULUMI_CONFIG), so a misspelt key is an error, not a silent default.
+    const { config, secretKeys } = stackConfigFromEngine(process.env);
+    const stackFile = path.join(process.cwd(), `Pulumi.${pulumi.getStack()}.yaml`);
+    const lineOf = stackFileLines(stackFile);
+    const spec = config[`${configNamespace}:pod`];
+    const hostFacts = spec === undefined ? {} : await discoverHosts(discoverableSpec(spec), { log: (line) => pulumi.log.info(line) });
 
     // Every setting is checked before anything is built or created, and every
-    // problem is reported at once, without a stack trace.
-    const problems: string[] = [];
-    const checked = <T>(read: () => T): T | undefined => {
-        try {
-            return read();
-        } catch (err) {
-            if (err instanceof PodSpecError || err instanceof TargetsError || err instanceof ProbeSuiteConfigError) {
-                problems.push(err.message);
-                return undefined;
-            }
-            throw err;
-        }
-    };
-    const probeConfig = checked(() => resolveProbeSuiteConfig(config.getObject("probes")));
-    const targets = checked(() => resolveTargets(config.getObject("targets") ?? {}, "nfv-testpod:targets"));
-    const gate = checked(() => resolveGate(config.get("gate")));
-    const hostFacts = await discoverHosts(spec, { log: (line) => pulumi.log.info(line) });
-    checked(() => resolveTestPodSpec({ spec, hostFacts }));
-    problems.push(...sshKeyProblems(config, spec));
-    if (problems.length > 0 || !probeConfig || !targets || !gate) {
-        throw new pulumi.RunError(`the stack config has problems; nothing was created:\n\n${problems.join("\n\n")}`);
+    // problem is reported at once, without a stack trace: the same check as npm run validate.
+    const checked = validateStack({ config, secretKeys, hostFacts, namePrefix: `${pulumi.getProject()}-${pulumi.getStack()}`, lineOf });
+    const { probes: probeConfig, targets, gate } = checked;
+    if (checked.problems.length > 0 || !probeConfig || !targets || !gate) {
+        const file = lineOf ? path.basename(stackFile) : undefined;
+        const lines = checked.problems.map((p) => formatProblemLine(p, file)).join("\n");
+        throw new pulumi.RunError(`the stack config has ${countProblems(checked.problems.length)}; nothing was created:\n${lines}`);
     }
 
     const image = await ensureGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) });
@@ -46,7 +35,7 @@ export = async () => {
         spec,
         hostFacts,
         image,
-        bootTimeoutSec: config.getNumber("bootTimeoutSec"),
+        bootTimeoutSec: checked.bootTimeoutSec,
         probes: probeConfig.enabled ? { config: probeConfig, targets, gate, resultsDir: path.join("results", pulumi.getStack()) } : undefined,
     });
     return {
@@ -68,22 +57,12 @@ export = async () => {
     };
 };
 
-/**
- * A host's SSH key must be a secret stack config value: set, and encrypted.
- * Read from the raw spec, so it is reported even when the spec has other
- * problems. (The engine tells the program which config keys are secret.)
- */
-function sshKeyProblems(config: pulumi.Config, spec: unknown): string[] {
-    const secretKeys: string[] = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS || "[]");
-    const hosts = (spec as { hosts?: unknown })?.hosts;
-    const problems: string[] = [];
-    (Array.isArray(hosts) ? hosts : []).forEach((host: { ssh?: { privateKeySecret?: unknown } }, i) => {
-        const key = host?.ssh?.privateKeySecret;
-        if (typeof key !== "string" || !configKeyPattern.test(key)) return; // the spec check reports it
-        const at = `nfv-testpod:pod.hosts[${i}].ssh.privateKeySecret`;
-        const fix = `Fix: pulumi config set --secret ${key} < ~/.ssh/id_ed25519`;
-        if (config.get(key) === undefined) problems.push(`${at}: names nfv-testpod:${key}, which is not set. ${fix}`);
-        else if (!secretKeys.includes(`nfv-testpod:${key}`)) problems.push(`${at}: nfv-testpod:${key} holds a private key in plain text. ${fix}`);
-    });
-    return problems;
+/** Lines of the stack file, for problem messages; none when it cannot be read (config from elsewhere is still checked). */
+function stackFileLines(file: string): ((path: string) => number | undefined) | undefined {
+    try {
+        const source = readStackFile(readFileSync(file));
+        return source.problems.length === 0 ? source.lineOf : undefined;
+    } catch {
+        return undefined;
+    }
 }

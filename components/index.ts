@@ -34,6 +34,9 @@ export * from "./render";
 // Latency probes: commands, parsers, targets, verdict, reports.
 export * from "./probes";
 
+// One validation of a whole stack config, with the input limits; npm run validate and the program call it.
+export * from "./validate";
+
 // Type tokens of every resource the kit registers.
 export { tokens } from "./tokens";
 

@@ -8,14 +8,13 @@ import { assessHostReadiness, describeUnready, type HostCheck, type HostKernelFa
 import { buildHostKernelArgs } from "../plan/hostCmdline";
 import { IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
-import type { DomainKnobs } from "../spec/knobs";
 import type { HostTopology } from "../spec/types";
-import { resolvePod, type ResolvedGuest, type ResolvedHost, type ResolvedPod } from "../spec/resolve";
+import { checkPod, type ResolvedGuest, type ResolvedHost, type ResolvedPod } from "../spec/resolve";
+import { guestsOnRemoteHosts, hostFactOptions } from "../validate/validateStack";
 import { ProbeSuite } from "../probes/ProbeSuite";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
 import type { Targets } from "../probes/targets";
 import type { Gate } from "../probes/verdict";
-import { isLocalUri } from "../libvirt/virsh";
 import { PodSpecError } from "../spec/problems";
 import { tokens } from "../tokens";
 
@@ -153,34 +152,11 @@ export class TestPod extends pulumi.ComponentResource {
 /** Validates and plans the spec; throws one PodSpecError listing every problem. TestPod calls it first. */
 export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" | "namePrefix" | "specPath">): ResolvedPod {
     const namePrefix = args.namePrefix ?? defaultNamePrefix();
-    const discovered: Record<string, HostTopology> = {};
-    for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
-        if (facts.topology) discovered[host] = facts.topology;
-    }
-    // Knobs a host cannot honour are off by default there; a guest's own `knobs:` still wins.
-    const knobDefaults: Record<string, Partial<DomainKnobs>> = {};
-    for (const [host, facts] of Object.entries(args.hostFacts ?? {})) {
-        if (facts.memoryLocking?.supported === false) {
-            // libvirt also applies memtune hard_limit as the memlock limit, so both go.
-            knobDefaults[host] = { locked: false, memtuneHardLimit: false };
-        }
-    }
     const specPath = args.specPath ?? "nfv-testpod:pod";
-    const resolved = resolvePod(args.spec, { namePrefix, discovered, knobDefaults, yamlPath: specPath });
-    // The guest image and console logs are files on the machine running pulumi: a remote
-    // libvirt could not open them. Say so now rather than at `virsh start`.
-    const remote = resolved.hosts.map((h, i) => ({ h, i })).filter(({ h }) => !isLocalUri(h.uri) && resolved.guests.some((g) => g.host === h.name));
-    if (remote.length > 0) {
-        throw new PodSpecError(
-            remote.map(({ h, i }) => ({
-                path: `${specPath}.hosts[${i}].uri`,
-                value: h.uri,
-                reason: `is a remote libvirt; the kit does not copy the guest image to remote hosts yet, so host ${h.name}'s guests could not boot`,
-                fix: "run the kit on that host against qemu:///system",
-            })),
-        );
-    }
-    return resolved;
+    const checked = checkPod(args.spec, { namePrefix, yamlPath: specPath, ...hostFactOptions(args.hostFacts) });
+    const problems = [...checked.problems, ...guestsOnRemoteHosts(args.spec, specPath)];
+    if (problems.length > 0 || !checked.pod) throw new PodSpecError(problems);
+    return checked.pod;
 }
 
 /** Walks the resolved pod: reservations, then links, then guests, then probes. */

@@ -3,6 +3,8 @@
  * `nfv-testpod:gate`), with defaults and all-at-once errors that name the
  * YAML path. Pure.
  */
+import { closestMatch } from "../spec/names";
+import { PodSpecError, type SpecProblem } from "../spec/problems";
 import type { Gate } from "./verdict";
 import type { ProbeKind } from "./types";
 
@@ -64,61 +66,84 @@ export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
 const PROBE_KINDS: ProbeKind[] = ["cyclictest", "oslat", "timerlat", "osnoise"];
 
 /** Bad probe settings, every one of them, each with its YAML path. */
-export class ProbeSuiteConfigError extends Error {
-    constructor(readonly problems: string[]) {
-        super(`probe settings have ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+export class ProbeSuiteConfigError extends PodSpecError {
+    constructor(problems: SpecProblem[]) {
+        super(problems, "probe settings");
         this.name = "ProbeSuiteConfigError";
     }
 }
 
-/** Merges stack config over the defaults. */
+/** Merges stack config over the defaults. Throws ProbeSuiteConfigError listing every problem. */
 export function resolveProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes"): ProbeSuiteConfig {
-    const problems: string[] = [];
+    const checked = checkProbeSuiteConfig(raw, path);
+    if (!checked.config) throw new ProbeSuiteConfigError(checked.problems);
+    return checked.config;
+}
+
+/** As `resolveProbeSuiteConfig`, without throwing: the settings when there is no problem, and every problem. */
+export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes"): { config?: ProbeSuiteConfig; problems: SpecProblem[] } {
+    const problems: SpecProblem[] = [];
+    const report = (key: string, value: unknown, reason: string, fix: string) => problems.push({ path: `${path}.${key}`, value, reason, fix });
     const cfg: ProbeSuiteConfig = { ...DEFAULT_PROBE_SUITE, probes: [...DEFAULT_PROBE_SUITE.probes] };
-    if (raw === undefined || raw === null) return cfg;
+    if (raw === undefined || raw === null) return { config: cfg, problems };
     if (typeof raw !== "object" || Array.isArray(raw)) {
-        throw new ProbeSuiteConfigError([`${path}: must be a mapping (got ${JSON.stringify(raw)}). Fix: write e.g. "durationSec: 10" under it.`]);
+        problems.push({ path, value: raw, reason: "must be a mapping", fix: 'write e.g. "durationSec: 10" under it' });
+        return { problems };
     }
     const given = raw as Record<string, unknown>;
-    const known = new Set(Object.keys(DEFAULT_PROBE_SUITE));
+    const known = Object.keys(DEFAULT_PROBE_SUITE);
     for (const key of Object.keys(given)) {
-        if (!known.has(key)) problems.push(`${path}.${key}: unknown setting. Fix: use one of ${[...known].join(", ")}.`);
+        if (known.includes(key)) continue;
+        const guess = closestMatch(key, known);
+        report(key, given[key], "is not a probe setting", guess ? `did you mean "${guess}"?` : `use one of ${known.join(", ")}`);
     }
     if (given.enabled !== undefined) {
         if (typeof given.enabled === "boolean") cfg.enabled = given.enabled;
-        else problems.push(`${path}.enabled: must be true or false (got ${JSON.stringify(given.enabled)}).`);
+        else report("enabled", given.enabled, "must be true or false", "write true or false (without quotes)");
     }
     if (given.probes !== undefined) {
-        if (!Array.isArray(given.probes) || given.probes.some((p) => !PROBE_KINDS.includes(p as ProbeKind))) {
-            problems.push(`${path}.probes: must be a list of ${PROBE_KINDS.join(", ")} (got ${JSON.stringify(given.probes)}).`);
-        } else {
-            cfg.probes = given.probes as ProbeKind[];
+        const list = given.probes;
+        if (!Array.isArray(list)) report("probes", list, "must be a list of probes", `write e.g. [${PROBE_KINDS.join(", ")}]`);
+        else {
+            const bad = list.findIndex((p) => !PROBE_KINDS.includes(p as ProbeKind));
+            const repeated = list.findIndex((p, i) => list.indexOf(p) !== i);
+            if (bad >= 0) {
+                const guess = typeof list[bad] === "string" ? closestMatch(list[bad] as string, PROBE_KINDS) : undefined;
+                report(`probes[${bad}]`, list[bad], "is not a probe", guess ? `did you mean "${guess}"?` : `use one of ${PROBE_KINDS.join(", ")}`);
+            } else if (repeated >= 0) report(`probes[${repeated}]`, list[repeated], "repeats a probe", "list each probe once");
+            else cfg.probes = list as ProbeKind[];
         }
     }
     const integer = (key: "durationSec" | "priority" | "intervalUs", min: number, max: number, example: number) => {
         const v = given[key];
         if (v === undefined) return;
         if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) cfg[key] = v;
-        else problems.push(`${path}.${key}: must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)}). Fix: e.g. ${example}.`);
+        else report(key, v, `must be a whole number from ${min} to ${max}`, `write e.g. ${example}`);
     };
     integer("durationSec", 1, 86_400, 60);
     integer("priority", 1, 99, 95);
     integer("intervalUs", 50, 10_000_000, 1000);
     if (given.load !== undefined) {
         if (given.load === "none" || given.load === "guest" || given.load === "host") cfg.load = given.load;
-        else problems.push(`${path}.load: must be none, guest or host (got ${JSON.stringify(given.load)}).`);
+        else report("load", given.load, "is not a load", 'write "none", "guest" or "host"');
     }
     if (given.hostGate !== undefined) {
         if (given.hostGate === "enforce" || given.hostGate === "report") cfg.hostGate = given.hostGate;
-        else problems.push(`${path}.hostGate: must be enforce or report (got ${JSON.stringify(given.hostGate)}).`);
+        else report("hostGate", given.hostGate, "is not a gate", 'write "enforce" or "report"');
     }
-    if (problems.length > 0) throw new ProbeSuiteConfigError(problems);
-    return cfg;
+    return problems.length > 0 ? { problems } : { config: cfg, problems };
 }
 
 /** `nfv-testpod:gate`: enforce (a missed target fails `pulumi up`) or report. */
 export function resolveGate(raw: unknown, path = "nfv-testpod:gate"): Gate {
-    if (raw === undefined || raw === null) return "enforce";
-    if (raw === "enforce" || raw === "report") return raw;
-    throw new ProbeSuiteConfigError([`${path}: must be "enforce" or "report" (got ${JSON.stringify(raw)}).`]);
+    const checked = checkGate(raw, path);
+    if (!checked.gate) throw new ProbeSuiteConfigError(checked.problems);
+    return checked.gate;
+}
+
+/** As `resolveGate`, without throwing. */
+export function checkGate(raw: unknown, path = "nfv-testpod:gate"): { gate?: Gate; problems: SpecProblem[] } {
+    if (raw === undefined || raw === null) return { gate: "enforce", problems: [] };
+    if (raw === "enforce" || raw === "report") return { gate: raw, problems: [] };
+    return { problems: [{ path, value: raw, reason: "is not a gate", fix: 'write "enforce" (a missed target fails pulumi up) or "report"' }] };
 }

@@ -14,6 +14,9 @@
  * strict "<" ones (cumulative pre-emption, migration time).
  */
 
+import { closestMatch } from "../spec/names";
+import { formatProblem, PodSpecError, type SpecProblem } from "../spec/problems";
+
 /** How a measured figure must compare with the target value to pass. */
 export type Operator = "<=" | "<" | ">=" | ">";
 
@@ -108,107 +111,145 @@ export const DEFAULT_TARGETS: Readonly<Targets> = deepFreeze({
     },
 });
 
-/** One bad value found in the targets config. */
+/** One bad value found in the targets config, as one line. */
 export interface TargetIssue {
     /** YAML path, e.g. `nfv-testpod:targets.timer.maxUs`. */
     path: string;
+    /** Reason, value and fix, as `formatProblem` writes them after the path. */
     message: string;
 }
 
-/** Thrown by `resolveTargets` with every issue found, not just the first. */
-export class TargetsError extends Error {
-    readonly issues: TargetIssue[];
-    constructor(issues: TargetIssue[]) {
-        super(`invalid latency targets:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+/** Thrown by `resolveTargets` with every problem found, not just the first. */
+export class TargetsError extends PodSpecError {
+    constructor(problems: SpecProblem[]) {
+        super(problems, "latency targets");
         this.name = "TargetsError";
-        this.issues = issues;
+    }
+
+    /** The problems as path and one-line message. */
+    get issues(): TargetIssue[] {
+        return this.problems.map((p) => ({ path: p.path, message: formatProblem({ ...p, path: "" }) }));
     }
 }
 
 const OPERATORS: Operator[] = ["<=", "<", ">=", ">"];
+
+/** Largest target value accepted: a latency target past a day, or a rate past 10^9, is a typo. */
+const maxTargetValue = 1e9;
 
 /**
  * Merges stack config over `DEFAULT_TARGETS`. `raw` is the parsed YAML value
  * (undefined or null means "defaults"), `path` where it came from, e.g.
  * `nfv-testpod:targets`. A bound accepts a number (new value, same operator)
  * or `{ value, op }`. Unknown keys are errors, so a typo does not silently
- * leave a default in force. Throws `TargetsError` listing every issue.
+ * leave a default in force. Throws `TargetsError` listing every problem.
  */
 export function resolveTargets(raw: unknown, path: string): Targets {
-    const issues: TargetIssue[] = [];
+    const checked = checkTargets(raw, path);
+    if (!checked.targets) throw new TargetsError(checked.problems);
+    return checked.targets;
+}
+
+/** As `resolveTargets`, without throwing: the targets when there is no problem, and every problem. */
+export function checkTargets(raw: unknown, path: string): { targets?: Targets; problems: SpecProblem[] } {
+    const problems: SpecProblem[] = [];
     const out = structuredClone(DEFAULT_TARGETS) as Targets;
-    if (raw === undefined || raw === null) return out;
-    if (!isPlainObject(raw)) {
-        throw new TargetsError([{ path, message: `expected a mapping of target groups, got ${show(raw)}. Fix: write e.g. "timer: { maxUs: 15 }".` }]);
-    }
+    if (raw === undefined || raw === null) return { targets: out, problems };
     const groups = out as unknown as Record<string, Record<string, Bound | number>>;
+    if (!isPlainObject(raw)) {
+        problems.push({ path, value: raw, reason: "must be a mapping of target groups", fix: 'write e.g. "timer: { maxUs: 15 }"' });
+        return { problems };
+    }
     for (const [groupName, groupRaw] of Object.entries(raw)) {
         const groupPath = `${path}.${groupName}`;
-        const group = groups[groupName];
+        const group = Object.hasOwn(groups, groupName) ? groups[groupName] : undefined;
         if (!group) {
-            issues.push({ path: groupPath, message: `unknown target group. Fix: use one of ${Object.keys(groups).join(", ")}.` });
+            const guess = closestMatch(groupName, Object.keys(groups));
+            problems.push({
+                path: groupPath,
+                value: groupRaw,
+                reason: "is not a target group",
+                fix: guess ? `did you mean "${guess}"?` : `use one of ${Object.keys(groups).join(", ")}`,
+            });
             continue;
         }
         if (!isPlainObject(groupRaw)) {
-            issues.push({
+            problems.push({
                 path: groupPath,
-                message: `expected a mapping, got ${show(groupRaw)}. Fix: write e.g. "${groupName}: { ${Object.keys(group)[0]}: ... }".`,
+                value: groupRaw,
+                reason: "must be a mapping",
+                fix: `write e.g. "${groupName}: { ${Object.keys(group)[0]}: ... }"`,
             });
             continue;
         }
         for (const [key, value] of Object.entries(groupRaw)) {
             const keyPath = `${groupPath}.${key}`;
-            const current = group[key];
+            const current = Object.hasOwn(group, key) ? group[key] : undefined;
             if (current === undefined) {
-                issues.push({ path: keyPath, message: `unknown target. Fix: use one of ${Object.keys(group).join(", ")}.` });
+                const guess = closestMatch(key, Object.keys(group));
+                problems.push({
+                    path: keyPath,
+                    value,
+                    reason: `is not a target of ${groupName}`,
+                    fix: guess ? `did you mean "${guess}"?` : `use one of ${Object.keys(group).join(", ")}`,
+                });
             } else if (typeof current === "number") {
-                const n = checkSetting(key, value, keyPath, issues);
+                const n = checkSetting(key, value, keyPath, problems);
                 if (n !== null) group[key] = n;
             } else {
-                const b = checkBound(current, value, keyPath, issues);
+                const b = checkBound(current, value, keyPath, problems);
                 if (b !== null) group[key] = b;
             }
         }
     }
-    if (issues.length > 0) throw new TargetsError(issues);
-    return out;
+    return problems.length > 0 ? { problems } : { targets: out, problems };
 }
 
-function checkBound(current: Bound, value: unknown, path: string, issues: TargetIssue[]): Bound | null {
+function checkBound(current: Bound, value: unknown, path: string, problems: SpecProblem[]): Bound | null {
     const example = `${current.value} or { value: ${current.value}, op: "${current.op}" }`;
     let v: unknown = value;
     let op: unknown = current.op;
     if (isPlainObject(value)) {
         const extra = Object.keys(value).filter((k) => k !== "value" && k !== "op");
         if (extra.length > 0) {
-            issues.push({ path: `${path}.${extra[0]}`, message: `unknown field. Fix: a target takes only "value" and "op".` });
+            problems.push({
+                path: `${path}.${extra[0]}`,
+                value: value[extra[0]],
+                reason: "is not a field of a target",
+                fix: 'a target takes only "value" and "op"',
+            });
             return null;
         }
         v = value.value ?? current.value;
         op = value.op ?? current.op;
     }
     let ok = true;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-        issues.push({
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > maxTargetValue) {
+        problems.push({
             path: isPlainObject(value) ? `${path}.value` : path,
-            message: `expected a number ≥ 0 in ${current.unit}, got ${show(v)}. Fix: write ${example}.`,
+            value: v,
+            reason: `must be a number from 0 to ${maxTargetValue} in ${current.unit}`,
+            fix: `write ${example}`,
         });
         ok = false;
     }
     if (!OPERATORS.includes(op as Operator)) {
-        issues.push({ path: `${path}.op`, message: `expected one of ${OPERATORS.map((o) => `"${o}"`).join(", ")}, got ${show(op)}. Fix: write ${example}.` });
+        problems.push({ path: `${path}.op`, value: op, reason: `must be one of ${OPERATORS.map((o) => `"${o}"`).join(", ")}`, fix: `write ${example}` });
         ok = false;
     }
     if (!ok) return null;
     return { value: v as number, op: op as Operator, unit: current.unit, source: `stack config (${path})` };
 }
 
-function checkSetting(key: string, value: unknown, path: string, issues: TargetIssue[]): number | null {
+function checkSetting(key: string, value: unknown, path: string, problems: SpecProblem[]): number | null {
     const min = key === "windowUs" ? 100 : 1;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-        issues.push({
+    const max = key === "windowUs" ? 10_000_000 : 1_000_000;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        problems.push({
             path,
-            message: `expected a whole number ≥ ${min}, got ${show(value)}. Fix: write e.g. ${key === "windowUs" ? 1000 : key === "packetBytes" ? 64 : 32}.`,
+            value,
+            reason: `must be a whole number from ${min} to ${max}`,
+            fix: `write e.g. ${key === "windowUs" ? 1000 : key === "packetBytes" ? 64 : 32}`,
         });
         return null;
     }
@@ -217,10 +258,6 @@ function checkSetting(key: string, value: unknown, path: string, issues: TargetI
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function show(v: unknown): string {
-    return v === undefined ? "nothing" : JSON.stringify(v);
 }
 
 function deepFreeze<T>(o: T): T {

@@ -4,4 +4,4 @@ export * from "./problems";
 export * from "./knobs";
 export * from "./names";
 export * from "./resolved";
-export { resolvePod, type ResolveOptions } from "./resolve";
+export { checkPod, resolvePod, type ResolveOptions } from "./resolve";

@@ -1,12 +1,18 @@
 /**
- * What is wrong with a pod spec, said so that a person can fix it without
- * reading the kit's source: where (YAML path), what was there, why it is
- * wrong, and what to write instead.
+ * What is wrong with a pod spec or a stack's config, said so that a person
+ * can fix it without reading the kit's source: where (YAML path, and the line
+ * when the text is known), what was there, why it is wrong, and what to write
+ * instead. Every check of the kit reports in this one shape, so `npm run
+ * validate` and `pulumi up` print the same list.
  */
 
-/** One thing wrong with a pod spec. */
+/** One thing wrong with a pod spec or a stack's config. */
 export interface SpecProblem {
-    /** YAML path of the offending field, e.g. "guests[1].vcpus" (with the ResolveOptions.yamlPath prefix when given). */
+    /**
+     * YAML path of the offending field, e.g. "nfv-testpod:pod.guests[1].vcpus"
+     * (with the ResolveOptions.yamlPath prefix when given). "" for the file as
+     * a whole (its size, its encoding, its YAML syntax).
+     */
     path: string;
     /** The value found there; `undefined` when the field is missing. */
     value: unknown;
@@ -14,32 +20,81 @@ export interface SpecProblem {
     reason: string;
     /** What to write instead. */
     fix: string;
+    /** 1-based line in the file the config came from; absent when no text is known (config from the engine). */
+    line?: number;
+    /**
+     * How to show the value when its loaded form would mislead or leak: a
+     * secret ("[secret]"), the size of a file, a line of malformed YAML.
+     */
+    shown?: string;
 }
 
-/** Renders a value for a message: strings quoted, lists and objects as compact JSON, long ones cut. */
+/** Longest value shown in a message; values are cut there, so a huge value costs no more than a small one. */
+const shownLength = 80;
+
+/**
+ * Renders a value for a message: strings quoted, lists and objects as compact
+ * JSON, YAML's `.inf` and `.nan` as written (JSON would say null), long ones
+ * cut. Stops walking a value once enough is written, so showing a
+ * multi-megabyte list costs no more than showing a small one.
+ */
 export function formatValue(value: unknown): string {
     if (value === undefined) return "nothing";
-    let text: string;
-    try {
-        text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-    } catch {
-        text = String(value);
-    }
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    const parts: string[] = [];
+    let length = 0;
+    const put = (text: string) => {
+        parts.push(text);
+        length += text.length;
+    };
+    const write = (v: unknown): void => {
+        if (length > shownLength) return;
+        if (typeof v === "number") put(Number.isNaN(v) ? ".nan" : v === Infinity ? ".inf" : v === -Infinity ? "-.inf" : String(v));
+        else if (typeof v === "string") put(JSON.stringify(v.length > shownLength * 2 ? v.slice(0, shownLength * 2) : v));
+        else if (v === null || v === undefined) put("null");
+        else if (typeof v === "boolean" || typeof v === "bigint") put(String(v));
+        else if (v instanceof Date) put(JSON.stringify(v.toISOString()));
+        else if (Array.isArray(v)) {
+            put("[");
+            for (let i = 0; i < v.length && length <= shownLength; i++) {
+                if (i > 0) put(",");
+                write(v[i]);
+            }
+            put("]");
+        } else if (typeof v === "object") {
+            put("{");
+            let first = true;
+            for (const key in v as Record<string, unknown>) {
+                if (length > shownLength) break;
+                if (!first) put(",");
+                first = false;
+                put(`${JSON.stringify(key)}:`);
+                write((v as Record<string, unknown>)[key]);
+            }
+            put("}");
+        } else put(String(v));
+    };
+    write(value);
+    const text = parts.join("");
+    return text.length > shownLength ? `${text.slice(0, shownLength - 3)}...` : text;
 }
 
-/** One problem as one line: `<path>: <reason> (got <value>). Fix: <fix>`. */
+/** One problem as one line: `<path>: <reason> (got <value>). Fix: <fix>`; a problem of the whole file has no path. */
 export function formatProblem(problem: SpecProblem): string {
-    return `${problem.path}: ${problem.reason} (got ${formatValue(problem.value)}). Fix: ${problem.fix}`;
+    const where = problem.path === "" ? "" : `${problem.path}: `;
+    return `${where}${problem.reason} (got ${problem.shown ?? formatValue(problem.value)}). Fix: ${problem.fix}`;
+}
+
+/** "1 problem", "3 problems". */
+export function countProblems(n: number): string {
+    return n === 1 ? "1 problem" : `${n} problems`;
 }
 
 /** Every problem of a pod spec at once, so one run of `npm run validate` shows all of them. */
 export class PodSpecError extends Error {
     readonly problems: SpecProblem[];
 
-    constructor(problems: SpecProblem[]) {
-        const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-        super(`pod spec has ${count}:\n${problems.map(formatProblem).join("\n")}`);
+    constructor(problems: SpecProblem[], what = "pod spec") {
+        super(`${what} has ${countProblems(problems.length)}:\n${problems.map(formatProblem).join("\n")}`);
         this.name = "PodSpecError";
         this.problems = problems;
     }

@@ -8,7 +8,7 @@ import { buildGuestKernelArgs } from "../plan/guestCmdline";
 import { planPlacement, type PlacementGuest, type PlacementHost } from "../plan/placement";
 import { defaultKnobs, type DomainKnobs } from "./knobs";
 import { configKeyPattern, deriveName, maxNameLength, safeNamePattern } from "./names";
-import { joinPath, PodSpecError } from "./problems";
+import { joinPath, PodSpecError, type SpecProblem } from "./problems";
 import { SpecReader } from "./reader";
 import type { GuestShmem, HugepageDemand, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf } from "./resolved";
 import type { HostTopology } from "./types";
@@ -105,6 +105,13 @@ interface GuestDraft {
 
 /** Checks, completes and plans a pod spec. Throws PodSpecError with every problem found. */
 export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
+    const checked = checkPod(raw, opts);
+    if (!checked.pod) throw new PodSpecError(checked.problems);
+    return checked.pod;
+}
+
+/** As `resolvePod`, without throwing: the resolved pod when there is no problem, and every problem. */
+export function checkPod(raw: unknown, opts: ResolveOptions): { pod?: ResolvedPod; problems: SpecProblem[] } {
     const r = new SpecReader();
     const root = opts.yamlPath ?? "";
     const at = (key: string) => joinPath(root, key);
@@ -153,7 +160,7 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
 
     const hugepageDemand = checkHugepageBudgets(r, hosts, guests, links, plan.placements);
 
-    if (r.problems.length) throw new PodSpecError(r.problems);
+    if (r.problems.length) return { problems: r.problems };
 
     const resolvedGuests: ResolvedGuest[] = [...guests.values()].map((g) => {
         const placement = plan.placements[g.name];
@@ -179,7 +186,10 @@ export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
             shmem,
         };
     });
-    return { hosts: [...hosts.values()].map((h) => h.resolved), guests: resolvedGuests, links, placement: plan.rows, hugepageDemand };
+    return {
+        pod: { hosts: [...hosts.values()].map((h) => h.resolved), guests: resolvedGuests, links, placement: plan.rows, hugepageDemand },
+        problems: [],
+    };
 }
 
 function readCpuSet(r: SpecReader, value: unknown, path: string): number[] | undefined {

@@ -1,0 +1,6 @@
+export * from "./limits";
+export * from "./stackFile";
+export * from "./engineConfig";
+export * from "./validateStack";
+export * from "./report";
+export { LineIndex } from "./sourceMap";

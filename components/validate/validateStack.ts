@@ -1,0 +1,286 @@
+/**
+ * One validation for a whole stack: every `nfv-testpod:*` config key (the pod,
+ * the probe settings, the targets, the gate, the boot timeout and the SSH key
+ * keys the pod's hosts name) checked against the host facts, every problem in
+ * one shape. `npm run validate` and the Pulumi program both call it, so they
+ * agree on what is wrong. Pure: config, secrets' key names and host facts in;
+ * problems and resolved settings out.
+ */
+import type { HostFacts } from "../pod/TestPod";
+import { checkGate, checkProbeSuiteConfig, type ProbeSuiteConfig } from "../probes/suiteConfig";
+import { checkTargets, type Targets } from "../probes/targets";
+import type { Gate } from "../probes/verdict";
+import { checkLibvirtUri } from "../spec/access";
+import type { DomainKnobs } from "../spec/knobs";
+import { closestMatch, configKeyPattern } from "../spec/names";
+import { joinPath, type SpecProblem } from "../spec/problems";
+import { checkPod } from "../spec/resolve";
+import type { ResolvedPod } from "../spec/resolved";
+import type { HostTopology } from "../spec/types";
+import { controlCharacters, maxDepth, maxValues } from "./limits";
+import { configNamespace } from "./stackFile";
+
+export interface StackInput {
+    /** The stack's config by fully qualified key ("nfv-testpod:pod"), values as loaded (mappings as objects). Keys of other namespaces are ignored. */
+    config: Record<string, unknown>;
+    /** Fully qualified keys whose values are secret: their values are never shown in a problem. */
+    secretKeys?: readonly string[];
+    /** What the kit learned about each host by name (topology, memory locking). @default {}: declared topologies only. */
+    hostFacts?: Record<string, HostFacts>;
+    /** Prefix of derived libvirt names, e.g. "nfv-testpod-lab". */
+    namePrefix: string;
+    /**
+     * "stack": a stack's config (every key checked, SSH keys must be set and secret);
+     * "spec": a bare pod spec under "nfv-testpod:pod", whose paths start at the spec's root.
+     * @default "stack"
+     */
+    kind?: "stack" | "spec";
+    /** Line of a problem path in the file the config came from, when known. */
+    lineOf?: (path: string) => number | undefined;
+}
+
+export interface StackCheck {
+    /** Every problem, in file order when lines are known. Empty when the stack can be created. */
+    problems: SpecProblem[];
+    /** The rest is set only when there is no problem. */
+    pod?: ResolvedPod;
+    probes?: ProbeSuiteConfig;
+    targets?: Targets;
+    gate?: Gate;
+    bootTimeoutSec?: number;
+}
+
+const key = (name: string) => `${configNamespace}:${name}`;
+const podKey = key("pod");
+/** The kit's own config keys; a host's ssh.privateKeySecret names further ones. */
+const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec"];
+const maxBootTimeoutSec = 86_400;
+
+export function validateStack(input: StackInput): StackCheck {
+    const kind = input.kind ?? "stack";
+    const secret = new Set(input.secretKeys ?? []);
+    const kit = Object.keys(input.config).filter((k) => k.startsWith(`${configNamespace}:`));
+    const podPath = kind === "stack" ? podKey : "";
+    const pathOf = (k: string) => (k === podKey ? podPath : k);
+
+    // Limits first: nothing else walks a value that is too big or too deep.
+    const limitProblems: SpecProblem[] = [];
+    const budget = { left: maxValues };
+    for (const k of kit) {
+        if (secret.has(k)) continue;
+        checkValueLimits(input.config[k], pathOf(k), 0, budget, limitProblems);
+        if (budget.left < 0) break;
+    }
+    if (limitProblems.some((p) => p.reason.startsWith("expands") || p.reason.startsWith("nests"))) return finish(limitProblems, input.lineOf);
+
+    const problems: SpecProblem[] = [];
+    const spec = input.config[podKey];
+    const sshKeys = kind === "stack" ? sshKeyNames(spec) : [];
+    if (kind === "stack") problems.push(...unknownKeyProblems(kit, sshKeys, input.config, secret));
+    if (spec === undefined) {
+        problems.push({
+            path: podKey,
+            value: undefined,
+            reason: "is required",
+            fix: `put the pod spec under config: ${podKey}: (see docs/pod-spec.md)`,
+        });
+    }
+    const podCheck =
+        spec === undefined ? { problems: [] } : checkPod(spec, { namePrefix: input.namePrefix, yamlPath: podPath, ...hostFactOptions(input.hostFacts) });
+    problems.push(...podCheck.problems);
+    problems.push(...guestsOnRemoteHosts(spec, podPath));
+    if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
+
+    const probes = checkProbeSuiteConfig(input.config[key("probes")], key("probes"));
+    const targets = checkTargets(input.config[key("targets")], key("targets"));
+    const gate = checkGate(input.config[key("gate")], key("gate"));
+    problems.push(...probes.problems, ...targets.problems, ...gate.problems);
+    if (probes.config?.enabled && probes.config.probes.length === 0 && gate.gate === "enforce") {
+        problems.push({
+            path: `${key("probes")}.probes`,
+            value: [],
+            reason: "lists no probe while the gate enforces: a gate with nothing to measure can never fail",
+            fix: `list probes, e.g. [cyclictest, timerlat], or set ${key("gate")}: report, or probes.enabled: false`,
+        });
+    }
+    const boot = input.config[key("bootTimeoutSec")];
+    let bootTimeoutSec: number | undefined;
+    if (boot !== undefined && boot !== null) {
+        if (typeof boot === "number" && Number.isInteger(boot) && boot >= 1 && boot <= maxBootTimeoutSec) bootTimeoutSec = boot;
+        else
+            problems.push({
+                path: key("bootTimeoutSec"),
+                value: boot,
+                reason: `must be a whole number of seconds from 1 to ${maxBootTimeoutSec}`,
+                fix: "write e.g. 300",
+            });
+    }
+
+    // A value with a control character gets that one problem, not also "is not a safe name" about the same value.
+    const limited = new Set(limitProblems.map((p) => p.path));
+    const all = [...limitProblems, ...problems.filter((p) => !limited.has(p.path))];
+    if (all.length > 0) return finish(all, input.lineOf);
+    return { problems: [], pod: podCheck.pod, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec };
+}
+
+/** Attaches lines and puts problems in file order, as an editor shows them; problems without a line keep their order at the end. */
+function finish(problems: SpecProblem[], lineOf: StackInput["lineOf"]): StackCheck {
+    if (!lineOf) return { problems };
+    const located = problems.map((p, i) => {
+        const line = p.line ?? (p.path === "" ? undefined : lineOf(p.path));
+        return { p: line === undefined ? p : { ...p, line }, i };
+    });
+    located.sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || a.i - b.i);
+    return { problems: located.map((x) => x.p) };
+}
+
+/** Counts values against the expansion budget, and refuses deep nesting and control characters in strings. */
+function checkValueLimits(value: unknown, path: string, depth: number, budget: { left: number }, problems: SpecProblem[]): void {
+    if (--budget.left < 0) {
+        if (budget.left === -1) {
+            problems.push({
+                path,
+                value: undefined,
+                shown: `more than ${maxValues} values`,
+                reason: `expands to more than ${maxValues} values: YAML aliases (*name) repeat data past what any pod needs`,
+                fix: "write the values out, or use fewer aliases",
+            });
+        }
+        return;
+    }
+    if (typeof value === "string") {
+        const control = controlCharacters.exec(value);
+        if (control) {
+            const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+            problems.push({ path, value, reason: `holds the control character U+${code}`, fix: "remove it; names, sizes and URIs are plain text" });
+        }
+        return;
+    }
+    if (value === null || typeof value !== "object") return;
+    if (depth >= maxDepth) {
+        problems.push({
+            path,
+            value: undefined,
+            shown: "deeper nesting",
+            reason: `nests lists or mappings deeper than ${maxDepth} levels`,
+            fix: "write the pod spec as docs/pod-spec.md shows; it needs 6 levels",
+        });
+        budget.left = -2;
+        return;
+    }
+    if (Array.isArray(value)) {
+        for (let i = 0; i < value.length && budget.left >= 0; i++) checkValueLimits(value[i], joinPath(path, i), depth + 1, budget, problems);
+    } else {
+        for (const k of Object.keys(value)) {
+            if (budget.left < 0) break;
+            checkValueLimits((value as Record<string, unknown>)[k], joinPath(path, k), depth + 1, budget, problems);
+        }
+    }
+}
+
+/** Config keys nobody reads are typos until proven otherwise: `nfv-testpod:gates` would silently leave the gate at its default. */
+function unknownKeyProblems(kit: string[], sshKeys: string[], config: Record<string, unknown>, secret: Set<string>): SpecProblem[] {
+    const known = [...settingKeys, ...sshKeys];
+    const problems: SpecProblem[] = [];
+    for (const k of kit) {
+        const name = k.slice(configNamespace.length + 1);
+        if (known.includes(name)) continue;
+        const guess = closestMatch(name, known);
+        problems.push({
+            path: k,
+            value: secret.has(k) ? undefined : config[k],
+            ...(secret.has(k) ? { shown: "[secret]" } : {}),
+            reason: "is not a setting of the kit",
+            fix: guess ? `did you mean "${key(guess)}"?` : `remove it; the kit reads ${known.map(key).join(", ")}`,
+        });
+    }
+    return problems;
+}
+
+/** Config key names the pod's hosts give as ssh.privateKeySecret (only well-formed ones; the pod check reports the rest). */
+function sshKeyNames(spec: unknown): string[] {
+    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
+    if (!Array.isArray(hosts)) return [];
+    return hosts
+        .map((h) => (h as { ssh?: { privateKeySecret?: unknown } } | null)?.ssh?.privateKeySecret)
+        .filter((k): k is string => typeof k === "string" && configKeyPattern.test(k));
+}
+
+/** A host's SSH key must be a secret stack config value: set, and encrypted. Read from the raw spec, so it is reported even when the spec has other problems. */
+function sshKeyProblems(sshKeys: string[], config: Record<string, unknown>, secret: Set<string>, podPath: string): SpecProblem[] {
+    const hosts = (config[podKey] as { hosts?: unknown[] }).hosts ?? [];
+    const problems: SpecProblem[] = [];
+    hosts.forEach((h, i) => {
+        const name = (h as { ssh?: { privateKeySecret?: unknown } } | null)?.ssh?.privateKeySecret;
+        if (typeof name !== "string" || !sshKeys.includes(name)) return;
+        const path = `${joinPath(joinPath(podPath, "hosts"), i)}.ssh.privateKeySecret`;
+        // The name matched configKeyPattern, so it is safe to print in a command.
+        const fix = `pulumi config set --secret ${name} < ~/.ssh/id_ed25519`;
+        if (config[key(name)] === undefined) problems.push({ path, value: name, reason: `names ${key(name)}, which is not set`, fix });
+        else if (!secret.has(key(name))) problems.push({ path, value: name, reason: `names ${key(name)}, which holds a private key in plain text`, fix });
+    });
+    return problems;
+}
+
+/**
+ * RULE (temporary): guests only on this machine's libvirt. The guest image and
+ * console logs are files on the machine running pulumi, and the kit does not
+ * copy them to remote hosts yet, so a remote guest could not boot. Drop this
+ * check when remote hosts are supported. Read from the raw spec, so it is said
+ * even when the pod has other problems.
+ */
+export function guestsOnRemoteHosts(spec: unknown, podPath: string): SpecProblem[] {
+    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
+    const guests = (spec as { guests?: unknown } | null | undefined)?.guests;
+    if (!Array.isArray(hosts) || !Array.isArray(guests)) return [];
+    const problems: SpecProblem[] = [];
+    hosts.forEach((h, i) => {
+        const host = h as { name?: unknown; uri?: unknown } | null;
+        if (typeof host?.name !== "string" || typeof host.uri !== "string") return;
+        const uri = checkLibvirtUri(host.uri);
+        if (!uri.ok || !uri.target.remote) return;
+        const hasGuest = guests.some((g) => {
+            const on = (g as { host?: unknown } | null)?.host;
+            return on === host.name || (on === undefined && hosts.length === 1);
+        });
+        if (!hasGuest) return;
+        problems.push({
+            path: `${joinPath(joinPath(podPath, "hosts"), i)}.uri`,
+            value: host.uri,
+            reason: `is a remote libvirt; the kit does not copy the guest image to remote hosts yet, so host ${host.name}'s guests could not boot`,
+            fix: "run the kit on that host against qemu:///system",
+        });
+    });
+    return problems;
+}
+
+/** Topologies the kit read, and knobs a host cannot honour turned off by default there (a guest's own `knobs:` still wins). */
+export function hostFactOptions(hostFacts: Record<string, HostFacts> = {}): {
+    discovered: Record<string, HostTopology>;
+    knobDefaults: Record<string, Partial<DomainKnobs>>;
+} {
+    const discovered: Record<string, HostTopology> = {};
+    const knobDefaults: Record<string, Partial<DomainKnobs>> = {};
+    for (const [host, facts] of Object.entries(hostFacts)) {
+        if (facts.topology) discovered[host] = facts.topology;
+        // libvirt also applies memtune hard_limit as the memlock limit, so both go.
+        if (facts.memoryLocking?.supported === false) knobDefaults[host] = { locked: false, memtuneHardLimit: false };
+    }
+    return { discovered, knobDefaults };
+}
+
+/**
+ * The spec with only the hosts the kit may ask over libvirt: a URI outside the
+ * allow-list is never handed to virsh, not even to discover a topology.
+ */
+export function discoverableSpec(spec: unknown): unknown {
+    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
+    if (!Array.isArray(hosts)) return spec;
+    return {
+        ...(spec as object),
+        hosts: hosts.filter((h) => {
+            const uri = (h as { uri?: unknown } | null)?.uri ?? "qemu:///system";
+            return typeof uri === "string" && checkLibvirtUri(uri).ok;
+        }),
+    };
+}
