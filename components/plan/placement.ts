@@ -287,6 +287,18 @@ function placeExplicit(state: HostState, guest: PlacementGuest, report: Report):
             );
             ok = false;
         }
+        const siblingOwner = state.siblingOwner.get(cpu);
+        if (isRt && !clash && siblingOwner !== undefined && siblingOwner !== guest.name) {
+            // The other thread of this core runs another guest's RT vCPU: the two share the core's execution units and caches.
+            const sibling = (state.siblingsOf.get(cpu) ?? []).find((c) => state.rtOwner.get(c) === siblingOwner);
+            report(
+                path,
+                formatCpuList(cpus),
+                `puts RT vCPU ${vcpu} of guest ${guest.name} on host CPU ${cpu}, the SMT sibling of CPU ${sibling} that runs an RT vCPU of guest ${siblingOwner}`,
+                "give RT vCPUs of different guests different cores (CPUs that are not SMT siblings)",
+            );
+            ok = false;
+        }
         if (isRt) takeRt(state, cpu, guest.name, vcpu);
         else addUser(state, cpu, guest.name, vcpu, false);
         pins.push({ vcpu, hostCpu: cpu, numaNode: node, role: isRt ? "rt" : "housekeeping" });

@@ -7,7 +7,8 @@
 import { buildGuestKernelArgs } from "../plan/guestCmdline";
 import { planPlacement, type PlacementGuest, type PlacementHost } from "../plan/placement";
 import { defaultKnobs, type DomainKnobs } from "./knobs";
-import { configKeyPattern, deriveName, maxNameLength, safeNamePattern } from "./names";
+import { checkLibvirtUri, sshAddressProblem, sshUserProblem } from "./access";
+import { closestMatch, configKeyPattern, deriveName, maxNameLength, safeNamePattern } from "./names";
 import { joinPath, PodSpecError, type SpecProblem } from "./problems";
 import { SpecReader } from "./reader";
 import type { GuestShmem, HugepageDemand, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf } from "./resolved";
@@ -67,6 +68,18 @@ const pageSizesKiB = [4, 2048, 1048576];
 /** Below this a Linux guest kernel does not get to userspace. */
 const minGuestMemory = 32 * MiB;
 const maxVcpus = 255;
+/** Largest guest memory: 4 TiB, past any NFV guest and far from where byte arithmetic loses precision. */
+const maxGuestMemory = 4 * 1024 * 1024 * MiB;
+/**
+ * Largest link: each member maps the whole region (from /dev/shm, which is
+ * RAM, or from the hugepage pool), so a region bigger than a guest's memory
+ * only takes the host's. 4 GiB is far above any ring and below any host's RAM.
+ */
+const maxLinkBytes = 4 * 1024 * MiB;
+/** Flags of the kernel's isolcpus= argument (Documentation/admin-guide/kernel-parameters.txt). */
+const isolcpusFlags = ["nohz", "domain", "managed_irq"];
+/** A Linux network interface name: at most 15 characters (IFNAMSIZ), none of them "/", ":" or white space. */
+const netdevNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 
 /** What the checks learned about a host, kept for the later cross-checks. */
 interface HostDraft {
@@ -95,6 +108,8 @@ interface GuestDraft {
     iothreadCpus?: number[];
     memory?: MemorySize;
     pageSizeKiB: number;
+    /** pageSize as written; undefined when the default applies. */
+    pageSizeWritten: unknown;
     numaNode?: number;
     vfs: ResolvedVf[];
     kernel: { isolate?: boolean; isolcpusFlags?: string[]; extra?: string[] };
@@ -237,6 +252,17 @@ function readTopology(r: SpecReader, value: unknown, path: string): HostTopology
         const p = joinPath(siblingsPath, i);
         const cpus = readCpuSet(r, item, p);
         if (!cpus) return void (ok = false);
+        const siblingNodes = new Set(cpus.map((cpu) => owner.get(cpu)).filter((n) => n !== undefined));
+        if (ok && siblingNodes.size > 1) {
+            // Threads of one core share its caches and execution units, which sit on one node.
+            r.report(
+                p,
+                item,
+                `groups CPUs of NUMA nodes ${[...siblingNodes].join(" and ")}; SMT siblings are threads of one core, on one node`,
+                "list the threads of each core as the host shows them (lscpu -e: same CORE, same NODE)",
+            );
+            ok = false;
+        }
         for (const cpu of cpus) {
             if (ok && !owner.has(cpu)) {
                 r.report(p, item, `has CPU ${cpu}, which is in no NUMA node`, "list only CPUs of the numaNodes");
@@ -265,6 +291,8 @@ function readHosts(
     const items = r.list(value, path, '[{ name: local, uri: "qemu:///system" }]');
     if (value !== undefined && value !== null && items && items.length === 0) r.report(path, value, "lists no hosts", "declare at least one host");
     const seen = new Map<string, string>();
+    /** Path of the first host entry for each libvirt host (its URI however written). */
+    const libvirtHosts = new Map<string, string>();
     (items ?? []).forEach((item, i) => {
         const p = joinPath(path, i);
         const spec = r.object(item, p, hostKeys, ["name"]);
@@ -276,10 +304,22 @@ function readHosts(
         const accel = r.string(spec.accel, joinPath(p, "accel"));
         if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel))
             r.report(joinPath(p, "accel"), accel, "is not an accelerator", 'write "auto", "kvm" or "tcg"');
-        if (!/^[a-z0-9+]+:\/\//.test(uri))
-            r.report(joinPath(p, "uri"), uri, "is not a libvirt URI", 'write e.g. "qemu:///system" or "qemu+ssh://root@host-a/system"');
+        const uriCheck = checkLibvirtUri(uri);
+        if (!uriCheck.ok) r.report(joinPath(p, "uri"), uri, uriCheck.reason, uriCheck.fix);
+        else {
+            const first = libvirtHosts.get(uriCheck.target.identity);
+            if (first !== undefined && !(name !== undefined && seen.get(name) !== joinPath(p, "name"))) {
+                r.report(
+                    joinPath(p, "uri"),
+                    spec.uri,
+                    `is the same libvirt host as ${first}; two entries would plan its CPUs and hugepages twice`,
+                    "declare each host once and put all its guests on it, or give this host its own URI",
+                );
+            } else libvirtHosts.set(uriCheck.target.identity, name !== undefined ? `host ${name} (${p})` : p);
+        }
 
-        const ssh = spec.ssh === undefined ? undefined : readSsh(r, spec.ssh, joinPath(p, "ssh"), uri, name);
+        const uriHost = uriCheck.ok ? uriCheck.target.host : undefined;
+        const ssh = spec.ssh === undefined ? undefined : readSsh(r, spec.ssh, joinPath(p, "ssh"), uriHost, name);
 
         let topology: HostTopology | undefined;
         if (spec.topology !== undefined) topology = readTopology(r, spec.topology, joinPath(p, "topology"));
@@ -395,7 +435,16 @@ function readHosts(
                 const pp = joinPath(joinPath(p, "pfs"), j);
                 const pf = r.object(pfItem, pp, ["name", "vfCount", "numaNode"], ["name"]);
                 if (!pf) return;
-                const pfName = r.string(pf.name, joinPath(pp, "name"));
+                let pfName = r.string(pf.name, joinPath(pp, "name"));
+                if (pfName !== undefined && !netdevNamePattern.test(pfName)) {
+                    r.report(
+                        joinPath(pp, "name"),
+                        pfName,
+                        "is not a network interface name",
+                        'write the PF\'s name as `ip link` shows it: up to 15 letters, digits, "_", "." and "-", e.g. enp1s0f0',
+                    );
+                    pfName = undefined;
+                }
                 const vfCount = r.integer(pf.vfCount, joinPath(pp, "vfCount"), 0, 4096);
                 const numaNode = r.integer(pf.numaNode, joinPath(pp, "numaNode"), 0, 1023);
                 if (numaNode !== undefined && !topology!.numaNodes.some((n) => n.id === numaNode)) {
@@ -435,12 +484,22 @@ function readHosts(
     return hosts;
 }
 
-function readSsh(r: SpecReader, value: unknown, path: string, uri: string, host: string | undefined): ResolvedHost["ssh"] {
+/** `uriHost`: the host part of the host's libvirt URI, when it is remote and allowed. */
+function readSsh(r: SpecReader, value: unknown, path: string, uriHost: string | undefined, host: string | undefined): ResolvedHost["ssh"] {
     const spec = r.object(value, path, sshKeys, ["privateKeySecret"]);
     if (!spec) return undefined;
-    const user = r.string(spec.user, joinPath(path, "user")) ?? "root";
-    const fromUri = /^[a-z0-9+]+:\/\/(?:[^@/]*@)?([^/:]+)/.exec(uri)?.[1];
-    const address = r.string(spec.address, joinPath(path, "address")) ?? fromUri ?? host ?? "";
+    let user = r.string(spec.user, joinPath(path, "user")) ?? "root";
+    const userProblem = sshUserProblem(user);
+    if (userProblem) {
+        r.report(joinPath(path, "user"), user, userProblem.reason, userProblem.fix);
+        user = "";
+    }
+    let address = r.string(spec.address, joinPath(path, "address")) ?? uriHost ?? host ?? "";
+    const addressProblem = spec.address === undefined ? undefined : sshAddressProblem(address);
+    if (addressProblem) {
+        r.report(joinPath(path, "address"), address, addressProblem.reason, addressProblem.fix);
+        address = "";
+    }
     const port = spec.port === undefined ? 22 : r.integer(spec.port, joinPath(path, "port"), 1, 65535);
     const secretPath = joinPath(path, "privateKeySecret");
     const privateKeySecret = r.string(spec.privateKeySecret, secretPath);
@@ -453,7 +512,7 @@ function readSsh(r: SpecReader, value: unknown, path: string, uri: string, host:
         );
         return undefined;
     }
-    if (privateKeySecret === undefined || port === undefined) return undefined;
+    if (privateKeySecret === undefined || port === undefined || user === "" || address === "") return undefined;
     return { user, address, port, privateKeySecret };
 }
 
@@ -506,6 +565,8 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
     const seen = new Map<string, string>();
     const pciSeen = new Map<string, string>();
     const macSeen = new Map<string, string>();
+    /** Per host, "pf VF n" → path of the guest's VF entry that took it first. */
+    const vfSeen = new Map<string, Map<string, string>>();
     (items ?? []).forEach((item, i) => {
         const p = joinPath(path, i);
         const f = (key: string) => joinPath(p, key);
@@ -577,11 +638,15 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
             r.report(f("memory"), spec.memory, `is ${memory}, too little for a Linux guest`, 'give at least "32M", e.g. "256M" (a bare number means bytes)');
         }
         let pageSizeKiB = knobs.hugepages ? 2048 : 4;
+        /** False when pageSize is unusable: checks that depend on it are skipped, so no problem names a page size nobody wrote. */
+        let pageSizeOk = true;
         if (spec.pageSize !== undefined) {
             const size = r.unit(MemorySize.tryParse(spec.pageSize, f("pageSize")));
-            if (size && !pageSizesKiB.includes(size.kibibytes)) {
+            if (!size) pageSizeOk = false;
+            else if (!pageSizesKiB.includes(size.kibibytes)) {
                 r.report(f("pageSize"), spec.pageSize, "is not a page size of x86-64", 'write "4K" (no hugepages), "2M" or "1G"');
-            } else if (size) {
+                pageSizeOk = false;
+            } else {
                 pageSizeKiB = size.kibibytes;
                 const knobGiven = (spec.knobs as Record<string, unknown> | undefined)?.hugepages;
                 if (knobGiven === false && pageSizeKiB !== 4) {
@@ -595,7 +660,14 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
                 knobs.hugepages = pageSizeKiB !== 4;
             }
         }
-        if (memory && memory.bytes >= minGuestMemory && !memory.isMultipleOf(MemorySize.ofKibibytes(pageSizeKiB))) {
+        if (memory && memory.bytes > maxGuestMemory) {
+            r.report(
+                f("memory"),
+                spec.memory,
+                `is ${memory}, more than the ${MemorySize.ofBytes(maxGuestMemory)} the kit gives a guest`,
+                "give the guest less memory",
+            );
+        } else if (pageSizeOk && memory && memory.bytes >= minGuestMemory && !memory.isMultipleOf(MemorySize.ofKibibytes(pageSizeKiB))) {
             const page = MemorySize.ofKibibytes(pageSizeKiB);
             const up = MemorySize.ofBytes(Math.ceil(memory.bytes / page.bytes) * page.bytes);
             r.report(f("memory"), spec.memory, `is not a whole number of ${page} pages`, `write "${up}" or use a smaller pageSize`);
@@ -613,13 +685,25 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
                     if (!list) continue;
                     const strings = list.map((a, j) => r.string(a, joinPath(kp, j)));
                     const bad = strings.findIndex((s) => s !== undefined && /\s/.test(s));
+                    const unknownFlag = key === "isolcpusFlags" ? strings.findIndex((s) => s !== undefined && !isolcpusFlags.includes(s)) : -1;
                     if (bad >= 0) r.report(joinPath(kp, bad), strings[bad], "contains white space", "give each kernel argument as its own list item");
-                    else if (strings.every((s) => s !== undefined)) kernel[key] = strings as string[];
+                    else if (unknownFlag >= 0) {
+                        const word = strings[unknownFlag]!;
+                        const guess = closestMatch(word, isolcpusFlags);
+                        r.report(
+                            joinPath(kp, unknownFlag),
+                            word,
+                            "is not an isolcpus flag the kernel knows",
+                            guess ? `did you mean "${guess}"?` : `use ${isolcpusFlags.join(", ")}`,
+                        );
+                    } else if (strings.every((s) => s !== undefined)) kernel[key] = strings as string[];
                 }
             }
         }
 
-        const vfs = readVfs(r, spec.vfs, f("vfs"), host, pciSeen, macSeen);
+        const hostVfs = vfSeen.get(host?.resolved.name ?? "") ?? new Map<string, string>();
+        if (host) vfSeen.set(host.resolved.name, hostVfs);
+        const vfs = readVfs(r, spec.vfs, f("vfs"), host, pciSeen, macSeen, hostVfs);
         let chosenNode = numaNode;
         const pfNodes = [...new Set(vfs.map((v) => host?.resolved.pfs.find((pf) => pf.name === v.pf)?.numaNode).filter((n): n is number => n !== undefined))];
         if (pfNodes.length > 1) {
@@ -652,11 +736,12 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
             iothreadCpus,
             memory,
             pageSizeKiB,
+            pageSizeWritten: spec.pageSize,
             numaNode: chosenNode,
             vfs,
             kernel,
             knobs,
-            plannable: plannable && host !== undefined && memory !== undefined,
+            plannable: plannable && pageSizeOk && host !== undefined && memory !== undefined && memory.bytes <= maxGuestMemory,
         });
     });
     return guests;
@@ -669,6 +754,7 @@ function readVfs(
     host: HostDraft | undefined,
     pciSeen: Map<string, string>,
     macSeen: Map<string, string>,
+    vfSeen: Map<string, string>,
 ): ResolvedVf[] {
     const items = r.list(value, path, '[{ pf: enp1s0, pciAddress: "0000:01:10.2" }]') ?? [];
     const vfs: ResolvedVf[] = [];
@@ -677,6 +763,14 @@ function readVfs(
         const f = (key: string) => joinPath(p, key);
         const spec = r.object(item, p, vfKeys, ["pf", "pciAddress"]);
         if (!spec) return;
+        if (spec.vf === undefined || spec.vf === null) {
+            r.report(
+                f("vf"),
+                undefined,
+                "is required: the kit creates the VF and sets its trust and spoofchk by its index on the PF (`ip link set <pf> vf <index>`)",
+                "add vf: <index of the VF on its PF>, e.g. vf: 0",
+            );
+        }
         const pfName = r.string(spec.pf, f("pf"));
         const vf = r.integer(spec.vf, f("vf"), 0, 4095);
         const pci = spec.pciAddress === undefined ? undefined : r.unit(PciAddress.tryParse(spec.pciAddress, f("pciAddress")));
@@ -693,6 +787,13 @@ function readVfs(
                     `PF of host ${host.resolved.name}`,
                     host.resolved.pfs.map((x) => x.name),
                 );
+            } else if (vf !== undefined && pf.vfCount === undefined) {
+                r.report(
+                    f("vf"),
+                    vf,
+                    `is a VF of PF ${pfName}, whose vfCount host ${host.resolved.name} does not give`,
+                    `add vfCount (how many VFs the PF gets) to PF ${pfName} of host ${host.resolved.name}`,
+                );
             } else if (vf !== undefined && pf.vfCount !== undefined && vf >= pf.vfCount) {
                 r.report(
                     f("vf"),
@@ -702,15 +803,12 @@ function readVfs(
                 );
             }
         }
-        if (vf === undefined && spec.vf === undefined && (trust || !spoofchk)) {
-            r.report(
-                f("vf"),
-                undefined,
-                "is needed to set trust or spoofchk on the VF (libvirt cannot, the kit runs `ip link set <pf> vf <n>`)",
-                "add vf: <index of the VF on its PF>",
-            );
-        }
         if (pci) r.unique(pci.toString(), f("pciAddress"), pciSeen, "VF PCI address");
+        // A repeated PCI address already says the VF is taken twice; the index would say it again.
+        const pciNew = !pci || pciSeen.get(pci.toString()) === f("pciAddress");
+        if (host && pfName !== undefined && vf !== undefined && pciNew) {
+            r.unique(`${pfName} VF ${vf}`, f("vf"), vfSeen, `VF of host ${host.resolved.name}, ${pfName} VF ${vf},`);
+        }
         if (mac) r.unique(mac.toString(), f("mac"), macSeen, "MAC address");
         if (pfName === undefined || !pci) return;
         vfs.push({
@@ -740,7 +838,14 @@ function readLinks(r: SpecReader, value: unknown, path: string, guests: Map<stri
         const hugepages = r.boolean(spec.hugepages, f("hugepages")) ?? false;
         const size = r.unit(MemorySize.tryParse(spec.size ?? "4M", f("size")));
         if (size) {
-            if (!size.isPowerOfTwo() || size.bytes < MiB) {
+            if (size.bytes > maxLinkBytes) {
+                r.report(
+                    f("size"),
+                    spec.size,
+                    `is ${size}, more than the ${MemorySize.ofBytes(maxLinkBytes)} the kit maps into each member guest`,
+                    `write "${MemorySize.ofBytes(maxLinkBytes)}" or less; an ivshmem ring of a few MiB carries line rate`,
+                );
+            } else if (!size.isPowerOfTwo() || size.bytes < MiB) {
                 const up = MemorySize.ofBytes(Math.max(MiB, 2 ** Math.ceil(Math.log2(size.bytes))));
                 r.report(f("size"), spec.size, `is ${size}, but an ivshmem region must be a power of two of at least 1M`, `write "${up}"`);
             } else if (hugepages && size.bytes < 2 * MiB) {
@@ -811,12 +916,13 @@ function checkHugepageBudgets(
         const hasPool = g.host.resolved.hugepages.some((pool) => pool.node === placement.numaNode && pool.sizeKiB === g.pageSizeKiB);
         const size = MemorySize.ofKibibytes(g.pageSizeKiB);
         if (!hasPool) {
-            r.report(
-                joinPath(g.path, "pageSize"),
-                size.toString(),
-                `needs ${pages} ${size} hugepages on node ${placement.numaNode} of host ${g.host.resolved.name}, which has no ${size} pool there`,
-                `add { node: ${placement.numaNode}, size: ${size}, count: ${pages} } to hugepages of host ${g.host.resolved.name}, or set pageSize: 4K`,
-            );
+            r.problems.push({
+                path: joinPath(g.path, "pageSize"),
+                value: g.pageSizeWritten,
+                ...(g.pageSizeWritten === undefined ? { shown: `nothing: the default ${size}` } : {}),
+                reason: `needs ${pages} ${size} hugepages on node ${placement.numaNode} of host ${g.host.resolved.name}, which has no ${size} pool there`,
+                fix: `add { node: ${placement.numaNode}, size: ${size}, count: ${pages} } to hugepages of host ${g.host.resolved.name}, or set pageSize: 4K`,
+            });
             continue;
         }
         need(g.host, placement.numaNode, g.pageSizeKiB, `guest ${g.name}`, pages);

@@ -21,6 +21,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const TiB = 1024 * GiB;
+const maxMemoryBytes = 1024 * TiB;
 const sizeUnits: Record<string, number> = { "": 1, b: 1, k: KiB, kib: KiB, m: MiB, mib: MiB, g: GiB, gib: GiB, t: TiB, tib: TiB };
 
 /**
@@ -57,6 +58,8 @@ export class MemorySize {
             return fail(path, value, "is not a memory size", fix);
         }
         if (!Number.isSafeInteger(bytes)) return fail(path, value, "is not a whole number of bytes", fix);
+        // Far above any host's memory and far below where arithmetic on bytes loses precision (2^53).
+        if (bytes > maxMemoryBytes) return fail(path, value, "is more than 1024T, past any memory the kit handles", 'write a size such as "256M" or "1G"');
         if (bytes <= 0) return fail(path, value, "must be more than zero", fix);
         return { ok: true, value: new MemorySize(bytes) };
     }
@@ -124,6 +127,7 @@ export class CpuSet {
     static tryParse(value: unknown, path: string): ParseResult<CpuSet> {
         const fix = 'write CPU numbers and ranges, e.g. "0-3,8"';
         const cpus: number[] = [];
+        let work = 0;
         const addOne = (n: number): string | undefined => {
             if (!Number.isInteger(n) || n < 0 || n > maxCpu) return `CPU ${n} is not a CPU number (0-${maxCpu})`;
             cpus.push(n);
@@ -147,6 +151,10 @@ export class CpuSet {
                     const first = Number(match[1]);
                     const last = match[2] === undefined ? first : Number(match[2]);
                     if (last < first) return fail(path, value, `has the backwards range "${part}"`, `write "${last}-${first}"`);
+                    // Checked before the loop, so "0-999999999" costs nothing and many overlapping ranges cannot add up.
+                    if (last > maxCpu) return fail(path, value, `CPU ${last} is not a CPU number (0-${maxCpu})`, fix);
+                    if ((work += last - first + 1) > 4 * (maxCpu + 1))
+                        return fail(path, value, "lists the same CPUs over and over", 'write each CPU once, e.g. "0-3,8"');
                     for (let n = first; n <= last; n++) {
                         const err = addOne(n);
                         if (err) return fail(path, value, err, fix);

@@ -85,8 +85,7 @@ export function validateStack(input: StackInput): StackCheck {
             fix: `put the pod spec under config: ${podKey}: (see docs/pod-spec.md)`,
         });
     }
-    const podCheck =
-        spec === undefined ? { problems: [] } : checkPod(spec, { namePrefix: input.namePrefix, yamlPath: podPath, ...hostFactOptions(input.hostFacts) });
+    const podCheck = spec === undefined ? { problems: [] } : checkPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
     problems.push(...podCheck.problems);
     problems.push(...guestsOnRemoteHosts(spec, podPath));
     if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
@@ -121,6 +120,30 @@ export function validateStack(input: StackInput): StackCheck {
     const all = [...limitProblems, ...problems.filter((p) => !limited.has(p.path))];
     if (all.length > 0) return finish(all, input.lineOf);
     return { problems: [], pod: podCheck.pod, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec };
+}
+
+/** The pod check, which must never throw; if a bug makes it throw, the user still gets one problem, not a stack trace. */
+function checkPodSafely(
+    spec: unknown,
+    namePrefix: string,
+    podPath: string,
+    hostFacts: StackInput["hostFacts"],
+): { pod?: ResolvedPod; problems: SpecProblem[] } {
+    try {
+        return checkPod(spec, { namePrefix, yamlPath: podPath, ...hostFactOptions(hostFacts) });
+    } catch (err) {
+        return {
+            problems: [
+                {
+                    path: podPath,
+                    value: undefined,
+                    shown: "(not shown)",
+                    reason: `could not be checked: ${(err as Error).message.split("\n")[0]}`,
+                    fix: "this is a bug in the kit; report it with the stack file",
+                },
+            ],
+        };
+    }
 }
 
 /** Attaches lines and puts problems in file order, as an editor shows them; problems without a line keep their order at the end. */

@@ -99,16 +99,19 @@ test("a guest with VFs defaults to its PF's NUMA node", (t) => {
             ],
         },
         hugepages: [{ node: 1, size: "2M", count: 64 }],
-        pfs: [{ name: "enp1s0", numaNode: 1 }],
+        pfs: [{ name: "enp1s0", vfCount: 4, numaNode: 1 }],
     };
-    const pod = resolvePod({ hosts: [twoNodes], guests: [{ name: "g", memory: "64M", vfs: [{ pf: "enp1s0", pciAddress: "01:10.1" }] }] }, { namePrefix: "p" });
+    const pod = resolvePod(
+        { hosts: [twoNodes], guests: [{ name: "g", memory: "64M", vfs: [{ pf: "enp1s0", vf: 0, pciAddress: "01:10.1" }] }] },
+        { namePrefix: "p" },
+    );
     const [g] = pod.guests;
     t.is(g.numaNode, 1);
     t.deepEqual(
         g.pins.map((p) => p.hostCpu),
         [3],
     );
-    t.deepEqual(g.vfs, [{ pf: "enp1s0", pciAddress: "0000:01:10.1", trust: false, spoofchk: true }]);
+    t.deepEqual(g.vfs, [{ pf: "enp1s0", vf: 0, pciAddress: "0000:01:10.1", trust: false, spoofchk: true }]);
 });
 
 test("links are resolved with host-unique shm names and shown on each member", (t) => {

@@ -145,7 +145,12 @@ rule("a link with an unknown member", (p) => (p.links[0].members = ["vnf", "pear
 rule(
     "a link between guests on different hosts",
     (p) => {
-        p.hosts.push({ name: "remote", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] }, hugepages: [{ node: 0, size: "2M", count: 128 }] });
+        p.hosts.push({
+            name: "remote",
+            uri: "qemu+ssh://root@lab-2/system",
+            topology: { numaNodes: [{ id: 0, cpus: "0-1" }] },
+            hugepages: [{ node: 0, size: "2M", count: 128 }],
+        });
         p.guests[0].host = "local";
         p.guests[1].host = "remote";
     },
@@ -173,11 +178,11 @@ rule(
         p.guests[0].vfs[0].trust = true;
     },
     [
-        "guests[0].vfs[0].vf: is needed to set trust or spoofchk on the VF (libvirt cannot, the kit runs `ip link set <pf> vf <n>`) (got nothing). Fix: add vf: <index of the VF on its PF>",
+        "guests[0].vfs[0].vf: is required: the kit creates the VF and sets its trust and spoofchk by its index on the PF (`ip link set <pf> vf <index>`) (got nothing). Fix: add vf: <index of the VF on its PF>, e.g. vf: 0",
     ],
 );
 
-rule("two guests with one VF", (p) => (p.guests[1].vfs = [{ pf: "enp1s0", pciAddress: "0000:01:10.2" }]), [
+rule("two guests with one VF", (p) => (p.guests[1].vfs = [{ pf: "enp1s0", vf: 1, pciAddress: "0000:01:10.2" }]), [
     'guests[1].vfs[0].pciAddress: repeats the VF PCI address name already used at guests[0].vfs[0].pciAddress (got "0000:01:10.2"). Fix: give each VF PCI address its own name',
 ]);
 
