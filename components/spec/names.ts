@@ -22,29 +22,36 @@ export function deriveName(prefix: string, name: string, maxLength = maxNameLeng
 
 /** Closest candidate within a small edit distance, for "did you mean" hints. */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
+    const allowed = Math.max(1, Math.floor(word.length / 3));
+    const lower = word.toLowerCase();
     let best: string | undefined;
-    let bestDistance = Infinity;
+    let bestDistance = allowed + 1;
     for (const candidate of candidates) {
-        const d = candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate);
+        // Lengths further apart than the allowance cannot match: skipped without the quadratic distance.
+        if (Math.abs(candidate.length - word.length) >= bestDistance) continue;
+        const d = candidate.toLowerCase() === lower ? 0 : editDistance(word, candidate, bestDistance - 1);
         if (d < bestDistance) {
             best = candidate;
             bestDistance = d;
         }
     }
-    const allowed = Math.max(1, Math.floor(word.length / 3));
-    return bestDistance <= allowed ? best : undefined;
+    return best;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, or `limit + 1` as soon as it must exceed `limit` (a hint needs no exact figure past it). */
+function editDistance(a: string, b: string, limit: number): number {
     const row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
         let diagonal = row[0];
         row[0] = i;
+        let rowMin = row[0];
         for (let j = 1; j <= b.length; j++) {
             const above = row[j];
             row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
             diagonal = above;
+            if (row[j] < rowMin) rowMin = row[j];
         }
+        if (rowMin > limit) return limit + 1;
     }
     return row[b.length];
 }

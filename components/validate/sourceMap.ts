@@ -62,25 +62,33 @@ export function unwrap(node: YamlNode): YamlNode {
  * Records the line of every path under `node`: a mapping value at its key's
  * line, a list item at its own. `name` renames keys directly under `node`
  * (a stack file's `config: gates` is the key "nfv-testpod:gates").
+ * A loop over an explicit stack with no closure per node: this runs once per
+ * node of multi-megabyte files.
  */
 export function recordLines(node: YamlNode, path: string, lines: LineIndex, into: Map<string, number>, name: (key: string) => string = (key) => key): void {
-    const stack: { node: YamlNode; path: string; name: (key: string) => string }[] = [{ node: unwrap(node), path, name }];
-    while (stack.length > 0) {
-        const { node: at, path: atPath, name: rename } = stack.pop()!;
+    const nodes: YamlNode[] = [unwrap(node)];
+    const paths: string[] = [path];
+    const top = nodes[0];
+    while (nodes.length > 0) {
+        const at = nodes.pop()!;
+        const atPath = paths.pop()!;
+        const children = at.children;
         if (Array.isArray(at.result)) {
-            at.children.forEach((child, i) => {
-                const item = unwrap(child);
-                const itemPath = joinPath(atPath, i);
+            for (let i = 0; i < children.length; i++) {
+                const item = unwrap(children[i]);
+                const itemPath = `${atPath}[${i}]`;
                 if (!into.has(itemPath)) into.set(itemPath, lines.lineOfNodeAt(item.start));
-                stack.push({ node: item, path: itemPath, name: (key) => key });
-            });
+                nodes.push(item);
+                paths.push(itemPath);
+            }
         } else if (at.result !== null && typeof at.result === "object") {
-            for (let i = 0; i + 1 < at.children.length; i += 2) {
-                const key = at.children[i].result;
+            for (let i = 0; i + 1 < children.length; i += 2) {
+                const key = children[i].result;
                 if (typeof key !== "string" && typeof key !== "number") continue;
-                const keyPath = joinPath(atPath, rename(String(key)));
-                if (!into.has(keyPath)) into.set(keyPath, lines.lineOfNodeAt(at.children[i].start));
-                stack.push({ node: unwrap(at.children[i + 1]), path: keyPath, name: (k) => k });
+                const keyPath = joinPath(atPath, at === top ? name(String(key)) : String(key));
+                if (!into.has(keyPath)) into.set(keyPath, lines.lineOfNodeAt(children[i].start));
+                nodes.push(unwrap(children[i + 1]));
+                paths.push(keyPath);
             }
         }
     }
