@@ -20,7 +20,11 @@ async function killCli(t: ExecutionContext, cli: RunningCli, at: string): Promis
     cli.child.kill("SIGKILL");
     await cli.exited;
     await waitFor(`the engine's helpers to exit after the CLI was killed at ${at}`, () => kitProcesses().length === 0, 5_000).catch((err) => {
-        t.fail(`${err.message}; still running: ${kitProcesses().map((p) => `${p.pid} ${p.command}`).join("; ")}`);
+        t.fail(
+            `${err.message}; still running: ${kitProcesses()
+                .map((p) => `${p.pid} ${p.command}`)
+                .join("; ")}`,
+        );
     });
 }
 

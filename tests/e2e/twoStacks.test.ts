@@ -20,7 +20,12 @@ test.serial("the local and CI stacks both come up on this host; destroying CI le
 
     await local.up(["--config-file", localConfig]);
     await ci.up();
-    t.deepEqual((await domainsWithPrefix("nfv-testpod-")).sort(), ["nfv-testpod-ci-peer", "nfv-testpod-ci-vnf", "nfv-testpod-local-peer", "nfv-testpod-local-vnf"]);
+    t.deepEqual((await domainsWithPrefix("nfv-testpod-")).sort(), [
+        "nfv-testpod-ci-peer",
+        "nfv-testpod-ci-vnf",
+        "nfv-testpod-local-peer",
+        "nfv-testpod-local-vnf",
+    ]);
     t.is(hugepages2M(), hugepagesBefore + 512, "each pod reserved its own 256 pages");
 
     const destroy = await ci.run(["destroy", "--yes", "--skip-preview"]);
