@@ -197,10 +197,15 @@ export async function read(_id: string, props: DomainOutputs, ctx: OperationCont
     if (facts.memory !== undefined && Number.isFinite(memoryMiB)) facts.memory = `${memoryMiB} MiB`;
     if (facts.vcpus !== undefined && vcpus !== undefined) facts.vcpus = vcpus;
     const observedVcpuPins = runState === "running" ? await readVcpuPins(uri, name) : props.observedVcpuPins;
-    return {
-        id: existing.uuid,
-        props: { ...props, uuid: existing.uuid, xml, pinning: pinsMoved ? describePinning(liveTune) : props.pinning, facts, runState, observedVcpuPins },
-    };
+    const pinning = pinsMoved ? describePinning(liveTune) : props.pinning;
+    // The inputs too, so that the next preview's diff shows the drift as a change of pinning or facts.
+    const inputs: DomainInputs = { ...inputsOf(props), xml, pinning, facts };
+    return { id: existing.uuid, props: { ...props, ...inputs, uuid: existing.uuid, runState, observedVcpuPins }, inputs };
+}
+
+function inputsOf(props: DomainOutputs): DomainInputs {
+    const { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec } = props;
+    return { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec };
 }
 
 export async function deleteDomain(_id: string, props: DomainOutputs): Promise<void> {

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from "ava";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { selectStack } from "../../tools/cli/engine";
+import { clearStaleLocks, selectStack } from "../../tools/cli/engine";
 import { domainsWithPrefix, hugepages2M, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
 import { kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
 
@@ -44,6 +44,7 @@ async function assertPodUp(t: ExecutionContext, at: string): Promise<void> {
 test.serial("kill -9 of the CLI at program start, during domain creation and during destroy: npm run up / down converge, nothing is left", async (t) => {
     const hugepagesBefore = hugepages2M();
     selectStack(STACK);
+    clearStaleLocks(STACK, (line) => t.log(line));
     t.teardown(async () => {
         await runKitCommand("down", ["--stack", STACK]);
         await removeDomainsWithPrefix(PREFIX);
@@ -87,6 +88,7 @@ test.serial("kill -9 of the CLI while the probes run: npm run up runs them again
     const prefix = "nfv-testpod-probe-gate";
     const hugepagesBefore = hugepages2M();
     selectStack(stack);
+    clearStaleLocks(stack, (line) => t.log(line));
     // Report mode, so the rerun succeeds under TCG; long enough to be killed mid-run.
     const config = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-crash-")), "Pulumi.probe-gate.yaml");
     writeFileSync(config, readFileSync("stacks/Pulumi.probe-gate.yaml", "utf8").replace("nfv-testpod:gate: enforce", "nfv-testpod:gate: report"));

@@ -5,7 +5,8 @@
  * passphrase secrets provider.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 export const projectRoot = path.resolve(__dirname, "../..");
@@ -92,6 +93,41 @@ export function stackFromArgv(argv: string[], fallback: string): string {
     return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
 }
 
+/**
+ * A file backend locks a stack while a CLI runs on it, and a CLI killed with
+ * SIGKILL leaves its lock behind: every later command then fails with "the
+ * stack is currently locked". A lock taken on this machine by a process that
+ * no longer exists is stale for sure, so it is removed, out loud. Locks of
+ * live processes, or of other machines, are left to `pulumi cancel`.
+ */
+export function clearStaleLocks(stack: string, log: (line: string) => void): void {
+    const backend = pulumiEnv().PULUMI_BACKEND_URL ?? "";
+    if (!backend.startsWith("file://")) return;
+    const project = /^name:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"))?.[1] ?? "";
+    const dir = path.join(backend.slice("file://".length).replace(/\?.*$/, ""), ".pulumi", "locks", "organization", project, stack);
+    let files: string[];
+    try {
+        files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+    } catch {
+        return;
+    }
+    for (const file of files) {
+        const lock = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { pid: number; hostname: string; timestamp: string };
+        if (lock.hostname !== os.hostname() || processExists(lock.pid)) continue;
+        rmSync(path.join(dir, file), { force: true });
+        log(`Removed the lock on stack ${stack} left by pulumi (pid ${lock.pid}, started ${lock.timestamp}), which no longer runs.`);
+    }
+}
+
+function processExists(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
 /** One operation the engine had started but not finished when its CLI died. */
 interface PendingOperation {
     type: string;
@@ -107,6 +143,7 @@ interface PendingOperation {
  * what `npm run up` and `npm run down` run first, and they say so.
  */
 export async function recoverInterruptedRun(stack: string, log: (line: string) => void): Promise<boolean> {
+    clearStaleLocks(stack, log);
     const exported = await runPulumi(["stack", "export", "--stack", stack]);
     if (exported.code !== 0) return false;
     const pending: PendingOperation[] = JSON.parse(exported.stdout)?.deployment?.pending_operations ?? [];
