@@ -20,6 +20,9 @@ export { assessHostReadiness, readLocalKernelFacts, describeUnready, type HostCh
 export { discoverTopology, parseCapabilitiesTopology, type DiscoveredTopology } from "./host/topology";
 export { HugepageReservation, type HugepageReservationArgs } from "./host/HugepageReservation";
 
+// Reaching hosts: one seam, local or SSH, for every command and host file.
+export * from "./host/access";
+
 // libvirt: the resources the components are made of, and the errors they raise.
 export { Domain, type DomainArgs } from "./libvirt/Domain";
 export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";

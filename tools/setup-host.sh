@@ -13,9 +13,11 @@ need_root() {
   fi
 }
 
-# Packages the kit drives (virsh, QEMU) and builds guest images from.
+# Packages the kit drives (virsh, QEMU) and builds guest images from. openssh-client reaches
+# remote hosts; openssh-server and iproute2 are for the tests, which start their own sshd in
+# a network namespace (the system ssh service is never started or needed).
 HOST_PACKAGES_BACKPORTS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients)
-HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils)
+HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils openssh-client openssh-server iproute2)
 
 missing=()
 for p in "${HOST_PACKAGES_BACKPORTS[@]}" "${HOST_PACKAGES[@]}"; do
@@ -40,6 +42,13 @@ SRC
   apt-get install -y -q "${HOST_PACKAGES[@]}" >/dev/null
 else
   say "packages present: QEMU $(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9.]*\).*/\1/p'), libvirt $(virsh --version)"
+fi
+
+# sshd's privilege separation directory: Debian's service creates it at start, and the
+# tests run sshd without that service.
+if [ ! -d /run/sshd ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p /run/sshd
+  say "created /run/sshd for the tests' own sshd"
 fi
 
 # hugetlbfs must be mounted before libvirtd starts, or libvirt will not offer

@@ -4,26 +4,36 @@
  * through here, so a failure always reads the same way: the command, the URI,
  * the exit code and what libvirt said.
  */
-import { execFile } from "node:child_process";
+import { hostAccess, HostCommandError } from "../host/access";
 
-/** A virsh command that exited non-zero. */
-export class VirshError extends Error {
+/** A virsh command that failed: a HostCommandError that also names the libvirt URI it talked to. */
+export class VirshError extends HostCommandError {
     constructor(
         /** The libvirt URI the command talked to. */
         readonly uri: string,
         /** virsh arguments after `-c <uri>`. */
         readonly args: readonly string[],
         /** Exit code, or null when virsh was killed (timeout) or could not start. */
-        readonly exitCode: number | null,
-        readonly stdout: string,
-        readonly stderr: string,
+        exitCode: number | null,
+        stdout: string,
+        stderr: string,
+        /** Why, in words, when it is more than an exit code (timed out, not installed). */
         cause?: string,
+        failure: HostCommandError["failure"] = exitCode === null ? "signal" : "exit",
     ) {
         super(
-            `virsh -c ${uri} ${args.join(" ")} failed` +
-                (exitCode === null ? ` (${cause ?? "killed"})` : ` with exit code ${exitCode}`) +
-                `: ${(stderr || stdout).trim() || "no output"}`,
+            "local",
+            ["virsh", "-q", "-c", uri, ...args],
+            exitCode,
+            stdout,
+            stderr,
+            failure,
+            cause ?? (exitCode === null ? "killed" : `exit code ${exitCode}`),
         );
+        this.message =
+            `virsh -c ${uri} ${args.join(" ")} failed` +
+            (exitCode === null ? ` (${cause ?? "killed"})` : ` with exit code ${exitCode}${cause ? ` (${cause})` : ""}`) +
+            `: ${(stderr || stdout).trim() || "no output"}`;
         this.name = "VirshError";
     }
 
@@ -45,28 +55,18 @@ export interface VirshOptions {
     input?: string;
 }
 
-/** Runs `virsh -c <uri> <args...>` and resolves with its standard output. */
-export function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const child = execFile(
-            "virsh",
-            ["-q", "-c", uri, ...args],
-            { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, LC_ALL: "C" } },
-            (error, stdout, stderr) => {
-                if (!error) {
-                    resolve(stdout);
-                    return;
-                }
-                const code =
-                    typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? (error as unknown as { code: number }).code : null;
-                const cause = error.killed ? `timed out after ${opts.timeoutMs ?? 120_000} ms` : error.message;
-                reject(new VirshError(uri, args, code, stdout, stderr, cause));
-            },
-        );
-        if (opts.input !== undefined) {
-            child.stdin?.end(opts.input);
-        }
-    });
+/**
+ * Runs `virsh -c <uri> <args...>` on this machine and resolves with its standard output.
+ * virsh itself reaches remote libvirts (qemu+ssh://), so it always runs here.
+ */
+export async function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
+    try {
+        const out = await hostAccess().run(["virsh", "-q", "-c", uri, ...args], { input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
+        return out.stdout;
+    } catch (err) {
+        if (!(err instanceof HostCommandError)) throw err;
+        throw new VirshError(uri, args, err.exitCode, err.stdout, err.stderr, err.failure === "exit" ? undefined : err.reason, err.failure);
+    }
 }
 
 /** True when the URI names this machine's libvirt, so host files (logs, /dev/shm) are local files. */

@@ -5,7 +5,7 @@
  * not disturb each other. A tool that fails or measures nothing yields a
  * result with `noSamples` set, which the verdict turns into a failure.
  */
-import { execFile, type ChildProcess } from "node:child_process";
+import { hostAccess, type RunningCommand } from "../host/access";
 import type { GuestExecResult } from "../libvirt/guestAgent";
 import { isLocalUri } from "../libvirt/virsh";
 import {
@@ -99,7 +99,8 @@ export async function runProbeSuite(
         );
         return { results: perGuest.flat(), runs, notes, seconds: (Date.now() - started) / 1000 };
     } finally {
-        hostLoad?.kill("SIGTERM");
+        // Also when a probe throws: the load must not outlive the suite.
+        await hostLoad?.kill();
     }
 }
 
@@ -177,7 +178,7 @@ async function runOneProbe(
 }
 
 /** stress-ng on the hosts' housekeeping CPUs for the whole suite (this machine only). */
-function startHostLoad(guests: ProbeGuest[], config: ProbeSuiteConfig, notes: string[], log: (line: string) => void): ChildProcess | undefined {
+function startHostLoad(guests: ProbeGuest[], config: ProbeSuiteConfig, notes: string[], log: (line: string) => void): RunningCommand | undefined {
     const local = guests.filter((g) => isLocalUri(g.uri));
     const cpus = [...new Set(local.flatMap((g) => g.hostHousekeepingCpus))].sort((a, b) => a - b);
     if (cpus.length === 0) {
@@ -187,5 +188,6 @@ function startHostLoad(guests: ProbeGuest[], config: ProbeSuiteConfig, notes: st
     const seconds = config.durationSec * config.probes.length + 120;
     log(`host load: stress-ng --cpu ${cpus.length} --taskset ${cpus.join(",")}`);
     notes.push(`host load: stress-ng on host CPUs ${cpus.join(",")} while probing`);
-    return execFile("stress-ng", ["--cpu", String(cpus.length), "--taskset", cpus.join(","), "--timeout", `${seconds}s`], () => undefined);
+    // nothrow: the load's own exit says nothing about the probes; its --timeout ends it if we cannot.
+    return hostAccess().start(["stress-ng", "--cpu", String(cpus.length), "--taskset", cpus.join(","), "--timeout", `${seconds}s`], { nothrow: true });
 }

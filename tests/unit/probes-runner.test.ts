@@ -5,6 +5,7 @@
  * agent path runs in tests/e2e/probeGate.test.ts.
  */
 import test from "ava";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { GuestExecResult } from "../../components/libvirt/guestAgent";
 import { runProbeSuite, type ProbeGuest } from "../../components/probes/runner";
@@ -74,4 +75,23 @@ test("a tool that exits non-zero measured nothing, whatever it printed", async (
     const run = await runProbeSuite([vnf], { ...config, probes: ["cyclictest"] }, DEFAULT_TARGETS, shell);
     t.regex(run.results[0].result.noSamples ?? "", /^cyclictest exited 1: /);
     t.deepEqual(run.results[0].result.series, []);
+});
+
+test("host load runs on this machine while the guests are probed and is stopped after", async (t) => {
+    const stressNg = /^stress-ng --cpu 1 --taskset 0 --timeout 125s$/m;
+    const psArgs = () => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
+    const { shell } = recorder();
+    let during = "";
+    const watching = async (g: ProbeGuest, script: string, ms: number): Promise<GuestExecResult> => {
+        // The load starts before the first probe; give stress-ng a moment to be exec'd.
+        for (let i = 0; i < 50 && !stressNg.test(during); i++) {
+            during = psArgs();
+            if (!stressNg.test(during)) await new Promise((r) => setTimeout(r, 20));
+        }
+        return shell(g, script);
+    };
+    const run = await runProbeSuite([vnf], { ...config, probes: ["cyclictest"], load: "host" }, DEFAULT_TARGETS, watching);
+    t.regex(during, stressNg);
+    t.true(run.notes.includes("host load: stress-ng on host CPUs 0 while probing"));
+    t.notRegex(psArgs(), stressNg, "the load does not outlive the suite");
 });

@@ -1,0 +1,97 @@
+/**
+ * The errors of host access. Like zx's ProcessOutput they carry what a person
+ * needs to act (host, command, exit code, both streams), and like zx's
+ * error.ts they turn exit codes into words.
+ */
+import { Fail } from "zx/core";
+import { displayArgv } from "./quote";
+
+/** What went wrong, for callers that branch on it rather than on message text. */
+export type HostCommandFailure =
+    | "exit" // the command ran and exited non-zero
+    | "not-installed" // exit 127: the shell or env could not find the program
+    | "not-executable" // exit 126
+    | "timeout" // killed by us after timeoutMs
+    | "signal" // killed by a signal from elsewhere
+    | "not-started" // the process could not be started at all (e.g. its working directory is missing)
+    | "unreachable" // ssh could not connect or log in
+    | "host-key-changed" // the host's key is not the pinned one
+    | "host-key-unknown"; // no key is pinned for the host
+
+/** A host command that failed, or a host that could not be reached to run it. */
+export class HostCommandError extends Error {
+    constructor(
+        /** Host name as the HostAccess calls it. */
+        readonly host: string,
+        /** The command as asked for (without the ssh wrapping). */
+        readonly argv: readonly string[],
+        /** Exit code, or null when the command was killed. */
+        readonly exitCode: number | null,
+        readonly stdout: string,
+        readonly stderr: string,
+        readonly failure: HostCommandFailure,
+        /** The failure in words, e.g. "virsh is not installed on lab-1". */
+        readonly reason: string,
+    ) {
+        const said = tail(stderr) || tail(stdout);
+        super(`${displayArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`);
+        this.name = "HostCommandError";
+    }
+}
+
+/** A file operation on a host that failed. */
+export class HostFileError extends Error {
+    constructor(
+        readonly host: string,
+        readonly path: string,
+        /** What was being done: "read", "write", "list", ... */
+        readonly operation: string,
+        /** True when the path (or a parent) does not exist. */
+        readonly missing: boolean,
+        /** The system's words (errno text or the remote tool's stderr). */
+        readonly detail: string,
+    ) {
+        super(missing ? `cannot ${operation} ${path} on ${host}: it does not exist` : `cannot ${operation} ${path} on ${host}: ${detail}`);
+        this.name = "HostFileError";
+    }
+}
+
+/** A host description that must not be used (unsafe names, no pinned key): refused before anything runs. */
+export class HostTargetError extends Error {
+    constructor(
+        /** Which field, e.g. "host" or "knownHosts". */
+        readonly field: string,
+        readonly value: string,
+        reason: string,
+        fix: string,
+    ) {
+        super(`host access: ${field} ${JSON.stringify(value)} ${reason}. Fix: ${fix}`);
+        this.name = "HostTargetError";
+    }
+}
+
+/** How a process ended, as the runner saw it. */
+export interface Ended {
+    exitCode: number | null;
+    signal: NodeJS.Signals | null;
+    timedOutAfterMs?: number;
+    /** Why the process could not start, when it could not. */
+    spawnError?: string;
+}
+
+/** Words for an ending that is not about the connection: exit codes as zx's error.ts reads them. */
+export function describeEnd(host: string, argv: readonly string[], end: Ended): { failure: HostCommandFailure; reason: string } {
+    const program = argv[0] ?? "the command";
+    if (end.timedOutAfterMs !== undefined) return { failure: "timeout", reason: `timed out after ${end.timedOutAfterMs} ms and was killed` };
+    if (end.spawnError !== undefined) return { failure: "not-started", reason: `could not start on ${host}: ${end.spawnError}` };
+    if (end.exitCode === null) return { failure: "signal", reason: `was killed by ${end.signal ?? "a signal"}` };
+    if (end.exitCode === 127) return { failure: "not-installed", reason: `${program} is not installed on ${host} (exit code 127, command not found)` };
+    if (end.exitCode === 126) return { failure: "not-executable", reason: `${program} cannot be executed on ${host} (exit code 126)` };
+    const info = Fail.getExitCodeInfo(end.exitCode);
+    return { failure: "exit", reason: `exit code ${end.exitCode}${info && end.exitCode > 128 ? ` (${info})` : ""}` };
+}
+
+/** The last lines of a stream, enough to read the cause without flooding a log. */
+function tail(text: string): string {
+    return text.trim().split("\n").slice(-15).join("\n").trim();
+}

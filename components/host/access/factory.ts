@@ -1,0 +1,48 @@
+/**
+ * Picks the implementation from the host description, and keeps one HostAccess
+ * per host for the life of the process, so every caller shares one SSH
+ * connection per host. The cache lives here, outside the provider modules
+ * (which must keep no module-level state); a provider process loads this
+ * module at run time and gets its own cache.
+ */
+import { createHash } from "node:crypto";
+import { LOCAL_LIBVIRT_URI } from "./libvirtUri";
+import { LocalHostAccess } from "./local";
+import { SshHostAccess } from "./ssh";
+import type { HostTarget } from "./target";
+import type { HostAccess } from "./types";
+
+const cache = new Map<string, HostAccess>();
+
+/** The HostAccess for a host: this machine when no target is given. */
+export function hostAccess(target: HostTarget = { kind: "local" }): HostAccess {
+    const key = cacheKey(target);
+    let access = cache.get(key);
+    if (!access) {
+        access = target.kind === "local" ? new LocalHostAccess(target.name) : new SshHostAccess(target);
+        cache.set(key, access);
+    }
+    return access;
+}
+
+/** The libvirt URI that reaches the host's system daemon: over SSH through the host's pinned, shared connection. */
+export async function libvirtUri(target: HostTarget = { kind: "local" }): Promise<string> {
+    if (target.kind === "local") return LOCAL_LIBVIRT_URI;
+    return (hostAccess(target) as SshHostAccess).libvirtUri();
+}
+
+/** Closes every cached HostAccess (connections, key files); for the end of a program or a test. */
+export async function closeHostAccesses(): Promise<void> {
+    const all = [...cache.values()];
+    cache.clear();
+    await Promise.all(all.map((a) => a.close()));
+}
+
+function cacheKey(t: HostTarget): string {
+    if (t.kind === "local") return `local:${t.name ?? "local"}`;
+    // Hashed: a changed key or pin must give a new connection, and the key text must not sit in a map key.
+    const secret = createHash("sha256")
+        .update(JSON.stringify([t.privateKey, t.knownHosts, t.connectTimeoutSec, t.controlPersistSec, t.name]))
+        .digest("hex");
+    return `ssh:${t.user ?? "root"}@${t.host}:${t.port ?? 22}:${secret}`;
+}

@@ -1,0 +1,9 @@
+/** Host access: the one seam through which the kit runs commands and touches files on a host. */
+export type { HostAccess, RunOptions, RunResult, RunningCommand, FileStat } from "./types";
+export { HostCommandError, HostFileError, HostTargetError, type HostCommandFailure } from "./errors";
+export type { HostTarget, LocalTarget, SshTarget } from "./target";
+export { shQuote, shJoin } from "./quote";
+export { LocalHostAccess } from "./local";
+export { SshHostAccess } from "./ssh";
+export { LOCAL_LIBVIRT_URI, libvirtSshUri } from "./libvirtUri";
+export { hostAccess, libvirtUri, closeHostAccesses } from "./factory";

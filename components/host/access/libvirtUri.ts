@@ -1,0 +1,31 @@
+/**
+ * libvirt URIs for a host target. libvirt's qemu+ssh transport starts its own
+ * ssh; `command=` points it at our wrapper, so virsh gets the same pinned host
+ * keys, key file and shared connection as every other command to that host.
+ */
+import type { SshFiles } from "./ssh";
+import type { ResolvedSshTarget } from "./target";
+
+/** The URI of this machine's system daemon: it can pin and lock memory. */
+export const LOCAL_LIBVIRT_URI = "qemu:///system";
+
+/**
+ * `qemu+ssh://user@host:port/system?...`: keyfile and known_hosts name our files,
+ * no_verify=0 keeps host-key checking on, no_tty=1 because nobody can answer a prompt.
+ */
+export function libvirtSshUri(
+    t: ResolvedSshTarget,
+    files: Pick<SshFiles, "keyFile" | "knownHostsFile" | "sshWrapper">,
+    driver = "qemu",
+    pathPart = "/system",
+): string {
+    const host = t.host.includes(":") ? `[${t.host}]` : t.host;
+    const params = new URLSearchParams({
+        command: files.sshWrapper,
+        keyfile: files.keyFile,
+        known_hosts: files.knownHostsFile,
+        no_verify: "0",
+        no_tty: "1",
+    });
+    return `${driver}+ssh://${t.user}@${host}:${t.port}${pathPart}?${params.toString()}`;
+}

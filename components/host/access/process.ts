@@ -1,0 +1,69 @@
+/**
+ * The one place a process is started on this machine, through zx's `$`: it
+ * quotes each argv word for its shell (so values stay values), keeps stdout
+ * and stderr, applies the timeout and kills the whole process tree.
+ * Both HostAccess implementations start their processes here; the SSH one
+ * starts `ssh`.
+ */
+import type { Readable } from "node:stream";
+import { $, type ProcessOutput, type ProcessPromise } from "zx/core";
+import { describeEnd, HostCommandError, type Ended } from "./errors";
+import type { RunResult } from "./types";
+
+/** @default for RunOptions.timeoutMs */
+export const DEFAULT_TIMEOUT_MS = 120_000;
+
+export interface SpawnOptions {
+    /** Standard input: text, bytes or a stream (a file being copied). */
+    input?: string | Buffer | Readable;
+    timeoutMs?: number;
+    env?: Record<string, string>;
+    cwd?: string;
+    /** Keep stdin as an open pipe the caller ends (pp.stdin.end()); for commands stopped by closing their input. @default false */
+    openStdin?: boolean;
+    /** Signal for a timeout. @default "SIGTERM" */
+    timeoutSignal?: NodeJS.Signals;
+}
+
+/** Starts argv; the promise never rejects on exit status (callers judge the result). */
+export function spawnArgv(argv: readonly string[], opts: SpawnOptions = {}): ProcessPromise {
+    if (argv.length === 0 || argv[0] === "") throw new Error("host access: an empty command cannot run");
+    // zx leaves stdin open when there is no input; a command that reads it (cat, ssh) would then wait forever.
+    const noInput = (opts.input === undefined || opts.input === "") && !opts.openStdin;
+    return $({
+        stdio: noInput ? ["ignore", "pipe", "pipe"] : "pipe",
+        nothrow: true,
+        quiet: true,
+        verbose: false,
+        timeout: opts.timeoutMs,
+        timeoutSignal: opts.timeoutSignal ?? "SIGTERM",
+        input: noInput ? undefined : opts.input,
+        cwd: opts.cwd,
+        // LC_ALL=C: the kit parses tool output and error text, which must not depend on the caller's locale.
+        env: { ...process.env, LC_ALL: "C", ...opts.env },
+    })`${[...argv]}`;
+}
+
+/** How the process ended, with a timeout told apart from other kills. */
+export function endOf(out: ProcessOutput, timeoutMs: number | undefined): Ended {
+    // By duration, not by signal: ssh catches the SIGTERM and exits 255 itself.
+    const timedOut = out.exitCode !== 0 && timeoutMs !== undefined && out.duration >= timeoutMs;
+    const cause = out.cause as NodeJS.ErrnoException | null;
+    // A process that never started reports the spawn errno as a negative code.
+    const notStarted = cause !== null && cause !== undefined && (out.exitCode === null || out.exitCode < 0) && !out.signal;
+    return {
+        exitCode: notStarted ? null : out.exitCode,
+        signal: out.signal,
+        ...(timedOut ? { timedOutAfterMs: timeoutMs } : {}),
+        ...(notStarted ? { spawnError: cause.message } : {}),
+    };
+}
+
+/** The result, or the HostCommandError a failed run throws. */
+export function judge(host: string, argv: readonly string[], out: ProcessOutput, timeoutMs: number | undefined, nothrow: boolean): RunResult {
+    const end = endOf(out, timeoutMs);
+    const result = { stdout: out.stdout, stderr: out.stderr, exitCode: end.exitCode };
+    if (end.exitCode === 0 || nothrow) return result;
+    const { failure, reason } = describeEnd(host, argv, end);
+    throw new HostCommandError(host, argv, end.exitCode, out.stdout, out.stderr, failure, reason);
+}

@@ -1,0 +1,118 @@
+/**
+ * How a host is described to the access layer, and the checks that run before
+ * any process does: a host or user value that ssh would read as an option
+ * (`-oProxyCommand=...`) or that holds shell syntax is refused here.
+ */
+import { HostTargetError } from "./errors";
+
+/** This machine. */
+export interface LocalTarget {
+    kind: "local";
+    /** How messages name it. @default "local" */
+    name?: string;
+}
+
+/** A host reached with the OpenSSH client. */
+export interface SshTarget {
+    kind: "ssh";
+    /** How messages name it, e.g. the pod spec's host name. @default the address */
+    name?: string;
+    /** DNS name or IP address. */
+    host: string;
+    /** Login user. @default "root": host tuning writes to /proc and /sys */
+    user?: string;
+    /** @default 22 */
+    port?: number;
+    /** The private key itself (OpenSSH format), e.g. from a secret stack config value. Written to a 0600 file for ssh and deleted on close. */
+    privateKey: string;
+    /**
+     * The host's pinned public keys, in known_hosts form (`ssh-keyscan -p <port> <host>` prints them),
+     * one per line or as a list. A line that is only "<type> <key>" is taken as this host's.
+     * There is no default: an unpinned host is never trusted.
+     */
+    knownHosts: string | readonly string[];
+    /** Seconds ssh waits for the TCP connection and the login. @default 10 */
+    connectTimeoutSec?: number;
+    /** Seconds the shared connection stays open after its last command. @default 60 */
+    controlPersistSec?: number;
+}
+
+export type HostTarget = LocalTarget | SshTarget;
+
+/** The target with defaults filled in. */
+export interface ResolvedSshTarget {
+    name: string;
+    host: string;
+    user: string;
+    port: number;
+    privateKey: string;
+    /** known_hosts lines, each naming this host. */
+    knownHostsLines: string[];
+    connectTimeoutSec: number;
+    controlPersistSec: number;
+}
+
+// Letters, digits, dots and dashes (DNS names, IPv4), or an IPv6 literal; never a leading "-".
+const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+// POSIX user names as useradd accepts them, without the leading "-" ssh would read as an option.
+const userPattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const keyTypePattern = /^(?:ssh-|ecdsa-|sk-)/;
+
+/** Checks and completes an SSH target; throws HostTargetError naming the field and the fix. */
+export function resolveSshTarget(t: SshTarget): ResolvedSshTarget {
+    if (typeof t.host !== "string" || !hostPattern.test(t.host)) {
+        throw new HostTargetError(
+            "host",
+            String(t.host),
+            "is not a host name or IP address (a leading '-', whitespace or shell characters could be read as ssh options or commands)",
+            "give a DNS name or an IP address, e.g. lab-1.example or 10.0.0.7",
+        );
+    }
+    const user = t.user ?? "root";
+    if (!userPattern.test(user)) {
+        throw new HostTargetError(
+            "user",
+            user,
+            "is not a user name (only letters, digits, '_', '.', '-', not starting with '-')",
+            "give the login name, e.g. root",
+        );
+    }
+    const port = t.port ?? 22;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new HostTargetError("port", String(port), "is not a TCP port", "give a number from 1 to 65535");
+    }
+    const name = t.name ?? t.host;
+    if (/[\s\0]/.test(name) || name === "") throw new HostTargetError("name", name, "is not a usable host name for messages", "use the pod spec's host name");
+    if (typeof t.privateKey !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t.privateKey)) {
+        throw new HostTargetError(
+            "privateKey",
+            "<hidden>",
+            "does not hold a private key",
+            "set the secret config value from the key file: pulumi config set --secret <name> < ~/.ssh/id_ed25519",
+        );
+    }
+    const pattern = port === 22 ? t.host : `[${t.host}]:${port}`;
+    const knownHostsLines = (typeof t.knownHosts === "string" ? t.knownHosts.split("\n") : [...(t.knownHosts ?? [])])
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        // A bare "<type> <key>" line is pinned to this host so it can be pasted from the host's /etc/ssh/*.pub.
+        .map((l) => (keyTypePattern.test(l) ? `${pattern} ${l}` : l));
+    if (knownHostsLines.length === 0) {
+        throw new HostTargetError(
+            "knownHosts",
+            "",
+            `pins no host key for ${name}, and an unpinned host is never trusted`,
+            `read the key on a trusted path (or check its fingerprint) and pin it: ssh-keyscan -p ${port} ${t.host}`,
+        );
+    }
+    return {
+        name,
+        host: t.host,
+        user,
+        port,
+        privateKey: t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`,
+        knownHostsLines,
+        connectTimeoutSec: t.connectTimeoutSec ?? 10,
+        controlPersistSec: t.controlPersistSec ?? 60,
+    };
+}
