@@ -9,7 +9,7 @@
 
 // Components.
 export { TestPod, resolveTestPodSpec, type TestPodArgs, type HostFacts, type PodGuestSummary, type PodProbesArgs } from "./pod/TestPod";
-export { NfvGuest, GUEST_READY_LINE, guestFacts, type NfvGuestArgs } from "./guest/NfvGuest";
+export { NfvGuest, GUEST_READY_LINE, type NfvGuestArgs } from "./guest/NfvGuest";
 export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
 
 // Host facts: what the planner needs to know about a host before planning.
@@ -29,7 +29,8 @@ export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
 export { VirshError, isLocalUri } from "./libvirt/virsh";
 export { parseCputune, describePinning, type Cputune } from "./libvirt/cputune";
 
-// The pipeline's pure stages: spec types, units and validation; placement; domain XML.
+// The pipeline's pure stages: spec types, units and the spec check; the pod plan (planPod, PodPlan,
+// resolvePod: spec to plan in one call), placement, kernel arguments; domain XML.
 export * from "./spec";
 export * from "./plan";
 export * from "./render";

@@ -3,7 +3,7 @@
  * planning: its topology (from libvirt) and its accelerator. Tolerant of a bad
  * spec: validation, which runs next, reports spec problems with their paths.
  */
-import type { HostFacts } from "../pod/TestPod";
+import type { HostFacts } from "./facts";
 import { chooseAccel, type Accel } from "./accel";
 import { memoryLockingSupport } from "./memoryLocking";
 import { readLocalKernelFacts } from "./readiness";

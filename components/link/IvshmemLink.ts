@@ -1,18 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ShmRegion } from "../libvirt/ShmRegion";
-import type { ResolvedLink } from "../spec/resolve";
+import type { LinkPlan } from "../plan/podPlan";
 import { tokens } from "../tokens";
 
 export interface IvshmemLinkArgs {
-    /** The link as resolved from the pod spec (size checked to be a power of two, members known). */
-    link: ResolvedLink;
-    /** libvirt URI of the host all members run on (ivshmem shares memory within one host). */
-    uri: string;
-    /**
-     * Directory of the backing file.
-     * @default "/dev/shm": libvirt's `<shmem>` always maps /dev/shm/<name>.
-     */
-    directory?: string;
+    /** The link as planned from the pod spec: its host's URI, backing file, size (a power of two) and members. */
+    link: LinkPlan;
 }
 
 /**
@@ -31,14 +24,15 @@ export class IvshmemLink extends pulumi.ComponentResource {
 
     constructor(name: string, args: IvshmemLinkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(tokens.ivshmemLink, name, {}, opts);
+        const { link } = args;
         const region = new ShmRegion(
             `${name}-shm`,
-            { uri: args.uri, path: `${args.directory ?? "/dev/shm"}/${args.link.shmName}`, sizeBytes: args.link.sizeBytes, hugepages: args.link.hugepages },
+            { uri: link.uri, path: link.path, sizeBytes: link.size.bytes, hugepages: link.hugepages },
             { parent: this },
         );
         this.path = region.path;
         this.sizeBytes = region.sizeBytes;
-        this.members = pulumi.output(args.link.members);
+        this.members = pulumi.output(link.members);
         this.registerOutputs({ path: this.path, sizeBytes: this.sizeBytes, members: this.members });
     }
 }

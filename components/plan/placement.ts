@@ -15,9 +15,17 @@
  *   4. Emulator and I/O threads float over the housekeeping CPUs of the node.
  */
 import type { SpecProblem } from "../spec/problems";
-import type { VcpuPin } from "../spec/resolved";
 import type { HostTopology } from "../spec/types";
 import { formatCpuList } from "../spec/units";
+
+/** One vCPU's host CPU. */
+export interface VcpuPin {
+    vcpu: number;
+    hostCpu: number;
+    numaNode: number;
+    /** "rt": exclusive isolated CPU under SCHED_FIFO; "housekeeping": shared housekeeping CPU. */
+    role: "rt" | "housekeeping";
+}
 
 /** A host as the planner needs it. */
 export interface PlacementHost {

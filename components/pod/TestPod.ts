@@ -1,15 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GuestImage } from "../../guest-images/build";
 import { NfvGuest } from "../guest/NfvGuest";
-import type { AccelChoice } from "../host/accel";
+import type { HostFacts } from "../host/facts";
 import { HugepageReservation } from "../host/HugepageReservation";
-import type { MemoryLockingSupport } from "../host/memoryLocking";
-import { assessHostReadiness, describeUnready, type HostCheck, type HostKernelFacts } from "../host/readiness";
-import { buildHostKernelArgs } from "../plan/hostCmdline";
+import { assessHostReadiness, describeUnready, type HostCheck } from "../host/readiness";
 import { IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
-import type { HostTopology } from "../spec/types";
-import { checkPod, type ResolvedGuest, type ResolvedHost, type ResolvedPod } from "../spec/resolve";
+import { tryPlanPod, type GuestPlan, type PodPlan } from "../plan/podPlan";
+import { checkPod } from "../spec/check";
 import { guestsOnRemoteHosts, hostFactOptions } from "../validate/validateStack";
 import { ProbeSuite } from "../probes/ProbeSuite";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
@@ -18,17 +16,7 @@ import type { Gate } from "../probes/verdict";
 import { PodSpecError } from "../spec/problems";
 import { tokens } from "../tokens";
 
-/** What the kit learned about a host before planning (see host/discover.ts). */
-export interface HostFacts {
-    /** CPU topology read from the host; a topology declared in the spec wins. */
-    topology?: HostTopology;
-    /** How guests are accelerated there, and why. */
-    accel: AccelChoice;
-    /** Whether libvirt may lock guest memory there; when not, the `locked` knob is turned off and the reason is a stack output. */
-    memoryLocking?: MemoryLockingSupport;
-    /** The host's running kernel, for the host readiness checks; absent when it cannot be read. */
-    kernel?: HostKernelFacts;
-}
+export type { HostFacts } from "../host/facts";
 
 export interface TestPodArgs {
     /**
@@ -76,9 +64,6 @@ export interface PodProbesArgs {
     resultsDir: string;
 }
 
-/** Where hugepage-backed ivshmem files live; tools/setup-host.sh mounts hugetlbfs here. */
-const HUGETLBFS_MOUNT = "/dev/hugepages";
-
 /** One guest as the stack outputs show it. */
 export interface PodGuestSummary {
     host: string;
@@ -101,8 +86,10 @@ export interface PodGuestSummary {
  * pinned guests, built from one validated spec.
  */
 export class TestPod extends pulumi.ComponentResource {
-    /** The resolved spec: every default filled, every CPU placed. */
-    readonly resolved: ResolvedPod;
+    /** The pod's plan, derived once from the spec and the host facts; everything below is created by walking it. */
+    readonly plan: PodPlan;
+    /** @deprecated The same object as `plan` (its name before the plan held everything derived). */
+    readonly resolved: PodPlan;
     /** The placement plan as a table a person reads (guest, vCPU, host CPU, NUMA node, role). */
     readonly placementTable: string;
     /** The guests, by name. */
@@ -124,10 +111,11 @@ export class TestPod extends pulumi.ComponentResource {
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: a bad spec leaves no trace in the stack.
-        const resolved = resolveTestPodSpec(args);
+        const plan = resolveTestPodSpec(args);
         super(tokens.testPod, name, {}, opts);
-        const built = createTestPod(name, this, args, resolved);
-        this.resolved = built.resolved;
+        const built = createTestPod(name, this, args, plan);
+        this.plan = built.plan;
+        this.resolved = built.plan;
         this.placementTable = built.placementTable;
         this.guests = built.guests;
         this.links = built.links;
@@ -150,68 +138,47 @@ export class TestPod extends pulumi.ComponentResource {
 }
 
 /** Validates and plans the spec; throws one PodSpecError listing every problem. TestPod calls it first. */
-export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" | "namePrefix" | "specPath">): ResolvedPod {
+export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" | "namePrefix" | "specPath">): PodPlan {
     const namePrefix = args.namePrefix ?? defaultNamePrefix();
     const specPath = args.specPath ?? "nfv-testpod:pod";
-    const checked = checkPod(args.spec, { namePrefix, yamlPath: specPath, ...hostFactOptions(args.hostFacts) });
-    const problems = [...checked.problems, ...guestsOnRemoteHosts(args.spec, specPath)];
-    if (problems.length > 0 || !checked.pod) throw new PodSpecError(problems);
-    return checked.pod;
+    const hostFacts = args.hostFacts ?? {};
+    const checked = checkPod(args.spec, { namePrefix, yamlPath: specPath, ...hostFactOptions(hostFacts) });
+    const planned = tryPlanPod(checked, hostFacts, { namePrefix });
+    const problems = [...planned.problems, ...guestsOnRemoteHosts(args.spec, specPath)];
+    if (problems.length > 0 || !planned.plan) throw new PodSpecError(problems);
+    return planned.plan;
 }
 
-/** Walks the resolved pod: reservations, then links, then guests, then probes. */
-function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, resolved: ResolvedPod) {
-    const hostsByName = new Map(resolved.hosts.map((h) => [h.name, h]));
-    const accelOf = (host: string) => args.hostFacts?.[host]?.accel ?? { accel: "tcg" as const, reason: "TCG: no host facts given" };
-
-    const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, resolved, hostsByName);
-    const links = createLinks(name, parent, resolved, hostsByName);
+/** Walks the plan: reservations, then links, then guests, then probes. */
+function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, plan: PodPlan) {
+    const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, plan);
+    const links = createLinks(name, parent, plan);
     const guests: Record<string, NfvGuest> = {};
-    for (const guest of resolved.guests) {
+    for (const guest of plan.guests) {
         const dependsOn: pulumi.Resource[] = [
             ...(reservations.get(guest.host) ?? []),
-            ...resolved.links.filter((l) => l.members.includes(guest.name)).map((l) => links[l.name]),
+            ...plan.links.filter((l) => l.members.includes(guest.name)).map((l) => links[l.name]),
         ];
         guests[guest.name] = new NfvGuest(
             `${name}-${guest.name}`,
-            {
-                guest,
-                uri: hostsByName.get(guest.host)!.uri,
-                image: args.image,
-                accel: accelOf(guest.host).accel,
-                bootTimeoutSec: args.bootTimeoutSec,
-                metadata: { pod: name, prefix: args.namePrefix ?? defaultNamePrefix() },
-            },
+            { guest, image: args.image, bootTimeoutSec: args.bootTimeoutSec, metadata: { pod: name, prefix: plan.namePrefix } },
             { parent, dependsOn },
         );
     }
 
-    const accel: Record<string, string> = {};
-    const hostNotes: Record<string, string[]> = {};
-    for (const host of resolved.hosts) {
-        accel[host.name] = accelOf(host.name).reason;
-        const locking = args.hostFacts?.[host.name]?.memoryLocking;
-        hostNotes[host.name] = [accel[host.name], ...(locking && !locking.supported ? [locking.reason] : [])];
-    }
-    const { hostKernelArgs, hostReadiness, hostUnready } = hostKernelReport(resolved, args.hostFacts);
+    const accel = Object.fromEntries(plan.hosts.map((h) => [h.name, h.accel.reason]));
+    const hostNotes = Object.fromEntries(plan.hosts.map((h) => [h.name, h.notes]));
+    const hostKernelArgs = Object.fromEntries(plan.hosts.map((h) => [h.name, h.kernelArgs.join(" ")]));
+    const { hostReadiness, hostUnready } = assessHosts(plan, args.hostFacts);
 
     const guestSummaries = pulumi
         .all(
-            resolved.guests.map((g) =>
+            plan.guests.map((g) =>
                 pulumi
                     .all([guests[g.name].domainName, guests[g.name].consoleLog, guests[g.name].bootSeconds, guests[g.name].vcpuPins])
                     .apply(([domain, consoleLog, bootSeconds, vcpuPins]): [string, PodGuestSummary] => [
                         g.name,
-                        {
-                            host: g.host,
-                            uri: hostsByName.get(g.host)!.uri,
-                            domain,
-                            accel: accelOf(g.host).accel,
-                            consoleLog,
-                            bootSeconds,
-                            vcpuPins,
-                            ...probeView(g, hostsByName.get(g.host)!),
-                        },
+                        { host: g.host, uri: g.uri, domain, accel: g.accel, consoleLog, bootSeconds, vcpuPins, ...probeCpus(g) },
                     ]),
             ),
         )
@@ -222,18 +189,13 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
               `${name}-probes`,
               {
                   title: `${pulumi.getProject()}/${pulumi.getStack()}`,
-                  guests: resolved.guests.map((g) => ({
-                      guest: g.name,
-                      uri: hostsByName.get(g.host)!.uri,
-                      domain: g.domainName,
-                      ...probeView(g, hostsByName.get(g.host)!),
-                  })),
-                  guestIds: pulumi.all(resolved.guests.map((g) => guests[g.name].uuid)),
+                  guests: plan.guests.map((g) => ({ guest: g.name, uri: g.uri, domain: g.domainName, ...probeCpus(g) })),
+                  guestIds: pulumi.all(plan.guests.map((g) => guests[g.name].uuid)),
                   config: args.probes.config,
                   targets: args.probes.targets,
                   gate: args.probes.gate,
                   resultsDir: args.probes.resultsDir,
-                  notes: Object.entries(hostNotes).flatMap(([host, notes]) => notes.map((n) => `host ${host}: ${n}`)),
+                  notes: plan.hosts.flatMap((h) => h.notes.map((n) => `host ${h.name}: ${n}`)),
                   hostUnready,
               },
               // After every guest is up: the suite measures them.
@@ -242,8 +204,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         : undefined;
 
     return {
-        resolved,
-        placementTable: formatPlacementTable(resolved.placement),
+        plan,
+        placementTable: formatPlacementTable(plan.placement),
         guests,
         links,
         guestSummaries,
@@ -255,61 +217,48 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     };
 }
 
-/** One reservation per host, NUMA node and page size the pod's guests and links need. */
-function createReservations(name: string, parent: pulumi.Resource, resolved: ResolvedPod, hostsByName: Map<string, ResolvedHost>) {
+/** One reservation per host, NUMA node and page size the plan counted. */
+function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan) {
     const byHost = new Map<string, HugepageReservation[]>();
-    // resolvePod already counted them when it checked the budgets.
-    for (const need of resolved.hugepageDemand) {
-        const host = hostsByName.get(need.host)!;
-        const reservation = new HugepageReservation(
-            `${name}-hugepages-${need.host}-node${need.node}-${need.sizeKiB}k`,
-            { uri: host.uri, host: host.name, node: need.node, sizeKiB: need.sizeKiB, count: need.pages },
-            { parent },
-        );
-        byHost.set(need.host, [...(byHost.get(need.host) ?? []), reservation]);
+    for (const host of plan.hosts) {
+        for (const need of host.hugepages) {
+            const sizeKiB = need.pageSize.kibibytes;
+            const reservation = new HugepageReservation(
+                `${name}-hugepages-${host.name}-node${need.node}-${sizeKiB}k`,
+                { uri: host.uri, host: host.name, node: need.node, sizeKiB, count: need.pages },
+                { parent },
+            );
+            byHost.set(host.name, [...(byHost.get(host.name) ?? []), reservation]);
+        }
     }
     return byHost;
 }
 
-function createLinks(name: string, parent: pulumi.Resource, resolved: ResolvedPod, hostsByName: Map<string, ResolvedHost>) {
+function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan) {
     const links: Record<string, IvshmemLink> = {};
-    for (const link of resolved.links) {
-        const uri = hostsByName.get(link.host)!.uri;
-        // A hugepage-backed region is a file on hugetlbfs, where the renderer points QEMU (RenderEnv.hugetlbfsMount).
-        const directory = link.hugepages ? HUGETLBFS_MOUNT : undefined;
-        links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, uri, directory }, { parent });
-    }
+    for (const link of plan.links) links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link }, { parent });
     return links;
 }
 
-/** Per host: the boot arguments the pod needs, and how the running kernel compares where it could be read. */
-function hostKernelReport(resolved: ResolvedPod, hostFacts: Record<string, HostFacts> | undefined) {
-    const hostKernelArgs: Record<string, string> = {};
+/** Per host whose running kernel could be read: how it compares with the plan's kernel arguments and PREEMPT_RT. */
+function assessHosts(plan: PodPlan, hostFacts: Record<string, HostFacts> | undefined) {
     const hostReadiness: Record<string, HostCheck[]> = {};
     const hostUnready: string[] = [];
-    for (const host of resolved.hosts) {
-        const wanted = buildHostKernelArgs({
-            isolatedCpus: host.isolatedCpus,
-            housekeepingCpus: host.housekeepingCpus,
-            hugepages: host.hugepages,
-            iommu: resolved.guests.some((g) => g.host === host.name && g.vfs.length > 0),
-        });
-        hostKernelArgs[host.name] = wanted.join(" ");
+    for (const host of plan.hosts) {
         const kernel = hostFacts?.[host.name]?.kernel;
-        if (kernel) {
-            hostReadiness[host.name] = assessHostReadiness(kernel, wanted);
-            hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
-        }
+        if (!kernel) continue;
+        hostReadiness[host.name] = assessHostReadiness(kernel, host.kernelArgs);
+        hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
     }
-    return { hostKernelArgs, hostReadiness, hostUnready };
+    return { hostReadiness, hostUnready };
 }
 
-/** Which CPUs the probes measure and where their helpers run. */
-function probeView(g: ResolvedGuest, host: ResolvedHost) {
+/** The plan's probe view as the plain CPU lists stack outputs and the probe suite carry. */
+function probeCpus(g: GuestPlan) {
     return {
-        rtVcpus: g.pins.filter((p) => p.role === "rt").map((p) => p.vcpu),
-        housekeepingVcpus: g.pins.filter((p) => p.role !== "rt").map((p) => p.vcpu),
-        hostHousekeepingCpus: host.housekeepingCpus,
+        rtVcpus: [...g.probe.rtVcpus],
+        housekeepingVcpus: [...g.probe.housekeepingVcpus],
+        hostHousekeepingCpus: [...g.probe.hostHousekeepingCpus],
     };
 }
 

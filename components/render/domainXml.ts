@@ -1,12 +1,12 @@
 /**
- * Renders a resolved guest as libvirt domain XML. Pure: the same guest and
+ * Renders a guest's plan as libvirt domain XML. Pure: the same guest and
  * environment give the same text, byte for byte (snapshot-tested, and
  * checked against libvirt's schema with virt-xml-validate).
  *
  * `<cputune>` is one self-contained element: the provider strips it to tell
  * a live pinning update from a change that needs a new domain.
  */
-import type { ResolvedGuest } from "../spec/resolved";
+import type { GuestPlan, GuestRenderSettings } from "../plan/podPlan";
 import { formatCpuList } from "../spec/units";
 import { xmlEscape as esc } from "./xml";
 
@@ -15,30 +15,32 @@ export const NFVKIT_METADATA_NAMESPACE = "urn:nfvkit:domain:1";
 /** libvirt's namespace for QEMU command-line passthrough. */
 const QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
 
-export interface RenderEnv {
-    /** "kvm" for hardware virtualization, "qemu" for TCG software emulation (no host-passthrough, no KVM hints). */
-    virtType: "kvm" | "qemu";
+/** The plan's render settings (virtType, baseCmdline, consoleLogPath) and what only a deploy knows. */
+export interface RenderEnv extends GuestRenderSettings {
     /** Guest kernel on the host (direct kernel boot: no disk, no bootloader). */
     kernelPath: string;
     /** Guest initrd on the host. */
     initrdPath: string;
-    /** Kernel command line before the guest's own isolation args, e.g. "console=ttyS0 nfvkit.name=vnf". */
-    baseCmdline: string;
-    /** File the serial console is logged to (truncated at each start). */
-    consoleLogPath: string;
     /** QEMU binary. @default libvirt's choice for the machine type */
     emulator?: string;
     /** Key/values under `<metadata>` in the nfvkit namespace. @default {} */
     metadata?: Record<string, string>;
-    /** hugetlbfs mount for hugepage-backed links. @default "/dev/hugepages" */
-    hugetlbfsMount?: string;
 }
 
+/**
+ * What the renderer reads of a guest's plan. Its CPU sets may be any CPU
+ * numbers, so a test can move one pin without building a plan.
+ */
+export type RenderGuest = Pick<
+    GuestPlan,
+    "domainName" | "vcpus" | "pins" | "iothreads" | "memory" | "pageSize" | "numaNode" | "kernelArgs" | "knobs" | "vfs" | "shmem"
+> & { emulatorCpus: Iterable<number>; iothreadCpus: Iterable<number> };
+
 /** The complete domain XML of one guest. */
-export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
+export function renderDomainXml(guest: RenderGuest, env: RenderEnv): string {
     const k = guest.knobs;
     const kvm = env.virtType === "kvm";
-    const memoryKiB = guest.memoryMiB * 1024;
+    const memoryKiB = guest.memory.kibibytes;
     const hugeLinks = guest.shmem.filter((s) => s.hugepages);
     const out: string[] = [];
     const add = (indent: number, line: string) => out.push(`${"  ".repeat(indent)}${line}`);
@@ -57,7 +59,7 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
     add(1, `<currentMemory unit='KiB'>${memoryKiB}</currentMemory>`);
 
     const backing: string[] = [];
-    if (guest.pageSizeKiB !== 4) backing.push(`<hugepages><page size='${guest.pageSizeKiB}' unit='KiB' nodeset='0'/></hugepages>`);
+    if (guest.pageSize.kibibytes !== 4) backing.push(`<hugepages><page size='${guest.pageSize.kibibytes}' unit='KiB' nodeset='0'/></hugepages>`);
     if (k.nosharepages) backing.push("<nosharepages/>");
     if (k.locked) backing.push("<locked/>");
     if (backing.length) {
@@ -67,7 +69,7 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
     }
     if (k.memtuneHardLimit) {
         // libvirt sizes RLIMIT_MEMLOCK from hard_limit when memory is locked: RAM + shared regions + QEMU itself.
-        const shmKiB = guest.shmem.reduce((sum, s) => sum + s.sizeBytes / 1024, 0);
+        const shmKiB = guest.shmem.reduce((sum, s) => sum + s.size.kibibytes, 0);
         add(1, "<memtune>");
         add(2, `<hard_limit unit='KiB'>${memoryKiB + shmKiB + k.hardLimitOverheadMiB * 1024}</hard_limit>`);
         add(1, "</memtune>");
@@ -132,12 +134,15 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
     add(3, "<target type='virtio' name='org.qemu.guest_agent.0'/>");
     add(2, "</channel>");
     for (const vf of guest.vfs) {
-        const [domain, bus, slotFn] = vf.pciAddress.split(":");
-        const [slot, fn] = slotFn.split(".");
+        const pci = vf.pciAddress;
+        const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
         // trust and spoofchk have no hostdev-interface XML; the VF resource sets them with `ip link`.
         add(2, "<interface type='hostdev' managed='yes'>");
-        add(3, `<source><address type='pci' domain='0x${domain}' bus='0x${bus}' slot='0x${slot}' function='0x${fn}'/></source>`);
-        if (vf.mac) add(3, `<mac address='${vf.mac}'/>`);
+        add(
+            3,
+            `<source><address type='pci' domain='0x${hex(pci.domain, 4)}' bus='0x${hex(pci.bus, 2)}' slot='0x${hex(pci.slot, 2)}' function='0x${pci.fn}'/></source>`,
+        );
+        if (vf.mac) add(3, `<mac address='${vf.mac.toString()}'/>`);
         if (vf.vlan !== undefined) add(3, `<vlan><tag id='${vf.vlan}'/></vlan>`);
         add(3, "<driver name='vfio'/>");
         add(2, "</interface>");
@@ -145,7 +150,7 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
     for (const shm of guest.shmem.filter((s) => !s.hugepages)) {
         add(2, `<shmem name='${esc(shm.name)}'>`);
         add(3, "<model type='ivshmem-plain'/>");
-        add(3, `<size unit='B'>${shm.sizeBytes}</size>`);
+        add(3, `<size unit='B'>${shm.size.bytes}</size>`);
         add(2, "</shmem>");
     }
     add(2, `<memballoon model='${k.memballoon ? "virtio" : "none"}'/>`);
@@ -153,7 +158,6 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
 
     if (hugeLinks.length) {
         // libvirt's <shmem> always maps /dev/shm/<name>; a hugepage-backed region needs QEMU's own memory-backend-file.
-        const mount = (env.hugetlbfsMount ?? "/dev/hugepages").replace(/\/+$/, "");
         add(1, "<qemu:commandline>");
         hugeLinks.forEach((shm, i) => {
             const id = `nfvkit-shm-${shm.name}`;
@@ -162,7 +166,7 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
             const addr = `0x${(0x10 + i).toString(16)}`;
             for (const arg of [
                 "-object",
-                `memory-backend-file,id=${id},mem-path=${mount}/${shm.name},size=${shm.sizeBytes},share=on`,
+                `memory-backend-file,id=${id},mem-path=${shm.path},size=${shm.size.bytes},share=on`,
                 "-device",
                 `ivshmem-plain,memdev=${id},bus=pcie.0,addr=${addr}`,
             ]) {
@@ -176,13 +180,19 @@ export function renderDomainXml(guest: ResolvedGuest, env: RenderEnv): string {
 }
 
 /** The `<cputune>` element: vCPU, emulator and I/O thread pinning and the RT scheduler. */
-export function renderCputune(guest: ResolvedGuest): string[] {
+export function renderCputune(guest: Pick<RenderGuest, "pins" | "emulatorCpus" | "iothreads" | "iothreadCpus">): string[] {
     const lines = ["<cputune>"];
     for (const pin of guest.pins) lines.push(`  <vcpupin vcpu='${pin.vcpu}' cpuset='${pin.hostCpu}'/>`);
-    if (guest.emulatorCpus.length) lines.push(`  <emulatorpin cpuset='${formatCpuList(guest.emulatorCpus)}'/>`);
-    for (let id = 1; id <= guest.iothreads; id++) lines.push(`  <iothreadpin iothread='${id}' cpuset='${formatCpuList(guest.iothreadCpus)}'/>`);
-    const rt = guest.pins.filter((p) => p.role === "rt").map((p) => p.vcpu);
-    if (guest.knobs.vcpuSchedFifo && rt.length) lines.push(`  <vcpusched vcpus='${formatCpuList(rt)}' scheduler='fifo' priority='${guest.fifoPriority}'/>`);
+    const emulator = formatCpuList(guest.emulatorCpus);
+    if (emulator) lines.push(`  <emulatorpin cpuset='${emulator}'/>`);
+    const iothread = formatCpuList(guest.iothreadCpus);
+    for (let id = 1; id <= guest.iothreads; id++) lines.push(`  <iothreadpin iothread='${id}' cpuset='${iothread}'/>`);
+    // The plan gives each RT vCPU its FIFO priority (none when the vcpuSchedFifo knob is off): one element per priority.
+    const priorities = [...new Set(guest.pins.flatMap((p) => (p.fifo === undefined ? [] : [p.fifo])))].sort((a, b) => a - b);
+    for (const priority of priorities) {
+        const vcpus = guest.pins.filter((p) => p.fifo === priority).map((p) => p.vcpu);
+        lines.push(`  <vcpusched vcpus='${formatCpuList(vcpus)}' scheduler='fifo' priority='${priority}'/>`);
+    }
     lines.push("</cputune>");
     return lines;
 }

@@ -3,5 +3,5 @@ export * from "./units";
 export * from "./problems";
 export * from "./knobs";
 export * from "./names";
-export * from "./resolved";
-export { checkPod, resolvePod, type ResolveOptions } from "./resolve";
+export * from "./checked";
+export { checkPod, type ResolveOptions } from "./check";

@@ -184,6 +184,11 @@ export class CpuSet {
         return this.cpus.length;
     }
 
+    /** Its CPUs in ascending order, so a set goes wherever CPU numbers do (formatCpuList, spreads). */
+    [Symbol.iterator](): Iterator<number> {
+        return this.cpus[Symbol.iterator]();
+    }
+
     toString(): string {
         return formatCpuList(this.cpus);
     }

@@ -6,7 +6,8 @@
  * agree on what is wrong. Pure: config, secrets' key names and host facts in;
  * problems and resolved settings out.
  */
-import type { HostFacts } from "../pod/TestPod";
+import type { HostFacts } from "../host/facts";
+import { tryPlanPod, type PodPlan } from "../plan/podPlan";
 import { checkGate, checkProbeSuiteConfig, type ProbeSuiteConfig } from "../probes/suiteConfig";
 import { checkTargets, type Targets } from "../probes/targets";
 import type { Gate } from "../probes/verdict";
@@ -14,8 +15,7 @@ import { checkLibvirtUri } from "../spec/access";
 import type { DomainKnobs } from "../spec/knobs";
 import { closestMatch, configKeyPattern } from "../spec/names";
 import { joinPath, type SpecProblem } from "../spec/problems";
-import { checkPod } from "../spec/resolve";
-import type { ResolvedPod } from "../spec/resolved";
+import { checkPod } from "../spec/check";
 import type { HostTopology } from "../spec/types";
 import { controlCharacters, maxDepth, maxValues } from "./limits";
 import { configNamespace } from "./stackFile";
@@ -42,8 +42,8 @@ export interface StackInput {
 export interface StackCheck {
     /** Every problem, in file order when lines are known. Empty when the stack can be created. */
     problems: SpecProblem[];
-    /** The rest is set only when there is no problem. */
-    pod?: ResolvedPod;
+    /** The rest is set only when there is no problem. The pod's plan: placement, hugepages, names, kernel arguments. */
+    plan?: PodPlan;
     probes?: ProbeSuiteConfig;
     targets?: Targets;
     gate?: Gate;
@@ -85,7 +85,7 @@ export function validateStack(input: StackInput): StackCheck {
             fix: `put the pod spec under config: ${podKey}: (see docs/pod-spec.md)`,
         });
     }
-    const podCheck = spec === undefined ? { problems: [] } : checkPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
+    const podCheck = spec === undefined ? { problems: [] } : planPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
     problems.push(...podCheck.problems);
     problems.push(...guestsOnRemoteHosts(spec, podPath));
     if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
@@ -119,18 +119,18 @@ export function validateStack(input: StackInput): StackCheck {
     const limited = new Set(limitProblems.map((p) => p.path));
     const all = [...limitProblems, ...problems.filter((p) => !limited.has(p.path))];
     if (all.length > 0) return finish(all, input.lineOf);
-    return { problems: [], pod: podCheck.pod, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec };
+    return { problems: [], plan: podCheck.plan, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec };
 }
 
-/** The pod check, which must never throw; if a bug makes it throw, the user still gets one problem, not a stack trace. */
-function checkPodSafely(
-    spec: unknown,
-    namePrefix: string,
-    podPath: string,
-    hostFacts: StackInput["hostFacts"],
-): { pod?: ResolvedPod; problems: SpecProblem[] } {
+/**
+ * The pod check (spec/), then placement and hugepage budgets (plan/), in one
+ * list. It must never throw; if a bug makes it throw, the user still gets one
+ * problem, not a stack trace.
+ */
+function planPodSafely(spec: unknown, namePrefix: string, podPath: string, hostFacts: StackInput["hostFacts"]): { plan?: PodPlan; problems: SpecProblem[] } {
     try {
-        return checkPod(spec, { namePrefix, yamlPath: podPath, ...hostFactOptions(hostFacts) });
+        const checked = checkPod(spec, { namePrefix, yamlPath: podPath, ...hostFactOptions(hostFacts) });
+        return tryPlanPod(checked, hostFacts ?? {}, { namePrefix });
     } catch (err) {
         return {
             problems: [

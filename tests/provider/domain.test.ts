@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
-import { guestFacts } from "../../components/guest/NfvGuest";
+import { guestFacts, withImage } from "../../components/plan/guestFacts";
 import { chooseAccel } from "../../components/host/accel";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
@@ -19,7 +19,7 @@ import { describePinning, parseCputune } from "../../components/libvirt/cputune"
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { virsh } from "../../components/libvirt/virsh";
 import { renderDomainXml } from "../../components/render/domainXml";
-import { resolvePod } from "../../components/spec/resolve";
+import { resolvePod } from "../../components/plan/resolvePod";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 
 const PREFIX = "nfvkit-provider-test";
@@ -62,7 +62,7 @@ async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?
         name: guest.domainName,
         xml,
         pinning: describePinning(parseCputune(xml)),
-        facts: guestFacts(guest, accel, image.hash),
+        facts: withImage(guestFacts(guest, accel), image.hash),
         consoleLog,
         readyPattern: "NFVKIT-READY name=g1",
         bootTimeoutSec: 180,

@@ -13,7 +13,7 @@ import { load } from "js-yaml";
 import { renderCputune, renderDomainXml, type RenderEnv } from "../../components/render/domainXml";
 import { parseCputune } from "../../components/libvirt/cputune";
 import { formatCpuList } from "../../components/spec/units";
-import { resolvePod } from "../../components/spec/resolve";
+import { resolvePod } from "../../components/plan/resolvePod";
 
 const run = promisify(execFile);
 const fixtures = path.join(__dirname, "..", "fixtures", "specs");

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as yaml from "js-yaml";
-import { resolvePod } from "../../components/spec/resolve";
+import { resolvePod } from "../../components/plan/resolvePod";
 import { renderDomainXml } from "../../components/render/domainXml";
 
 const run = promisify(execFile);

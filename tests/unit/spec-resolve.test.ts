@@ -1,8 +1,9 @@
-/** What resolvePod fills in when the spec leaves it out, and the names it derives. */
+/** What the spec check fills in when the spec leaves it out, and what the plan derives (names, pins, hugepages), through resolvePod. */
 import test from "ava";
 import { defaultKnobs } from "../../components/spec/knobs";
 import { deriveName } from "../../components/spec/names";
-import { resolvePod } from "../../components/spec/resolve";
+import { resolvePod } from "../../components/plan/resolvePod";
+import { checkPod } from "../../components/spec/check";
 
 const host = { name: "local", topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, hugepages: [{ node: 0, size: "2M", count: 1024 }] };
 
@@ -10,10 +11,14 @@ test("defaults: URI, housekeeping CPU 0, the rest isolated, vCPU 0 housekeeping,
     const pod = resolvePod({ hosts: [host], guests: [{ name: "vnf", vcpus: 3, memory: "512M" }] }, { namePrefix: "nfvkit-ci" });
     const [h] = pod.hosts;
     t.is(h.uri, "qemu:///system");
-    t.is(h.accel, "auto");
-    t.deepEqual(h.housekeepingCpus, [0]);
-    t.deepEqual(h.isolatedCpus, [1, 2, 3]);
-    t.deepEqual(h.hugepages, [{ node: 0, sizeKiB: 2048, count: 1024 }]);
+    t.is(checkPod({ hosts: [host], guests: [{ name: "vnf", memory: "512M" }] }, { namePrefix: "nfvkit-ci" }).pod.hosts[0].accel, "auto");
+    t.deepEqual(h.accel, { accel: "tcg", reason: "TCG: no host facts given" }, "without host facts the plan says TCG, and why");
+    t.deepEqual([...h.housekeepingCpus], [0]);
+    t.deepEqual([...h.isolatedCpus], [1, 2, 3]);
+    t.deepEqual(
+        h.hugepages.map((d) => [d.node, d.pageSize.toString(), d.pages]),
+        [[0, "2M", 256]],
+    );
     const [g] = pod.guests;
     t.is(g.host, "local");
     t.is(g.domainName, "nfvkit-ci-vnf");
@@ -27,17 +32,17 @@ test("defaults: URI, housekeeping CPU 0, the rest isolated, vCPU 0 housekeeping,
     );
     t.is(g.fifoPriority, 1);
     t.is(g.iothreads, 0);
-    t.deepEqual(g.iothreadCpus, []);
-    t.deepEqual(g.emulatorCpus, [0]);
-    t.is(g.pageSizeKiB, 2048);
-    t.is(g.memoryMiB, 512);
+    t.deepEqual([...g.iothreadCpus], []);
+    t.deepEqual([...g.emulatorCpus], [0]);
+    t.is(g.pageSize.toString(), "2M");
+    t.is(g.memory.mebibytes, 512);
     t.deepEqual(g.knobs, defaultKnobs);
     t.deepEqual(g.kernelArgs, ["isolcpus=managed_irq,domain,1-2", "nohz_full=1-2", "rcu_nocbs=1-2", "irqaffinity=0"]);
 });
 
 test("a one-vCPU guest's vCPU is RT by default", (t) => {
     const pod = resolvePod({ hosts: [host], guests: [{ name: "vnf", memory: "256M" }] }, { namePrefix: "p" });
-    t.deepEqual(pod.guests[0].pins, [{ vcpu: 0, hostCpu: 1, numaNode: 0, role: "rt" }]);
+    t.deepEqual(pod.guests[0].pins, [{ vcpu: 0, hostCpu: 1, numaNode: 0, role: "rt", fifo: 1 }]);
 });
 
 test("housekeeping defaults to the first CPU of each node with its SMT siblings", (t) => {
@@ -52,8 +57,8 @@ test("housekeeping defaults to the first CPU of each node with its SMT siblings"
         },
     };
     const pod = resolvePod({ hosts: [smtHost], guests: [{ name: "g", memory: "64M", pageSize: "4K" }] }, { namePrefix: "p" });
-    t.deepEqual(pod.hosts[0].housekeepingCpus, [0, 2, 4, 6]);
-    t.deepEqual(pod.hosts[0].isolatedCpus, [1, 3, 5, 7]);
+    t.is(pod.hosts[0].housekeepingCpus.toString(), "0,2,4,6");
+    t.is(pod.hosts[0].isolatedCpus.toString(), "1,3,5,7");
 });
 
 test("discovered topology is used when none is declared; a declared one wins", (t) => {
@@ -86,7 +91,7 @@ test("knobs.hugepages false means 4K pages, and no hugepage pool is needed", (t)
         { hosts: [{ name: "h", topology: host.topology }], guests: [{ name: "g", memory: "100M", knobs: { hugepages: false } }] },
         { namePrefix: "p" },
     );
-    t.is(pod.guests[0].pageSizeKiB, 4);
+    t.is(pod.guests[0].pageSize.kibibytes, 4);
 });
 
 test("a guest with VFs defaults to its PF's NUMA node", (t) => {
@@ -111,7 +116,10 @@ test("a guest with VFs defaults to its PF's NUMA node", (t) => {
         g.pins.map((p) => p.hostCpu),
         [3],
     );
-    t.deepEqual(g.vfs, [{ pf: "enp1s0", vf: 0, pciAddress: "0000:01:10.1", trust: false, spoofchk: true }]);
+    t.deepEqual(
+        g.vfs.map((vf) => ({ ...vf, pciAddress: vf.pciAddress.toString() })),
+        [{ pf: "enp1s0", vf: 0, pciAddress: "0000:01:10.1", trust: false, spoofchk: true }],
+    );
 });
 
 test("links are resolved with host-unique shm names and shown on each member", (t) => {
@@ -126,10 +134,12 @@ test("links are resolved with host-unique shm names and shown on each member", (
         },
         { namePrefix: "nfvkit-ci" },
     );
-    t.deepEqual(pod.links, [{ name: "ring0", sizeBytes: 4 * 2 ** 20, members: ["a", "b"], hugepages: false, shmName: "nfvkit-ci-ring0", host: "local" }]);
+    t.like(pod.links[0], { name: "ring0", members: ["a", "b"], hugepages: false, shmName: "nfvkit-ci-ring0", path: "/dev/shm/nfvkit-ci-ring0", host: "local" });
+    t.is(pod.links[0].size.bytes, 4 * 2 ** 20);
+    const shm = { name: "nfvkit-ci-ring0", path: "/dev/shm/nfvkit-ci-ring0", size: "4M", hugepages: false };
     t.deepEqual(
-        pod.guests.map((g) => g.shmem),
-        [[{ name: "nfvkit-ci-ring0", sizeBytes: 4 * 2 ** 20, hugepages: false }], [{ name: "nfvkit-ci-ring0", sizeBytes: 4 * 2 ** 20, hugepages: false }]],
+        pod.guests.map((g) => g.shmem.map((s) => ({ ...s, size: s.size.toString() }))),
+        [[shm], [shm]],
     );
 });
 
@@ -174,5 +184,8 @@ test("hugepage demand per host, node and size: guests' memory and hugepage-backe
         },
         { namePrefix: "t" },
     );
-    t.deepEqual(pod.hugepageDemand, [{ host: "h", node: 0, sizeKiB: 2048, pages: 128 + 128 + 2 }]);
+    t.deepEqual(
+        pod.hosts[0].hugepages.map((d) => ({ ...d, pageSize: d.pageSize.kibibytes })),
+        [{ node: 0, pageSize: 2048, pages: 128 + 128 + 2 }],
+    );
 });

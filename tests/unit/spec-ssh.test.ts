@@ -1,7 +1,7 @@
 /** Host SSH access in the pod spec: defaults, and the private key kept out of the spec. */
 import test from "ava";
 import { PodSpecError, formatProblem } from "../../components/spec/problems";
-import { resolvePod } from "../../components/spec/resolve";
+import { resolvePod } from "../../components/plan/resolvePod";
 
 const pod = (ssh: unknown, uri = "qemu+ssh://admin@lab-1.example/system") => ({
     hosts: [

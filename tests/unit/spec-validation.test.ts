@@ -5,7 +5,7 @@
  */
 import test from "ava";
 import { formatProblem, PodSpecError } from "../../components/spec/problems";
-import { resolvePod } from "../../components/spec/resolve";
+import { resolvePod } from "../../components/plan/resolvePod";
 
 /** A valid pod: one 4-CPU host, an RT guest with a VF, a housekeeping peer, a link. */
 function goodPod(): any {

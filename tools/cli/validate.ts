@@ -13,7 +13,7 @@ import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { formatPlacementTable } from "../../components/plan/placement";
 import { countProblems } from "../../components/spec/problems";
-import type { HostFacts } from "../../components/pod/TestPod";
+import type { HostFacts } from "../../components/host/facts";
 import { configNamespace, discoverableSpec, formatProblemLine, maxFileBytes, readStackFile, validateStack } from "../../components/validate";
 
 async function main(argv: string[]): Promise<number> {
@@ -54,8 +54,8 @@ async function main(argv: string[]): Promise<number> {
     const hostFacts = offline || spec === undefined ? {} : await discover(spec, (line) => console.error(line));
 
     const checked = validateStack({ config: source.config, secretKeys: source.secretKeys, hostFacts, namePrefix, kind: source.kind, lineOf: source.lineOf });
-    if (checked.problems.length > 0 || !checked.pod) return report(file, checked.problems);
-    const pod = checked.pod;
+    if (checked.problems.length > 0 || !checked.plan) return report(file, checked.problems);
+    const pod = checked.plan;
     console.log(
         `${file}: valid (${pod.hosts.length} host${pod.hosts.length === 1 ? "" : "s"}, ${pod.guests.length} guest${pod.guests.length === 1 ? "" : "s"}, ${pod.links.length} link${pod.links.length === 1 ? "" : "s"})\n`,
     );
@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     console.log("");
     for (const guest of pod.guests) {
         console.log(
-            `${guest.name}: domain ${guest.domainName}, ${guest.memoryMiB} MiB on node ${guest.numaNode} (${guest.pageSizeKiB === 4 ? "4K pages" : `${guest.pageSizeKiB} KiB hugepages`}), kernel args: ${guest.kernelArgs.join(" ") || "(none)"}`,
+            `${guest.name}: domain ${guest.domainName}, ${guest.memory.mebibytes} MiB on node ${guest.numaNode} (${guest.pageSize.kibibytes === 4 ? "4K pages" : `${guest.pageSize.kibibytes} KiB hugepages`}), kernel args: ${guest.kernelArgs.join(" ") || "(none)"}`,
         );
     }
     return 0;

@@ -1,21 +1,18 @@
 /**
- * From raw YAML to the resolved pod: check every field (collecting all
- * problems), fill defaults, plan CPU placement, check hugepage budgets, and
- * derive names. Throws one PodSpecError listing everything wrong; returns
- * plain data otherwise. No I/O: host topology the kit discovered is passed in.
+ * From raw YAML to the checked pod: check every field (collecting all
+ * problems) and fill defaults. No I/O: host topology the kit discovered is
+ * passed in. Placement, hugepage budgets and derived names are the plan's
+ * (components/plan/), which reports its problems in the same shape.
  */
-import { buildGuestKernelArgs } from "../plan/guestCmdline";
-import { planPlacement, type PlacementGuest, type PlacementHost } from "../plan/placement";
 import { defaultKnobs, type DomainKnobs } from "./knobs";
 import { checkLibvirtUri, sshAddressProblem, sshUserProblem } from "./access";
-import { closestMatch, configKeyPattern, deriveName, maxNameLength, safeNamePattern } from "./names";
-import { joinPath, PodSpecError, type SpecProblem } from "./problems";
+import { closestMatch, configKeyPattern, maxNameLength, safeNamePattern } from "./names";
+import { joinPath } from "./problems";
 import { SpecReader } from "./reader";
-import type { GuestShmem, HugepageDemand, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf } from "./resolved";
+import type { CheckedGuest, CheckedHost, CheckedLink, CheckedVf, SpecCheck } from "./checked";
 import type { HostTopology } from "./types";
-import { CpuSet, formatCpuList, MacAddress, MemorySize, PciAddress } from "./units";
+import { CpuSet, formatCpuList, MemorySize, MacAddress, PciAddress } from "./units";
 
-export type { GuestShmem, HugepageDemand, ResolvedGuest, ResolvedHost, ResolvedLink, ResolvedPod, ResolvedVf, VcpuPin } from "./resolved";
 export type { DomainKnobs } from "./knobs";
 export type { HostTopology } from "./types";
 
@@ -23,6 +20,7 @@ export interface ResolveOptions {
     /**
      * Prefix of every derived name (domains, shm files), e.g. "nfvkit-ci".
      * Usually `<project>-<stack>`, so two stacks on one host never collide.
+     * Checked here, so a plan never derives a name from an unsafe prefix.
      */
     namePrefix: string;
     /** Topology read from reachable hosts, by host name; a declared `topology` wins. @default {} */
@@ -83,12 +81,9 @@ const netdevNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 
 /** What the checks learned about a host, kept for the later cross-checks. */
 interface HostDraft {
-    path: string;
     /** Knob defaults for guests on this host (kit defaults, then ResolveOptions.knobDefaults, then guestKnobs). */
     knobs: DomainKnobs;
-    resolved: ResolvedHost;
-    /** Path of each hugepage pool entry by "node/sizeKiB". */
-    poolPaths: Map<string, string>;
+    checked: CheckedHost;
     /** False when its CPU lists are unusable: its guests are then not planned (no follow-on noise). */
     plannable: boolean;
     /** False when a hugepage pool entry is unusable: budgets on the host are then not checked. */
@@ -111,22 +106,19 @@ interface GuestDraft {
     /** pageSize as written; undefined when the default applies. */
     pageSizeWritten: unknown;
     numaNode?: number;
-    vfs: ResolvedVf[];
-    kernel: { isolate?: boolean; isolcpusFlags?: string[]; extra?: string[] };
+    vfs: CheckedVf[];
+    kernel: CheckedGuest["kernel"];
     knobs: DomainKnobs;
     /** False when a field the planner needs was unusable. */
     plannable: boolean;
 }
 
-/** Checks, completes and plans a pod spec. Throws PodSpecError with every problem found. */
-export function resolvePod(raw: unknown, opts: ResolveOptions): ResolvedPod {
-    const checked = checkPod(raw, opts);
-    if (!checked.pod) throw new PodSpecError(checked.problems);
-    return checked.pod;
-}
-
-/** As `resolvePod`, without throwing: the resolved pod when there is no problem, and every problem. */
-export function checkPod(raw: unknown, opts: ResolveOptions): { pod?: ResolvedPod; problems: SpecProblem[] } {
+/**
+ * Checks and completes a pod spec, collecting every problem. The pod is
+ * complete when there is none; otherwise it holds what could be read, so the
+ * planner can still report placement problems in the same run.
+ */
+export function checkPod(raw: unknown, opts: ResolveOptions): SpecCheck {
     const r = new SpecReader();
     const root = opts.yamlPath ?? "";
     const at = (key: string) => joinPath(root, key);
@@ -144,66 +136,35 @@ export function checkPod(raw: unknown, opts: ResolveOptions): { pod?: ResolvedPo
     const declaredHosts = new Set<string>();
     const hosts = readHosts(r, pod?.hosts, at("hosts"), opts.discovered ?? {}, opts.knobDefaults ?? {}, declaredHosts);
     const guests = readGuests(r, pod?.guests, at("guests"), hosts, declaredHosts);
-    const links = readLinks(r, pod?.links, at("links"), guests, opts.namePrefix);
+    const links = readLinks(r, pod?.links, at("links"), guests);
 
-    const plan = planPlacement(
-        [...hosts.values()]
-            .filter((h) => h.plannable)
-            .map((h): PlacementHost => ({
-                name: h.resolved.name,
-                path: h.path,
-                topology: h.resolved.topology,
-                housekeepingCpus: h.resolved.housekeepingCpus,
-                isolatedCpus: h.resolved.isolatedCpus,
-            })),
-        [...guests.values()]
-            .filter((g) => g.plannable && g.host?.plannable)
-            .map((g): PlacementGuest => ({
+    const plannable = [...guests.values()].filter((g) => g.plannable && g.host?.plannable);
+    return {
+        pod: {
+            hosts: [...hosts.values()].filter((h) => h.plannable).map((h) => h.checked),
+            guests: plannable.map((g): CheckedGuest => ({
                 name: g.name,
                 path: g.path,
-                host: g.host!.resolved.name,
+                host: g.host!.checked.name,
                 vcpus: g.vcpus,
                 rtVcpus: g.rtVcpus,
-                cpus: g.cpus,
-                emulatorCpus: g.emulatorCpus,
+                fifoPriority: g.fifoPriority,
+                ...(g.cpus ? { cpus: g.cpus } : {}),
+                ...(g.emulatorCpus ? { emulatorCpus: g.emulatorCpus } : {}),
                 iothreads: g.iothreads,
-                iothreadCpus: g.iothreadCpus,
-                numaNode: g.numaNode,
+                ...(g.iothreadCpus ? { iothreadCpus: g.iothreadCpus } : {}),
+                memory: g.memory!,
+                pageSize: MemorySize.ofKibibytes(g.pageSizeKiB),
+                pageSizeWritten: g.pageSizeWritten,
+                ...(g.numaNode !== undefined ? { numaNode: g.numaNode } : {}),
+                vfs: g.vfs,
+                kernel: g.kernel,
+                knobs: g.knobs,
             })),
-    );
-    r.problems.push(...plan.problems);
-
-    const hugepageDemand = checkHugepageBudgets(r, hosts, guests, links, plan.placements);
-
-    if (r.problems.length) return { problems: r.problems };
-
-    const resolvedGuests: ResolvedGuest[] = [...guests.values()].map((g) => {
-        const placement = plan.placements[g.name];
-        const shmem: GuestShmem[] = links
-            .filter((l) => l.members.includes(g.name))
-            .map((l) => ({ name: l.shmName, sizeBytes: l.sizeBytes, hugepages: l.hugepages }));
-        return {
-            name: g.name,
-            host: g.host!.resolved.name,
-            domainName: deriveName(opts.namePrefix, g.name),
-            vcpus: g.vcpus,
-            pins: placement.pins,
-            fifoPriority: g.fifoPriority,
-            emulatorCpus: placement.emulatorCpus,
-            iothreads: g.iothreads,
-            iothreadCpus: placement.iothreadCpus,
-            memoryMiB: g.memory!.mebibytes,
-            pageSizeKiB: g.pageSizeKiB,
-            numaNode: placement.numaNode,
-            kernelArgs: buildGuestKernelArgs({ vcpus: g.vcpus, rtVcpus: g.rtVcpus, ...g.kernel }),
-            knobs: g.knobs,
-            vfs: g.vfs,
-            shmem,
-        };
-    });
-    return {
-        pod: { hosts: [...hosts.values()].map((h) => h.resolved), guests: resolvedGuests, links, placement: plan.rows, hugepageDemand },
-        problems: [],
+            links,
+        },
+        problems: r.problems,
+        unbudgetedHosts: [...hosts.values()].filter((h) => !h.poolsOk).map((h) => h.checked.name),
     };
 }
 
@@ -336,9 +297,9 @@ function readHosts(
         const isoPath = joinPath(p, "isolatedCpus");
         let housekeeping = readCpuSet(r, spec.housekeepingCpus, hkPath);
         let isolated = readCpuSet(r, spec.isolatedCpus, isoPath);
-        const hugepages: ResolvedHost["hugepages"] = [];
+        const hugepages: CheckedHost["hugepages"] = [];
         const poolPaths = new Map<string, string>();
-        const pfs: ResolvedHost["pfs"] = [];
+        const pfs: CheckedHost["pfs"] = [];
         const hostOk = name !== undefined && topology !== undefined;
         const problemsBefore = r.problems.length;
         let problemsBeforePools = problemsBefore;
@@ -425,7 +386,7 @@ function readHosts(
                     return;
                 }
                 poolPaths.set(key, pp);
-                hugepages.push({ node, sizeKiB: size.kibibytes, count });
+                hugepages.push({ node, sizeKiB: size.kibibytes, count, path: pp });
             });
 
             poolsOk = r.problems.length === problemsBeforePools;
@@ -463,15 +424,14 @@ function readHosts(
         const knobs = readKnobs(r, spec.guestKnobs, joinPath(p, "guestKnobs"), { ...defaultKnobs, ...(name !== undefined ? knobDefaults[name] : {}) });
         if (!hostOk || hosts.has(name!)) return;
         hosts.set(name!, {
-            path: p,
             knobs,
-            poolPaths,
             plannable: problemsBeforePools === problemsBefore,
             poolsOk,
-            resolved: {
+            checked: {
                 name: name!,
+                path: p,
                 uri,
-                accel: (accel ?? "auto") as ResolvedHost["accel"],
+                accel: (accel ?? "auto") as CheckedHost["accel"],
                 topology: topology!,
                 housekeepingCpus: housekeeping ?? [],
                 isolatedCpus: isolated ?? [],
@@ -485,7 +445,7 @@ function readHosts(
 }
 
 /** `uriHost`: the host part of the host's libvirt URI, when it is remote and allowed. */
-function readSsh(r: SpecReader, value: unknown, path: string, uriHost: string | undefined, host: string | undefined): ResolvedHost["ssh"] {
+function readSsh(r: SpecReader, value: unknown, path: string, uriHost: string | undefined, host: string | undefined): CheckedHost["ssh"] {
     const spec = r.object(value, path, sshKeys, ["privateKeySecret"]);
     if (!spec) return undefined;
     let user = r.string(spec.user, joinPath(path, "user")) ?? "root";
@@ -701,11 +661,11 @@ function readGuests(r: SpecReader, value: unknown, path: string, hosts: Map<stri
             }
         }
 
-        const hostVfs = vfSeen.get(host?.resolved.name ?? "") ?? new Map<string, string>();
-        if (host) vfSeen.set(host.resolved.name, hostVfs);
+        const hostVfs = vfSeen.get(host?.checked.name ?? "") ?? new Map<string, string>();
+        if (host) vfSeen.set(host.checked.name, hostVfs);
         const vfs = readVfs(r, spec.vfs, f("vfs"), host, pciSeen, macSeen, hostVfs);
         let chosenNode = numaNode;
-        const pfNodes = [...new Set(vfs.map((v) => host?.resolved.pfs.find((pf) => pf.name === v.pf)?.numaNode).filter((n): n is number => n !== undefined))];
+        const pfNodes = [...new Set(vfs.map((v) => host?.checked.pfs.find((pf) => pf.name === v.pf)?.numaNode).filter((n): n is number => n !== undefined))];
         if (pfNodes.length > 1) {
             r.report(
                 f("vfs"),
@@ -755,9 +715,9 @@ function readVfs(
     pciSeen: Map<string, string>,
     macSeen: Map<string, string>,
     vfSeen: Map<string, string>,
-): ResolvedVf[] {
+): CheckedVf[] {
     const items = r.list(value, path, '[{ pf: enp1s0, pciAddress: "0000:01:10.2" }]') ?? [];
-    const vfs: ResolvedVf[] = [];
+    const vfs: CheckedVf[] = [];
     items.forEach((item, j) => {
         const p = joinPath(path, j);
         const f = (key: string) => joinPath(p, key);
@@ -779,27 +739,27 @@ function readVfs(
         const trust = r.boolean(spec.trust, f("trust")) ?? false;
         const spoofchk = r.boolean(spec.spoofchk, f("spoofchk")) ?? true;
         if (host && pfName !== undefined) {
-            const pf = host.resolved.pfs.find((x) => x.name === pfName);
+            const pf = host.checked.pfs.find((x) => x.name === pfName);
             if (!pf) {
                 r.unknownReference(
                     f("pf"),
                     pfName,
-                    `PF of host ${host.resolved.name}`,
-                    host.resolved.pfs.map((x) => x.name),
+                    `PF of host ${host.checked.name}`,
+                    host.checked.pfs.map((x) => x.name),
                 );
             } else if (vf !== undefined && pf.vfCount === undefined) {
                 r.report(
                     f("vf"),
                     vf,
-                    `is a VF of PF ${pfName}, whose vfCount host ${host.resolved.name} does not give`,
-                    `add vfCount (how many VFs the PF gets) to PF ${pfName} of host ${host.resolved.name}`,
+                    `is a VF of PF ${pfName}, whose vfCount host ${host.checked.name} does not give`,
+                    `add vfCount (how many VFs the PF gets) to PF ${pfName} of host ${host.checked.name}`,
                 );
             } else if (vf !== undefined && pf.vfCount !== undefined && vf >= pf.vfCount) {
                 r.report(
                     f("vf"),
                     vf,
                     `is beyond the ${pf.vfCount} VFs of PF ${pfName} (VFs 0-${pf.vfCount - 1})`,
-                    `use a VF below ${pf.vfCount}, or raise vfCount of PF ${pfName} on host ${host.resolved.name}`,
+                    `use a VF below ${pf.vfCount}, or raise vfCount of PF ${pfName} on host ${host.checked.name}`,
                 );
             }
         }
@@ -807,15 +767,15 @@ function readVfs(
         // A repeated PCI address already says the VF is taken twice; the index would say it again.
         const pciNew = !pci || pciSeen.get(pci.toString()) === f("pciAddress");
         if (host && pfName !== undefined && vf !== undefined && pciNew) {
-            r.unique(`${pfName} VF ${vf}`, f("vf"), vfSeen, `VF of host ${host.resolved.name}, ${pfName} VF ${vf},`);
+            r.unique(`${pfName} VF ${vf}`, f("vf"), vfSeen, `VF of host ${host.checked.name}, ${pfName} VF ${vf},`);
         }
         if (mac) r.unique(mac.toString(), f("mac"), macSeen, "MAC address");
         if (pfName === undefined || !pci) return;
         vfs.push({
             pf: pfName,
             ...(vf !== undefined ? { vf } : {}),
-            pciAddress: pci.toString(),
-            ...(mac ? { mac: mac.toString() } : {}),
+            pciAddress: pci,
+            ...(mac ? { mac } : {}),
             ...(vlan !== undefined ? { vlan } : {}),
             trust,
             spoofchk,
@@ -824,8 +784,8 @@ function readVfs(
     return vfs;
 }
 
-function readLinks(r: SpecReader, value: unknown, path: string, guests: Map<string, GuestDraft>, namePrefix: string): ResolvedLink[] {
-    const links: ResolvedLink[] = [];
+function readLinks(r: SpecReader, value: unknown, path: string, guests: Map<string, GuestDraft>): CheckedLink[] {
+    const links: CheckedLink[] = [];
     const items = r.list(value, path, "[{ name: ring0, size: 4M, members: [vnf, peer] }]") ?? [];
     const seen = new Map<string, string>();
     items.forEach((item, i) => {
@@ -878,7 +838,7 @@ function readLinks(r: SpecReader, value: unknown, path: string, guests: Map<stri
             );
             ok = false;
         }
-        const hostNames = [...new Set(members.map((m) => guests.get(m)?.host?.resolved.name).filter((h): h is string => h !== undefined))];
+        const hostNames = [...new Set(members.map((m) => guests.get(m)?.host?.checked.name).filter((h): h is string => h !== undefined))];
         if (hostNames.length > 1) {
             r.report(
                 f("members"),
@@ -889,79 +849,7 @@ function readLinks(r: SpecReader, value: unknown, path: string, guests: Map<stri
             ok = false;
         }
         if (!ok || name === undefined || !size) return;
-        links.push({ name, sizeBytes: size.bytes, members, hugepages, shmName: deriveName(namePrefix, name), host: hostNames[0] ?? "" });
+        links.push({ name, size, members, hugepages, host: hostNames[0] ?? "" });
     });
     return links;
-}
-
-function checkHugepageBudgets(
-    r: SpecReader,
-    hosts: Map<string, HostDraft>,
-    guests: Map<string, GuestDraft>,
-    links: ResolvedLink[],
-    placements: Record<string, { numaNode: number }>,
-): HugepageDemand[] {
-    // Demand per host, node and page size: who needs how many pages.
-    const demand = new Map<string, { host: HostDraft; node: number; sizeKiB: number; users: { name: string; pages: number }[] }>();
-    const need = (host: HostDraft, node: number, sizeKiB: number, name: string, pages: number) => {
-        const key = `${host.resolved.name}/${node}/${sizeKiB}`;
-        const entry = demand.get(key) ?? { host, node, sizeKiB, users: [] };
-        entry.users.push({ name, pages });
-        demand.set(key, entry);
-    };
-    for (const g of guests.values()) {
-        const placement = placements[g.name];
-        if (!g.host?.poolsOk || !placement || !g.memory || g.pageSizeKiB === 4) continue;
-        const pages = Math.ceil(g.memory.kibibytes / g.pageSizeKiB);
-        const hasPool = g.host.resolved.hugepages.some((pool) => pool.node === placement.numaNode && pool.sizeKiB === g.pageSizeKiB);
-        const size = MemorySize.ofKibibytes(g.pageSizeKiB);
-        if (!hasPool) {
-            r.problems.push({
-                path: joinPath(g.path, "pageSize"),
-                value: g.pageSizeWritten,
-                ...(g.pageSizeWritten === undefined ? { shown: `nothing: the default ${size}` } : {}),
-                reason: `needs ${pages} ${size} hugepages on node ${placement.numaNode} of host ${g.host.resolved.name}, which has no ${size} pool there`,
-                fix: `add { node: ${placement.numaNode}, size: ${size}, count: ${pages} } to hugepages of host ${g.host.resolved.name}, or set pageSize: 4K`,
-            });
-            continue;
-        }
-        need(g.host, placement.numaNode, g.pageSizeKiB, `guest ${g.name}`, pages);
-    }
-    for (const link of links) {
-        if (!link.hugepages) continue;
-        const first = guests.get(link.members[0]);
-        const placement = first && placements[first.name];
-        if (!first?.host?.poolsOk || !placement) continue;
-        need(first.host, placement.numaNode, 2048, `link ${link.name}`, link.sizeBytes / (2 * MiB));
-    }
-    for (const entry of demand.values()) {
-        const pool = entry.host.resolved.hugepages.find((x) => x.node === entry.node && x.sizeKiB === entry.sizeKiB);
-        const total = entry.users.reduce((sum, u) => sum + u.pages, 0);
-        const size = MemorySize.ofKibibytes(entry.sizeKiB);
-        if (!pool) {
-            // Only links reach here (guests without a pool are reported above).
-            r.report(
-                joinPath(entry.host.path, "hugepages"),
-                entry.host.resolved.hugepages,
-                `has no ${size} pool on node ${entry.node}, needed by ${entry.users.map((u) => u.name).join(", ")}`,
-                `add { node: ${entry.node}, size: ${size}, count: ${total} }`,
-            );
-            continue;
-        }
-        if (total > pool.count) {
-            const who = entry.users.length === 1 ? `${entry.users[0].name} needs` : `${entry.users.map((u) => `${u.name} (${u.pages})`).join(" and ")} need`;
-            r.report(
-                `${entry.host.poolPaths.get(`${entry.node}/${entry.sizeKiB}`)}.count`,
-                pool.count,
-                `is ${pool.count} ${size} pages on node ${entry.node} of host ${entry.host.resolved.name}, but ${who} ${total}`,
-                `raise count to ${total}, or give the guests less memory`,
-            );
-        }
-    }
-    return [...demand.values()].map((e) => ({
-        host: e.host.resolved.name,
-        node: e.node,
-        sizeKiB: e.sizeKiB,
-        pages: e.users.reduce((sum, u) => sum + u.pages, 0),
-    }));
 }
