@@ -16,7 +16,7 @@ export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
 export { discoverHosts, type DiscoverOptions } from "./host/discover";
 export { chooseAccel, type Accel, type AccelChoice } from "./host/accel";
 export { memoryLockingSupport, type MemoryLockingSupport } from "./host/memoryLocking";
-export { assessHostReadiness, readLocalKernelFacts, describeUnready, type HostCheck, type HostKernelFacts } from "./host/readiness";
+export { assessHostReadiness, readKernelFacts, describeUnready, type HostCheck, type HostKernelFacts } from "./host/readiness";
 export { discoverTopology, parseCapabilitiesTopology, type DiscoveredTopology } from "./host/topology";
 export { HugepageReservation, type HugepageReservationArgs } from "./host/HugepageReservation";
 
@@ -26,7 +26,7 @@ export * from "./host/access";
 // libvirt: the resources the components are made of, and the errors they raise.
 export { Domain, type DomainArgs } from "./libvirt/Domain";
 export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
-export { VirshError, isLocalUri } from "./libvirt/virsh";
+export { VirshError } from "./libvirt/virsh";
 export { parseCputune, describePinning, type Cputune } from "./libvirt/cputune";
 
 // The pipeline's pure stages: spec types, units and the spec check; the pod plan (planPod, PodPlan,

@@ -3,8 +3,8 @@
  * guest kernels, TCG (QEMU's software emulation) otherwise. Under TCG every
  * latency figure is far from hardware, which the kit says in its outputs.
  */
-import { existsSync } from "node:fs";
-import { isLocalUri, virsh } from "../libvirt/virsh";
+import { virsh } from "../libvirt/virsh";
+import type { HostAccess } from "./access";
 
 export type Accel = "kvm" | "tcg";
 
@@ -18,16 +18,17 @@ export interface AccelChoice {
  * @param requested "auto" detects; "kvm" or "tcg" forces (a forced kvm on a
  * host without usable KVM fails later, at domain start, with libvirt's words).
  */
-export async function chooseAccel(uri: string, requested: "auto" | Accel = "auto"): Promise<AccelChoice> {
+export async function chooseAccel(uri: string, requested: "auto" | Accel = "auto", host?: HostAccess): Promise<AccelChoice> {
     if (requested !== "auto") {
         return { accel: requested, reason: `set to ${requested} in the pod spec` };
     }
-    if (isLocalUri(uri)) {
-        if (!existsSync("/dev/kvm")) {
+    // Where the kit can read the host's files, it looks before it trusts libvirt's answer.
+    if (host) {
+        if (!(await host.exists("/dev/kvm"))) {
             return { accel: "tcg", reason: "TCG: /dev/kvm is missing on this host, so guests run under software emulation" };
         }
         // PVM (kvm_pvm) only runs guests built for it: stock Debian kernels fail to boot.
-        if (existsSync("/sys/module/kvm_pvm")) {
+        if (await host.exists("/sys/module/kvm_pvm")) {
             return { accel: "tcg", reason: "TCG: /dev/kvm is PVM (kvm_pvm), which cannot run stock guest kernels; latency figures are not hardware figures" };
         }
     }

@@ -5,14 +5,24 @@
  */
 import type { HostFacts } from "./facts";
 import { chooseAccel, type Accel } from "./accel";
-import { memoryLockingSupport } from "./memoryLocking";
-import { readLocalKernelFacts } from "./readiness";
-import { isLocalUri } from "../libvirt/virsh";
+import { hostAccess, targetForHost, type HostAccess } from "./access";
+import { discoverMemoryLocking } from "./memoryLocking";
+import { readKernelFacts } from "./readiness";
 import { discoverTopology } from "./topology";
 
 export interface DiscoverOptions {
     /** Progress lines. */
     log?: (line: string) => void;
+    /**
+     * How each host's files and commands are reached.
+     * @default this machine for `qemu:///system`, none for other hosts (their facts then come from the spec)
+     */
+    access?: (host: { name: string; uri: string }) => HostAccess | undefined;
+}
+
+function defaultAccess(host: { name: string; uri: string }): HostAccess | undefined {
+    const target = targetForHost(host);
+    return target ? hostAccess(target) : undefined;
 }
 
 export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): Promise<Record<string, HostFacts>> {
@@ -23,7 +33,8 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
         if (typeof host?.name !== "string") continue;
         const uri = typeof host.uri === "string" ? host.uri : "qemu:///system";
         const requested = host.accel === "kvm" || host.accel === "tcg" ? (host.accel as Accel) : "auto";
-        const accel = await chooseAccel(uri, requested);
+        const access = (opts.access ?? defaultAccess)({ name: host.name, uri });
+        const accel = await chooseAccel(uri, requested, access);
         let topology: HostFacts["topology"];
         if (host.topology !== undefined) {
             // Declared wins anyway; not asking keeps previews of large or unreachable pods fast.
@@ -38,10 +49,10 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
             } catch (err) {
                 opts.log?.(`host ${host.name} (${uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
             }
-        const memoryLocking = memoryLockingSupport(uri);
+        const memoryLocking = await discoverMemoryLocking(access);
         if (!memoryLocking.supported) opts.log?.(`host ${host.name}: ${memoryLocking.reason}`);
-        // Remote kernels are read through host SSH access, which the kit does not have yet.
-        const kernel = isLocalUri(uri) ? readLocalKernelFacts() : undefined;
+        // A host the kit cannot reach has no kernel facts: readiness is then not assessed for it.
+        const kernel = access ? await readKernelFacts(access) : undefined;
         facts[host.name] = { topology, accel, memoryLocking, kernel };
     }
     return facts;

@@ -7,9 +7,8 @@
  * nfvkit provider's HugepageReservation.
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import { promises as fs } from "node:fs";
-import { isLocalUri } from "../libvirt/virsh";
 import type { OperationContext } from "../provider/operations";
+import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { readEntry, removeEntry, writeEntry } from "./ledger";
 
 export interface HugepageReservationInputs {
@@ -23,6 +22,8 @@ export interface HugepageReservationInputs {
     sizeKiB: number;
     /** Pages to add to the node's pool. */
     count: number;
+    /** How the host is reached. @default this machine */
+    access?: HostTarget;
 }
 
 export interface HugepageReservationOutputs extends HugepageReservationInputs {
@@ -46,25 +47,19 @@ function poolDir(node: number, sizeKiB: number): string {
     return `/sys/devices/system/node/node${node}/hugepages/hugepages-${sizeKiB}kB`;
 }
 
-async function readCount(file: string): Promise<number> {
-    return Number((await fs.readFile(file, "utf8")).trim());
+async function readCount(host: HostAccess, file: string): Promise<number> {
+    return Number((await host.readFile(file)).trim());
 }
 
-async function poolSize(r: Pick<HugepageReservationInputs, "host" | "node" | "sizeKiB">): Promise<number> {
+async function poolSize(host: HostAccess, r: Pick<HugepageReservationInputs, "host" | "node" | "sizeKiB">): Promise<number> {
     const dir = poolDir(r.node, r.sizeKiB);
-    return readCount(`${dir}/nr_hugepages`).catch(() => {
+    return readCount(host, `${dir}/nr_hugepages`).catch(() => {
         throw new Error(`host ${r.host} has no ${r.sizeKiB} KiB hugepage pool on NUMA node ${r.node} (${dir} is missing)`);
     });
 }
 
 export async function check(_olds: unknown, news: HugepageReservationInputs): Promise<provider.CheckResult> {
     const failures: provider.CheckFailure[] = [];
-    if (!isLocalUri(news.uri)) {
-        failures.push({
-            property: "uri",
-            reason: `reserving hugepages on ${news.uri} needs host access the kit only has for local URIs so far; reserve them at boot (hugepages= on the host kernel cmdline)`,
-        });
-    }
     if (!Number.isInteger(news.count) || news.count < 0) failures.push({ property: "count", reason: `must be a whole number ≥ 0, got ${news.count}` });
     return { inputs: news, failures };
 }
@@ -76,17 +71,17 @@ export async function diff(_id: string, olds: HugepageReservationInputs, news: H
 }
 
 /** Grows or shrinks the node's pool by `delta` pages and checks the kernel delivered. */
-async function adjust(r: HugepageReservationInputs, delta: number): Promise<number> {
+async function adjust(host: HostAccess, r: HugepageReservationInputs, delta: number): Promise<number> {
     const nrFile = `${poolDir(r.node, r.sizeKiB)}/nr_hugepages`;
-    const before = await poolSize(r);
+    const before = await poolSize(host, r);
     const wanted = Math.max(0, before + delta);
-    await fs.writeFile(nrFile, String(wanted));
-    const after = await readCount(nrFile);
+    await host.writeFile(nrFile, String(wanted));
+    const after = await readCount(host, nrFile);
     if (after !== wanted) {
-        await fs.writeFile(nrFile, String(before));
+        await host.writeFile(nrFile, String(before));
         if (delta < 0) {
             // The kernel keeps pages that are mapped: name who maps them, which is the real cause.
-            const holders = await hugepageHolders();
+            const holders = await hugepageHolders(host);
             throw new Error(
                 `host ${r.host} NUMA node ${r.node}: could not give back ${-delta} pages of ${r.sizeKiB} KiB (the pool stays at ${after}): ` +
                     (holders.length
@@ -103,35 +98,37 @@ async function adjust(r: HugepageReservationInputs, delta: number): Promise<numb
 }
 
 export async function create(inputs: HugepageReservationInputs, ctx: OperationContext): Promise<provider.CreateResult> {
+    const host = accessOf(inputs.access);
     const id = `${inputs.host}/node${inputs.node}/${inputs.sizeKiB}kB`;
-    const entry = await readEntry<Held>(LEDGER, ctx.urn);
-    let held = entry?.holds;
+    let held = (await readEntry<Held>(host, LEDGER, ctx.urn))?.holds;
     if (held && held.phase !== "held") {
         // A run died between writing the ledger and the pool: the pool tells whether the change was made.
-        const pool = await poolSize(inputs);
+        const pool = await poolSize(host, inputs);
         const made = held.phase === "adding" ? pool >= held.poolBefore + held.count : pool > held.poolBefore - held.count;
         held = made ? { ...held, phase: "held" } : undefined;
     }
     if (held) {
         // Adopt what the earlier run reserved; add or give back only the difference.
-        const poolAfter = await adjust(inputs, inputs.count - held.count);
-        await writeEntry<Held>(LEDGER, ctx.urn, { ...held, count: inputs.count, phase: "held" });
+        const poolAfter = await adjust(host, inputs, inputs.count - held.count);
+        await writeEntry<Held>(host, LEDGER, ctx.urn, { ...held, count: inputs.count, phase: "held" });
         return { id, outs: { ...inputs, poolAfter } };
     }
-    const poolBefore = await poolSize(inputs);
-    await writeEntry<Held>(LEDGER, ctx.urn, { node: inputs.node, sizeKiB: inputs.sizeKiB, count: inputs.count, poolBefore, phase: "adding" });
-    const poolAfter = await adjust(inputs, inputs.count).catch(async (err) => {
-        await removeEntry(LEDGER, ctx.urn);
+    const poolBefore = await poolSize(host, inputs);
+    const entry: Held = { node: inputs.node, sizeKiB: inputs.sizeKiB, count: inputs.count, poolBefore, phase: "adding" };
+    await writeEntry<Held>(host, LEDGER, ctx.urn, entry);
+    const poolAfter = await adjust(host, inputs, inputs.count).catch(async (err) => {
+        await removeEntry(host, LEDGER, ctx.urn);
         throw err;
     });
-    await writeEntry<Held>(LEDGER, ctx.urn, { node: inputs.node, sizeKiB: inputs.sizeKiB, count: inputs.count, poolBefore, phase: "held" });
+    await writeEntry<Held>(host, LEDGER, ctx.urn, { ...entry, phase: "held" });
     return { id, outs: { ...inputs, poolAfter } };
 }
 
 export async function read(id: string, props: HugepageReservationOutputs, ctx: OperationContext): Promise<provider.ReadResult> {
-    const entry = await readEntry<Held>(LEDGER, ctx.urn);
+    const host = accessOf(props.access);
+    const entry = await readEntry<Held>(host, LEDGER, ctx.urn);
     if (!entry) return { id: "", props: {} };
-    return { id, props: { ...props, count: entry.holds.count, poolAfter: await poolSize(props) } };
+    return { id, props: { ...props, count: entry.holds.count, poolAfter: await poolSize(host, props) } };
 }
 
 export async function update(
@@ -140,46 +137,53 @@ export async function update(
     news: HugepageReservationInputs,
     ctx: OperationContext,
 ): Promise<provider.UpdateResult> {
-    const held = (await readEntry<Held>(LEDGER, ctx.urn))?.holds;
-    const poolBefore = await poolSize(news);
-    const poolAfter = await adjust(news, news.count - (held?.count ?? olds.count));
-    await writeEntry<Held>(LEDGER, ctx.urn, { node: news.node, sizeKiB: news.sizeKiB, count: news.count, poolBefore, phase: "held" });
+    const host = accessOf(news.access);
+    const held = (await readEntry<Held>(host, LEDGER, ctx.urn))?.holds;
+    const poolBefore = await poolSize(host, news);
+    const poolAfter = await adjust(host, news, news.count - (held?.count ?? olds.count));
+    await writeEntry<Held>(host, LEDGER, ctx.urn, { node: news.node, sizeKiB: news.sizeKiB, count: news.count, poolBefore, phase: "held" });
     return { outs: { ...news, poolAfter } };
 }
 
 export async function deleteReservation(_id: string, props: HugepageReservationInputs, ctx: OperationContext): Promise<void> {
-    const entry = await readEntry<Held>(LEDGER, ctx.urn);
+    const host = accessOf(props.access);
+    const entry = await readEntry<Held>(host, LEDGER, ctx.urn);
     // No entry: an earlier delete gave the pages back and died before the engine recorded it.
     if (!entry) return;
     const held = entry.holds;
-    const pool = await poolSize(props);
+    const pool = await poolSize(host, props);
     if (held.phase === "releasing" && pool <= held.poolBefore - held.count) {
-        await removeEntry(LEDGER, ctx.urn);
+        await removeEntry(host, LEDGER, ctx.urn);
         return;
     }
-    await writeEntry<Held>(LEDGER, ctx.urn, { ...held, poolBefore: pool, phase: "releasing" });
-    await adjust({ ...props, node: held.node, sizeKiB: held.sizeKiB }, -held.count);
-    await removeEntry(LEDGER, ctx.urn);
+    await writeEntry<Held>(host, LEDGER, ctx.urn, { ...held, poolBefore: pool, phase: "releasing" });
+    await adjust(host, { ...props, node: held.node, sizeKiB: held.sizeKiB }, -held.count);
+    await removeEntry(host, LEDGER, ctx.urn);
 }
 export { deleteReservation as delete };
 
-/** Who maps hugepages on this host: QEMU processes by domain name, others by command and pid. */
-export async function hugepageHolders(): Promise<string[]> {
-    const holders: string[] = [];
-    for (const pid of await fs.readdir("/proc")) {
-        if (!/^\d+$/.test(pid)) continue;
-        const smaps = await fs.readFile(`/proc/${pid}/smaps_rollup`, "utf8").catch(() => "");
-        const hugetlb = /^(?:Private|Shared)_Hugetlb:\s+(\d+) kB/gm;
-        let kib = 0;
-        for (const m of smaps.matchAll(hugetlb)) kib += Number(m[1]);
-        if (kib === 0) {
-            // smaps_rollup lacks the Hugetlb lines on older kernels; the maps file names hugetlbfs files.
-            const maps = await fs.readFile(`/proc/${pid}/maps`, "utf8").catch(() => "");
-            if (!/\/dev\/hugepages|anon_hugepage/.test(maps)) continue;
-        }
-        const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
-        const domain = /guest=([^,]+)/.exec(cmdline[cmdline.indexOf("-name") + 1] ?? "")?.[1];
-        holders.push(domain ? `domain ${domain} (QEMU pid ${pid})` : `${cmdline[0] || "process"} (pid ${pid})`);
-    }
-    return holders;
+/**
+ * Who maps hugepages on the host: QEMU processes by domain name, others by
+ * command and pid. One fixed script with no value of ours in it, so a remote
+ * host answers in one round trip rather than one per process.
+ */
+const HOLDERS_SCRIPT = [
+    "for p in /proc/[0-9]*; do",
+    "  kib=$(grep -s -E '^(Private|Shared)_Hugetlb:' \"$p/smaps_rollup\" | awk '{s += $2} END {print s + 0}')",
+    '  if [ "${kib:-0}" -gt 0 ] || grep -q -s -E \'/dev/hugepages|anon_hugepage\' "$p/maps"; then',
+    "    printf '%s\\t' \"${p#/proc/}\"; tr '\\0' '\\t' < \"$p/cmdline\" 2>/dev/null; echo",
+    "  fi",
+    "done",
+].join("\n");
+
+export async function hugepageHolders(host: HostAccess): Promise<string[]> {
+    const out = await host.run(["sh", "-c", HOLDERS_SCRIPT], { nothrow: true });
+    return out.stdout
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => {
+            const [pid, ...argv] = line.split("\t");
+            const domain = /guest=([^,]+)/.exec(argv[argv.indexOf("-name") + 1] ?? "")?.[1];
+            return domain ? `domain ${domain} (QEMU pid ${pid})` : `${argv[0] || "process"} (pid ${pid})`;
+        });
 }

@@ -6,8 +6,7 @@
  * permitted". libvirt applies a memtune hard_limit as the memlock limit too. The kit checks first and turns the knob off with a stated reason
  * rather than failing the pod.
  */
-import { readFileSync } from "node:fs";
-import { isLocalUri } from "../libvirt/virsh";
+import type { HostAccess } from "./access";
 
 const CAP_SYS_RESOURCE = 24;
 
@@ -17,11 +16,14 @@ export interface MemoryLockingSupport {
 }
 
 /** Reads a host's capability bounding set (local hosts; remote ones are assumed able). */
-export function memoryLockingSupport(uri: string, statusText?: string): MemoryLockingSupport {
-    if (!isLocalUri(uri) && statusText === undefined) {
-        return { supported: true, reason: "assumed on a remote host" };
-    }
-    const status = statusText ?? readFileSync("/proc/self/status", "utf8");
+/** Reads the host's capability bounding set through its access; a host the kit cannot read is assumed able. */
+export async function discoverMemoryLocking(host: HostAccess | undefined): Promise<MemoryLockingSupport> {
+    if (!host) return { supported: true, reason: "assumed on a host whose files the kit cannot read" };
+    return memoryLockingSupport(await host.readFile("/proc/self/status"));
+}
+
+/** Whether a process with this /proc/<pid>/status may raise RLIMIT_MEMLOCK. */
+export function memoryLockingSupport(status: string): MemoryLockingSupport {
     const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
     if (!bounding) return { supported: true, reason: "capabilities unknown; assumed" };
     const has = (BigInt(`0x${bounding}`) >> BigInt(CAP_SYS_RESOURCE)) & 1n;

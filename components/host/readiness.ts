@@ -1,10 +1,9 @@
 /**
  * Host readiness: is the host itself an RT KVM host for this pod? A
  * PREEMPT_RT kernel, and the boot arguments the pod's plan asks for
- * (plan/hostCmdline.ts). Assessment is pure; reading a host is local only.
+ * (plan/hostCmdline.ts). Assessment is pure; a host is read through its HostAccess.
  */
-import { readFileSync, existsSync } from "node:fs";
-import * as os from "node:os";
+import type { HostAccess } from "./access";
 
 /** What the kit read from a host's running kernel. */
 export interface HostKernelFacts {
@@ -27,24 +26,23 @@ export interface HostCheck {
     pass: boolean;
 }
 
-/** Reads this machine's kernel facts. */
-export function readLocalKernelFacts(): HostKernelFacts {
+/** Reads a host's kernel facts through its access. */
+export async function readKernelFacts(host: HostAccess): Promise<HostKernelFacts> {
+    const uname = async (flag: string) => (await host.run(["uname", flag])).stdout.trim();
     return {
-        release: os.release(),
-        version: os.version(),
-        realtime: existsSync("/sys/kernel/realtime") && readFileSync("/sys/kernel/realtime", "utf8").trim() === "1",
-        cmdline: readFileSync("/proc/cmdline", "utf8").trim(),
-        tracers: readTracers(),
+        release: await uname("-r"),
+        version: await uname("-v"),
+        realtime: ((await host.tryReadFile("/sys/kernel/realtime")) ?? "").trim() === "1",
+        cmdline: (await host.readFile("/proc/cmdline")).trim(),
+        tracers: await readTracers(host),
     };
 }
 
-function readTracers(): string[] | null {
+async function readTracers(host: HostAccess): Promise<string[] | null> {
     for (const dir of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
-        try {
-            return readFileSync(`${dir}/available_tracers`, "utf8").trim().split(/\s+/);
-        } catch {
-            // not mounted there
-        }
+        // Not mounted there, or not readable: try the other place.
+        const text = await host.tryReadFile(`${dir}/available_tracers`).catch(() => undefined);
+        if (text !== undefined) return text.trim().split(/\s+/);
     }
     return null;
 }

@@ -20,7 +20,8 @@ import { NFVKIT_METADATA_NAMESPACE } from "../render/domainXml";
 import { xmlEscape } from "../render/xml";
 import { describePinning, parseCputune, type Cputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
-import { isLocalUri, virsh, VirshError } from "./virsh";
+import { accessOf, virshUriOf, type HostAccess, type HostTarget } from "../host/access";
+import { virsh, VirshError } from "./virsh";
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
 export interface DomainInputs {
@@ -43,6 +44,8 @@ export interface DomainInputs {
     readyPattern: string;
     /** Seconds to wait for the guest agent and the ready line. */
     bootTimeoutSec: number;
+    /** How the host is reached for its files and commands (console log, FIFO priorities). @default this machine */
+    access?: HostTarget;
 }
 
 /** Outputs of a Domain: the inputs plus what was observed. */
@@ -100,30 +103,30 @@ function sortKeys(v: unknown): unknown {
 }
 
 export async function create(inputs: DomainInputs, ctx: OperationContext): Promise<provider.CreateResult> {
-    const { uri, name } = inputs;
+    const { name } = inputs;
+    const uri = await virshUriOf(inputs.access, inputs.uri);
+    const host = accessOf(inputs.access);
     const definition = definitionHash(inputs.xml);
     const existing = await ownerOf(uri, name);
     if (existing) {
-        if (existing.owner !== ctx.urn) throw foreignDomainError(uri, name, existing.owner);
+        if (existing.owner !== ctx.urn) throw foreignDomainError(inputs.uri, name, existing.owner);
         // Ours, left by a run that died before the engine recorded it. The same
         // definition, running: adopt it as it is. Anything else: start over.
         if (existing.definition === definition && (await domainState(uri, name)) === "running") {
-            return { id: existing.uuid, outs: await observe(inputs, Date.now()) };
+            return { id: existing.uuid, outs: await observe(uri, inputs, Date.now()) };
         }
         await removeDomain(uri, name);
     }
     await defineDomain(uri, name, stampOwner(inputs.xml, ctx.urn, definition));
     try {
-        if (isLocalUri(uri) && inputs.consoleLog) {
-            await fs.mkdir(path.dirname(inputs.consoleLog), { recursive: true });
-        }
+        if (inputs.consoleLog) await host.mkdir(path.dirname(inputs.consoleLog));
         const started = Date.now();
         await virsh(uri, ["start", name]);
-        // On a local host the console tells first, and tells why a boot went wrong.
-        if (isLocalUri(uri) && inputs.consoleLog && inputs.readyPattern) {
-            await waitForConsoleLine(inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name);
+        // The console tells first, and tells why a boot went wrong.
+        if (inputs.consoleLog && inputs.readyPattern) {
+            await waitForConsoleLine(host, inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name);
         }
-        const outs = await observe(inputs, started);
+        const outs = await observe(uri, inputs, started);
         return { id: outs.uuid, outs };
     } catch (err) {
         // Nothing half-created is left behind: the engine records no resource on failure.
@@ -133,8 +136,8 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
 }
 
 /** Waits for a started guest to be up (guest agent), then reads back what libvirt runs. */
-async function observe(inputs: DomainInputs, started: number): Promise<DomainOutputs> {
-    const { uri, name } = inputs;
+async function observe(uri: string, inputs: DomainInputs, started: number): Promise<DomainOutputs> {
+    const { name } = inputs;
     await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
     const bootSeconds = (Date.now() - started) / 1000;
     const observedVcpuPins = await verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins);
@@ -143,7 +146,8 @@ async function observe(inputs: DomainInputs, started: number): Promise<DomainOut
 }
 
 export async function update(_id: string, olds: DomainOutputs, news: DomainInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
-    const { uri, name } = news;
+    const { name } = news;
+    const uri = await virshUriOf(news.access, news.uri);
     if (olds.runState !== undefined && olds.runState !== "running") {
         // Found stopped by a refresh: start it with the definition it has, then pin as below.
         const started = Date.now();
@@ -168,8 +172,8 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
     // Without the running domain's UUID, libvirt would take the XML for another domain of the same name.
     await defineDomain(uri, name, withUuid(stampOwner(news.xml, ctx.urn, definitionHash(news.xml)), olds.uuid));
     const fifoChanged = Object.entries(after.fifo).filter(([vcpu, priority]) => before.fifo[vcpu] !== priority);
-    if (fifoChanged.length > 0 && isLocalUri(uri)) {
-        await applyFifoPriorityLocally(name, Object.fromEntries(fifoChanged));
+    if (fifoChanged.length > 0) {
+        await applyFifoPriority(accessOf(news.access), name, Object.fromEntries(fifoChanged));
     }
     const observedVcpuPins = await verifyPins(uri, name, after.vcpuPins);
     return { outs: { ...olds, ...news, observedVcpuPins, runState: "running" } };
@@ -182,7 +186,8 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
  * pinning, a start for a stopped guest, a new domain for the rest.
  */
 export async function read(_id: string, props: DomainOutputs, ctx: OperationContext): Promise<provider.ReadResult> {
-    const { uri, name } = props;
+    const { name } = props;
+    const uri = await virshUriOf(props.access, props.uri);
     const existing = await ownerOf(uri, name);
     // Gone, or replaced by a domain that is not this resource's: the engine forgets it, and `up` creates it again.
     if (!existing || existing.owner !== ctx.urn) return { id: "", props: {} };
@@ -204,12 +209,12 @@ export async function read(_id: string, props: DomainOutputs, ctx: OperationCont
 }
 
 function inputsOf(props: DomainOutputs): DomainInputs {
-    const { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec } = props;
-    return { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec };
+    const { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, access } = props;
+    return { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, ...(access ? { access } : {}) };
 }
 
 export async function deleteDomain(_id: string, props: DomainOutputs): Promise<void> {
-    await removeDomain(props.uri, props.name);
+    await removeDomain(await virshUriOf(props.access, props.uri), props.name);
 }
 export { deleteDomain as delete };
 
@@ -342,14 +347,13 @@ async function verifyPins(uri: string, name: string, expected: Record<string, st
     return observed;
 }
 
-/** Sets SCHED_FIFO priorities (vCPU → priority) on the running vCPU threads (local host only). */
-async function applyFifoPriorityLocally(name: string, priorities: Record<string, number>): Promise<void> {
-    const pid = (await fs.readFile(`/run/libvirt/qemu/${name}.pid`, "utf8")).trim();
-    const { execFileSync } = await import("node:child_process");
-    for (const tid of await fs.readdir(`/proc/${pid}/task`)) {
+/** Sets SCHED_FIFO priorities (vCPU → priority) on the running vCPU threads, which libvirt has no live call for. */
+async function applyFifoPriority(host: HostAccess, name: string, priorities: Record<string, number>): Promise<void> {
+    const pid = (await host.readFile(`/run/libvirt/qemu/${name}.pid`)).trim();
+    for (const tid of await host.listDir(`/proc/${pid}/task`)) {
         // QEMU names vCPU threads "CPU <n>/KVM" or "CPU <n>/TCG".
-        const vcpu = /^CPU (\d+)\//.exec((await fs.readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).trim())?.[1];
-        if (vcpu !== undefined && priorities[vcpu] !== undefined) execFileSync("chrt", ["-f", "-p", String(priorities[vcpu]), tid]);
+        const vcpu = /^CPU (\d+)\//.exec(((await host.tryReadFile(`/proc/${pid}/task/${tid}/comm`)) ?? "").trim())?.[1];
+        if (vcpu !== undefined && priorities[vcpu] !== undefined) await host.run(["chrt", "-f", "-p", String(priorities[vcpu]), tid]);
     }
 }
 
@@ -366,11 +370,11 @@ export const BOOT_FAILURES: { line: RegExp; fix: string }[] = [
     { line: /Kernel panic - not syncing/, fix: "the guest kernel panicked: read the console log" },
 ];
 
-async function waitForConsoleLine(file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
+async function waitForConsoleLine(host: HostAccess, file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
     const start = Date.now();
     const tailOf = (text: string) => text.split("\n").slice(-15).join("\n");
     while (Date.now() - start < timeoutMs) {
-        const text = await fs.readFile(file, "utf8").catch(() => "");
+        const text = (await host.tryReadFile(file)) ?? "";
         if (text.includes(pattern)) return;
         for (const failure of BOOT_FAILURES) {
             const hit = failure.line.exec(text);
@@ -381,7 +385,7 @@ async function waitForConsoleLine(file: string, pattern: string, timeoutMs: numb
         }
         await new Promise((r) => setTimeout(r, 250));
     }
-    const tail = tailOf(await fs.readFile(file, "utf8").catch(() => ""));
+    const tail = tailOf((await host.tryReadFile(file)) ?? "");
     throw new Error(`${domain}: no "${pattern}" line in ${file} within ${Math.round(timeoutMs / 1000)} s; the console's last lines:\n${tail}`);
 }
 

@@ -10,11 +10,10 @@
  * provider's ShmRegion.
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { accessOf, type HostAccess, type HostTarget } from "../host/access";
 import { listEntries, readEntry, removeEntry, writeEntry } from "../host/ledger";
 import type { OperationContext } from "../provider/operations";
-import { isLocalUri } from "./virsh";
 
 const LEDGER = "shm";
 
@@ -30,16 +29,12 @@ export interface ShmRegionInputs {
      * libvirt does not relabel, so the kit creates it, owned by QEMU's user.
      */
     hugepages?: boolean;
+    /** How the host is reached. @default this machine */
+    access?: HostTarget;
 }
 
 export async function check(_olds: ShmRegionInputs, news: ShmRegionInputs): Promise<provider.CheckResult> {
     const failures: provider.CheckFailure[] = [];
-    if (!isLocalUri(news.uri)) {
-        failures.push({
-            property: "uri",
-            reason: `ivshmem links on ${news.uri} need the kit to manage files on that host, which only works for local URIs (qemu:///system) so far`,
-        });
-    }
     if (!path.isAbsolute(news.path ?? "")) failures.push({ property: "path", reason: "must be an absolute path" });
     return { inputs: news, failures };
 }
@@ -50,14 +45,14 @@ export async function diff(_id: string, olds: ShmRegionInputs, news: ShmRegionIn
 }
 
 export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Promise<provider.CreateResult> {
-    const holder = (await listEntries<{ path: string }>(LEDGER)).find((e) => e.holds.path === inputs.path && e.urn !== ctx.urn);
+    const host = accessOf(inputs.access);
+    const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === inputs.path && e.urn !== ctx.urn);
     if (holder) {
         throw new Error(`${inputs.path} belongs to ${holder.urn}: another pod uses this link name. Pick another link name or destroy that pod first.`);
     }
-    const ours = (await readEntry<{ path: string }>(LEDGER, ctx.urn))?.holds.path === inputs.path;
-    const stat = await fs.stat(inputs.path).catch(() => undefined);
-    if (stat) {
-        const users = await processesMapping(inputs.path);
+    const ours = (await readEntry<{ path: string }>(host, LEDGER, ctx.urn))?.holds.path === inputs.path;
+    if (await host.exists(inputs.path)) {
+        const users = await processesMapping(host, inputs.path);
         // Our own file, still mapped by the guests of a run that died: adopt it as it is.
         if (ours && users.length > 0) return { id: inputs.path, outs: inputs };
         if (users.length > 0) {
@@ -67,40 +62,43 @@ export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Pr
             );
         }
         // Left by a crashed or hand-run guest: QEMU would refuse it if the size differs.
-        await fs.rm(inputs.path, { force: true });
+        await host.remove(inputs.path);
     }
-    await writeEntry(LEDGER, ctx.urn, { path: inputs.path });
-    await fs.mkdir(path.dirname(inputs.path), { recursive: true });
+    await writeEntry(host, LEDGER, ctx.urn, { path: inputs.path });
+    await host.mkdir(path.dirname(inputs.path));
     if (inputs.hugepages) {
         // libvirt's own state directory is owned by the user it runs QEMU as.
-        const qemu = await fs.stat("/var/lib/libvirt/qemu");
-        const file = await fs.open(inputs.path, "w", 0o600);
-        await file.close();
-        await fs.chown(inputs.path, qemu.uid, qemu.gid);
+        const qemu = await host.stat("/var/lib/libvirt/qemu");
+        if (!qemu) throw new Error(`host ${host.name} has no /var/lib/libvirt/qemu: is libvirt's QEMU driver installed there?`);
+        await host.writeFile(inputs.path, "", { mode: 0o600 });
+        await host.chown(inputs.path, qemu.uid, qemu.gid);
     }
     return { id: inputs.path, outs: inputs };
 }
 
 /** The region exists while the ledger says this resource holds it; the file itself appears only once a member guest starts. */
 export async function read(id: string, props: ShmRegionInputs, ctx: OperationContext): Promise<provider.ReadResult> {
-    const entry = await readEntry<{ path: string }>(LEDGER, ctx.urn);
+    const entry = await readEntry<{ path: string }>(accessOf(props.access), LEDGER, ctx.urn);
     if (!entry || entry.holds.path !== props.path) return { id: "", props: {} };
     return { id, props };
 }
 
 export async function deleteRegion(_id: string, props: ShmRegionInputs, ctx: OperationContext): Promise<void> {
-    await fs.rm(props.path, { force: true });
-    await removeEntry(LEDGER, ctx.urn);
+    const host = accessOf(props.access);
+    await host.remove(props.path);
+    await removeEntry(host, LEDGER, ctx.urn);
 }
 export { deleteRegion as delete };
 
-/** PIDs whose memory maps include `file` (what fuser would say, without needing psmisc). */
-async function processesMapping(file: string): Promise<number[]> {
-    const pids: number[] = [];
-    for (const entry of await fs.readdir("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        const maps = await fs.readFile(`/proc/${entry}/maps`, "utf8").catch(() => "");
-        if (maps.includes(file)) pids.push(Number(entry));
-    }
-    return pids;
+/**
+ * PIDs whose memory maps include `file` (what fuser would say, without needing
+ * psmisc). The path reaches the script as an argument, never as script text.
+ */
+async function processesMapping(host: HostAccess, file: string): Promise<number[]> {
+    const out = await host.run(["sh", "-c", 'grep -l -s -F -e "$1" /proc/[0-9]*/maps', "processes-mapping", file], { nothrow: true });
+    return out.stdout
+        .split("\n")
+        .map((line) => /^\/proc\/(\d+)\/maps$/.exec(line.trim())?.[1])
+        .filter((pid): pid is string => pid !== undefined)
+        .map(Number);
 }

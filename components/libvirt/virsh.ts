@@ -68,13 +68,3 @@ export async function virsh(uri: string, args: readonly string[], opts: VirshOpt
         throw new VirshError(uri, args, err.exitCode, err.stdout, err.stderr, err.failure === "exit" ? undefined : err.reason, err.failure);
     }
 }
-
-/** True when the URI names this machine's libvirt, so host files (logs, /dev/shm) are local files. */
-export function isLocalUri(uri: string): boolean {
-    const match = /^[a-z0-9+]+:\/\/([^/]*)\//i.exec(uri);
-    if (!match) {
-        return false;
-    }
-    const transportAndHost = uri.split("://")[0];
-    return match[1] === "" && !transportAndHost.includes("+ssh") && !transportAndHost.includes("+tcp") && !transportAndHost.includes("+tls");
-}

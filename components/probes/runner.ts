@@ -5,9 +5,8 @@
  * not disturb each other. A tool that fails or measures nothing yields a
  * result with `noSamples` set, which the verdict turns into a failure.
  */
-import { hostAccess, type RunningCommand } from "../host/access";
+import { accessOf, type HostTarget, type RunningCommand } from "../host/access";
 import type { GuestExecResult } from "../libvirt/guestAgent";
-import { isLocalUri } from "../libvirt/virsh";
 import {
     cyclictestCommand,
     displayCommand,
@@ -37,6 +36,8 @@ export interface ProbeGuest {
     housekeepingVcpus: number[];
     /** Host CPUs for host load (`load: host`), the host's housekeeping CPUs. */
     hostHousekeepingCpus: number[];
+    /** How its host is reached, for host load. @default this machine */
+    access?: HostTarget;
 }
 
 /** Runs a shell script in a guest; the default goes through the QEMU guest agent. */
@@ -77,7 +78,7 @@ export async function runProbeSuite(
         if (g.rtVcpus.length === 0) notes.push(`${g.guest} has no real-time vCPU: not probed`);
         return g.rtVcpus.length > 0;
     });
-    const hostLoad = config.load === "host" ? startHostLoad(probed, config, notes, log) : undefined;
+    const hostLoad = config.load === "host" ? startHostLoad(probed, config, notes, log) : [];
     try {
         const perGuest = await Promise.all(
             probed.map(async (g) => {
@@ -100,7 +101,7 @@ export async function runProbeSuite(
         return { results: perGuest.flat(), runs, notes, seconds: (Date.now() - started) / 1000 };
     } finally {
         // Also when a probe throws: the load must not outlive the suite.
-        await hostLoad?.kill();
+        await Promise.all(hostLoad.map((load) => load.kill()));
     }
 }
 
@@ -177,17 +178,26 @@ async function runOneProbe(
     return { result, run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds } };
 }
 
-/** stress-ng on the hosts' housekeeping CPUs for the whole suite (this machine only). */
-function startHostLoad(guests: ProbeGuest[], config: ProbeSuiteConfig, notes: string[], log: (line: string) => void): RunningCommand | undefined {
-    const local = guests.filter((g) => isLocalUri(g.uri));
-    const cpus = [...new Set(local.flatMap((g) => g.hostHousekeepingCpus))].sort((a, b) => a - b);
-    if (cpus.length === 0) {
-        notes.push("host load not applied: no local host with housekeeping CPUs");
-        return undefined;
+/** stress-ng on each host's housekeeping CPUs for the whole suite, started through that host's access. */
+function startHostLoad(guests: ProbeGuest[], config: ProbeSuiteConfig, notes: string[], log: (line: string) => void): RunningCommand[] {
+    const byHost = new Map<string, ProbeGuest[]>();
+    for (const g of guests) {
+        const key = JSON.stringify(g.access ?? { kind: "local" });
+        byHost.set(key, [...(byHost.get(key) ?? []), g]);
     }
     const seconds = config.durationSec * config.probes.length + 120;
-    log(`host load: stress-ng --cpu ${cpus.length} --taskset ${cpus.join(",")}`);
-    notes.push(`host load: stress-ng on host CPUs ${cpus.join(",")} while probing`);
-    // nothrow: the load's own exit says nothing about the probes; its --timeout ends it if we cannot.
-    return hostAccess().start(["stress-ng", "--cpu", String(cpus.length), "--taskset", cpus.join(","), "--timeout", `${seconds}s`], { nothrow: true });
+    const loads: RunningCommand[] = [];
+    for (const hostGuests of byHost.values()) {
+        const host = accessOf(hostGuests[0].access);
+        const cpus = [...new Set(hostGuests.flatMap((g) => g.hostHousekeepingCpus))].sort((a, b) => a - b);
+        if (cpus.length === 0) {
+            notes.push(`host load not applied on ${host.name}: it has no housekeeping CPUs`);
+            continue;
+        }
+        log(`host load on ${host.name}: stress-ng --cpu ${cpus.length} --taskset ${cpus.join(",")}`);
+        notes.push(`host load: stress-ng on host ${host.name} CPUs ${cpus.join(",")} while probing`);
+        // nothrow: the load's own exit says nothing about the probes; its --timeout ends it if we cannot.
+        loads.push(host.start(["stress-ng", "--cpu", String(cpus.length), "--taskset", cpus.join(","), "--timeout", `${seconds}s`], { nothrow: true }));
+    }
+    return loads;
 }

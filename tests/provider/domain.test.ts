@@ -5,69 +5,20 @@
  * replacement; delete leaves no domain.
  */
 import test from "ava";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
-import { guestFacts, withImage } from "../../components/plan/guestFacts";
-import { chooseAccel } from "../../components/host/accel";
+import { ensureGuestImage } from "../../guest-images/build";
 import * as domainOps from "../../components/libvirt/domainOperations";
-import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
-import { memoryLockingSupport } from "../../components/host/memoryLocking";
-import { describePinning, parseCputune } from "../../components/libvirt/cputune";
+import type { DomainOutputs } from "../../components/libvirt/domainOperations";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { virsh } from "../../components/libvirt/virsh";
-import { renderDomainXml } from "../../components/render/domainXml";
-import { resolvePod } from "../../components/plan/resolvePod";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
+import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
 
-const PREFIX = "nfvkit-provider-test";
+const PREFIX = PROVIDER_TEST_PREFIX;
 /** The resource the provider acts for: its URN is the identity stamped on the domain. */
 const ctx = { urn: "urn:pulumi:test::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain" };
-
-/** A one-guest pod on this machine; `cpu` is the host CPU of its single vCPU. */
-async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?: { fifoPriority: number }): Promise<DomainInputs> {
-    const pod = resolvePod(
-        {
-            hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
-            guests: [
-                {
-                    name: "g1",
-                    host: "local",
-                    emulatorCpus: "0",
-                    memory,
-                    pageSize: "4K",
-                    // With rt: vCPU 0 housekeeping on CPU 0, vCPU 1 real-time on CPU 1.
-                    ...(rt ? { vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: rt.fifoPriority } : { vcpus: 1, rtVcpus: [], cpus: [cpu] }),
-                    // What TestPod does on a host that cannot raise RLIMIT_MEMLOCK (see host/memoryLocking.ts).
-                    knobs: memoryLockingSupport(LOCAL_URI).supported ? {} : { locked: false, memtuneHardLimit: false },
-                },
-            ],
-        },
-        { namePrefix: PREFIX },
-    );
-    const guest = pod.guests[0];
-    const { accel } = await chooseAccel(LOCAL_URI);
-    const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
-    const xml = renderDomainXml(guest, {
-        virtType: accel === "kvm" ? "kvm" : "qemu",
-        kernelPath: image.kernel,
-        initrdPath: image.initrd,
-        baseCmdline: "console=ttyS0 nfvkit.name=g1",
-        consoleLogPath: consoleLog,
-    });
-    return {
-        uri: LOCAL_URI,
-        name: guest.domainName,
-        xml,
-        pinning: describePinning(parseCputune(xml)),
-        facts: withImage(guestFacts(guest, accel), image.hash),
-        consoleLog,
-        readyPattern: "NFVKIT-READY name=g1",
-        bootTimeoutSec: 180,
-    };
-}
 
 async function guestUptime(outs: DomainOutputs): Promise<number> {
     const r = await guestShell(outs.uri, outs.name, "cut -d' ' -f1 /proc/uptime");
@@ -188,18 +139,6 @@ test.serial("after a crash, create adopts the domain it made (no reboot); refres
     await removeDomainsWithPrefix(PREFIX);
     t.is((await domainOps.read(again.id, restarted.outs, ctx)).id, "");
 });
-
-/** SCHED_FIFO priority of the QEMU thread running vCPU `vcpu` of a local domain (thread names "CPU <n>/TCG" or "CPU <n>/KVM"). */
-function vcpuThreadPriority(domain: string, vcpu: number): { policy: string; priority: number } {
-    const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith(`CPU ${vcpu}/`)) {
-            const out = execFileSync("chrt", ["-p", tid], { encoding: "utf8" });
-            return { policy: /policy: (\S+)/.exec(out)![1], priority: Number(/priority: (\d+)/.exec(out)![1]) };
-        }
-    }
-    throw new Error(`no thread for vCPU ${vcpu} in ${domain}`);
-}
 
 test.serial("a FIFO priority change is applied to the running RT vCPU thread and to the definition", async (t) => {
     t.teardown(() => removeDomainsWithPrefix(PREFIX));

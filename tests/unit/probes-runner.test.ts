@@ -92,6 +92,6 @@ test("host load runs on this machine while the guests are probed and is stopped 
     };
     const run = await runProbeSuite([vnf], { ...config, probes: ["cyclictest"], load: "host" }, DEFAULT_TARGETS, watching);
     t.regex(during, stressNg);
-    t.true(run.notes.includes("host load: stress-ng on host CPUs 0 while probing"));
+    t.true(run.notes.includes("host load: stress-ng on host local CPUs 0 while probing"), run.notes.join("; "));
     t.notRegex(psArgs(), stressNg, "the load does not outlive the suite");
 });

@@ -1,0 +1,76 @@
+/**
+ * Inputs of the Domain provider for a one-guest pod on this machine, as
+ * NfvGuest would give them, and what a person checks on its RT vCPU thread.
+ * Shared by the provider tests (local and over SSH).
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import type { GuestImage } from "../../guest-images/build";
+import { hostAccess } from "../../components/host/access";
+import { chooseAccel } from "../../components/host/accel";
+import { discoverMemoryLocking } from "../../components/host/memoryLocking";
+import { describePinning, parseCputune } from "../../components/libvirt/cputune";
+import type { DomainInputs } from "../../components/libvirt/domainOperations";
+import { guestFacts, withImage } from "../../components/plan/guestFacts";
+import { resolvePod } from "../../components/plan/resolvePod";
+import { renderDomainXml } from "../../components/render/domainXml";
+import { LOCAL_URI } from "./host";
+
+/** Prefix of every domain the provider tests create. */
+export const PROVIDER_TEST_PREFIX = "nfvkit-provider-test";
+const PREFIX = PROVIDER_TEST_PREFIX;
+
+/** A one-guest pod on this machine; `cpu` is the host CPU of its single vCPU. */
+export async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?: { fifoPriority: number }): Promise<DomainInputs> {
+    const pod = resolvePod(
+        {
+            hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
+            guests: [
+                {
+                    name: "g1",
+                    host: "local",
+                    emulatorCpus: "0",
+                    memory,
+                    pageSize: "4K",
+                    // With rt: vCPU 0 housekeeping on CPU 0, vCPU 1 real-time on CPU 1.
+                    ...(rt ? { vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: rt.fifoPriority } : { vcpus: 1, rtVcpus: [], cpus: [cpu] }),
+                    // What TestPod does on a host that cannot raise RLIMIT_MEMLOCK (see host/memoryLocking.ts).
+                    knobs: (await discoverMemoryLocking(hostAccess())).supported ? {} : { locked: false, memtuneHardLimit: false },
+                },
+            ],
+        },
+        { namePrefix: PREFIX },
+    );
+    const guest = pod.guests[0];
+    const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
+    const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
+    const xml = renderDomainXml(guest, {
+        virtType: accel === "kvm" ? "kvm" : "qemu",
+        kernelPath: image.kernel,
+        initrdPath: image.initrd,
+        baseCmdline: "console=ttyS0 nfvkit.name=g1",
+        consoleLogPath: consoleLog,
+    });
+    return {
+        uri: LOCAL_URI,
+        name: guest.domainName,
+        xml,
+        pinning: describePinning(parseCputune(xml)),
+        facts: withImage(guestFacts(guest, accel), image.hash),
+        consoleLog,
+        readyPattern: "NFVKIT-READY name=g1",
+        bootTimeoutSec: 180,
+    };
+}
+
+/** SCHED_FIFO priority of the QEMU thread running vCPU `vcpu` of a local domain (thread names "CPU <n>/TCG" or "CPU <n>/KVM"). */
+export function vcpuThreadPriority(domain: string, vcpu: number): { policy: string; priority: number } {
+    const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith(`CPU ${vcpu}/`)) {
+            const out = execFileSync("chrt", ["-p", tid], { encoding: "utf8" });
+            return { policy: /policy: (\S+)/.exec(out)![1], priority: Number(/priority: (\d+)/.exec(out)![1]) };
+        }
+    }
+    throw new Error(`no thread for vCPU ${vcpu} in ${domain}`);
+}
