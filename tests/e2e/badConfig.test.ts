@@ -30,7 +30,7 @@ test("a preview of a bad stack config lists every problem by YAML path and creat
     const r = await runPulumi(["preview", "--stack", "ci", "--config-file", file]);
     t.not(r.code, 0);
     const out = r.stdout + r.stderr;
-    t.regex(out, /the stack config has problems; nothing was created/);
+    t.regex(out, /the stack config has 8 problems; nothing was created/, "the header counts every problem, probe, target and gate ones included");
     for (const p of [
         "nfv-testpod:pod.guests[1].name",
         "nfv-testpod:pod.guests[0].host",
@@ -38,7 +38,7 @@ test("a preview of a bad stack config lists every problem by YAML path and creat
         "nfv-testpod:probes.durationSec",
         "nfv-testpod:gate",
         "nfv-testpod:targets.timer.maxUs",
-        "nfv-testpod:pod.hosts[0].ssh.privateKeySecret: nfv-testpod:hostKeyLocal holds a private key in plain text. Fix: pulumi config set --secret hostKeyLocal",
+        "nfv-testpod:pod.hosts[0].ssh.privateKeySecret: names nfv-testpod:hostKeyLocal, which holds a private key in plain text (got \"hostKeyLocal\"). Fix: pulumi config set --secret hostKeyLocal",
     ]) {
         t.true(out.includes(p), `${p} is named:\n${out}`);
     }
