@@ -13,6 +13,7 @@ export const tokens = {
     domain: "nfvkit:libvirt:Domain",
     shmRegion: "nfvkit:libvirt:ShmRegion",
     hugepageReservation: "nfvkit:host:HugepageReservation",
+    guestImage: "nfvkit:host:GuestImage",
     probeSuite: "nfvkit:probes:ProbeSuite",
 } as const;
 

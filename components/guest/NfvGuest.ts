@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostTarget } from "../host/access";
 import type { GuestImage } from "../../guest-images/build";
 import { Domain } from "../libvirt/Domain";
 import { describePinning, parseCputune } from "../libvirt/cputune";
@@ -25,6 +26,8 @@ export interface NfvGuestArgs {
     bootTimeoutSec?: number;
     /** Key/values written into the domain's metadata, so people and tools can tell whose domain it is. */
     metadata?: Record<string, string>;
+    /** How the guest's host is reached for its console log and FIFO priorities. @default this machine */
+    access?: pulumi.Input<HostTarget>;
 }
 
 /**
@@ -70,6 +73,7 @@ export class NfvGuest extends pulumi.ComponentResource {
                 consoleLog: guest.consoleLog,
                 readyPattern: `${GUEST_READY_LINE} name=${guest.name}`,
                 bootTimeoutSec: args.bootTimeoutSec ?? (guest.accel === "tcg" ? 180 : 60),
+                ...(args.access ? { access: args.access } : {}),
             },
             { parent: this },
         );

@@ -213,8 +213,16 @@ function inputsOf(props: DomainOutputs): DomainInputs {
     return { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, ...(access ? { access } : {}) };
 }
 
-export async function deleteDomain(_id: string, props: DomainOutputs): Promise<void> {
-    await removeDomain(await virshUriOf(props.access, props.uri), props.name);
+export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: OperationContext): Promise<void> {
+    const uri = await virshUriOf(props.access, props.uri);
+    // A domain of that name that another resource made (the name was reused after this one was
+    // removed by hand) is not this resource's to remove.
+    const existing = ctx ? await ownerOf(uri, props.name) : undefined;
+    if (existing && existing.owner !== "" && existing.owner !== ctx!.urn) {
+        process.stderr.write(`domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone\n`);
+        return;
+    }
+    await removeDomain(uri, props.name);
 }
 export { deleteDomain as delete };
 

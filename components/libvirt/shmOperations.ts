@@ -85,7 +85,9 @@ export async function read(id: string, props: ShmRegionInputs, ctx: OperationCon
 
 export async function deleteRegion(_id: string, props: ShmRegionInputs, ctx: OperationContext): Promise<void> {
     const host = accessOf(props.access);
-    await host.remove(props.path);
+    // Only a file this resource holds: another pod may have taken the name since.
+    const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === props.path);
+    if (!holder || holder.urn === ctx.urn) await host.remove(props.path);
     await removeEntry(host, LEDGER, ctx.urn);
 }
 export { deleteRegion as delete };

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { HostTarget } from "../host/access";
 import { ShmRegion } from "../libvirt/ShmRegion";
 import type { LinkPlan } from "../plan/podPlan";
 import { tokens } from "../tokens";
@@ -6,6 +7,8 @@ import { tokens } from "../tokens";
 export interface IvshmemLinkArgs {
     /** The link as planned from the pod spec: its host's URI, backing file, size (a power of two) and members. */
     link: LinkPlan;
+    /** How the link's host is reached for the backing file. @default this machine */
+    access?: pulumi.Input<HostTarget>;
 }
 
 /**
@@ -27,7 +30,7 @@ export class IvshmemLink extends pulumi.ComponentResource {
         const { link } = args;
         const region = new ShmRegion(
             `${name}-shm`,
-            { uri: link.uri, path: link.path, sizeBytes: link.size.bytes, hugepages: link.hugepages },
+            { uri: link.uri, path: link.path, sizeBytes: link.size.bytes, hugepages: link.hugepages, ...(args.access ? { access: args.access } : {}) },
             { parent: this },
         );
         this.path = region.path;

@@ -45,7 +45,7 @@ export interface HostPlan {
     pfs: PfPlan[];
     /** Everything the kit adapted to this host and why (accelerator, knobs it had to turn off). */
     notes: string[];
-    ssh?: { user: string; address: string; port: number; privateKeySecret: string };
+    ssh?: { user: string; address: string; port: number; privateKeySecret: string; knownHosts?: string[] };
 }
 
 export type HostHugepages = Omit<HugepageDemand, "host">;

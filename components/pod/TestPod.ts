@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { GuestImage } from "../../guest-images/build";
+import type { GuestImage as ImageFiles } from "../../guest-images/build";
+import type { HostTarget } from "../host/access";
+import { GuestImage } from "../host/GuestImage";
 import { NfvGuest } from "../guest/NfvGuest";
 import type { HostFacts } from "../host/facts";
 import { HugepageReservation } from "../host/HugepageReservation";
@@ -8,7 +10,7 @@ import { IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import { tryPlanPod, type GuestPlan, type PodPlan } from "../plan/podPlan";
 import { checkPod } from "../spec/check";
-import { guestsOnRemoteHosts, hostFactOptions } from "../validate/validateStack";
+import { hostFactOptions, remoteHostsWithoutAccess } from "../validate/validateStack";
 import { ProbeSuite } from "../probes/ProbeSuite";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
 import type { Targets } from "../probes/targets";
@@ -38,7 +40,7 @@ export interface TestPodArgs {
     /** Per host name: discovered topology and accelerator. Hosts absent here get TCG and their declared topology. */
     hostFacts?: Record<string, HostFacts>;
     /** The guest image every guest boots (built by guest-images/build.ts). */
-    image: pulumi.Input<GuestImage>;
+    image: pulumi.Input<ImageFiles>;
     /**
      * Reserve the guests' hugepages on their hosts, and give them back on destroy.
      * @default true: a fresh host has no hugepages, and a leftover reservation wastes memory.
@@ -46,6 +48,12 @@ export interface TestPodArgs {
     reserveHugepages?: boolean;
     /** Guest boot timeout in seconds. @default NfvGuest's default. */
     bootTimeoutSec?: number;
+    /**
+     * How each host is reached for its files and commands (image copy, hugepages,
+     * shm files, console logs, probes), by host name. The SSH private key in it
+     * should be a Pulumi secret. @default this machine, for every host
+     */
+    hostAccess?: Record<string, pulumi.Input<HostTarget>>;
     /**
      * The post-deploy latency probes and their gate. Unset: no probes run.
      * The probe suite runs after every guest is up, and again whenever a guest is
@@ -144,24 +152,27 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
     const hostFacts = args.hostFacts ?? {};
     const checked = checkPod(args.spec, { namePrefix, yamlPath: specPath, ...hostFactOptions(hostFacts) });
     const planned = tryPlanPod(checked, hostFacts, { namePrefix });
-    const problems = [...planned.problems, ...guestsOnRemoteHosts(args.spec, specPath)];
+    const problems = [...planned.problems, ...remoteHostsWithoutAccess(args.spec, specPath)];
     if (problems.length > 0 || !planned.plan) throw new PodSpecError(problems);
     return planned.plan;
 }
 
 /** Walks the plan: reservations, then links, then guests, then probes. */
 function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, plan: PodPlan) {
-    const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, plan);
-    const links = createLinks(name, parent, plan);
+    const access = (host: string) => (args.hostAccess?.[host] ? { access: args.hostAccess[host] } : {});
+    const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, plan, access);
+    const links = createLinks(name, parent, plan, access);
+    const images = createImages(name, parent, plan, args.image, access);
     const guests: Record<string, NfvGuest> = {};
     for (const guest of plan.guests) {
         const dependsOn: pulumi.Resource[] = [
+            images[guest.host],
             ...(reservations.get(guest.host) ?? []),
             ...plan.links.filter((l) => l.members.includes(guest.name)).map((l) => links[l.name]),
         ];
         guests[guest.name] = new NfvGuest(
             `${name}-${guest.name}`,
-            { guest, image: args.image, bootTimeoutSec: args.bootTimeoutSec, metadata: { pod: name, prefix: plan.namePrefix } },
+            { guest, image: args.image, bootTimeoutSec: args.bootTimeoutSec, metadata: { pod: name, prefix: plan.namePrefix }, ...access(guest.host) },
             { parent, dependsOn },
         );
     }
@@ -189,7 +200,9 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
               `${name}-probes`,
               {
                   title: `${pulumi.getProject()}/${pulumi.getStack()}`,
-                  guests: plan.guests.map((g) => ({ guest: g.name, uri: g.uri, domain: g.domainName, ...probeCpus(g) })),
+                  guests: pulumi.all(
+                      plan.guests.map((g) => pulumi.output({ guest: g.name, uri: g.uri, domain: g.domainName, ...probeCpus(g), ...access(g.host) })),
+                  ),
                   guestIds: pulumi.all(plan.guests.map((g) => guests[g.name].uuid)),
                   config: args.probes.config,
                   targets: args.probes.targets,
@@ -217,15 +230,32 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     };
 }
 
+/** How a host is reached, as the resources' `access` input: absent means this machine. */
+type AccessOf = (host: string) => { access?: pulumi.Input<HostTarget> };
+
+/** The guest image on every host that has guests: copied there by content hash, skipped when it is there. */
+function createImages(name: string, parent: pulumi.Resource, plan: PodPlan, image: pulumi.Input<ImageFiles>, access: AccessOf) {
+    const images: Record<string, GuestImage> = {};
+    for (const host of plan.hosts.filter((h) => plan.guests.some((g) => g.host === h.name))) {
+        const files = pulumi.output(image);
+        images[host.name] = new GuestImage(
+            `${name}-image-${host.name}`,
+            { host: host.name, hash: files.hash, files: files.apply((i) => [i.kernel, i.initrd]), ...access(host.name) },
+            { parent },
+        );
+    }
+    return images;
+}
+
 /** One reservation per host, NUMA node and page size the plan counted. */
-function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan) {
+function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf) {
     const byHost = new Map<string, HugepageReservation[]>();
     for (const host of plan.hosts) {
         for (const need of host.hugepages) {
             const sizeKiB = need.pageSize.kibibytes;
             const reservation = new HugepageReservation(
                 `${name}-hugepages-${host.name}-node${need.node}-${sizeKiB}k`,
-                { uri: host.uri, host: host.name, node: need.node, sizeKiB, count: need.pages },
+                { uri: host.uri, host: host.name, node: need.node, sizeKiB, count: need.pages, ...access(host.name) },
                 { parent },
             );
             byHost.set(host.name, [...(byHost.get(host.name) ?? []), reservation]);
@@ -234,9 +264,9 @@ function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan
     return byHost;
 }
 
-function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan) {
+function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf) {
     const links: Record<string, IvshmemLink> = {};
-    for (const link of plan.links) links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link }, { parent });
+    for (const link of plan.links) links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, ...access(link.host) }, { parent });
     return links;
 }
 

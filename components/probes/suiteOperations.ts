@@ -7,6 +7,7 @@
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
+import { virshUriOf } from "../host/access";
 import { guestShell } from "../libvirt/guestAgent";
 import { writeResults, type ResultFiles } from "./resultsWriter";
 import { runProbeSuite, type ProbeGuest } from "./runner";
@@ -61,7 +62,7 @@ export async function create(inputs: ProbeSuiteInputs): Promise<provider.CreateR
         inputs.guests,
         inputs.config,
         inputs.targets,
-        (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
+        async (g, script, timeoutMs) => guestShell(await virshUriOf(g.access, g.uri), g.domain, script, timeoutMs),
         progress,
     );
     const verdict = judge(run.results, inputs.targets, { gate: inputs.gate });

@@ -6,6 +6,7 @@
  * any checkout of the project can preview, refresh, update and destroy it.
  */
 import type * as provider from "@pulumi/pulumi/provider";
+import * as guestImage from "../host/guestImageOperations";
 import * as hugepageReservation from "../host/hugepageOperations";
 import * as domain from "../libvirt/domainOperations";
 import * as shmRegion from "../libvirt/shmOperations";
@@ -20,6 +21,7 @@ const operationsByType: Record<string, ResourceOperations> = {
     [tokens.domain]: domain,
     [tokens.shmRegion]: shmRegion,
     [tokens.hugepageReservation]: hugepageReservation,
+    [tokens.guestImage]: guestImage,
     [tokens.probeSuite]: probeSuite,
 };
 

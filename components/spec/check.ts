@@ -38,7 +38,7 @@ export interface ResolveOptions {
 
 const podKeys = ["hosts", "guests", "links"] as const;
 const hostKeys = ["name", "uri", "ssh", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs", "guestKnobs", "accel"] as const;
-const sshKeys = ["user", "address", "port", "privateKeySecret"] as const;
+const sshKeys = ["user", "address", "port", "privateKeySecret", "knownHosts"] as const;
 const guestKeys = [
     "name",
     "host",
@@ -472,8 +472,32 @@ function readSsh(r: SpecReader, value: unknown, path: string, uriHost: string | 
         );
         return undefined;
     }
+    const knownHosts = readKnownHosts(r, spec.knownHosts, joinPath(path, "knownHosts"));
     if (privateKeySecret === undefined || port === undefined || user === "" || address === "") return undefined;
-    return { user, address, port, privateKeySecret };
+    return { user, address, port, privateKeySecret, ...(knownHosts ? { knownHosts } : {}) };
+}
+
+/** Pinned host keys: known_hosts lines, each "[host[:port]] <key type> <base64 key>", nothing that ssh could read as an option. */
+function readKnownHosts(r: SpecReader, value: unknown, path: string): string[] | undefined {
+    if (value === undefined || value === null) return undefined;
+    const lines = typeof value === "string" ? value.split("\n") : Array.isArray(value) ? value : undefined;
+    const fix = 'paste the lines `ssh-keyscan -p <port> <address>` prints, e.g. "ssh-ed25519 AAAAC3Nza..."';
+    if (!lines) {
+        r.report(path, value, "must be known_hosts lines (a text or a list of texts)", fix);
+        return undefined;
+    }
+    const keyLine = /^(?:[^\s#-][^\s]*\s+)?(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)\s+[A-Za-z0-9+/]+={0,3}(?:\s+[^\s]*)?$/;
+    const out: string[] = [];
+    lines.forEach((line, i) => {
+        const text = typeof line === "string" ? line.trim() : line;
+        if (text === "" || (typeof text === "string" && text.startsWith("#"))) return;
+        if (typeof text !== "string" || !keyLine.test(text)) {
+            r.report(Array.isArray(value) ? joinPath(path, i) : path, line, "is not a known_hosts line (host, key type, base64 key)", fix);
+            return;
+        }
+        out.push(text);
+    });
+    return out.length > 0 ? out : undefined;
 }
 
 function readName(r: SpecReader, value: unknown, path: string): string | undefined {

@@ -43,7 +43,7 @@ export interface CheckedHost {
     /** SR-IOV PFs declared for the host. */
     pfs: { name: string; vfCount?: number; numaNode?: number }[];
     /** SSH access, when declared; the key itself stays in the named secret config key. */
-    ssh?: { user: string; address: string; port: number; privateKeySecret: string };
+    ssh?: { user: string; address: string; port: number; privateKeySecret: string; knownHosts?: string[] };
 }
 
 export interface CheckedVf {

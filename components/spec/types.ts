@@ -66,6 +66,12 @@ export interface HostSshSpec {
      * private key, set with `pulumi config set --secret <name> < ~/.ssh/id_ed25519`.
      */
     privateKeySecret: string;
+    /**
+     * The host's public keys, pinned: known_hosts lines as `ssh-keyscan -p <port> <address>`
+     * prints them (or just "<type> <key>"). The kit never trusts an unpinned host.
+     * Required when the kit connects: for a remote host with guests.
+     */
+    knownHosts?: string | string[];
 }
 
 export interface HostSpec {

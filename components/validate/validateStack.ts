@@ -87,7 +87,7 @@ export function validateStack(input: StackInput): StackCheck {
     }
     const podCheck = spec === undefined ? { problems: [] } : planPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
     problems.push(...podCheck.problems);
-    problems.push(...guestsOnRemoteHosts(spec, podPath));
+    problems.push(...remoteHostsWithoutAccess(spec, podPath));
     if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
 
     const probes = checkProbeSuiteConfig(input.config[key("probes")], key("probes"));
@@ -246,19 +246,19 @@ function sshKeyProblems(sshKeys: string[], config: Record<string, unknown>, secr
 }
 
 /**
- * RULE (temporary): guests only on this machine's libvirt. The guest image and
- * console logs are files on the machine running pulumi, and the kit does not
- * copy them to remote hosts yet, so a remote guest could not boot. Drop this
- * check when remote hosts are supported. Read from the raw spec, so it is said
- * even when the pod has other problems.
+ * A remote host with guests is worked on over SSH: the guest image is copied
+ * there, its console logs, shm files and hugepages are handled there. That
+ * needs `ssh:` access with pinned host keys; the kit never trusts a host
+ * blindly. Read from the raw spec, so it is said even when the pod has other
+ * problems.
  */
-export function guestsOnRemoteHosts(spec: unknown, podPath: string): SpecProblem[] {
+export function remoteHostsWithoutAccess(spec: unknown, podPath: string): SpecProblem[] {
     const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
     const guests = (spec as { guests?: unknown } | null | undefined)?.guests;
     if (!Array.isArray(hosts) || !Array.isArray(guests)) return [];
     const problems: SpecProblem[] = [];
     hosts.forEach((h, i) => {
-        const host = h as { name?: unknown; uri?: unknown } | null;
+        const host = h as { name?: unknown; uri?: unknown; ssh?: { knownHosts?: unknown } } | null;
         if (typeof host?.name !== "string" || typeof host.uri !== "string") return;
         const uri = checkLibvirtUri(host.uri);
         if (!uri.ok || !uri.target.remote) return;
@@ -267,12 +267,22 @@ export function guestsOnRemoteHosts(spec: unknown, podPath: string): SpecProblem
             return on === host.name || (on === undefined && hosts.length === 1);
         });
         if (!hasGuest) return;
-        problems.push({
-            path: `${joinPath(joinPath(podPath, "hosts"), i)}.uri`,
-            value: host.uri,
-            reason: `is a remote libvirt; the kit does not copy the guest image to remote hosts yet, so host ${host.name}'s guests could not boot`,
-            fix: "run the kit on that host against qemu:///system",
-        });
+        const at = joinPath(joinPath(podPath, "hosts"), i);
+        if (host.ssh === undefined || host.ssh === null) {
+            problems.push({
+                path: `${at}.ssh`,
+                value: undefined,
+                reason: `is needed: host ${host.name} is remote (${host.uri}) and has guests, so the kit copies the guest image there and works on its files over SSH`,
+                fix: "add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
+            });
+        } else if (host.ssh.knownHosts === undefined) {
+            problems.push({
+                path: `${at}.ssh.knownHosts`,
+                value: undefined,
+                reason: `is needed: the kit connects to host ${host.name} over SSH and never trusts a host key it was not given`,
+                fix: "add the lines `ssh-keyscan -p <port> <address>` prints, after checking them out of band",
+            });
+        }
     });
     return problems;
 }

@@ -38,7 +38,7 @@ test("a preview of a bad stack config lists every problem by YAML path and creat
         "nfv-testpod:probes.durationSec",
         "nfv-testpod:gate",
         "nfv-testpod:targets.timer.maxUs",
-        "nfv-testpod:pod.hosts[0].ssh.privateKeySecret: names nfv-testpod:hostKeyLocal, which holds a private key in plain text (got \"hostKeyLocal\"). Fix: pulumi config set --secret hostKeyLocal",
+        'nfv-testpod:pod.hosts[0].ssh.privateKeySecret: names nfv-testpod:hostKeyLocal, which holds a private key in plain text (got "hostKeyLocal"). Fix: pulumi config set --secret hostKeyLocal',
     ]) {
         t.true(out.includes(p), `${p} is named:\n${out}`);
     }

@@ -91,12 +91,12 @@ test("a stack file's probe settings are checked with its pod: every bad setting 
     t.is(r.stdout, "", "no placement table for a stack with problems");
 });
 
-test("guests on a remote libvirt are reported by validate too, as pulumi up refuses them", async (t) => {
+test("guests on a remote libvirt without SSH access are reported by validate too, as pulumi up refuses them", async (t) => {
     const file = `${fixtures}/two-node-smt.yaml`;
     const r = await validate(file, "--offline", "--prefix", "lab");
     t.is(r.code, 1);
     t.deepEqual(r.stderr.trimEnd().split("\n"), [
         `${file}: 1 problem:`,
-        `${file}:6: hosts[0].uri: is a remote libvirt; the kit does not copy the guest image to remote hosts yet, so host host-a's guests could not boot (got "qemu+ssh://root@host-a/system"). Fix: run the kit on that host against qemu:///system`,
+        `${file}:5: hosts[0].ssh: is needed: host host-a is remote (qemu+ssh://root@host-a/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }`,
     ]);
 });

@@ -101,14 +101,14 @@ test("a bad spec fails before any resource is registered, naming every problem",
     t.deepEqual(recorded.slice(before), [], "nothing was registered, not even the component");
 });
 
-test("guests on a remote libvirt are refused before anything is registered, with the reason", async (t) => {
+test("guests on a remote libvirt without SSH access are refused before anything is registered, with the reason", async (t) => {
     const { TestPod } = await import("../../components/pod/TestPod");
     const before = recorded.length;
     const remote = { ...spec, hosts: [{ ...spec.hosts[0], uri: "qemu+ssh://root@lab-1/system" }] };
     const err = t.throws(() => new TestPod("remote", { spec: remote, image, namePrefix: "nfv-testpod-unit" }));
     t.is(
         err!.message,
-        'pod spec has 1 problem:\nnfv-testpod:pod.hosts[0].uri: is a remote libvirt; the kit does not copy the guest image to remote hosts yet, so host local\'s guests could not boot (got "qemu+ssh://root@lab-1/system"). Fix: run the kit on that host against qemu:///system',
+        "pod spec has 1 problem:\nnfv-testpod:pod.hosts[0].ssh: is needed: host local is remote (qemu+ssh://root@lab-1/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
     );
     t.deepEqual(recorded.slice(before), []);
 });

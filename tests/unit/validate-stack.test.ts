@@ -255,10 +255,29 @@ test("one wrong pageSize gives one problem, none about a page size nobody wrote"
     ]);
 });
 
-test("guests on a remote libvirt host are one named problem (the rule to drop with remote support)", (t) => {
+test("guests on a remote libvirt host need SSH access with pinned host keys", (t) => {
     t.deepEqual(lines(good.replace("- name: local\n", "- name: local\n        uri: qemu+ssh://root@lab-1/system\n")), [
-        'Pulumi.t.yaml:8: nfv-testpod:pod.hosts[0].uri: is a remote libvirt; the kit does not copy the guest image to remote hosts yet, so host local\'s guests could not boot (got "qemu+ssh://root@lab-1/system"). Fix: run the kit on that host against qemu:///system',
+        "Pulumi.t.yaml:7: nfv-testpod:pod.hosts[0].ssh: is needed: host local is remote (qemu+ssh://root@lab-1/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
     ]);
+    const unpinned = good.replace(
+        "- name: local\n",
+        "- name: local\n        uri: qemu+ssh://root@lab-1/system\n        ssh: {privateKeySecret: hostKeyLab1}\n",
+    );
+    t.true(
+        lines(unpinned).some((l) =>
+            l.includes(
+                "nfv-testpod:pod.hosts[0].ssh.knownHosts: is needed: the kit connects to host local over SSH and never trusts a host key it was not given",
+            ),
+        ),
+        lines(unpinned).join("\n"),
+    );
+    const badPin = good.replace("- name: local\n", '- name: local\n        ssh: {privateKeySecret: hostKeyLab1, knownHosts: "-oProxyCommand=evil"}\n');
+    t.true(
+        lines(badPin).some((l) =>
+            l.includes('nfv-testpod:pod.hosts[0].ssh.knownHosts: is not a known_hosts line (host, key type, base64 key) (got "-oProxyCommand=evil")'),
+        ),
+        lines(badPin).join("\n"),
+    );
 });
 
 test("the program's check and npm run validate give the same problems for the same stack file", (t) => {

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 /** What one process of the tree is, in the terms of a Pulumi run. */
-export type ProcessRole = "engine" | "language host" | "program" | "dynamic providers" | "other";
+export type ProcessRole = "engine" | "language host" | "program" | "nfvkit provider" | "other";
 
 /** One process as last seen. */
 export interface ProcessSample {
@@ -56,7 +56,7 @@ export function roleOf(cmdline: string[]): ProcessRole {
     const args = cmdline.join(" ");
     if (exe === "pulumi") return "engine";
     if (exe === "pulumi-language-nodejs") return "language host";
-    if (/dynamic-provider|pulumi-resource-pulumi-nodejs/.test(args)) return "dynamic providers";
+    if (/components\/provider\/server\.ts|pulumi-resource-nfvkit/.test(args)) return "nfvkit provider";
     if (/cmd\/run|tsx/.test(args) || exe === "node") return "program";
     return "other";
 }
@@ -125,14 +125,14 @@ export function watchTree(rootPid: number, intervalMs = 100): { stop(): TreeUsag
         engine: { peakRssKiB: 0, cpuSeconds: 0 },
         "language host": { peakRssKiB: 0, cpuSeconds: 0 },
         program: { peakRssKiB: 0, cpuSeconds: 0 },
-        "dynamic providers": { peakRssKiB: 0, cpuSeconds: 0 },
+        "nfvkit provider": { peakRssKiB: 0, cpuSeconds: 0 },
         other: { peakRssKiB: 0, cpuSeconds: 0 },
     });
     const usage: TreeUsage = {
         peakRssKiB: 0,
         roles: emptyRoles(),
         samples: 0,
-        pids: { engine: [], "language host": [], program: [], "dynamic providers": [], other: [] },
+        pids: { engine: [], "language host": [], program: [], "nfvkit provider": [], other: [] },
     };
     const lastCpu = new Map<number, { role: ProcessRole; cpuSeconds: number }>();
     const sample = () => {

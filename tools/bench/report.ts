@@ -61,7 +61,7 @@ export function formatMeasurements(rows: PreviewMeasurement[]): string[] {
             m.peakProcessRssMiB === undefined ? "-" : m.peakProcessRssMiB.toFixed(0),
             cpu(m, "program"),
             cpu(m, "engine"),
-            cpu(m, "dynamic providers"),
+            cpu(m, "nfvkit provider"),
         ]),
     );
 }

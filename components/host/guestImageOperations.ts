@@ -1,0 +1,77 @@
+/**
+ * The guest image on a host: the kernel and initramfs every guest there boots,
+ * at the same path as on the machine running pulumi (the image cache, named by
+ * the image's content hash). Copied once per host and image, and skipped when
+ * the host already has the same bytes. The image stays in the host's cache on
+ * destroy: it is shared by every stack that boots the same image there. The
+ * Operations of the nfvkit provider's GuestImage.
+ */
+import type * as provider from "@pulumi/pulumi/provider";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import * as path from "node:path";
+import { accessOf, type HostAccess, type HostTarget } from "./access";
+
+export interface GuestImageInputs {
+    /** Host name in the pod spec, for messages. */
+    host: string;
+    /** The image's content hash (its cache folder's name). */
+    hash: string;
+    /** Absolute paths, the same on this machine and on the host. */
+    files: string[];
+    /** How the host is reached. @default this machine */
+    access?: HostTarget;
+}
+
+export interface GuestImageOutputs extends GuestImageInputs {
+    /** What create did: "copied" or "already there". */
+    copied: string;
+}
+
+export async function diff(_id: string, olds: GuestImageInputs, news: GuestImageInputs): Promise<provider.DiffResult> {
+    const replaces = olds.hash !== news.hash || JSON.stringify(olds.files) !== JSON.stringify(news.files) ? ["hash"] : [];
+    return { changes: replaces.length > 0 || olds.host !== news.host, replaces };
+}
+
+export async function create(inputs: GuestImageInputs): Promise<provider.CreateResult> {
+    const host = accessOf(inputs.access);
+    let copied = false;
+    for (const file of inputs.files) {
+        const want = await localSha256(file);
+        if ((await remoteSha256(host, file)) === want) continue;
+        await host.mkdir(path.dirname(file));
+        // Through a temporary name, so a copy cut short is never taken for the image.
+        await host.copyTo(file, `${file}.part`);
+        if ((await remoteSha256(host, `${file}.part`)) !== want) {
+            throw new Error(`copying ${file} to host ${inputs.host} gave different bytes; check the host's disk space and run again`);
+        }
+        await host.run(["mv", "-f", `${file}.part`, file]);
+        copied = true;
+    }
+    return { id: `${inputs.host}/${inputs.hash}`, outs: { ...inputs, copied: copied ? "copied" : "already there" } };
+}
+
+/** Present while every file is on the host with its bytes; otherwise the next `up` copies it again. */
+export async function read(id: string, props: GuestImageOutputs): Promise<provider.ReadResult> {
+    const host = accessOf(props.access);
+    for (const file of props.files) {
+        if ((await remoteSha256(host, file)) !== (await localSha256(file).catch(() => undefined))) return { id: "", props: {} };
+    }
+    return { id, props };
+}
+
+export async function deleteImage(): Promise<void> {
+    // Kept in the host's content-addressed cache: other stacks on the host may boot the same image.
+}
+export { deleteImage as delete };
+
+async function localSha256(file: string): Promise<string> {
+    const hash = createHash("sha256");
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    return hash.digest("hex");
+}
+
+async function remoteSha256(host: HostAccess, file: string): Promise<string | undefined> {
+    if (!(await host.exists(file))) return undefined;
+    return (await host.run(["sha256sum", "--", file])).stdout.split(/\s/)[0];
+}
