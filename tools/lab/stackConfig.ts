@@ -1,0 +1,63 @@
+/**
+ * How the lab reaches the lab stack. The committed stacks/Pulumi.lab.yaml
+ * names the hosts by their fixed lab addresses and names the key's secret
+ * config key (labKey), but holds no key: the key and the host keys change on
+ * every `lab up`, and a committed file must never carry them. `lab up` writes
+ * the stack's full config to a file outside the repo,
+ * /var/lib/nfvkit-lab/Pulumi.lab.yaml: the committed file, plus the private
+ * key set as a secret (`pulumi config set --secret`, through stdin, so it
+ * never shows in a process list) and each host's pinned key. The stack then
+ * runs with `--config-file` pointing at it (docs/lab.md).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalHostAccess } from "../../components/host/access";
+import { projectRoot, pulumiEnv } from "../cli/engine";
+import type { LabLayout } from "./layout";
+import type { LabState } from "./state";
+
+/** The committed lab stack file. */
+export const LAB_STACK_FILE = path.join(projectRoot, "stacks", "Pulumi.lab.yaml");
+export const LAB_STACK = "lab";
+/** The secret config key the lab stack's hosts name as ssh.privateKeySecret. */
+export const LAB_KEY_CONFIG = "nfv-testpod:labKey";
+/** Pinned host keys by host name; their own namespace, so the kit's validation (which owns nfv-testpod:*) leaves them to the code that reads them. */
+export const LAB_KNOWN_HOSTS_CONFIG = "nfvkit-lab:knownHosts";
+
+/** The commands that make the stack's config by hand, for when the Pulumi CLI is not bootstrapped yet. */
+export function stackConfigCommands(layout: LabLayout, state: LabState): string[] {
+    const base = `pulumi config --config-file ${layout.stackConfig} --stack ${LAB_STACK}`;
+    return [
+        `cp ${LAB_STACK_FILE} ${layout.stackConfig}`,
+        `${base} set --secret ${LAB_KEY_CONFIG} < ${state.clientKey}`,
+        ...state.hosts.map((h) => `${base} set --path '${LAB_KNOWN_HOSTS_CONFIG}.${h.name}' '${h.knownHosts}'`),
+    ];
+}
+
+/** Writes the lab stack's config outside the repo, or prints how to when the Pulumi CLI is not there yet. */
+export async function writeStackConfig(layout: LabLayout, state: LabState, log: (line: string) => void): Promise<void> {
+    const local = new LocalHostAccess("control");
+    const env = pulumiEnv() as Record<string, string>;
+    const pulumi = await local.run(["sh", "-c", "command -v pulumi"], { env, nothrow: true });
+    if (pulumi.exitCode !== 0 || !fs.existsSync(LAB_STACK_FILE)) {
+        log(`lab: the Pulumi CLI is not bootstrapped here (npm run bootstrap); make the lab stack's config with:`);
+        for (const c of stackConfigCommands(layout, state)) log(`  ${c}`);
+        return;
+    }
+    const pulumiRun = async (args: string[], input?: string) => {
+        const r = await local.run(["pulumi", ...args], { env, cwd: projectRoot, input, nothrow: true, timeoutMs: 60_000 });
+        if (r.exitCode !== 0)
+            throw new Error(
+                `lab: pulumi ${args.join(" ")} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}\n  fix: run npm run bootstrap, then npm run lab -- up again`,
+            );
+    };
+    // The stack must exist for its secrets provider (the passphrase and the salt in the committed file) to encrypt the key.
+    await pulumiRun(["stack", "select", "--create", LAB_STACK, "--non-interactive"]);
+    fs.copyFileSync(LAB_STACK_FILE, layout.stackConfig);
+    fs.chmodSync(layout.stackConfig, 0o600);
+    const base = ["config", "--config-file", layout.stackConfig, "--stack", LAB_STACK];
+    await pulumiRun([...base, "set", "--secret", LAB_KEY_CONFIG], fs.readFileSync(state.clientKey, "utf8"));
+    for (const h of state.hosts) await pulumiRun([...base, "set", "--path", `${LAB_KNOWN_HOSTS_CONFIG}.${h.name}`, h.knownHosts]);
+    log(`lab: stack config with the lab key (secret) and pinned host keys: ${layout.stackConfig}`);
+    log(`  bring the lab pod up with: npm run up -- --stack ${LAB_STACK} --config-file ${layout.stackConfig}`);
+}
