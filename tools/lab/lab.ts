@@ -308,16 +308,27 @@ async function removeHost(namespace: string, log: Log): Promise<void> {
             .split("\n")
             .map((l) => Number(l.trim()))
             .filter((n) => Number.isInteger(n) && n > 0);
-    let pids = await pidsOf();
-    if (pids.length > 0) {
-        log(`  ${namespace}: stopping ${pids.length} process${pids.length === 1 ? "" : "es"} (guests, libvirtd, virtlogd, sshd, holder)`);
+    const found = await pidsOf();
+    if (found.length > 0) {
+        log(`  ${namespace}: stopping ${found.length} process${found.length === 1 ? "" : "es"} (guests, libvirtd, virtlogd, sshd, holder)`);
         // Everything in a namespace the lab made is the lab's: nothing else enters it.
-        for (const p of pids) signal(p, "SIGTERM");
+        for (const p of found) signal(p, "SIGTERM");
+        // A process leaves the namespace's list as it starts to exit, before it is gone: wait for the processes themselves.
+        const left = async () => [...new Set([...found, ...(await pidsOf())])].filter(running);
         const deadline = Date.now() + 10_000;
-        while ((pids = (await pidsOf()).filter(alive)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        let pids: number[];
+        while ((pids = await left()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
         for (const p of pids) signal(p, "SIGKILL");
         const killDeadline = Date.now() + 5000;
-        while ((pids = (await pidsOf()).filter(alive)).length > 0 && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 100));
+        while ((pids = await left()).length > 0 && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 100));
+        if (pids.length > 0) {
+            throw new LabError(
+                "stopping the host's processes",
+                namespace,
+                `still running after SIGKILL: ${pids.join(", ")}`,
+                `see what they wait for: ps -o pid,stat,wchan,args -p ${pids.join(",")}; then npm run lab -- down again`,
+            );
+        }
     }
     const del = await quietly(["ip", "netns", "del", namespace]);
     if (del.exitCode !== 0) {
@@ -330,6 +341,18 @@ async function removeHost(namespace: string, log: Log): Promise<void> {
         );
     }
     log(`  ${namespace}: removed`);
+}
+
+/** True while the process exists and has not finished exiting (a zombie only waits to be reaped). */
+export function running(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        // The state letter follows the command name, which is in parentheses and may hold spaces.
+        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+        return state !== "Z" && state !== "X";
+    } catch {
+        return false;
+    }
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
