@@ -219,6 +219,9 @@ async function startHost(host: LabHostLayout, layout: LabLayout, log: Log): Prom
         fix,
     );
     await run("joining the bridge", host.name, ["ip", "link", "set", host.vethOutside, "master", layout.bridge, "up"], fix);
+    // A fixed MAC per host: a rebuilt host keeps its link address, so the neighbour caches of the control side and the other hosts stay right
+    // (with a new random one, connections to a rebuilt host stall until the old entry expires, about 30 s).
+    await run("setting the host's MAC address", host.name, ["ip", "-n", host.namespace, "link", "set", host.vethInside, "address", host.mac], fix);
     await run(
         "setting the host's address",
         host.name,
@@ -318,6 +321,7 @@ async function removeHost(namespace: string, log: Log): Promise<void> {
         const deadline = Date.now() + 10_000;
         let pids: number[];
         while ((pids = await left()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        if (pids.length > 0) log(`  ${namespace}: still running after 10 s: ${pids.map((p) => `${p} (${commOf(p)})`).join(", ")}; killing`);
         for (const p of pids) signal(p, "SIGKILL");
         const killDeadline = Date.now() + 5000;
         while ((pids = await left()).length > 0 && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 100));
@@ -352,6 +356,14 @@ export function running(pid: number): boolean {
         return state !== "Z" && state !== "X";
     } catch {
         return false;
+    }
+}
+
+function commOf(pid: number): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+        return "gone";
     }
 }
 

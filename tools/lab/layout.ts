@@ -38,6 +38,8 @@ export interface LabHostLayout {
     vethOutside: string;
     /** The veth end inside the host. */
     vethInside: string;
+    /** Its MAC address: fixed per host (locally administered), so a rebuilt host is not hidden behind stale neighbour entries. */
+    mac: string;
     /** Everything the host keeps on disk. */
     dir: string;
     /** Folders bind-mounted over the machine's, inside the host's mount namespace: mount point -> source. */
@@ -134,6 +136,7 @@ export function hostLayout(index: number, stateDir = LAB_STATE_DIR): LabHostLayo
         address: `${LAB_SUBNET}.${FIRST_HOST_OCTET + index - 1}`,
         vethOutside: `nfvkit-lab${index}v`,
         vethInside: "eth0",
+        mac: `02:6e:66:6c:61:${index.toString(16).padStart(2, "0")}`,
         dir,
         binds: BOUND.map((b) => ({ target: b.target, source: path.join(dir, b.source) })),
         ssh: {
