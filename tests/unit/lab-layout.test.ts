@@ -9,7 +9,8 @@ import * as path from "node:path";
 import { readStackFile, validateStack } from "../../components/validate";
 import { libvirtdConf, qemuConf, sshdConfig } from "../../tools/lab/files";
 import { LAB_MAX_HOSTS, labLayout } from "../../tools/lab/layout";
-import { LAB_KEY_CONFIG } from "../../tools/lab/stackConfig";
+import { knownHostsPaths, LAB_KEY_CONFIG } from "../../tools/lab/stackConfig";
+import type { LabState } from "../../tools/lab/state";
 
 test("hosts get fixed addresses, namespaces and short veth names", (t) => {
     const lab = labLayout(3, "/x");
@@ -49,18 +50,38 @@ test("libvirtd.conf and qemu.conf keep the machine's settings and set the lab's 
     t.regex(sshd, /^AuthorizedKeysFile \/var\/lib\/nfvkit-lab\/hosts\/lab-2\/ssh\/authorized_keys$/m);
 });
 
-test("the lab stack file holds no key, and with the key set it validates apart from the remote-guest rule", (t) => {
+test("the lab stack file holds no key; with the key and the pins lab up adds, it validates", (t) => {
     const file = path.resolve(__dirname, "../../stacks/Pulumi.lab.yaml");
     const text = readFileSync(file, "utf8");
-    t.false(/PRIVATE KEY|secure:/.test(text), "no key in the committed file");
+    t.false(/PRIVATE KEY|secure:|ssh-ed25519/.test(text), "no key and no pin in the committed file");
     const source = readStackFile(Buffer.from(text));
     t.deepEqual(source.problems, []);
+    const lines = [
+        "10.213.100.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMcw+NVVU+IrfO4HD8Y9haOCUl+UyvCyD9CxxrQXW4zV",
+        "10.213.100.12 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIACz0SKpMtNgPZyjhT6fe9oLjE9rUn8GiwlAdUEiGGJg",
+    ];
+    const state = {
+        hosts: [
+            { name: "lab-1", knownHosts: lines[0] },
+            { name: "lab-2", knownHosts: lines[1] },
+        ],
+    } as unknown as LabState;
+    const paths = knownHostsPaths(text, state);
+    t.deepEqual(
+        paths.map((p) => p.path),
+        ["nfv-testpod:pod.hosts[0].ssh.knownHosts", "nfv-testpod:pod.hosts[1].ssh.knownHosts"],
+    );
+    // What `pulumi config set --path` makes of the pod.
+    const pod = structuredClone(source.config["nfv-testpod:pod"]) as { hosts: { ssh: { knownHosts?: string } }[] };
+    pod.hosts.forEach((h, i) => (h.ssh.knownHosts = lines[i]));
     const check = validateStack({
-        config: { ...source.config, [LAB_KEY_CONFIG]: "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----\n" },
+        config: { ...source.config, "nfv-testpod:pod": pod, [LAB_KEY_CONFIG]: "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----\n" },
         secretKeys: [LAB_KEY_CONFIG],
         namePrefix: "nfv-testpod-lab",
     });
-    // guestsOnRemoteHosts is being removed with remote pods (then it says nothing); nothing else may be wrong.
-    const others = check.problems.filter((p) => !/^nfv-testpod:pod\.hosts\[\d\]\.uri$/.test(p.path) || !p.reason.startsWith("is a remote libvirt"));
-    t.deepEqual(others, []);
+    t.deepEqual(check.problems, []);
+    t.deepEqual(
+        check.plan!.guests.map((g) => `${g.name}@${g.host}`),
+        ["vnf@lab-1", "peer@lab-2"],
+    );
 });

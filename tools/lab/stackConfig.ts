@@ -6,12 +6,14 @@
  * the stack's full config to a file outside the repo,
  * /var/lib/nfvkit-lab/Pulumi.lab.yaml: the committed file, plus the private
  * key set as a secret (`pulumi config set --secret`, through stdin, so it
- * never shows in a process list) and each host's pinned key. The stack then
- * runs with `--config-file` pointing at it (docs/lab.md).
+ * never shows in a process list) and each host's pinned key as its
+ * `ssh.knownHosts`. The stack then runs with `--config-file` pointing at it
+ * (docs/lab.md).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalHostAccess } from "../../components/host/access";
+import { readStackFile } from "../../components/validate";
 import { projectRoot, pulumiEnv } from "../cli/engine";
 import type { LabLayout } from "./layout";
 import type { LabState } from "./state";
@@ -21,8 +23,16 @@ export const LAB_STACK_FILE = path.join(projectRoot, "stacks", "Pulumi.lab.yaml"
 export const LAB_STACK = "lab";
 /** The secret config key the lab stack's hosts name as ssh.privateKeySecret. */
 export const LAB_KEY_CONFIG = "nfv-testpod:labKey";
-/** Pinned host keys by host name; their own namespace, so the kit's validation (which owns nfv-testpod:*) leaves them to the code that reads them. */
-export const LAB_KNOWN_HOSTS_CONFIG = "nfvkit-lab:knownHosts";
+
+/** Where each lab host's pinned key goes: the `ssh.knownHosts` of the stack file's host of that name (by index, as `pulumi config set --path` wants). */
+export function knownHostsPaths(stackFileText: string, state: LabState): { host: string; path: string; line: string }[] {
+    const pod = readStackFile(Buffer.from(stackFileText)).config["nfv-testpod:pod"] as { hosts?: { name?: unknown }[] } | undefined;
+    const hosts = pod?.hosts ?? [];
+    return state.hosts.flatMap((h) => {
+        const i = hosts.findIndex((s) => s?.name === h.name);
+        return i < 0 ? [] : [{ host: h.name, path: `nfv-testpod:pod.hosts[${i}].ssh.knownHosts`, line: h.knownHosts }];
+    });
+}
 
 /** The commands that make the stack's config by hand, for when the Pulumi CLI is not bootstrapped yet. */
 export function stackConfigCommands(layout: LabLayout, state: LabState): string[] {
@@ -30,7 +40,7 @@ export function stackConfigCommands(layout: LabLayout, state: LabState): string[
     return [
         `cp ${LAB_STACK_FILE} ${layout.stackConfig}`,
         `${base} set --secret ${LAB_KEY_CONFIG} < ${state.clientKey}`,
-        ...state.hosts.map((h) => `${base} set --path '${LAB_KNOWN_HOSTS_CONFIG}.${h.name}' '${h.knownHosts}'`),
+        ...knownHostsPaths(readOr(LAB_STACK_FILE), state).map((k) => `${base} set --path '${k.path}' '${k.line}'`),
     ];
 }
 
@@ -57,7 +67,15 @@ export async function writeStackConfig(layout: LabLayout, state: LabState, log: 
     fs.chmodSync(layout.stackConfig, 0o600);
     const base = ["config", "--config-file", layout.stackConfig, "--stack", LAB_STACK];
     await pulumiRun([...base, "set", "--secret", LAB_KEY_CONFIG], fs.readFileSync(state.clientKey, "utf8"));
-    for (const h of state.hosts) await pulumiRun([...base, "set", "--path", `${LAB_KNOWN_HOSTS_CONFIG}.${h.name}`, h.knownHosts]);
+    for (const k of knownHostsPaths(fs.readFileSync(LAB_STACK_FILE, "utf8"), state)) await pulumiRun([...base, "set", "--path", k.path, k.line]);
     log(`lab: stack config with the lab key (secret) and pinned host keys: ${layout.stackConfig}`);
     log(`  bring the lab pod up with: npm run up -- --stack ${LAB_STACK} --config-file ${layout.stackConfig}`);
+}
+
+function readOr(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch {
+        return "";
+    }
 }
