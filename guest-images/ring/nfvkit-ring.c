@@ -14,6 +14,13 @@
  *   nfvkit-ring pong    --file F --session S [--cpu C] [--fifo P]
  *   nfvkit-ring ping    --file F --session S [--cpu C] [--fifo P] (--seconds T | --count N)
  *
+ *   nfvkit-ring tag     --file F --tag T       (host: label a link's backing file)
+ *
+ * A guest with several ivshmem links sees several BARs and cannot tell them
+ * apart by address. So the host labels each link's backing file with a tag,
+ * and in the guest --file takes a comma-separated list of candidates with
+ * --tag T: the ring runs on the one region that carries T.
+ *
  * consume and pong set the region up and must be started first (or at the
  * same time: the other side waits up to --wait seconds for them). The
  * session number, chosen by whoever starts both sides, tells a fresh set-up
@@ -49,6 +56,8 @@
 #define MAX_EVENTS 16
 #define MAX_SECONDS 3600
 #define MAX_RTT_SAMPLES (4u << 20)
+#define TAG_OFFSET 2048 /* in the header page, after the header: set_up never clears it */
+#define TAG_MAX 256
 
 /* One packet: exactly one cache line, so a burst of 32 is 2 KiB. */
 struct packet {
@@ -92,6 +101,7 @@ struct options {
     uint64_t drop;
     uint64_t corrupt;
     double wait;
+    const char *tag;
 };
 
 static uint64_t now_ns(void) {
@@ -152,7 +162,7 @@ static void place(const struct options *o) {
     }
 }
 
-static struct header *map_region(const char *file, size_t *size) {
+static struct header *map_one(const char *file, size_t *size) {
     int fd = open(file, O_RDWR | O_SYNC);
     if (fd < 0) {
         fprintf(stderr, "nfvkit-ring: cannot open %s: %s\n", file, strerror(errno));
@@ -172,6 +182,34 @@ static struct header *map_region(const char *file, size_t *size) {
     }
     close(fd);
     return (struct header *)m;
+}
+
+/* The region: the one file given, or among a comma-separated list the one that carries the tag. */
+static struct header *map_region(const struct options *o, size_t *size) {
+    if (!o->tag || strchr(o->file, ',') == NULL) {
+        struct header *h = map_one(o->file, size);
+        if (o->tag && strncmp((const char *)h + TAG_OFFSET, o->tag, TAG_MAX) != 0) {
+            fprintf(stderr, "nfvkit-ring: %s does not carry the tag %s\n", o->file, o->tag);
+            exit(2);
+        }
+        return h;
+    }
+    char *list = strdup(o->file), *save = NULL;
+    for (char *f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+        struct header *h = map_one(f, size);
+        if (strncmp((const char *)h + TAG_OFFSET, o->tag, TAG_MAX) == 0) return h;
+        munmap(h, *size);
+    }
+    fprintf(stderr, "nfvkit-ring: none of %s carries the tag %s\n", o->file, o->tag);
+    exit(2);
+}
+
+static int tag(struct header *h, size_t size, const struct options *o) {
+    char *t = (char *)h + TAG_OFFSET;
+    memset(t, 0, TAG_MAX);
+    strncpy(t, o->tag, TAG_MAX - 1);
+    msync(h, size, MS_SYNC);
+    return 0;
 }
 
 /* Largest power of two of slots such that two rings fit, at most MAX_SLOTS. */
@@ -448,8 +486,9 @@ static int pong(struct header *h, size_t size, const struct options *o) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: nfvkit-ring consume|produce|ping|pong --file REGION --session N [--burst 32] [--cpu C] [--fifo PRIO]\n"
-            "                   [--seconds T | --count N] [--drop SEQ] [--corrupt SEQ] [--wait SECONDS]\n");
+            "usage: nfvkit-ring consume|produce|ping|pong --file REGION[,REGION...] --session N [--tag T] [--burst 32] [--cpu C]\n"
+            "                   [--fifo PRIO] [--seconds T | --count N] [--drop SEQ] [--corrupt SEQ] [--wait SECONDS]\n"
+            "       nfvkit-ring tag --file REGION --tag T\n");
     exit(2);
 }
 
@@ -481,14 +520,22 @@ int main(int argc, char **argv) {
         else if (!strcmp(f, "--drop")) o.drop = number(v, f);
         else if (!strcmp(f, "--corrupt")) o.corrupt = number(v, f);
         else if (!strcmp(f, "--wait")) o.wait = strtod(v, NULL);
+        else if (!strcmp(f, "--tag")) o.tag = v;
         else usage();
     }
-    if (!o.file || o.session == 0) usage();
+    if (!o.file) usage();
+    if (!strcmp(o.mode, "tag")) {
+        if (!o.tag || strlen(o.tag) >= TAG_MAX) die("tag needs --tag of at most 255 bytes");
+        size_t size;
+        struct header *h = map_one(o.file, &size);
+        return tag(h, size, &o);
+    }
+    if (o.session == 0) usage();
     if (o.burst < 1 || o.burst > 1024) die("--burst must be from 1 to 1024");
     int sends = !strcmp(o.mode, "produce") || !strcmp(o.mode, "ping");
     if (sends && o.count == 0 && o.seconds <= 0) die("produce and ping need --seconds or --count");
     size_t size;
-    struct header *h = map_region(o.file, &size);
+    struct header *h = map_region(&o, &size);
     place(&o);
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     if (!strcmp(o.mode, "produce")) return produce(h, &o);
