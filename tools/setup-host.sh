@@ -15,9 +15,10 @@ need_root() {
 
 # Packages the kit drives (virsh, QEMU) and builds guest images from. openssh-client reaches
 # remote hosts; openssh-server and iproute2 are for the tests, which start their own sshd in
-# a network namespace (the system ssh service is never started or needed).
+# a network namespace (the system ssh service is never started or needed). gcc and libc6-dev
+# compile the guest image's own C programs (nfvkit-ring) static, and the ring's unit test.
 HOST_PACKAGES_BACKPORTS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients)
-HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils openssh-client openssh-server iproute2)
+HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils openssh-client openssh-server iproute2 gcc libc6-dev)
 
 missing=()
 for p in "${HOST_PACKAGES_BACKPORTS[@]}" "${HOST_PACKAGES[@]}"; do
