@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { guestPath, moduleKey, orderModules, parseLdd } from "./closure";
 import { type CpioEntry, writeCpio } from "./cpio";
 import { downloadDeb, ensureInstalled, fileOwners, installedVersions, packageFiles, type PackageVersion, resolveKernelPackage } from "./debian";
+import { compileProgram, COMPILER_PACKAGES } from "./programs";
 import { type GuestImageRecipe, parseRecipe, type ToolSpec } from "./recipe";
 import { CommandError, run } from "./run";
 
@@ -30,6 +31,11 @@ export interface GuestImage {
     kernelVersion: string;
     /** Tool name -> Debian version of the package it was copied from. */
     tools: Record<string, string>;
+    /**
+     * Our own programs (recipe `programs:`) by name -> host path of the same static
+     * binary the guest has in /usr/bin, for runs on the host (the inter-VM probe's host limit).
+     */
+    programs?: Record<string, string>;
 }
 
 /** Options for ensureGuestImage(). */
@@ -47,7 +53,7 @@ export interface EnsureGuestImageOptions {
 }
 
 /** Bump when the layout of the cache folder or the image changes in a way the sources do not show. */
-const FORMAT = 1;
+const FORMAT = 2;
 const SOURCE_DIR = __dirname;
 const AGENT_PORT_HINT = "org.qemu.guest_agent.0";
 
@@ -124,8 +130,11 @@ export async function ensureGuestImage(opts: EnsureGuestImageOptions = {}): Prom
 }
 
 function readManifest(dir: string): GuestImage {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Omit<GuestImage, "kernel" | "initrd">;
-    return { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), hash: m.hash, kernelVersion: m.kernelVersion, tools: m.tools };
+    const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Omit<GuestImage, "kernel" | "initrd" | "programs"> & {
+        programs?: string[];
+    };
+    const programs = Object.fromEntries((m.programs ?? []).map((name) => [name, path.join(dir, "bin", name)]));
+    return { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), hash: m.hash, kernelVersion: m.kernelVersion, tools: m.tools, programs };
 }
 
 function makeDir(dir: string): void {
@@ -186,10 +195,7 @@ async function resolveTool(spec: ToolSpec, index: number): Promise<ResolvedTool>
 }
 
 async function planImage(recipe: GuestImageRecipe, recipeFile: string, log: (line: string) => void): Promise<ImagePlan> {
-    await ensureInstalled(
-        recipe.tools.map((t) => t.package),
-        log,
-    );
+    await ensureInstalled([...recipe.tools.map((t) => t.package), ...(recipe.programs.length > 0 ? COMPILER_PACKAGES : [])], log);
     const kernelPackage = await resolveKernelPackage(recipe.kernel.package, recipe.kernel.release, log);
     log(`kernel package ${kernelPackage.name}=${kernelPackage.version}`);
 
@@ -207,8 +213,10 @@ async function planImage(recipe: GuestImageRecipe, recipeFile: string, log: (lin
     const libraries = [...byGuestPath.values()].sort();
 
     const owners = await fileOwners([...tools.map((t) => t.binary), ...libraries]);
+    // The compiler and the static libc make our programs' bytes (gcc is a link to gcc-<major>, which is the one that counts).
+    const compiler = recipe.programs.length > 0 ? [...COMPILER_PACKAGES, ...(await fileOwners([fs.realpathSync("/usr/bin/gcc")])).values()] : [];
     // gzip makes the initrd bytes, so its version is an input too.
-    const ownerNames = [...new Set([...owners.values(), "gzip"])].sort();
+    const ownerNames = [...new Set([...owners.values(), ...compiler, "gzip"])].sort();
     const versions = await installedVersions(ownerNames);
     const packages: Record<string, string> = { [kernelPackage.name]: kernelPackage.version };
     for (const p of ownerNames) {
@@ -327,6 +335,15 @@ async function buildImage(plan: ImagePlan, outDir: string, downloadDir: string, 
             tree.add({ type: "file", path: gp, mode: executable ? 0o755 : 0o644, data: fs.readFileSync(path.join(rootfs, rel)) });
         }
         tree.add({ type: "file", path: "init", mode: 0o755, data: fs.readFileSync(path.join(SOURCE_DIR, "init")) });
+        // Our programs: the same static binary in the guest and in the cache folder, for host runs.
+        fs.mkdirSync(path.join(outDir, "bin"), { mode: 0o755 });
+        for (const p of plan.recipe.programs) {
+            const binary = path.join(outDir, "bin", p.name);
+            log(`compiling ${p.source} (gcc -static)`);
+            await compileProgram(SOURCE_DIR, p.source, binary);
+            fs.chmodSync(binary, 0o755);
+            tree.add({ type: "file", path: `usr/bin/${p.name}`, mode: 0o755, data: fs.readFileSync(binary) });
+        }
         const identity = { hash: plan.hash, kernelVersion, tools: plan.toolVersions, agentPort: AGENT_PORT_HINT };
         tree.add({ type: "file", path: "etc/nfvkit/image.json", mode: 0o644, data: Buffer.from(JSON.stringify(identity, null, 2) + "\n") });
 
@@ -342,6 +359,7 @@ async function buildImage(plan: ImagePlan, outDir: string, downloadDir: string, 
             tools: plan.toolVersions,
             kernelPackage: `${plan.kernelPackage.name}=${plan.kernelPackage.version}`,
             modules: modules.map((m) => m.name),
+            programs: plan.recipe.programs.map((p) => p.name),
             packages: plan.packages,
             sourceDateEpoch: plan.sourceDateEpoch,
             initrdBytes: initrd.length,

@@ -25,6 +25,14 @@ export interface ToolSpec {
     links: string[];
 }
 
+/** A program of our own, compiled from C on the build host with Debian's gcc, static. */
+export interface ProgramSpec {
+    /** Binary name; it lands in the guest as /usr/bin/<name>. Required. */
+    name: string;
+    /** C source file, relative to guest-images/. Required. */
+    source: string;
+}
+
 /** Everything that goes into the guest image. */
 export interface GuestImageRecipe {
     /** The kernel package. Required. */
@@ -35,6 +43,8 @@ export interface GuestImageRecipe {
     tools: ToolSpec[];
     /** Library sonames copied into the guest although ldd does not list them (dlopen). @default [] */
     extraLibraries: string[];
+    /** Our own C programs (the inter-VM ring). Built static, so they need no library in the guest. @default [] */
+    programs: ProgramSpec[];
 }
 
 /** One problem found in a recipe. */
@@ -83,8 +93,8 @@ export function parseRecipe(text: string, file = "recipe.yaml"): GuestImageRecip
         throw new RecipeError(file, [{ path: "(document)", reason: `must be a mapping with kernel, modules and tools; got ${show(doc)}` }]);
     }
     for (const key of Object.keys(doc)) {
-        if (!["kernel", "modules", "tools", "extraLibraries"].includes(key)) {
-            bad(key, "is not a recipe field; the fields are kernel, modules, tools and extraLibraries");
+        if (!["kernel", "modules", "tools", "extraLibraries", "programs"].includes(key)) {
+            bad(key, "is not a recipe field; the fields are kernel, modules, tools, extraLibraries and programs");
         }
     }
 
@@ -154,8 +164,26 @@ export function parseRecipe(text: string, file = "recipe.yaml"): GuestImageRecip
         }
     }
 
+    const programs: ProgramSpec[] = [];
+    if (doc.programs !== undefined && doc.programs !== null) {
+        if (!Array.isArray(doc.programs)) bad("programs", `must be a list of {name, source} entries; got ${show(doc.programs)}`);
+        else
+            doc.programs.forEach((p: unknown, i: number) => {
+                const at = `programs[${i}]`;
+                if (!isRecord(p)) return bad(at, `must be a mapping like {name: nfvkit-ring, source: ring/nfvkit-ring.c}; got ${show(p)}`);
+                for (const key of Object.keys(p))
+                    if (key !== "name" && key !== "source") bad(`${at}.${key}`, "is not a program field; the fields are name and source");
+                const nameOk = typeof p.name === "string" && NAME_RE.test(p.name) && !tools.some((t) => t.name === p.name);
+                if (!nameOk) bad(`${at}.name`, `must be a binary name that no tool has, such as nfvkit-ring; got ${show(p.name)}`);
+                // Relative and inside guest-images/: the source is part of the image hash.
+                const sourceOk = typeof p.source === "string" && /^[A-Za-z0-9_][A-Za-z0-9_./-]*\.c$/.test(p.source) && !p.source.split("/").includes("..");
+                if (!sourceOk) bad(`${at}.source`, `must be a .c file under guest-images/, such as ring/nfvkit-ring.c; got ${show(p.source)}`);
+                if (nameOk && sourceOk) programs.push({ name: p.name as string, source: p.source as string });
+            });
+    }
+
     if (problems.length > 0) throw new RecipeError(file, problems);
-    return { kernel, modules, tools, extraLibraries };
+    return { kernel, modules, tools, extraLibraries, programs };
 }
 
 function stringList(v: unknown, path: string, what: string, bad: (path: string, reason: string) => void): string[] {

@@ -17,9 +17,10 @@ need_root() {
 # remote hosts; openssh-server and iproute2 are for the tests, which start their own sshd in
 # a network namespace (the system ssh service is never started or needed), and for the
 # emulated lab (npm run lab), which also needs util-linux (unshare, nsenter, setsid) to give
-# each lab host its own namespaces and daemons.
+# each lab host its own namespaces and daemons. gcc and libc6-dev compile the guest image's
+# own C programs static, and the ring's unit test.
 HOST_PACKAGES_BACKPORTS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients)
-HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils openssh-client openssh-server iproute2 util-linux)
+HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils openssh-client openssh-server iproute2 util-linux gcc libc6-dev)
 
 missing=()
 for p in "${HOST_PACKAGES_BACKPORTS[@]}" "${HOST_PACKAGES[@]}"; do

@@ -11,6 +11,7 @@ import { formatPlacementTable } from "../plan/placement";
 import { tryPlanPod, type GuestPlan, type PodPlan } from "../plan/podPlan";
 import { checkPod } from "../spec/check";
 import { hostFactOptions, remoteHostsWithoutAccess } from "../validate/validateStack";
+import type { InterVmLinkView } from "../probes/interVmRunner";
 import { ProbeSuite } from "../probes/ProbeSuite";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
 import type { Targets } from "../probes/targets";
@@ -210,6 +211,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                   resultsDir: args.probes.resultsDir,
                   notes: plan.hosts.flatMap((h) => h.notes.map((n) => `host ${h.name}: ${n}`)),
                   hostUnready,
+                  links: pulumi.all(interVmLinks(plan).map((l) => pulumi.output({ ...l, ...access(plan.links.find((k) => k.name === l.name)!.host) }))),
+                  ringTool: pulumi.output(args.image).apply((image) => image.programs?.["nfvkit-ring"] ?? ""),
               },
               // After every guest is up: the suite measures them.
               { parent, dependsOn: Object.values(guests) },
@@ -281,6 +284,26 @@ function assessHosts(plan: PodPlan, hostFacts: Record<string, HostFacts> | undef
         hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
     }
     return { hostReadiness, hostUnready };
+}
+
+/** The pod's links as the inter-VM probe sees them: backing file, memory node, and where each member's vCPUs sit. */
+function interVmLinks(plan: PodPlan): InterVmLinkView[] {
+    return plan.links.map((l) => {
+        const members = l.members.map((m) => plan.guests.find((g) => g.name === m)!);
+        const host = plan.hosts.find((h) => h.name === l.host)!;
+        return {
+            name: l.name,
+            uri: l.uri,
+            shmName: l.shmName,
+            path: l.path,
+            hugepages: l.hugepages,
+            // The first member's node: a hugepage link's pages are reserved there (plan/hugepages.ts).
+            memoryNode: members[0].numaNode,
+            accel: members[0].accel,
+            hostIsolatedCpus: [...host.isolatedCpus],
+            members: Object.fromEntries(members.map((g) => [g.name, { vcpuHostCpus: g.pins.map((p) => p.hostCpu), vcpuNodes: g.pins.map((p) => p.numaNode) }])),
+        };
+    });
 }
 
 /** The plan's probe view as the plain CPU lists stack outputs and the probe suite carry. */

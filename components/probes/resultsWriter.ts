@@ -5,7 +5,7 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { histogramSvgs, jsonReport, junitReport, markdownReport } from "./reports";
+import { histogramSvgs, interVmChartName, interVmMarkdown, interVmRateSvg, jsonReport, junitReport, markdownReport } from "./reports";
 import type { SuiteRun } from "./runner";
 import type { Verdict } from "./verdict";
 
@@ -38,11 +38,17 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
         JSON.stringify({ ...doc, title: context.title, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds }, null, 2) + "\n",
     );
     const notes = context.notes.length > 0 ? `\n### Notes\n\n${context.notes.map((n) => `- ${n}`).join("\n")}\n` : "";
-    await fs.writeFile(files.markdown, markdownReport(verdict) + notes);
+    await fs.writeFile(files.markdown, markdownReport(verdict) + interVmMarkdown(verdict.interVm ?? []) + notes);
     await fs.writeFile(files.junit, junitReport(verdict, { name: context.title }));
     for (const chart of histogramSvgs(verdict)) {
         const file = path.join(dir, "histograms", chart.fileName);
         await fs.writeFile(file, chart.svg);
+        files.histograms.push(file);
+    }
+    // The inter-VM probe's Mpps over time sits with the histograms: one SVG per link.
+    for (const r of verdict.interVm ?? []) {
+        const file = path.join(dir, "histograms", interVmChartName(r));
+        await fs.writeFile(file, interVmRateSvg(r, verdict.checks.find((c) => c.metric === "interVm.mpps")?.target));
         files.histograms.push(file);
     }
     return files;

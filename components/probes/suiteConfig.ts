@@ -7,6 +7,7 @@ import { closestMatch } from "../spec/names";
 import { PodSpecError, type SpecProblem } from "../spec/problems";
 import type { Gate } from "./verdict";
 import type { ProbeKind } from "./types";
+import { checkInterVmSettings, type InterVmSetting } from "./interVmConfig";
 
 export type LoadKind = "none" | "guest" | "host";
 
@@ -51,6 +52,12 @@ export interface ProbeSuiteConfig {
      * @default "report": the host's kernel is the operator's to change, and a pod on an unprepared host still teaches something.
      */
     hostGate: Gate;
+    /**
+     * The inter-VM probe: per ivshmem link, a packet ring from one member guest to the other,
+     * with round trips and the host's own limit on the same memory (see interVmConfig.ts).
+     * @default []: a pod need not have links; list the ones to measure.
+     */
+    interVm: InterVmSetting[];
 }
 
 export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
@@ -61,6 +68,7 @@ export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
     intervalUs: 1000,
     load: "none" as LoadKind,
     hostGate: "report" as Gate,
+    interVm: [] as InterVmSetting[],
 });
 
 const PROBE_KINDS: ProbeKind[] = ["cyclictest", "oslat", "timerlat", "osnoise"];
@@ -84,7 +92,7 @@ export function resolveProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes
 export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes"): { config?: ProbeSuiteConfig; problems: SpecProblem[] } {
     const problems: SpecProblem[] = [];
     const report = (key: string, value: unknown, reason: string, fix: string) => problems.push({ path: `${path}.${key}`, value, reason, fix });
-    const cfg: ProbeSuiteConfig = { ...DEFAULT_PROBE_SUITE, probes: [...DEFAULT_PROBE_SUITE.probes] };
+    const cfg: ProbeSuiteConfig = { ...DEFAULT_PROBE_SUITE, probes: [...DEFAULT_PROBE_SUITE.probes], interVm: [] };
     if (raw === undefined || raw === null) return { config: cfg, problems };
     if (typeof raw !== "object" || Array.isArray(raw)) {
         problems.push({ path, value: raw, reason: "must be a mapping", fix: 'write e.g. "durationSec: 10" under it' });
@@ -131,8 +139,15 @@ export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes")
         if (given.hostGate === "enforce" || given.hostGate === "report") cfg.hostGate = given.hostGate;
         else report("hostGate", given.hostGate, "is not a gate", 'write "enforce" or "report"');
     }
+    // After durationSec: a link without its own duration takes the suite's. The burst default is the seed's batch.
+    const interVm = checkInterVmSettings(given.interVm, `${path}.interVm`, { durationSec: cfg.durationSec, burst: DEFAULT_INTER_VM_BURST });
+    problems.push(...interVm.problems);
+    cfg.interVm = interVm.settings;
     return problems.length > 0 ? { problems } : { config: cfg, problems };
 }
+
+/** The seed's batch of 32 packets (targets.ts `interVm.batch`). */
+export const DEFAULT_INTER_VM_BURST = 32;
 
 /** `nfv-testpod:gate`: enforce (a missed target fails `pulumi up`) or report. */
 export function resolveGate(raw: unknown, path = "nfv-testpod:gate"): Gate {

@@ -10,6 +10,8 @@ import * as path from "node:path";
 import { virshUriOf } from "../host/access";
 import { guestShell } from "../libvirt/guestAgent";
 import { writeResults, type ResultFiles } from "./resultsWriter";
+import { runInterVm, type InterVmLinkView } from "./interVmRunner";
+import { withInterVm } from "./interVmVerdict";
 import { runProbeSuite, type ProbeGuest } from "./runner";
 import type { ProbeSuiteConfig } from "./suiteConfig";
 import type { Targets } from "./targets";
@@ -33,6 +35,10 @@ export interface ProbeSuiteInputs {
     notes: string[];
     /** Failed host readiness checks, one line each (see host/readiness.ts). */
     hostUnready: string[];
+    /** The pod's links as the inter-VM probe sees them (placement, backing file). @default [] */
+    links?: InterVmLinkView[];
+    /** Host path of nfvkit-ring from the guest image, for the inter-VM probe's host limit. */
+    ringTool?: string;
 }
 
 export interface ProbeSuiteOutputs extends ProbeSuiteInputs {
@@ -48,7 +54,19 @@ export async function check(_olds: ProbeSuiteInputs, news: ProbeSuiteInputs): Pr
 }
 
 export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuiteInputs): Promise<provider.DiffResult> {
-    const keys: (keyof ProbeSuiteInputs)[] = ["guests", "guestIds", "config", "targets", "gate", "resultsDir", "title", "notes", "hostUnready"];
+    const keys: (keyof ProbeSuiteInputs)[] = [
+        "guests",
+        "guestIds",
+        "config",
+        "targets",
+        "gate",
+        "resultsDir",
+        "title",
+        "notes",
+        "hostUnready",
+        "links",
+        "ringTool",
+    ];
     const replaces = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     return { changes: replaces.length > 0, replaces };
 }
@@ -65,7 +83,15 @@ export async function create(inputs: ProbeSuiteInputs): Promise<provider.CreateR
         async (g, script, timeoutMs) => guestShell(await virshUriOf(g.access, g.uri), g.domain, script, timeoutMs),
         progress,
     );
-    const verdict = judge(run.results, inputs.targets, { gate: inputs.gate });
+    // The inter-VM probe after the latency probes: both use the guests' real-time vCPUs.
+    const interVm = await runInterVm(inputs.config.interVm ?? [], inputs.guests, inputs.links ?? [], {
+        priority: inputs.config.priority,
+        ringTool: inputs.ringTool,
+        shell: (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
+        log: progress,
+    });
+    run.notes.push(...interVm.flatMap((r) => r.notes));
+    const verdict = withInterVm(judge(run.results, inputs.targets, { gate: inputs.gate }), interVm, inputs.targets);
     // The provider runs in the project folder (the engine starts plugins there).
     const files = relativeFiles(
         await writeResults(path.resolve(inputs.resultsDir), verdict, run, { title: inputs.title, notes: [...inputs.notes, ...hostUnready, ...run.notes] }),

@@ -21,7 +21,7 @@ import { formatProblem, PodSpecError, type SpecProblem } from "../spec/problems"
 export type Operator = "<=" | "<" | ">=" | ">";
 
 /** Unit of a bound's value. */
-export type TargetUnit = "us" | "ms" | "Mpps";
+export type TargetUnit = "us" | "ms" | "Mpps" | "packets" | "ratio";
 
 /** One target: the measured figure must satisfy `measured op value`. */
 export interface Bound {
@@ -75,6 +75,11 @@ export interface Targets {
         packetBytes: number;
         /** Packets per batch. @default 32 (seed) */
         batch: number;
+        /**
+         * Guest-to-guest rate over the host's own rate on the same memory (inter-VM probe).
+         * @default null: no target, the ratio is reported only. Set e.g. `hostRatio: 0.5` (meaning ≥ 0.5).
+         */
+        hostRatio: Bound | null;
     };
 }
 
@@ -108,6 +113,7 @@ export const DEFAULT_TARGETS: Readonly<Targets> = deepFreeze({
         mpps: seed(65, ">=", "Mpps", "65Mpps with 32-packet batching (64-byte packets)"),
         packetBytes: 64,
         batch: 32,
+        hostRatio: null,
     },
 });
 
@@ -133,6 +139,11 @@ export class TargetsError extends PodSpecError {
 }
 
 const OPERATORS: Operator[] = ["<=", "<", ">=", ">"];
+
+/** Targets that are off unless stack config sets them: the operator and unit a bare number gets. */
+const OPTIONAL_BOUNDS: Record<string, Bound> = {
+    "interVm.hostRatio": { value: 0, op: ">=", unit: "ratio", source: "off by default" },
+};
 
 /** Largest target value accepted: a latency target past a day, or a rate past 10^9, is a typo. */
 const maxTargetValue = 1e9;
@@ -184,7 +195,9 @@ export function checkTargets(raw: unknown, path: string): { targets?: Targets; p
         }
         for (const [key, value] of Object.entries(groupRaw)) {
             const keyPath = `${groupPath}.${key}`;
-            const current = Object.hasOwn(group, key) ? group[key] : undefined;
+            // A target that is off by default (null) takes its operator and unit from OPTIONAL_BOUNDS.
+            const known = Object.hasOwn(group, key) ? group[key] : undefined;
+            const current = known === null ? OPTIONAL_BOUNDS[`${groupName}.${key}`] : known;
             if (current === undefined) {
                 const guess = closestMatch(key, Object.keys(group));
                 problems.push({

@@ -12,13 +12,22 @@
  */
 import type { Bound, Operator, Targets } from "./targets";
 import { satisfies } from "./targets";
-import type { GuestProbeResult, ProbeKind, SeriesKind } from "./types";
+import type { GuestProbeResult, InterVmResult, ProbeKind, SeriesKind } from "./types";
 
 /** enforce: a failed verdict fails the deployment. report: it is only reported. */
 export type Gate = "enforce" | "report";
 
 /** The figures the kit judges. */
-export type MetricId = "timer.avgUs" | "timer.maxUs" | "interrupt.maxUs" | "preemption.maxSingleUs" | "preemption.perWindowUs";
+export type MetricId =
+    | "timer.avgUs"
+    | "timer.maxUs"
+    | "interrupt.maxUs"
+    | "preemption.maxSingleUs"
+    | "preemption.perWindowUs"
+    // The inter-VM probe (interVmVerdict.ts): rate, bad packets, guest-to-host ratio.
+    | "interVm.mpps"
+    | "interVm.badPackets"
+    | "interVm.hostRatio";
 
 export interface JudgeOptions {
     /** @default "enforce": a missed target fails `pulumi up`, which is what a gate is for. */
@@ -28,13 +37,14 @@ export interface JudgeOptions {
 /** One judged figure. */
 export interface Check {
     guest: string;
-    probe: ProbeKind;
+    /** The tool, or `interVm` for the inter-VM probe (whose figures are not latencies: see `target.unit`). */
+    probe: ProbeKind | "interVm";
     metric: MetricId;
     /** What the figure is, in words: `timer latency`, `interrupt latency`, ... */
     name: string;
-    /** Which statistic is compared. */
-    statistic: "avg" | "max";
-    /** Worst figure over the probe's CPUs/threads, µs; null when nothing was measured. */
+    /** Which statistic is compared (`total` and `ratio`: the inter-VM probe's bad packets and guest-to-host ratio). */
+    statistic: "avg" | "max" | "total" | "ratio";
+    /** Worst figure over the probe's CPUs/threads, µs (inter-VM checks: in `target.unit`); null when nothing was measured. */
     measuredUs: number | null;
     /** Series that gave the worst figure, e.g. `thread 0 (cpu 1)`; null without samples. */
     where: string | null;
@@ -53,6 +63,8 @@ export interface Verdict {
     failures: string[];
     /** The results judged, kept so reports can show versions, commands and histograms. */
     results: GuestProbeResult[];
+    /** The inter-VM probe's runs, when it ran (added by `withInterVm`). */
+    interVm?: InterVmResult[];
 }
 
 interface MetricRule {
@@ -165,7 +177,8 @@ export function brokenRelation(op: Operator): string {
 /** How a target reads in messages: `15 µs` for ≤, `< 20 µs` otherwise spelled out. */
 export function formatTarget(bound: Pick<Bound, "op" | "value" | "unit">): string {
     const prefix = bound.op === "<=" ? "" : `${{ "<": "<", ">=": "≥", ">": ">" }[bound.op]} `;
-    return `${prefix}${formatNumber(bound.value)} ${unitSymbol(bound.unit)}`;
+    const unit = unitSymbol(bound.unit);
+    return `${prefix}${formatNumber(bound.value)}${unit ? ` ${unit}` : ""}`;
 }
 
 export function failureMessage(name: string, guest: string, statistic: string, measured: number, target: Bound): string {
@@ -178,7 +191,8 @@ export function formatNumber(n: number): string {
 }
 
 export function unitSymbol(unit: Bound["unit"]): string {
-    return unit === "us" ? "µs" : unit;
+    // A ratio has no unit: "≥ 0.5", not "≥ 0.5 ratio".
+    return unit === "us" ? "µs" : unit === "ratio" ? "" : unit;
 }
 
 function windowWords(us: number): string {

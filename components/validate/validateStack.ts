@@ -8,6 +8,7 @@
  */
 import type { HostFacts } from "../host/facts";
 import { tryPlanPod, type PodPlan } from "../plan/podPlan";
+import { checkInterVmLinks } from "../probes/interVmConfig";
 import { checkGate, checkProbeSuiteConfig, type ProbeSuiteConfig } from "../probes/suiteConfig";
 import { checkTargets, type Targets } from "../probes/targets";
 import type { Gate } from "../probes/verdict";
@@ -94,7 +95,8 @@ export function validateStack(input: StackInput): StackCheck {
     const targets = checkTargets(input.config[key("targets")], key("targets"));
     const gate = checkGate(input.config[key("gate")], key("gate"));
     problems.push(...probes.problems, ...targets.problems, ...gate.problems);
-    if (probes.config?.enabled && probes.config.probes.length === 0 && gate.gate === "enforce") {
+    if (probes.config && podCheck.plan) problems.push(...checkInterVmLinks(probes.config.interVm, podCheck.plan.links, `${key("probes")}.interVm`));
+    if (probes.config?.enabled && probes.config.probes.length === 0 && probes.config.interVm.length === 0 && gate.gate === "enforce") {
         problems.push({
             path: `${key("probes")}.probes`,
             value: [],

@@ -49,7 +49,7 @@ test("recipe errors list every bad field with its YAML path, the value and the f
     ].join("\n");
     const err = t.throws(() => parseRecipe(text, "recipe.yaml"), { instanceOf: RecipeError });
     t.deepEqual(err.problems, [
-        { path: "extra", reason: "is not a recipe field; the fields are kernel, modules, tools and extraLibraries" },
+        { path: "extra", reason: "is not a recipe field; the fields are kernel, modules, tools, extraLibraries and programs" },
         { path: "kernel.package", reason: 'must be a Debian package name such as linux-image-rt-amd64; got "Linux_Image"' },
         { path: "modules[1]", reason: "must be a kernel module name such as virtio_console; got 7" },
         { path: "tools[0].package", reason: "must be the Debian package that ships the tool, such as rt-tests; got undefined" },

@@ -3,3 +3,4 @@ export * from "./cyclictest";
 export * from "./oslat";
 export * from "./timerlat";
 export * from "./osnoise";
+export * from "./ring";

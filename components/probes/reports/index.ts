@@ -3,3 +3,4 @@ export * from "./json";
 export * from "./markdown";
 export * from "./junit";
 export * from "./svg";
+export * from "./interVm";

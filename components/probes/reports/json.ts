@@ -29,6 +29,7 @@ export function jsonReport(verdict: Verdict, opts: JsonReportOptions = {}): stri
             noSamples: result.noSamples,
             series: result.series,
         })),
+        ...(verdict.interVm ? { interVm: verdict.interVm } : {}),
     };
     return JSON.stringify(doc, null, 2) + "\n";
 }

@@ -1,0 +1,173 @@
+/**
+ * The inter-VM probe's settings, one entry per measured link, under
+ * `nfv-testpod:probes.interVm`:
+ *
+ * ```yaml
+ * nfv-testpod:probes:
+ *   interVm:
+ *     - { link: ring0, producer: peer, consumer: vnf, durationSec: 3, burst: 32 }
+ * ```
+ *
+ * Checked in two steps, both pure: the shape here with the suite settings,
+ * and against the pod's links (`checkInterVmLinks`) in the one validation.
+ */
+import { closestMatch } from "../spec/names";
+import type { SpecProblem } from "../spec/problems";
+
+/** One link to measure. */
+export interface InterVmSetting {
+    /** The ivshmem link (pod spec `links[*].name`). Required. */
+    link: string;
+    /** The guest that sends; a member of the link. Required. */
+    producer: string;
+    /** The guest that receives and checks every packet; the other member. Required. */
+    consumer: string;
+    /**
+     * Seconds of traffic guest to guest, and again host to host.
+     * @default the suite's `durationSec`: one knob for a short or a long run.
+     */
+    durationSec: number;
+    /**
+     * Packets per burst: the producer publishes, and the consumer may take, this many at once.
+     * @default the `interVm.batch` target (32, the seed's batching), so the rate is measured as the target is stated.
+     */
+    burst: number;
+    /**
+     * Seconds of ping-pong (one packet there and back at a time) for round-trip latency; 0 skips it.
+     * @default 2: enough round trips for a p99 even under TCG.
+     */
+    roundTripSec: number;
+    /**
+     * Run the same program between two host processes on the link's backing file, for the guest-to-host ratio.
+     * @default true: the ratio is the figure that means something on any machine.
+     */
+    hostLimit: boolean;
+    /**
+     * For testing the probe itself: the producer drops (never sends) or corrupts (flips a byte after the
+     * checksum) the packet with this sequence number; the probe must then fail and name it.
+     * @default none
+     */
+    inject?: { drop?: number; corrupt?: number };
+}
+
+const KEYS = ["link", "producer", "consumer", "durationSec", "burst", "roundTripSec", "hostLimit", "inject"];
+
+/** Checks the list's shape and fills defaults. Problems carry `<path>[i].<key>`. */
+export function checkInterVmSettings(
+    raw: unknown,
+    path: string,
+    defaults: { durationSec: number; burst: number },
+): { settings: InterVmSetting[]; problems: SpecProblem[] } {
+    const problems: SpecProblem[] = [];
+    const settings: InterVmSetting[] = [];
+    if (raw === undefined || raw === null) return { settings, problems };
+    if (!Array.isArray(raw)) {
+        problems.push({ path, value: raw, reason: "must be a list of links to measure", fix: "write e.g. [{ link: ring0, producer: peer, consumer: vnf }]" });
+        return { settings, problems };
+    }
+    raw.forEach((entry: unknown, i: number) => {
+        const at = `${path}[${i}]`;
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            problems.push({ path: at, value: entry, reason: "must be a mapping", fix: "write e.g. { link: ring0, producer: peer, consumer: vnf }" });
+            return;
+        }
+        const e = entry as Record<string, unknown>;
+        const before = problems.length;
+        const bad = (key: string, reason: string, fix: string) => problems.push({ path: `${at}.${key}`, value: e[key], reason, fix });
+        for (const key of Object.keys(e)) {
+            if (KEYS.includes(key)) continue;
+            const guess = closestMatch(key, KEYS);
+            bad(key, "is not an interVm setting", guess ? `did you mean "${guess}"?` : `use one of ${KEYS.join(", ")}`);
+        }
+        for (const key of ["link", "producer", "consumer"]) {
+            if (typeof e[key] !== "string" || (e[key] as string).length === 0)
+                bad(key, "is required: a name from the pod spec", `write e.g. ${key}: ${key === "link" ? "ring0" : key === "producer" ? "peer" : "vnf"}`);
+        }
+        if (typeof e.producer === "string" && e.producer === e.consumer)
+            bad("consumer", "is the producer too: a ring joins two guests", "name the link's other member");
+        const whole = (key: "durationSec" | "burst" | "roundTripSec", min: number, max: number, fallback: number): number => {
+            const v = e[key];
+            if (v === undefined) return fallback;
+            if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
+            bad(key, `must be a whole number from ${min} to ${max}`, `write e.g. ${fallback}`);
+            return fallback;
+        };
+        // The ring program keeps per-second samples for at most an hour, and bursts of at most 1024.
+        const durationSec = whole("durationSec", 1, 3600, Math.min(defaults.durationSec, 3600));
+        const burst = whole("burst", 1, 1024, defaults.burst);
+        const roundTripSec = whole("roundTripSec", 0, 3600, 2);
+        let hostLimit = true;
+        if (e.hostLimit !== undefined) {
+            if (typeof e.hostLimit === "boolean") hostLimit = e.hostLimit;
+            else bad("hostLimit", "must be true or false", "write true or false (without quotes)");
+        }
+        let inject: InterVmSetting["inject"];
+        if (e.inject !== undefined) {
+            const j = e.inject as Record<string, unknown>;
+            const ok =
+                typeof j === "object" &&
+                j !== null &&
+                !Array.isArray(j) &&
+                Object.keys(j).length > 0 &&
+                Object.entries(j).every(([k, v]) => (k === "drop" || k === "corrupt") && typeof v === "number" && Number.isInteger(v) && v >= 0);
+            if (ok) inject = j as InterVmSetting["inject"];
+            else bad("inject", "must be { drop: <seq> } or { corrupt: <seq> } with a packet sequence number", "write e.g. { drop: 1000 }, or leave it out");
+        }
+        if (problems.length === before) {
+            settings.push({
+                link: e.link as string,
+                producer: e.producer as string,
+                consumer: e.consumer as string,
+                durationSec,
+                burst,
+                roundTripSec,
+                hostLimit,
+                ...(inject ? { inject } : {}),
+            });
+        }
+    });
+    return { settings, problems };
+}
+
+/** What the cross-check needs of a pod link. */
+export interface LinkMembers {
+    name: string;
+    members: string[];
+}
+
+/** Each setting names a link of the pod, and its producer and consumer are that link's members. */
+export function checkInterVmLinks(settings: InterVmSetting[], links: LinkMembers[], path: string): SpecProblem[] {
+    const problems: SpecProblem[] = [];
+    settings.forEach((s, i) => {
+        const at = `${path}[${i}]`;
+        const link = links.find((l) => l.name === s.link);
+        if (!link) {
+            const guess = closestMatch(
+                s.link,
+                links.map((l) => l.name),
+            );
+            problems.push({
+                path: `${at}.link`,
+                value: s.link,
+                reason: "is not a link of the pod",
+                fix: guess
+                    ? `did you mean "${guess}"?`
+                    : links.length > 0
+                      ? `use one of ${links.map((l) => l.name).join(", ")}`
+                      : "add the link under the pod's links first",
+            });
+            return;
+        }
+        for (const role of ["producer", "consumer"] as const) {
+            if (!link.members.includes(s[role])) {
+                problems.push({
+                    path: `${at}.${role}`,
+                    value: s[role],
+                    reason: `is not a member of link ${link.name}`,
+                    fix: `use one of ${link.members.join(", ")}`,
+                });
+            }
+        }
+    });
+    return problems;
+}

@@ -1,0 +1,237 @@
+/**
+ * The inter-VM probe's pure parts: settings and their problems word for word,
+ * the cross-check against the pod's links, the ring's output parsed from real
+ * captures, the verdict's messages, the optional ratio target, the commands
+ * and the reports.
+ */
+import test from "ava";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { checkInterVmLinks } from "../../components/probes/interVmConfig";
+import { guestRingScript, GUEST_REGIONS, ringCommand } from "../../components/probes/interVmCommands";
+import { placeRing } from "../../components/probes/interVmRunner";
+import { formatFigure, judgeInterVm, withInterVm } from "../../components/probes/interVmVerdict";
+import { parseRingRate, parseRingRoundTrip, ProbeParseError } from "../../components/probes/parse";
+import { interVmMarkdown, interVmRateSvg, jsonReport, junitReport } from "../../components/probes/reports";
+import { checkProbeSuiteConfig } from "../../components/probes/suiteConfig";
+import { checkTargets, resolveTargets } from "../../components/probes/targets";
+import type { InterVmResult } from "../../components/probes/types";
+import { judge } from "../../components/probes/verdict";
+
+const fixture = (name: string) => readFileSync(path.join(__dirname, "../fixtures/probes", name), "utf8");
+
+test("interVm settings: defaults from the suite's duration and the seed's batch", (t) => {
+    const { config, problems } = checkProbeSuiteConfig({ durationSec: 10, interVm: [{ link: "ring0", producer: "peer", consumer: "vnf" }] });
+    t.deepEqual(problems, []);
+    t.deepEqual(config!.interVm, [{ link: "ring0", producer: "peer", consumer: "vnf", durationSec: 10, burst: 32, roundTripSec: 2, hostLimit: true }]);
+    t.deepEqual(checkProbeSuiteConfig(undefined).config!.interVm, []);
+});
+
+test("interVm settings: every problem with its YAML path and fix", (t) => {
+    const { problems } = checkProbeSuiteConfig(
+        { interVm: [{ link: "ring0", producer: "vnf", consumer: "vnf", bursts: 32, durationSec: 0, inject: { lose: 3 } }, "ring1"] },
+        "nfv-testpod:probes",
+    );
+    t.deepEqual(
+        problems.map((p) => `${p.path}: ${p.reason}; ${p.fix}`),
+        [
+            'nfv-testpod:probes.interVm[0].bursts: is not an interVm setting; did you mean "burst"?',
+            "nfv-testpod:probes.interVm[0].consumer: is the producer too: a ring joins two guests; name the link's other member",
+            "nfv-testpod:probes.interVm[0].durationSec: must be a whole number from 1 to 3600; write e.g. 60",
+            "nfv-testpod:probes.interVm[0].inject: must be { drop: <seq> } or { corrupt: <seq> } with a packet sequence number; write e.g. { drop: 1000 }, or leave it out",
+            "nfv-testpod:probes.interVm[1]: must be a mapping; write e.g. { link: ring0, producer: peer, consumer: vnf }",
+        ],
+    );
+});
+
+test("interVm settings name a link of the pod and its members", (t) => {
+    const settings = checkProbeSuiteConfig({
+        interVm: [
+            { link: "ring", producer: "peer", consumer: "vnf" },
+            { link: "ring0", producer: "peer", consumer: "dpdk" },
+        ],
+    }).config!.interVm;
+    const problems = checkInterVmLinks(settings, [{ name: "ring0", members: ["vnf", "peer"] }], "nfv-testpod:probes.interVm");
+    t.deepEqual(
+        problems.map((p) => `${p.path}: ${p.reason}; ${p.fix}`),
+        [
+            'nfv-testpod:probes.interVm[0].link: is not a link of the pod; did you mean "ring0"?',
+            "nfv-testpod:probes.interVm[1].consumer: is not a member of link ring0; use one of vnf, peer",
+        ],
+    );
+});
+
+test("the ratio target is off by default and set by stack config (≥ kept for a bare number)", (t) => {
+    t.is(resolveTargets(undefined, "t").interVm.hostRatio, null);
+    const set = resolveTargets({ interVm: { hostRatio: 0.5 } }, "nfv-testpod:targets").interVm.hostRatio;
+    t.deepEqual(set, { value: 0.5, op: ">=", unit: "ratio", source: "stack config (nfv-testpod:targets.interVm.hostRatio)" });
+    t.deepEqual(
+        checkTargets({ interVm: { hostRatio: "half" } }, "nfv-testpod:targets").problems.map((p) => p.path),
+        ["nfv-testpod:targets.interVm.hostRatio"],
+    );
+});
+
+test("parse: a real consumer capture (rate, ns per packet, per-second Mpps) and a real round-trip capture", (t) => {
+    const rate = parseRingRate(fixture("nfvkit-ring-1-consume.txt"));
+    t.is(rate.packets, 5554400);
+    t.is(rate.producerPackets, 5554400);
+    t.is(rate.burst, 32);
+    t.deepEqual([rate.lost, rate.reordered, rate.corrupt, rate.events.length], [0, 0, 0, 0]);
+    t.true(Math.abs(rate.mpps - rate.packets / rate.seconds / 1e6) < 1e-3);
+    t.is(rate.perSecondMpps.length, 2, "a 1.5 s run: one whole second and one part-second");
+    const rt = parseRingRoundTrip(fixture("nfvkit-ring-1-ping.txt"))!;
+    t.true(rt.roundTrips > 0 && rt.minNs <= rt.p50Ns && rt.p50Ns <= rt.p99Ns && rt.p99Ns <= rt.p999Ns && rt.p999Ns <= rt.maxNs);
+});
+
+test("parse: a dropped packet is named; the producer's line or garbage is refused", (t) => {
+    const rate = parseRingRate(fixture("nfvkit-ring-1-consume-drop.txt"));
+    t.deepEqual(rate.events, [{ kind: "lost", seq: 1000 }]);
+    t.is(rate.lost, 1);
+    t.throws(() => parseRingRate(fixture("nfvkit-ring-1-produce.txt")), {
+        instanceOf: ProbeParseError,
+        message: /expected the consume side's result, got role "produce"/,
+    });
+    t.throws(() => parseRingRate("nfvkit-ring: cannot open /sys/x: No such file\n"), {
+        instanceOf: ProbeParseError,
+        message: /no result line from the consume side/,
+    });
+});
+
+function result(over: Partial<InterVmResult> = {}): InterVmResult {
+    const rate = parseRingRate(fixture("nfvkit-ring-1-consume.txt"));
+    return {
+        link: "ring0",
+        producer: "peer",
+        consumer: "vnf",
+        producerVcpu: 0,
+        consumerVcpu: 1,
+        hostCpus: { producer: 0, consumer: 1 },
+        hugepages: false,
+        burst: 32,
+        durationSec: 3,
+        rate: { ...rate, mpps: 0.4213 },
+        roundTrip: parseRingRoundTrip(fixture("nfvkit-ring-1-ping.txt")),
+        hostRate: rate,
+        hostRoundTrip: null,
+        ratio: 0.4213 / rate.mpps,
+        noSamples: null,
+        hostNoSamples: null,
+        commands: ["vnf: nfvkit-ring consume ..."],
+        notes: [],
+        ...over,
+    };
+}
+
+test("verdict: the seed's 65 Mpps fails with the message; zero bad packets passes; the ratio is judged only when targeted", (t) => {
+    const checks = judgeInterVm([result()], resolveTargets(undefined, "t"));
+    t.deepEqual(
+        checks.map((c) => [c.metric, c.pass, c.message]),
+        [
+            ["interVm.mpps", false, "inter-VM rate on ring0 (peer → vnf): avg 0.421 Mpps < target ≥ 65 Mpps"],
+            ["interVm.badPackets", true, null],
+        ],
+    );
+    const ratio = judgeInterVm([result({ ratio: 0.0123 })], resolveTargets({ interVm: { mpps: 0.1, hostRatio: 0.5 } }, "t"));
+    t.deepEqual(
+        ratio.map((c) => c.message),
+        [null, null, "inter-VM rate vs host on ring0 (peer → vnf): ratio 0.0123 < target ≥ 0.5"],
+    );
+});
+
+test("verdict: a lost or corrupt packet fails at any rate target and names its sequence number; no samples fails", (t) => {
+    const loose = resolveTargets({ interVm: { mpps: 0 } }, "t");
+    const base = result();
+    const lost = result({ rate: { ...base.rate!, lost: 1, events: [{ kind: "lost", seq: 1000 }] } });
+    const corrupt = result({ rate: { ...base.rate!, corrupt: 1, events: [{ kind: "corrupt", seq: 2000 }] } });
+    t.deepEqual(
+        [...judgeInterVm([lost], loose), ...judgeInterVm([corrupt], loose)].filter((c) => !c.pass).map((c) => c.message),
+        [
+            "inter-VM packets on ring0 (peer → vnf): 1 lost, 0 reordered, 0 corrupt > target 0; first bad: seq 1000 (lost)",
+            "inter-VM packets on ring0 (peer → vnf): 0 lost, 0 reordered, 1 corrupt > target 0; first bad: seq 2000 (corrupt)",
+        ],
+    );
+    const none = judgeInterVm([result({ rate: null, noSamples: "nfvkit-ring consume in vnf exited 2: no ivshmem-plain device" })], loose);
+    t.deepEqual(
+        none.map((c) => c.message),
+        ["inter-VM rate on ring0 (peer → vnf): no samples (nfvkit-ring consume in vnf exited 2: no ivshmem-plain device)"],
+    );
+    const verdict = withInterVm(judge([], loose), [lost], loose);
+    t.false(verdict.pass);
+    t.is(verdict.failures.length, 1);
+});
+
+test("three significant digits below 1, two decimals above", (t) => {
+    t.deepEqual([0.004213, 0.4213, 3.6937, 0].map(formatFigure), ["0.00421", "0.421", "3.69", "0"]);
+});
+
+test("commands: argv without a shell, and the guest script finds the tagged BAR", (t) => {
+    const argv = ringCommand({
+        role: "produce",
+        file: GUEST_REGIONS,
+        session: 7,
+        tag: "nfvkit-link:x-ring0",
+        burst: 32,
+        cpu: 1,
+        fifo: 95,
+        seconds: 3,
+        drop: 1000,
+        waitSec: 60,
+    });
+    t.deepEqual(argv, [
+        "nfvkit-ring",
+        "produce",
+        "--file",
+        "$regions",
+        "--session",
+        "7",
+        "--cpu",
+        "1",
+        "--tag",
+        "nfvkit-link:x-ring0",
+        "--burst",
+        "32",
+        "--fifo",
+        "95",
+        "--seconds",
+        "3",
+        "--drop",
+        "1000",
+        "--wait",
+        "60",
+    ]);
+    const script = guestRingScript(argv);
+    t.true(script.includes('nfvkit-ring produce --file "$regions" --session 7'));
+    t.regex(script, /\[ "\$\(cat \$d\/vendor\)" = 0x1af4 \] && \[ "\$\(cat \$d\/device\)" = 0x1110 \]/);
+    // busybox sh parses it.
+    t.notThrows(() => execFileSync("busybox", ["sh", "-n", "-c", script]));
+});
+
+test("placement: FIFO on an RT vCPU next to a housekeeping one; normal priority otherwise, said in a note", (t) => {
+    const g = { guest: "vnf", uri: "qemu:///system", domain: "d", rtVcpus: [1], housekeepingVcpus: [0], hostHousekeepingCpus: [0] };
+    t.deepEqual(placeRing(g, 95, "consumer"), { vcpu: 1, fifo: 95 });
+    t.deepEqual(placeRing({ ...g, guest: "peer", rtVcpus: [] }, 95, "producer"), {
+        vcpu: 0,
+        fifo: 0,
+        note: "peer has no real-time vCPU: the producer runs on housekeeping vCPU 0 at normal priority",
+    });
+});
+
+test("reports: JSON carries the runs, Markdown a table row, JUnit a testcase per check, the SVG is well-formed", (t) => {
+    const targets = resolveTargets(undefined, "t");
+    const verdict = withInterVm(judge([], targets), [result()], targets);
+    t.is(JSON.parse(jsonReport(verdict)).interVm[0].link, "ring0");
+    t.regex(interVmMarkdown(verdict.interVm!), /\| ring0 \(peer → vnf\) \| 32 \| 0\.421 \|/);
+    const junit = junitReport(verdict);
+    t.regex(junit, /<testcase classname="vnf\.interVm" name="inter-VM rate on ring0 \(peer → vnf\) avg \(target ≥ 65 Mpps\)" time="0">/);
+    t.notThrows(() =>
+        execFileSync("xmllint", ["--noout", "--schema", path.join(__dirname, "../fixtures/probes/junit.xsd"), "-"], {
+            input: junit,
+            stdio: ["pipe", "pipe", "pipe"],
+        }),
+    );
+    const svg = interVmRateSvg(verdict.interVm![0], targets.interVm.mpps);
+    t.notThrows(() => execFileSync("xmllint", ["--noout", "-"], { input: svg, stdio: ["pipe", "pipe", "pipe"] }));
+    t.regex(svg, /target ≥ 65 Mpps is off this scale/);
+    t.regex(svg, /<polyline points="[^"]+" fill="none" stroke="#4a78b5"/);
+});
