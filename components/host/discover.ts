@@ -5,7 +5,7 @@
  */
 import type { HostFacts } from "./facts";
 import { chooseAccel, type Accel } from "./accel";
-import { hostAccess, targetForHost, type HostAccess } from "./access";
+import { hostAccess, targetForHost, virshUriFor, type HostAccess } from "./access";
 import { discoverMemoryLocking } from "./memoryLocking";
 import { readKernelFacts } from "./readiness";
 import { discoverTopology } from "./topology";
@@ -34,14 +34,16 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
         const uri = typeof host.uri === "string" ? host.uri : "qemu:///system";
         const requested = host.accel === "kvm" || host.accel === "tcg" ? (host.accel as Accel) : "auto";
         const access = (opts.access ?? defaultAccess)({ name: host.name, uri });
-        const accel = await chooseAccel(uri, requested, access);
+        // virsh to a host reached over SSH goes through that host's pinned, shared connection.
+        const virshUri = await virshUriFor(access, uri);
+        const accel = await chooseAccel(virshUri, requested, access);
         let topology: HostFacts["topology"];
         if (host.topology !== undefined) {
             // Declared wins anyway; not asking keeps previews of large or unreachable pods fast.
             opts.log?.(`host ${host.name} (${uri}): topology declared in the spec; ${accel.reason}`);
         } else
             try {
-                const t = await discoverTopology(uri);
+                const t = await discoverTopology(virshUri);
                 topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
                 opts.log?.(
                     `host ${host.name} (${uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`,

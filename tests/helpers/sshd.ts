@@ -65,6 +65,14 @@ export async function startSshd(t: ExecutionContext): Promise<TestSshd> {
             await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
             if (sshd.exitCode === null && sshd.signalCode === null) sshd.kill("SIGKILL");
         }
+        // sshd's per-login processes outlive it while a client's shared connection
+        // (ControlPersist) is open, and hold its log pipe, which would keep this test
+        // process alive: end everything left in the namespace.
+        if (nsMade) {
+            const left = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+            for (const pid of left) quietly(["kill", "-KILL", pid]);
+        }
+        sshd?.stderr?.destroy();
         // Deleting the namespace destroys the veth end inside it, and with it the pair.
         if (vethMade) quietly(["ip", "link", "del", vethHere]);
         if (nsMade) quietly(["ip", "netns", "del", ns]);

@@ -7,5 +7,5 @@ export { LocalHostAccess } from "./local";
 export { SshHostAccess } from "./ssh";
 export { LOCAL_LIBVIRT_URI, libvirtSshUri } from "./libvirtUri";
 export { hostAccess, libvirtUri, closeHostAccesses } from "./factory";
-export { accessOf, virshUriOf, revealSecrets } from "./inputs";
+export { accessOf, virshUriOf, virshUriFor, revealSecrets } from "./inputs";
 export { targetForHost } from "./forHost";

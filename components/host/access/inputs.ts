@@ -5,6 +5,7 @@
  * envelope; it is unwrapped here and nowhere else.
  */
 import { hostAccess, libvirtUri } from "./factory";
+import { SshHostAccess } from "./ssh";
 import type { HostTarget } from "./target";
 import type { HostAccess } from "./types";
 
@@ -34,5 +35,11 @@ export function accessOf(access: HostTarget | undefined): HostAccess {
  * every other command to it.
  */
 export async function virshUriOf(access: HostTarget | undefined, specUri: string): Promise<string> {
-    return access && access.kind === "ssh" ? libvirtUri(revealSecrets(access)) : specUri;
+    const target = access ? revealSecrets(access) : undefined;
+    return target?.kind === "ssh" ? libvirtUri(target) : specUri;
+}
+
+/** The same for a HostAccess in hand: virsh to an SSH host rides on that host's connection. */
+export async function virshUriFor(host: HostAccess | undefined, specUri: string): Promise<string> {
+    return host instanceof SshHostAccess ? host.libvirtUri() : specUri;
 }

@@ -26,8 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -166,9 +166,9 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	cmd.Stderr = os.Stderr
 	// A cancelled update must stop the program gracefully first.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
-	// Its own process group, so that when the engine dies we can end the
-	// program together with whatever it started (image builds, virsh).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The program stays in this language host's process group: the engine ends
+	// a plugin by killing its group, and the program must go with it (a program
+	// left running keeps the engine waiting on its resource monitor).
 
 	if err := cmd.Start(); err != nil {
 		return &pulumirpc.RunResponse{Error: "could not start node (is Node.js on PATH?): " + err.Error()}, nil
@@ -191,23 +191,33 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	return &pulumirpc.RunResponse{}, nil
 }
 
-// programs are the process groups of the programs this host is running.
-var programs = &processGroups{pids: map[int]bool{}}
+// programs are the programs this host is running.
+var programs = &runningPrograms{pids: map[int]bool{}}
 
-type processGroups struct {
+type runningPrograms struct {
 	mu   sync.Mutex
 	pids map[int]bool
 }
 
-func (p *processGroups) add(pid int)    { p.mu.Lock(); p.pids[pid] = true; p.mu.Unlock() }
-func (p *processGroups) remove(pid int) { p.mu.Lock(); delete(p.pids, pid); p.mu.Unlock() }
+func (p *runningPrograms) add(pid int)    { p.mu.Lock(); p.pids[pid] = true; p.mu.Unlock() }
+func (p *runningPrograms) remove(pid int) { p.mu.Lock(); delete(p.pids, pid); p.mu.Unlock() }
 
-// killAll ends every running program and everything it started.
-func (p *processGroups) killAll() {
+// killAll ends every running program. When the engine made this host the
+// leader of its own process group (it does, to end plugins as a group), the
+// whole group goes, which also takes what the programs started. Otherwise the
+// group is someone else's (a shell's), so only the programs themselves.
+func (p *runningPrograms) killAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if syscall.Getpgrp() == os.Getpid() {
+		for pid := range p.pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(0, syscall.SIGKILL)
+		return
+	}
 	for pid := range p.pids {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
 
