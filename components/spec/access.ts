@@ -43,6 +43,9 @@ export function checkLibvirtUri(uri: string): UriCheck {
             fix: 'use the system daemon: "qemu:///system" (or qemu+ssh://host/system)',
         };
     }
+    // libvirt's built-in test driver: a host that exists only for previews and benches
+    // (with declared topology and accel nothing connects); one per path, so many can be declared.
+    if (/^test:\/\/\/default(?:\/[A-Za-z0-9_.-]+)?$/.test(uri)) return { ok: true, target: { remote: false, identity: uri } };
     const m = uriPattern.exec(uri);
     if (!m) return { ok: false, reason: "is not a libvirt URI the kit accepts", fix: uriFix };
     const port = m[4] ?? m[7];

@@ -57,7 +57,8 @@ function syntheticHost(name: string, guestsPerNode: number): HostSpec {
     const pagesPerNode = (guestsPerNode * GUEST_MEMORY_MIB + Math.ceil(guestsPerNode / 2) * LINK_SIZE_MIB) / 2;
     return {
         name,
-        uri: BENCH_HOST_URI,
+        // One test-driver URI per host: two entries for one libvirt host are refused.
+        uri: `${BENCH_HOST_URI}/${name}`,
         accel: "tcg",
         topology: {
             numaNodes: [
