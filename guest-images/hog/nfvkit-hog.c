@@ -55,18 +55,23 @@ int main(int argc, char **argv)
 	long cpu = arg(argv[1], "CPU"), prio = arg(argv[2], "PRIORITY"), spin_ms = arg(argv[3], "SPIN_MS");
 	long count = arg(argv[4], "COUNT"), every_ms = arg(argv[5], "EVERY_MS"), delay_ms = arg(argv[6], "DELAY_MS");
 
+	/*
+	 * Priority first, then the move: a SCHED_OTHER task moved onto a CPU
+	 * where a FIFO probe spins (oslat) would never run again to raise its
+	 * own priority, and would fire its bursts after the probe ended.
+	 * No page fault may lengthen a burst either.
+	 */
+	mlockall(MCL_CURRENT | MCL_FUTURE);
+	struct sched_param sp = { .sched_priority = (int)prio };
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
+		fprintf(stderr, "nfvkit-hog: cannot set SCHED_FIFO %ld: %s\n", prio, strerror(errno));
+		return 1;
+	}
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) != 0) {
 		fprintf(stderr, "nfvkit-hog: cannot pin to CPU %ld: %s\n", cpu, strerror(errno));
-		return 1;
-	}
-	/* No page fault may lengthen a burst. */
-	mlockall(MCL_CURRENT | MCL_FUTURE);
-	struct sched_param sp = { .sched_priority = (int)prio };
-	if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
-		fprintf(stderr, "nfvkit-hog: cannot set SCHED_FIFO %ld: %s\n", prio, strerror(errno));
 		return 1;
 	}
 
