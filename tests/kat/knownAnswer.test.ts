@@ -17,6 +17,7 @@
  * Every run appends a row to results/kat/known-answers.md.
  */
 import { appendFileSync, mkdirSync } from "node:fs";
+import * as os from "node:os";
 import { realTest } from "../helpers/realParts";
 import { bootKatGuest, inGuest, type KatGuest } from "../helpers/katGuest";
 import { errorPercent, runWithDisturbance, type Disturbance, type KatRun } from "../helpers/disturb";
@@ -66,7 +67,17 @@ function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: { kind
     const title = `${probe}: ${disturbance.kind === "none" ? "a clean run does not report the disturbance" : `reports a ${disturbance.kind} of ${disturbance.ms} ms`}`;
     real(title, async (t: ExecutionContext) => {
         const g = await theGuest();
-        const run = await runWithDisturbance(g, probe, DURATION_SEC, disturbance);
+        let run = await runWithDisturbance(g, probe, DURATION_SEC, disturbance);
+        if (disturbance.kind === "none" && figures.some((f) => worstMs(run, f.kind) >= DISTURB_MS / 2)) {
+            // Other guests share this host: a busy host can stall ours for longer than the disturbance (seen: 953 ms
+            // at load 9 on 2 CPUs). One retry tells a passing burst from a probe that invents stalls; the first
+            // figure stays in the table.
+            for (const f of figures) record(probe, `${f.label} (first try, retried)`, disturbance, null, worstMs(run, f.kind), run.result.command ?? "");
+            t.log(
+                `clean ${probe} run saw ${figures.map((f) => `${worstMs(run, f.kind)} ms`).join(", ")}; retrying once (host load ${os.loadavg()[0].toFixed(1)})`,
+            );
+            run = await runWithDisturbance(g, probe, DURATION_SEC, disturbance);
+        }
         t.is(run.result.noSamples, null, run.result.noSamples ?? "");
         for (const f of figures) {
             const reported = worstMs(run, f.kind);
