@@ -25,6 +25,10 @@ import { removeDomainsWithPrefix } from "../helpers/host";
 import { existsSync } from "node:fs";
 import test, { type ExecutionContext } from "ava";
 import type { ProbeKind, SeriesKind } from "../../components/probes/types";
+import { applyGate, judge } from "../../components/probes/verdict";
+import { resolveTargets } from "../../components/probes/targets";
+import { parseBaseline } from "../../components/probes/baseline";
+import { jsonReport, markdownReport } from "../../components/probes/reports";
 
 const PREFIX = "nfvkit-kat-answers";
 const DISTURB_MS = 300;
@@ -124,3 +128,22 @@ for (const probe of ["cyclictest", "timerlat", "osnoise", "oslat"] as ProbeKind[
     knownAnswer(probe, none, kinds[probe]);
 }
 void test;
+
+real("baseline regression: a clean run as baseline, then a run with a 300 ms stop fails the enforced gate inside loose targets", async (t) => {
+    const g = await theGuest();
+    // Targets far above anything TCG produces: only the regression can fail the gate.
+    const loose = resolveTargets({ timer: { avgUs: 1e9, maxUs: 1e9 } }, "nfv-testpod:targets");
+    const clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
+    const accepted = judge(clean.run.results, loose, { gate: "enforce" });
+    t.true(accepted.pass, accepted.failures.join("\n"));
+    const baseline = parseBaseline(jsonReport(accepted), "clean run");
+    const disturbed = await runWithDisturbance(g, "cyclictest", DURATION_SEC, stop);
+    const verdict = judge(disturbed.run.results, loose, { gate: "enforce", baseline, regressionFactor: 5 });
+    const max = verdict.checks.find((c) => c.metric === "timer.maxUs")!;
+    t.log(`baseline max ${max.change?.baselineUs} µs, disturbed max ${max.measuredUs} µs: ${max.change?.worseBy.toFixed(1)}× worse`);
+    t.true(max.change!.worseBy > 5);
+    t.false(max.pass);
+    t.throws(() => applyGate(verdict), { message: /timer latency on kat: max \d+ µs regressed [\d.]+× against the baseline \d+ µs \(limit 5×/ });
+    // The report shows every figure's change.
+    t.regex(markdownReport(verdict), /\| Change \|/);
+});
