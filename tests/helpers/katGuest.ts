@@ -11,7 +11,8 @@ import { guestFacts, withImage } from "../../components/plan/guestFacts";
 import { chooseAccel } from "../../components/host/accel";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
-import { memoryLockingSupport } from "../../components/host/memoryLocking";
+import { discoverMemoryLocking } from "../../components/host/memoryLocking";
+import { hostAccess } from "../../components/host/access";
 import { describePinning, parseCputune } from "../../components/libvirt/cputune";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { renderDomainXml } from "../../components/render/domainXml";
@@ -42,7 +43,7 @@ async function inputs(image: GuestImage, prefix: string): Promise<DomainInputs> 
                     rtVcpus: [1],
                     cpus: [0, 1],
                     fifoPriority: 1,
-                    knobs: memoryLockingSupport(LOCAL_URI).supported ? {} : { locked: false, memtuneHardLimit: false },
+                    knobs: (await discoverMemoryLocking(hostAccess())).supported ? {} : { locked: false, memtuneHardLimit: false },
                 },
             ],
         },
