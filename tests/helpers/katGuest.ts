@@ -50,7 +50,7 @@ async function inputs(image: GuestImage, prefix: string): Promise<DomainInputs> 
         { namePrefix: prefix },
     );
     const guest = pod.guests[0];
-    const { accel } = await chooseAccel(LOCAL_URI);
+    const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
     const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
     const xml = renderDomainXml(guest, {
         virtType: accel === "kvm" ? "kvm" : "qemu",
