@@ -56,10 +56,13 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
         // Only the measuring script starts with "rm -f <json file>"; the version query passes through.
         if (!script.startsWith("rm -f ")) return guestShell(pg.uri, pg.domain, script, timeoutMs);
         command = script;
-        const watcher = `rm -f ${MEASURING} ${HOG_OUT}; (while ! ${measuringCondition(probe, cpu)}; do sleep 0.05; done; sleep 1; touch ${MEASURING}`;
+        const watcher = `(while ! ${measuringCondition(probe, cpu)}; do sleep 0.05; done; sleep 1; touch ${MEASURING}`;
         const hog = disturbance.kind === "hog" ? `; nfvkit-hog ${cpu} ${disturbance.priority} ${disturbance.ms} 1 1000 0 > ${HOG_OUT} 2>&1` : "";
-        const running = guestShell(pg.uri, pg.domain, `${watcher}${hog}) & ${script}`, timeoutMs);
-        if (disturbance.kind === "stop") injected = stopGuestWhenMeasuring(g, disturbance.ms);
+        // The previous run's marker must be gone before anyone looks for this run's: a stale one made the stop land
+        // before the tool had started.
+        const cleared = guestShell(pg.uri, pg.domain, `rm -f ${MEASURING} ${HOG_OUT}`, 30_000);
+        const running = cleared.then(() => guestShell(pg.uri, pg.domain, `${watcher}${hog}) & ${script}`, timeoutMs));
+        if (disturbance.kind === "stop") injected = cleared.then(() => stopGuestWhenMeasuring(g, disturbance.ms));
         if (disturbance.kind === "hog") injected = running.then(() => hogBurstMs(g));
         return running;
     });
