@@ -20,7 +20,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import * as os from "node:os";
 import { realTest } from "../helpers/realParts";
 import { bootKatGuest, inGuest, type KatGuest } from "../helpers/katGuest";
-import { errorPercent, runWithDisturbance, type Disturbance, type KatRun } from "../helpers/disturb";
+import { burstOutsideWindow, errorPercent, runWithDisturbance, type Disturbance, type KatRun } from "../helpers/disturb";
 import { removeDomainsWithPrefix } from "../helpers/host";
 import { existsSync } from "node:fs";
 import test, { type ExecutionContext } from "ava";
@@ -66,12 +66,15 @@ function record(probe: string, figure: string, disturbance: Disturbance, injecte
     appendFileSync(TABLE, `| ${probe} | ${figure} | ${what} | ${reportedMs.toFixed(3)} ms | ${err} | \`${command.replace(/\|/g, "\\|")}\` |\n`);
 }
 
-/** One case: the run, then each figure checked against the known answer. */
-function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: { kind: SeriesKind; label: string }[]) {
+/**
+ * One case: the run, then each figure checked against the known answer.
+ * `durationSec` lengthens a run whose burst needs more room (see the oslat hog case).
+ */
+function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: { kind: SeriesKind; label: string }[], durationSec = DURATION_SEC) {
     const title = `${probe}: ${disturbance.kind === "none" ? "a clean run does not report the disturbance" : `reports a ${disturbance.kind} of ${disturbance.ms} ms`}`;
     real(title, async (t: ExecutionContext) => {
         const g = await theGuest();
-        let run = await runWithDisturbance(g, probe, DURATION_SEC, disturbance);
+        let run = await runWithDisturbance(g, probe, durationSec, disturbance);
         if (disturbance.kind === "none" && figures.some((f) => worstMs(run, f.kind) >= DISTURB_MS / 2)) {
             // Other guests share this host: a busy host can stall ours for longer than the disturbance (seen: 953 ms
             // at load 9 on 2 CPUs). One retry tells a passing burst from a probe that invents stalls; the first
@@ -80,9 +83,15 @@ function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: { kind
             t.log(
                 `clean ${probe} run saw ${figures.map((f) => `${worstMs(run, f.kind)} ms`).join(", ")}; retrying once (host load ${os.loadavg()[0].toFixed(1)})`,
             );
-            run = await runWithDisturbance(g, probe, DURATION_SEC, disturbance);
+            run = await runWithDisturbance(g, probe, durationSec, disturbance);
         }
         t.is(run.result.noSamples, null, run.result.noSamples ?? "");
+        if (run.hogTiming) {
+            // A burst outside the window is a fault of the test, not of the probe: say so rather than report a miss.
+            const outside = burstOutsideWindow(run.hogTiming);
+            t.is(outside, null, `${probe}: ${outside}`);
+            t.log(outside ?? `burst inside the window: ${JSON.stringify(run.hogTiming)}`);
+        }
         for (const f of figures) {
             const reported = worstMs(run, f.kind);
             record(probe, f.label, disturbance, run.injectedMs, reported, run.result.command ?? "");
@@ -113,7 +122,9 @@ knownAnswer("osnoise", hog, [
     { kind: "single-noise", label: "max single noise" },
     { kind: "period-noise", label: "max noise per 1 ms period" },
 ]);
-knownAnswer("oslat", hog, [{ kind: "loop", label: "max loop stall" }]);
+// 8 s rather than 6: the burst starts 1 s into the window and ends 1.3 s in, so a watcher that saw the start
+// up to 5 s late still leaves the 1 s margin burstOutsideWindow asks for before the window closes.
+knownAnswer("oslat", hog, [{ kind: "loop", label: "max loop stall" }], DURATION_SEC + 2);
 knownAnswer("timerlat", hog, [{ kind: "thread", label: "max thread latency" }]);
 for (const probe of ["cyclictest", "timerlat", "osnoise", "oslat"] as ProbeKind[]) {
     const kinds: Record<ProbeKind, { kind: SeriesKind; label: string }[]> = {
@@ -133,7 +144,13 @@ real("baseline regression: a clean run as baseline, then a run with a 300 ms sto
     const g = await theGuest();
     // Targets far above anything TCG produces: only the regression can fail the gate.
     const loose = resolveTargets({ timer: { avgUs: 1e9, maxUs: 1e9 } }, "nfv-testpod:targets");
-    const clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
+    let clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
+    if (worstMs(clean, "timer") >= DISTURB_MS / 2) {
+        // The clean-run rule above, for the baseline's clean run too: a host stall in it (seen: 120 ms at load 4.7)
+        // makes the baseline too poor for a 300 ms stop to stand out by the factor.
+        t.log(`clean baseline run saw ${worstMs(clean, "timer")} ms; retrying once (host load ${os.loadavg()[0].toFixed(1)})`);
+        clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
+    }
     const accepted = judge(clean.run.results, loose, { gate: "enforce" });
     t.true(accepted.pass, accepted.failures.join("\n"));
     const baseline = parseBaseline(jsonReport(accepted), "clean run");
