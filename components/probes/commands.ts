@@ -164,6 +164,42 @@ export function osnoiseCommand(cfg: ProbeConfig, opts: OsnoiseOptions = {}): str
     return argv;
 }
 
+/** Options of osnoiseHistCommand. */
+export interface OsnoiseHistOptions extends OsnoiseOptions {
+    /**
+     * Histogram bucket width, µs (`-b`).
+     * @default 1000: under TCG single noises reach 10–300 ms, which rtla's default (1 µs × 256) puts all in "over".
+     */
+    bucketUs?: number;
+    /**
+     * Number of buckets (`-E`); the range is bucketUs × entries.
+     * @default 1000: with 1 ms buckets the range is 1 s, above any stall a known-answer test injects.
+     */
+    entries?: number;
+}
+
+/**
+ * rtla osnoise hist: the distribution of single noises per CPU, with a range
+ * sized for what is measured (issue 10: the histogram range follows the
+ * expected figures). The period and runtime are the top command's, so both
+ * see the same busy thread.
+ */
+export function osnoiseHistCommand(cfg: ProbeConfig, opts: OsnoiseHistOptions = {}): string[] {
+    const top = osnoiseCommand(cfg, opts);
+    const bucket = opts.bucketUs ?? 1000;
+    const entries = opts.entries ?? 1000;
+    // rtla 6.1's own limits ("Bucket size needs to be > 0 and <= 1000000", "Entries must be > 10 and < 9999999"),
+    // checked here so a bad setting is named before a guest is asked.
+    if (!Number.isInteger(bucket) || bucket < 1 || bucket > 1_000_000) {
+        throw new ProbeConfigError("bucketUs", bucket, "give 1 to 1000000 µs, e.g. 1000.");
+    }
+    if (!Number.isInteger(entries) || entries <= 10 || entries >= 9_999_999) {
+        throw new ProbeConfigError("entries", entries, "give 11 to 9999998 buckets, e.g. 1000.");
+    }
+    // top's argv with the mode swapped and -q dropped (hist prints once, at the end).
+    return ["rtla", "osnoise", "hist", ...top.slice(3).filter((a) => a !== "-q"), "-b", String(bucket), "-E", String(entries)];
+}
+
 /**
  * The command that prints a tool's version, for `ParseContext.version`
  * (rtla's reports do not carry it). `rtla --help` exits 1 while printing it.

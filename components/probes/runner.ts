@@ -18,6 +18,7 @@ import {
     type ProbeConfig,
 } from "./commands";
 import { parseCyclictestRun, parseOslatText, parseOsnoiseTop, parseTimerlatHist } from "./parse";
+import { expectedSampleCount } from "./stats";
 import type { ProbeSuiteConfig } from "./suiteConfig";
 import type { Targets } from "./targets";
 import type { GuestProbeResult, ProbeKind, ProbeResult } from "./types";
@@ -175,7 +176,18 @@ async function runOneProbe(
         // Unreadable output measures nothing; the verdict fails it and quotes the reason.
         result = failed(`${probe} printed output we cannot read: ${head || (err as Error).message}`);
     }
+    result = withExpectedSamples(result, config.durationSec, probe === "osnoise" ? targets.preemption.windowUs : probe === "oslat" ? null : config.intervalUs);
     return { result, run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds } };
+}
+
+/**
+ * Records how many samples each series should have given (one per period for
+ * the whole duration), so a shortfall is reported rather than hidden. oslat
+ * has no fixed rate (its loop count depends on the CPU), so it gets none.
+ */
+export function withExpectedSamples(result: ProbeResult, durationSec: number, periodUs: number | null): ProbeResult {
+    const expected = expectedSampleCount(durationSec, periodUs);
+    return { ...result, series: result.series.map((s) => ({ ...s, stats: { ...s.stats, expectedSamples: expected } })) };
 }
 
 /** stress-ng on each host's housekeeping CPUs for the whole suite, started through that host's access. */

@@ -58,6 +58,19 @@ export interface ProbeSuiteConfig {
      * @default []: a pod need not have links; list the ones to measure.
      */
     interVm: InterVmSetting[];
+    /**
+     * Results JSON of an earlier accepted run (e.g. the main branch's last
+     * `results/<stack>/probes.json`), relative to the project folder. The
+     * verdict shows each figure's change against it.
+     * @default null: no baseline, no regression check.
+     */
+    baseline: string | null;
+    /**
+     * A figure worse than the baseline's by more than this factor fails its
+     * check (and so an enforced gate) even inside the absolute target.
+     * @default 5: above the ~3× run-to-run spread of maxima on the TCG CI machine; a 60 µs → 40 ms regression is ~670×.
+     */
+    regressionFactor: number;
 }
 
 export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
@@ -69,6 +82,8 @@ export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
     load: "none" as LoadKind,
     hostGate: "report" as Gate,
     interVm: [] as InterVmSetting[],
+    baseline: null as string | null,
+    regressionFactor: 5,
 });
 
 const PROBE_KINDS: ProbeKind[] = ["cyclictest", "oslat", "timerlat", "osnoise"];
@@ -143,6 +158,15 @@ export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes")
     const interVm = checkInterVmSettings(given.interVm, `${path}.interVm`, { durationSec: cfg.durationSec, burst: DEFAULT_INTER_VM_BURST });
     problems.push(...interVm.problems);
     cfg.interVm = interVm.settings;
+    if (given.baseline !== undefined && given.baseline !== null) {
+        if (typeof given.baseline === "string" && given.baseline.trim() !== "") cfg.baseline = given.baseline;
+        else report("baseline", given.baseline, "is not a file path", "write e.g. results/main/probes.json");
+    }
+    if (given.regressionFactor !== undefined) {
+        const f = given.regressionFactor;
+        if (typeof f === "number" && Number.isFinite(f) && f > 1) cfg.regressionFactor = f;
+        else report("regressionFactor", f, "must be a number above 1", "write e.g. 5");
+    }
     return problems.length > 0 ? { problems } : { config: cfg, problems };
 }
 

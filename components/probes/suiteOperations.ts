@@ -9,6 +9,7 @@ import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
 import { virshUriOf } from "../host/access";
 import { guestShell } from "../libvirt/guestAgent";
+import { parseBaseline, type Baseline } from "./baseline";
 import { writeResults, type ResultFiles } from "./resultsWriter";
 import { runInterVm, type InterVmLinkView } from "./interVmRunner";
 import { withInterVm } from "./interVmVerdict";
@@ -91,7 +92,12 @@ export async function create(inputs: ProbeSuiteInputs): Promise<provider.CreateR
         log: progress,
     });
     run.notes.push(...interVm.flatMap((r) => r.notes));
-    const verdict = withInterVm(judge(run.results, inputs.targets, { gate: inputs.gate }), interVm, inputs.targets);
+    const baseline = inputs.config.baseline ? await readBaseline(inputs.config.baseline) : undefined;
+    const verdict = withInterVm(
+        judge(run.results, inputs.targets, { gate: inputs.gate, baseline, regressionFactor: inputs.config.regressionFactor }),
+        interVm,
+        inputs.targets,
+    );
     // The provider runs in the project folder (the engine starts plugins there).
     const files = relativeFiles(
         await writeResults(path.resolve(inputs.resultsDir), verdict, run, { title: inputs.title, notes: [...inputs.notes, ...hostUnready, ...run.notes] }),
@@ -107,6 +113,20 @@ export async function create(inputs: ProbeSuiteInputs): Promise<provider.CreateR
         id: `probes-${Date.now()}`,
         outs: { ...inputs, pass: verdict.pass, failures: verdict.failures, checks, files, suiteSeconds: run.seconds },
     };
+}
+
+/** The baseline report the stack names; relative paths are taken from the project folder, where the provider runs. */
+export async function readBaseline(file: string): Promise<Baseline> {
+    const { promises: fs } = await import("node:fs");
+    let text: string;
+    try {
+        text = await fs.readFile(path.resolve(file), "utf8");
+    } catch (err) {
+        throw new Error(
+            `probes.baseline ${file} cannot be read (${(err as Error).message}). Fix: name the probes.json of an earlier run, or remove the setting.`,
+        );
+    }
+    return parseBaseline(text, file);
 }
 
 /** A probe run is a record, not a thing on a host: what the state holds is the truth. */

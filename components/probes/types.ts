@@ -36,12 +36,24 @@ export interface LatencyStats {
     /** Largest sample; null when unknown or no samples. */
     maxUs: number | null;
     /**
-     * 99th percentile (nearest rank) computed from the histogram; null without a histogram.
-     * When the rank falls among the overflows, this is `maxUs`, the only upper bound known.
+     * 99th percentile (nearest rank) computed from the histogram; null without a histogram,
+     * and null when the rank falls among the overflows: then `p99BeyondRange` is true and the
+     * percentile is only known to be above `rangeUs`. It is never taken to be the max.
      */
     p99Us: number | null;
     /** 99.9th percentile, computed like `p99Us`. */
     p999Us: number | null;
+    /** True when the 99th percentile falls beyond the histogram's range (reported as `> range`). */
+    p99BeyondRange?: boolean;
+    /** True when the 99.9th percentile falls beyond the histogram's range. */
+    p999BeyondRange?: boolean;
+    /** Upper edge of the histogram's range, µs (samples at or above it are overflows); null without a histogram. */
+    rangeUs?: number | null;
+    /**
+     * Samples the run should have given: duration / interval for cyclictest and timerlat,
+     * duration / period for osnoise; null when the tool has no fixed rate (oslat) or it is unknown.
+     */
+    expectedSamples?: number | null;
     /** Non-empty buckets in ascending order; empty when the tool printed no histogram. */
     histogram: HistogramBucket[];
     /** Samples beyond the histogram's last bucket (counted in `samples`, not in `histogram`). */

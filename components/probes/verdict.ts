@@ -10,6 +10,8 @@
  *   cumulative preemption in 1 ms on vnf-a: max 25 µs ≥ target < 20 µs
  * A "≤" target is written as its bare value; any other operator is spelled out.
  */
+import { compareWithBaseline, DEFAULT_REGRESSION_FACTOR, describeChange, type Baseline, type MetricChange } from "./baseline";
+import { crossChecks, DEFAULT_CROSS_CHECK_FACTOR, shortfallNotes, type CrossCheck } from "./crossCheck";
 import type { Bound, Operator, Targets } from "./targets";
 import { satisfies } from "./targets";
 import type { GuestProbeResult, InterVmResult, ProbeKind, SeriesKind } from "./types";
@@ -32,6 +34,12 @@ export type MetricId =
 export interface JudgeOptions {
     /** @default "enforce": a missed target fails `pulumi up`, which is what a gate is for. */
     gate?: Gate;
+    /** An earlier accepted run to compare with. @default none: no change column, no regression check. */
+    baseline?: Baseline;
+    /** Worse-by factor against the baseline that fails a check. @default 5 (see baseline.ts). */
+    regressionFactor?: number;
+    /** Disagreement factor of the cross-checks. @default 4 (see crossCheck.ts). */
+    crossCheckFactor?: number;
 }
 
 /** One judged figure. */
@@ -52,6 +60,10 @@ export interface Check {
     pass: boolean;
     /** Failure message (see the module comment); null when the check passed. */
     message: string | null;
+    /** Samples behind the figure (the series it came from); null without samples. */
+    samples?: number | null;
+    /** The change against the baseline, when one was given and has this figure. */
+    change?: MetricChange | null;
 }
 
 export interface Verdict {
@@ -65,6 +77,12 @@ export interface Verdict {
     results: GuestProbeResult[];
     /** The inter-VM probe's runs, when it ran (added by `withInterVm`). */
     interVm?: InterVmResult[];
+    /** Cross-checks between probes measuring the same thing (see crossCheck.ts). */
+    crossChecks?: CrossCheck[];
+    /** What a reader must know beside pass/fail: disagreeing cross-checks, missing samples. */
+    notes?: string[];
+    /** The baseline compared with, when there was one. */
+    baseline?: { source: string; regressionFactor: number };
 }
 
 interface MetricRule {
@@ -113,6 +131,7 @@ export const METRIC_RULES: Record<ProbeKind, MetricRule[]> = {
 /** Judges every result. Never throws for a missed target. */
 export function judge(results: GuestProbeResult[], targets: Targets, opts: JudgeOptions = {}): Verdict {
     const gate = opts.gate ?? "enforce";
+    const regressionFactor = opts.regressionFactor ?? DEFAULT_REGRESSION_FACTOR;
     const checks: Check[] = [];
     for (const { guest, result } of results) {
         for (const rule of METRIC_RULES[result.probe]) {
@@ -125,28 +144,59 @@ export function judge(results: GuestProbeResult[], targets: Targets, opts: Judge
                 checks.push({ ...base, measuredUs: null, where: null, pass: false, message: `${name} on ${guest}: no samples (${reason})` });
                 continue;
             }
-            let worst: { value: number; where: string } | null = null;
+            let worst: { value: number; where: string; samples: number } | null = null;
             for (const s of measured) {
                 const v = rule.statistic === "avg" ? s.stats.avgUs : s.stats.maxUs;
-                if (v !== null && (worst === null || worse(v, worst.value, target.op))) worst = { value: v, where: s.label };
+                if (v !== null && (worst === null || worse(v, worst.value, target.op))) worst = { value: v, where: s.label, samples: s.stats.samples };
             }
             if (worst === null) {
                 const message = `${name} on ${guest}: no ${rule.statistic} figure (${result.probe} did not report one)`;
                 checks.push({ ...base, measuredUs: null, where: null, pass: false, message });
                 continue;
             }
-            const pass = satisfies(worst.value, target);
+            const inTarget = satisfies(worst.value, target);
+            const change = opts.baseline
+                ? compareWithBaseline(
+                      { guest, probe: result.probe, metric: rule.metric, measuredUs: worst.value, op: target.op },
+                      opts.baseline,
+                      regressionFactor,
+                  )
+                : null;
+            const regressed = change?.regressed ?? false;
+            const pass = inTarget && !regressed;
             checks.push({
                 ...base,
                 measuredUs: worst.value,
                 where: worst.where,
                 pass,
-                message: pass ? null : failureMessage(name, guest, rule.statistic, worst.value, target),
+                message: !inTarget
+                    ? failureMessage(name, guest, rule.statistic, worst.value, target)
+                    : regressed
+                      ? regressionMessage(name, guest, rule.statistic, change as MetricChange, regressionFactor)
+                      : null,
+                samples: worst.samples,
+                change,
             });
         }
     }
     const failures = [...new Set(checks.filter((c) => !c.pass).map((c) => c.message as string))];
-    return { pass: failures.length === 0, gate, checks, failures, results };
+    const cross = crossChecks(results, opts.crossCheckFactor ?? DEFAULT_CROSS_CHECK_FACTOR);
+    const notes = [...cross.filter((c) => !c.agree).map((c) => c.note), ...shortfallNotes(results)];
+    return {
+        pass: failures.length === 0,
+        gate,
+        checks,
+        failures,
+        results,
+        crossChecks: cross,
+        notes,
+        ...(opts.baseline ? { baseline: { source: opts.baseline.source, regressionFactor } } : {}),
+    };
+}
+
+/** `timer latency on vnf-a: max 305961 µs regressed 24.8× against the baseline 12344 µs (limit 5×)`. */
+export function regressionMessage(name: string, guest: string, statistic: string, change: MetricChange, factor: number): string {
+    return `${name} on ${guest}: ${statistic} ${formatNumber(change.measuredUs)} µs regressed ${change.worseBy.toFixed(1)}× against the baseline ${formatNumber(change.baselineUs)} µs (limit ${factor}×, ${describeChange(change)})`;
 }
 
 /** Thrown by `applyGate` when an enforced verdict failed; carries the verdict for reports. */

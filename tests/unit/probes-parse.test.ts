@@ -19,6 +19,8 @@ import {
     parseOsnoiseTop,
     parseTimerlatHist,
     percentileUs,
+    percentile,
+    formatPercentile,
 } from "../../components/probes";
 
 const DIR = join(__dirname, "..", "fixtures", "probes");
@@ -101,8 +103,12 @@ test("cyclictest p99 read off the raw rows: the bucket where the running count r
     const p99 = rows.find(([, n]) => (seen += n) >= Math.ceil(all * 0.99))![0];
     const r = parseCyclictestHistogram(raw);
     t.is(r.series[0].stats.p99Us, p99);
-    // 4 overflows in 2997 cycles are more than 0.1 %: p99.9 lies beyond the histogram, so the max is the honest bound.
-    t.is(r.series[0].stats.p999Us, footer(raw, "Max Latencies")[0]);
+    // 4 overflows in 2997 cycles are more than 0.1 %: p99.9 lies beyond the histogram. It is reported as
+    // "> 400 µs" (the -h range), never as the max, which is one sample, not a percentile.
+    t.is(r.series[0].stats.p999Us, null);
+    t.true(r.series[0].stats.p999BeyondRange);
+    t.is(r.series[0].stats.rangeUs, 400);
+    t.is(formatPercentile(r.series[0].stats, "p999"), "> 400 µs (beyond the histogram range)");
 });
 
 test("cyclictest 2.7 histogram (synthetic: empty buckets omitted, no '# Total:') parses like 2.4", (t) => {
@@ -271,9 +277,11 @@ test("percentiles: nearest rank, overflows above every bucket", (t) => {
         { us: 2, count: 1 },
         { us: 3, count: 1 },
     ];
-    t.is(percentileUs(h, 0, 0.99, 3), 2);
-    t.is(percentileUs(h, 0, 0.999, 3), 3);
-    t.is(percentileUs([{ us: 1, count: 990 }], 10, 0.99, 500), 1);
-    t.is(percentileUs([{ us: 1, count: 990 }], 10, 0.999, 500), 500);
-    t.is(percentileUs([], 0, 0.99, null), null);
+    t.is(percentileUs(h, 0, 0.99), 2);
+    t.is(percentileUs(h, 0, 0.999), 3);
+    t.is(percentileUs([{ us: 1, count: 990 }], 10, 0.99), 1);
+    // The rank falls among the overflows: beyond the range, never the max.
+    t.is(percentileUs([{ us: 1, count: 990 }], 10, 0.999), null);
+    t.deepEqual(percentile([{ us: 1, count: 990 }], 10, 0.999), { kind: "beyond-range" });
+    t.is(percentileUs([], 0, 0.99), null);
 });

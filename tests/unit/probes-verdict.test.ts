@@ -161,12 +161,14 @@ test("Markdown report: one table row per guest × probe × metric, marks, versio
         .filter((l) => l.startsWith("| ") && !l.startsWith("| Guest"));
     t.is(table.length, v.checks.length);
     t.is(table.filter((l) => l.endsWith("| ❌ fail |")).length, v.checks.filter((c) => !c.pass).length);
-    t.true(md.includes("| vnf-a | cyclictest | timer latency (max) | 1422 µs | thread 0 (cpu 1) | ≤ 15 µs | ❌ fail |"));
-    t.true(md.includes("| vnf-a | timerlat | interrupt latency (max) | 14 µs | IRQ-002 | ≤ 20 µs | ✅ pass |"));
-    t.true(md.includes("| vnf-b | osnoise | cumulative preemption in 1 ms (max) | 25 µs | cpu 2 per period | < 20 µs | ❌ fail |"));
-    t.true(md.includes("| vnf-c | cyclictest | timer latency (avg) | no samples |  | ≤ 5 µs | ❌ fail |"));
+    t.true(md.includes("| vnf-a | cyclictest | timer latency (max) | 1422 µs | 2997 | thread 0 (cpu 1) | ≤ 15 µs | ❌ fail |"));
+    t.true(md.includes("| vnf-a | timerlat | interrupt latency (max) | 14 µs | 5000 | IRQ-002 | ≤ 20 µs | ✅ pass |"));
+    t.true(md.includes("| vnf-b | osnoise | cumulative preemption in 1 ms (max) | 25 µs | 4998 | cpu 2 per period | < 20 µs | ❌ fail |"));
+    t.true(md.includes("| vnf-c | cyclictest | timer latency (avg) | no samples | — |  | ≤ 5 µs | ❌ fail |"));
     t.true(md.includes("- timer latency on vnf-a: max 1422 µs > target 15 µs"));
     t.true(md.includes("| vnf-a | cyclictest | 2.40 | `cyclictest -m -p 95 --policy=fifo -a 1 -t 1 -i 1000 -D 3 -q -h 400 --json=/tmp/probecap/cth.json` |"));
+    // p99.9 of the 400 µs histogram with 4 overflows in 2997 cycles: beyond the range, never the max.
+    t.true(md.includes("| vnf-a | cyclictest | thread 0 (cpu 1) | 2997 | — | 27 µs | > 400 µs (beyond the histogram range) | 1422 µs |"));
     t.regex(md, /^## Latency probes: ❌ 7 of 8 checks failed \(gate: report, not enforced\)/);
 });
 
@@ -203,7 +205,8 @@ test("SVG histograms: one per guest × probe, well-formed XML, target line, log 
     const files = histogramSvgs(v);
     t.deepEqual(
         files.map((f) => f.fileName),
-        ["vnf-a-cyclictest.svg", "vnf-a-timerlat.svg", "vnf-b-osnoise.svg", "vnf-b-oslat.svg", "vnf-c-cyclictest.svg"],
+        // timerlat's IRQ and thread latencies get a chart each.
+        ["vnf-a-cyclictest.svg", "vnf-a-timerlat.svg", "vnf-a-timerlat-thread.svg", "vnf-b-osnoise.svg", "vnf-b-oslat.svg", "vnf-c-cyclictest.svg"],
     );
     const dir = mkdtempSync(join(tmpdir(), "svg-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -219,7 +222,7 @@ test("SVG histograms: one per guest × probe, well-formed XML, target line, log 
     // 24 non-empty buckets, one bar each; 4 overflows noted, not drawn.
     t.is((ct.match(/fill="#4a78b5"/g) ?? []).length, 24);
     t.true(ct.includes("4 over range (not drawn)"));
-    t.true(files[4].svg.includes("cyclictest printed no measurements"));
+    t.true(files[5].svg.includes("cyclictest printed no measurements"));
     const hostile = histogramSvg({ title: `<script>&"'`, stats: hostTimer().series[0].stats });
     t.true(hostile.includes("&lt;script&gt;&amp;&quot;&apos;"));
     writeFileSync(join(dir, "h.svg"), hostile);

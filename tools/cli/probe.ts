@@ -5,6 +5,7 @@
  * enforces and a target is missed.
  */
 import * as path from "node:path";
+import { readBaseline } from "../../components/probes/suiteOperations";
 import { runPulumi, projectRoot, stackFromArgv, stackOutputs } from "./engine";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import type { PodGuestSummary } from "../../components/pod/TestPod";
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
         (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
         (line) => console.log(`  ${line}`),
     );
-    const verdict = judge(run.results, targets, { gate });
+    const baseline = suite.baseline ? await readBaseline(suite.baseline) : undefined;
+    const verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
     const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
     const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, {
         title: `nfv-testpod/${stack}`,

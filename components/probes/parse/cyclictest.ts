@@ -50,6 +50,8 @@ export function parseCyclictestJson(text: string, ctx: ParseContext = {}): Probe
         throw new ProbeParseError("cyclictest", 'the --json file has no "thread" object', text);
     }
     const threads = doc.thread as Record<string, CyclictestJsonThread>;
+    const cmdline = typeof doc["cmdline:"] === "string" ? doc["cmdline:"] : typeof doc.cmdline === "string" ? doc.cmdline : (ctx.command ?? "");
+    const rangeUs = histogramFlagUs(cmdline as string);
     const series: ProbeSeries[] = Object.keys(threads)
         .sort((a, b) => Number(a) - Number(b))
         .map((id) => {
@@ -69,6 +71,7 @@ export function parseCyclictestJson(text: string, ctx: ParseContext = {}): Probe
                               maxUs: numberOrNull(t.max),
                           },
                           buckets,
+                          rangeUs,
                       )
                     : emptyStats();
             const cpu = typeof t.cpu === "number" ? t.cpu : null;
@@ -125,7 +128,9 @@ export function parseCyclictestHistogram(text: string, ctx: ParseContext = {}): 
         const buckets = rows.map((r) => ({ us: r[0], count: r[1 + t] ?? 0 }));
         const overflow = overflows[t] ?? 0;
         const samples = buckets.reduce((n, b) => n + b.count, 0) + overflow;
-        const stats = samples > 0 ? buildStats({ samples, minUs: mins[t], avgUs: avgs[t] ?? null, maxUs: maxes[t] ?? null }, buckets) : emptyStats();
+        // 2.4 prints every bucket of the -h range, so the last row ends the range; 2.7 omits empty ones (then the command says it).
+        const rangeUs = histogramFlagUs(ctx.command ?? "") ?? (rows.length > 0 ? rows[rows.length - 1][0] + 1 : undefined);
+        const stats = samples > 0 ? buildStats({ samples, minUs: mins[t], avgUs: avgs[t] ?? null, maxUs: maxes[t] ?? null }, buckets, rangeUs) : emptyStats();
         series.push({ kind: "timer", cpu: null, label: threadLabel(t, null), stats });
     }
     return {
@@ -175,4 +180,10 @@ function numberOrNull(v: unknown): number | null {
 
 function stringOrNull(v: unknown): string | null {
     return typeof v === "string" ? v : null;
+}
+
+/** The histogram range cyclictest was given (`-h N`, `-hN`, `--histogram=N`), µs; undefined when absent. */
+export function histogramFlagUs(command: string): number | undefined {
+    const m = /(?:^|\s)(?:-h\s*|--histogram[=\s])(\d+)(?=\s|$)/.exec(command);
+    return m ? Number(m[1]) : undefined;
 }

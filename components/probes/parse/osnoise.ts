@@ -15,6 +15,8 @@
 import { emptyStats } from "../stats";
 import type { LatencyStats, ParseContext, ProbeResult, ProbeSeries } from "../types";
 import { ProbeParseError, stripAnsi } from "./errors";
+import { readRtlaHist } from "./rtlaHist";
+import { columnStats } from "./timerlat";
 
 /** Reason given when osnoise printed its header but no CPU row. */
 export const OSNOISE_NO_SAMPLES = "rtla osnoise recorded no periods";
@@ -77,3 +79,36 @@ function rowStats(periods: number, avgUs: number | null, maxUs: number): Latency
     if (periods <= 0) return emptyStats();
     return { samples: periods, minUs: null, avgUs, maxUs, p99Us: null, p999Us: null, histogram: [], overflow: 0 };
 }
+
+/**
+ * Reads `rtla osnoise hist` output: per CPU, a histogram of single noises
+ * (each interruption of the busy thread longer than the threshold), with
+ * count, min, avg and max. It gives the distribution `osnoise top` cannot;
+ * the largest noise per period exists only in `top`, so the two are read
+ * apart and both series kinds keep their meaning.
+ *
+ * Layout (rtla 6.1, osnoise_hist.c): the rtla histogram table (see
+ * rtlaHist.ts) with one `CPU-NNN` column per CPU.
+ */
+export function parseOsnoiseHist(text: string, ctx: ParseContext = {}): ProbeResult {
+    const { columns, rows, summary } = readRtlaHist(text, "rtla osnoise");
+    if (columns.length > 0 && !summary.has("count")) {
+        throw new ProbeParseError("rtla osnoise", 'no "count:" summary row (output cut short, or run with --no-summary?)', text);
+    }
+    const series: ProbeSeries[] = columns.map((name, i) => {
+        const m = /^CPU-(\d+)$/.exec(name);
+        if (!m) throw new ProbeParseError("rtla osnoise", `unknown column "${name}" in the Index header`, text);
+        const cpu = Number(m[1]);
+        return { kind: "single-noise", cpu, label: `cpu ${cpu} single (hist)`, stats: columnStats(rows, summary, i) };
+    });
+    return {
+        probe: "osnoise",
+        version: ctx.version ?? null,
+        command: ctx.command ?? null,
+        series,
+        noSamples: series.some((s) => s.stats.samples > 0) ? null : OSNOISE_HIST_NO_SAMPLES,
+    };
+}
+
+/** Reason given when osnoise hist counted no noise on any CPU. */
+export const OSNOISE_HIST_NO_SAMPLES = "rtla osnoise hist recorded no noise";

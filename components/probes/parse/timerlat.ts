@@ -10,37 +10,15 @@
  * `avg:` and `max:` rows in the same column order.
  */
 import { buildStats, emptyStats } from "../stats";
-import type { ParseContext, ProbeResult, ProbeSeries, SeriesKind } from "../types";
-import { ProbeParseError, stripAnsi } from "./errors";
+import type { LatencyStats, ParseContext, ProbeResult, ProbeSeries, SeriesKind } from "../types";
+import { ProbeParseError } from "./errors";
+import { readRtlaHist, type RtlaHistTable } from "./rtlaHist";
 
 /** Reason given when timerlat printed a histogram without any CPU column. */
 export const TIMERLAT_NO_SAMPLES = "rtla timerlat recorded no samples";
 
 export function parseTimerlatHist(text: string, ctx: ParseContext = {}): ProbeResult {
-    const lines = stripAnsi(text).split(/\r?\n/);
-    const headerAt = lines.findIndex((l) => /^Index(\s|$)/.test(l));
-    if (headerAt < 0) throw new ProbeParseError("rtla timerlat", 'no "Index" header line (did rtla start measuring?)', text);
-    // -n switches the whole report to nanoseconds; the kit compares microseconds.
-    const scale = lines.some((l) => /^# Time unit is nanoseconds/.test(l)) ? 1 / 1000 : 1;
-    const columns = lines[headerAt].trim().split(/\s+/).slice(1);
-
-    const rows: number[][] = [];
-    const summary = new Map<string, (number | null)[]>();
-    for (const line of lines.slice(headerAt + 1)) {
-        const row = /^(\d+)\s+(.*)$/.exec(line);
-        if (row) {
-            rows.push([Number(row[1]), ...row[2].trim().split(/\s+/).map(Number)]);
-            continue;
-        }
-        const field = /^(over|count|min|avg|max):(.*)$/.exec(line);
-        if (field) {
-            const values = field[2].trim() === "" ? [] : field[2].trim().split(/\s+/);
-            summary.set(
-                field[1],
-                values.map((v) => (/^\d+$/.test(v) ? Number(v) : null)),
-            );
-        }
-    }
+    const { columns, rows, summary } = readRtlaHist(text, "rtla timerlat");
     if (columns.length === 0) {
         return { probe: "timerlat", version: ctx.version ?? null, command: ctx.command ?? null, series: [], noSamples: TIMERLAT_NO_SAMPLES };
     }
@@ -51,18 +29,7 @@ export function parseTimerlatHist(text: string, ctx: ParseContext = {}): ProbeRe
         const m = /^(IRQ|Thr|Usr)-(\d+)$/.exec(name);
         if (!m) throw new ProbeParseError("rtla timerlat", `unknown column "${name}" in the Index header`, text);
         const kind: SeriesKind = m[1] === "IRQ" ? "irq" : "thread";
-        const cpu = Number(m[2]);
-        const samples = counts[i] ?? 0;
-        const over = summary.get("over")?.[i] ?? 0;
-        const at = (key: string) => {
-            const v = summary.get(key)?.[i];
-            return v === null || v === undefined ? null : v * scale;
-        };
-        const buckets = rows.map((r) => ({ us: r[0] * scale, count: r[1 + i] ?? 0 }));
-        const stats = samples > 0 ? buildStats({ samples, minUs: at("min"), avgUs: at("avg"), maxUs: at("max") }, buckets) : emptyStats();
-        // buildStats counts the gap between count and the buckets as overflow; the tool says how many exactly.
-        if (samples > 0 && stats.histogram.length > 0) stats.overflow = over;
-        return { kind, cpu, label: name, stats };
+        return { kind, cpu: Number(m[2]), label: name, stats: columnStats(rows, summary, i) };
     });
     const irq = series.filter((s) => s.kind === "irq");
     return {
@@ -72,4 +39,15 @@ export function parseTimerlatHist(text: string, ctx: ParseContext = {}): ProbeRe
         series,
         noSamples: irq.some((s) => s.stats.samples > 0) ? null : TIMERLAT_NO_SAMPLES,
     };
+}
+
+/** One column of an rtla histogram as stats: the summary's figures, the buckets, and rtla's own overflow count. */
+export function columnStats(rows: RtlaHistTable["rows"], summary: RtlaHistTable["summary"], i: number): LatencyStats {
+    const samples = summary.get("count")?.[i] ?? 0;
+    const at = (key: string) => summary.get(key)?.[i] ?? null;
+    const buckets = rows.map((r) => ({ us: r.us, count: r.counts[i] ?? 0 }));
+    const stats = samples > 0 ? buildStats({ samples, minUs: at("min"), avgUs: at("avg"), maxUs: at("max") }, buckets) : emptyStats();
+    // buildStats counts the gap between count and the buckets as overflow; the tool says how many exactly.
+    if (samples > 0 && stats.histogram.length > 0) stats.overflow = summary.get("over")?.[i] ?? 0;
+    return stats;
 }

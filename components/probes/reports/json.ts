@@ -21,6 +21,9 @@ export function jsonReport(verdict: Verdict, opts: JsonReportOptions = {}): stri
         gate: verdict.gate,
         failures: verdict.failures,
         checks: verdict.checks,
+        crossChecks: verdict.crossChecks ?? [],
+        notes: verdict.notes ?? [],
+        ...(verdict.baseline ? { baseline: verdict.baseline } : {}),
         runs: verdict.results.map(({ guest, result }) => ({
             guest,
             probe: result.probe,

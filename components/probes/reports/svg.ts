@@ -4,9 +4,9 @@
  * as a dashed vertical line, labelled axes, and a note for samples beyond
  * the histogram's range. Self-contained (no CSS, no fonts to fetch).
  */
-import { mergeStats } from "../stats";
+import { formatPercentile, mergeStats } from "../stats";
 import type { Bound } from "../targets";
-import type { LatencyStats, ProbeKind, SeriesKind } from "../types";
+import type { LatencyStats, ProbeKind, ProbeResult, SeriesKind } from "../types";
 import { formatNumber, formatTarget, METRIC_RULES, type Verdict } from "../verdict";
 import { escapeXml } from "./escape";
 
@@ -39,7 +39,15 @@ export function histogramSvg(chart: HistogramChart): string {
     );
     const hist = stats.histogram;
     if (hist.length === 0) {
-        parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">${escapeXml(chart.emptyNote ?? "no histogram recorded")}</text>`, "</svg>");
+        // Still the sample count and the target, so a reader sees what was measured against what.
+        const figures = `${stats.samples} samples${stats.expectedSamples != null ? ` of ${stats.expectedSamples} expected` : ""}, max ${show(stats.maxUs)}`;
+        const targetText = target ? `target ${target.op === "<=" ? "≤ " : ""}${formatTarget(target)}` : "no target";
+        parts.push(
+            `<text x="${W / 2}" y="${H / 2}" text-anchor="middle">${escapeXml(chart.emptyNote ?? "no histogram recorded")}</text>`,
+            `<text x="${W / 2}" y="${H / 2 + 20}" text-anchor="middle">${escapeXml(figures)}</text>`,
+            `<text x="${W / 2}" y="${H / 2 + 40}" text-anchor="middle" fill="#c62828">${escapeXml(targetText)}</text>`,
+            "</svg>",
+        );
         return parts.join("\n") + "\n";
     }
     const width = bucketWidth(hist.map((b) => b.us));
@@ -92,18 +100,21 @@ export function histogramSvg(chart: HistogramChart): string {
         );
     }
     const summary =
-        `${stats.samples} samples, min ${show(stats.minUs)}, avg ${show(stats.avgUs)}, max ${show(stats.maxUs)}, p99 ${show(stats.p99Us)}` +
+        `${stats.samples} samples${stats.expectedSamples != null ? ` of ${stats.expectedSamples} expected` : ""}, min ${show(stats.minUs)}, avg ${show(stats.avgUs)}, max ${show(stats.maxUs)}, p99 ${formatPercentile(stats, "p99")}` +
         (stats.overflow > 0 ? `; ${stats.overflow} over range (not drawn)` : "");
     parts.push(`<text x="${M.left}" y="${H - 8}" font-size="11">${escapeXml(summary)}</text>`, "</svg>");
     return parts.join("\n") + "\n";
 }
 
-/** Which series each probe's chart shows, and how it is titled. */
-const CHART_SERIES: Record<ProbeKind, { series: SeriesKind; what: string }> = {
-    cyclictest: { series: "timer", what: "timer latency" },
-    timerlat: { series: "irq", what: "interrupt latency (timerlat IRQ)" },
-    oslat: { series: "loop", what: "busy-loop stalls" },
-    osnoise: { series: "single-noise", what: "single preemptions" },
+/** Which series each probe's charts show, and how they are titled: timerlat's IRQ and thread latencies apart. */
+const CHART_SERIES: Record<ProbeKind, { series: SeriesKind; what: string; suffix: string }[]> = {
+    cyclictest: [{ series: "timer", what: "timer latency", suffix: "" }],
+    timerlat: [
+        { series: "irq", what: "interrupt latency (timerlat IRQ)", suffix: "" },
+        { series: "thread", what: "thread latency (timerlat thread)", suffix: "-thread" },
+    ],
+    oslat: [{ series: "loop", what: "busy-loop stalls", suffix: "" }],
+    osnoise: [{ series: "single-noise", what: "single preemptions", suffix: "" }],
 };
 
 /** A chart ready to be written: the caller picks the directory. */
@@ -117,20 +128,23 @@ export interface HistogramFile {
 
 /** One chart per guest × probe in the verdict, all CPUs of the probe merged. */
 export function histogramSvgs(verdict: Verdict): HistogramFile[] {
-    return verdict.results.map(({ guest, result }) => {
-        const pick = CHART_SERIES[result.probe];
+    return verdict.results.flatMap(({ guest, result }) => CHART_SERIES[result.probe].map((pick) => chartFor(verdict, guest, result, pick)));
+}
+
+function chartFor(verdict: Verdict, guest: string, result: ProbeResult, pick: { series: SeriesKind; what: string; suffix: string }): HistogramFile {
+    {
         const stats = mergeStats(result.series.filter((s) => s.kind === pick.series).map((s) => s.stats));
-        // The max-based rule is the one a histogram can show.
+        // The max-based rule is the one a histogram can show; the timerlat thread has no target of its own.
         const rule = METRIC_RULES[result.probe].find((r) => r.statistic === "max" && r.series === pick.series);
         const check = verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric);
         const emptyNote = result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram; see the summary table" : undefined);
         return {
             guest,
             probe: result.probe,
-            fileName: `${guest}-${result.probe}.svg`.replace(/[^A-Za-z0-9._-]/g, "_"),
+            fileName: `${guest}-${result.probe}${pick.suffix}.svg`.replace(/[^A-Za-z0-9._-]/g, "_"),
             svg: histogramSvg({ title: `${result.probe} ${pick.what} on ${guest}`, stats, target: check?.target, emptyNote }),
         };
-    });
+    }
 }
 
 function show(v: number | null): string {

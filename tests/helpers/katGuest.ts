@@ -1,0 +1,97 @@
+/**
+ * One small real guest for the probes' known-answer tests: 2 vCPUs (vCPU 0
+ * housekeeping, vCPU 1 real-time, FIFO 1 on the host), 256 MiB, booted from
+ * the kit's image through the Domain provider, exactly as a pod boots it.
+ * Every domain is named `nfvkit-kat-…`; the teardown removes the guest even
+ * when the test fails.
+ */
+import type { ExecutionContext } from "ava";
+import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
+import { guestFacts, withImage } from "../../components/plan/guestFacts";
+import { chooseAccel } from "../../components/host/accel";
+import * as domainOps from "../../components/libvirt/domainOperations";
+import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
+import { discoverMemoryLocking } from "../../components/host/memoryLocking";
+import { hostAccess } from "../../components/host/access";
+import { describePinning, parseCputune } from "../../components/libvirt/cputune";
+import { guestShell } from "../../components/libvirt/guestAgent";
+import { renderDomainXml } from "../../components/render/domainXml";
+import { resolvePod } from "../../components/plan/resolvePod";
+import type { ProbeGuest } from "../../components/probes/runner";
+import { LOCAL_URI, removeDomainsWithPrefix } from "./host";
+
+export const KAT_PREFIX = "nfvkit-kat";
+
+export interface KatGuest {
+    probeGuest: ProbeGuest;
+    image: GuestImage;
+    outs: DomainOutputs;
+}
+
+async function inputs(image: GuestImage, prefix: string): Promise<DomainInputs> {
+    const pod = resolvePod(
+        {
+            hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
+            guests: [
+                {
+                    name: "kat",
+                    host: "local",
+                    emulatorCpus: "0",
+                    memory: "256M",
+                    pageSize: "4K",
+                    vcpus: 2,
+                    rtVcpus: [1],
+                    cpus: [0, 1],
+                    fifoPriority: 1,
+                    knobs: (await discoverMemoryLocking(hostAccess())).supported ? {} : { locked: false, memtuneHardLimit: false },
+                },
+            ],
+        },
+        { namePrefix: prefix },
+    );
+    const guest = pod.guests[0];
+    const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
+    const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
+    const xml = renderDomainXml(guest, {
+        virtType: accel === "kvm" ? "kvm" : "qemu",
+        kernelPath: image.kernel,
+        initrdPath: image.initrd,
+        baseCmdline: "console=ttyS0 nfvkit.name=kat",
+        consoleLogPath: consoleLog,
+    });
+    return {
+        uri: LOCAL_URI,
+        name: guest.domainName,
+        xml,
+        pinning: describePinning(parseCputune(xml)),
+        facts: withImage(guestFacts(guest, accel), image.hash),
+        consoleLog,
+        readyPattern: "NFVKIT-READY name=kat",
+        bootTimeoutSec: 180,
+    };
+}
+
+/** Boots the guest; `prefix` must start with KAT_PREFIX so a teardown can never reach a foreign domain. */
+export async function bootKatGuest(prefix = KAT_PREFIX): Promise<KatGuest> {
+    if (!prefix.startsWith(KAT_PREFIX)) throw new Error(`KAT guests are named ${KAT_PREFIX}…, got ${prefix}`);
+    const image = await ensureGuestImage();
+    const ins = await inputs(image, prefix);
+    const created = await domainOps.create(ins, { urn: `urn:pulumi:kat::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::${prefix}` });
+    const outs = created.outs as DomainOutputs;
+    return {
+        image,
+        outs,
+        probeGuest: { guest: "kat", uri: LOCAL_URI, domain: outs.name, rtVcpus: [1], housekeepingVcpus: [0], hostHousekeepingCpus: [0] },
+    };
+}
+
+/** A guest for the test, removed in its teardown. */
+export async function useKatGuest(t: ExecutionContext, prefix = KAT_PREFIX): Promise<KatGuest> {
+    t.teardown(() => removeDomainsWithPrefix(prefix));
+    return bootKatGuest(prefix);
+}
+
+/** Runs a shell script in the guest. */
+export function inGuest(g: KatGuest, script: string, timeoutMs = 60_000) {
+    return guestShell(g.probeGuest.uri, g.probeGuest.domain, script, timeoutMs);
+}

@@ -1,0 +1,166 @@
+/**
+ * Known-answer tests: every probe, in a real guest under TCG, must report a
+ * disturbance of known size at that size, and a clean run must not report it.
+ *
+ * Bounds, and why:
+ * - Disturbed: the probe's worst figure is within ±10% of what was really
+ *   injected (the host's clock around SIGSTOP/SIGCONT, the hog's own clock
+ *   around its burst). The guest adds its usual latency on top (a few ms
+ *   under TCG at most on a quiet CPU), which is < 2% of 300 ms.
+ * - Clean: the worst figure stays below half the disturbance (150 ms). The
+ *   clean noise under TCG is up to ~50 ms (the host throttles the RT vCPU
+ *   thread, FIFO 1, for 50 ms a second), so half the disturbance separates
+ *   the two with room on both sides.
+ * The guest runs with RT throttling off (sched_rt_runtime_us = -1, as tuned's
+ * realtime-virtual-guest profile sets it): with it on, oslat's FIFO spin on a
+ * nohz_full vCPU is parked for 600–800 ms at a time, which hides any answer.
+ * Every run appends a row to results/kat/known-answers.md.
+ */
+import { appendFileSync, mkdirSync } from "node:fs";
+import * as os from "node:os";
+import { realTest } from "../helpers/realParts";
+import { bootKatGuest, inGuest, type KatGuest } from "../helpers/katGuest";
+import { burstOutsideWindow, errorPercent, runWithDisturbance, type Disturbance, type KatRun } from "../helpers/disturb";
+import { removeDomainsWithPrefix } from "../helpers/host";
+import { existsSync } from "node:fs";
+import test, { type ExecutionContext } from "ava";
+import type { ProbeKind, SeriesKind } from "../../components/probes/types";
+import { applyGate, judge } from "../../components/probes/verdict";
+import { resolveTargets } from "../../components/probes/targets";
+import { parseBaseline } from "../../components/probes/baseline";
+import { jsonReport, markdownReport } from "../../components/probes/reports";
+
+const PREFIX = "nfvkit-kat-answers";
+const DISTURB_MS = 300;
+const DURATION_SEC = 6;
+/** Above the probes' FIFO 95. */
+const HOG_PRIORITY = 98;
+const TABLE = "results/kat/known-answers.md";
+
+const real = realTest(existsSync("/run/libvirt/libvirt-sock") || existsSync("/var/run/libvirt/libvirt-sock"), "the libvirt daemon");
+
+let guest: Promise<KatGuest> | undefined;
+function theGuest(): Promise<KatGuest> {
+    guest ??= bootKatGuest(PREFIX).then(async (g) => {
+        await inGuest(g, "echo -1 > /proc/sys/kernel/sched_rt_runtime_us");
+        return g;
+    });
+    return guest;
+}
+test.after.always(() => removeDomainsWithPrefix(PREFIX));
+
+/** The worst max of a series kind, ms. */
+function worstMs(run: KatRun, kind: SeriesKind): number {
+    const maxes = run.result.series.filter((s) => s.kind === kind && s.stats.maxUs !== null).map((s) => s.stats.maxUs as number);
+    if (maxes.length === 0) throw new Error(`no ${kind} figure: ${run.result.noSamples ?? "nothing parsed"}`);
+    return Math.max(...maxes) / 1000;
+}
+
+function record(probe: string, figure: string, disturbance: Disturbance, injectedMs: number | null, reportedMs: number, command: string): void {
+    mkdirSync("results/kat", { recursive: true });
+    if (!existsSync(TABLE)) {
+        appendFileSync(TABLE, "| probe | figure | injected disturbance | reported | error | command |\n|---|---|---|---|---|---|\n");
+    }
+    const what = disturbance.kind === "none" ? "none (clean run)" : `${disturbance.kind} ${disturbance.ms} ms (measured ${injectedMs?.toFixed(1)} ms)`;
+    const err = injectedMs === null ? "—" : `${errorPercent(reportedMs, injectedMs).toFixed(2)} %`;
+    appendFileSync(TABLE, `| ${probe} | ${figure} | ${what} | ${reportedMs.toFixed(3)} ms | ${err} | \`${command.replace(/\|/g, "\\|")}\` |\n`);
+}
+
+/**
+ * One case: the run, then each figure checked against the known answer.
+ * `durationSec` lengthens a run whose burst needs more room (see the oslat hog case).
+ */
+function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: { kind: SeriesKind; label: string }[], durationSec = DURATION_SEC) {
+    const title = `${probe}: ${disturbance.kind === "none" ? "a clean run does not report the disturbance" : `reports a ${disturbance.kind} of ${disturbance.ms} ms`}`;
+    real(title, async (t: ExecutionContext) => {
+        const g = await theGuest();
+        let run = await runWithDisturbance(g, probe, durationSec, disturbance);
+        if (disturbance.kind === "none" && figures.some((f) => worstMs(run, f.kind) >= DISTURB_MS / 2)) {
+            // Other guests share this host: a busy host can stall ours for longer than the disturbance (seen: 953 ms
+            // at load 9 on 2 CPUs). One retry tells a passing burst from a probe that invents stalls; the first
+            // figure stays in the table.
+            for (const f of figures) record(probe, `${f.label} (first try, retried)`, disturbance, null, worstMs(run, f.kind), run.result.command ?? "");
+            t.log(
+                `clean ${probe} run saw ${figures.map((f) => `${worstMs(run, f.kind)} ms`).join(", ")}; retrying once (host load ${os.loadavg()[0].toFixed(1)})`,
+            );
+            run = await runWithDisturbance(g, probe, durationSec, disturbance);
+        }
+        t.is(run.result.noSamples, null, run.result.noSamples ?? "");
+        if (run.hogTiming) {
+            // A burst outside the window is a fault of the test, not of the probe: say so rather than report a miss.
+            const outside = burstOutsideWindow(run.hogTiming);
+            t.is(outside, null, `${probe}: ${outside}`);
+            t.log(outside ?? `burst inside the window: ${JSON.stringify(run.hogTiming)}`);
+        }
+        for (const f of figures) {
+            const reported = worstMs(run, f.kind);
+            record(probe, f.label, disturbance, run.injectedMs, reported, run.result.command ?? "");
+            if (run.injectedMs === null) {
+                t.true(
+                    reported < DISTURB_MS / 2,
+                    `${probe} ${f.label} ${reported} ms in a clean run: a ${DISTURB_MS} ms disturbance could not be told from it`,
+                );
+            } else {
+                const err = errorPercent(reported, run.injectedMs);
+                t.true(Math.abs(err) <= 10, `${probe} ${f.label}: reported ${reported} ms for ${run.injectedMs.toFixed(1)} ms injected (${err.toFixed(1)} %)`);
+            }
+        }
+    });
+}
+
+const stop: Disturbance = { kind: "stop", ms: DISTURB_MS };
+const hog: Disturbance = { kind: "hog", ms: DISTURB_MS, priority: HOG_PRIORITY };
+const none: Disturbance = { kind: "none" };
+
+knownAnswer("cyclictest", stop, [{ kind: "timer", label: "max timer latency" }]);
+knownAnswer("timerlat", stop, [
+    { kind: "thread", label: "max thread latency" },
+    { kind: "irq", label: "max IRQ latency" },
+]);
+knownAnswer("oslat", stop, [{ kind: "loop", label: "max loop stall" }]);
+knownAnswer("osnoise", hog, [
+    { kind: "single-noise", label: "max single noise" },
+    { kind: "period-noise", label: "max noise per 1 ms period" },
+]);
+// 8 s rather than 6: the burst starts 1 s into the window and ends 1.3 s in, so a watcher that saw the start
+// up to 5 s late still leaves the 1 s margin burstOutsideWindow asks for before the window closes.
+knownAnswer("oslat", hog, [{ kind: "loop", label: "max loop stall" }], DURATION_SEC + 2);
+knownAnswer("timerlat", hog, [{ kind: "thread", label: "max thread latency" }]);
+for (const probe of ["cyclictest", "timerlat", "osnoise", "oslat"] as ProbeKind[]) {
+    const kinds: Record<ProbeKind, { kind: SeriesKind; label: string }[]> = {
+        cyclictest: [{ kind: "timer", label: "max timer latency" }],
+        timerlat: [
+            { kind: "thread", label: "max thread latency" },
+            { kind: "irq", label: "max IRQ latency" },
+        ],
+        osnoise: [{ kind: "single-noise", label: "max single noise" }],
+        oslat: [{ kind: "loop", label: "max loop stall" }],
+    };
+    knownAnswer(probe, none, kinds[probe]);
+}
+void test;
+
+real("baseline regression: a clean run as baseline, then a run with a 300 ms stop fails the enforced gate inside loose targets", async (t) => {
+    const g = await theGuest();
+    // Targets far above anything TCG produces: only the regression can fail the gate.
+    const loose = resolveTargets({ timer: { avgUs: 1e9, maxUs: 1e9 } }, "nfv-testpod:targets");
+    let clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
+    if (worstMs(clean, "timer") >= DISTURB_MS / 2) {
+        // The clean-run rule above, for the baseline's clean run too: a host stall in it (seen: 120 ms at load 4.7)
+        // makes the baseline too poor for a 300 ms stop to stand out by the factor.
+        t.log(`clean baseline run saw ${worstMs(clean, "timer")} ms; retrying once (host load ${os.loadavg()[0].toFixed(1)})`);
+        clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
+    }
+    const accepted = judge(clean.run.results, loose, { gate: "enforce" });
+    t.true(accepted.pass, accepted.failures.join("\n"));
+    const baseline = parseBaseline(jsonReport(accepted), "clean run");
+    const disturbed = await runWithDisturbance(g, "cyclictest", DURATION_SEC, stop);
+    const verdict = judge(disturbed.run.results, loose, { gate: "enforce", baseline, regressionFactor: 5 });
+    const max = verdict.checks.find((c) => c.metric === "timer.maxUs")!;
+    t.log(`baseline max ${max.change?.baselineUs} µs, disturbed max ${max.measuredUs} µs: ${max.change?.worseBy.toFixed(1)}× worse`);
+    t.true(max.change!.worseBy > 5);
+    t.false(max.pass);
+    t.throws(() => applyGate(verdict), { message: /timer latency on kat: max \d+ µs regressed [\d.]+× against the baseline \d+ µs \(limit 5×/ });
+    // The report shows every figure's change.
+    t.regex(markdownReport(verdict), /\| Change \|/);
+});
