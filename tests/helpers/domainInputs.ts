@@ -20,26 +20,37 @@ import { LOCAL_URI } from "./host";
 export const PROVIDER_TEST_PREFIX = "nfvkit-provider-test";
 const PREFIX = PROVIDER_TEST_PREFIX;
 
-/** A one-guest pod on this machine; `cpu` is the host CPU of its single vCPU. */
-export async function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?: { fifoPriority: number }): Promise<DomainInputs> {
+/** The shape of a one-guest pod on this 2-CPU machine: CPU 0 housekeeping, CPU 1 isolated, 4K pages. */
+export interface LocalGuestShape {
+    name: string;
+    namePrefix: string;
+    memory: string;
+    vcpus: number;
+    rtVcpus: number[];
+    /** Host CPU of each vCPU. */
+    cpus: number[];
+    fifoPriority?: number;
+}
+
+/** The Domain provider's inputs for a one-guest pod on this machine, rendered as NfvGuest renders them. */
+export async function localGuestInputs(image: GuestImage, shape: LocalGuestShape): Promise<DomainInputs> {
+    const { name, namePrefix, ...guestShape } = shape;
     const pod = resolvePod(
         {
             hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
             guests: [
                 {
-                    name: "g1",
+                    name,
                     host: "local",
                     emulatorCpus: "0",
-                    memory,
                     pageSize: "4K",
-                    // With rt: vCPU 0 housekeeping on CPU 0, vCPU 1 real-time on CPU 1.
-                    ...(rt ? { vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: rt.fifoPriority } : { vcpus: 1, rtVcpus: [], cpus: [cpu] }),
+                    ...guestShape,
                     // What TestPod does on a host that cannot raise RLIMIT_MEMLOCK (see host/memoryLocking.ts).
                     knobs: (await discoverMemoryLocking(hostAccess())).supported ? {} : { locked: false, memtuneHardLimit: false },
                 },
             ],
         },
-        { namePrefix: PREFIX },
+        { namePrefix },
     );
     const guest = pod.guests[0];
     const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
@@ -48,7 +59,7 @@ export async function domainInputs(image: GuestImage, cpu: number, memory = "256
         virtType: accel === "kvm" ? "kvm" : "qemu",
         kernelPath: image.kernel,
         initrdPath: image.initrd,
-        baseCmdline: "console=ttyS0 nfvkit.name=g1",
+        baseCmdline: `console=ttyS0 nfvkit.name=${name}`,
         consoleLogPath: consoleLog,
     });
     return {
@@ -58,9 +69,19 @@ export async function domainInputs(image: GuestImage, cpu: number, memory = "256
         pinning: describePinning(parseCputune(xml)),
         facts: withImage(guestFacts(guest, accel), image.hash),
         consoleLog,
-        readyPattern: "NFVKIT-READY name=g1",
+        readyPattern: `NFVKIT-READY name=${name}`,
         bootTimeoutSec: 180,
     };
+}
+
+/** The provider tests' guest `g1`; `cpu` is the host CPU of its single vCPU, or with `rt`: vCPU 0 housekeeping on CPU 0, vCPU 1 real-time on CPU 1. */
+export function domainInputs(image: GuestImage, cpu: number, memory = "256M", rt?: { fifoPriority: number }): Promise<DomainInputs> {
+    return localGuestInputs(image, {
+        name: "g1",
+        namePrefix: PREFIX,
+        memory,
+        ...(rt ? { vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: rt.fifoPriority } : { vcpus: 1, rtVcpus: [], cpus: [cpu] }),
+    });
 }
 
 /** SCHED_FIFO priority of the QEMU thread running vCPU `vcpu` of a local domain (thread names "CPU <n>/TCG" or "CPU <n>/KVM"). */

@@ -7,17 +7,11 @@
  */
 import type { ExecutionContext } from "ava";
 import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
-import { guestFacts, withImage } from "../../components/plan/guestFacts";
-import { chooseAccel } from "../../components/host/accel";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
-import { discoverMemoryLocking } from "../../components/host/memoryLocking";
-import { hostAccess } from "../../components/host/access";
-import { describePinning, parseCputune } from "../../components/libvirt/cputune";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import { renderDomainXml } from "../../components/render/domainXml";
-import { resolvePod } from "../../components/plan/resolvePod";
 import type { ProbeGuest } from "../../components/probes/runner";
+import { localGuestInputs } from "./domainInputs";
 import { LOCAL_URI, removeDomainsWithPrefix } from "./host";
 
 export const KAT_PREFIX = "nfvkit-kat";
@@ -28,47 +22,9 @@ export interface KatGuest {
     outs: DomainOutputs;
 }
 
-async function inputs(image: GuestImage, prefix: string): Promise<DomainInputs> {
-    const pod = resolvePod(
-        {
-            hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
-            guests: [
-                {
-                    name: "kat",
-                    host: "local",
-                    emulatorCpus: "0",
-                    memory: "256M",
-                    pageSize: "4K",
-                    vcpus: 2,
-                    rtVcpus: [1],
-                    cpus: [0, 1],
-                    fifoPriority: 1,
-                    knobs: (await discoverMemoryLocking(hostAccess())).supported ? {} : { locked: false, memtuneHardLimit: false },
-                },
-            ],
-        },
-        { namePrefix: prefix },
-    );
-    const guest = pod.guests[0];
-    const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
-    const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
-    const xml = renderDomainXml(guest, {
-        virtType: accel === "kvm" ? "kvm" : "qemu",
-        kernelPath: image.kernel,
-        initrdPath: image.initrd,
-        baseCmdline: "console=ttyS0 nfvkit.name=kat",
-        consoleLogPath: consoleLog,
-    });
-    return {
-        uri: LOCAL_URI,
-        name: guest.domainName,
-        xml,
-        pinning: describePinning(parseCputune(xml)),
-        facts: withImage(guestFacts(guest, accel), image.hash),
-        consoleLog,
-        readyPattern: "NFVKIT-READY name=kat",
-        bootTimeoutSec: 180,
-    };
+/** vCPU 0 housekeeping on CPU 0, vCPU 1 real-time (FIFO 1) on CPU 1, 256 MiB. */
+function inputs(image: GuestImage, prefix: string): Promise<DomainInputs> {
+    return localGuestInputs(image, { name: "kat", namePrefix: prefix, memory: "256M", vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: 1 });
 }
 
 /** Boots the guest; `prefix` must start with KAT_PREFIX so a teardown can never reach a foreign domain. */
