@@ -15,9 +15,9 @@ export function mdText(text: string): string {
         .replace(/\r?\n/g, " ");
 }
 
-/** Inline code; a backtick inside is shown as ' (code spans cannot escape it), and pipes stay inside table cells. */
+/** Inline code, outside tables; a backtick inside is shown as ' (code spans cannot escape it). */
 export function mdCode(text: string): string {
-    return `\`${text.replace(/`/g, "'").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")}\``;
+    return `\`${text.replace(/`/g, "'").replace(/\r?\n/g, " ")}\``;
 }
 
 /** A collapsible block: the summary shows, the body opens on a tap. */
