@@ -50,7 +50,9 @@ test("the workflow installs as .ci/run does, runs npm run preview with --comment
     for (const needle of ["bash tools/setup-host.sh", "npm ci", "tools/bootstrap.sh", "npm run --silent preview -- --stack", "--comment"]) {
         t.not(at(needle), -1, `runs ${needle}`);
     }
-    t.true(at("bash tools/setup-host.sh") < at("npm ci") && at("npm ci") < at("tools/bootstrap.sh") && at("tools/bootstrap.sh") < at("npm run --silent preview"));
+    t.true(
+        at("bash tools/setup-host.sh") < at("npm ci") && at("npm ci") < at("tools/bootstrap.sh") && at("tools/bootstrap.sh") < at("npm run --silent preview"),
+    );
     t.true(steps[0].uses?.startsWith("actions/checkout@"), "checks out first");
 
     const post = steps.find((s) => s.uses?.startsWith("actions/github-script@"));
