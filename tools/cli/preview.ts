@@ -11,7 +11,7 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { HostFacts } from "../../components/host/facts";
-import { podChanges, readEnginePreview, renderPreviewComment, type PreviewCommentInput } from "../../components/preview";
+import { podChanges, readEnginePreview, renderPreviewComment, type EnginePreview, type PreviewCommentInput } from "../../components/preview";
 import { configNamespace, discoverableSpec, maxFileBytes, readStackFile, validateStack } from "../../components/validate";
 import { projectRoot, runPulumi, selectStack } from "./engine";
 
@@ -85,20 +85,34 @@ async function preview(opts: Options): Promise<{ markdown: string; ok: boolean }
     const planned: PreviewCommentInput = { ...base, plan: checked.plan, probes: checked.probes, targets: checked.targets, gate: checked.gate };
 
     // The engine's own preview: it runs the program and asks the provider to diff, and creates nothing.
-    selectStack(opts.stack);
+    try {
+        selectStack(opts.stack);
+    } catch (err) {
+        return done({ ...planned, engineErrors: [(err as Error).message.trim()] }, false);
+    }
     const run = await runPulumi(["preview", "--json", "--stack", opts.stack, ...(opts.configFile ? ["--config-file", opts.configFile] : [])]);
-    let engine;
+    let engine: EnginePreview | undefined;
+    let unreadable = "";
     try {
         engine = readEnginePreview(run.stdout);
     } catch (err) {
-        const lines = `${run.stderr}\n${run.stdout}`.trim().split("\n").slice(-20);
-        return done({ ...planned, engineErrors: [(err as Error).message, ...lines] }, false);
+        unreadable = (err as Error).message;
     }
-    if (run.code !== 0) {
-        const errors = engine.errors.length > 0 ? engine.errors : run.stderr.trim().split("\n").slice(-20);
-        return done({ ...planned, engineErrors: errors }, false);
+    if (run.code !== 0 || !engine) {
+        const errors = engine && engine.errors.length > 0 ? engine.errors : engineErrorLines(run.stderr, run.stdout);
+        return done({ ...planned, engineErrors: run.code === 0 ? [unreadable, ...errors] : errors }, false);
     }
     return done({ ...planned, changes: podChanges(engine.steps, checked.plan), counts: engine.counts }, true);
+}
+
+/** The engine's own words when it printed no JSON: its error lines first, then the rest of what it said (its PATH warnings left out). */
+function engineErrorLines(stderr: string, stdout: string): string[] {
+    const lines = `${stderr}\n${stdout}`
+        .split("\n")
+        .map((l) => l.trimEnd())
+        .filter((l) => l !== "" && !l.startsWith("warning: using pulumi-"));
+    const errors = lines.filter((l) => l.startsWith("error:"));
+    return [...errors, ...lines.filter((l) => !l.startsWith("error:"))].slice(0, 20);
 }
 
 async function discover(spec: unknown): Promise<Record<string, HostFacts>> {
