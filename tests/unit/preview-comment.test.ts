@@ -84,7 +84,16 @@ test("the comment: marker, one summary line, the changes open and the placement 
 });
 
 test("a first preview: every guest new; probes with their targets, the gate and when they run", (t) => {
-    const stack = readFileSync(path.join(__dirname, "../../stacks/Pulumi.local.yaml"), "utf8");
+    const stack = [
+        "config:",
+        "  nfv-testpod:gate: report",
+        "  nfv-testpod:probes: {durationSec: 10}",
+        "  nfv-testpod:pod:",
+        "    hosts: [{name: local, housekeepingCpus: '0', isolatedCpus: '1', hugepages: [{node: 0, size: 2M, count: 256}]}]",
+        "    guests:",
+        "      - {name: vnf, host: local, vcpus: 2, rtVcpus: [1], memory: 256M, pageSize: 2M}",
+        "      - {name: peer, host: local, vcpus: 1, rtVcpus: [], memory: 256M, pageSize: 2M}",
+    ].join("\n");
     const checked = planOf(stack, "nfv-testpod-local");
     const created = (type: string, name: string, inputs: Record<string, unknown> = {}): EngineStep => ({
         op: "create",
