@@ -75,8 +75,10 @@ test.serial(
 
         const init = await runPulumiIn(dir, ["stack", "select", "--create", STACK, "--non-interactive"], env);
         t.is(init.code, 0, init.output);
+        const upStarted = Date.now();
         const up = await pulumi(["up", "--yes", "--skip-preview"]);
         t.is(up.code, 0, up.output);
+        t.log(`pulumi up of the base pod: ${((Date.now() - upStarted) / 1000).toFixed(1)} s`);
         t.deepEqual((await domainsWithPrefix(PREFIX)).sort(), [`${PREFIX}-peer`, `${PREFIX}-vnf`]);
 
         // The pull request: swap the host's CPUs (vnf keeps running, its pins move), grow peer,
@@ -97,8 +99,10 @@ test.serial(
 
         const hugepagesBefore = hugepages2M();
         const commentFile = path.join(dir, "..", "comment.md");
+        const previewStarted = Date.now();
         const preview = await runPreview(dir, env, ["--stack", STACK, "--comment", commentFile]);
         t.is(preview.code, 0, preview.output);
+        t.log(`npm run preview: ${((Date.now() - previewStarted) / 1000).toFixed(1)} s`);
         const comment = readFileSync(commentFile, "utf8");
         const lines = comment.split("\n");
 
