@@ -11,7 +11,11 @@ import { hostAccess, targetForHost, type SshTarget } from "./components/host/acc
 import { discoverHosts } from "./components/host/discover";
 import { TestPod } from "./components/pod/TestPod";
 import { countProblems } from "./components/spec/problems";
+import { recordSpan, timed } from "./components/timing";
 import { configNamespace, discoverableSpec, formatProblemLine, readStackFile, stackConfigFromEngine, validateStack } from "./components/validate";
+
+// From the Node.js process's start to here: Node.js, tsx, the SDK and the kit's modules loading.
+recordSpan("program: Node.js start, module load", "", Math.round(performance.timeOrigin));
 
 export = async () => {
     // Every config key the engine holds (PULUMI_CONFIG), so a misspelt key is an error, not a silent default.
@@ -25,7 +29,12 @@ export = async () => {
         const target = targetForHost(host, ssh[host.name]);
         return target ? hostAccess(target) : undefined;
     };
-    const hostFacts = spec === undefined ? {} : await discoverHosts(discoverableSpec(spec), { log: (line) => pulumi.log.info(line), access: accessFor });
+    const hostFacts =
+        spec === undefined
+            ? {}
+            : await timed("program: host facts (discovery)", "", () =>
+                  discoverHosts(discoverableSpec(spec), { log: (line) => pulumi.log.info(line), access: accessFor }),
+              );
 
     // Every setting is checked before anything is built or created, and every
     // problem is reported at once, without a stack trace: the same check as npm run validate.
@@ -37,7 +46,8 @@ export = async () => {
         throw new pulumi.RunError(`the stack config has ${countProblems(checked.problems.length)}; nothing was created:\n${lines}`);
     }
 
-    const image = await ensureGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) });
+    const image = await timed("program: guest image check", "", () => ensureGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) }));
+    const registering = Date.now();
     const pod = new TestPod("pod", {
         spec,
         hostFacts,
@@ -49,6 +59,7 @@ export = async () => {
         ),
         probes: probeConfig.enabled ? { config: probeConfig, targets, gate, resultsDir: path.join("results", pulumi.getStack()) } : undefined,
     });
+    recordSpan("program: plan and register the pod", "", registering);
     return {
         accel: pod.accel,
         hostNotes: pod.hostNotes,

@@ -11,6 +11,7 @@ import * as hugepageReservation from "../host/hugepageOperations";
 import * as domain from "../libvirt/domainOperations";
 import * as shmRegion from "../libvirt/shmOperations";
 import * as probeSuite from "../probes/suiteOperations";
+import { timed } from "../timing";
 import { tokens } from "../tokens";
 import { urnParts, type ResourceOperations } from "./operations";
 
@@ -34,6 +35,11 @@ function operationsFor(urn: string): ResourceOperations {
     return ops;
 }
 
+/** "Domain", "HugepageReservation", ...: the type as the bench's breakdown names it. */
+function shortType(urn: string): string {
+    return urnParts(urn).type.split(":").pop() ?? "";
+}
+
 export const nfvkitProvider: provider.Provider = {
     version: providerVersion,
     async check(urn, olds, news) {
@@ -41,12 +47,12 @@ export const nfvkitProvider: provider.Provider = {
         return ops.check ? ops.check(olds, news, { urn }) : { inputs: news };
     },
     diff: (id, urn, olds, news) => operationsFor(urn).diff(id, olds, news, { urn }),
-    create: (urn, inputs) => operationsFor(urn).create(inputs, { urn }),
+    create: (urn, inputs) => timed(`${shortType(urn)} create`, urnParts(urn).name, () => operationsFor(urn).create(inputs, { urn })),
     read: (id, urn, props) => operationsFor(urn).read(id, props, { urn }),
     async update(id, urn, olds, news) {
         const ops = operationsFor(urn);
         if (!ops.update) throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
         return ops.update(id, olds, news, { urn });
     },
-    delete: (id, urn, props) => operationsFor(urn).delete(id, props, { urn }),
+    delete: (id, urn, props) => timed(`${shortType(urn)} delete`, urnParts(urn).name, () => operationsFor(urn).delete(id, props, { urn })),
 };
