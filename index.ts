@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ensureGuestImage } from "./guest-images/build";
 import { hostAccess, targetForHost, type SshTarget } from "./components/host/access";
 import { discoverHosts } from "./components/host/discover";
+import { rememberedGuestImage } from "./components/host/rememberedGuestImage";
 import { TestPod } from "./components/pod/TestPod";
 import { countProblems } from "./components/spec/problems";
 import { recordSpan, timed } from "./components/timing";
@@ -46,13 +46,14 @@ export = async () => {
         throw new pulumi.RunError(`the stack config has ${countProblems(checked.problems.length)}; nothing was created:\n${lines}`);
     }
 
-    const image = await timed("program: guest image check", "", () => ensureGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) }));
+    const image = await timed("program: guest image check", "", () => rememberedGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) }));
     const registering = Date.now();
     const pod = new TestPod("pod", {
         spec,
         hostFacts,
         image,
         bootTimeoutSec: checked.bootTimeoutSec,
+        guestComponents: checked.guestComponents,
         // The private key stays a secret in the state: the engine encrypts it there.
         hostAccess: Object.fromEntries(
             Object.entries(ssh).map(([host, target]) => [host, pulumi.output({ ...target, privateKey: pulumi.secret(target.privateKey) })]),

@@ -141,10 +141,12 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
 /** Waits for a started guest to be up (guest agent), then reads back what libvirt runs. */
 async function observe(uri: string, inputs: DomainInputs, started: number): Promise<DomainOutputs> {
     const { name } = inputs;
-    await timed("domain: guest agent answers", name, () => waitForAgent(uri, name, inputs.bootTimeoutSec * 1000));
-    const bootSeconds = (Date.now() - started) / 1000;
-    const observedVcpuPins = await timed("domain: pinning check (vcpupin)", name, () => verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins));
-    const uuid = (await timed("domain: uuid (domuuid)", name, () => virsh(uri, ["domuuid", name]))).trim();
+    // libvirt knows the pinning and the UUID from the start: read them while the agent comes up.
+    const [bootSeconds, observedVcpuPins, uuid] = await Promise.all([
+        timed("domain: guest agent answers", name, () => waitForAgent(uri, name, inputs.bootTimeoutSec * 1000)).then(() => (Date.now() - started) / 1000),
+        timed("domain: pinning check (vcpupin)", name, () => verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins)),
+        timed("domain: uuid (domuuid)", name, () => virsh(uri, ["domuuid", name])).then((out) => out.trim()),
+    ]);
     return { ...inputs, uuid, bootSeconds, observedVcpuPins, runState: "running" };
 }
 

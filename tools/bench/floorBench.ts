@@ -20,6 +20,8 @@ export interface FloorBenchOptions {
     /** Timed runs of each side, after one warm-up run of each. @default 3 */
     runs: number;
     env?: NodeJS.ProcessEnv;
+    /** The kit's stack setting `nfv-testpod:guestComponents`. */
+    guestComponents: boolean;
     log: (line: string) => void;
 }
 
@@ -30,12 +32,12 @@ export interface FloorBenchResult {
 }
 
 export async function benchPreviewAgainstFloor(opts: FloorBenchOptions): Promise<FloorBenchResult> {
-    const { size, log, env } = opts;
+    const { size, log, env, guestComponents } = opts;
     const dir = mkdtempSync(path.join(os.tmpdir(), "nfvkit-bench-floor-"));
     try {
         // Untimed: the kit's graph (and a warm-up of the kit's side).
         const json = path.join(dir, "preview.json");
-        await benchPreview({ size, log, env, stack: `bench-${size.hosts}-graph`, jsonFile: json });
+        await benchPreview({ size, log, env, guestComponents, stack: `bench-${size.hosts}-graph`, jsonFile: json });
         const graph = floorGraphOf(readFileSync(json, "utf8"));
         const graphFile = path.join(dir, "graph.json");
         writeFileSync(graphFile, JSON.stringify(graph));
@@ -49,7 +51,7 @@ export async function benchPreviewAgainstFloor(opts: FloorBenchOptions): Promise
             describe: `floor program, ${components} components and ${graph.nodes.length - components} dynamic resources`,
         };
         const floorRun = () => benchPreview({ size, log, env, program, stack: `bench-floor-${size.hosts}` });
-        const kitRun = () => benchPreview({ size, log, env, stack: `bench-${size.hosts}` });
+        const kitRun = () => benchPreview({ size, log, env, guestComponents, stack: `bench-${size.hosts}` });
         await floorRun(); // warm-up
         const kit: PreviewMeasurement[] = [];
         const floor: PreviewMeasurement[] = [];

@@ -54,6 +54,8 @@ export interface PreviewBenchOptions {
      * @default the kit's program with the synthetic pod of `size`
      */
     program?: { dir: string; project: string; config: Record<string, unknown>; describe: string };
+    /** The stack's `nfv-testpod:guestComponents`. @default the project's default (true) */
+    guestComponents?: boolean;
     /** Also write the preview's steps as JSON (`pulumi preview --json`) to this file; adds the JSON's cost to the run. */
     jsonFile?: string;
 }
@@ -68,7 +70,15 @@ export async function benchPreview(opts: PreviewBenchOptions): Promise<PreviewMe
     const cwd = opts.program?.dir ?? projectRoot;
     const scratch = mkdtempSync(path.join(os.tmpdir(), "nfvkit-bench-"));
     try {
-        const configFile = initStack(stack, scratch, opts.program?.config ?? { [`${PROJECT_NAME}:pod`]: spec }, project);
+        const configFile = initStack(
+            stack,
+            scratch,
+            opts.program?.config ?? {
+                [`${PROJECT_NAME}:pod`]: spec,
+                ...(opts.guestComponents === undefined ? {} : { [`${PROJECT_NAME}:guestComponents`]: opts.guestComponents }),
+            },
+            project,
+        );
         const what = opts.program?.describe ?? `${spec.hosts.length} hosts, ${spec.guests.length} guests, ${spec.links?.length ?? 0} links`;
         opts.log?.(`${stack}: ${what}; config ${configFile}`);
 

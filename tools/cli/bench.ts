@@ -13,6 +13,8 @@
  *
  * Options:
  *   --runs N           timed runs of each side, after a warm-up of each (default 3)
+ *   --guest-components preview the pod with nfv-testpod:guestComponents true (an NfvGuest and an
+ *                      IvshmemLink component per guest and link; the default of a stack), not false
  *   --hosts 16,32,64   sizes, in hosts (8 guests and 4 links per host); preview uses the largest (default 64)
  *   --profile          always profile the largest size's program (sizes; default: only when the target is missed)
  *   --no-profile       never profile
@@ -36,6 +38,8 @@ type BenchPart = "up" | "preview" | "sizes";
 interface BenchArgs {
     parts: BenchPart[];
     runs: number;
+    /** The preview's pod setting nfv-testpod:guestComponents. */
+    guestComponents: boolean;
     hosts: number[];
     profile: "always" | "on-miss" | "never";
     json?: string;
@@ -45,10 +49,11 @@ interface BenchArgs {
 const GUESTS_PER_HOST = 8;
 
 function parseArgs(argv: string[]): BenchArgs {
-    const args: BenchArgs = { parts: [], runs: 3, hosts: [16, 32, 64], profile: "on-miss" };
+    const args: BenchArgs = { parts: [], runs: 3, guestComponents: false, hosts: [16, 32, 64], profile: "on-miss" };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "up" || a === "preview" || a === "sizes") args.parts.push(a);
+        else if (a === "--guest-components") args.guestComponents = true;
         else if (a === "--runs") {
             const n = Number(argv[++i]);
             if (!Number.isInteger(n) || n < 1) throw new Error(`--runs: expected a whole number ≥ 1, e.g. 3 (got ${JSON.stringify(argv[i])})`);
@@ -65,7 +70,7 @@ function parseArgs(argv: string[]): BenchArgs {
         else if (a === "--node-options") args.nodeOptions = argv[++i];
         else
             throw new Error(
-                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"`,
+                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --guest-components  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"`,
             );
     }
     if (args.parts.length === 0) args.parts = ["up", "preview"];
@@ -104,8 +109,11 @@ async function main(): Promise<void> {
     }
     if (args.parts.includes("preview")) {
         const hosts = args.hosts[args.hosts.length - 1];
-        console.log(`\npreview of ${hosts} hosts, ${hosts * GUESTS_PER_HOST} guests, against the floor program, ${args.runs} runs each, alternating:`);
-        const preview = await benchPreviewAgainstFloor({ size: { hosts }, runs: args.runs, env, log });
+        const setting = `nfv-testpod:guestComponents: ${args.guestComponents}`;
+        console.log(
+            `\npreview of ${hosts} hosts, ${hosts * GUESTS_PER_HOST} guests (${setting}), against the floor program, ${args.runs} runs each, alternating:`,
+        );
+        const preview = await benchPreviewAgainstFloor({ size: { hosts }, runs: args.runs, guestComponents: args.guestComponents, env, log });
         results.preview = { ...preview, graph: countByType(preview.graph) };
         comparisons.push({
             what: `preview, ${hosts * GUESTS_PER_HOST} guests`,
