@@ -36,6 +36,8 @@ export interface UpBenchResult {
     emptyProgramUp: number[];
     /** Per kit `up` run: its steps relative to the CLI's start. */
     breakdowns: StepTiming[][];
+    /** The same for each `destroy`. */
+    destroyBreakdowns: StepTiming[][];
 }
 
 /** One step of an `up`, over all its subjects (guests run in parallel). */
@@ -152,7 +154,16 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
     const scriptDir = path.join(scratch, "virsh");
     mkdirSync(emptyScratch);
     mkdirSync(scriptDir);
-    const result: UpBenchResult = { kitUp: [], kitNoChangeUp: [], kitDestroy: [], scriptUp: [], scriptDown: [], emptyProgramUp: [], breakdowns: [] };
+    const result: UpBenchResult = {
+        kitUp: [],
+        kitNoChangeUp: [],
+        kitDestroy: [],
+        scriptUp: [],
+        scriptDown: [],
+        emptyProgramUp: [],
+        breakdowns: [],
+        destroyBreakdowns: [],
+    };
     const configFile = initStack(stack, scratch, ciPodConfig());
     const emptyGraph = path.join(scratch, "empty-graph.json");
     writeFileSync(emptyGraph, JSON.stringify({ nodes: [] }));
@@ -172,7 +183,9 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
             throw new Error(`the second pulumi up of ${stack} changed something; it should change nothing:\n${noChange.output.slice(-2000)}`);
         }
         if (!timedRun) scriptFolder(stateResources(stack, scratch), kitPrefix, scriptPrefix, scriptDir);
-        const destroy = await kit("destroy");
+        const destroyLog = path.join(scratch, `timing-destroy-${result.kitUp.length}.jsonl`);
+        const t1 = Date.now();
+        const destroy = await kit("destroy", timedRun ? { NFVKIT_TIMING_LOG: destroyLog } : {});
         kitUpNow = false;
         const empty = await run(
             "pulumi",
@@ -188,6 +201,7 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
         result.kitDestroy.push(destroy.seconds);
         result.emptyProgramUp.push(empty.seconds);
         result.breakdowns.push(stepTimings(readSpans(timingLog), t0));
+        result.destroyBreakdowns.push(stepTimings(readSpans(destroyLog), t1));
     };
     const scriptSide = async (timedRun: boolean) => {
         scriptUpNow = true;

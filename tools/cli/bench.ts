@@ -106,6 +106,9 @@ async function main(): Promise<void> {
         console.log("\nWhere the kit's up spends its time (NFVKIT_TIMING_LOG; seconds from the CLI's start):\n");
         for (const line of formatBreakdown(up.breakdowns)) console.log(`  ${line}`);
         console.log(`  (the whole up: median ${median(up.kitUp).toFixed(2)} s)`);
+        console.log("\nWhere the kit's destroy spends its time:\n");
+        for (const line of formatBreakdown(up.destroyBreakdowns)) console.log(`  ${line}`);
+        console.log(`  (the whole destroy: median ${median(up.kitDestroy).toFixed(2)} s)`);
     }
     if (args.parts.includes("preview")) {
         const hosts = args.hosts[args.hosts.length - 1];
