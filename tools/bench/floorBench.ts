@@ -48,7 +48,7 @@ export async function benchPreviewAgainstFloor(opts: FloorBenchOptions): Promise
             dir: FLOOR_DIR,
             project: FLOOR_PROJECT,
             config: { [`${FLOOR_PROJECT}:graph`]: graphFile },
-            describe: `floor program, ${components} components and ${graph.nodes.length - components} dynamic resources`,
+            describe: `floor program, ${components} components and ${graph.nodes.length - components} custom resources`,
         };
         const floorRun = () => benchPreview({ size, log, env, program, stack: `bench-floor-${size.hosts}` });
         const kitRun = () => benchPreview({ size, log, env, guestComponents, stack: `bench-${size.hosts}` });

@@ -9,7 +9,7 @@
 /** One resource of the graph; parents and dependencies come earlier in `nodes`. */
 export interface FloorNode {
     kind: "component" | "custom";
-    /** The kit's type token (components keep it; custom resources become dynamic resources). */
+    /** The kit's type token (components keep it; custom resources become floor:index:Resource). */
     type: string;
     name: string;
     /** Index of the parent in `nodes`; -1 for the stack. */

@@ -3,21 +3,15 @@
  * resource graph as the kit's program did (the same components, the same
  * number of custom resources with inputs of the same size, the same parents
  * and dependencies) and does nothing else: no spec, no plan, no XML, no host
- * facts, no guest image. Its custom resources share one no-op dynamic
- * provider. What the kit costs above this is the kit's own; what this costs
+ * facts, no guest image. Its custom resources are served by a provider
+ * plugin of the same kind as the kit's (Node.js, tsx, the SDK's provider
+ * server: ./provider) that accepts everything and does nothing. What the kit costs above this is the kit's own; what this costs
  * is the SDK's and the engine's. tools/bench/floorGraph.ts writes the graph
  * from a preview of the kit (`pulumi preview --json`).
  */
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import type { FloorGraph } from "../floorGraph";
-
-// Nothing to do: a preview asks the provider to check inputs only.
-const noop: pulumi.dynamic.ResourceProvider = {
-    async create(inputs) {
-        return { id: "floor", outs: inputs };
-    },
-};
 
 /** A component of the given type, as the kit's are: registered, then its outputs. */
 class Component extends pulumi.ComponentResource {
@@ -29,10 +23,10 @@ class Component extends pulumi.ComponentResource {
     }
 }
 
-/** A custom resource served by the one no-op provider, with one string input. */
-class Leaf extends pulumi.dynamic.Resource {
+/** A custom resource of the no-op floor provider, with one string input. */
+class Leaf extends pulumi.CustomResource {
     constructor(name: string, inputBytes: number, opts: pulumi.CustomResourceOptions) {
-        super(noop, name, { payload: "x".repeat(inputBytes) }, opts);
+        super("floor:index:Resource", name, { payload: "x".repeat(inputBytes) }, opts);
     }
 }
 
