@@ -49,12 +49,14 @@ export interface StackCheck {
     targets?: Targets;
     gate?: Gate;
     bootTimeoutSec?: number;
+    /** `nfv-testpod:guestComponents`: wrap each guest and link in its own component (TestPodArgs.guestComponents). */
+    guestComponents?: boolean;
 }
 
 const key = (name: string) => `${configNamespace}:${name}`;
 const podKey = key("pod");
 /** The kit's own config keys; a host's ssh.privateKeySecret names further ones. */
-const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec"];
+const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec", "guestComponents"];
 const maxBootTimeoutSec = 86_400;
 
 export function validateStack(input: StackInput): StackCheck {
@@ -117,11 +119,22 @@ export function validateStack(input: StackInput): StackCheck {
             });
     }
 
+    const wrap = input.config[key("guestComponents")];
+    if (wrap !== undefined && wrap !== null && typeof wrap !== "boolean") {
+        problems.push({
+            path: key("guestComponents"),
+            value: wrap,
+            reason: "must be true or false",
+            fix: "write false to register each guest's domain and each link's shm file directly under the pod (half the registrations, for pods of hundreds of guests), or true (the default)",
+        });
+    }
+    const guestComponents = typeof wrap === "boolean" ? wrap : undefined;
+
     // A value with a control character gets that one problem, not also "is not a safe name" about the same value.
     const limited = new Set(limitProblems.map((p) => p.path));
     const all = [...limitProblems, ...problems.filter((p) => !limited.has(p.path))];
     if (all.length > 0) return finish(all, input.lineOf);
-    return { problems: [], plan: podCheck.plan, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec };
+    return { problems: [], plan: podCheck.plan, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec, guestComponents };
 }
 
 /**
