@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { readBaseline } from "../../components/probes/suiteOperations";
 import { runPulumi, projectRoot, stackFromArgv, stackOutputs } from "./engine";
+import { labConfigArgs } from "./labConfig";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import type { PodGuestSummary } from "../../components/pod/TestPod";
 import { writeResults } from "../../components/probes/resultsWriter";
@@ -15,8 +16,8 @@ import { resolveGate, resolveProbeSuiteConfig } from "../../components/probes/su
 import { resolveTargets } from "../../components/probes/targets";
 import { judge } from "../../components/probes/verdict";
 
-async function stackConfig(stack: string): Promise<Record<string, unknown>> {
-    const r = await runPulumi(["config", "--json", "--stack", stack]);
+async function stackConfig(stack: string, configArgs: string[]): Promise<Record<string, unknown>> {
+    const r = await runPulumi(["config", "--json", "--show-secrets", "--stack", stack, ...configArgs]);
     if (r.code !== 0) throw new Error(`pulumi config --stack ${stack} failed: ${r.stderr}`);
     const raw = JSON.parse(r.stdout) as Record<string, { value?: string; objectValue?: unknown }>;
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
@@ -24,7 +25,8 @@ async function stackConfig(stack: string): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
-    const [config, outputs] = await Promise.all([stackConfig(stack), stackOutputs(stack)]);
+    const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
+    const [config, outputs] = await Promise.all([stackConfig(stack, configArgs), stackOutputs(stack)]);
     const guests = outputs.guests as Record<string, PodGuestSummary> | undefined;
     if (!guests || Object.keys(guests).length === 0) {
         throw new Error(`stack ${stack} has no guests: bring the pod up first (npm run up -- --stack ${stack})`);
