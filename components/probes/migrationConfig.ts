@@ -189,7 +189,7 @@ export function checkMigrationPod(settings: MigrationSetting[], pod: MigrationPo
                 path: `${at}.guest`,
                 value: s.guest,
                 reason: "is not a guest of the pod",
-                fix: guess ? `did you mean "${guess}"?` : "name a guest of the pod",
+                fix: guess ? `did you mean "${guess}"?` : `use one of ${pod.guests.map((g) => g.name).join(", ")}`,
             });
             return;
         }
@@ -201,7 +201,8 @@ export function checkMigrationPod(settings: MigrationSetting[], pod: MigrationPo
                 fix: `write from: ${guest.host}, or leave it out`,
             });
         if (!pod.hosts.includes(s.to)) {
-            const guess = closestMatch(s.to, pod.hosts);
+            const others = pod.hosts.filter((h) => h !== guest.host);
+            const guess = closestMatch(s.to, others);
             problems.push({
                 path: `${at}.to`,
                 value: s.to,

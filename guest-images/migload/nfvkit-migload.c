@@ -2,7 +2,9 @@
  * nfvkit-migload: the migration probe's load and its independent clock.
  *
  *   send  --to ADDR --port P --rate HZ --seconds S [--size BYTES]
- *         In the guest: UDP packets with a sequence number, paced at HZ.
+ *         In the guest: UDP packets with a sequence number, paced at HZ by
+ *         spinning on the clock (under TCG a timer sleep costs more than the
+ *         0.1 ms period, and the stream would fall to a few hundred Hz).
  *         A sender that was paused (the switchover) does not catch up with a
  *         burst: it restarts its pacing, so a gap at the receiver is the time
  *         the guest could not send.
@@ -89,7 +91,8 @@ static int doSend(int argc, char **argv) {
     uint64_t start = nowNs(CLOCK_MONOTONIC), end = start + (uint64_t)(seconds * 1e9), next = start;
     uint64_t sent = 0, errors = 0, restarts = 0;
     while (!stop && next < end) {
-        sleepUntil(next);
+        while (nowNs(CLOCK_MONOTONIC) < next) {
+        }
         p->seq = sent;
         p->sentNs = nowNs(CLOCK_REALTIME);
         if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&dst, sizeof dst) < 0) errors++;

@@ -15,6 +15,12 @@ import { runProbeSuite } from "../../components/probes/runner";
 import { resolveGate, resolveProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { resolveTargets } from "../../components/probes/targets";
 import { judge } from "../../components/probes/verdict";
+import { closeHostAccesses, libvirtUri, sshTargets, targetForHost } from "../../components/host/access";
+import { ensureGuestImage } from "../../guest-images/build";
+import { migrationGuestViews } from "../../components/probes/migrationPlan";
+import { runMigrations } from "../../components/probes/migrationRunner";
+import { withMigration } from "../../components/probes/migrationVerdict";
+import { LAB_CONTROL_ADDRESS } from "../lab/layout";
 
 async function stackConfig(stack: string, configArgs: string[]): Promise<Record<string, unknown>> {
     const r = await runPulumi(["config", "--json", "--show-secrets", "--stack", stack, ...configArgs]);
@@ -51,7 +57,24 @@ async function main(): Promise<void> {
         (line) => console.log(`  ${line}`),
     );
     const baseline = suite.baseline ? await readBaseline(suite.baseline) : undefined;
-    const verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
+    let verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
+    if (suite.migration.length > 0) {
+        const spec = config["nfv-testpod:pod"] as { hosts: { name: string; uri: string }[] };
+        const ssh = sshTargets(spec, config, "nfv-testpod");
+        const uris: Record<string, string> = {};
+        for (const h of spec.hosts) uris[h.name] = await libvirtUri(targetForHost(h, ssh[h.name]) ?? { kind: "local", name: h.name });
+        const prefix = Object.values(guests)[0].domain.slice(0, -(Object.keys(guests)[0].length + 1));
+        const image = await ensureGuestImage();
+        const migrations = await runMigrations(suite.migration, migrationGuestViews(spec, suite.migration, prefix, uris), {
+            tool: image.programs?.["nfvkit-migload"] ?? "nfvkit-migload",
+            // The lab's bridge address: every lab host reaches it, and so does a guest's user-mode NIC on any of them.
+            receiverAddress: LAB_CONTROL_ADDRESS,
+            shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
+            log: (line) => console.log(`  ${line}`),
+        });
+        await closeHostAccesses();
+        verdict = withMigration(verdict, migrations, targets);
+    }
     const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
     const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, {
         title: `nfv-testpod/${stack}`,
