@@ -40,9 +40,15 @@ async function main(): Promise<void> {
     const suite = resolveProbeSuiteConfig(config["nfv-testpod:probes"]);
     const targets = resolveTargets(config["nfv-testpod:targets"] ?? {}, "nfv-testpod:targets");
     const gate = resolveGate(config["nfv-testpod:gate"]);
+    // Each host as this process reaches it: over the stack's pinned SSH access where it has one, so virsh needs no key of the user's.
+    const spec = config["nfv-testpod:pod"] as { hosts: { name: string; uri: string }[] };
+    const ssh = sshTargets(spec, config, "nfv-testpod");
+    const uris: Record<string, string> = {};
+    for (const h of spec.hosts) uris[h.name] = await libvirtUri(targetForHost(h, ssh[h.name]) ?? { kind: "local", name: h.name });
+    const reach = (uri: string) => uris[spec.hosts.find((h) => h.uri === uri)?.name ?? ""] ?? uri;
     const probeGuests = Object.entries(guests).map(([guest, g]) => ({
         guest,
-        uri: g.uri,
+        uri: reach(g.uri),
         domain: g.domain,
         rtVcpus: g.rtVcpus,
         housekeepingVcpus: g.housekeepingVcpus,
@@ -59,10 +65,6 @@ async function main(): Promise<void> {
     const baseline = suite.baseline ? await readBaseline(suite.baseline) : undefined;
     let verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
     if (suite.migration.length > 0) {
-        const spec = config["nfv-testpod:pod"] as { hosts: { name: string; uri: string }[] };
-        const ssh = sshTargets(spec, config, "nfv-testpod");
-        const uris: Record<string, string> = {};
-        for (const h of spec.hosts) uris[h.name] = await libvirtUri(targetForHost(h, ssh[h.name]) ?? { kind: "local", name: h.name });
         const prefix = Object.values(guests)[0].domain.slice(0, -(Object.keys(guests)[0].length + 1));
         const image = await ensureGuestImage();
         const migrations = await runMigrations(suite.migration, migrationGuestViews(spec, suite.migration, prefix, uris), {
@@ -72,7 +74,6 @@ async function main(): Promise<void> {
             shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
             log: (line) => console.log(`  ${line}`),
         });
-        await closeHostAccesses();
         verdict = withMigration(verdict, migrations, targets);
     }
     const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     });
     console.log(`\n${verdict.pass ? "all targets met" : verdict.failures.map((f) => `missed: ${f}`).join("\n")}`);
     console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
+    await closeHostAccesses();
     if (gate === "enforce" && !verdict.pass) process.exitCode = 1;
 }
 
