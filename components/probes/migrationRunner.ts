@@ -37,6 +37,7 @@ import {
     parseReceiver,
     parseVcpupin,
     receiverArgv,
+    streamResolutionMs,
 } from "./migrationCommands";
 import type { MigrationSetting } from "./migrationConfig";
 import type { MigrationLeg, MigrationResult } from "./types";
@@ -235,7 +236,7 @@ async function runLeg(
         leg.gaps = nd.gaps;
         leg.packets = report.packets;
         leg.lost = report.lost;
-        leg.resolutionMs = report.medianIntervalUs / 1000;
+        leg.resolutionMs = streamResolutionMs(report);
         return leg;
     } finally {
         receiver.kill();

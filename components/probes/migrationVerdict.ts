@@ -11,18 +11,20 @@
  * Messages follow the verdict's shape with the guest and the move as the place:
  *   migration downtime of vnf (lab-1 → lab-2): 83 ms > target 10 ms
  *
- * The cross-check: the network downtime should equal libvirt's downtime plus
- * what the packet stream adds. It is never shorter by more than two packet
- * intervals (the guest cannot send while paused), and under TCG longer by up
- * to `NETWORK_EXCESS_TOLERANCE_MS` (see docs/probes.md for why). Beyond that
- * a note says so; it does not fail the gate.
+ * The cross-check: the network downtime is libvirt's downtime plus the time
+ * the resumed guest needs to send its next packet. It is never shorter by
+ * more than two packet intervals (a paused guest cannot send), and longer by
+ * at most `NETWORK_EXCESS_TOLERANCE_MS`: under TCG the destination's QEMU
+ * starts with an empty translation cache, so the guest crawls for its first
+ * few hundred ms (measured 160-450 ms on the lab, docs/probes.md). Beyond
+ * that a note says so; it does not fail the gate.
  */
 import { satisfies, type Bound, type Targets } from "./targets";
 import type { MigrationLeg, MigrationResult } from "./types";
 import { brokenRelation, formatNumber, formatTarget, type Check, type Verdict } from "./verdict";
 
 /** How much longer than libvirt's downtime the packet gap may be before a note flags it, ms. */
-export const NETWORK_EXCESS_TOLERANCE_MS = 250;
+export const NETWORK_EXCESS_TOLERANCE_MS = 1000;
 
 export const ZERO_WRONG_PINS: Bound = { value: 0, op: "<=", unit: "ratio", source: "always on: the destination runs the plan's pins for that host" };
 
