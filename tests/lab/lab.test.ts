@@ -5,6 +5,14 @@
  * machine to libvirt (host_uuid, /run, domains), a guest rendered by the kit
  * moves from one to the other with `virsh migrate --live`, `up` again changes
  * nothing, and `down` leaves nothing behind. t.teardown always runs `lab down`.
+ *
+ * Then the lab stack as the README runs it (`npm run lab -- up && npm run up
+ * -- --stack lab`, the real engine), the migration probe through `npm run
+ * probe` (vnf lab-1 → lab-2 → lab-1, every figure, pins on the destination),
+ * the gate at the seed's and at loose targets, the network-downtime
+ * cross-check, and two migrations that cannot succeed (lab-2 without free
+ * hugepages, lab-2's libvirtd stopped) that must name the host and the cause
+ * and leave vnf running on lab-1. One file, serial tests: one lab per machine.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
