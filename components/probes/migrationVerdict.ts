@@ -16,7 +16,7 @@
  * more than two packet intervals (a paused guest cannot send), and longer by
  * at most `NETWORK_EXCESS_TOLERANCE_MS`: under TCG the destination's QEMU
  * starts with an empty translation cache, so the guest crawls for its first
- * few hundred ms (measured 160-450 ms on the lab, docs/probes.md). Beyond
+ * few hundred ms (measured 115-850 ms on the lab, docs/probes.md). Beyond
  * that a note says so; it does not fail the gate.
  */
 import { satisfies, type Bound, type Targets } from "./targets";

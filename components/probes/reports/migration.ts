@@ -44,7 +44,7 @@ export function migrationMarkdown(results: MigrationResult[]): string {
     }
     out.push(
         "",
-        `Network downtime is the largest gap between packets of the guest's sequence-numbered UDP stream inside the migration's window, by kernel receive timestamps on the control side; its resolution is the stream's median spacing. ` +
+        `Network downtime is the largest gap between packets of the guest's sequence-numbered UDP stream inside the migration's window, by kernel receive timestamps on the control side; its resolution is the stream's mean spacing (span over packets). ` +
             `It is checked against libvirt's downtime: never shorter by more than two intervals, longer by at most ${NETWORK_EXCESS_TOLERANCE_MS} ms.`,
         "",
         "Commands:",
