@@ -116,6 +116,12 @@ export function destinationXml(migratable: string, cputune: string[]): string {
     return migratable.replace(/(\n *<vcpu[^\n]*\n)/, `$1${block}\n`);
 }
 
+/** The plan's `<emulatorpin>` and `<vcpusched>` elements that the live XML does not hold (libvirt writes them as the kit renders them). */
+export function missingCputune(planned: string[], liveXml: string): string[] {
+    const live = /<cputune>[\s\S]*?<\/cputune>/.exec(liveXml)?.[0] ?? "";
+    return planned.map((l) => l.trim()).filter((l) => /^<(emulatorpin|vcpusched) /.test(l) && !live.includes(l));
+}
+
 /** Why a migration failed, in the words of the host that caused it. */
 export function migrationCause(stderr: string, destination: string, memory: string): string {
     if (/Cannot allocate memory|hugepage|hugetlb|unable to map backing store/i.test(stderr))
@@ -160,6 +166,7 @@ async function runLeg(
         lost: 0,
         gaps: [],
         pins: [],
+        cputuneMissing: [],
         workloadNote: null,
     };
     // The receiver first, then the guest's stream: the first packets must find it listening.
@@ -224,6 +231,7 @@ async function runLeg(
         // Pins on the destination, as the plan gives them for that host.
         const actual = parseVcpupin(await virsh(dst.uri, ["vcpupin", g.domain]));
         leg.pins = Object.entries(dst.pins).map(([vcpu, expected]) => ({ vcpu: Number(vcpu), expected, actual: actual[vcpu] ?? null }));
+        leg.cputuneMissing = missingCputune(dst.cputune, await virsh(dst.uri, ["dumpxml", g.domain]));
 
         // A second of stream after the switchover, so a late resume shows as a gap inside the window.
         await sleep(1000);

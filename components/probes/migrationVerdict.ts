@@ -5,7 +5,8 @@
  *   for an idle or IO-bound guest, `migration.downtimeMemoryMs` (< 500 ms) for
  *   a memory-bound one (an idle guest is held to the IO figure: the stricter);
  * - network downtime (the largest packet gap) against `migration.networkDowntimeMs` (≤ 25 ms);
- * - the destination's vCPU pins against the plan for that host (target: 0 wrong).
+ * - the destination's vCPU pins (`virsh vcpupin`), emulator pin and FIFO
+ *   priorities (its live XML) against the plan for that host (target: 0 wrong).
  * A leg that failed fails its total-time check with the error.
  *
  * Messages follow the verdict's shape with the guest and the move as the place:
@@ -62,19 +63,23 @@ export function judgeMigration(results: MigrationResult[], targets: Targets): Ch
             figure("migration.downtimeMs", "migration downtime", leg.downtimeMs, downtimeTarget, missing);
             figure("migration.networkDowntimeMs", "network downtime", leg.networkDowntimeMs, targets.migration.networkDowntimeMs, "the receiver got no packet");
             const wrong = leg.pins.filter((p) => p.actual !== p.expected);
+            const lacking = leg.cputuneMissing ?? [];
             const pinsName = `vCPU pins after migration of ${place}`;
             checks.push({
                 ...base,
                 metric: "migration.pins",
                 name: pinsName,
                 statistic: "total",
-                measuredUs: wrong.length,
+                measuredUs: wrong.length + lacking.length,
                 target: ZERO_WRONG_PINS,
-                pass: wrong.length === 0,
+                pass: wrong.length + lacking.length === 0,
                 message:
-                    wrong.length === 0
+                    wrong.length + lacking.length === 0
                         ? null
-                        : `${pinsName}: ${wrong.map((p) => `vCPU ${p.vcpu} on ${p.actual ?? "nothing"}, plan says ${p.expected}`).join("; ")}`,
+                        : `${pinsName}: ${[
+                              ...wrong.map((p) => `vCPU ${p.vcpu} on ${p.actual ?? "nothing"}, plan says ${p.expected}`),
+                              ...lacking.map((l) => `the destination lacks ${l}`),
+                          ].join("; ")}`,
             });
         }
     }

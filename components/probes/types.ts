@@ -220,6 +220,8 @@ export interface MigrationLeg {
     gaps: PacketGap[];
     /** Each vCPU's pin on the destination by `virsh vcpupin` against the plan for that host. */
     pins: { vcpu: number; expected: string; actual: string | null }[];
+    /** The plan's emulator pin and FIFO priorities (`<emulatorpin>`, `<vcpusched>`) missing from the destination's live XML; empty when all are there. */
+    cputuneMissing: string[];
     /** The memory workload's achieved rate, when it ran. */
     workloadNote: string | null;
 }

@@ -289,6 +289,7 @@ function assertEveryFigure(t: ExecutionContext, leg: MigrationLeg, from: string,
     t.true(leg.resolutionMs! > 0 && leg.resolutionMs! < 25, `${where}: resolution ${leg.resolutionMs} ms`);
     t.true(leg.packets > 100, `${where}: ${leg.packets} packets`);
     t.true(leg.pins.length > 0 && leg.pins.every((p) => p.actual === p.expected), `${where}: pins on the destination as planned: ${JSON.stringify(leg.pins)}`);
+    t.deepEqual(leg.cputuneMissing, [], `${where}: the destination runs the plan's emulator pin and FIFO priorities`);
 }
 
 test("the lab stack end to end: lab up, then npm run up -- --stack lab; npm run probe moves vnf lab-1 → lab-2 → lab-1 with every figure; the gate at seed and loose targets; failed migrations keep vnf on lab-1; down leaves nothing", async (t) => {

@@ -17,7 +17,7 @@ import {
     streamResolutionMs,
 } from "../../components/probes/migrationCommands";
 import { migrationGuestViews } from "../../components/probes/migrationPlan";
-import { destinationXml, migrationCause } from "../../components/probes/migrationRunner";
+import { destinationXml, migrationCause, missingCputune } from "../../components/probes/migrationRunner";
 import { judgeMigration, migrationNotes } from "../../components/probes/migrationVerdict";
 import { DEFAULT_TARGETS, resolveTargets } from "../../components/probes/targets";
 import type { MigrationLeg, MigrationResult } from "../../components/probes/types";
@@ -197,6 +197,24 @@ test("placement is planned again for the destination host", (t) => {
     t.true(view.hosts.b.cputune.some((l) => /vcpusched vcpus='1' scheduler='fifo'/.test(l)));
 });
 
+test("the plan's emulator pin and FIFO priorities are looked for in the destination's live XML", (t) => {
+    const planned = [
+        "<cputune>",
+        "  <vcpupin vcpu='1' cpuset='1'/>",
+        "  <emulatorpin cpuset='0'/>",
+        "  <vcpusched vcpus='1' scheduler='fifo' priority='1'/>",
+        "</cputune>",
+    ];
+    const live = "<domain>\n  <cputune>\n    <vcpupin vcpu='1' cpuset='1'/>\n    <emulatorpin cpuset='0'/>\n  </cputune>\n</domain>";
+    t.deepEqual(missingCputune(planned, live), ["<vcpusched vcpus='1' scheduler='fifo' priority='1'/>"]);
+    t.deepEqual(missingCputune(planned, live.replace("</cputune>", "<vcpusched vcpus='1' scheduler='fifo' priority='1'/></cputune>")), []);
+    const checks = judgeMigration([result([leg({ cputuneMissing: ["<vcpusched vcpus='1' scheduler='fifo' priority='1'/>"] })])], DEFAULT_TARGETS);
+    t.is(
+        checks.find((c) => c.metric === "migration.pins")!.message,
+        "vCPU pins after migration of vnf (lab-1 → lab-2): the destination lacks <vcpusched vcpus='1' scheduler='fifo' priority='1'/>",
+    );
+});
+
 test("failure causes name the host", (t) => {
     t.is(
         migrationCause(
@@ -234,6 +252,7 @@ function leg(over: Partial<MigrationLeg>): MigrationLeg {
         lost: 0,
         gaps: [],
         pins: [{ vcpu: 1, expected: "1", actual: "1" }],
+        cputuneMissing: [],
         workloadNote: null,
         ...over,
     };
