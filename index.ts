@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { hostAccess, targetForHost, type SshTarget } from "./components/host/access";
+import { hostAccess, sshTargets, targetForHost } from "./components/host/access";
 import { discoverHosts } from "./components/host/discover";
 import { rememberedGuestImage } from "./components/host/rememberedGuestImage";
 import { TestPod } from "./components/pod/TestPod";
@@ -24,7 +24,7 @@ export = async () => {
     const lineOf = stackFileLines(stackFile);
     const spec = config[`${configNamespace}:pod`];
     // Hosts reached over SSH: their facts are read there, and the pod's resources there work through it.
-    const ssh = sshTargets(spec, config);
+    const ssh = sshTargets(spec, config, configNamespace);
     const accessFor = (host: { name: string; uri: string }) => {
         const target = targetForHost(host, ssh[host.name]);
         return target ? hostAccess(target) : undefined;
@@ -88,37 +88,4 @@ function stackFileLines(file: string): ((path: string) => number | undefined) | 
     } catch {
         return undefined;
     }
-}
-
-/**
- * SSH access per host name, from the spec's `ssh:` blocks and the secret
- * config keys they name. Tolerant: a host whose block is incomplete is left
- * out here, and the one validation reports why.
- */
-function sshTargets(spec: unknown, config: Record<string, unknown>): Record<string, SshTarget> {
-    const hosts = (spec as { hosts?: unknown } | undefined)?.hosts;
-    const targets: Record<string, SshTarget> = {};
-    for (const host of Array.isArray(hosts) ? hosts : []) {
-        const h = host as {
-            name?: unknown;
-            uri?: unknown;
-            ssh?: { user?: unknown; address?: unknown; port?: unknown; privateKeySecret?: unknown; knownHosts?: unknown };
-        };
-        const s = h?.ssh;
-        if (typeof h?.name !== "string" || !s || typeof s.privateKeySecret !== "string" || s.knownHosts === undefined) continue;
-        const key = config[`${configNamespace}:${s.privateKeySecret}`];
-        const uriHost = typeof h.uri === "string" ? /^[a-z+]+:\/\/(?:[^@/]*@)?([^:/]+)/.exec(h.uri)?.[1] : undefined;
-        const address = typeof s.address === "string" ? s.address : uriHost;
-        if (typeof key !== "string" || !address) continue;
-        targets[h.name] = {
-            kind: "ssh",
-            name: h.name,
-            host: address,
-            user: typeof s.user === "string" ? s.user : "root",
-            port: typeof s.port === "number" ? s.port : 22,
-            privateKey: key,
-            knownHosts: Array.isArray(s.knownHosts) ? s.knownHosts.map(String) : String(s.knownHosts),
-        };
-    }
-    return targets;
 }

@@ -5,7 +5,18 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { histogramSvgs, interVmChartName, interVmMarkdown, interVmRateSvg, jsonReport, junitReport, markdownReport } from "./reports";
+import {
+    histogramSvgs,
+    interVmChartName,
+    interVmMarkdown,
+    interVmRateSvg,
+    jsonReport,
+    junitReport,
+    markdownReport,
+    migrationChartName,
+    migrationGapSvg,
+    migrationMarkdown,
+} from "./reports";
 import type { SuiteRun } from "./runner";
 import type { Verdict } from "./verdict";
 
@@ -38,7 +49,7 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
         JSON.stringify({ ...doc, title: context.title, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds }, null, 2) + "\n",
     );
     const notes = context.notes.length > 0 ? `\n### Notes\n\n${context.notes.map((n) => `- ${n}`).join("\n")}\n` : "";
-    await fs.writeFile(files.markdown, markdownReport(verdict) + interVmMarkdown(verdict.interVm ?? []) + notes);
+    await fs.writeFile(files.markdown, markdownReport(verdict) + interVmMarkdown(verdict.interVm ?? []) + migrationMarkdown(verdict.migration ?? []) + notes);
     await fs.writeFile(files.junit, junitReport(verdict, { name: context.title }));
     for (const chart of histogramSvgs(verdict)) {
         const file = path.join(dir, "histograms", chart.fileName);
@@ -50,6 +61,14 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
         const file = path.join(dir, "histograms", interVmChartName(r));
         await fs.writeFile(file, interVmRateSvg(r, verdict.checks.find((c) => c.metric === "interVm.mpps")?.target));
         files.histograms.push(file);
+    }
+    // The migration probe's packet gaps over time: one SVG per migration.
+    for (const r of verdict.migration ?? []) {
+        for (const [i, leg] of r.legs.entries()) {
+            const file = path.join(dir, "histograms", migrationChartName(r.guest, i, leg));
+            await fs.writeFile(file, migrationGapSvg(r.guest, leg, verdict.checks.find((c) => c.metric === "migration.networkDowntimeMs")?.target));
+            files.histograms.push(file);
+        }
     }
     return files;
 }

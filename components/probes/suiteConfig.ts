@@ -8,6 +8,7 @@ import { PodSpecError, type SpecProblem } from "../spec/problems";
 import type { Gate } from "./verdict";
 import type { ProbeKind } from "./types";
 import { checkInterVmSettings, type InterVmSetting } from "./interVmConfig";
+import { checkMigrationSettings, type MigrationSetting } from "./migrationConfig";
 
 export type LoadKind = "none" | "guest" | "host";
 
@@ -59,6 +60,13 @@ export interface ProbeSuiteConfig {
      */
     interVm: InterVmSetting[];
     /**
+     * The live-migration probe: per listed guest, round trips to another host and back with a
+     * packet stream that measures network downtime (see migrationConfig.ts). Run by `npm run probe`,
+     * never by `pulumi up`: it moves guests the stack's state places on their hosts.
+     * @default []
+     */
+    migration: MigrationSetting[];
+    /**
      * Results JSON of an earlier accepted run (e.g. the main branch's last
      * `results/<stack>/probes.json`), relative to the project folder. The
      * verdict shows each figure's change against it.
@@ -82,6 +90,7 @@ export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
     load: "none" as LoadKind,
     hostGate: "report" as Gate,
     interVm: [] as InterVmSetting[],
+    migration: [] as MigrationSetting[],
     baseline: null as string | null,
     regressionFactor: 5,
 });
@@ -107,7 +116,7 @@ export function resolveProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes
 export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes"): { config?: ProbeSuiteConfig; problems: SpecProblem[] } {
     const problems: SpecProblem[] = [];
     const report = (key: string, value: unknown, reason: string, fix: string) => problems.push({ path: `${path}.${key}`, value, reason, fix });
-    const cfg: ProbeSuiteConfig = { ...DEFAULT_PROBE_SUITE, probes: [...DEFAULT_PROBE_SUITE.probes], interVm: [] };
+    const cfg: ProbeSuiteConfig = { ...DEFAULT_PROBE_SUITE, probes: [...DEFAULT_PROBE_SUITE.probes], interVm: [], migration: [] };
     if (raw === undefined || raw === null) return { config: cfg, problems };
     if (typeof raw !== "object" || Array.isArray(raw)) {
         problems.push({ path, value: raw, reason: "must be a mapping", fix: 'write e.g. "durationSec: 10" under it' });
@@ -158,6 +167,9 @@ export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes")
     const interVm = checkInterVmSettings(given.interVm, `${path}.interVm`, { durationSec: cfg.durationSec, burst: DEFAULT_INTER_VM_BURST });
     problems.push(...interVm.problems);
     cfg.interVm = interVm.settings;
+    const migration = checkMigrationSettings(given.migration, `${path}.migration`);
+    problems.push(...migration.problems);
+    cfg.migration = migration.settings;
     if (given.baseline !== undefined && given.baseline !== null) {
         if (typeof given.baseline === "string" && given.baseline.trim() !== "") cfg.baseline = given.baseline;
         else report("baseline", given.baseline, "is not a file path", "write e.g. results/main/probes.json");

@@ -7,7 +7,7 @@
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
-import { virshUriOf } from "../host/access";
+import { revealSecrets, virshUriOf } from "../host/access";
 import { guestShell } from "../libvirt/guestAgent";
 import { parseBaseline, type Baseline } from "./baseline";
 import { writeResults, type ResultFiles } from "./resultsWriter";
@@ -72,7 +72,9 @@ export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuit
     return { changes: replaces.length > 0, replaces };
 }
 
-export async function create(inputs: ProbeSuiteInputs): Promise<provider.CreateResult> {
+export async function create(given: ProbeSuiteInputs): Promise<provider.CreateResult> {
+    // A pod with an SSH host hands its guests list over as one secret (an element carries the host's private key): open it.
+    const inputs = revealSecrets(given);
     const hostUnready = inputs.hostUnready ?? [];
     if (inputs.config.hostGate === "enforce" && hostUnready.length > 0) {
         throw new Error(`host readiness gate failed:\n${hostUnready.map((l) => `  - ${l}`).join("\n")}\nSet probes.hostGate: report to probe anyway.`);
@@ -111,7 +113,8 @@ export async function create(inputs: ProbeSuiteInputs): Promise<provider.CreateR
     const checks = verdict.checks.map(({ guest, probe, name, statistic, measuredUs, pass }) => ({ guest, probe, name, statistic, measuredUs, pass }));
     return {
         id: `probes-${Date.now()}`,
-        outs: { ...inputs, pass: verdict.pass, failures: verdict.failures, checks, files, suiteSeconds: run.seconds },
+        // The inputs as given, secrets still wrapped: the state must not hold the key in the clear.
+        outs: { ...given, pass: verdict.pass, failures: verdict.failures, checks, files, suiteSeconds: run.seconds },
     };
 }
 

@@ -14,7 +14,7 @@ import { compareWithBaseline, DEFAULT_REGRESSION_FACTOR, describeChange, type Ba
 import { crossChecks, DEFAULT_CROSS_CHECK_FACTOR, shortfallNotes, type CrossCheck } from "./crossCheck";
 import type { Bound, Operator, Targets } from "./targets";
 import { satisfies } from "./targets";
-import type { GuestProbeResult, InterVmResult, ProbeKind, SeriesKind } from "./types";
+import type { GuestProbeResult, InterVmResult, MigrationResult, ProbeKind, SeriesKind } from "./types";
 
 /** enforce: a failed verdict fails the deployment. report: it is only reported. */
 export type Gate = "enforce" | "report";
@@ -29,7 +29,12 @@ export type MetricId =
     // The inter-VM probe (interVmVerdict.ts): rate, bad packets, guest-to-host ratio.
     | "interVm.mpps"
     | "interVm.badPackets"
-    | "interVm.hostRatio";
+    | "interVm.hostRatio"
+    // The live-migration probe (migrationVerdict.ts).
+    | "migration.totalMs"
+    | "migration.downtimeMs"
+    | "migration.networkDowntimeMs"
+    | "migration.pins";
 
 export interface JudgeOptions {
     /** @default "enforce": a missed target fails `pulumi up`, which is what a gate is for. */
@@ -46,7 +51,7 @@ export interface JudgeOptions {
 export interface Check {
     guest: string;
     /** The tool, or `interVm` for the inter-VM probe (whose figures are not latencies: see `target.unit`). */
-    probe: ProbeKind | "interVm";
+    probe: ProbeKind | "interVm" | "migration";
     metric: MetricId;
     /** What the figure is, in words: `timer latency`, `interrupt latency`, ... */
     name: string;
@@ -77,6 +82,8 @@ export interface Verdict {
     results: GuestProbeResult[];
     /** The inter-VM probe's runs, when it ran (added by `withInterVm`). */
     interVm?: InterVmResult[];
+    /** The live-migration probe's runs, when it ran (added by `withMigration`). */
+    migration?: MigrationResult[];
     /** Cross-checks between probes measuring the same thing (see crossCheck.ts). */
     crossChecks?: CrossCheck[];
     /** What a reader must know beside pass/fail: disagreeing cross-checks, missing samples. */

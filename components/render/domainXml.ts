@@ -147,6 +147,12 @@ export function renderDomainXml(guest: RenderGuest, env: RenderEnv): string {
         add(3, "<driver name='vfio'/>");
         add(2, "</interface>");
     }
+    if (k.userNic) {
+        // QEMU's own NAT (slirp): its state migrates with the guest, so the guest's packets leave from whichever host runs it.
+        add(2, "<interface type='user'>");
+        add(3, "<model type='virtio'/>");
+        add(2, "</interface>");
+    }
     for (const shm of guest.shmem.filter((s) => !s.hugepages)) {
         add(2, `<shmem name='${esc(shm.name)}'>`);
         add(3, "<model type='ivshmem-plain'/>");

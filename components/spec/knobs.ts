@@ -47,6 +47,11 @@ export interface DomainKnobs {
     kvmHintDedicated: boolean;
     /** Expose an HPET. Off: the guest then uses TSC/tsc-deadline, and no HPET emulation ticks. @default false */
     hpet: boolean;
+    /**
+     * Add a user-mode (QEMU slirp) virtio NIC: the guest reaches the host's networks through QEMU itself, on any host
+     * and after a live migration, without a bridge. The migration probe sends its packet stream over it. @default false
+     */
+    userNic: boolean;
 }
 
 /** The defaults, as documented on each field. */
@@ -66,4 +71,5 @@ export const defaultKnobs: Readonly<DomainKnobs> = Object.freeze({
     usb: false,
     kvmHintDedicated: true,
     hpet: false,
+    userNic: false,
 });

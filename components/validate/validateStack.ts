@@ -9,6 +9,7 @@
 import type { HostFacts } from "../host/facts";
 import { tryPlanPod, type PodPlan } from "../plan/podPlan";
 import { checkInterVmLinks } from "../probes/interVmConfig";
+import { checkMigrationPod } from "../probes/migrationConfig";
 import { checkGate, checkProbeSuiteConfig, type ProbeSuiteConfig } from "../probes/suiteConfig";
 import { checkTargets, type Targets } from "../probes/targets";
 import type { Gate } from "../probes/verdict";
@@ -98,7 +99,18 @@ export function validateStack(input: StackInput): StackCheck {
     const gate = checkGate(input.config[key("gate")], key("gate"));
     problems.push(...probes.problems, ...targets.problems, ...gate.problems);
     if (probes.config && podCheck.plan) problems.push(...checkInterVmLinks(probes.config.interVm, podCheck.plan.links, `${key("probes")}.interVm`));
-    if (probes.config?.enabled && probes.config.probes.length === 0 && probes.config.interVm.length === 0 && gate.gate === "enforce") {
+    if (probes.config && podCheck.plan) {
+        const plan = podCheck.plan;
+        const view = { hosts: plan.hosts.map((h) => h.name), guests: plan.guests.map((g) => ({ name: g.name, host: g.host, userNic: g.knobs.userNic })) };
+        problems.push(...checkMigrationPod(probes.config.migration, view, `${key("probes")}.migration`));
+    }
+    if (
+        probes.config?.enabled &&
+        probes.config.probes.length === 0 &&
+        probes.config.interVm.length === 0 &&
+        probes.config.migration.length === 0 &&
+        gate.gate === "enforce"
+    ) {
         problems.push({
             path: `${key("probes")}.probes`,
             value: [],

@@ -36,7 +36,7 @@ export async function runPulumiIn(cwd: string, args: string[], env: NodeJS.Proce
 }
 
 /** Runs one of the kit's commands (tools/cli/<name>.ts, what `npm run <name>` runs after the bootstrap) and times it. */
-export async function runKitCommand(name: "up" | "down", args: string[]): Promise<{ code: number | null; output: string; seconds: number }> {
+export async function runKitCommand(name: "up" | "down" | "probe", args: string[]): Promise<{ code: number | null; output: string; seconds: number }> {
     const started = Date.now();
     const child = spawn(path.join(projectRoot, "node_modules", ".bin", "tsx"), [path.join(projectRoot, "tools", "cli", `${name}.ts`), ...args], {
         cwd: projectRoot,

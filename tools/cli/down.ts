@@ -1,11 +1,13 @@
 /** `npm run down [-- --stack <name>]`: destroys a pod: domains, shm files, hugepage reservations. */
 import { passThroughArgs, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv } from "./engine";
+import { labConfigArgs } from "./labConfig";
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
     selectStack(stack);
-    await recoverInterruptedRun(stack, (line) => console.log(line));
-    const r = await runPulumi(["destroy", "--yes", "--stack", stack, ...passThroughArgs(process.argv)], { echo: true });
+    const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
+    await recoverInterruptedRun(stack, (line) => console.log(line), configArgs);
+    const r = await runPulumi(["destroy", "--yes", "--stack", stack, ...passThroughArgs(process.argv), ...configArgs], { echo: true });
     process.exitCode = r.code;
     if (r.code === 0) console.log(`\nPod "${stack}" is gone: no domains, no shm files, hugepages given back.`);
 }

@@ -142,7 +142,7 @@ interface PendingOperation {
  * there, so a refresh that drops the pending creates is always safe: it is
  * what `npm run up` and `npm run down` run first, and they say so.
  */
-export async function recoverInterruptedRun(stack: string, log: (line: string) => void): Promise<boolean> {
+export async function recoverInterruptedRun(stack: string, log: (line: string) => void, configArgs: string[] = []): Promise<boolean> {
     clearStaleLocks(stack, log);
     const exported = await runPulumi(["stack", "export", "--stack", stack]);
     if (exported.code !== 0) return false;
@@ -151,7 +151,7 @@ export async function recoverInterruptedRun(stack: string, log: (line: string) =
     const what = pending.map((op) => `${op.type} of ${op.resource.urn.split("::").pop()}`).join(", ");
     log(`The last run of stack ${stack} was interrupted (${what} did not finish).`);
     log("Running `pulumi refresh --clear-pending-creates` first: it reads what is really on the hosts; the kit adopts what it made.");
-    const refresh = await runPulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack], { echo: true });
+    const refresh = await runPulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, ...configArgs], { echo: true });
     if (refresh.code !== 0) throw new Error(`pulumi refresh --stack ${stack} failed (exit ${refresh.code}); the stack still has pending operations`);
     return true;
 }

@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { readBaseline } from "../../components/probes/suiteOperations";
 import { runPulumi, projectRoot, stackFromArgv, stackOutputs } from "./engine";
+import { labConfigArgs } from "./labConfig";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import type { PodGuestSummary } from "../../components/pod/TestPod";
 import { writeResults } from "../../components/probes/resultsWriter";
@@ -14,9 +15,15 @@ import { runProbeSuite } from "../../components/probes/runner";
 import { resolveGate, resolveProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { resolveTargets } from "../../components/probes/targets";
 import { judge } from "../../components/probes/verdict";
+import { closeHostAccesses, libvirtUri, sshTargets, targetForHost } from "../../components/host/access";
+import { ensureGuestImage } from "../../guest-images/build";
+import { migrationGuestViews } from "../../components/probes/migrationPlan";
+import { runMigrations } from "../../components/probes/migrationRunner";
+import { withMigration } from "../../components/probes/migrationVerdict";
+import { LAB_CONTROL_ADDRESS } from "../lab/layout";
 
-async function stackConfig(stack: string): Promise<Record<string, unknown>> {
-    const r = await runPulumi(["config", "--json", "--stack", stack]);
+async function stackConfig(stack: string, configArgs: string[]): Promise<Record<string, unknown>> {
+    const r = await runPulumi(["config", "--json", "--show-secrets", "--stack", stack, ...configArgs]);
     if (r.code !== 0) throw new Error(`pulumi config --stack ${stack} failed: ${r.stderr}`);
     const raw = JSON.parse(r.stdout) as Record<string, { value?: string; objectValue?: unknown }>;
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
@@ -24,7 +31,8 @@ async function stackConfig(stack: string): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
-    const [config, outputs] = await Promise.all([stackConfig(stack), stackOutputs(stack)]);
+    const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
+    const [config, outputs] = await Promise.all([stackConfig(stack, configArgs), stackOutputs(stack)]);
     const guests = outputs.guests as Record<string, PodGuestSummary> | undefined;
     if (!guests || Object.keys(guests).length === 0) {
         throw new Error(`stack ${stack} has no guests: bring the pod up first (npm run up -- --stack ${stack})`);
@@ -32,9 +40,15 @@ async function main(): Promise<void> {
     const suite = resolveProbeSuiteConfig(config["nfv-testpod:probes"]);
     const targets = resolveTargets(config["nfv-testpod:targets"] ?? {}, "nfv-testpod:targets");
     const gate = resolveGate(config["nfv-testpod:gate"]);
+    // Each host as this process reaches it: over the stack's pinned SSH access where it has one, so virsh needs no key of the user's.
+    const spec = config["nfv-testpod:pod"] as { hosts: { name: string; uri: string }[] };
+    const ssh = sshTargets(spec, config, "nfv-testpod");
+    const uris: Record<string, string> = {};
+    for (const h of spec.hosts) uris[h.name] = await libvirtUri(targetForHost(h, ssh[h.name]) ?? { kind: "local", name: h.name });
+    const reach = (uri: string) => uris[spec.hosts.find((h) => h.uri === uri)?.name ?? ""] ?? uri;
     const probeGuests = Object.entries(guests).map(([guest, g]) => ({
         guest,
-        uri: g.uri,
+        uri: reach(g.uri),
         domain: g.domain,
         rtVcpus: g.rtVcpus,
         housekeepingVcpus: g.housekeepingVcpus,
@@ -49,7 +63,19 @@ async function main(): Promise<void> {
         (line) => console.log(`  ${line}`),
     );
     const baseline = suite.baseline ? await readBaseline(suite.baseline) : undefined;
-    const verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
+    let verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
+    if (suite.migration.length > 0) {
+        const prefix = Object.values(guests)[0].domain.slice(0, -(Object.keys(guests)[0].length + 1));
+        const image = await ensureGuestImage();
+        const migrations = await runMigrations(suite.migration, migrationGuestViews(spec, suite.migration, prefix, uris), {
+            tool: image.programs?.["nfvkit-migload"] ?? "nfvkit-migload",
+            // The lab's bridge address: every lab host reaches it, and so does a guest's user-mode NIC on any of them.
+            receiverAddress: LAB_CONTROL_ADDRESS,
+            shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
+            log: (line) => console.log(`  ${line}`),
+        });
+        verdict = withMigration(verdict, migrations, targets);
+    }
     const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
     const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, {
         title: `nfv-testpod/${stack}`,
@@ -57,6 +83,7 @@ async function main(): Promise<void> {
     });
     console.log(`\n${verdict.pass ? "all targets met" : verdict.failures.map((f) => `missed: ${f}`).join("\n")}`);
     console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
+    await closeHostAccesses();
     if (gate === "enforce" && !verdict.pass) process.exitCode = 1;
 }
 

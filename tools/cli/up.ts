@@ -5,13 +5,15 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { passThroughArgs, projectRoot, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
+import { labConfigArgs } from "./labConfig";
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
     selectStack(stack);
+    const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
     const started = Date.now();
-    await recoverInterruptedRun(stack, (line) => console.log(line));
-    const up = await runPulumi(["up", "--yes", "--stack", stack, "--diff=false", ...passThroughArgs(process.argv)], { echo: true });
+    await recoverInterruptedRun(stack, (line) => console.log(line), configArgs);
+    const up = await runPulumi(["up", "--yes", "--stack", stack, "--diff=false", ...passThroughArgs(process.argv), ...configArgs], { echo: true });
     if (up.code !== 0) {
         process.exitCode = up.code;
         return;

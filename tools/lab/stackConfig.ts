@@ -7,8 +7,9 @@
  * /var/lib/nfvkit-lab/Pulumi.lab.yaml: the committed file, plus the private
  * key set as a secret (`pulumi config set --secret`, through stdin, so it
  * never shows in a process list) and each host's pinned key as its
- * `ssh.knownHosts`. The stack then runs with `--config-file` pointing at it
- * (docs/lab.md).
+ * `ssh.knownHosts`. The stack then runs with `--config-file` pointing at it,
+ * which `npm run up`, `down` and `probe` add for the lab stack themselves
+ * (tools/cli/labConfig.ts, docs/lab.md).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -69,7 +70,7 @@ export async function writeStackConfig(layout: LabLayout, state: LabState, log: 
     await pulumiRun([...base, "set", "--secret", LAB_KEY_CONFIG], fs.readFileSync(state.clientKey, "utf8"));
     for (const k of knownHostsPaths(fs.readFileSync(LAB_STACK_FILE, "utf8"), state)) await pulumiRun([...base, "set", "--path", k.path, k.line]);
     log(`lab: stack config with the lab key (secret) and pinned host keys: ${layout.stackConfig}`);
-    log(`  bring the lab pod up with: npm run up -- --stack ${LAB_STACK} --config-file ${layout.stackConfig}`);
+    log(`  bring the lab pod up with: npm run up -- --stack ${LAB_STACK}   (it picks this file for the lab stack)`);
 }
 
 function readOr(file: string): string {

@@ -9,3 +9,4 @@ export { LOCAL_LIBVIRT_URI, libvirtSshUri } from "./libvirtUri";
 export { hostAccess, libvirtUri, closeHostAccesses } from "./factory";
 export { accessOf, virshUriOf, virshUriFor, revealSecrets } from "./inputs";
 export { targetForHost } from "./forHost";
+export { sshTargets } from "./sshTargets";

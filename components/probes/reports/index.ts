@@ -4,3 +4,4 @@ export * from "./markdown";
 export * from "./junit";
 export * from "./svg";
 export * from "./interVm";
+export * from "./migration";

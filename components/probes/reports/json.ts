@@ -33,6 +33,7 @@ export function jsonReport(verdict: Verdict, opts: JsonReportOptions = {}): stri
             series: result.series,
         })),
         ...(verdict.interVm ? { interVm: verdict.interVm } : {}),
+        ...(verdict.migration ? { migration: verdict.migration } : {}),
     };
     return JSON.stringify(doc, null, 2) + "\n";
 }

@@ -1,0 +1,304 @@
+/**
+ * Runs the live-migration probe: per listed guest, `roundTrips` times from
+ * its host to the other and back. Each leg:
+ *
+ * 1. a receiver on the control side (nfvkit-migload recv) takes kernel
+ *    timestamps of a sequence-numbered UDP stream the guest sends at
+ *    `packetRateHz` through its user-mode NIC (QEMU's slirp: the stream leaves
+ *    from whichever host runs the guest, so it crosses the switchover);
+ * 2. the workload starts in the guest (none, a bulk packet stream, or
+ *    memory dirtied at a known rate);
+ * 3. `virsh migrate --live` with the destination's XML: the domain as it
+ *    runs, with the `<cputune>` the plan gives for the destination host
+ *    (pins, emulator pin, FIFO priorities: placement is recomputed there);
+ * 4. libvirt's figures of the completed job from the source; the largest
+ *    packet gap in the migration's window is the network downtime;
+ * 5. `virsh vcpupin` on the destination against the plan.
+ *
+ * A migration that fails leaves the guest where it was (libvirt aborts and
+ * resumes it on the source): the leg's error names the destination host and
+ * the cause, the probe checks the guest still runs on the source, and stops.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { displayArgv } from "../host/access/quote";
+import { virsh, VirshError } from "../libvirt/virsh";
+import {
+    describeParameters,
+    guestLoadScript,
+    guestNetScript,
+    guestStopScript,
+    jobBytes,
+    migrateArgv,
+    networkDowntime,
+    parseJobInfo,
+    parseReceiver,
+    parseVcpupin,
+    receiverArgv,
+    streamResolutionMs,
+} from "./migrationCommands";
+import type { MigrationSetting } from "./migrationConfig";
+import type { MigrationLeg, MigrationResult } from "./types";
+
+/** What the probe must know of a guest and of each host it may run on (from the pod plan). */
+export interface MigrationGuestView {
+    guest: string;
+    domain: string;
+    /** The guest's host in the plan. */
+    host: string;
+    /** Per host name: its libvirt URI (reachable from here) and the plan's `<cputune>` lines and vCPU pins for this guest on that host. */
+    hosts: Record<string, { uri: string; cputune: string[]; pins: Record<string, string> }>;
+    /** Guest RAM and page size, for the hugepage message. */
+    memory: string;
+}
+
+export interface MigrationRunOptions {
+    /** Host path of nfvkit-migload (GuestImage.programs), for the receiver. */
+    tool: string;
+    /** The control side's address the guests reach through their hosts (the lab's bridge address). */
+    receiverAddress: string;
+    /** Runs a shell script in the guest through its agent. */
+    shell: (uri: string, domain: string, script: string, timeoutMs: number) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+    log?: (line: string) => void;
+}
+
+export async function runMigrations(settings: MigrationSetting[], guests: MigrationGuestView[], opts: MigrationRunOptions): Promise<MigrationResult[]> {
+    const results: MigrationResult[] = [];
+    for (const s of settings) {
+        const g = guests.find((x) => x.guest === s.guest);
+        if (!g) throw new Error(`migration probe: guest ${s.guest} is not in the pod`);
+        results.push(await runGuest(s, g, opts));
+    }
+    return results;
+}
+
+async function runGuest(s: MigrationSetting, g: MigrationGuestView, opts: MigrationRunOptions): Promise<MigrationResult> {
+    const log = opts.log ?? (() => undefined);
+    const from = s.from || g.host;
+    const result: MigrationResult = {
+        guest: s.guest,
+        from,
+        to: s.to,
+        workload: s.workload,
+        parameters: describeParameters(s),
+        packetRateHz: s.packetRateHz,
+        legs: [],
+        commands: [],
+        notes: [],
+    };
+    const src = g.hosts[from];
+    const net = await opts.shell(src.uri, g.domain, guestNetScript(), 30_000);
+    if (net.exitCode !== 0) throw new Error(`migration probe: ${s.guest}'s user-mode NIC did not come up: ${(net.stderr || net.stdout).trim()}`);
+    let here = from;
+    for (let trip = 0; trip < s.roundTrips; trip++) {
+        for (const there of [s.to, from]) {
+            log(`migration: ${s.guest} ${here} → ${there} (${s.workload}, ${result.parameters})`);
+            const leg = await runLeg(s, g, here, there, result, opts);
+            result.legs.push(leg);
+            log(
+                leg.error
+                    ? `migration: ${s.guest} ${here} → ${there} failed: ${leg.error}`
+                    : `migration: ${s.guest} ${here} → ${there}: total ${leg.totalMs} ms, downtime ${leg.downtimeMs} ms (libvirt), network ${leg.networkDowntimeMs} ms`,
+            );
+            if (leg.error) return result;
+            here = there;
+        }
+    }
+    return result;
+}
+
+/** The running domain's migratable XML with the destination's planned `<cputune>` in place of the source's. */
+export function destinationXml(migratable: string, cputune: string[]): string {
+    const block = cputune.map((l) => `  ${l}`).join("\n");
+    if (/<cputune>[\s\S]*?<\/cputune>/.test(migratable)) return migratable.replace(/ *<cputune>[\s\S]*?<\/cputune>/, block);
+    return migratable.replace(/(\n *<vcpu[^\n]*\n)/, `$1${block}\n`);
+}
+
+/** The plan's `<emulatorpin>` and `<vcpusched>` elements that the live XML does not hold (libvirt writes them as the kit renders them). */
+export function missingCputune(planned: string[], liveXml: string): string[] {
+    const live = /<cputune>[\s\S]*?<\/cputune>/.exec(liveXml)?.[0] ?? "";
+    return planned.map((l) => l.trim()).filter((l) => /^<(emulatorpin|vcpusched) /.test(l) && !live.includes(l));
+}
+
+/** Why a migration failed, in the words of the host that caused it. */
+export function migrationCause(stderr: string, destination: string, memory: string): string {
+    if (/Cannot allocate memory|hugepage|hugetlb|unable to map backing store/i.test(stderr))
+        return `host ${destination} has no free hugepages for the guest's ${memory} (QEMU on ${destination} could not map its memory)`;
+    if (
+        /libvirt-sock|Failed to connect socket|Connection refused|Cannot recv data|End of file while reading data|no connection driver|unable to connect/i.test(
+            stderr,
+        )
+    )
+        return `host ${destination}'s libvirtd does not answer (stopped or unreachable)`;
+    return `libvirt refused or aborted it`;
+}
+
+async function runLeg(
+    s: MigrationSetting,
+    g: MigrationGuestView,
+    from: string,
+    to: string,
+    result: MigrationResult,
+    opts: MigrationRunOptions,
+): Promise<MigrationLeg> {
+    const src = g.hosts[from];
+    const dst = g.hosts[to];
+    const leg: MigrationLeg = {
+        from,
+        to,
+        error: null,
+        runsOn: null,
+        wallMs: 0,
+        totalMs: null,
+        setupMs: null,
+        iterations: null,
+        bytes: null,
+        dirtyPagesPerSec: null,
+        dirtyMiBps: null,
+        downtimeMs: null,
+        downtimeQemuMs: null,
+        jobInfo: "",
+        networkDowntimeMs: null,
+        resolutionMs: null,
+        packets: 0,
+        lost: 0,
+        gaps: [],
+        pins: [],
+        cputuneMissing: [],
+        workloadNote: null,
+    };
+    // The receiver first, then the guest's stream: the first packets must find it listening.
+    const receiver = startReceiver(receiverArgv(opts.tool, opts.receiverAddress, s.port, 600));
+    result.commands.push(`control side: ${displayArgv(receiverArgv(opts.tool, opts.receiverAddress, s.port, 600))}`);
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "nfvkit-migration-"));
+    try {
+        await receiver.ready;
+        // Long enough for a slow migration; stopped right after it.
+        const load = guestLoadScript(s, opts.receiverAddress, 600);
+        result.commands.push(
+            `${s.guest}: ${load
+                .split("\n")
+                .filter((l) => l.startsWith("setsid"))
+                .join("; ")}`,
+        );
+        const started = await opts.shell(src.uri, g.domain, load, 30_000);
+        if (started.exitCode !== 0) throw new Error(`the packet stream did not start in ${s.guest}: ${(started.stderr || started.stdout).trim()}`);
+        await sleep(1000);
+
+        if (s.downtimeLimitMs !== null) {
+            // libvirt hands it to QEMU as the downtime-limit parameter, which holds for the next migration of this QEMU.
+            await virsh(src.uri, ["migrate-setmaxdowntime", g.domain, String(s.downtimeLimitMs)]);
+            result.commands.push(`virsh -c <${from}> migrate-setmaxdowntime ${g.domain} ${s.downtimeLimitMs}`);
+        }
+        const xmlFile = path.join(tmp, `${g.domain}-${to}.xml`);
+        writeFileSync(xmlFile, destinationXml(await virsh(src.uri, ["dumpxml", "--migratable", g.domain]), dst.cputune));
+        const argv = migrateArgv(s, g.domain, dst.uri, xmlFile);
+        result.commands.push(`virsh -c <${from}> ${displayArgv(argv).replace(dst.uri, `<${to}>`).replace(xmlFile, `<${to}'s XML from the plan>`)}`);
+
+        const t0 = Date.now();
+        try {
+            await virsh(src.uri, argv, { timeoutMs: 300_000 });
+        } catch (err) {
+            const stderr = err instanceof VirshError ? err.stderr : String(err);
+            leg.wallMs = Date.now() - t0;
+            leg.runsOn = await whereItRuns(g.domain, src.uri, dst.uri, from, to);
+            leg.error =
+                `migrating ${s.guest} from ${from} to ${to} failed: ${migrationCause(stderr, to, g.memory)}: ${stderr.trim().split("\n").slice(-1)[0]}; ` +
+                (leg.runsOn === from ? `${s.guest} keeps running on ${from}` : `${s.guest} is ${leg.runsOn ? `running on ${leg.runsOn}` : "running nowhere"}`);
+            await opts.shell(src.uri, g.domain, guestStopScript(), 30_000).catch(() => undefined);
+            return leg;
+        }
+        const t1 = Date.now();
+        leg.wallMs = t1 - t0;
+        leg.runsOn = await whereItRuns(g.domain, src.uri, dst.uri, from, to);
+
+        // Without --undefinesource the source keeps the inactive domain, and with it the completed job's figures.
+        leg.jobInfo = await virsh(src.uri, ["domjobinfo", "--completed", g.domain]);
+        const job = parseJobInfo(leg.jobInfo);
+        leg.totalMs = job["Time elapsed"]?.value ?? null;
+        leg.setupMs = job["Setup time"]?.value ?? null;
+        leg.iterations = job["Iteration"]?.value ?? null;
+        leg.bytes = jobBytes(job["Data processed"]);
+        leg.dirtyPagesPerSec = job["Dirty rate"]?.value ?? null;
+        const pageBytes = job["Page size"]?.value ?? 4096;
+        leg.dirtyMiBps = leg.dirtyPagesPerSec === null ? null : Math.round(((leg.dirtyPagesPerSec * pageBytes) / 1024 ** 2) * 10) / 10;
+        leg.downtimeMs = job["Total downtime"]?.value ?? null;
+        leg.downtimeQemuMs = job["Downtime w/o network"]?.value ?? null;
+        await virsh(src.uri, ["undefine", g.domain]).catch(() => undefined);
+
+        // Pins on the destination, as the plan gives them for that host.
+        const actual = parseVcpupin(await virsh(dst.uri, ["vcpupin", g.domain]));
+        leg.pins = Object.entries(dst.pins).map(([vcpu, expected]) => ({ vcpu: Number(vcpu), expected, actual: actual[vcpu] ?? null }));
+        leg.cputuneMissing = missingCputune(dst.cputune, await virsh(dst.uri, ["dumpxml", g.domain]));
+
+        // A second of stream after the switchover, so a late resume shows as a gap inside the window.
+        await sleep(1000);
+        const stopped = await opts.shell(dst.uri, g.domain, guestStopScript(), 30_000);
+        const dirty = /"mode":"dirty".*"mibps":([\d.]+)/.exec(stopped.stdout);
+        if (dirty) leg.workloadNote = `the guest dirtied memory at ${dirty[1]} MiB/s (asked ${s.dirtyMiBps})`;
+        const report = parseReceiver(await receiver.stop());
+        const nd = networkDowntime(report, t0, t1);
+        leg.networkDowntimeMs = nd.downtimeMs;
+        leg.gaps = nd.gaps;
+        leg.packets = report.packets;
+        leg.lost = report.lost;
+        leg.resolutionMs = streamResolutionMs(report);
+        return leg;
+    } finally {
+        receiver.kill();
+        rmSync(tmp, { recursive: true, force: true });
+    }
+}
+
+/** `running` on which host, by `virsh domstate` on both; null when on neither. */
+async function whereItRuns(domain: string, srcUri: string, dstUri: string, from: string, to: string): Promise<string | null> {
+    const state = (uri: string) =>
+        virsh(uri, ["domstate", domain]).then(
+            (s) => s.trim(),
+            () => "",
+        );
+    const [a, b] = await Promise.all([state(srcUri), state(dstUri)]);
+    if (b === "running") return to;
+    if (a === "running") return from;
+    return null;
+}
+
+interface Receiver {
+    ready: Promise<void>;
+    /** SIGTERM, then its whole output (it prints its summary on the way out). */
+    stop(): Promise<string>;
+    kill(): void;
+}
+
+function startReceiver(argv: string[]): Receiver {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const ready = new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (d: Buffer) => {
+            out += d;
+            if (out.includes('"ready":true')) resolve();
+        });
+        child.stderr.on("data", (d: Buffer) => (err += d));
+        child.on("error", reject);
+        void exited.then((code) => reject(new Error(`${displayArgv(argv)} exited ${code}: ${err.trim() || out.trim()}`)));
+    });
+    return {
+        ready,
+        async stop() {
+            child.kill("SIGTERM");
+            await exited;
+            return out;
+        },
+        kill() {
+            if (child.exitCode === null) child.kill("SIGKILL");
+        },
+    };
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
