@@ -83,6 +83,18 @@ export interface ProbeResult {
      * The verdict turns a non-null value into a failure, never a pass.
      */
     noSamples: string | null;
+    /** Set when the run was cut short (interrupted): the figures cover only what was measured. */
+    partial?: PartialRun;
+}
+
+/** A run that ended before its planned duration; its figures are what was measured until then. */
+export interface PartialRun {
+    /** Why it ended early, e.g. `interrupted by SIGINT`. */
+    reason: string;
+    /** Seconds measured (whole chunks, plus the interrupted one up to the interruption). */
+    measuredSec: number;
+    /** Seconds planned. */
+    plannedSec: number;
 }
 
 /** Context a caller knows about a run but the output may not carry. */

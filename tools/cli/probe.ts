@@ -2,18 +2,16 @@
  * `npm run probe -- --stack <name>`: runs the stack's probe suite again
  * against its running pod, without changing the pod, and writes the same
  * reports as `pulumi up` does (results/<stack>/). Exits 1 when the gate
- * enforces and a target is missed.
+ * enforces and a target is missed. Progress lines come at least every 30 s
+ * and figures after every chunk (≤ 50 s); SIGINT or SIGTERM stops the run,
+ * writes what was measured marked partial, and exits 130 / 143.
  */
 import * as path from "node:path";
-import { readBaseline } from "../../components/probes/suiteOperations";
 import { runPulumi, projectRoot, stackFromArgv, stackOutputs } from "./engine";
-import { guestShell } from "../../components/libvirt/guestAgent";
 import type { PodGuestSummary } from "../../components/pod/TestPod";
-import { writeResults } from "../../components/probes/resultsWriter";
-import { runProbeSuite } from "../../components/probes/runner";
 import { resolveGate, resolveProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { resolveTargets } from "../../components/probes/targets";
-import { judge } from "../../components/probes/verdict";
+import { probeAndReport } from "./probeRun";
 
 async function stackConfig(stack: string): Promise<Record<string, unknown>> {
     const r = await runPulumi(["config", "--json", "--stack", stack]);
@@ -40,24 +38,17 @@ async function main(): Promise<void> {
         housekeepingVcpus: g.housekeepingVcpus,
         hostHousekeepingCpus: g.hostHousekeepingCpus,
     }));
-    console.log(`probing ${probeGuests.length} guest(s) of ${stack}: ${suite.probes.join(", ")}, ${suite.durationSec} s each`);
-    const run = await runProbeSuite(
-        probeGuests,
+    const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
+    const outcome = await probeAndReport({
+        title: `nfv-testpod/${stack}`,
+        guests: probeGuests,
         suite,
         targets,
-        (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
-        (line) => console.log(`  ${line}`),
-    );
-    const baseline = suite.baseline ? await readBaseline(suite.baseline) : undefined;
-    const verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
-    const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
-    const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, {
-        title: `nfv-testpod/${stack}`,
-        notes: [...notes, ...run.notes],
+        gate,
+        resultsDir: path.join(projectRoot, "results", stack),
+        notes,
     });
-    console.log(`\n${verdict.pass ? "all targets met" : verdict.failures.map((f) => `missed: ${f}`).join("\n")}`);
-    console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
-    if (gate === "enforce" && !verdict.pass) process.exitCode = 1;
+    process.exitCode = outcome.exitCode;
 }
 
 main().catch((err) => {
