@@ -80,7 +80,8 @@ export interface LongRunOptions {
     /**
      * Longest single tool run, s: a longer probe runs as consecutive chunks of
      * at most this, merged into one result, with an interim line after each.
-     * @default 50: with the tools' start-up (rtla needs ~5 s under TCG), one interim result per minute.
+     * @default 40: a chunk's wall time adds the tools' start-up and report (rtla's set-up, cyclictest printing its
+     * 1 s range: 8 s under TCG, 18 s at load 17 on the 2-CPU CI host), and the interim result must come within a minute.
      */
     chunkSec?: number;
     /** Seconds between "still measuring" lines while a chunk runs. @default 30 */
@@ -95,7 +96,7 @@ export function chunkDurations(durationSec: number, chunkSec = DEFAULT_CHUNK_SEC
 }
 
 /** See LongRunOptions.chunkSec. */
-export const DEFAULT_CHUNK_SEC = 50;
+export const DEFAULT_CHUNK_SEC = 40;
 
 /** Runs every configured probe in every guest that has real-time vCPUs. */
 export async function runProbeSuite(
@@ -184,7 +185,11 @@ async function runChunkedProbe(
         const what = chunks.length > 1 ? `${probe} chunk ${i + 1}/${chunks.length} (${sec} s)` : probe;
         const chunkStarted = Date.now();
         const heartbeat = setInterval(
-            () => log(`${g.guest}: ${what} measuring, ${Math.round((Date.now() - chunkStarted) / 1000)} s in; ${measuredSec} of ${config.durationSec} s done`),
+            () =>
+                log(
+                    `${g.guest}: ${what} measuring, ${Math.round((Date.now() - chunkStarted) / 1000)} s in; ${measuredSec} of ${config.durationSec} s done` +
+                        (merged ? `: ${interimFigures(merged)}` : ""),
+                ),
             (opts.heartbeatSec ?? 30) * 1000,
         );
         // On an abort the tool is asked to stop and print: what it measured is kept.

@@ -139,6 +139,13 @@ export interface RingRate {
     /** CPU the consumer ran on (guest vCPU or host CPU) and its SCHED_FIFO priority, 0 for none. */
     cpu: number;
     fifo: number;
+    /**
+     * The longest wait between two arrivals at the consumer, ns (its own clock): a stalled
+     * producer shows here at the stall's length. null when the ring build does not time it.
+     */
+    maxGapNs?: number | null;
+    /** When the longest gap began, ns after the first packet. */
+    maxGapAtNs?: number | null;
 }
 
 /** Round trips over the ring (ping-pong), nanoseconds. */

@@ -23,12 +23,12 @@ const vnf: ProbeGuest = { guest: "vnf", uri: "qemu:///system", domain: "d-vnf", 
 const reply = (stdout: string, exitCode = 0): GuestExecResult => ({ exitCode, stdout, stderr: "", truncated: false });
 const cyclictestReply = () => reply(`# /dev/cpu_dma_latency set to 0us\n@@nfvkit-json@@\n${fixture("cyclictest-2.4-1thread.json")}`);
 
-test("chunks: at most 50 s each, as even as whole seconds allow, summing to the duration", (t) => {
+test("chunks: at most 40 s each, as even as whole seconds allow, summing to the duration", (t) => {
     t.deepEqual(chunkDurations(6), [6]);
-    t.deepEqual(chunkDurations(50), [50]);
+    t.deepEqual(chunkDurations(40), [40]);
     t.deepEqual(chunkDurations(60), [30, 30]);
-    t.deepEqual(chunkDurations(125), [42, 42, 41]);
-    t.deepEqual(chunkDurations(3600).length, 72);
+    t.deepEqual(chunkDurations(125), [32, 31, 31, 31]);
+    t.deepEqual(chunkDurations(3600).length, 90);
     t.is(
         chunkDurations(3599).reduce((a, b) => a + b, 0),
         3599,
@@ -57,7 +57,9 @@ test("a 100 s probe runs as two 50 s chunks with an interim line after each", as
         scripts.push(script);
         return script.includes("--help") ? reply("cyclictest V 2.40\n") : cyclictestReply();
     };
-    const run = await runProbeSuite([vnf], { ...DEFAULT_PROBE_SUITE, probes: ["cyclictest"], durationSec: 100 }, DEFAULT_TARGETS, shell, (l) => lines.push(l));
+    const run = await runProbeSuite([vnf], { ...DEFAULT_PROBE_SUITE, probes: ["cyclictest"], durationSec: 100 }, DEFAULT_TARGETS, shell, (l) => lines.push(l), {
+        chunkSec: 50,
+    });
     t.deepEqual(
         scripts.filter((s) => s.includes("cyclictest -m")).map((s) => /-D (\d+)/.exec(s)![1]),
         ["50", "50"],
@@ -116,7 +118,7 @@ test("an abort stops the tool in the guest, keeps what it printed, and marks the
     };
     const run = await runProbeSuite(
         [vnf],
-        { ...DEFAULT_PROBE_SUITE, probes: ["cyclictest", "timerlat"], durationSec: 120 },
+        { ...DEFAULT_PROBE_SUITE, probes: ["cyclictest", "timerlat"], durationSec: 120 }, // chunks of 40 s
         DEFAULT_TARGETS,
         shell,
         () => undefined,
