@@ -14,8 +14,13 @@
  * producer's vCPU thread (CPU 0, shared with everything else: tens of ms);
  * half the stall separates the two. A clean run over the bound is retried
  * once, as in knownAnswer.test.ts: other engineers' guests share this host.
+ * Both guests' QEMU threads run at nice −20 for the test: the producer's vCPU
+ * is SCHED_OTHER on the host's busy CPU 0, and at load 22 a nice-0 thread
+ * there waited up to 1012 ms for the CPU in a clean run, which no stall of a
+ * sane size can be told from. Nice leaves the others their share; FIFO would not.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import * as os from "node:os";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { runInterVm } from "../../components/probes/interVmRunner";
@@ -28,7 +33,7 @@ import { useKatLink, type KatLink } from "../helpers/katLink";
 import { realTest } from "../helpers/realParts";
 
 const PREFIX = "nfvkit-kat-ringstall";
-const STALL_MS = 1000;
+const STALL_MS = 300;
 const SETTING: InterVmSetting = { link: "ring0", producer: "peer", consumer: "vnf", durationSec: 6, burst: 32, roundTripSec: 0, hostLimit: false };
 const real = realTest(existsSync("/run/libvirt/libvirt-sock") || existsSync("/var/run/libvirt/libvirt-sock"), "the libvirt daemon");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,6 +61,12 @@ async function stallProducer(producer: ProbeGuest, ms: number): Promise<number> 
     return Number(ended - started) / 1e6;
 }
 
+/** Every thread of a guest's QEMU at nice −20 (its FIFO vCPU threads are not affected by nice). */
+function favour(domain: string): void {
+    const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) execFileSync("renice", ["-n", "-20", "-p", tid], { stdio: "ignore" });
+}
+
 /** One guest-to-guest ring run over the link, with or without a stall of the producer. */
 async function ringRun(k: KatLink, stallMs: number | null): Promise<{ result: InterVmResult; injectedMs: number | null }> {
     let injected: Promise<number | null> = Promise.resolve(null);
@@ -76,8 +87,10 @@ function gapMs(r: InterVmResult): number {
     return r.rate.maxGapNs / 1e6;
 }
 
-real("inter-VM probe: a 1 s stall of the producer shows as the consumer's longest gap within ±10 %, and a clean run does not show it", async (t) => {
+real("inter-VM probe: a 300 ms stall of the producer shows as the consumer's longest gap within ±10 %, and a clean run does not show it", async (t) => {
     const k = await useKatLink(t, PREFIX);
+    favour(k.producer.domain);
+    favour(k.consumer.domain);
     const command = `nfvkit-ring produce (peer) → consume (vnf) over ring0, ${SETTING.durationSec} s, bursts of ${SETTING.burst}`;
 
     let clean = await ringRun(k, null);
