@@ -269,10 +269,15 @@ async function runOneProbe(
     const top = await runTool(g, probe, "main", config, targets, shell, notes);
     const hist = await runTool(g, probe, "hist", config, targets, shell, notes);
     if (hist.result.noSamples !== null) notes.push(`${g.guest}: rtla osnoise hist measured nothing: ${hist.result.noSamples}`);
-    const result =
+    const result: ProbeResult =
         top.result.noSamples !== null
             ? top.result
-            : { ...top.result, series: [...top.result.series, ...(hist.result.noSamples === null ? hist.result.series : [])] };
+            : {
+                  ...top.result,
+                  // Both command lines, so a reader knows where each series came from.
+                  command: `${top.run.command}; ${hist.run.command}`,
+                  series: [...top.result.series, ...(hist.result.noSamples === null ? hist.result.series : [])],
+              };
     return { result, runs: [top.run, hist.run] };
 }
 

@@ -210,7 +210,11 @@ function chartFor(verdict: Verdict, guest: string, result: ProbeResult, pick: { 
         const stats = mergeStats((withBuckets.length > 0 ? withBuckets : picked).map((s) => s.stats));
         // The max-based rule is the one a histogram can show; the timerlat thread has no target of its own.
         const rule = METRIC_RULES[result.probe].find((r) => r.statistic === "max" && r.series === pick.series);
-        const check = verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric);
+        // The timerlat thread times what cyclictest times (timer expiry to the woken thread running, see crossCheck.ts):
+        // its chart shows the timer latency target, when the verdict has one.
+        const check =
+            verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric) ??
+            (pick.series === "thread" ? verdict.checks.find((c) => c.guest === guest && c.metric === "timer.maxUs") : undefined);
         const emptyNote = result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram, and osnoise hist gave none" : undefined);
         const partial = result.partial ? ` (partial: ${result.partial.measuredSec} of ${result.partial.plannedSec} s, ${result.partial.reason})` : "";
         return {
