@@ -1,28 +1,22 @@
 /**
- * Known answer for the inter-VM probe: the producer guest is frozen by the
- * host for a known time in the middle of a ring run (SIGSTOP/SIGCONT of its
- * QEMU process, timed signal to signal with the host's monotonic clock, as
- * the latency probes' "stop" case does), and the consumer must report its
- * longest gap between arrivals (nfvkit-ring's maxGapNs, on the consumer
- * guest's own clock) at that length, within ±10 %. A clean run must not
- * report it: its longest gap stays below half the stall.
+ * Known answer for the inter-VM probe: the producer process is stopped for a
+ * known time in the middle of a ring run (SIGSTOP/SIGCONT inside its guest,
+ * timed by the guest's clock read right before each signal), and the consumer
+ * must report its longest gap between arrivals (nfvkit-ring's maxGapNs, on
+ * the consumer guest's own clock) at that length. A clean run must not
+ * report it: its longest gap stays below half the stall (retried once, as in
+ * knownAnswer.test.ts: other engineers' guests share this host).
  *
- * Why these bounds: the consumer spins on its RT vCPU and notes each arrival,
- * so a frozen producer is a gap of the freeze plus the time the two sides'
- * vCPU threads need to run again after SIGCONT: one scheduling delay of this
- * host. A clean run's longest gap is the same host noise: measured at load
- * 16–23 on the 2-CPU CI host, 222–1028 ms, even with both guests' QEMU
- * threads at nice −20 (the test sets it: the producer's vCPU is SCHED_OTHER
- * on the busy CPU 0). So:
- * - the stall is 1 s (the latency probes' 300 ms sits inside that noise here);
- * - a clean run stays below half the stall (retried once, as in knownAnswer.test.ts);
- * - the stalled run's gap is at least the freeze (−5 % for the two clocks read
- *   on different sides), and above it by at most max(10 %, the clean run's
- *   longest gap): the overshoot is one scheduling delay, which the clean run
- *   just measured. A probe that missed the stall (too short) or invented one
- *   (twice the stall is +100 %, above any allowance: the clean gap is < 50 %)
- *   fails either way. Measured at load 19: 1008.7 ms frozen, 1172.6 ms
- *   reported (+16 %), clean 222 ms.
+ * Bounds: the gap is the stop plus the time the producer needs to run again
+ * (it is the only busy task on its vCPU), and the stop is timed with
+ * /proc/uptime's 10 ms resolution: −5 % to +10 % of a 1 s stop. Both guests
+ * run on host CPU 0 with their QEMU threads at nice −20 (see katLink.ts for
+ * why not the isolated CPU): at load 8–23 a clean run's longest gap was
+ * otherwise the host keeping a vCPU thread from its CPU for 222–1028 ms. The
+ * stall is 1 s, not the latency probes' 300 ms, to stay clear of that noise;
+ * freezing the whole producer guest from the host (SIGSTOP of its QEMU)
+ * overshot by up to +74 %: the guest itself catches up after a 1 s freeze
+ * before the producer runs again.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -43,7 +37,7 @@ const SETTING: InterVmSetting = { link: "ring0", producer: "peer", consumer: "vn
 const real = realTest(existsSync("/run/libvirt/libvirt-sock") || existsSync("/var/run/libvirt/libvirt-sock"), "the libvirt daemon");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Freezes the producer guest's QEMU for `ms` once its ring has been sending for a while; returns the frozen time, host clock. */
+/** Stops the producer process in its guest for `ms` once it has been sending for a while; returns the stop, guest clock. */
 async function stallProducer(producer: ProbeGuest, ms: number): Promise<number> {
     const deadline = Date.now() + 90_000;
     while ((await guestShell(producer.uri, producer.domain, "pidof nfvkit-ring", 10_000).catch(() => ({ exitCode: 1 }))).exitCode !== 0) {
@@ -52,18 +46,12 @@ async function stallProducer(producer: ProbeGuest, ms: number): Promise<number> 
     }
     // The producer waits for the consumer's session first; 2 s in, it is sending, and 6 s of the 8 s run remain.
     await sleep(2000);
-    const pid = Number(readFileSync(`/run/libvirt/qemu/${producer.domain}.pid`, "utf8").trim());
-    const started = process.hrtime.bigint();
-    process.kill(pid, "SIGSTOP");
-    let ended = started;
-    try {
-        await sleep(ms);
-    } finally {
-        // Never leave the guest frozen, whatever happened in between.
-        ended = process.hrtime.bigint();
-        process.kill(pid, "SIGCONT");
-    }
-    return Number(ended - started) / 1e6;
+    // `read` is a shell builtin: no process start between the clock and the signal. SIGCONT follows whatever happens.
+    const script = `p=$(pidof nfvkit-ring) || exit 2; read a _ < /proc/uptime; kill -STOP $p; sleep ${ms / 1000}; read b _ < /proc/uptime; kill -CONT $p; echo "stopped $a $b"`;
+    const out = await guestShell(producer.uri, producer.domain, script, 30_000);
+    const m = /stopped ([\d.]+) ([\d.]+)/.exec(out.stdout);
+    if (!m) throw new Error(`the stop in ${producer.domain} did not run: ${out.stdout}${out.stderr}`);
+    return (Number(m[2]) - Number(m[1])) * 1000;
 }
 
 /** Every thread of a guest's QEMU at nice −20 (its FIFO vCPU threads are not affected by nice). */
@@ -92,43 +80,36 @@ function gapMs(r: InterVmResult): number {
     return r.rate.maxGapNs / 1e6;
 }
 
-real(
-    "inter-VM probe: a 1 s stall of the producer shows as the consumer's longest gap (−5 % to +max(10 %, clean gap)), and a clean run does not show it",
-    async (t) => {
-        const k = await useKatLink(t, PREFIX);
-        favour(k.producer.domain);
-        favour(k.consumer.domain);
-        const command = `nfvkit-ring produce (peer) → consume (vnf) over ring0, ${SETTING.durationSec} s, bursts of ${SETTING.burst}`;
+real("inter-VM probe: a 1 s stop of the producer shows as the consumer's longest gap (−5 % to +10 %), and a clean run does not show it", async (t) => {
+    const k = await useKatLink(t, PREFIX);
+    favour(k.producer.domain);
+    favour(k.consumer.domain);
+    const command = `nfvkit-ring produce (peer) → consume (vnf) over ring0, ${SETTING.durationSec} s, bursts of ${SETTING.burst}`;
 
-        let clean = await ringRun(k, null);
-        if (gapMs(clean.result) >= STALL_MS / 2) {
-            recordKnownAnswer("interVm", "longest gap (first try, retried)", "none (clean run)", null, gapMs(clean.result), command);
-            t.log(
-                `clean ring run saw a ${gapMs(clean.result)} ms gap at ${((clean.result.rate?.maxGapAtNs ?? 0) / 1e9).toFixed(2)} s; retrying once (host load ${os.loadavg()[0].toFixed(1)})`,
-            );
-            clean = await ringRun(k, null);
-        }
-        const cleanGap = gapMs(clean.result);
-        recordKnownAnswer("interVm", "longest gap", "none (clean run)", null, cleanGap, command);
-        t.is(clean.result.rate!.lost + clean.result.rate!.reordered + clean.result.rate!.corrupt, 0);
-        const where = (r: InterVmResult) =>
-            `at ${((r.rate?.maxGapAtNs ?? 0) / 1e9).toFixed(2)} s of ${r.rate?.seconds.toFixed(2)} s, per-second Mpps ${r.rate?.perSecondMpps.map((m) => m.toFixed(3)).join(" ")}`;
-        t.true(cleanGap < STALL_MS / 2, `clean run: longest gap ${cleanGap} ms ${where(clean.result)}: a ${STALL_MS} ms stall could not be told from it`);
-
-        const stalled = await ringRun(k, STALL_MS);
-        const gap = gapMs(stalled.result);
-        const injected = stalled.injectedMs!;
-        const err = errorPercent(gap, injected);
-        recordKnownAnswer("interVm", "longest gap", `stop of the producer ${STALL_MS} ms (measured ${injected.toFixed(1)} ms)`, injected, gap, command);
+    let clean = await ringRun(k, null);
+    if (gapMs(clean.result) >= STALL_MS / 2) {
+        recordKnownAnswer("interVm", "longest gap (first try, retried)", "none (clean run)", null, gapMs(clean.result), command);
         t.log(
-            `clean gap ${cleanGap.toFixed(3)} ms; stall ${injected.toFixed(1)} ms reported as ${gap.toFixed(3)} ms (${err.toFixed(2)} %) at ` +
-                `${(stalled.result.rate!.maxGapAtNs! / 1e9).toFixed(2)} s; ${stalled.result.rate!.mpps} Mpps; host load ${os.loadavg()[0].toFixed(1)}`,
+            `clean ring run saw a ${gapMs(clean.result)} ms gap at ${((clean.result.rate?.maxGapAtNs ?? 0) / 1e9).toFixed(2)} s; retrying once (host load ${os.loadavg()[0].toFixed(1)})`,
         );
-        t.is(stalled.result.rate!.lost + stalled.result.rate!.reordered + stalled.result.rate!.corrupt, 0, "a stall loses no packet");
-        const allowedOverPercent = Math.max(10, (cleanGap / injected) * 100);
-        t.true(
-            err >= -5 && err <= allowedOverPercent,
-            `reported ${gap} ms for ${injected.toFixed(1)} ms injected (${err.toFixed(1)} %; allowed −5 % to +${allowedOverPercent.toFixed(1)} %, the clean run's gap being ${cleanGap.toFixed(1)} ms)`,
-        );
-    },
-);
+        clean = await ringRun(k, null);
+    }
+    const cleanGap = gapMs(clean.result);
+    recordKnownAnswer("interVm", "longest gap", "none (clean run)", null, cleanGap, command);
+    t.is(clean.result.rate!.lost + clean.result.rate!.reordered + clean.result.rate!.corrupt, 0);
+    const where = (r: InterVmResult) =>
+        `at ${((r.rate?.maxGapAtNs ?? 0) / 1e9).toFixed(2)} s of ${r.rate?.seconds.toFixed(2)} s, per-second Mpps ${r.rate?.perSecondMpps.map((m) => m.toFixed(3)).join(" ")}`;
+    t.true(cleanGap < STALL_MS / 2, `clean run: longest gap ${cleanGap} ms ${where(clean.result)}: a ${STALL_MS} ms stall could not be told from it`);
+
+    const stalled = await ringRun(k, STALL_MS);
+    const gap = gapMs(stalled.result);
+    const injected = stalled.injectedMs!;
+    const err = errorPercent(gap, injected);
+    recordKnownAnswer("interVm", "longest gap", `SIGSTOP of the producer process ${STALL_MS} ms (measured ${injected.toFixed(1)} ms)`, injected, gap, command);
+    t.log(
+        `clean gap ${cleanGap.toFixed(3)} ms; stall ${injected.toFixed(1)} ms reported as ${gap.toFixed(3)} ms (${err.toFixed(2)} %) at ` +
+            `${(stalled.result.rate!.maxGapAtNs! / 1e9).toFixed(2)} s; ${stalled.result.rate!.mpps} Mpps; host load ${os.loadavg()[0].toFixed(1)}`,
+    );
+    t.is(stalled.result.rate!.lost + stalled.result.rate!.reordered + stalled.result.rate!.corrupt, 0, "a stall loses no packet");
+    t.true(err >= -5 && err <= 10, `reported ${gap} ms for ${injected.toFixed(1)} ms injected (${err.toFixed(1)} %; allowed −5 % to +10 %)`);
+});
