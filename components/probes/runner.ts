@@ -197,7 +197,7 @@ async function runChunkedProbe(
         opts.signal?.addEventListener("abort", interrupt, { once: true });
         let chunk: { result: ProbeResult; runs: ProbeRun[] };
         try {
-            chunk = await runOneProbe(g, probe, { ...config, durationSec: sec }, targets, shell, notes);
+            chunk = await runOneProbe(g, probe, { ...config, durationSec: sec }, targets, shell, notes, opts.signal);
         } finally {
             clearInterval(heartbeat);
             opts.signal?.removeEventListener("abort", interrupt);
@@ -259,6 +259,7 @@ async function runOneProbe(
     targets: Targets,
     shell: GuestShell,
     notes: string[],
+    signal?: AbortSignal,
 ): Promise<{ result: ProbeResult; runs: ProbeRun[] }> {
     if (probe !== "osnoise") {
         const { result, run } = await runTool(g, probe, "main", config, targets, shell, notes);
@@ -267,6 +268,8 @@ async function runOneProbe(
     // osnoise top has the noise per period (the per-window target) and no histogram; hist has the distribution of
     // single noises and no per-period figure. Both run, one after the other (one osnoise tracer at a time).
     const top = await runTool(g, probe, "main", config, targets, shell, notes);
+    // Interrupted during top: what top measured is kept, hist never starts.
+    if (signal?.aborted) return { result: top.result, runs: [top.run] };
     const hist = await runTool(g, probe, "hist", config, targets, shell, notes);
     if (hist.result.noSamples !== null) notes.push(`${g.guest}: rtla osnoise hist measured nothing: ${hist.result.noSamples}`);
     const result: ProbeResult =

@@ -150,3 +150,34 @@ test("an abort stops the tool in the guest, keeps what it printed, and marks the
     t.regex(md, /^> \*\*PARTIAL RUN \(interrupted by SIGINT\)\*\*: .*vnf cyclictest: 40 of 120 s.*1 probe run\(s\) never started/);
     t.regex(readFileSync(files.histograms[0], "utf8"), /partial: 40 of 120 s, interrupted by SIGINT/);
 });
+
+test("osnoise interrupted during top keeps top's figures and never starts hist", async (t) => {
+    const controller = new AbortController();
+    const scripts: string[] = [];
+    let release: () => void = () => undefined;
+    const shell = async (_g: ProbeGuest, script: string) => {
+        scripts.push(script);
+        if (script.includes("--help")) return reply("rtla version 6.1\n");
+        if (script.startsWith("kill -INT")) {
+            release();
+            return reply("");
+        }
+        setTimeout(() => controller.abort("interrupted by SIGTERM"), 10);
+        await new Promise<void>((r) => (release = r));
+        return reply(fixture("rtla-6.1-guest-tcg-osnoise-top.txt"));
+    };
+    const run = await runProbeSuite([vnf], { ...DEFAULT_PROBE_SUITE, probes: ["osnoise"], durationSec: 6 }, DEFAULT_TARGETS, shell, () => undefined, {
+        signal: controller.signal,
+    });
+    t.true(scripts.includes("kill -INT $(pidof rtla) 2>/dev/null; true"));
+    t.false(
+        scripts.some((s) => s.includes("osnoise hist")),
+        "hist never starts",
+    );
+    const result = run.results[0].result;
+    t.deepEqual(
+        result.series.map((s) => s.label),
+        ["cpu 1 single", "cpu 1 per period"],
+    );
+    t.like(result.partial, { reason: "interrupted by SIGTERM", plannedSec: 6 });
+});
