@@ -11,9 +11,13 @@
  * - `-q` everywhere: only the final summary, no screen redraws.
  * - rtla timerlat runs as `hist` (a histogram and per-CPU min/avg/max in one
  *   report); rtla osnoise as `top` (the only mode that reports the largest
- *   noise per period, i.e. the cumulative pre-emption per window).
+ *   noise per period, i.e. the cumulative pre-emption per window) and then as
+ *   `hist` (the only mode with a distribution of single noises).
+ * - Every histogram's range comes from one setting (histogramRange.ts), 1 s
+ *   by default, because TCG's stalls overflow the tools' own defaults.
  */
 import { CpuSet } from "../spec/units";
+import { DEFAULT_HISTOGRAM_RANGE_US, histogramRange } from "./histogramRange";
 import type { ProbeKind } from "./types";
 
 /** What every probe needs to know. */
@@ -69,14 +73,23 @@ function check(cfg: ProbeConfig): number[] {
 export interface CyclictestOptions {
     /** Path in the guest for `--json`; the runner reads it back after the run. */
     jsonFile: string;
-    /** Histogram range in µs (`-h`); slower samples count as overflows. @default 1000: 66× the 15 µs target, and small enough to print. */
+    /**
+     * Histogram range in µs (`-h`, 1 µs buckets); slower samples count as overflows.
+     * @default 1000000 (DEFAULT_HISTOGRAM_RANGE_US): TCG's stalls reach 10–1000 ms; empty buckets are not kept (the runner drops them from the text, the JSON never has them).
+     */
     histogramUs?: number;
+    /**
+     * Where cyclictest writes its text histogram (`--histfile`). @default unset: on stdout.
+     * The runner passes /dev/null: the JSON holds the same buckets (non-empty ones only),
+     * while the text has one row per µs of the range (a million for 1 s, seconds to write under TCG).
+     */
+    histFile?: string;
 }
 
 /** cyclictest: one FIFO thread per measured CPU, memory locked, histogram and JSON. */
 export function cyclictestCommand(cfg: ProbeConfig, opts: CyclictestOptions): string[] {
     const cpus = check(cfg);
-    const hist = opts.histogramUs ?? 1000;
+    const hist = opts.histogramUs ?? DEFAULT_HISTOGRAM_RANGE_US;
     if (!Number.isInteger(hist) || hist < 1) throw new ProbeConfigError("histogramUs", hist, "give a whole number of µs, e.g. 1000.");
     const argv = [
         "cyclictest",
@@ -97,6 +110,7 @@ export function cyclictestCommand(cfg: ProbeConfig, opts: CyclictestOptions): st
         String(hist),
         `--json=${opts.jsonFile}`,
     ];
+    if (opts.histFile !== undefined) argv.push(`--histfile=${opts.histFile}`);
     if (cfg.housekeepingCpu !== undefined) argv.push(`--mainaffinity=${cfg.housekeepingCpu}`);
     return argv;
 }
@@ -116,7 +130,29 @@ export function oslatCommand(cfg: ProbeConfig, opts: OslatOptions = {}): string[
 }
 
 /** rtla timerlat hist: IRQ and thread latency histograms, timer threads at FIFO priority. */
-export function timerlatCommand(cfg: ProbeConfig): string[] {
+export interface RtlaHistOptions {
+    /** Histogram bucket width, µs (`-b`). @default from histogramRange(): 10 µs over the default 1 s. */
+    bucketUs?: number;
+    /** Number of buckets (`-E`); the range is bucketUs × entries. @default from histogramRange(): 100000. */
+    entries?: number;
+}
+
+/** rtla's `-b`/`-E` after rtla 6.1's own limits, so a bad setting is named before a guest is asked. */
+function rtlaHistArgs(opts: RtlaHistOptions): string[] {
+    const range = histogramRange();
+    const bucket = opts.bucketUs ?? range.rtlaBucketUs;
+    const entries = opts.entries ?? range.rtlaEntries;
+    // rtla 6.1's own limits ("Bucket size needs to be > 0 and <= 1000000", "Entries must be > 10 and < 9999999").
+    if (!Number.isInteger(bucket) || bucket < 1 || bucket > 1_000_000) {
+        throw new ProbeConfigError("bucketUs", bucket, "give 1 to 1000000 µs, e.g. 10.");
+    }
+    if (!Number.isInteger(entries) || entries <= 10 || entries >= 9_999_999) {
+        throw new ProbeConfigError("entries", entries, "give 11 to 9999998 buckets, e.g. 100000.");
+    }
+    return ["-b", String(bucket), "-E", String(entries)];
+}
+
+export function timerlatCommand(cfg: ProbeConfig, opts: RtlaHistOptions = {}): string[] {
     check(cfg);
     return [
         "rtla",
@@ -133,6 +169,7 @@ export function timerlatCommand(cfg: ProbeConfig): string[] {
         // cyclictest also pins /dev/cpu_dma_latency to 0 while it runs; do the same so the figures compare.
         "--dma-latency",
         "0",
+        ...rtlaHistArgs(opts),
     ];
 }
 
@@ -165,18 +202,7 @@ export function osnoiseCommand(cfg: ProbeConfig, opts: OsnoiseOptions = {}): str
 }
 
 /** Options of osnoiseHistCommand. */
-export interface OsnoiseHistOptions extends OsnoiseOptions {
-    /**
-     * Histogram bucket width, µs (`-b`).
-     * @default 1000: under TCG single noises reach 10–300 ms, which rtla's default (1 µs × 256) puts all in "over".
-     */
-    bucketUs?: number;
-    /**
-     * Number of buckets (`-E`); the range is bucketUs × entries.
-     * @default 1000: with 1 ms buckets the range is 1 s, above any stall a known-answer test injects.
-     */
-    entries?: number;
-}
+export interface OsnoiseHistOptions extends OsnoiseOptions, RtlaHistOptions {}
 
 /**
  * rtla osnoise hist: the distribution of single noises per CPU, with a range
@@ -186,18 +212,8 @@ export interface OsnoiseHistOptions extends OsnoiseOptions {
  */
 export function osnoiseHistCommand(cfg: ProbeConfig, opts: OsnoiseHistOptions = {}): string[] {
     const top = osnoiseCommand(cfg, opts);
-    const bucket = opts.bucketUs ?? 1000;
-    const entries = opts.entries ?? 1000;
-    // rtla 6.1's own limits ("Bucket size needs to be > 0 and <= 1000000", "Entries must be > 10 and < 9999999"),
-    // checked here so a bad setting is named before a guest is asked.
-    if (!Number.isInteger(bucket) || bucket < 1 || bucket > 1_000_000) {
-        throw new ProbeConfigError("bucketUs", bucket, "give 1 to 1000000 µs, e.g. 1000.");
-    }
-    if (!Number.isInteger(entries) || entries <= 10 || entries >= 9_999_999) {
-        throw new ProbeConfigError("entries", entries, "give 11 to 9999998 buckets, e.g. 1000.");
-    }
     // top's argv with the mode swapped and -q dropped (hist prints once, at the end).
-    return ["rtla", "osnoise", "hist", ...top.slice(3).filter((a) => a !== "-q"), "-b", String(bucket), "-E", String(entries)];
+    return ["rtla", "osnoise", "hist", ...top.slice(3).filter((a) => a !== "-q"), ...rtlaHistArgs(opts)];
 }
 
 /**

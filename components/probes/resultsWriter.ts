@@ -46,10 +46,17 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
     const doc = JSON.parse(jsonReport(verdict, { generatedAt }));
     await fs.writeFile(
         files.json,
-        JSON.stringify({ ...doc, title: context.title, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds }, null, 2) + "\n",
+        JSON.stringify(
+            { ...doc, title: context.title, partial: run.partial ?? null, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds },
+            null,
+            2,
+        ) + "\n",
     );
     const notes = context.notes.length > 0 ? `\n### Notes\n\n${context.notes.map((n) => `- ${n}`).join("\n")}\n` : "";
-    await fs.writeFile(files.markdown, markdownReport(verdict) + interVmMarkdown(verdict.interVm ?? []) + migrationMarkdown(verdict.migration ?? []) + notes);
+    await fs.writeFile(
+        files.markdown,
+        partialBanner(verdict, run) + markdownReport(verdict) + interVmMarkdown(verdict.interVm ?? []) + migrationMarkdown(verdict.migration ?? []) + notes,
+    );
     await fs.writeFile(files.junit, junitReport(verdict, { name: context.title }));
     for (const chart of histogramSvgs(verdict)) {
         const file = path.join(dir, "histograms", chart.fileName);
@@ -71,4 +78,16 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
         }
     }
     return files;
+}
+
+/** Above the table of an interrupted run: what was cut short, so no reader takes its figures for a full run. */
+export function partialBanner(verdict: Verdict, run: SuiteRun): string {
+    if (!run.partial) return "";
+    const cut = verdict.results
+        .filter((r) => r.result.partial)
+        .map((r) => `${r.guest} ${r.result.probe}: ${r.result.partial!.measuredSec} of ${r.result.partial!.plannedSec} s`);
+    return (
+        `> **PARTIAL RUN (${run.partial.reason})**: the figures below are what was measured until then` +
+        `${cut.length > 0 ? ` (${cut.join("; ")})` : ""}${run.partial.skipped > 0 ? `; ${run.partial.skipped} probe run(s) never started` : ""}.\n\n`
+    );
 }

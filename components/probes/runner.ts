@@ -12,13 +12,15 @@ import {
     displayCommand,
     oslatCommand,
     osnoiseCommand,
+    osnoiseHistCommand,
     parseToolVersion,
     timerlatCommand,
     versionCommand,
     type ProbeConfig,
 } from "./commands";
-import { parseCyclictestRun, parseOslatText, parseOsnoiseTop, parseTimerlatHist } from "./parse";
-import { expectedSampleCount } from "./stats";
+import { histogramRange } from "./histogramRange";
+import { parseCyclictestRun, parseOslatText, parseOsnoiseHist, parseOsnoiseTop, parseTimerlatHist } from "./parse";
+import { expectedSampleCount, mergeStats } from "./stats";
 import type { ProbeSuiteConfig } from "./suiteConfig";
 import type { Targets } from "./targets";
 import type { GuestProbeResult, ProbeKind, ProbeResult } from "./types";
@@ -60,9 +62,41 @@ export interface SuiteRun {
     notes: string[];
     /** Wall time of the whole suite, seconds. */
     seconds: number;
+    /** Set when the suite was interrupted: the results are what was measured until then (each marked `partial`). */
+    partial?: { reason: string; measured: number; skipped: number };
 }
 
 const JSON_MARK = "@@nfvkit-json@@";
+
+/** How long runs report and stop. */
+export interface LongRunOptions {
+    /**
+     * Aborting it ends the suite early: the tools running in the guests are
+     * sent SIGINT (each then prints what it measured so far), nothing new is
+     * started, and every result measured so far is kept, marked partial.
+     * The abort reason (a string, e.g. `interrupted by SIGINT`) is recorded.
+     */
+    signal?: AbortSignal;
+    /**
+     * Longest single tool run, s: a longer probe runs as consecutive chunks of
+     * at most this, merged into one result, with an interim line after each.
+     * @default 40: a chunk's wall time adds the tools' start-up and report (rtla's set-up, cyclictest printing its
+     * 1 s range: 8 s under TCG, 18 s at load 17 on the 2-CPU CI host), and the interim result must come within a minute.
+     */
+    chunkSec?: number;
+    /** Seconds between "still measuring" lines while a chunk runs. @default 30 */
+    heartbeatSec?: number;
+}
+
+/** The chunk lengths of a probe of `durationSec`: as even as whole seconds allow, none above `chunkSec`. */
+export function chunkDurations(durationSec: number, chunkSec = DEFAULT_CHUNK_SEC): number[] {
+    const n = Math.max(1, Math.ceil(durationSec / chunkSec));
+    const base = Math.floor(durationSec / n);
+    return Array.from({ length: n }, (_, i) => base + (i < durationSec - base * n ? 1 : 0));
+}
+
+/** See LongRunOptions.chunkSec. */
+export const DEFAULT_CHUNK_SEC = 40;
 
 /** Runs every configured probe in every guest that has real-time vCPUs. */
 export async function runProbeSuite(
@@ -71,6 +105,7 @@ export async function runProbeSuite(
     targets: Targets,
     shell: GuestShell,
     log: (line: string) => void = () => undefined,
+    opts: LongRunOptions = {},
 ): Promise<SuiteRun> {
     const started = Date.now();
     const notes: string[] = [];
@@ -85,30 +120,174 @@ export async function runProbeSuite(
             probed.map(async (g) => {
                 const results: GuestProbeResult[] = [];
                 for (const probe of config.probes) {
+                    if (opts.signal?.aborted) break;
                     if (probe === "oslat" && g.housekeepingVcpus.length === 0) {
                         // oslat spins at FIFO priority: with no other vCPU it starves the guest agent we talk through.
                         notes.push(`${g.guest}: oslat skipped, the guest has no housekeeping vCPU to keep its agent alive`);
                         continue;
                     }
                     log(`${g.guest}: ${probe} for ${config.durationSec} s on vCPU ${g.rtVcpus.join(",")}`);
-                    const { result, run } = await runOneProbe(g, probe, config, targets, shell, notes);
-                    runs.push(run);
-                    results.push({ guest: g.guest, result });
-                    log(`${g.guest}: ${probe} done in ${run.seconds.toFixed(1)} s (exit ${run.exitCode})`);
+                    const result = await runChunkedProbe(g, probe, config, targets, shell, notes, runs, log, opts);
+                    if (result) results.push({ guest: g.guest, result });
                 }
                 return results;
             }),
         );
-        return { results: perGuest.flat(), runs, notes, seconds: (Date.now() - started) / 1000 };
+        const results = perGuest.flat();
+        const run: SuiteRun = { results, runs, notes, seconds: (Date.now() - started) / 1000 };
+        if (opts.signal?.aborted) {
+            const reason = abortReason(opts.signal);
+            const skipped = probed.length * config.probes.length - results.length;
+            run.partial = { reason, measured: results.length, skipped };
+            notes.push(`partial run, ${reason}: ${results.length} probe run(s) kept as measured so far${skipped > 0 ? `, ${skipped} not run` : ""}`);
+        }
+        return run;
     } finally {
         // Also when a probe throws: the load must not outlive the suite.
         await Promise.all(hostLoad.map((load) => load.kill()));
     }
 }
 
+function abortReason(signal: AbortSignal): string {
+    return typeof signal.reason === "string" ? signal.reason : "interrupted";
+}
+
+/** The tools' process names in a guest, for SIGINT on an interruption. */
+const TOOL_PROCESSES: Record<ProbeKind, string> = { cyclictest: "cyclictest", oslat: "oslat", timerlat: "rtla", osnoise: "rtla" };
+
+/**
+ * One probe for its whole duration, in chunks (see LongRunOptions), merged
+ * into one result. An interim line after each chunk, a "still measuring"
+ * line in between; on an abort, the chunk in flight is ended with SIGINT in
+ * the guest (the tools print their figures on it) and kept, and the result is
+ * marked partial. Returns null when the abort came before anything ran.
+ */
+async function runChunkedProbe(
+    g: ProbeGuest,
+    probe: ProbeKind,
+    config: ProbeSuiteConfig,
+    targets: Targets,
+    shell: GuestShell,
+    notes: string[],
+    runs: ProbeRun[],
+    log: (line: string) => void,
+    opts: LongRunOptions,
+): Promise<ProbeResult | null> {
+    const chunks = chunkDurations(config.durationSec, opts.chunkSec);
+    let merged: ProbeResult | null = null;
+    let measuredSec = 0;
+    let partial: string | null = null;
+    for (const [i, sec] of chunks.entries()) {
+        if (opts.signal?.aborted) {
+            partial = abortReason(opts.signal);
+            break;
+        }
+        const what = chunks.length > 1 ? `${probe} chunk ${i + 1}/${chunks.length} (${sec} s)` : probe;
+        const chunkStarted = Date.now();
+        const heartbeat = setInterval(
+            () =>
+                log(
+                    `${g.guest}: ${what} measuring, ${Math.round((Date.now() - chunkStarted) / 1000)} s in; ${measuredSec} of ${config.durationSec} s done` +
+                        (merged ? `: ${interimFigures(merged)}` : ""),
+                ),
+            (opts.heartbeatSec ?? 30) * 1000,
+        );
+        // On an abort the tool is asked to stop and print: what it measured is kept.
+        const interrupt = () => void shell(g, `kill -INT $(pidof ${TOOL_PROCESSES[probe]}) 2>/dev/null; true`, 30_000).catch(() => undefined);
+        opts.signal?.addEventListener("abort", interrupt, { once: true });
+        let chunk: { result: ProbeResult; runs: ProbeRun[] };
+        try {
+            chunk = await runOneProbe(g, probe, { ...config, durationSec: sec }, targets, shell, notes, opts.signal);
+        } finally {
+            clearInterval(heartbeat);
+            opts.signal?.removeEventListener("abort", interrupt);
+        }
+        runs.push(...chunk.runs);
+        let result = chunk.result;
+        if (opts.signal?.aborted) {
+            partial = abortReason(opts.signal);
+            // Cut short: how many samples it should have given is not known, so no shortfall is claimed.
+            const cutAt = Math.min(sec, (Date.now() - chunkStarted) / 1000);
+            measuredSec += Math.round(cutAt);
+            result = withExpectedSamples(result, sec, null);
+        } else measuredSec += sec;
+        if (chunks.length > 1 && result.noSamples !== null) notes.push(`${g.guest}: ${what} measured nothing: ${result.noSamples}`);
+        merged = merged === null ? result : mergeResults(merged, result);
+        log(
+            `${g.guest}: ${what} done in ${((Date.now() - chunkStarted) / 1000).toFixed(1)} s (exit ${chunk.runs.map((r) => r.exitCode).join(",")})` +
+                `${chunks.length > 1 || partial ? `; so far ${measuredSec} of ${config.durationSec} s: ${interimFigures(merged)}` : ""}`,
+        );
+        if (partial) break;
+    }
+    if (merged === null) return null;
+    return partial ? { ...merged, partial: { reason: partial, measuredSec, plannedSec: config.durationSec } } : merged;
+}
+
+/** One line of figures for the progress log: each series kind's worst max and its samples. */
+export function interimFigures(result: ProbeResult): string {
+    if (result.noSamples !== null) return `no samples (${result.noSamples})`;
+    const kinds = [...new Set(result.series.map((s) => s.kind))];
+    return kinds
+        .map((kind) => {
+            const stats = mergeStats(result.series.filter((s) => s.kind === kind).map((s) => s.stats));
+            return `${kind} max ${stats.maxUs ?? "n/a"} µs over ${stats.samples} samples`;
+        })
+        .join(", ");
+}
+
+/**
+ * Two runs of the same probe as one: series with the same label are merged
+ * (summed histograms, worst max, sample-weighted mean); the first run's
+ * version and command stand for both.
+ */
+export function mergeResults(a: ProbeResult, b: ProbeResult): ProbeResult {
+    if (a.noSamples !== null) return b.noSamples !== null ? a : b;
+    if (b.noSamples !== null) return a;
+    const labels = [...new Set([...a.series, ...b.series].map((s) => s.label))];
+    const series = labels.map((label) => {
+        const both = [...a.series, ...b.series].filter((s) => s.label === label);
+        return { ...both[0], stats: mergeStats(both.map((s) => s.stats)) };
+    });
+    return { ...a, series };
+}
+
+/** One tool run (for osnoise two: top, then hist), parsed. */
 async function runOneProbe(
     g: ProbeGuest,
     probe: ProbeKind,
+    config: ProbeSuiteConfig,
+    targets: Targets,
+    shell: GuestShell,
+    notes: string[],
+    signal?: AbortSignal,
+): Promise<{ result: ProbeResult; runs: ProbeRun[] }> {
+    if (probe !== "osnoise") {
+        const { result, run } = await runTool(g, probe, "main", config, targets, shell, notes);
+        return { result, runs: [run] };
+    }
+    // osnoise top has the noise per period (the per-window target) and no histogram; hist has the distribution of
+    // single noises and no per-period figure. Both run, one after the other (one osnoise tracer at a time).
+    const top = await runTool(g, probe, "main", config, targets, shell, notes);
+    // Interrupted during top: what top measured is kept, hist never starts.
+    if (signal?.aborted) return { result: top.result, runs: [top.run] };
+    const hist = await runTool(g, probe, "hist", config, targets, shell, notes);
+    if (hist.result.noSamples !== null) notes.push(`${g.guest}: rtla osnoise hist measured nothing: ${hist.result.noSamples}`);
+    const result: ProbeResult =
+        top.result.noSamples !== null
+            ? top.result
+            : {
+                  ...top.result,
+                  // Both command lines, so a reader knows where each series came from.
+                  command: `${top.run.command}; ${hist.run.command}`,
+                  series: [...top.result.series, ...(hist.result.noSamples === null ? hist.result.series : [])],
+              };
+    return { result, runs: [top.run, hist.run] };
+}
+
+async function runTool(
+    g: ProbeGuest,
+    probe: ProbeKind,
+    mode: "main" | "hist",
     config: ProbeSuiteConfig,
     targets: Targets,
     shell: GuestShell,
@@ -122,14 +301,18 @@ async function runOneProbe(
         housekeepingCpu: g.housekeepingVcpus[0],
     };
     const jsonFile = `/tmp/nfvkit-${probe}.json`;
+    const range = histogramRange(config.histogramRangeUs);
+    const rtla = { bucketUs: range.rtlaBucketUs, entries: range.rtlaEntries };
     const argv =
         probe === "cyclictest"
-            ? cyclictestCommand(cfg, { jsonFile })
+            ? cyclictestCommand(cfg, { jsonFile, histogramUs: range.cyclictestUs, histFile: "/dev/null" })
             : probe === "oslat"
               ? oslatCommand(cfg)
               : probe === "timerlat"
-                ? timerlatCommand(cfg)
-                : osnoiseCommand(cfg, { windowUs: targets.preemption.windowUs });
+                ? timerlatCommand(cfg, rtla)
+                : mode === "hist"
+                  ? osnoiseHistCommand(cfg, { windowUs: targets.preemption.windowUs, ...rtla })
+                  : osnoiseCommand(cfg, { windowUs: targets.preemption.windowUs });
     const command = displayCommand(argv);
     const versionOut = await shell(g, `${displayCommand(versionCommand(probe))} 2>&1`, 30_000);
     const version = parseToolVersion(probe, versionOut.stdout) ?? undefined;
@@ -171,12 +354,16 @@ async function runOneProbe(
                   ? parseOslatText(stdout, ctx)
                   : probe === "timerlat"
                     ? parseTimerlatHist(stdout, ctx)
-                    : parseOsnoiseTop(stdout, ctx);
+                    : mode === "hist"
+                      ? parseOsnoiseHist(stdout, ctx)
+                      : parseOsnoiseTop(stdout, ctx);
     } catch (err) {
         // Unreadable output measures nothing; the verdict fails it and quotes the reason.
         result = failed(`${probe} printed output we cannot read: ${head || (err as Error).message}`);
     }
-    result = withExpectedSamples(result, config.durationSec, probe === "osnoise" ? targets.preemption.windowUs : probe === "oslat" ? null : config.intervalUs);
+    // osnoise hist counts noises, which come at no fixed rate; top counts periods.
+    const periodUs = probe === "osnoise" ? (mode === "hist" ? null : targets.preemption.windowUs) : probe === "oslat" ? null : config.intervalUs;
+    result = withExpectedSamples(result, config.durationSec, periodUs);
     return { result, run: { guest: g.guest, probe, command, exitCode: out.exitCode, seconds } };
 }
 

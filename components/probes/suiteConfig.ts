@@ -9,6 +9,7 @@ import type { Gate } from "./verdict";
 import type { ProbeKind } from "./types";
 import { checkInterVmSettings, type InterVmSetting } from "./interVmConfig";
 import { checkMigrationSettings, type MigrationSetting } from "./migrationConfig";
+import { DEFAULT_HISTOGRAM_RANGE_US, histogramRangeProblem } from "./histogramRange";
 
 export type LoadKind = "none" | "guest" | "host";
 
@@ -79,6 +80,12 @@ export interface ProbeSuiteConfig {
      * @default 5: above the ~3× run-to-run spread of maxima on the TCG CI machine; a 60 µs → 40 ms regression is ~670×.
      */
     regressionFactor: number;
+    /**
+     * Upper edge of every probe's histogram, µs (cyclictest `-h`, rtla `-b` × `-E`, see histogramRange.ts).
+     * Samples above it are counted as overflows and percentiles among them read `> range`.
+     * @default 1000000 (1 s): TCG's stalls reach 10–1000 ms; on hardware the unused buckets cost only guest memory.
+     */
+    histogramRangeUs: number;
 }
 
 export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
@@ -93,6 +100,7 @@ export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze({
     migration: [] as MigrationSetting[],
     baseline: null as string | null,
     regressionFactor: 5,
+    histogramRangeUs: DEFAULT_HISTOGRAM_RANGE_US,
 });
 
 const PROBE_KINDS: ProbeKind[] = ["cyclictest", "oslat", "timerlat", "osnoise"];
@@ -178,6 +186,11 @@ export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes")
         const f = given.regressionFactor;
         if (typeof f === "number" && Number.isFinite(f) && f > 1) cfg.regressionFactor = f;
         else report("regressionFactor", f, "must be a number above 1", "write e.g. 5");
+    }
+    if (given.histogramRangeUs !== undefined) {
+        const problem = histogramRangeProblem(given.histogramRangeUs);
+        if (problem === null) cfg.histogramRangeUs = given.histogramRangeUs as number;
+        else report("histogramRangeUs", given.histogramRangeUs, problem, `write e.g. ${DEFAULT_HISTOGRAM_RANGE_US} (1 s) or 100000 (100 ms)`);
     }
     return problems.length > 0 ? { problems } : { config: cfg, problems };
 }

@@ -12,6 +12,7 @@ import { guestShell } from "../libvirt/guestAgent";
 import { parseBaseline, type Baseline } from "./baseline";
 import { writeResults, type ResultFiles } from "./resultsWriter";
 import { runInterVm, type InterVmLinkView } from "./interVmRunner";
+import { onInterrupt } from "./interruption";
 import { withInterVm } from "./interVmVerdict";
 import { runProbeSuite, type ProbeGuest } from "./runner";
 import type { ProbeSuiteConfig } from "./suiteConfig";
@@ -79,15 +80,23 @@ export async function create(given: ProbeSuiteInputs): Promise<provider.CreateRe
     if (inputs.config.hostGate === "enforce" && hostUnready.length > 0) {
         throw new Error(`host readiness gate failed:\n${hostUnready.map((l) => `  - ${l}`).join("\n")}\nSet probes.hostGate: report to probe anyway.`);
     }
-    const run = await runProbeSuite(
-        inputs.guests,
-        inputs.config,
-        inputs.targets,
-        async (g, script, timeoutMs) => guestShell(await virshUriOf(g.access, g.uri), g.domain, script, timeoutMs),
-        progress,
-    );
+    // A cancelled engine signals its plugins: the run then stops and its reports keep what was measured, marked partial.
+    const interruption = onInterrupt(progress);
+    let run;
+    try {
+        run = await runProbeSuite(
+            inputs.guests,
+            inputs.config,
+            inputs.targets,
+            async (g, script, timeoutMs) => guestShell(await virshUriOf(g.access, g.uri), g.domain, script, timeoutMs),
+            progress,
+            { signal: interruption.signal },
+        );
+    } finally {
+        interruption.dispose();
+    }
     // The inter-VM probe after the latency probes: both use the guests' real-time vCPUs.
-    const interVm = await runInterVm(inputs.config.interVm ?? [], inputs.guests, inputs.links ?? [], {
+    const interVm = await runInterVm(run.partial ? [] : (inputs.config.interVm ?? []), inputs.guests, inputs.links ?? [], {
         priority: inputs.config.priority,
         ringTool: inputs.ringTool,
         shell: (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
@@ -104,6 +113,9 @@ export async function create(given: ProbeSuiteInputs): Promise<provider.CreateRe
     const files = relativeFiles(
         await writeResults(path.resolve(inputs.resultsDir), verdict, run, { title: inputs.title, notes: [...inputs.notes, ...hostUnready, ...run.notes] }),
     );
+    if (run.partial) {
+        throw new Error(`probe suite ${run.partial.reason}: the reports hold what was measured until then, marked partial: ${files.markdown}, ${files.json}`);
+    }
     try {
         applyGate(verdict);
     } catch (err) {

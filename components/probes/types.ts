@@ -83,6 +83,18 @@ export interface ProbeResult {
      * The verdict turns a non-null value into a failure, never a pass.
      */
     noSamples: string | null;
+    /** Set when the run was cut short (interrupted): the figures cover only what was measured. */
+    partial?: PartialRun;
+}
+
+/** A run that ended before its planned duration; its figures are what was measured until then. */
+export interface PartialRun {
+    /** Why it ended early, e.g. `interrupted by SIGINT`. */
+    reason: string;
+    /** Seconds measured (whole chunks, plus the interrupted one up to the interruption). */
+    measuredSec: number;
+    /** Seconds planned. */
+    plannedSec: number;
 }
 
 /** Context a caller knows about a run but the output may not carry. */
@@ -127,6 +139,13 @@ export interface RingRate {
     /** CPU the consumer ran on (guest vCPU or host CPU) and its SCHED_FIFO priority, 0 for none. */
     cpu: number;
     fifo: number;
+    /**
+     * The longest wait between two arrivals at the consumer, ns (its own clock): a stalled
+     * producer shows here at the stall's length. null when the ring build does not time it.
+     */
+    maxGapNs?: number | null;
+    /** When the longest gap began, ns after the first packet. */
+    maxGapAtNs?: number | null;
 }
 
 /** Round trips over the ring (ping-pong), nanoseconds. */

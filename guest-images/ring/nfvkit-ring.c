@@ -356,7 +356,7 @@ static int consume(struct header *h, size_t size, const struct options *o) {
     set_up(h, size, o);
     struct ring_index *r = &h->ring[0];
     struct packet *slots = slots_of(h, 0);
-    uint64_t mask = h->slots - 1, tail = 0, expected = 0, first = 0, last = 0;
+    uint64_t mask = h->slots - 1, tail = 0, expected = 0, first = 0, last = 0, max_gap = 0, max_gap_at = 0;
     static uint64_t per_second[MAX_SECONDS];
     unsigned seconds_used = 0, spins = 0;
     struct events ev = {0};
@@ -379,6 +379,11 @@ static int consume(struct header *h, size_t size, const struct options *o) {
         store_release(&r->tail, tail);
         uint64_t t = now_ns();
         if (first == 0) first = t;
+        /* The longest wait between two arrivals: a producer stalled for N ms shows as a gap of N ms here. */
+        else if (t - last > max_gap) {
+            max_gap = t - last;
+            max_gap_at = last - first;
+        }
         last = t;
         waiting_since = t;
         uint64_t sec = (t - first) / 1000000000ull;
@@ -400,6 +405,7 @@ static int consume(struct header *h, size_t size, const struct options *o) {
     printf(",\"perSecond\":[");
     for (unsigned i = 0; i < seconds_used; i++) printf("%s%llu", i ? "," : "", (unsigned long long)per_second[i]);
     printf("],\"lastSecondNs\":%llu", seconds_used > 0 ? (unsigned long long)((last - first) - (uint64_t)(seconds_used - 1) * 1000000000ull) : 0ull);
+    printf(",\"maxGapNs\":%llu,\"maxGapAtNs\":%llu", (unsigned long long)max_gap, (unsigned long long)max_gap_at);
     print_events(&ev);
     printf("}\n");
     return ev.lost + ev.reordered + ev.corrupt > 0 ? 3 : 0;

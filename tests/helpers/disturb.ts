@@ -138,7 +138,9 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
         const hog = disturbance.kind === "hog" ? `nfvkit-hog ${cpu} ${disturbance.priority} ${disturbance.ms} 1 1000 100` : null;
         // The previous run's files must be gone before anyone looks for this run's: a stale marker made the stop land
         // before the tool had started.
-        const cleared = guestShell(pg.uri, pg.domain, `rm -f ${MEASURING} ${MEASURING_AT} ${ENDED_AT} ${HOG_OUT}`, 30_000);
+        // osnoise runs two tools (top, then hist), each with its own disturbance: the first one's hog figures are read
+        // before the second clears them.
+        const cleared = timing.catch(() => null).then(() => guestShell(pg.uri, pg.domain, `rm -f ${MEASURING} ${MEASURING_AT} ${ENDED_AT} ${HOG_OUT}`, 30_000));
         const running = cleared.then(() => guestShell(pg.uri, pg.domain, `${watcherScript(probe, cpu, hog)} ${script}`, timeoutMs));
         if (disturbance.kind === "stop") injected = cleared.then(() => stopGuestWhenMeasuring(g, disturbance.ms));
         if (disturbance.kind === "hog") {
@@ -147,6 +149,7 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
         }
         return running;
     });
+    // For osnoise, the second tool's (hist) disturbance: both were the same size by the hog's own clock.
     return { result: run.results[0].result, run, injectedMs: await injected, command, hogTiming: await timing };
 }
 

@@ -12,6 +12,7 @@ import { discoverMemoryLocking } from "../../components/host/memoryLocking";
 import { describePinning, parseCputune } from "../../components/libvirt/cputune";
 import type { DomainInputs } from "../../components/libvirt/domainOperations";
 import { guestFacts, withImage } from "../../components/plan/guestFacts";
+import type { PodPlan } from "../../components/plan/podPlan";
 import { resolvePod } from "../../components/plan/resolvePod";
 import { renderDomainXml } from "../../components/render/domainXml";
 import { LOCAL_URI } from "./host";
@@ -52,14 +53,18 @@ export async function localGuestInputs(image: GuestImage, shape: LocalGuestShape
         },
         { namePrefix },
     );
-    const guest = pod.guests[0];
+    return planGuestInputs(image, pod.guests[0]);
+}
+
+/** The Domain provider's inputs for one guest of a planned pod on this machine, rendered as NfvGuest renders them. */
+export async function planGuestInputs(image: GuestImage, guest: PodPlan["guests"][number]): Promise<DomainInputs> {
     const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
     const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
     const xml = renderDomainXml(guest, {
         virtType: accel === "kvm" ? "kvm" : "qemu",
         kernelPath: image.kernel,
         initrdPath: image.initrd,
-        baseCmdline: `console=ttyS0 nfvkit.name=${name}`,
+        baseCmdline: `console=ttyS0 nfvkit.name=${guest.name}`,
         consoleLogPath: consoleLog,
     });
     return {
@@ -69,7 +74,7 @@ export async function localGuestInputs(image: GuestImage, shape: LocalGuestShape
         pinning: describePinning(parseCputune(xml)),
         facts: withImage(guestFacts(guest, accel), image.hash),
         consoleLog,
-        readyPattern: `NFVKIT-READY name=${name}`,
+        readyPattern: `NFVKIT-READY name=${guest.name}`,
         bootTimeoutSec: 180,
     };
 }

@@ -40,7 +40,7 @@ test("cyclictest argv: FIFO priority, mlockall, affinity with one thread per CPU
         "10",
         "-q",
         "-h",
-        "1000",
+        "1000000",
         "--json=/run/probe/ct.json",
     ]);
     t.false(argv.includes("-n"));
@@ -50,7 +50,25 @@ test("cyclictest argv: FIFO priority, mlockall, affinity with one thread per CPU
 
 test("oslat and rtla argv", (t) => {
     t.deepEqual(oslatCommand(cfg, { jsonFile: "/run/o.json" }), ["oslat", "-c", "1-2", "-D", "10", "-f", "95", "-q", "--json=/run/o.json"]);
-    t.deepEqual(timerlatCommand(cfg), ["rtla", "timerlat", "hist", "-c", "1-2", "-d", "10", "-p", "1000", "-P", "f:95", "--dma-latency", "0"]);
+    t.deepEqual(timerlatCommand(cfg), [
+        "rtla",
+        "timerlat",
+        "hist",
+        "-c",
+        "1-2",
+        "-d",
+        "10",
+        "-p",
+        "1000",
+        "-P",
+        "f:95",
+        "--dma-latency",
+        "0",
+        "-b",
+        "10",
+        "-E",
+        "100000",
+    ]);
     t.deepEqual(osnoiseCommand(cfg), ["rtla", "osnoise", "top", "-q", "-c", "1-2", "-p", "1000", "-r", "1000", "-d", "10"]);
     t.deepEqual(osnoiseCommand(cfg, { runtimeUs: 900, fifoPriority: 1 }), [
         "rtla",

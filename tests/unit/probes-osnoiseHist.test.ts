@@ -12,8 +12,8 @@ import { parseOsnoiseHist, ProbeParseError } from "../../components/probes/parse
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "probes", f), "utf8");
 const cfg = { cpus: "1", durationSec: 6, priority: 95, intervalUs: 1000 };
 
-test("osnoise hist command: top's period and runtime, 1 ms buckets over 1 s, no -q", (t) => {
-    t.deepEqual(osnoiseHistCommand(cfg), ["rtla", "osnoise", "hist", "-c", "1", "-p", "1000", "-r", "1000", "-d", "6", "-b", "1000", "-E", "1000"]);
+test("osnoise hist command: top's period and runtime, 10 µs buckets over 1 s (the default histogram range), no -q", (t) => {
+    t.deepEqual(osnoiseHistCommand(cfg), ["rtla", "osnoise", "hist", "-c", "1", "-p", "1000", "-r", "1000", "-d", "6", "-b", "10", "-E", "100000"]);
     t.deepEqual(osnoiseHistCommand(cfg, { bucketUs: 10, entries: 500, fifoPriority: 95 }).slice(-6), ["-P", "f:95", "-b", "10", "-E", "500"]);
 });
 

@@ -223,6 +223,8 @@ test("SVG histograms: one per guest × probe, well-formed XML, target line, log 
     t.is((ct.match(/fill="#4a78b5"/g) ?? []).length, 24);
     t.true(ct.includes("4 over range (not drawn)"));
     t.true(files[5].svg.includes("cyclictest printed no measurements"));
+    // The timerlat thread has no target of its own; its chart shows the timer latency target it is cross-checked with.
+    t.true(files[2].svg.includes("target ≤ 15 µs"), "vnf-a-timerlat-thread.svg shows the timer target");
     const hostile = histogramSvg({ title: `<script>&"'`, stats: hostTimer().series[0].stats });
     t.true(hostile.includes("&lt;script&gt;&amp;&quot;&apos;"));
     writeFileSync(join(dir, "h.svg"), hostile);

@@ -1,20 +1,20 @@
 /**
  * `npm run probe -- --stack <name>`: runs the stack's probe suite again
  * against its running pod, without changing the pod, and writes the same
- * reports as `pulumi up` does (results/<stack>/). Exits 1 when the gate
- * enforces and a target is missed.
+ * reports as `pulumi up` does (results/<stack>/), then the stack's
+ * live-migration probe (probes.migration) when it has one. Exits 1 when the
+ * gate enforces and a target is missed. Progress lines come at least every
+ * 30 s and figures after every chunk (≤ 50 s); SIGINT or SIGTERM stops the
+ * run, writes what was measured marked partial, and exits 130 / 143.
  */
 import * as path from "node:path";
-import { readBaseline } from "../../components/probes/suiteOperations";
 import { runPulumi, projectRoot, stackFromArgv, stackOutputs } from "./engine";
 import { labConfigArgs } from "./labConfig";
+import { probeAndReport } from "./probeRun";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import type { PodGuestSummary } from "../../components/pod/TestPod";
-import { writeResults } from "../../components/probes/resultsWriter";
-import { runProbeSuite } from "../../components/probes/runner";
 import { resolveGate, resolveProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { resolveTargets } from "../../components/probes/targets";
-import { judge } from "../../components/probes/verdict";
 import { closeHostAccesses, libvirtUri, sshTargets, targetForHost } from "../../components/host/access";
 import { ensureGuestImage } from "../../guest-images/build";
 import { migrationGuestViews } from "../../components/probes/migrationPlan";
@@ -54,37 +54,36 @@ async function main(): Promise<void> {
         housekeepingVcpus: g.housekeepingVcpus,
         hostHousekeepingCpus: g.hostHousekeepingCpus,
     }));
-    console.log(`probing ${probeGuests.length} guest(s) of ${stack}: ${suite.probes.join(", ")}, ${suite.durationSec} s each`);
-    const run = await runProbeSuite(
-        probeGuests,
-        suite,
-        targets,
-        (g, script, timeoutMs) => guestShell(g.uri, g.domain, script, timeoutMs),
-        (line) => console.log(`  ${line}`),
-    );
-    const baseline = suite.baseline ? await readBaseline(suite.baseline) : undefined;
-    let verdict = judge(run.results, targets, { gate, baseline, regressionFactor: suite.regressionFactor });
-    if (suite.migration.length > 0) {
-        const prefix = Object.values(guests)[0].domain.slice(0, -(Object.keys(guests)[0].length + 1));
-        const image = await ensureGuestImage();
-        const migrations = await runMigrations(suite.migration, migrationGuestViews(spec, suite.migration, prefix, uris), {
-            tool: image.programs?.["nfvkit-migload"] ?? "nfvkit-migload",
-            // The lab's bridge address: every lab host reaches it, and so does a guest's user-mode NIC on any of them.
-            receiverAddress: LAB_CONTROL_ADDRESS,
-            shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
-            log: (line) => console.log(`  ${line}`),
-        });
-        verdict = withMigration(verdict, migrations, targets);
-    }
     const notes = Object.entries((outputs.hostNotes ?? {}) as Record<string, string[]>).flatMap(([h, ns]) => ns.map((n) => `host ${h}: ${n}`));
-    const files = await writeResults(path.join(projectRoot, "results", stack), verdict, run, {
-        title: `nfv-testpod/${stack}`,
-        notes: [...notes, ...run.notes],
-    });
-    console.log(`\n${verdict.pass ? "all targets met" : verdict.failures.map((f) => `missed: ${f}`).join("\n")}`);
-    console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
-    await closeHostAccesses();
-    if (gate === "enforce" && !verdict.pass) process.exitCode = 1;
+    try {
+        const outcome = await probeAndReport({
+            title: `nfv-testpod/${stack}`,
+            guests: probeGuests,
+            suite,
+            targets,
+            gate,
+            resultsDir: path.join(projectRoot, "results", stack),
+            notes,
+            after:
+                suite.migration.length === 0
+                    ? undefined
+                    : async (verdict, log) => {
+                          const prefix = Object.values(guests)[0].domain.slice(0, -(Object.keys(guests)[0].length + 1));
+                          const image = await ensureGuestImage();
+                          const migrations = await runMigrations(suite.migration, migrationGuestViews(spec, suite.migration, prefix, uris), {
+                              tool: image.programs?.["nfvkit-migload"] ?? "nfvkit-migload",
+                              // The lab's bridge address: every lab host reaches it, and so does a guest's user-mode NIC on any of them.
+                              receiverAddress: LAB_CONTROL_ADDRESS,
+                              shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
+                              log,
+                          });
+                          return withMigration(verdict, migrations, targets);
+                      },
+        });
+        process.exitCode = outcome.exitCode;
+    } finally {
+        await closeHostAccesses();
+    }
 }
 
 main().catch((err) => {

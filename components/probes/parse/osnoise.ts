@@ -15,7 +15,7 @@
 import { emptyStats } from "../stats";
 import type { LatencyStats, ParseContext, ProbeResult, ProbeSeries } from "../types";
 import { ProbeParseError, stripAnsi } from "./errors";
-import { readRtlaHist } from "./rtlaHist";
+import { readRtlaHist, rtlaDeclaredRangeUs } from "./rtlaHist";
 import { columnStats } from "./timerlat";
 
 /** Reason given when osnoise printed its header but no CPU row. */
@@ -99,7 +99,7 @@ export function parseOsnoiseHist(text: string, ctx: ParseContext = {}): ProbeRes
         const m = /^CPU-(\d+)$/.exec(name);
         if (!m) throw new ProbeParseError("rtla osnoise", `unknown column "${name}" in the Index header`, text);
         const cpu = Number(m[1]);
-        return { kind: "single-noise", cpu, label: `cpu ${cpu} single (hist)`, stats: columnStats(rows, summary, i) };
+        return { kind: "single-noise", cpu, label: `cpu ${cpu} single (hist)`, stats: columnStats(rows, summary, i, rtlaDeclaredRangeUs(ctx.command)) };
     });
     return {
         probe: "osnoise",

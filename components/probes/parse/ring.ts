@@ -70,6 +70,9 @@ export function parseRingRate(stdout: string): RingRate {
         events: events(o, stdout),
         cpu: num(o, "cpu", stdout),
         fifo: num(o, "fifo", stdout),
+        // Older builds of the ring did not time gaps: null, never 0.
+        maxGapNs: typeof o.maxGapNs === "number" ? o.maxGapNs : null,
+        maxGapAtNs: typeof o.maxGapAtNs === "number" ? o.maxGapAtNs : null,
     };
 }
 

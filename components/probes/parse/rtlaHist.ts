@@ -46,3 +46,16 @@ export function readRtlaHist(text: string, tool: string): RtlaHistTable {
     }
     return { columns, rows, summary };
 }
+
+/**
+ * The range an rtla histogram command asked for, µs: bucket width (`-b`,
+ * default 1) × entries (`-E`, default 256); undefined without a command.
+ * Samples at or above it are rtla's "over".
+ */
+export function rtlaDeclaredRangeUs(command: string | undefined): number | undefined {
+    if (!command || !/\brtla\s+\S+\s+hist\b/.test(command)) return undefined;
+    const flag = (short: string, long: string) => new RegExp(`(?:^|\\s)(?:${short}|${long})[=\\s]+(\\d+)`).exec(command)?.[1];
+    const bucket = Number(flag("-b", "--bucket-size") ?? 1);
+    const entries = Number(flag("-E", "--entries") ?? 256);
+    return bucket * entries;
+}

@@ -9,10 +9,10 @@
  * context, one row per non-empty bucket, then `over:`, `count:`, `min:`,
  * `avg:` and `max:` rows in the same column order.
  */
-import { buildStats, emptyStats } from "../stats";
+import { buildStats, emptyStats, percentileFields } from "../stats";
 import type { LatencyStats, ParseContext, ProbeResult, ProbeSeries, SeriesKind } from "../types";
 import { ProbeParseError } from "./errors";
-import { readRtlaHist, type RtlaHistTable } from "./rtlaHist";
+import { readRtlaHist, rtlaDeclaredRangeUs, type RtlaHistTable } from "./rtlaHist";
 
 /** Reason given when timerlat printed a histogram without any CPU column. */
 export const TIMERLAT_NO_SAMPLES = "rtla timerlat recorded no samples";
@@ -29,7 +29,7 @@ export function parseTimerlatHist(text: string, ctx: ParseContext = {}): ProbeRe
         const m = /^(IRQ|Thr|Usr)-(\d+)$/.exec(name);
         if (!m) throw new ProbeParseError("rtla timerlat", `unknown column "${name}" in the Index header`, text);
         const kind: SeriesKind = m[1] === "IRQ" ? "irq" : "thread";
-        return { kind, cpu: Number(m[2]), label: name, stats: columnStats(rows, summary, i) };
+        return { kind, cpu: Number(m[2]), label: name, stats: columnStats(rows, summary, i, rtlaDeclaredRangeUs(ctx.command)) };
     });
     const irq = series.filter((s) => s.kind === "irq");
     return {
@@ -42,12 +42,16 @@ export function parseTimerlatHist(text: string, ctx: ParseContext = {}): ProbeRe
 }
 
 /** One column of an rtla histogram as stats: the summary's figures, the buckets, and rtla's own overflow count. */
-export function columnStats(rows: RtlaHistTable["rows"], summary: RtlaHistTable["summary"], i: number): LatencyStats {
+export function columnStats(rows: RtlaHistTable["rows"], summary: RtlaHistTable["summary"], i: number, declaredRangeUs?: number): LatencyStats {
     const samples = summary.get("count")?.[i] ?? 0;
     const at = (key: string) => summary.get(key)?.[i] ?? null;
     const buckets = rows.map((r) => ({ us: r.us, count: r.counts[i] ?? 0 }));
-    const stats = samples > 0 ? buildStats({ samples, minUs: at("min"), avgUs: at("avg"), maxUs: at("max") }, buckets) : emptyStats();
+    const stats = samples > 0 ? buildStats({ samples, minUs: at("min"), avgUs: at("avg"), maxUs: at("max") }, buckets, declaredRangeUs) : emptyStats();
     // buildStats counts the gap between count and the buckets as overflow; the tool says how many exactly.
-    if (samples > 0 && stats.histogram.length > 0) stats.overflow = summary.get("over")?.[i] ?? 0;
+    if (samples > 0 && stats.histogram.length > 0) {
+        stats.overflow = summary.get("over")?.[i] ?? 0;
+        // Percentiles again with rtla's own overflow count, which is what the table holds.
+        Object.assign(stats, percentileFields(stats.histogram, stats.overflow, declaredRangeUs));
+    }
     return stats;
 }

@@ -30,6 +30,8 @@ export function jsonReport(verdict: Verdict, opts: JsonReportOptions = {}): stri
             version: result.version,
             command: result.command,
             noSamples: result.noSamples,
+            // An interrupted run: its figures cover only what was measured.
+            ...(result.partial ? { partial: result.partial } : {}),
             series: result.series,
         })),
         ...(verdict.interVm ? { interVm: verdict.interVm } : {}),

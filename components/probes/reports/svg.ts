@@ -4,6 +4,7 @@
  * as a dashed vertical line, labelled axes, and a note for samples beyond
  * the histogram's range. Self-contained (no CSS, no fonts to fetch).
  */
+import { logBuckets, needsLogAxis } from "../logBuckets";
 import { formatPercentile, mergeStats } from "../stats";
 import type { Bound } from "../targets";
 import type { LatencyStats, ProbeKind, ProbeResult, SeriesKind } from "../types";
@@ -48,6 +49,10 @@ export function histogramSvg(chart: HistogramChart): string {
             `<text x="${W / 2}" y="${H / 2 + 40}" text-anchor="middle" fill="#c62828">${escapeXml(targetText)}</text>`,
             "</svg>",
         );
+        return parts.join("\n") + "\n";
+    }
+    if (needsLogAxis(hist)) {
+        drawLogAxis(parts, stats, target);
         return parts.join("\n") + "\n";
     }
     const width = bucketWidth(hist.map((b) => b.us));
@@ -99,11 +104,77 @@ export function histogramSvg(chart: HistogramChart): string {
             `<text x="${(Number(xx) + 4).toFixed(1)}" y="${M.top - 6}" fill="#c62828">${escapeXml(label)}</text>`,
         );
     }
-    const summary =
-        `${stats.samples} samples${stats.expectedSamples != null ? ` of ${stats.expectedSamples} expected` : ""}, min ${show(stats.minUs)}, avg ${show(stats.avgUs)}, max ${show(stats.maxUs)}, p99 ${formatPercentile(stats, "p99")}` +
-        (stats.overflow > 0 ? `; ${stats.overflow} over range (not drawn)` : "");
-    parts.push(`<text x="${M.left}" y="${H - 8}" font-size="11">${escapeXml(summary)}</text>`, "</svg>");
+    parts.push(`<text x="${M.left}" y="${H - 8}" font-size="11">${escapeXml(summaryLine(stats))}</text>`, "</svg>");
     return parts.join("\n") + "\n";
+}
+
+/** The figures under every chart: samples (and expected), min, avg, max, p99, overflows. */
+function summaryLine(stats: LatencyStats): string {
+    return (
+        `${stats.samples} samples${stats.expectedSamples != null ? ` of ${stats.expectedSamples} expected` : ""}, min ${show(stats.minUs)}, avg ${show(stats.avgUs)}, max ${show(stats.maxUs)}, p99 ${formatPercentile(stats, "p99")}` +
+        (stats.overflow > 0 ? `; ${stats.overflow} over range (not drawn)` : "")
+    );
+}
+
+/**
+ * A histogram spanning decades (TCG: 50 µs to 300 ms) on a log latency axis:
+ * the tool's buckets re-bucketed 10 per decade (logBuckets.ts), one tick per
+ * decade with its unit, the target line where it falls.
+ */
+function drawLogAxis(parts: string[], stats: LatencyStats, target: Bound | undefined): void {
+    const bins = logBuckets(stats.histogram);
+    const highUs = Math.max(bins[bins.length - 1].toUs, target ? target.value * 1.5 : 0, stats.rangeUs ?? 0);
+    const lowDecade = Math.min(0, Math.floor(Math.log10(Math.max(1, bins.find((b) => b.fromUs > 0)?.fromUs ?? 1))));
+    const highDecade = Math.max(lowDecade + 1, Math.ceil(Math.log10(highUs) - 1e-9));
+    // [0, 1 µs) gets the strip left of 1 µs, as wide as one tenth of a decade.
+    const x = (us: number) => M.left + ((Math.log10(Math.max(us, 10 ** (lowDecade - 0.1))) - (lowDecade - 0.1)) / (highDecade - lowDecade + 0.1)) * PW;
+    const maxCount = Math.max(...bins.map((b) => b.count));
+    const decades = Math.max(1, Math.ceil(Math.log10(maxCount)));
+    const y = (count: number) => M.top + PH - ((Math.log10(count) - LOG_FLOOR) / (decades - LOG_FLOOR)) * PH;
+    for (let d = 0; d <= decades; d++) {
+        const yy = y(10 ** d).toFixed(1);
+        parts.push(
+            `<line x1="${M.left}" y1="${yy}" x2="${M.left + PW}" y2="${yy}" stroke="#e0e0e0"/>`,
+            `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle">${countLabel(10 ** d)}</text>`,
+        );
+    }
+    for (const b of bins) {
+        const x0 = x(b.fromUs);
+        const w = Math.max(1, x(b.toUs) - x0 - 1);
+        const top = y(b.count);
+        parts.push(
+            `<rect x="${x0.toFixed(1)}" y="${top.toFixed(1)}" width="${w.toFixed(1)}" height="${(M.top + PH - top).toFixed(1)}" fill="#4a78b5"><title>${formatNumber(b.fromUs)}–${formatNumber(b.toUs)} µs: ${b.count}</title></rect>`,
+        );
+    }
+    for (let d = lowDecade; d <= highDecade; d++) {
+        const xx = x(10 ** d).toFixed(1);
+        parts.push(
+            `<line x1="${xx}" y1="${M.top + PH}" x2="${xx}" y2="${M.top + PH + 5}" stroke="#333"/>`,
+            `<text x="${xx}" y="${M.top + PH + 18}" text-anchor="middle">${decadeLabel(d)}</text>`,
+        );
+    }
+    parts.push(
+        `<line x1="${M.left}" y1="${M.top + PH}" x2="${M.left + PW}" y2="${M.top + PH}" stroke="#333"/>`,
+        `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + PH}" stroke="#333"/>`,
+        `<text x="${M.left + PW / 2}" y="${H - 28}" text-anchor="middle">latency (log scale, 10 buckets per decade)</text>`,
+        `<text x="18" y="${M.top + PH / 2}" text-anchor="middle" transform="rotate(-90 18 ${M.top + PH / 2})">samples (log scale)</text>`,
+    );
+    if (target) {
+        const xx = x(target.value).toFixed(1);
+        const label = `target ${target.op === "<=" ? "≤ " : ""}${formatTarget(target)}`;
+        parts.push(
+            `<line x1="${xx}" y1="${M.top}" x2="${xx}" y2="${M.top + PH}" stroke="#c62828" stroke-width="2" stroke-dasharray="6 4"/>`,
+            `<text x="${(Number(xx) + 4).toFixed(1)}" y="${M.top - 6}" fill="#c62828">${escapeXml(label)}</text>`,
+        );
+    }
+    parts.push(`<text x="${M.left}" y="${H - 8}" font-size="11">${escapeXml(summaryLine(stats))}</text>`, "</svg>");
+}
+
+/** 10^d µs with its unit: 1 µs, 100 µs, 1 ms, 10 ms, 1 s. */
+function decadeLabel(d: number): string {
+    if (d < 3) return `${10 ** d} µs`;
+    if (d < 6) return `${10 ** (d - 3)} ms`;
+    return `${10 ** (d - 6)} s`;
 }
 
 /** Which series each probe's charts show, and how they are titled: timerlat's IRQ and thread latencies apart. */
@@ -133,16 +204,24 @@ export function histogramSvgs(verdict: Verdict): HistogramFile[] {
 
 function chartFor(verdict: Verdict, guest: string, result: ProbeResult, pick: { series: SeriesKind; what: string; suffix: string }): HistogramFile {
     {
-        const stats = mergeStats(result.series.filter((s) => s.kind === pick.series).map((s) => s.stats));
+        const picked = result.series.filter((s) => s.kind === pick.series);
+        // osnoise: the hist run's series carry the distribution; top's count periods, not noises, and have no buckets.
+        const withBuckets = picked.filter((s) => s.stats.histogram.length > 0);
+        const stats = mergeStats((withBuckets.length > 0 ? withBuckets : picked).map((s) => s.stats));
         // The max-based rule is the one a histogram can show; the timerlat thread has no target of its own.
         const rule = METRIC_RULES[result.probe].find((r) => r.statistic === "max" && r.series === pick.series);
-        const check = verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric);
-        const emptyNote = result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram; see the summary table" : undefined);
+        // The timerlat thread times what cyclictest times (timer expiry to the woken thread running, see crossCheck.ts):
+        // its chart shows the timer latency target, when the verdict has one.
+        const check =
+            verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric) ??
+            (pick.series === "thread" ? verdict.checks.find((c) => c.guest === guest && c.metric === "timer.maxUs") : undefined);
+        const emptyNote = result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram, and osnoise hist gave none" : undefined);
+        const partial = result.partial ? ` (partial: ${result.partial.measuredSec} of ${result.partial.plannedSec} s, ${result.partial.reason})` : "";
         return {
             guest,
             probe: result.probe,
             fileName: `${guest}-${result.probe}${pick.suffix}.svg`.replace(/[^A-Za-z0-9._-]/g, "_"),
-            svg: histogramSvg({ title: `${result.probe} ${pick.what} on ${guest}`, stats, target: check?.target, emptyNote }),
+            svg: histogramSvg({ title: `${result.probe} ${pick.what} on ${guest}${partial}`, stats, target: check?.target, emptyNote }),
         };
     }
 }
