@@ -8,6 +8,8 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import * as guestImage from "../host/guestImageOperations";
 import * as hugepageReservation from "../host/hugepageOperations";
+import * as rtHost from "../host/rtHostOperations";
+import * as sriovPf from "../host/sriovOperations";
 import * as domain from "../libvirt/domainOperations";
 import * as shmRegion from "../libvirt/shmOperations";
 import * as probeSuite from "../probes/suiteOperations";
@@ -22,6 +24,8 @@ const operationsByType: Record<string, ResourceOperations> = {
     [tokens.shmRegion]: shmRegion,
     [tokens.hugepageReservation]: hugepageReservation,
     [tokens.guestImage]: guestImage,
+    [tokens.sriovPf]: sriovPf,
+    [tokens.rtHost]: rtHost,
     [tokens.probeSuite]: probeSuite,
 };
 
