@@ -43,6 +43,7 @@ export = async () => {
         hostFacts,
         image,
         bootTimeoutSec: checked.bootTimeoutSec,
+        allowHostReboot: checked.allowHostReboot,
         // The private key stays a secret in the state: the engine encrypts it there.
         hostAccess: Object.fromEntries(
             Object.entries(ssh).map(([host, target]) => [host, pulumi.output({ ...target, privateKey: pulumi.secret(target.privateKey) })]),

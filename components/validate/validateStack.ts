@@ -6,6 +6,7 @@
  * agree on what is wrong. Pure: config, secrets' key names and host facts in;
  * problems and resolved settings out.
  */
+import { pfFactProblems } from "./pfFacts";
 import type { HostFacts } from "../host/facts";
 import { tryPlanPod, type PodPlan } from "../plan/podPlan";
 import { checkInterVmLinks } from "../probes/interVmConfig";
@@ -49,12 +50,14 @@ export interface StackCheck {
     targets?: Targets;
     gate?: Gate;
     bootTimeoutSec?: number;
+    /** Whether the kit may reboot managed hosts (`nfv-testpod:allowHostReboot`). @default false */
+    allowHostReboot?: boolean;
 }
 
 const key = (name: string) => `${configNamespace}:${name}`;
 const podKey = key("pod");
 /** The kit's own config keys; a host's ssh.privateKeySecret names further ones. */
-const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec"];
+const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec", "allowHostReboot"];
 const maxBootTimeoutSec = 86_400;
 
 export function validateStack(input: StackInput): StackCheck {
@@ -89,6 +92,7 @@ export function validateStack(input: StackInput): StackCheck {
     const podCheck = spec === undefined ? { problems: [] } : planPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
     problems.push(...podCheck.problems);
     problems.push(...remoteHostsWithoutAccess(spec, podPath));
+    problems.push(...pfFactProblems(spec, input.hostFacts, podPath));
     if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
 
     const probes = checkProbeSuiteConfig(input.config[key("probes")], key("probes"));
@@ -117,11 +121,29 @@ export function validateStack(input: StackInput): StackCheck {
             });
     }
 
+    const reboot = input.config[key("allowHostReboot")];
+    if (reboot !== undefined && reboot !== null && typeof reboot !== "boolean") {
+        problems.push({
+            path: key("allowHostReboot"),
+            value: reboot,
+            reason: "must be true or false",
+            fix: "write true to let the kit reboot managed hosts when their kernel or boot args change, or false (the default)",
+        });
+    }
+
     // A value with a control character gets that one problem, not also "is not a safe name" about the same value.
     const limited = new Set(limitProblems.map((p) => p.path));
     const all = [...limitProblems, ...problems.filter((p) => !limited.has(p.path))];
     if (all.length > 0) return finish(all, input.lineOf);
-    return { problems: [], plan: podCheck.plan, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec };
+    return {
+        problems: [],
+        plan: podCheck.plan,
+        probes: probes.config,
+        targets: targets.targets,
+        gate: gate.gate,
+        bootTimeoutSec,
+        allowHostReboot: reboot === true,
+    };
 }
 
 /**

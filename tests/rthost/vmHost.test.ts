@@ -97,6 +97,8 @@ serial("a SriovPf creates the VFs with MAC, VLAN, trust and spoofchk, binds them
 serial(
     "an RtHost installs the RT kernel and boot args, reboots only when allowed, then a second run changes nothing; destroy removes the kit's files",
     async (t) => {
+        // Two boots of a TCG VM on a shared 2-core machine (the RT one measured 6 min here), beyond ava's 10-minute default.
+        t.timeout(40 * 60_000);
         const inputs: rtHost.RtHostInputs = {
             host: "lab-rt-1",
             access: vm.target,
