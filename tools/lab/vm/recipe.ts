@@ -74,14 +74,16 @@ sleep 30
 
 /**
  * The host's own GRUB settings (not the kit's): serial console so boots can be
- * watched, a short timeout, no submenu so entries are chosen by title. The
+ * watched, a short timeout, no submenu so entries are chosen by title.
+ * Predictable interface names stay on: the PF is enp0s3 on every boot (its
+ * PCI slot is fixed in vm.ts), so a stack file can name it. The
  * builder adds GRUB_DEFAULT naming the stock kernel, as a host that has never
  * run PREEMPT_RT would have it.
  */
 export const VM_GRUB_DEFAULTS = `GRUB_TIMEOUT=1
 GRUB_DISTRIBUTOR=Debian
 GRUB_CMDLINE_LINUX_DEFAULT=""
-GRUB_CMDLINE_LINUX="console=ttyS0,115200 net.ifnames=0"
+GRUB_CMDLINE_LINUX="console=ttyS0,115200"
 GRUB_TERMINAL=serial
 GRUB_SERIAL_COMMAND="serial --speed=115200"
 GRUB_DISABLE_SUBMENU=y

@@ -14,6 +14,8 @@ import { hostAccess, type SshTarget } from "../../../components/host/access";
 import { vmImage, type VmImage } from "./image";
 
 export const VMLAB_STATE_DIR = "/var/lib/nfvkit-vmlab";
+/** The lab VM's SSH port on this machine's loopback; fixed, so the lab-rt stack file can name it. */
+export const VMLAB_SSH_PORT = 22022;
 /** The VM's name prefix; QEMU's process carries it (-name), so it is found by its pid file, never by a pattern. */
 export const VMLAB_NAME_PREFIX = "nfvkit-vmlab";
 
@@ -25,7 +27,7 @@ export interface VmOptions {
     cpus?: number;
     /** @default 2048 */
     memoryMiB?: number;
-    /** Host port forwarded to the VM's sshd. @default a free port */
+    /** Host port on 127.0.0.1 forwarded to the VM's sshd. @default 22022 (VMLAB_SSH_PORT): stacks/Pulumi.lab-rt.yaml names it */
     sshPort?: number;
     /** Seconds to wait for SSH after start. @default 600: a TCG boot on a loaded 2-core machine */
     bootTimeoutSec?: number;
@@ -52,14 +54,11 @@ function log(msg: string): void {
     process.stderr.write(`[nfvkit vmlab] ${msg}\n`);
 }
 
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
+async function portFree(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
         const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
+        srv.once("error", () => resolve(false));
+        srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
 }
 
@@ -84,9 +83,10 @@ export function qemuArgs(o: { name: string; cpus: number; memoryMiB: number; ssh
         ...["-device", "intel-iommu,intremap=on,caching-mode=on,aw-bits=48"],
         ...["-drive", `file=${o.disk},format=qcow2,if=virtio,cache=unsafe`],
         // Management NIC: SSH through a forwarded port on this machine's loopback only.
-        ...["-netdev", `user,id=mgmt,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, "-device", "virtio-net-pci,netdev=mgmt"],
+        ...["-netdev", `user,id=mgmt,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, "-device", "virtio-net-pci,netdev=mgmt,addr=0x4"],
         // The SR-IOV PF: QEMU's igb (82576) offers 7 VFs. Its own user network stays closed to the outside.
-        ...["-netdev", "user,id=sriov,restrict=on", "-device", "igb,netdev=sriov"],
+        // Slot 3 fixed: the PF is enp0s3 and its VFs 0000:00:13.0, .2, .4, ... on every boot (the stack file names them).
+        ...["-netdev", "user,id=sriov,restrict=on", "-device", "igb,netdev=sriov,addr=0x3"],
         ...["-display", "none", "-serial", `file:${o.console}`, "-daemonize", "-pidfile", o.pidFile],
     ];
 }
@@ -152,7 +152,10 @@ export async function vmUp(opts: VmOptions = {}): Promise<RunningVm> {
     $.verbose = false;
     // A fresh overlay each time: the VM always starts from the image as built.
     await $`qemu-img create -q -f qcow2 -F qcow2 -b ${img.disk} ${disk}`;
-    const sshPort = opts.sshPort ?? (await freePort());
+    const sshPort = opts.sshPort ?? VMLAB_SSH_PORT;
+    if (!(await portFree(sshPort))) {
+        throw new Error(`port ${sshPort} on 127.0.0.1 is taken, and the lab VM's SSH is forwarded there: stop what listens on it (ss -ltnp 'sport = :${sshPort}')`);
+    }
     const pidFile = path.join(dir, "qemu.pid");
     const console = path.join(dir, "console.log");
     const args = qemuArgs({ name, cpus: opts.cpus ?? 4, memoryMiB: opts.memoryMiB ?? 2048, sshPort, disk, console, pidFile });
