@@ -154,7 +154,9 @@ export async function vmUp(opts: VmOptions = {}): Promise<RunningVm> {
     await $`qemu-img create -q -f qcow2 -F qcow2 -b ${img.disk} ${disk}`;
     const sshPort = opts.sshPort ?? VMLAB_SSH_PORT;
     if (!(await portFree(sshPort))) {
-        throw new Error(`port ${sshPort} on 127.0.0.1 is taken, and the lab VM's SSH is forwarded there: stop what listens on it (ss -ltnp 'sport = :${sshPort}')`);
+        throw new Error(
+            `port ${sshPort} on 127.0.0.1 is taken, and the lab VM's SSH is forwarded there: stop what listens on it (ss -ltnp 'sport = :${sshPort}')`,
+        );
     }
     const pidFile = path.join(dir, "qemu.pid");
     const console = path.join(dir, "console.log");
