@@ -27,8 +27,10 @@ let startedHere = false;
 let host: HostAccess;
 const ctx = { urn: "urn:pulumi:vmhost-test::nfv-testpod-kit::nfvkit:host:RtHost::lab-rt-1" };
 
-test.before(async () => {
+test.before(async (t) => {
     if (!realParts) return;
+    // A first run builds the image (about 5 min) and every run boots the VM (2-4 min under load): beyond ava's 10-minute default.
+    t.timeout(30 * 60_000);
     startedHere = vmState() === undefined;
     vm = await vmUp();
     host = hostAccess(vm.target);
