@@ -22,8 +22,8 @@ const realParts = fs.existsSync("/usr/sbin/debootstrap") && fs.existsSync("/usr/
 const serial = realTest(realParts, "debootstrap, qemu-system-x86_64 and root (the lab VM host)");
 
 let vm: RunningVm;
-/** A VM that `npm run lab -- up --kind vm` started is used as it is and left running; one this file started is stopped. */
-let startedHere = false;
+/** A VM of the test's own (name and port), never the one `npm run lab -- up --kind vm` runs: the test reboots it into PREEMPT_RT and expects the stock kernel first. */
+const VM = { name: "nfvkit-vmlab-test", sshPort: 22023 };
 let host: HostAccess;
 const ctx = { urn: "urn:pulumi:vmhost-test::nfv-testpod-kit::nfvkit:host:RtHost::lab-rt-1" };
 
@@ -31,13 +31,14 @@ test.before(async (t) => {
     if (!realParts) return;
     // A first run builds the image (about 5 min) and every run boots the VM (2-4 min under load): beyond ava's 10-minute default.
     t.timeout(30 * 60_000);
-    startedHere = vmState() === undefined;
-    vm = await vmUp();
+    // A VM left by a killed run is stale (maybe rebooted into RT): start from the image again.
+    if (vmState(VM.name)) await vmDown(VM.name);
+    vm = await vmUp(VM);
     host = hostAccess(vm.target);
 });
 test.after.always(async () => {
     await closeHostAccesses();
-    if (realParts && startedHere) await vmDown();
+    if (realParts) await vmDown(VM.name);
 });
 
 serial("the lab VM host boots through its own GRUB and has an igb PF with 7 VFs", async (t) => {
