@@ -6,12 +6,16 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ensureGuestImage } from "./guest-images/build";
 import { hostAccess, targetForHost, type SshTarget } from "./components/host/access";
 import { discoverHosts } from "./components/host/discover";
+import { rememberedGuestImage } from "./components/host/rememberedGuestImage";
 import { TestPod } from "./components/pod/TestPod";
 import { countProblems } from "./components/spec/problems";
+import { recordSpan, timed } from "./components/timing";
 import { configNamespace, discoverableSpec, formatProblemLine, readStackFile, stackConfigFromEngine, validateStack } from "./components/validate";
+
+// From the Node.js process's start to here: Node.js, tsx, the SDK and the kit's modules loading.
+recordSpan("program: Node.js start, module load", "", Math.round(performance.timeOrigin));
 
 export = async () => {
     // Every config key the engine holds (PULUMI_CONFIG), so a misspelt key is an error, not a silent default.
@@ -25,7 +29,12 @@ export = async () => {
         const target = targetForHost(host, ssh[host.name]);
         return target ? hostAccess(target) : undefined;
     };
-    const hostFacts = spec === undefined ? {} : await discoverHosts(discoverableSpec(spec), { log: (line) => pulumi.log.info(line), access: accessFor });
+    const hostFacts =
+        spec === undefined
+            ? {}
+            : await timed("program: host facts (discovery)", "", () =>
+                  discoverHosts(discoverableSpec(spec), { log: (line) => pulumi.log.info(line), access: accessFor }),
+              );
 
     // Every setting is checked before anything is built or created, and every
     // problem is reported at once, without a stack trace: the same check as npm run validate.
@@ -37,12 +46,14 @@ export = async () => {
         throw new pulumi.RunError(`the stack config has ${countProblems(checked.problems.length)}; nothing was created:\n${lines}`);
     }
 
-    const image = await ensureGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) });
+    const image = await timed("program: guest image check", "", () => rememberedGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) }));
+    const registering = Date.now();
     const pod = new TestPod("pod", {
         spec,
         hostFacts,
         image,
         bootTimeoutSec: checked.bootTimeoutSec,
+        guestComponents: checked.guestComponents,
         allowHostReboot: checked.allowHostReboot,
         // The private key stays a secret in the state: the engine encrypts it there.
         hostAccess: Object.fromEntries(
@@ -50,6 +61,7 @@ export = async () => {
         ),
         probes: probeConfig.enabled ? { config: probeConfig, targets, gate, resultsDir: path.join("results", pulumi.getStack()) } : undefined,
     });
+    recordSpan("program: plan and register the pod", "", registering);
     return {
         accel: pod.accel,
         hostNotes: pod.hostNotes,

@@ -53,37 +53,14 @@ export class NfvGuest extends pulumi.ComponentResource {
 
     constructor(name: string, args: NfvGuestArgs, opts?: pulumi.ComponentResourceOptions) {
         super(tokens.nfvGuest, name, {}, opts);
-        const { guest } = args;
-        const xml = pulumi.output(args.image).apply((image) =>
-            renderDomainXml(guest, {
-                ...guest.render,
-                kernelPath: image.kernel,
-                initrdPath: image.initrd,
-                metadata: { guest: guest.name, ...args.metadata },
-            }),
-        );
-        const domain = new Domain(
-            `${name}-domain`,
-            {
-                uri: guest.uri,
-                name: guest.domainName,
-                xml,
-                pinning: xml.apply((x) => describePinning(parseCputune(x))),
-                facts: pulumi.output(args.image).apply((image) => withImage(guest.facts, image.hash)),
-                consoleLog: guest.consoleLog,
-                readyPattern: `${GUEST_READY_LINE} name=${guest.name}`,
-                bootTimeoutSec: args.bootTimeoutSec ?? (guest.accel === "tcg" ? 180 : 60),
-                ...(args.access ? { access: args.access } : {}),
-            },
-            { parent: this },
-        );
-        this.domainName = domain.name;
-        this.uri = domain.uri;
-        this.consoleLog = domain.consoleLog;
-        this.bootSeconds = domain.bootSeconds;
-        this.vcpuPins = domain.observedVcpuPins;
-        this.xml = xml;
-        this.uuid = domain.uuid;
+        const built = createGuestDomain(name, args, { parent: this });
+        this.domainName = built.domainName;
+        this.uri = built.uri;
+        this.consoleLog = built.consoleLog;
+        this.bootSeconds = built.bootSeconds;
+        this.vcpuPins = built.vcpuPins;
+        this.xml = built.xml;
+        this.uuid = built.uuid;
         this.registerOutputs({
             uuid: this.uuid,
             domainName: this.domainName,
@@ -94,4 +71,58 @@ export class NfvGuest extends pulumi.ComponentResource {
             xml: this.xml,
         });
     }
+}
+
+/** A guest's outputs, whether an NfvGuest component holds its domain or the pod registers the domain alone. */
+export interface GuestOutputs {
+    readonly domainName: pulumi.Output<string>;
+    readonly uri: pulumi.Output<string>;
+    readonly consoleLog: pulumi.Output<string>;
+    readonly bootSeconds: pulumi.Output<number>;
+    readonly vcpuPins: pulumi.Output<Record<string, string>>;
+    readonly xml: pulumi.Output<string>;
+    readonly uuid: pulumi.Output<string>;
+}
+
+/**
+ * The guest's one resource: its libvirt domain, named `<name>-domain`, with
+ * the rendered XML. NfvGuest parents it to itself; a large TestPod registers
+ * it directly (TestPodArgs.guestComponents), which halves the registrations
+ * per guest.
+ */
+export function createGuestDomain(name: string, args: NfvGuestArgs, opts: pulumi.CustomResourceOptions): GuestOutputs & { domain: Domain } {
+    const { guest } = args;
+    const xml = pulumi.output(args.image).apply((image) =>
+        renderDomainXml(guest, {
+            ...guest.render,
+            kernelPath: image.kernel,
+            initrdPath: image.initrd,
+            metadata: { guest: guest.name, ...args.metadata },
+        }),
+    );
+    const domain = new Domain(
+        `${name}-domain`,
+        {
+            uri: guest.uri,
+            name: guest.domainName,
+            xml,
+            pinning: xml.apply((x) => describePinning(parseCputune(x))),
+            facts: pulumi.output(args.image).apply((image) => withImage(guest.facts, image.hash)),
+            consoleLog: guest.consoleLog,
+            readyPattern: `${GUEST_READY_LINE} name=${guest.name}`,
+            bootTimeoutSec: args.bootTimeoutSec ?? (guest.accel === "tcg" ? 180 : 60),
+            ...(args.access ? { access: args.access } : {}),
+        },
+        opts,
+    );
+    return {
+        domain,
+        domainName: domain.name,
+        uri: domain.uri,
+        consoleLog: domain.consoleLog,
+        bootSeconds: domain.bootSeconds,
+        vcpuPins: domain.observedVcpuPins,
+        xml,
+        uuid: domain.uuid,
+    };
 }

@@ -22,6 +22,7 @@ import { describePinning, parseCputune, type Cputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { accessOf, virshUriOf, type HostAccess, type HostTarget } from "../host/access";
 import { virsh, VirshError } from "./virsh";
+import { timed } from "../timing";
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
 export interface DomainInputs {
@@ -107,7 +108,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
     const uri = await virshUriOf(inputs.access, inputs.uri);
     const host = accessOf(inputs.access);
     const definition = definitionHash(inputs.xml);
-    const existing = await ownerOf(uri, name);
+    const existing = await timed("domain: owner check (dumpxml)", name, () => ownerOf(uri, name));
     if (existing) {
         if (existing.owner !== ctx.urn) throw foreignDomainError(inputs.uri, name, existing.owner);
         // Ours, left by a run that died before the engine recorded it. The same
@@ -117,14 +118,16 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
         }
         await removeDomain(uri, name);
     }
-    await defineDomain(uri, name, stampOwner(inputs.xml, ctx.urn, definition));
+    await timed("domain: define", name, () => defineDomain(uri, name, stampOwner(inputs.xml, ctx.urn, definition)));
     try {
         if (inputs.consoleLog) await host.mkdir(path.dirname(inputs.consoleLog));
         const started = Date.now();
-        await virsh(uri, ["start", name]);
+        await timed("domain: start (virsh start)", name, () => virsh(uri, ["start", name]));
         // The console tells first, and tells why a boot went wrong.
         if (inputs.consoleLog && inputs.readyPattern) {
-            await waitForConsoleLine(host, inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name);
+            await timed("domain: boot (console ready line)", name, () =>
+                waitForConsoleLine(host, inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name),
+            );
         }
         const outs = await observe(uri, inputs, started);
         return { id: outs.uuid, outs };
@@ -138,10 +141,12 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
 /** Waits for a started guest to be up (guest agent), then reads back what libvirt runs. */
 async function observe(uri: string, inputs: DomainInputs, started: number): Promise<DomainOutputs> {
     const { name } = inputs;
-    await waitForAgent(uri, name, inputs.bootTimeoutSec * 1000);
-    const bootSeconds = (Date.now() - started) / 1000;
-    const observedVcpuPins = await verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins);
-    const uuid = (await virsh(uri, ["domuuid", name])).trim();
+    // libvirt knows the pinning and the UUID from the start: read them while the agent comes up.
+    const [bootSeconds, observedVcpuPins, uuid] = await Promise.all([
+        timed("domain: guest agent answers", name, () => waitForAgent(uri, name, inputs.bootTimeoutSec * 1000)).then(() => (Date.now() - started) / 1000),
+        timed("domain: pinning check (vcpupin)", name, () => verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins)),
+        timed("domain: uuid (domuuid)", name, () => virsh(uri, ["domuuid", name])).then((out) => out.trim()),
+    ]);
     return { ...inputs, uuid, bootSeconds, observedVcpuPins, runState: "running" };
 }
 

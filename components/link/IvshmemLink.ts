@@ -27,15 +27,24 @@ export class IvshmemLink extends pulumi.ComponentResource {
 
     constructor(name: string, args: IvshmemLinkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(tokens.ivshmemLink, name, {}, opts);
-        const { link } = args;
-        const region = new ShmRegion(
-            `${name}-shm`,
-            { uri: link.uri, path: link.path, sizeBytes: link.size.bytes, hugepages: link.hugepages, ...(args.access ? { access: args.access } : {}) },
-            { parent: this },
-        );
+        const region = createLinkRegion(name, args, { parent: this });
         this.path = region.path;
         this.sizeBytes = region.sizeBytes;
-        this.members = pulumi.output(link.members);
+        this.members = pulumi.output(args.link.members);
         this.registerOutputs({ path: this.path, sizeBytes: this.sizeBytes, members: this.members });
     }
+}
+
+/**
+ * The link's one resource: the host file behind it, named `<name>-shm`.
+ * IvshmemLink parents it to itself; a large TestPod registers it directly
+ * (TestPodArgs.guestComponents).
+ */
+export function createLinkRegion(name: string, args: IvshmemLinkArgs, opts: pulumi.CustomResourceOptions): ShmRegion {
+    const { link } = args;
+    return new ShmRegion(
+        `${name}-shm`,
+        { uri: link.uri, path: link.path, sizeBytes: link.size.bytes, hugepages: link.hugepages, ...(args.access ? { access: args.access } : {}) },
+        opts,
+    );
 }

@@ -2,13 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GuestImage as ImageFiles } from "../../guest-images/build";
 import type { HostTarget } from "../host/access";
 import { GuestImage } from "../host/GuestImage";
-import { NfvGuest } from "../guest/NfvGuest";
+import { createGuestDomain, NfvGuest, type GuestOutputs } from "../guest/NfvGuest";
 import type { HostFacts } from "../host/facts";
 import { HugepageReservation } from "../host/HugepageReservation";
 import { assessHostReadiness, describeUnready, type HostCheck, type HostKernelFacts } from "../host/readiness";
 import { RtHost } from "../host/RtHost";
 import { SriovPf } from "../host/SriovPf";
-import { IvshmemLink } from "../link/IvshmemLink";
+import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import { tryPlanPod, type GuestPlan, type PodPlan } from "../plan/podPlan";
 import { checkPod } from "../spec/check";
@@ -68,6 +68,17 @@ export interface TestPodArgs {
      * replaced or a setting or target changes.
      */
     probes?: PodProbesArgs;
+    /**
+     * Wrap each guest's domain in an NfvGuest component and each link's shm file
+     * in an IvshmemLink component. `false` registers the domain and the shm file
+     * directly under the pod: the same resources, named the same, with half the
+     * registrations, which is what lets a preview of hundreds of guests fit in
+     * seconds (docs/bench.md). `guests` and `links` are then empty; `guestOutputs`
+     * has every guest either way. Changing it on a running stack changes every
+     * domain's URN, so the domains would be made again: choose it when creating the stack.
+     * @default true
+     */
+    guestComponents?: boolean;
 }
 
 /** Probe settings of a pod (see components/probes/suiteConfig.ts and targets.ts). */
@@ -108,9 +119,11 @@ export class TestPod extends pulumi.ComponentResource {
     readonly resolved: PodPlan;
     /** The placement plan as a table a person reads (guest, vCPU, host CPU, NUMA node, role). */
     readonly placementTable: string;
-    /** The guests, by name. */
+    /** The guests' components, by name; empty when `guestComponents` is false. */
     readonly guests: Record<string, NfvGuest>;
-    /** The ivshmem links, by name. */
+    /** Every guest's outputs (domain name, console log, boot time, pins, XML, UUID), by name, whatever `guestComponents` says. */
+    readonly guestOutputs: Record<string, GuestOutputs>;
+    /** The ivshmem links' components, by name; empty when `guestComponents` is false. */
     readonly links: Record<string, IvshmemLink>;
     /** Guest summaries for stack outputs, by guest name. */
     readonly guestSummaries: pulumi.Output<Record<string, PodGuestSummary>>;
@@ -134,6 +147,7 @@ export class TestPod extends pulumi.ComponentResource {
         this.resolved = built.plan;
         this.placementTable = built.placementTable;
         this.guests = built.guests;
+        this.guestOutputs = built.guestOutputs;
         this.links = built.links;
         this.guestSummaries = built.guestSummaries;
         this.accel = built.accel;
@@ -169,24 +183,40 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
 function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, plan: PodPlan) {
     const access = (host: string) => (args.hostAccess?.[host] ? { access: args.hostAccess[host] } : {});
     const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, plan, access);
-    const links = createLinks(name, parent, plan, access);
+    const components = args.guestComponents !== false;
+    const links = createLinks(name, parent, plan, access, components);
     const images = createImages(name, parent, plan, args.image, access);
     const rtHosts = createRtHosts(name, parent, plan, args.allowHostReboot ?? false, access, args.hostFacts ?? {});
     const pfs = createSriovPfs(name, parent, plan, access, rtHosts);
     const guests: Record<string, NfvGuest> = {};
+    const guestOutputs: Record<string, GuestOutputs> = {};
+    /** What the probe suite waits for: each guest's component, or its domain. */
+    const guestResources: pulumi.Resource[] = [];
     for (const guest of plan.guests) {
         const dependsOn: pulumi.Resource[] = [
             images[guest.host],
             ...(rtHosts[guest.host] ? [rtHosts[guest.host]] : []),
             ...(pfs.get(guest.host) ?? []),
             ...(reservations.get(guest.host) ?? []),
-            ...plan.links.filter((l) => l.members.includes(guest.name)).map((l) => links[l.name]),
+            ...plan.links.filter((l) => l.members.includes(guest.name)).map((l) => links.resources[l.name]),
         ];
-        guests[guest.name] = new NfvGuest(
-            `${name}-${guest.name}`,
-            { guest, image: args.image, bootTimeoutSec: args.bootTimeoutSec, metadata: { pod: name, prefix: plan.namePrefix }, ...access(guest.host) },
-            { parent, dependsOn },
-        );
+        const guestArgs = {
+            guest,
+            image: args.image,
+            bootTimeoutSec: args.bootTimeoutSec,
+            metadata: { pod: name, prefix: plan.namePrefix },
+            ...access(guest.host),
+        };
+        if (components) {
+            const component = new NfvGuest(`${name}-${guest.name}`, guestArgs, { parent, dependsOn });
+            guests[guest.name] = component;
+            guestOutputs[guest.name] = component;
+            guestResources.push(component);
+        } else {
+            const built = createGuestDomain(`${name}-${guest.name}`, guestArgs, { parent, dependsOn });
+            guestOutputs[guest.name] = built;
+            guestResources.push(built.domain);
+        }
     }
 
     const accel = Object.fromEntries(plan.hosts.map((h) => [h.name, h.accel.reason]));
@@ -198,7 +228,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         .all(
             plan.guests.map((g) =>
                 pulumi
-                    .all([guests[g.name].domainName, guests[g.name].consoleLog, guests[g.name].bootSeconds, guests[g.name].vcpuPins])
+                    .all([guestOutputs[g.name].domainName, guestOutputs[g.name].consoleLog, guestOutputs[g.name].bootSeconds, guestOutputs[g.name].vcpuPins])
                     .apply(([domain, consoleLog, bootSeconds, vcpuPins]): [string, PodGuestSummary] => [
                         g.name,
                         { host: g.host, uri: g.uri, domain, accel: g.accel, consoleLog, bootSeconds, vcpuPins, ...probeCpus(g) },
@@ -215,7 +245,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                   guests: pulumi.all(
                       plan.guests.map((g) => pulumi.output({ guest: g.name, uri: g.uri, domain: g.domainName, ...probeCpus(g), ...access(g.host) })),
                   ),
-                  guestIds: pulumi.all(plan.guests.map((g) => guests[g.name].uuid)),
+                  guestIds: pulumi.all(plan.guests.map((g) => guestOutputs[g.name].uuid)),
                   config: args.probes.config,
                   targets: args.probes.targets,
                   gate: args.probes.gate,
@@ -226,7 +256,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
                   ringTool: pulumi.output(args.image).apply((image) => image.programs?.["nfvkit-ring"] ?? ""),
               },
               // After every guest is up: the suite measures them.
-              { parent, dependsOn: Object.values(guests) },
+              { parent, dependsOn: guestResources },
           )
         : undefined;
 
@@ -234,7 +264,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         plan,
         placementTable: formatPlacementTable(plan.placement),
         guests,
-        links,
+        guestOutputs,
+        links: links.components,
         guestSummaries,
         accel,
         hostNotes,
@@ -278,10 +309,20 @@ function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan
     return byHost;
 }
 
-function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf) {
-    const links: Record<string, IvshmemLink> = {};
-    for (const link of plan.links) links[link.name] = new IvshmemLink(`${name}-link-${link.name}`, { link, ...access(link.host) }, { parent });
-    return links;
+/** Each link's shm file, in an IvshmemLink component or alone; `resources` is what member guests wait for. */
+function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf, components: boolean) {
+    const result = { components: {} as Record<string, IvshmemLink>, resources: {} as Record<string, pulumi.Resource> };
+    for (const link of plan.links) {
+        const linkName = `${name}-link-${link.name}`;
+        const linkArgs = { link, ...access(link.host) };
+        if (components) {
+            result.components[link.name] = new IvshmemLink(linkName, linkArgs, { parent });
+            result.resources[link.name] = result.components[link.name];
+        } else {
+            result.resources[link.name] = createLinkRegion(linkName, linkArgs, { parent });
+        }
+    }
+    return result;
 }
 
 /** Per host whose running kernel could be read: how it compares with the plan's kernel arguments and PREEMPT_RT. */

@@ -6,51 +6,55 @@
  * any checkout of the project can preview, refresh, update and destroy it.
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import * as guestImage from "../host/guestImageOperations";
-import * as hugepageReservation from "../host/hugepageOperations";
-import * as rtHost from "../host/rtHostOperations";
-import * as sriovPf from "../host/sriovOperations";
-import * as domain from "../libvirt/domainOperations";
-import * as shmRegion from "../libvirt/shmOperations";
-import * as probeSuite from "../probes/suiteOperations";
+import { timed } from "../timing";
 import { tokens } from "../tokens";
 import { urnParts, type ResourceOperations } from "./operations";
 
 /** Reported to the engine; the kit's package version. */
 export const providerVersion = "0.1.0";
 
-const operationsByType: Record<string, ResourceOperations> = {
-    [tokens.domain]: domain,
-    [tokens.shmRegion]: shmRegion,
-    [tokens.hugepageReservation]: hugepageReservation,
-    [tokens.guestImage]: guestImage,
-    [tokens.sriovPf]: sriovPf,
-    [tokens.rtHost]: rtHost,
-    [tokens.probeSuite]: probeSuite,
+/**
+ * Each type's module is loaded on its first call: the plugin starts on every
+ * `up`, `preview` and `destroy`, and most stacks use a few of the types (the
+ * probe suite's parsers and report writers are the largest part of the kit).
+ */
+const operationsByType: Record<string, () => Promise<ResourceOperations>> = {
+    [tokens.domain]: () => import("../libvirt/domainOperations"),
+    [tokens.shmRegion]: () => import("../libvirt/shmOperations"),
+    [tokens.hugepageReservation]: () => import("../host/hugepageOperations"),
+    [tokens.guestImage]: () => import("../host/guestImageOperations"),
+    [tokens.sriovPf]: () => import("../host/sriovOperations"),
+    [tokens.rtHost]: () => import("../host/rtHostOperations"),
+    [tokens.probeSuite]: () => import("../probes/suiteOperations"),
 };
 
-function operationsFor(urn: string): ResourceOperations {
+async function operationsFor(urn: string): Promise<ResourceOperations> {
     const type = urnParts(urn).type;
-    const ops = operationsByType[type];
-    if (!ops) {
+    const load = operationsByType[type];
+    if (!load) {
         throw new Error(`the nfvkit provider has no resource type ${type}; it serves ${Object.keys(operationsByType).join(", ")}`);
     }
-    return ops;
+    return load();
+}
+
+/** "Domain", "HugepageReservation", ...: the type as the bench's breakdown names it. */
+function shortType(urn: string): string {
+    return urnParts(urn).type.split(":").pop() ?? "";
 }
 
 export const nfvkitProvider: provider.Provider = {
     version: providerVersion,
     async check(urn, olds, news) {
-        const ops = operationsFor(urn);
+        const ops = await operationsFor(urn);
         return ops.check ? ops.check(olds, news, { urn }) : { inputs: news };
     },
-    diff: (id, urn, olds, news) => operationsFor(urn).diff(id, olds, news, { urn }),
-    create: (urn, inputs) => operationsFor(urn).create(inputs, { urn }),
-    read: (id, urn, props) => operationsFor(urn).read(id, props, { urn }),
+    diff: async (id, urn, olds, news) => (await operationsFor(urn)).diff(id, olds, news, { urn }),
+    create: (urn, inputs) => timed(`${shortType(urn)} create`, urnParts(urn).name, async () => (await operationsFor(urn)).create(inputs, { urn })),
+    read: async (id, urn, props) => (await operationsFor(urn)).read(id, props, { urn }),
     async update(id, urn, olds, news) {
-        const ops = operationsFor(urn);
+        const ops = await operationsFor(urn);
         if (!ops.update) throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
         return ops.update(id, olds, news, { urn });
     },
-    delete: (id, urn, props) => operationsFor(urn).delete(id, props, { urn }),
+    delete: (id, urn, props) => timed(`${shortType(urn)} delete`, urnParts(urn).name, async () => (await operationsFor(urn)).delete(id, props, { urn })),
 };

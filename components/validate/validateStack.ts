@@ -52,12 +52,14 @@ export interface StackCheck {
     bootTimeoutSec?: number;
     /** Whether the kit may reboot managed hosts (`nfv-testpod:allowHostReboot`). @default false */
     allowHostReboot?: boolean;
+    /** `nfv-testpod:guestComponents`: wrap each guest and link in its own component (TestPodArgs.guestComponents). */
+    guestComponents?: boolean;
 }
 
 const key = (name: string) => `${configNamespace}:${name}`;
 const podKey = key("pod");
 /** The kit's own config keys; a host's ssh.privateKeySecret names further ones. */
-const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec", "allowHostReboot"];
+const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec", "guestComponents", "allowHostReboot"];
 const maxBootTimeoutSec = 86_400;
 
 export function validateStack(input: StackInput): StackCheck {
@@ -130,6 +132,16 @@ export function validateStack(input: StackInput): StackCheck {
             fix: "write true to let the kit reboot managed hosts when their kernel or boot args change, or false (the default)",
         });
     }
+    const wrap = input.config[key("guestComponents")];
+    if (wrap !== undefined && wrap !== null && typeof wrap !== "boolean") {
+        problems.push({
+            path: key("guestComponents"),
+            value: wrap,
+            reason: "must be true or false",
+            fix: "write false to register each guest's domain and each link's shm file directly under the pod (half the registrations, for pods of hundreds of guests), or true (the default)",
+        });
+    }
+    const guestComponents = typeof wrap === "boolean" ? wrap : undefined;
 
     // A value with a control character gets that one problem, not also "is not a safe name" about the same value.
     const limited = new Set(limitProblems.map((p) => p.path));
@@ -142,6 +154,7 @@ export function validateStack(input: StackInput): StackCheck {
         targets: targets.targets,
         gate: gate.gate,
         bootTimeoutSec,
+        guestComponents,
         allowHostReboot: reboot === true,
     };
 }

@@ -72,7 +72,14 @@ test("a misspelt config key is an error with a suggestion", (t) => {
 test("a misspelt secret key never shows its value", (t) => {
     const text = good.replace("config:\n", "config:\n  nfv-testpod:hostKeyLabb:\n    secure: v1:abc\n");
     t.deepEqual(lines(text), [
-        "Pulumi.t.yaml:2: nfv-testpod:hostKeyLabb: is not a setting of the kit (got [secret]). Fix: remove it; the kit reads nfv-testpod:pod, nfv-testpod:probes, nfv-testpod:targets, nfv-testpod:gate, nfv-testpod:bootTimeoutSec, nfv-testpod:allowHostReboot",
+        "Pulumi.t.yaml:2: nfv-testpod:hostKeyLabb: is not a setting of the kit (got [secret]). Fix: remove it; the kit reads nfv-testpod:pod, nfv-testpod:probes, nfv-testpod:targets, nfv-testpod:gate, nfv-testpod:bootTimeoutSec, nfv-testpod:guestComponents, nfv-testpod:allowHostReboot",
+    ]);
+});
+
+test("guestComponents takes true or false; anything else is named with its line and the fix", (t) => {
+    t.deepEqual(lines(good.replace("config:\n", "config:\n  nfv-testpod:guestComponents: false\n")), []);
+    t.deepEqual(lines(good.replace("config:\n", "config:\n  nfv-testpod:guestComponents: no components\n")), [
+        "Pulumi.t.yaml:2: nfv-testpod:guestComponents: must be true or false (got \"no components\"). Fix: write false to register each guest's domain and each link's shm file directly under the pod (half the registrations, for pods of hundreds of guests), or true (the default)",
     ]);
 });
 

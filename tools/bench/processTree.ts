@@ -56,7 +56,8 @@ export function roleOf(cmdline: string[]): ProcessRole {
     const args = cmdline.join(" ");
     if (exe === "pulumi") return "engine";
     if (exe === "pulumi-language-nodejs") return "language host";
-    if (/components\/provider\/server\.ts|pulumi-resource-nfvkit/.test(args)) return "nfvkit provider";
+    // The floor program's no-op plugin (tools/bench/floor/provider) counts as the provider of its runs.
+    if (/components\/provider\/server\.ts|pulumi-resource-nfvkit|floor\/provider\/server\.ts/.test(args)) return "nfvkit provider";
     if (/cmd\/run|tsx/.test(args) || exe === "node") return "program";
     return "other";
 }

@@ -115,3 +115,60 @@ export function formatProfile(title: string, summary: ProfileSummary): string[] 
         ...summary.bySelf.map((e) => `    ${pct(e.ms)}  ${(e.ms / 1000).toFixed(2)} s  ${e.what}`),
     ];
 }
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** One side-by-side comparison: the kit's runs against a baseline's, as medians and a ratio. */
+export interface Comparison {
+    what: string;
+    kit: number[];
+    baselineName: string;
+    baseline: number[];
+    /** The ratio kit / baseline must stay at or under this. */
+    target?: number;
+}
+
+/** The comparisons as a table of medians and ratios, with each target MET or MISSED. */
+export function formatComparisons(rows: Comparison[]): string[] {
+    const runs = (v: number[]) => v.map((x) => x.toFixed(1)).join(", ");
+    return table(
+        ["comparison", "kit s (runs)", "kit median", "baseline", "baseline s (runs)", "baseline median", "ratio", "target"],
+        rows.map((r) => {
+            const ratio = median(r.kit) / median(r.baseline);
+            return [
+                r.what,
+                runs(r.kit),
+                median(r.kit).toFixed(1),
+                r.baselineName,
+                runs(r.baseline),
+                median(r.baseline).toFixed(1),
+                `${ratio.toFixed(2)}x`,
+                r.target === undefined ? "-" : `≤ ${r.target.toFixed(2)}x ${ratio <= r.target ? "MET" : "MISSED"}`,
+            ];
+        }),
+    );
+}
+
+/** Where an `up` spends its time: each step's median start, wall time and longest single subject over the runs. */
+export function formatBreakdown(runs: { what: string; subjects: number; startsAt: number; wall: number; longest: number }[][]): string[] {
+    const steps = new Map<string, { subjects: number; startsAt: number[]; wall: number[]; longest: number[] }>();
+    for (const run of runs) {
+        for (const s of run) {
+            const e = steps.get(s.what) ?? { subjects: s.subjects, startsAt: [], wall: [], longest: [] };
+            e.startsAt.push(s.startsAt);
+            e.wall.push(s.wall);
+            e.longest.push(s.longest);
+            steps.set(s.what, e);
+        }
+    }
+    const rows = [...steps.entries()].sort((a, b) => median(a[1].startsAt) - median(b[1].startsAt));
+    return table(
+        ["step (median over runs)", "subjects", "starts at s", "wall s", "longest one s"],
+        rows.map(([what, e]) => [what, String(e.subjects), median(e.startsAt).toFixed(2), median(e.wall).toFixed(2), median(e.longest).toFixed(2)]),
+    );
+}

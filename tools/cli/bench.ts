@@ -1,12 +1,22 @@
 /**
- * `npm run bench [-- options]`: how long a real `pulumi preview` of a large
- * pod takes and how much memory it needs, at 1/4, 1/2 and full size
- * (64 hosts, 512 guests, 256 links), so people see how cost grows.
- * See docs/bench.md.
+ * `npm run bench [-- <what> options]`: the kit side by side with baselines,
+ * as ratios (absolute times drift on a shared machine), and how the cost of
+ * a preview grows with the pod. See docs/bench.md.
+ *
+ * What (default: up and preview):
+ *   up        `pulumi up` / `destroy` / no-change `up` of the ci pod (probes off) against a
+ *             plain virsh script (tools/bench/virsh-pod.sh) and an empty program, alternating;
+ *             and where `up` spends its time
+ *   preview   `pulumi preview` of the large synthetic pod against the floor program
+ *             (tools/bench/floor): the same resource graph, nothing else
+ *   sizes     preview cost at 1/4, 1/2 and full size, and its growth per guest
  *
  * Options:
- *   --hosts 16,32,64   sizes to run, in hosts (8 guests and 4 links per host)
- *   --profile          always profile the largest size's program (default: only when the target is missed)
+ *   --runs N           timed runs of each side, after a warm-up of each (default 3)
+ *   --guest-components preview the pod with nfv-testpod:guestComponents true (an NfvGuest and an
+ *                      IvshmemLink component per guest and link; the default of a stack), not false
+ *   --hosts 16,32,64   sizes, in hosts (8 guests and 4 links per host); preview uses the largest (default 64)
+ *   --profile          always profile the largest size's program (sizes; default: only when the target is missed)
  *   --no-profile       never profile
  *   --json FILE        also write the measurements as JSON
  *   --node-options "…" NODE_OPTIONS for every Node.js process of the previews (to try a remedy, e.g. --stack-trace-limit=0)
@@ -17,10 +27,19 @@ import * as path from "node:path";
 import { ensureGuestImage } from "../../guest-images/build";
 import { summarizeCpuProfile, type CpuProfile } from "../bench/cpuProfile";
 import { benchPreview, type PreviewMeasurement } from "../bench/previewBench";
-import { defaultTarget, formatGrowth, formatMeasurements, formatProfile, formatVerdict } from "../bench/report";
+import { benchPreviewAgainstFloor } from "../bench/floorBench";
+import { countByType } from "../bench/floorGraph";
+import { benchUp } from "../bench/upBench";
+import { defaultTarget, formatBreakdown, formatComparisons, formatGrowth, formatMeasurements, formatProfile, formatVerdict, median } from "../bench/report";
 import { projectRoot } from "./engine";
 
+type BenchPart = "up" | "preview" | "sizes";
+
 interface BenchArgs {
+    parts: BenchPart[];
+    runs: number;
+    /** The preview's pod setting nfv-testpod:guestComponents. */
+    guestComponents: boolean;
     hosts: number[];
     profile: "always" | "on-miss" | "never";
     json?: string;
@@ -30,10 +49,16 @@ interface BenchArgs {
 const GUESTS_PER_HOST = 8;
 
 function parseArgs(argv: string[]): BenchArgs {
-    const args: BenchArgs = { hosts: [16, 32, 64], profile: "on-miss" };
+    const args: BenchArgs = { parts: [], runs: 3, guestComponents: false, hosts: [16, 32, 64], profile: "on-miss" };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
-        if (a === "--hosts") {
+        if (a === "up" || a === "preview" || a === "sizes") args.parts.push(a);
+        else if (a === "--guest-components") args.guestComponents = true;
+        else if (a === "--runs") {
+            const n = Number(argv[++i]);
+            if (!Number.isInteger(n) || n < 1) throw new Error(`--runs: expected a whole number ≥ 1, e.g. 3 (got ${JSON.stringify(argv[i])})`);
+            args.runs = n;
+        } else if (a === "--hosts") {
             const list = (argv[++i] ?? "").split(",").map(Number);
             if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
                 throw new Error(`--hosts: expected a comma-separated list of whole numbers ≥ 1, e.g. 16,32,64 (got ${JSON.stringify(argv[i])})`);
@@ -43,8 +68,12 @@ function parseArgs(argv: string[]): BenchArgs {
         else if (a === "--no-profile") args.profile = "never";
         else if (a === "--json") args.json = argv[++i];
         else if (a === "--node-options") args.nodeOptions = argv[++i];
-        else throw new Error(`unknown option ${a}; options: --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"`);
+        else
+            throw new Error(
+                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --guest-components  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"`,
+            );
     }
+    if (args.parts.length === 0) args.parts = ["up", "preview"];
     return args;
 }
 
@@ -56,12 +85,75 @@ async function main(): Promise<void> {
     const log = (line: string) => console.log(`  ${line}`);
     const env: NodeJS.ProcessEnv = args.nodeOptions ? { NODE_OPTIONS: args.nodeOptions } : {};
     if (args.nodeOptions) console.log(`NODE_OPTIONS for the previews: ${args.nodeOptions}`);
+    console.log(`Machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${os.loadavg()[0].toFixed(1)}`);
 
     // The program builds or finds the guest image; build it now so no timed run includes a build.
     console.log("Guest image (not timed):");
     const image = await ensureGuestImage({ log });
     log(`ready: ${image.hash}`);
 
+    const results: Record<string, unknown> = {};
+    const comparisons: Parameters<typeof formatComparisons>[0] = [];
+    if (args.parts.includes("up")) {
+        console.log(`\nup and destroy of the ci pod (probes off) against a plain virsh script, ${args.runs} runs each, alternating:`);
+        const up = await benchUp({ runs: args.runs, log });
+        results.up = up;
+        comparisons.push(
+            { what: "up (pulumi up --skip-preview)", kit: up.kitUp, baselineName: "virsh script up", baseline: up.scriptUp, target: 1.2 },
+            { what: "destroy", kit: up.kitDestroy, baselineName: "virsh script down", baseline: up.scriptDown, target: 1.2 },
+            { what: "no-change up", kit: up.kitNoChangeUp, baselineName: "empty program up", baseline: up.emptyProgramUp },
+        );
+        console.log("\nWhere the kit's up spends its time (NFVKIT_TIMING_LOG; seconds from the CLI's start):\n");
+        for (const line of formatBreakdown(up.breakdowns)) console.log(`  ${line}`);
+        console.log(`  (the whole up: median ${median(up.kitUp).toFixed(2)} s)`);
+        console.log("\nWhere the kit's destroy spends its time:\n");
+        for (const line of formatBreakdown(up.destroyBreakdowns)) console.log(`  ${line}`);
+        console.log(`  (the whole destroy: median ${median(up.kitDestroy).toFixed(2)} s)`);
+    }
+    if (args.parts.includes("preview")) {
+        const hosts = args.hosts[args.hosts.length - 1];
+        const setting = `nfv-testpod:guestComponents: ${args.guestComponents}`;
+        console.log(
+            `\npreview of ${hosts} hosts, ${hosts * GUESTS_PER_HOST} guests (${setting}), against the floor program, ${args.runs} runs each, alternating:`,
+        );
+        const preview = await benchPreviewAgainstFloor({ size: { hosts }, runs: args.runs, guestComponents: args.guestComponents, env, log });
+        results.preview = { ...preview, graph: countByType(preview.graph) };
+        comparisons.push({
+            what: `preview, ${hosts * GUESTS_PER_HOST} guests`,
+            kit: preview.kit.map((m) => m.wallSeconds),
+            baselineName: "floor program preview",
+            baseline: preview.floor.map((m) => m.wallSeconds),
+            target: 1.15,
+        });
+        console.log("");
+        for (const line of formatMeasurements([...preview.kit, ...preview.floor])) console.log(`  ${line}`);
+        console.log("\n  the graph, by type:");
+        for (const c of countByType(preview.graph)) console.log(`    ${String(c.count).padStart(5)}  ${c.type} (${c.kind})`);
+        const verdict = formatVerdict(
+            [
+                {
+                    ...preview.kit[0],
+                    wallSeconds: median(preview.kit.map((m) => m.wallSeconds)),
+                    peakTreeRssMiB: median(preview.kit.map((m) => m.peakTreeRssMiB)),
+                },
+            ],
+            defaultTarget,
+        );
+        for (const line of verdict.lines) console.log(`  ${line} (medians)`);
+    }
+    if (comparisons.length > 0) {
+        console.log("\nSide by side (medians; ratio = kit / baseline):\n");
+        for (const line of formatComparisons(comparisons)) console.log(`  ${line}`);
+    }
+    if (args.parts.includes("sizes")) results.sizes = await sizes(args, env, log);
+
+    if (args.json) {
+        writeFileSync(args.json, JSON.stringify(results, null, 2));
+        console.log(`\nMeasurements written to ${args.json}`);
+    }
+}
+
+async function sizes(args: BenchArgs, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Record<string, unknown>> {
     // One host first: it warms caches (tsx's transpile cache, the page cache) and shows the fixed cost.
     console.log("\nBaseline, 1 host (fixed cost; also warms caches):");
     const baseline = await benchPreview({ size: { hosts: 1 }, log, env });
@@ -109,10 +201,7 @@ async function main(): Promise<void> {
         }
     }
 
-    if (args.json) {
-        writeFileSync(args.json, JSON.stringify({ target: defaultTarget, baseline, sized, met: verdict.met, profiles }, null, 2));
-        console.log(`\nMeasurements written to ${args.json}`);
-    }
+    return { target: defaultTarget, baseline, sized, met: verdict.met, profiles };
 }
 
 main().catch((err) => {

@@ -1,0 +1,4 @@
+export * from "./engineSteps";
+export * from "./podChanges";
+export * from "./comment";
+export * from "./markdown";
