@@ -54,6 +54,7 @@ export = async () => {
         image,
         bootTimeoutSec: checked.bootTimeoutSec,
         guestComponents: checked.guestComponents,
+        allowHostReboot: checked.allowHostReboot,
         // The private key stays a secret in the state: the engine encrypts it there.
         hostAccess: Object.fromEntries(
             Object.entries(ssh).map(([host, target]) => [host, pulumi.output({ ...target, privateKey: pulumi.secret(target.privateKey) })]),

@@ -14,6 +14,8 @@ export const tokens = {
     shmRegion: "nfvkit:libvirt:ShmRegion",
     hugepageReservation: "nfvkit:host:HugepageReservation",
     guestImage: "nfvkit:host:GuestImage",
+    sriovPf: "nfvkit:host:SriovPf",
+    rtHost: "nfvkit:host:RtHost",
     probeSuite: "nfvkit:probes:ProbeSuite",
 } as const;
 

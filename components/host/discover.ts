@@ -8,6 +8,7 @@ import { chooseAccel, type Accel } from "./accel";
 import { hostAccess, targetForHost, virshUriFor, type HostAccess } from "./access";
 import { discoverMemoryLocking } from "./memoryLocking";
 import { readKernelFacts } from "./readiness";
+import { discoverPfs } from "./sriov";
 import { discoverTopology } from "./topology";
 
 export interface DiscoverOptions {
@@ -55,7 +56,11 @@ export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): 
         if (!memoryLocking.supported) opts.log?.(`host ${host.name}: ${memoryLocking.reason}`);
         // A host the kit cannot reach has no kernel facts: readiness is then not assessed for it.
         const kernel = access ? await readKernelFacts(access) : undefined;
-        facts[host.name] = { topology, accel, memoryLocking, kernel };
+        // PFs are read only for hosts whose spec names PFs: VF requests are checked against them.
+        const pfs = access && Array.isArray(host.pfs) && host.pfs.length > 0 ? await discoverPfs(access).catch(() => undefined) : undefined;
+        if (pfs)
+            opts.log?.(`host ${host.name}: SR-IOV PFs ${pfs.map((p) => `${p.name} (${p.driver}, ${p.pciAddress}, ${p.totalVfs} VFs)`).join(", ") || "none"}`);
+        facts[host.name] = { topology, accel, memoryLocking, kernel, ...(pfs ? { pfs } : {}) };
     }
     return facts;
 }

@@ -5,6 +5,7 @@
 import type { AccelChoice } from "./accel";
 import type { MemoryLockingSupport } from "./memoryLocking";
 import type { HostKernelFacts } from "./readiness";
+import type { PfFacts } from "./sriov";
 import type { HostTopology } from "../spec/types";
 
 export interface HostFacts {
@@ -16,4 +17,6 @@ export interface HostFacts {
     memoryLocking?: MemoryLockingSupport;
     /** The host's running kernel, for the host readiness checks; absent when it cannot be read. */
     kernel?: HostKernelFacts;
+    /** The host's SR-IOV PFs (PCI address, driver, NUMA node, sriov_totalvfs, netdev); absent when the host cannot be read. */
+    pfs?: PfFacts[];
 }

@@ -46,6 +46,8 @@ export interface HostPlan {
     /** Everything the kit adapted to this host and why (accelerator, knobs it had to turn off). */
     notes: string[];
     ssh?: { user: string; address: string; port: number; privateKeySecret: string; knownHosts?: string[] };
+    /** Set when the kit manages the host's kernel, boot args and tuning (an RtHost resource). */
+    manage?: { kernelPackage: string };
 }
 
 export type HostHugepages = Omit<HugepageDemand, "host">;
@@ -54,7 +56,7 @@ export interface PfPlan {
     name: string;
     vfCount?: number;
     numaNode?: number;
-    /** The VFs the pod's guests take from this PF. Data only: nothing creates VFs yet. */
+    /** The VFs the pod's guests take from this PF; a SriovPf resource creates and sets them. */
     vfs: VfAction[];
 }
 
@@ -259,6 +261,7 @@ function assemble(pod: CheckedPod, placed: PodPlacement, hostFacts: Record<strin
             })),
             notes: [accel.reason, ...(locking && !locking.supported ? [locking.reason] : [])],
             ...(h.ssh ? { ssh: h.ssh } : {}),
+            ...(h.manage ? { manage: h.manage } : {}),
         };
     });
 

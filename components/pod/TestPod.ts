@@ -5,7 +5,9 @@ import { GuestImage } from "../host/GuestImage";
 import { createGuestDomain, NfvGuest, type GuestOutputs } from "../guest/NfvGuest";
 import type { HostFacts } from "../host/facts";
 import { HugepageReservation } from "../host/HugepageReservation";
-import { assessHostReadiness, describeUnready, type HostCheck } from "../host/readiness";
+import { assessHostReadiness, describeUnready, type HostCheck, type HostKernelFacts } from "../host/readiness";
+import { RtHost } from "../host/RtHost";
+import { SriovPf } from "../host/SriovPf";
 import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import { tryPlanPod, type GuestPlan, type PodPlan } from "../plan/podPlan";
@@ -49,6 +51,11 @@ export interface TestPodArgs {
     reserveHugepages?: boolean;
     /** Guest boot timeout in seconds. @default NfvGuest's default. */
     bootTimeoutSec?: number;
+    /**
+     * Whether the kit may reboot hosts with `manage: true` when their kernel or boot args change.
+     * @default false: `up` then stops with what the host needs, and the operator reboots it
+     */
+    allowHostReboot?: boolean;
     /**
      * How each host is reached for its files and commands (image copy, hugepages,
      * shm files, console logs, probes), by host name. The SSH private key in it
@@ -179,6 +186,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     const components = args.guestComponents !== false;
     const links = createLinks(name, parent, plan, access, components);
     const images = createImages(name, parent, plan, args.image, access);
+    const rtHosts = createRtHosts(name, parent, plan, args.allowHostReboot ?? false, access, args.hostFacts ?? {});
+    const pfs = createSriovPfs(name, parent, plan, access, rtHosts);
     const guests: Record<string, NfvGuest> = {};
     const guestOutputs: Record<string, GuestOutputs> = {};
     /** What the probe suite waits for: each guest's component, or its domain. */
@@ -186,6 +195,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     for (const guest of plan.guests) {
         const dependsOn: pulumi.Resource[] = [
             images[guest.host],
+            ...(rtHosts[guest.host] ? [rtHosts[guest.host]] : []),
+            ...(pfs.get(guest.host) ?? []),
             ...(reservations.get(guest.host) ?? []),
             ...plan.links.filter((l) => l.members.includes(guest.name)).map((l) => links.resources[l.name]),
         ];
@@ -359,4 +370,83 @@ function probeCpus(g: GuestPlan) {
 /** `<project>-<stack>`: two stacks on one host never collide. */
 function defaultNamePrefix(): string {
     return `${pulumi.getProject()}-${pulumi.getStack()}`;
+}
+
+/** An RtHost per host with `manage: true`: the kernel, boot args and tuning the plan computed for it. */
+function createRtHosts(
+    name: string,
+    parent: pulumi.Resource,
+    plan: PodPlan,
+    allowReboot: boolean,
+    access: AccessOf,
+    facts: Record<string, HostFacts>,
+): Record<string, RtHost> {
+    const out: Record<string, RtHost> = {};
+    for (const host of plan.hosts) {
+        if (!host.manage) continue;
+        const notice = rebootNotice(host, facts[host.name]?.kernel);
+        if (notice)
+            pulumi.log.info(
+                allowReboot
+                    ? notice
+                    : `${notice} (this stack does not allow the kit to reboot hosts: set nfv-testpod:allowHostReboot: true, or reboot it yourself after up)`,
+            );
+        out[host.name] = new RtHost(
+            `${name}-${host.name}-rt`,
+            {
+                host: host.name,
+                kernelPackage: host.manage.kernelPackage,
+                kernelArgs: host.kernelArgs,
+                housekeepingCpus: host.housekeepingCpus.toString(),
+                isolatedCpus: host.isolatedCpus.toString(),
+                allowReboot,
+                ...access(host.name),
+            },
+            { parent },
+        );
+    }
+    return out;
+}
+
+/** The preview's words for a managed host whose running kernel lacks what the plan needs, e.g. `host lab-1: kernel args change (+nohz_full=2-3), reboot required`. */
+export function rebootNotice(host: PodPlan["hosts"][number], kernel: HostKernelFacts | undefined): string | undefined {
+    if (!kernel || !host.manage) return undefined;
+    const reasons: string[] = [];
+    if (!(kernel.realtime || /PREEMPT_RT/.test(kernel.version))) reasons.push(`kernel ${kernel.release} → PREEMPT_RT (${host.manage!.kernelPackage})`);
+    const missing = assessHostReadiness(kernel, host.kernelArgs)
+        .filter((c) => c.name.startsWith("boot arg ") && !c.pass)
+        .map((c) => `+${c.expected}`);
+    if (missing.length > 0) reasons.push(`kernel args change (${missing.join(" ")})`);
+    return reasons.length > 0 ? `host ${host.name}: ${reasons.join(", ")}, reboot required` : undefined;
+}
+
+/** A SriovPf per PF whose VFs the pod's guests take, after the host's RtHost (the IOMMU args must be booted first). */
+function createSriovPfs(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf, rtHosts: Record<string, RtHost>): Map<string, SriovPf[]> {
+    const out = new Map<string, SriovPf[]>();
+    for (const host of plan.hosts) {
+        for (const pf of host.pfs) {
+            if (pf.vfs.length === 0) continue;
+            const numVfs = pf.vfCount ?? Math.max(...pf.vfs.map((v) => v.vf)) + 1;
+            const resource = new SriovPf(
+                `${name}-${host.name}-${pf.name}`,
+                {
+                    host: host.name,
+                    pf: pf.name,
+                    numVfs,
+                    vfs: pf.vfs.map((v) => ({
+                        index: v.vf,
+                        ...(v.mac ? { mac: v.mac.toString() } : {}),
+                        ...(v.vlan !== undefined ? { vlan: v.vlan } : {}),
+                        trust: v.trust,
+                        spoofchk: v.spoofchk,
+                        bind: "vfio-pci" as const,
+                    })),
+                    ...access(host.name),
+                },
+                { parent, dependsOn: rtHosts[host.name] ? [rtHosts[host.name]] : [] },
+            );
+            out.set(host.name, [...(out.get(host.name) ?? []), resource]);
+        }
+    }
+    return out;
 }

@@ -23,6 +23,8 @@ const operationsByType: Record<string, () => Promise<ResourceOperations>> = {
     [tokens.shmRegion]: () => import("../libvirt/shmOperations"),
     [tokens.hugepageReservation]: () => import("../host/hugepageOperations"),
     [tokens.guestImage]: () => import("../host/guestImageOperations"),
+    [tokens.sriovPf]: () => import("../host/sriovOperations"),
+    [tokens.rtHost]: () => import("../host/rtHostOperations"),
     [tokens.probeSuite]: () => import("../probes/suiteOperations"),
 };
 

@@ -37,7 +37,22 @@ export interface ResolveOptions {
 }
 
 const podKeys = ["hosts", "guests", "links"] as const;
-const hostKeys = ["name", "uri", "ssh", "topology", "housekeepingCpus", "isolatedCpus", "hugepages", "pfs", "guestKnobs", "accel"] as const;
+const hostKeys = [
+    "name",
+    "uri",
+    "ssh",
+    "topology",
+    "housekeepingCpus",
+    "isolatedCpus",
+    "hugepages",
+    "pfs",
+    "guestKnobs",
+    "accel",
+    "manage",
+    "kernelPackage",
+] as const;
+/** Debian package names (policy 5.6.1): lower case letters, digits, "+", "-", "."; at least two characters, starting alphanumeric. */
+const debianPackagePattern = /^[a-z0-9][a-z0-9+.-]+$/;
 const sshKeys = ["user", "address", "port", "privateKeySecret", "knownHosts"] as const;
 const guestKeys = [
     "name",
@@ -281,6 +296,34 @@ function readHosts(
 
         const uriHost = uriCheck.ok ? uriCheck.target.host : undefined;
         const ssh = spec.ssh === undefined ? undefined : readSsh(r, spec.ssh, joinPath(p, "ssh"), uriHost, name);
+        const manageFlag = r.boolean(spec.manage, joinPath(p, "manage")) ?? false;
+        let kernelPackage = r.string(spec.kernelPackage, joinPath(p, "kernelPackage"));
+        if (kernelPackage !== undefined && !debianPackagePattern.test(kernelPackage)) {
+            r.report(
+                joinPath(p, "kernelPackage"),
+                kernelPackage,
+                "is not a Debian package name",
+                "write the package as apt knows it, e.g. linux-image-rt-amd64",
+            );
+            kernelPackage = undefined;
+        }
+        if (spec.kernelPackage !== undefined && !manageFlag) {
+            r.report(
+                joinPath(p, "kernelPackage"),
+                spec.kernelPackage,
+                "has no effect: the kit installs kernels only on hosts it manages",
+                "add manage: true, or remove kernelPackage",
+            );
+        }
+        if (manageFlag && spec.ssh === undefined && uriHost !== undefined) {
+            r.report(
+                joinPath(p, "manage"),
+                spec.manage,
+                `asks the kit to manage remote host ${name ?? ""}, which it reaches only through libvirt`.replace("host  ", "host "),
+                "add ssh: { privateKeySecret: <secret config key>, knownHosts: <pinned keys> } to the host, or remove manage",
+            );
+        }
+        const manage = manageFlag ? { kernelPackage: kernelPackage ?? "linux-image-rt-amd64" } : undefined;
 
         let topology: HostTopology | undefined;
         if (spec.topology !== undefined) topology = readTopology(r, spec.topology, joinPath(p, "topology"));
@@ -438,6 +481,7 @@ function readHosts(
                 hugepages,
                 pfs,
                 ...(ssh ? { ssh } : {}),
+                ...(manage ? { manage } : {}),
             },
         });
     });

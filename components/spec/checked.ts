@@ -42,6 +42,8 @@ export interface CheckedHost {
     hugepages: CheckedHugepagePool[];
     /** SR-IOV PFs declared for the host. */
     pfs: { name: string; vfCount?: number; numaNode?: number }[];
+    /** Set when the kit manages the host's kernel, boot args and tuning (`manage: true`). */
+    manage?: { kernelPackage: string };
     /** SSH access, when declared; the key itself stays in the named secret config key. */
     ssh?: { user: string; address: string; port: number; privateKeySecret: string; knownHosts?: string[] };
 }

@@ -114,6 +114,17 @@ export interface HostSpec {
     /** SR-IOV PFs whose VFs guests may take. @default [] (no VFs can be requested) */
     pfs?: PhysicalFunctionSpec[];
     /**
+     * Let the kit bring the host itself to what the pod needs (docs/rt-hosts.md): the
+     * PREEMPT_RT kernel installed and booted by default, the computed boot args in the kit's
+     * own GRUB file, and the runtime tuning (RT throttling, IRQ affinity, kernel-thread
+     * priorities, THP, KSM, kvm parameters). A reboot it needs happens only when the stack
+     * sets `nfv-testpod:allowHostReboot: true`; otherwise `up` stops and says what the host needs.
+     * @default false: the host's kernel and boot loader are the operator's; the kit only compares (hostReadiness)
+     */
+    manage?: boolean;
+    /** The Debian package of the RT kernel a managed host boots. @default "linux-image-rt-amd64" */
+    kernelPackage?: string;
+    /**
      * Knob defaults for every guest on this host, for hosts that cannot do
      * what the kit's defaults ask (e.g. `locked: false` where QEMU may not
      * raise its locked-memory limit). A guest's own `knobs` still win.

@@ -6,6 +6,7 @@
  * agree on what is wrong. Pure: config, secrets' key names and host facts in;
  * problems and resolved settings out.
  */
+import { pfFactProblems } from "./pfFacts";
 import type { HostFacts } from "../host/facts";
 import { tryPlanPod, type PodPlan } from "../plan/podPlan";
 import { checkInterVmLinks } from "../probes/interVmConfig";
@@ -50,6 +51,8 @@ export interface StackCheck {
     targets?: Targets;
     gate?: Gate;
     bootTimeoutSec?: number;
+    /** Whether the kit may reboot managed hosts (`nfv-testpod:allowHostReboot`). @default false */
+    allowHostReboot?: boolean;
     /** `nfv-testpod:guestComponents`: wrap each guest and link in its own component (TestPodArgs.guestComponents). */
     guestComponents?: boolean;
 }
@@ -57,7 +60,7 @@ export interface StackCheck {
 const key = (name: string) => `${configNamespace}:${name}`;
 const podKey = key("pod");
 /** The kit's own config keys; a host's ssh.privateKeySecret names further ones. */
-const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec", "guestComponents"];
+const settingKeys = ["pod", "probes", "targets", "gate", "bootTimeoutSec", "guestComponents", "allowHostReboot"];
 const maxBootTimeoutSec = 86_400;
 
 export function validateStack(input: StackInput): StackCheck {
@@ -92,6 +95,7 @@ export function validateStack(input: StackInput): StackCheck {
     const podCheck = spec === undefined ? { problems: [] } : planPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
     problems.push(...podCheck.problems);
     problems.push(...remoteHostsWithoutAccess(spec, podPath));
+    problems.push(...pfFactProblems(spec, input.hostFacts, podPath));
     if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
 
     const probes = checkProbeSuiteConfig(input.config[key("probes")], key("probes"));
@@ -131,6 +135,15 @@ export function validateStack(input: StackInput): StackCheck {
             });
     }
 
+    const reboot = input.config[key("allowHostReboot")];
+    if (reboot !== undefined && reboot !== null && typeof reboot !== "boolean") {
+        problems.push({
+            path: key("allowHostReboot"),
+            value: reboot,
+            reason: "must be true or false",
+            fix: "write true to let the kit reboot managed hosts when their kernel or boot args change, or false (the default)",
+        });
+    }
     const wrap = input.config[key("guestComponents")];
     if (wrap !== undefined && wrap !== null && typeof wrap !== "boolean") {
         problems.push({
@@ -146,7 +159,16 @@ export function validateStack(input: StackInput): StackCheck {
     const limited = new Set(limitProblems.map((p) => p.path));
     const all = [...limitProblems, ...problems.filter((p) => !limited.has(p.path))];
     if (all.length > 0) return finish(all, input.lineOf);
-    return { problems: [], plan: podCheck.plan, probes: probes.config, targets: targets.targets, gate: gate.gate, bootTimeoutSec, guestComponents };
+    return {
+        problems: [],
+        plan: podCheck.plan,
+        probes: probes.config,
+        targets: targets.targets,
+        gate: gate.gate,
+        bootTimeoutSec,
+        guestComponents,
+        allowHostReboot: reboot === true,
+    };
 }
 
 /**

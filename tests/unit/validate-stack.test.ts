@@ -72,7 +72,7 @@ test("a misspelt config key is an error with a suggestion", (t) => {
 test("a misspelt secret key never shows its value", (t) => {
     const text = good.replace("config:\n", "config:\n  nfv-testpod:hostKeyLabb:\n    secure: v1:abc\n");
     t.deepEqual(lines(text), [
-        "Pulumi.t.yaml:2: nfv-testpod:hostKeyLabb: is not a setting of the kit (got [secret]). Fix: remove it; the kit reads nfv-testpod:pod, nfv-testpod:probes, nfv-testpod:targets, nfv-testpod:gate, nfv-testpod:bootTimeoutSec, nfv-testpod:guestComponents",
+        "Pulumi.t.yaml:2: nfv-testpod:hostKeyLabb: is not a setting of the kit (got [secret]). Fix: remove it; the kit reads nfv-testpod:pod, nfv-testpod:probes, nfv-testpod:targets, nfv-testpod:gate, nfv-testpod:bootTimeoutSec, nfv-testpod:guestComponents, nfv-testpod:allowHostReboot",
     ]);
 });
 

@@ -5,9 +5,20 @@
 import { LAB_DEFAULT_HOSTS } from "../lab/layout";
 import { labDown, labStatus, labUp } from "../lab/lab";
 
-const usage = "usage: npm run lab -- up [--hosts N] | down | status";
+const usage = "usage: npm run lab -- up [--hosts N] | down | status [--kind ns|vm]";
 
 async function main(argv: string[]): Promise<number> {
+    // `--kind vm`: the emulated VM host (tools/lab/vm/), one QEMU VM instead of namespaces.
+    const kind = argv.indexOf("--kind");
+    if (kind >= 0) {
+        const rest = argv.filter((_, i) => i !== kind && i !== kind + 1);
+        if (argv[kind + 1] === "vm") return (await import("../lab/vm/cli")).vmLab(rest[0]);
+        if (argv[kind + 1] !== "ns") {
+            console.error(`lab: unknown --kind ${argv[kind + 1] ?? ""}: write vm (one emulated VM host) or ns (namespaced hosts, the default)`);
+            return 2;
+        }
+        argv = rest;
+    }
     const [command, ...rest] = argv;
     const at = rest.indexOf("--hosts");
     const hosts = at >= 0 ? Number(rest[at + 1]) : undefined;

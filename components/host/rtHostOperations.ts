@@ -1,0 +1,263 @@
+/**
+ * A managed RT host: the PREEMPT_RT kernel installed and booted by default,
+ * the pod's boot args in the kit's own GRUB file, the runtime tuning in
+ * place (rtTuning.ts), rebooted when the kernel or its args must change and
+ * the stack allows it, and checked after. The Operations of the nfvkit
+ * provider's RtHost.
+ */
+import type * as provider from "@pulumi/pulumi/provider";
+import type { OperationContext } from "../provider/operations";
+import { urnParts } from "../provider/operations";
+import { CpuSet } from "../spec/units";
+import { accessOf, type HostAccess, type HostTarget } from "./access";
+import { assessHostReadiness, readKernelFacts, type HostCheck, type HostKernelFacts } from "./readiness";
+import { rebootHost } from "./reboot";
+import { grubFile, irqbalanceDropIn, KVM_PARAMS, modprobeFile, RT_FILES, sysctlFile, TUNING_SCRIPT, tuningUnit, type RtTuningInput } from "./rtTuning";
+
+export interface RtHostInputs {
+    /** Host name in the pod spec, for messages. */
+    host: string;
+    /** How the host is reached. @default this machine */
+    access?: HostTarget;
+    /** The Debian package of the PREEMPT_RT kernel. @default "linux-image-rt-amd64" */
+    kernelPackage?: string;
+    /** The boot args the pod's plan computed (hostKernelArgs). */
+    kernelArgs: string[];
+    housekeepingCpus: string;
+    isolatedCpus: string;
+    /** Whether the kit may reboot the host when the kernel or its args change. @default false: a reboot is the operator's call unless the stack says so */
+    allowReboot?: boolean;
+    /** Seconds to wait for the host to come back. @default 900: a TCG lab host takes minutes */
+    rebootTimeoutSec?: number;
+}
+
+/** Values the tuning replaced, read once before the kit first touched the host, restored on delete. */
+export interface TuningBefore {
+    schedRtRuntimeUs: string;
+    thpEnabled: string;
+    thpDefrag: string;
+    ksmRun: string;
+}
+
+export interface RtHostOutputs extends RtHostInputs {
+    /** The RT kernel release GRUB boots. */
+    kernelRelease: string;
+    before: TuningBefore;
+    /** Whether the last create or update rebooted the host, and how long the reboot took. */
+    rebooted: boolean;
+    rebootSeconds: number;
+    /** The readiness table after the change. */
+    checks: HostCheck[];
+}
+
+const DEFAULT_PACKAGE = "linux-image-rt-amd64";
+
+function tuningInput(i: RtHostInputs, kernelRelease: string, urn: string): RtTuningInput {
+    const { project, stack } = urnParts(urn);
+    return {
+        kernelArgs: i.kernelArgs,
+        kernelRelease,
+        housekeepingCpus: i.housekeepingCpus,
+        isolatedCpus: i.isolatedCpus,
+        owner: `${project}/${stack} host ${i.host}`,
+    };
+}
+
+/** The selected value of a sysfs choice file ("always [madvise] never" → "madvise"). */
+function selected(text: string | undefined): string {
+    return /\[([^\]]+)\]/.exec(text ?? "")?.[1] ?? (text ?? "").trim();
+}
+
+async function readBefore(host: HostAccess): Promise<TuningBefore> {
+    return {
+        schedRtRuntimeUs: ((await host.tryReadFile("/proc/sys/kernel/sched_rt_runtime_us")) ?? "").trim(),
+        thpEnabled: selected(await host.tryReadFile("/sys/kernel/mm/transparent_hugepage/enabled")),
+        thpDefrag: selected(await host.tryReadFile("/sys/kernel/mm/transparent_hugepage/defrag")),
+        ksmRun: ((await host.tryReadFile("/sys/kernel/mm/ksm/run")) ?? "").trim(),
+    };
+}
+
+/** Installs the kernel package when missing; returns the release it depends on ("6.1.0-50-rt-amd64"). */
+async function ensureKernel(host: HostAccess, pkg: string, name: string): Promise<string> {
+    const status = await host.run(["dpkg-query", "-W", "-f", "${Status}", pkg], { nothrow: true });
+    if (!status.stdout.includes("install ok installed")) {
+        await host.run(["apt-get", "install", "-y", "-q", pkg], { env: { DEBIAN_FRONTEND: "noninteractive" }, timeoutMs: 1_800_000 });
+    }
+    const depends = (await host.run(["dpkg-query", "-W", "-f", "${Depends}", pkg])).stdout;
+    const image = /linux-image-(\S+)/.exec(depends)?.[1];
+    if (!image)
+        throw new Error(`host ${name}: ${pkg} does not depend on a linux-image-<release> package (Depends: ${depends.trim()}); name a kernel metapackage`);
+    if (!(await host.exists(`/boot/vmlinuz-${image}`))) throw new Error(`host ${name}: ${pkg} is installed but /boot/vmlinuz-${image} is missing`);
+    return image;
+}
+
+/** Writes a file when its text differs; says whether it did. */
+async function put(host: HostAccess, path: string, text: string, mode?: number): Promise<boolean> {
+    if ((await host.tryReadFile(path)) === text) return false;
+    await host.mkdir(path.slice(0, path.lastIndexOf("/")));
+    await host.writeFile(path, text, mode !== undefined ? { mode } : undefined);
+    return true;
+}
+
+/** What the running kernel lacks compared with what GRUB will boot, in plain words; empty when no reboot is needed. */
+export function rebootReasons(kernel: HostKernelFacts, kernelRelease: string, args: string[]): string[] {
+    const reasons: string[] = [];
+    if (kernel.release !== kernelRelease) reasons.push(`kernel ${kernel.release} → ${kernelRelease}`);
+    const missing = assessHostReadiness(kernel, args)
+        .filter((c) => c.name.startsWith("boot arg ") && !c.pass)
+        .map((c) => `+${c.expected}`);
+    if (missing.length > 0) reasons.push(`kernel args change (${missing.join(" ")})`);
+    return reasons;
+}
+
+/** Whether each runtime tuning item is in effect, as readiness rows. */
+export async function tuningChecks(host: HostAccess, i: Pick<RtHostInputs, "housekeepingCpus" | "isolatedCpus">): Promise<HostCheck[]> {
+    const checks: HostCheck[] = [];
+    const row = (name: string, expected: string, found: string) => checks.push({ name, expected, found, pass: expected === found });
+    row("RT throttling off (kernel.sched_rt_runtime_us)", "-1", ((await host.tryReadFile("/proc/sys/kernel/sched_rt_runtime_us")) ?? "absent").trim());
+    // PREEMPT_RT kernels (Debian's 6.1 rt among them) are built without THP: off by construction.
+    const thp = await host.tryReadFile("/sys/kernel/mm/transparent_hugepage/enabled");
+    row("transparent hugepages off", "never", thp === undefined ? "never" : selected(thp));
+    row("KSM off", "0", ((await host.tryReadFile("/sys/kernel/mm/ksm/run")) ?? "0").trim());
+    const irqbalance = await host.run(["systemctl", "show", "-p", "Environment", "irqbalance"], { nothrow: true });
+    row(
+        "irqbalance bans the isolated CPUs",
+        `IRQBALANCE_BANNED_CPULIST=${i.isolatedCpus}`,
+        /IRQBALANCE_BANNED_CPULIST=\S+/.exec(irqbalance.stdout)?.[0] ?? "absent",
+    );
+    // irqbalance may narrow an IRQ to one housekeeping CPU, which is fine: what matters is that none reaches an isolated
+    // CPU. Managed IRQs (isolcpus=managed_irq keeps them off isolated CPUs) and per-CPU ones refuse a new affinity, so an
+    // IRQ outside the housekeeping set counts against the host only when it accepts being moved back (as the tuning does).
+    const hk = new Set(CpuSet.parse(i.housekeepingCpus, "housekeepingCpus").cpus);
+    const listed = await host.run(["sh", "-c", 'for f in /proc/irq/*/smp_affinity_list; do printf "%s %s\\n" "$f" "$(cat "$f")"; done'], { nothrow: true });
+    const outside = listed.stdout
+        .split("\n")
+        .map((l) => l.trim().split(" "))
+        .filter(([file, list]) => file && list && !CpuSet.parse(list, file).cpus.every((c) => hk.has(c)))
+        .map(([file]) => file);
+    let movable = 0;
+    for (const file of outside)
+        if ((await host.run(["sh", "-c", 'echo "$1" > "$2"', "sh", i.housekeepingCpus, file], { nothrow: true })).exitCode === 0) movable++;
+    const fixed = outside.length - movable;
+    checks.push({
+        name: "movable IRQs on housekeeping CPUs",
+        expected: `within ${i.housekeepingCpus}`,
+        found:
+            (movable === 0 ? `within ${i.housekeepingCpus}` : `${movable} were outside`) +
+            (fixed > 0 ? ` (${fixed} managed or per-CPU IRQs stay where the kernel keeps them)` : ""),
+        pass: movable === 0,
+    });
+    for (const t of [
+        { name: "ktimers", prio: 2 },
+        { name: "ksoftirqd", prio: 2 },
+        { name: "rcuc", prio: 4 },
+    ]) {
+        const out = await host.run(["sh", "-c", 'for p in $(pgrep "^$1/"); do chrt -p "$p" | tr "\\n" " "; echo; done', "sh", t.name], { nothrow: true });
+        const lines = out.stdout.split("\n").filter((l) => l.trim() !== "");
+        const ok = lines.filter((l) => /SCHED_FIFO/.test(l) && new RegExp(`priority: ${t.prio}\\b`).test(l)).length;
+        row(`${t.name} threads FIFO ${t.prio}`, `${lines.length} of ${lines.length}`, `${ok} of ${lines.length}`);
+    }
+    const conf = (await host.tryReadFile(RT_FILES.modprobe)) ?? "";
+    for (const p of KVM_PARAMS) {
+        const live = await host.tryReadFile(`/sys/module/${p.module}/parameters/${p.param}`);
+        if (live !== undefined) row(`${p.module}.${p.param}`, p.value, live.trim());
+        // Not loaded (no KVM on this host, as in the TCG lab): the option file is what takes effect when it loads.
+        else
+            row(
+                `${p.module}.${p.param} (module not loaded: at load)`,
+                p.value,
+                conf.includes(`options ${p.module} ${p.param}=${p.value}`) ? p.value : "absent",
+            );
+    }
+    return checks;
+}
+
+async function applyRuntime(host: HostAccess, i: RtHostInputs): Promise<void> {
+    await host.run(["sysctl", "-q", "-p", RT_FILES.sysctl]);
+    await host.run(["systemctl", "daemon-reload"]);
+    await host.run(["systemctl", "enable", "-q", "nfvkit-rt-tuning.service"]);
+    await host.run(["systemctl", "try-restart", "irqbalance.service"], { nothrow: true });
+    await host.run([RT_FILES.script, i.housekeepingCpus]);
+}
+
+async function converge(inputs: RtHostInputs, ctx: OperationContext, before: TuningBefore | undefined): Promise<RtHostOutputs> {
+    const host = accessOf(inputs.access);
+    const firstBefore = before ?? (await readBefore(host));
+    const kernelRelease = await ensureKernel(host, inputs.kernelPackage ?? DEFAULT_PACKAGE, inputs.host);
+    const t = tuningInput(inputs, kernelRelease, ctx.urn);
+    const grubChanged = await put(host, RT_FILES.grub, grubFile(t));
+    await put(host, RT_FILES.sysctl, sysctlFile(t.owner));
+    await put(host, RT_FILES.modprobe, modprobeFile(t.owner));
+    await put(host, RT_FILES.irqbalance, irqbalanceDropIn(t));
+    await put(host, RT_FILES.script, TUNING_SCRIPT, 0o755);
+    await put(host, RT_FILES.unit, tuningUnit(t));
+    if (grubChanged || !(await host.exists("/boot/grub/grub.cfg"))) await host.run(["update-grub"], { timeoutMs: 600_000 });
+    await applyRuntime(host, inputs);
+
+    let rebooted = false;
+    let rebootSeconds = 0;
+    const reasons = rebootReasons(await readKernelFacts(host), kernelRelease, inputs.kernelArgs);
+    if (reasons.length > 0) {
+        if (!inputs.allowReboot) {
+            throw new Error(
+                `host ${inputs.host} needs a reboot: ${reasons.join("; ")}. The kernel and its args are in place for the next boot ` +
+                    `(${RT_FILES.grub}), but this stack does not let the kit reboot hosts. Reboot ${inputs.host} yourself and run up again, ` +
+                    `or set nfv-testpod:allowHostReboot: true.`,
+            );
+        }
+        rebootSeconds = await rebootHost(host, inputs.access, inputs.rebootTimeoutSec ?? 900);
+        rebooted = true;
+    }
+    const after = accessOf(inputs.access);
+    const kernel = await readKernelFacts(after);
+    const checks = [...assessHostReadiness(kernel, inputs.kernelArgs), ...(await tuningChecks(after, inputs))];
+    return { ...inputs, kernelRelease, before: firstBefore, rebooted, rebootSeconds, checks };
+}
+
+export async function check(_olds: unknown, news: RtHostInputs): Promise<provider.CheckResult> {
+    const failures: provider.CheckFailure[] = [];
+    if (!Array.isArray(news.kernelArgs)) failures.push({ property: "kernelArgs", reason: "must be a list of boot args" });
+    return { inputs: { ...news, kernelPackage: news.kernelPackage ?? DEFAULT_PACKAGE, allowReboot: news.allowReboot ?? false }, failures };
+}
+
+export async function diff(_id: string, olds: RtHostOutputs, news: RtHostInputs): Promise<provider.DiffResult> {
+    const replaces = (["host"] as const).filter((k) => olds[k] !== news[k]);
+    const keys = ["kernelPackage", "kernelArgs", "housekeepingCpus", "isolatedCpus", "allowReboot"] as const;
+    const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    // A refresh that found a check failing (args lost, tuning undone) makes a change, so up repairs it.
+    const failing = (olds.checks ?? []).some((c) => !c.pass && !c.name.startsWith("hwlat"));
+    return { changes: replaces.length > 0 || changed.length > 0 || failing, replaces, deleteBeforeReplace: true };
+}
+
+export async function create(inputs: RtHostInputs, ctx: OperationContext): Promise<provider.CreateResult> {
+    return { id: inputs.host, outs: await converge(inputs, ctx, undefined) };
+}
+
+export async function update(_id: string, olds: RtHostOutputs, news: RtHostInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
+    return { outs: await converge(news, ctx, olds.before) };
+}
+
+export async function read(id: string, props: RtHostOutputs): Promise<provider.ReadResult> {
+    const host = accessOf(props.access);
+    if (!(await host.exists(RT_FILES.grub))) return { id: "", props: {} };
+    const kernel = await readKernelFacts(host);
+    const checks = [...assessHostReadiness(kernel, props.kernelArgs), ...(await tuningChecks(host, props))];
+    return { id, props: { ...props, checks, rebooted: false, rebootSeconds: 0 } };
+}
+
+/** Removes the kit's files, boots the host's own default again at the next boot, and puts the runtime values back. */
+export async function deleteRtHost(_id: string, props: RtHostOutputs): Promise<void> {
+    const host = accessOf(props.access);
+    await host.run([RT_FILES.script, "--undo"], { nothrow: true });
+    await host.run(["systemctl", "disable", "-q", "nfvkit-rt-tuning.service"], { nothrow: true });
+    for (const f of [RT_FILES.grub, RT_FILES.sysctl, RT_FILES.modprobe, RT_FILES.irqbalance, RT_FILES.unit, RT_FILES.script]) await host.remove(f);
+    await host.run(["systemctl", "daemon-reload"]);
+    await host.run(["systemctl", "try-restart", "irqbalance.service"], { nothrow: true });
+    const b = props.before;
+    if (b.schedRtRuntimeUs) await host.writeFile("/proc/sys/kernel/sched_rt_runtime_us", b.schedRtRuntimeUs);
+    if (b.thpEnabled) await host.writeFile("/sys/kernel/mm/transparent_hugepage/enabled", b.thpEnabled).catch(() => undefined);
+    if (b.thpDefrag) await host.writeFile("/sys/kernel/mm/transparent_hugepage/defrag", b.thpDefrag).catch(() => undefined);
+    if (b.ksmRun) await host.writeFile("/sys/kernel/mm/ksm/run", b.ksmRun).catch(() => undefined);
+    await host.run(["update-grub"], { timeoutMs: 600_000 });
+}
+export { deleteRtHost as delete };

@@ -1,0 +1,158 @@
+/**
+ * Builds (or finds in the cache) the emulated lab VM host's disk: Debian
+ * bookworm from Debian packages only, booting through its own GRUB from its
+ * own disk. No loop devices and no mounts on the build machine: the root
+ * file system is made from a folder with `mkfs.ext4 -d` straight into the
+ * partition's offset of a raw disk, and GRUB is installed by the VM itself on
+ * a first boot (recipe.ts, FIRST_BOOT_SCRIPT).
+ *
+ * The disk is cached by the recipe's content hash in ~/.cache/nfvkit/vmlab,
+ * with the SSH keys made with it (the lab's client key and the host's pinned
+ * key); it is never committed.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { $ } from "zx";
+import { FIRST_BOOT_SCRIPT, VM_DISK_MIB, VM_GRUB_DEFAULTS, VM_MIRROR, VM_NETWORK, VM_PACKAGES, VM_PARTITION_OFFSET_MIB, VM_SUITE, recipeHash } from "./recipe";
+
+export const VMLAB_CACHE = path.join(os.homedir(), ".cache", "nfvkit", "vmlab");
+
+/** A built image and what reaches it. */
+export interface VmImage {
+    dir: string;
+    /** qcow2, read-only base: each run uses an overlay on it. */
+    disk: string;
+    /** The lab's client key (ed25519, private) that root's authorized_keys holds. */
+    clientKey: string;
+    /** The VM's ed25519 host public key ("ssh-ed25519 AAAA..."), to pin. */
+    hostKeyPub: string;
+    /** Kernel versions on the disk. */
+    stockKernel: string;
+    rtKernel: string;
+    /** Seconds the build took (from its record; 0 means found in the cache by an older builder). */
+    buildSeconds: number;
+    /** True when this call built it. */
+    built: boolean;
+}
+
+function log(msg: string): void {
+    process.stderr.write(`[nfvkit vmlab] ${msg}\n`);
+}
+
+function readImage(dir: string, built: boolean): VmImage {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, "image.json"), "utf8"));
+    return {
+        dir,
+        disk: path.join(dir, "disk.qcow2"),
+        clientKey: path.join(dir, "id_ed25519"),
+        hostKeyPub: fs.readFileSync(path.join(dir, "ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "),
+        stockKernel: meta.stockKernel,
+        rtKernel: meta.rtKernel,
+        buildSeconds: meta.buildSeconds,
+        built,
+    };
+}
+
+/** The cached image for the current recipe, building it first when there is none. */
+export async function vmImage(): Promise<VmImage> {
+    const hash = recipeHash();
+    const dir = path.join(VMLAB_CACHE, `image-${hash}`);
+    if (fs.existsSync(path.join(dir, "image.json"))) return readImage(dir, false);
+    await buildImage(dir);
+    return readImage(dir, true);
+}
+
+async function buildImage(dir: string): Promise<void> {
+    const started = Date.now();
+    const work = `${dir}.building-${process.pid}`;
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.mkdirSync(work, { recursive: true });
+    const root = path.join(work, "root");
+    const debs = path.join(VMLAB_CACHE, "debs");
+    fs.mkdirSync(debs, { recursive: true });
+    $.verbose = false;
+    try {
+        log(`building the lab VM disk (Debian ${VM_SUITE}, ${VM_PACKAGES.length} packages over minbase) in ${work}`);
+        // --cache-dir keeps the downloaded .debs, so a recipe change rebuilds without downloading again.
+        await $({
+            env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+        })`debootstrap --variant=minbase --cache-dir=${debs} --include=${VM_PACKAGES.join(",")} ${VM_SUITE} ${root} ${VM_MIRROR}`;
+        const kernels = fs
+            .readdirSync(path.join(root, "boot"))
+            .filter((f) => f.startsWith("vmlinuz-"))
+            .map((f) => f.slice("vmlinuz-".length));
+        const rtKernel = kernels.find((k) => k.endsWith("-rt-amd64"));
+        const stockKernel = kernels.find((k) => !k.includes("-rt-"));
+        if (!rtKernel || !stockKernel) throw new Error(`the disk lacks a kernel: found ${kernels.join(", ") || "none"} in /boot`);
+
+        // Keys: the lab's client key and the host's own key, made here so the host key is pinned from the start.
+        await $`ssh-keygen -q -t ed25519 -N ${""} -C nfvkit-vmlab -f ${path.join(work, "id_ed25519")}`;
+        for (const f of fs.readdirSync(path.join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))) fs.rmSync(path.join(root, "etc/ssh", f));
+        await $`ssh-keygen -q -t ed25519 -N ${""} -C nfvkit-vmlab-host -f ${path.join(root, "etc/ssh/ssh_host_ed25519_key")}`;
+        fs.copyFileSync(path.join(root, "etc/ssh/ssh_host_ed25519_key.pub"), path.join(work, "ssh_host_ed25519_key.pub"));
+        fs.mkdirSync(path.join(root, "root/.ssh"), { recursive: true, mode: 0o700 });
+        fs.copyFileSync(path.join(work, "id_ed25519.pub"), path.join(root, "root/.ssh/authorized_keys"));
+        fs.writeFileSync(
+            path.join(root, "etc/ssh/sshd_config.d/nfvkit-vmlab.conf"),
+            "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n",
+        );
+
+        // Identity, file systems, network, bootloader settings.
+        const uuid = (await $`cat /proc/sys/kernel/random/uuid`).stdout.trim();
+        fs.writeFileSync(path.join(root, "etc/hostname"), "nfvkit-vmlab\n");
+        fs.writeFileSync(path.join(root, "etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 nfvkit-vmlab\n");
+        fs.writeFileSync(path.join(root, "etc/fstab"), `UUID=${uuid} / ext4 errors=remount-ro 0 1\n`);
+        fs.writeFileSync(path.join(root, "etc/systemd/network/10-eth0.network"), VM_NETWORK);
+        fs.symlinkSync("/lib/systemd/system/systemd-networkd.service", path.join(root, "etc/systemd/system/multi-user.target.wants/systemd-networkd.service"));
+        fs.writeFileSync(path.join(root, "etc/default/grub"), `${VM_GRUB_DEFAULTS}GRUB_DEFAULT="Debian GNU/Linux, with Linux ${stockKernel}"\n`);
+        fs.mkdirSync(path.join(root, "etc/default/grub.d"), { recursive: true });
+        fs.writeFileSync(path.join(root, "usr/local/sbin/nfvkit-firstboot"), FIRST_BOOT_SCRIPT, { mode: 0o755 });
+        // The .debs live in the shared cache; the disk does not need apt's copies.
+        fs.rmSync(path.join(root, "var/cache/apt/archives"), { recursive: true, force: true });
+        fs.mkdirSync(path.join(root, "var/cache/apt/archives/partial"), { recursive: true });
+
+        // The disk: an MBR with one partition at 1 MiB, the file system written from the folder at that offset.
+        const raw = path.join(work, "disk.raw");
+        await $`qemu-img create -q -f raw ${raw} ${VM_DISK_MIB}M`;
+        await $`parted -s ${raw} mklabel msdos mkpart primary ext4 ${VM_PARTITION_OFFSET_MIB}MiB 100% set 1 boot on`;
+        const fsKib = (VM_DISK_MIB - VM_PARTITION_OFFSET_MIB) * 1024;
+        await $`mkfs.ext4 -q -F -U ${uuid} -L nfvkit-root -E offset=${VM_PARTITION_OFFSET_MIB * 1024 * 1024} -d ${root} ${raw} ${fsKib}k`;
+
+        // First boot: the stock kernel straight from the folder, PID 1 installs GRUB and powers off.
+        log(`first boot (TCG) to install GRUB on the disk`);
+        const qemu = [
+            ...["-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "1", "-nographic", "-no-reboot"],
+            ...["-kernel", path.join(root, "boot", `vmlinuz-${stockKernel}`), "-initrd", path.join(root, "boot", `initrd.img-${stockKernel}`)],
+            ...["-append", `root=UUID=${uuid} rw console=ttyS0 init=/usr/local/sbin/nfvkit-firstboot panic=-1`],
+            ...["-drive", `file=${raw},format=raw,if=virtio`, "-nic", "none"],
+        ];
+        const out = await $({ nothrow: true, timeout: "15m" })`qemu-system-x86_64 ${qemu}`;
+        fs.writeFileSync(path.join(work, "firstboot.log"), out.stdout + out.stderr);
+        if (!out.stdout.includes("nfvkit-firstboot: ok")) {
+            throw new Error(`the first boot did not install GRUB; its console is in ${path.join(work, "firstboot.log")}`);
+        }
+        await $`qemu-img convert -f raw -O qcow2 ${raw} ${path.join(work, "disk.qcow2")}`;
+        fs.rmSync(raw);
+        fs.rmSync(root, { recursive: true, force: true });
+        const buildSeconds = Math.round((Date.now() - started) / 1000);
+        fs.writeFileSync(path.join(work, "image.json"), JSON.stringify({ recipe: recipeHash(), stockKernel, rtKernel, buildSeconds, uuid }, null, 2));
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.renameSync(work, dir);
+        log(`built ${path.join(dir, "disk.qcow2")} in ${buildSeconds} s`);
+    } catch (err) {
+        log(`build failed; kept ${work} for a look (remove it when done)`);
+        throw err;
+    }
+}
+
+// `tsx tools/lab/vm/image.ts` builds or finds the image and prints where it is.
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(__filename)) {
+    vmImage().then(
+        (img) => console.log(JSON.stringify(img, null, 2)),
+        (err) => {
+            console.error(err instanceof Error ? err.message : err);
+            process.exitCode = 1;
+        },
+    );
+}

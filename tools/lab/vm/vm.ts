@@ -1,0 +1,199 @@
+/**
+ * Runs the emulated lab VM host: QEMU under TCG with an emulated IOMMU and an
+ * igb NIC (an SR-IOV PF with 7 VFs), booting through its own GRUB from a
+ * qcow2 overlay on the cached image, reached over SSH through QEMU user
+ * networking (a forwarded port on 127.0.0.1). State (overlay, console log,
+ * pid) lives in /var/lib/nfvkit-vmlab/<name>, apart from the namespace lab's
+ * /var/lib/nfvkit-lab.
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { $ } from "zx";
+import { hostAccess, type SshTarget } from "../../../components/host/access";
+import { vmImage, type VmImage } from "./image";
+
+export const VMLAB_STATE_DIR = "/var/lib/nfvkit-vmlab";
+/** The lab VM's SSH port on this machine's loopback; fixed, so the lab-rt stack file can name it. */
+export const VMLAB_SSH_PORT = 22022;
+/** The VM's name prefix; QEMU's process carries it (-name), so it is found by its pid file, never by a pattern. */
+export const VMLAB_NAME_PREFIX = "nfvkit-vmlab";
+
+/** What the VM is given. 4 vCPUs so a CPU split (housekeeping 0-1, isolated 2-3) is possible; 2 GiB for the RT kernel plus a small nested guest. */
+export interface VmOptions {
+    /** @default "nfvkit-vmlab-1" */
+    name?: string;
+    /** @default 4 */
+    cpus?: number;
+    /** @default 2048 */
+    memoryMiB?: number;
+    /** Host port on 127.0.0.1 forwarded to the VM's sshd. @default 22022 (VMLAB_SSH_PORT): stacks/Pulumi.lab-rt.yaml names it */
+    sshPort?: number;
+    /** Seconds to wait for SSH after start. @default 600: a TCG boot on a loaded 2-core machine */
+    bootTimeoutSec?: number;
+}
+
+export interface VmState {
+    name: string;
+    dir: string;
+    pid: number;
+    sshPort: number;
+    console: string;
+    image: string;
+    /** Seconds from QEMU start to the first SSH login. */
+    bootSeconds: number;
+}
+
+export interface RunningVm extends VmState {
+    /** The SSH target for the kit's HostAccess, with the pinned host key. */
+    target: SshTarget;
+    imageInfo: VmImage;
+}
+
+function log(msg: string): void {
+    process.stderr.write(`[nfvkit vmlab] ${msg}\n`);
+}
+
+async function portFree(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const srv = net.createServer();
+        srv.once("error", () => resolve(false));
+        srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** The QEMU argv, as data so docs and tests can show it. */
+export function qemuArgs(o: { name: string; cpus: number; memoryMiB: number; sshPort: number; disk: string; console: string; pidFile: string }): string[] {
+    return [
+        "-name",
+        o.name,
+        // q35 for PCIe (SR-IOV needs extended config space); the split irqchip lets intel-iommu remap interrupts.
+        ...["-machine", "q35,kernel-irqchip=split", "-accel", "tcg", "-cpu", "max"],
+        ...["-smp", String(o.cpus), "-m", String(o.memoryMiB)],
+        // The emulated IOMMU: VFs bound to vfio-pci need one; caching-mode lets a nested VFIO user map through it.
+        ...["-device", "intel-iommu,intremap=on,caching-mode=on,aw-bits=48"],
+        ...["-drive", `file=${o.disk},format=qcow2,if=virtio,cache=unsafe`],
+        // Management NIC: SSH through a forwarded port on this machine's loopback only.
+        ...["-netdev", `user,id=mgmt,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, "-device", "virtio-net-pci,netdev=mgmt,addr=0x4"],
+        // The SR-IOV PF: QEMU's igb (82576) offers 7 VFs. Its own user network stays closed to the outside.
+        // Slot 3 fixed: the PF is enp0s3 and its VFs 0000:00:13.0, .2, .4, ... on every boot (the stack file names them).
+        ...["-netdev", "user,id=sriov,restrict=on", "-device", "igb,netdev=sriov,addr=0x3"],
+        ...["-display", "none", "-serial", `file:${o.console}`, "-daemonize", "-pidfile", o.pidFile],
+    ];
+}
+
+function stateFile(name: string): string {
+    return path.join(VMLAB_STATE_DIR, name, "state.json");
+}
+
+/** The running VM's record, or undefined when it is not running. */
+export function vmState(name = `${VMLAB_NAME_PREFIX}-1`): VmState | undefined {
+    try {
+        const s = JSON.parse(fs.readFileSync(stateFile(name), "utf8")) as VmState;
+        return alive(s.pid) ? s : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+export function sshTargetOf(s: VmState, img: VmImage, hostName = "lab-rt-1"): SshTarget {
+    return {
+        kind: "ssh",
+        name: hostName,
+        host: "127.0.0.1",
+        port: s.sshPort,
+        user: "root",
+        privateKey: fs.readFileSync(img.clientKey, "utf8"),
+        knownHosts: img.hostKeyPub,
+        connectTimeoutSec: 20,
+    };
+}
+
+/** Waits until the VM answers over SSH (a reboot included); returns the seconds it took. */
+export async function waitForSsh(target: SshTarget, timeoutSec: number, since = Date.now()): Promise<number> {
+    const deadline = since + timeoutSec * 1000;
+    let last = "";
+    while (Date.now() < deadline) {
+        const access = hostAccess(target);
+        try {
+            await access.run(["true"], { timeoutMs: 30_000 });
+            return (Date.now() - since) / 1000;
+        } catch (err) {
+            last = (err as Error).message.split("\n")[0];
+            await access.close();
+        }
+        await new Promise((r) => setTimeout(r, 2000));
+    }
+    throw new Error(`${target.name} did not answer over SSH within ${timeoutSec} s: ${last}`);
+}
+
+/** Starts the VM (building or finding its image), or returns the one already running. */
+export async function vmUp(opts: VmOptions = {}): Promise<RunningVm> {
+    const name = opts.name ?? `${VMLAB_NAME_PREFIX}-1`;
+    const img = await vmImage();
+    const running = vmState(name);
+    if (running) {
+        log(`${name} already runs (pid ${running.pid}, ssh 127.0.0.1:${running.sshPort})`);
+        return { ...running, target: sshTargetOf(running, img), imageInfo: img };
+    }
+    const dir = path.join(VMLAB_STATE_DIR, name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const disk = path.join(dir, "disk.qcow2");
+    $.verbose = false;
+    // A fresh overlay each time: the VM always starts from the image as built.
+    await $`qemu-img create -q -f qcow2 -F qcow2 -b ${img.disk} ${disk}`;
+    const sshPort = opts.sshPort ?? VMLAB_SSH_PORT;
+    if (!(await portFree(sshPort))) {
+        throw new Error(
+            `port ${sshPort} on 127.0.0.1 is taken, and the lab VM's SSH is forwarded there: stop what listens on it (ss -ltnp 'sport = :${sshPort}')`,
+        );
+    }
+    const pidFile = path.join(dir, "qemu.pid");
+    const console = path.join(dir, "console.log");
+    const args = qemuArgs({ name, cpus: opts.cpus ?? 4, memoryMiB: opts.memoryMiB ?? 2048, sshPort, disk, console, pidFile });
+    const started = Date.now();
+    await $`qemu-system-x86_64 ${args}`;
+    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    const partial: VmState = { name, dir, pid, sshPort, console, image: img.disk, bootSeconds: 0 };
+    fs.writeFileSync(stateFile(name), JSON.stringify(partial, null, 2));
+    log(`${name}: QEMU pid ${pid}, console ${console}, waiting for SSH on 127.0.0.1:${sshPort}`);
+    const target = sshTargetOf(partial, img);
+    try {
+        const bootSeconds = Math.round(await waitForSsh(target, opts.bootTimeoutSec ?? 600, started));
+        const state = { ...partial, bootSeconds };
+        fs.writeFileSync(stateFile(name), JSON.stringify(state, null, 2));
+        log(`${name} booted in ${bootSeconds} s`);
+        return { ...state, target, imageInfo: img };
+    } catch (err) {
+        await vmDown(name);
+        throw err;
+    }
+}
+
+/** Stops the VM (by its recorded pid) and removes its overlay and state. */
+export async function vmDown(name = `${VMLAB_NAME_PREFIX}-1`): Promise<void> {
+    const dir = path.join(VMLAB_STATE_DIR, name);
+    let pid: number | undefined;
+    try {
+        pid = Number(fs.readFileSync(path.join(dir, "qemu.pid"), "utf8").trim());
+    } catch {
+        pid = undefined;
+    }
+    if (pid && alive(pid)) {
+        process.kill(pid, "SIGTERM");
+        for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+        if (alive(pid)) process.kill(pid, "SIGKILL");
+        log(`${name}: stopped QEMU pid ${pid}`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+}
