@@ -9,6 +9,7 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../provider/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
+import { changePool } from "./hugepagePool";
 import { readEntry, removeEntry, writeEntry } from "./ledger";
 
 export interface HugepageReservationInputs {
@@ -73,12 +74,11 @@ export async function diff(_id: string, olds: HugepageReservationInputs, news: H
 /** Grows or shrinks the node's pool by `delta` pages and checks the kernel delivered. */
 async function adjust(host: HostAccess, r: HugepageReservationInputs, delta: number): Promise<number> {
     const nrFile = `${poolDir(r.node, r.sizeKiB)}/nr_hugepages`;
-    const before = await poolSize(host, r);
-    const wanted = Math.max(0, before + delta);
-    await host.writeFile(nrFile, String(wanted));
-    const after = await readCount(host, nrFile);
+    await poolSize(host, r); // says which pool is missing, before flock would
+    const { before, wanted, after } = await changePool(host, nrFile, delta);
     if (after !== wanted) {
-        await host.writeFile(nrFile, String(before));
+        // Undo the part the kernel did give, as one locked change too.
+        if (after !== before) await changePool(host, nrFile, before - after);
         if (delta < 0) {
             // The kernel keeps pages that are mapped: name who maps them, which is the real cause.
             const holders = await hugepageHolders(host);

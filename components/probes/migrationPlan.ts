@@ -19,18 +19,25 @@ export function migrationGuestViews(spec: unknown, settings: MigrationSetting[],
         const hosts: MigrationGuestView["hosts"] = {};
         let domain = "";
         let memory = "";
+        let hugepages: MigrationGuestView["hugepages"] = {};
         for (const host of [declared.host, s.to]) {
             const moved = { ...pod, guests: pod.guests.map((g) => (g.name === s.guest ? { ...g, host } : g)) };
             const plan = resolvePod(moved, { namePrefix });
             const guest = plan.guests.find((g) => g.name === s.guest)!;
             domain = guest.domainName;
             memory = `${guest.memory.toString()} of ${guest.pageSize.toString()} pages`;
+            // 4K guests take ordinary memory: nothing to make room for.
+            if (guest.pageSize.bytes > 4096)
+                hugepages = {
+                    ...hugepages,
+                    [host]: { node: guest.numaNode, sizeKiB: guest.pageSize.bytes / 1024, pages: Math.ceil(guest.memory.bytes / guest.pageSize.bytes) },
+                };
             hosts[host] = {
                 uri: uris[host],
                 cputune: renderCputune(guest),
                 pins: Object.fromEntries(guest.pins.map((p) => [String(p.vcpu), String(p.hostCpu)])),
             };
         }
-        return { guest: s.guest, domain, host: declared.host, hosts, memory };
+        return { guest: s.guest, domain, host: declared.host, hosts, memory, hugepages };
     });
 }

@@ -52,7 +52,12 @@ export interface MigrationGuestView {
     hosts: Record<string, { uri: string; cputune: string[]; pins: Record<string, string> }>;
     /** Guest RAM and page size, for the hugepage message. */
     memory: string;
+    /** Per host name: the hugepages the guest takes there (its NUMA node and page size), when it is hugepage-backed. */
+    hugepages: Record<string, { node: number; sizeKiB: number; pages: number }>;
 }
+
+/** Gives back what `makeRoom` added to a host's pool. */
+export type GiveBack = () => Promise<void>;
 
 export interface MigrationRunOptions {
     /** Host path of nfvkit-migload (GuestImage.programs), for the receiver. */
@@ -62,6 +67,12 @@ export interface MigrationRunOptions {
     /** Runs a shell script in the guest through its agent. */
     shell: (uri: string, domain: string, script: string, timeoutMs: number) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
     log?: (line: string) => void;
+    /**
+     * Makes room for the guest's hugepages on the destination for the time of
+     * the round trip: the stack reserved the pages its plan counts there, and
+     * the moved guest is not in that count. Returns how to give them back.
+     */
+    makeRoom?: (host: string, need: { node: number; sizeKiB: number; pages: number }) => Promise<GiveBack>;
 }
 
 export async function runMigrations(settings: MigrationSetting[], guests: MigrationGuestView[], opts: MigrationRunOptions): Promise<MigrationResult[]> {
@@ -91,22 +102,35 @@ async function runGuest(s: MigrationSetting, g: MigrationGuestView, opts: Migrat
     const src = g.hosts[from];
     const net = await opts.shell(src.uri, g.domain, guestNetScript(), 30_000);
     if (net.exitCode !== 0) throw new Error(`migration probe: ${s.guest}'s user-mode NIC did not come up: ${(net.stderr || net.stdout).trim()}`);
-    let here = from;
-    for (let trip = 0; trip < s.roundTrips; trip++) {
-        for (const there of [s.to, from]) {
-            log(`migration: ${s.guest} ${here} → ${there} (${s.workload}, ${result.parameters})`);
-            const leg = await runLeg(s, g, here, there, result, opts);
-            result.legs.push(leg);
-            log(
-                leg.error
-                    ? `migration: ${s.guest} ${here} → ${there} failed: ${leg.error}`
-                    : `migration: ${s.guest} ${here} → ${there}: total ${leg.totalMs} ms, downtime ${leg.downtimeMs} ms (libvirt), network ${leg.networkDowntimeMs} ms`,
-            );
-            if (leg.error) return result;
-            here = there;
-        }
+    const need = g.hugepages[s.to];
+    let giveBack: GiveBack | undefined;
+    if (need && opts.makeRoom) {
+        // A failure here is not the probe's verdict: the migration itself then fails and says why.
+        giveBack = await opts.makeRoom(s.to, need).catch((err: Error) => {
+            result.notes.push(`could not make room for ${need.pages} hugepages of ${need.sizeKiB} KiB on ${s.to}: ${err.message}`);
+            return undefined;
+        });
     }
-    return result;
+    try {
+        let here = from;
+        for (let trip = 0; trip < s.roundTrips; trip++) {
+            for (const there of [s.to, from]) {
+                log(`migration: ${s.guest} ${here} → ${there} (${s.workload}, ${result.parameters})`);
+                const leg = await runLeg(s, g, here, there, result, opts);
+                result.legs.push(leg);
+                log(
+                    leg.error
+                        ? `migration: ${s.guest} ${here} → ${there} failed: ${leg.error}`
+                        : `migration: ${s.guest} ${here} → ${there}: total ${leg.totalMs} ms, downtime ${leg.downtimeMs} ms (libvirt), network ${leg.networkDowntimeMs} ms`,
+                );
+                if (leg.error) return result;
+                here = there;
+            }
+        }
+        return result;
+    } finally {
+        await giveBack?.().catch((err: Error) => result.notes.push(`could not give back the hugepages added on ${s.to}: ${err.message}`));
+    }
 }
 
 /** The running domain's migratable XML with the destination's planned `<cputune>` in place of the source's. */

@@ -27,10 +27,12 @@ test("the committed recipe parses and has the tools the kit relies on", (t) => {
         ["busybox", "qemu-ga", "cyclictest", "oslat", "rtla", "stress-ng"],
     );
     t.true(recipe.modules.includes("virtio_console"));
-    // Both of our C programs come through the one programs: section (the inter-VM ring and the known-answer hog).
+    // All of our C programs come through the one programs: section (the inter-VM ring, the known-answer hog,
+    // and the migration probe's packet stream and memory dirtier).
     t.deepEqual(recipe.programs, [
         { name: "nfvkit-ring", source: "ring/nfvkit-ring.c" },
         { name: "nfvkit-hog", source: "hog/nfvkit-hog.c" },
+        { name: "nfvkit-migload", source: "migload/nfvkit-migload.c" },
     ]);
     for (const p of recipe.programs) t.true(fs.existsSync(path.join(__dirname, "../../guest-images", p.source)), p.source);
 });

@@ -296,6 +296,9 @@ test("the lab stack end to end: lab up, then npm run up -- --stack lab; npm run 
     // Two engine runs, the latency probes, four migrations and a teardown under TCG on a shared 2-core machine.
     t.timeout(25 * 60_000);
     const started = Date.now();
+    // The lab's hosts share this machine's one 2M pool: what the stack and the probe add to it must all come back.
+    const pool2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+    const poolBefore = readFileSync(pool2M, "utf8").trim();
     let stackUp = false;
     t.teardown(async () => {
         await closeHostAccesses();
@@ -427,5 +430,6 @@ test("the lab stack end to end: lab up, then npm run up -- --stack lab; npm run 
     t.is(spawnSync("ip", ["link", "show", "dev", LAB_BRIDGE], { stdio: "ignore" }).status, 1, "the bridge is gone");
     t.deepEqual(processesWithLabMounts(), []);
     t.false(spawnSync("pgrep", ["-af", "qemu-system"], { encoding: "utf8" }).stdout.includes("nfv-testpod-lab-"), "no QEMU of the lab stack runs");
+    t.is(readFileSync(pool2M, "utf8").trim(), poolBefore, "the machine's 2M hugepage pool is back to its size before the lab");
     t.log(`the lab stack test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 });

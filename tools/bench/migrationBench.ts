@@ -9,7 +9,8 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { closeHostAccesses, libvirtUri } from "../../components/host/access";
+import { closeHostAccesses, hostAccess, libvirtUri } from "../../components/host/access";
+import { makeHugepageRoom } from "../../components/host/hugepageRoom";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { checkMigrationSettings } from "../../components/probes/migrationConfig";
 import { migrationGuestViews } from "../../components/probes/migrationPlan";
@@ -48,7 +49,8 @@ async function main(): Promise<void> {
         "nfv-testpod:pod"
     ];
     const uris: Record<string, string> = {};
-    for (const target of labSshTargets(state)) uris[target.name!] = await libvirtUri(target);
+    const targets = labSshTargets(state);
+    for (const target of targets) uris[target.name!] = await libvirtUri(target);
     const image = await ensureGuestImage();
     const rows: string[] = [];
     for (const name of sets) {
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
             receiverAddress: state.controlAddress,
             shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
             log: (line) => console.error(line),
+            makeRoom: (host, need) => makeHugepageRoom(hostAccess(targets.find((t) => t.name === host)!), host, need, (line) => console.error(line)),
         });
         const legs = result.legs.filter((l) => !l.error);
         const m = (pick: (l: MigrationLeg) => number | null) => Math.round(median(legs.map(pick).filter((v): v is number => v !== null)) * 100) / 100;

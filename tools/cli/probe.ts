@@ -15,7 +15,8 @@ import { guestShell } from "../../components/libvirt/guestAgent";
 import type { PodGuestSummary } from "../../components/pod/TestPod";
 import { resolveGate, resolveProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { resolveTargets } from "../../components/probes/targets";
-import { closeHostAccesses, libvirtUri, sshTargets, targetForHost } from "../../components/host/access";
+import { closeHostAccesses, hostAccess, libvirtUri, sshTargets, targetForHost } from "../../components/host/access";
+import { makeHugepageRoom } from "../../components/host/hugepageRoom";
 import { ensureGuestImage } from "../../guest-images/build";
 import { migrationGuestViews } from "../../components/probes/migrationPlan";
 import { runMigrations } from "../../components/probes/migrationRunner";
@@ -76,6 +77,11 @@ async function main(): Promise<void> {
                               receiverAddress: LAB_CONTROL_ADDRESS,
                               shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
                               log,
+                              makeRoom: async (host, need) => {
+                                  const declared = spec.hosts.find((h) => h.name === host)!;
+                                  const access = hostAccess(targetForHost(declared, ssh[host]) ?? { kind: "local", name: host });
+                                  return makeHugepageRoom(access, host, need, log);
+                              },
                           });
                           return withMigration(verdict, migrations, targets);
                       },
