@@ -30,12 +30,8 @@ export interface NfvGuestArgs {
     access?: pulumi.Input<HostTarget>;
 }
 
-/**
- * A pinned, hugepage-backed NFV guest on a libvirt host. It is ready when it
- * has booted (its agent answers, the ready line is on its console) and libvirt
- * reports the vCPU pinning that was asked for.
- */
-export class NfvGuest extends pulumi.ComponentResource {
+/** A guest's outputs, whether an NfvGuest component holds its domain or the pod registers the domain alone. */
+export interface GuestOutputs {
     /** Domain name on the host. */
     readonly domainName: pulumi.Output<string>;
     /** libvirt URI of the host. */
@@ -50,38 +46,23 @@ export class NfvGuest extends pulumi.ComponentResource {
     readonly xml: pulumi.Output<string>;
     /** libvirt's UUID of the domain; a new one means the guest was replaced. */
     readonly uuid: pulumi.Output<string>;
-
-    constructor(name: string, args: NfvGuestArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(tokens.nfvGuest, name, {}, opts);
-        const built = createGuestDomain(name, args, { parent: this });
-        this.domainName = built.domainName;
-        this.uri = built.uri;
-        this.consoleLog = built.consoleLog;
-        this.bootSeconds = built.bootSeconds;
-        this.vcpuPins = built.vcpuPins;
-        this.xml = built.xml;
-        this.uuid = built.uuid;
-        this.registerOutputs({
-            uuid: this.uuid,
-            domainName: this.domainName,
-            uri: this.uri,
-            consoleLog: this.consoleLog,
-            bootSeconds: this.bootSeconds,
-            vcpuPins: this.vcpuPins,
-            xml: this.xml,
-        });
-    }
 }
 
-/** A guest's outputs, whether an NfvGuest component holds its domain or the pod registers the domain alone. */
-export interface GuestOutputs {
-    readonly domainName: pulumi.Output<string>;
-    readonly uri: pulumi.Output<string>;
-    readonly consoleLog: pulumi.Output<string>;
-    readonly bootSeconds: pulumi.Output<number>;
-    readonly vcpuPins: pulumi.Output<Record<string, string>>;
-    readonly xml: pulumi.Output<string>;
-    readonly uuid: pulumi.Output<string>;
+// The component has exactly a guest's outputs: declared once, in GuestOutputs.
+export interface NfvGuest extends GuestOutputs {}
+
+/**
+ * A pinned, hugepage-backed NFV guest on a libvirt host. It is ready when it
+ * has booted (its agent answers, the ready line is on its console) and libvirt
+ * reports the vCPU pinning that was asked for.
+ */
+export class NfvGuest extends pulumi.ComponentResource {
+    constructor(name: string, args: NfvGuestArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(tokens.nfvGuest, name, {}, opts);
+        const { domain: _domain, ...outputs } = createGuestDomain(name, args, { parent: this });
+        Object.assign(this, outputs);
+        this.registerOutputs(outputs);
+    }
 }
 
 /**

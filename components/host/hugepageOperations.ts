@@ -9,7 +9,7 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../provider/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
-import { changePool } from "./hugepagePool";
+import { changePool, poolDir, poolFile, readPool } from "./hugepagePool";
 import { readEntry, removeEntry, writeEntry } from "./ledger";
 
 export interface HugepageReservationInputs {
@@ -44,17 +44,9 @@ interface Held {
 
 const LEDGER = "hugepages";
 
-function poolDir(node: number, sizeKiB: number): string {
-    return `/sys/devices/system/node/node${node}/hugepages/hugepages-${sizeKiB}kB`;
-}
-
-async function readCount(host: HostAccess, file: string): Promise<number> {
-    return Number((await host.readFile(file)).trim());
-}
-
 async function poolSize(host: HostAccess, r: Pick<HugepageReservationInputs, "host" | "node" | "sizeKiB">): Promise<number> {
     const dir = poolDir(r.node, r.sizeKiB);
-    return readCount(host, `${dir}/nr_hugepages`).catch(() => {
+    return readPool(host, `${dir}/nr_hugepages`).catch(() => {
         throw new Error(`host ${r.host} has no ${r.sizeKiB} KiB hugepage pool on NUMA node ${r.node} (${dir} is missing)`);
     });
 }
@@ -73,7 +65,7 @@ export async function diff(_id: string, olds: HugepageReservationInputs, news: H
 
 /** Grows or shrinks the node's pool by `delta` pages and checks the kernel delivered. */
 async function adjust(host: HostAccess, r: HugepageReservationInputs, delta: number): Promise<number> {
-    const nrFile = `${poolDir(r.node, r.sizeKiB)}/nr_hugepages`;
+    const nrFile = poolFile(r.node, r.sizeKiB, "nr_hugepages");
     await poolSize(host, r); // says which pool is missing, before flock would
     const { before, wanted, after } = await changePool(host, nrFile, delta);
     if (after !== wanted) {

@@ -11,6 +11,21 @@ import type { HostAccess } from "./access";
 /** `n` is the pool before, `w` what was asked; a pool cannot go below 0. The kernel may refuse part of the change: the caller compares. */
 const CHANGE_SCRIPT = 'n=$(cat "$1"); w=$((n + $2)); [ "$w" -lt 0 ] && w=0; echo "$w" > "$1" 2>/dev/null; echo "$n $w $(cat "$1")"';
 
+/** A NUMA node's pool of one page size in sysfs. */
+export function poolDir(node: number, sizeKiB: number): string {
+    return `/sys/devices/system/node/node${node}/hugepages/hugepages-${sizeKiB}kB`;
+}
+
+/** A file of that pool: nr_hugepages (its size) or free_hugepages. */
+export function poolFile(node: number, sizeKiB: number, file: "nr_hugepages" | "free_hugepages"): string {
+    return `${poolDir(node, sizeKiB)}/${file}`;
+}
+
+/** A pool file's count. */
+export async function readPool(host: HostAccess, file: string): Promise<number> {
+    return Number((await host.readFile(file)).trim());
+}
+
 export interface PoolChange {
     before: number;
     wanted: number;

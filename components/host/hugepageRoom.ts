@@ -8,7 +8,7 @@
  * are left alone.
  */
 import type { HostAccess } from "./access";
-import { changePool } from "./hugepagePool";
+import { changePool, poolFile, readPool } from "./hugepagePool";
 
 export interface HugepageNeed {
     node: number;
@@ -16,25 +16,17 @@ export interface HugepageNeed {
     pages: number;
 }
 
-function poolFile(need: HugepageNeed, file: "nr_hugepages" | "free_hugepages"): string {
-    return `/sys/devices/system/node/node${need.node}/hugepages/hugepages-${need.sizeKiB}kB/${file}`;
-}
-
-async function count(host: HostAccess, need: HugepageNeed, file: "nr_hugepages" | "free_hugepages"): Promise<number> {
-    return Number((await host.readFile(poolFile(need, file))).trim());
-}
-
 /** Grows the pool when fewer than `need.pages` are free; returns how to give back what was added (nothing when nothing was). */
 export async function makeHugepageRoom(host: HostAccess, hostName: string, need: HugepageNeed, log: (line: string) => void): Promise<() => Promise<void>> {
-    const free = await count(host, need, "free_hugepages");
+    const free = await readPool(host, poolFile(need.node, need.sizeKiB, "free_hugepages"));
     const missing = need.pages - free;
     if (missing <= 0) return async () => undefined;
-    const { before, after } = await changePool(host, poolFile(need, "nr_hugepages"), missing);
+    const { before, after } = await changePool(host, poolFile(need.node, need.sizeKiB, "nr_hugepages"), missing);
     const added = Math.max(0, after - before);
     log(`hugepages: ${hostName} node ${need.node} had ${free} free pages of ${need.sizeKiB} KiB for ${need.pages}; added ${added} for the migration`);
     return async () => {
         if (added === 0) return;
-        await changePool(host, poolFile(need, "nr_hugepages"), -added);
+        await changePool(host, poolFile(need.node, need.sizeKiB, "nr_hugepages"), -added);
         log(`hugepages: gave back the ${added} pages added on ${hostName}`);
     };
 }

@@ -13,6 +13,7 @@
  */
 import { closestMatch } from "../spec/names";
 import type { SpecProblem } from "../spec/problems";
+import { checkSettingsList } from "./settingsList";
 
 /** One link to measure. */
 export interface InterVmSetting {
@@ -58,49 +59,19 @@ export function checkInterVmSettings(
     path: string,
     defaults: { durationSec: number; burst: number },
 ): { settings: InterVmSetting[]; problems: SpecProblem[] } {
-    const problems: SpecProblem[] = [];
-    const settings: InterVmSetting[] = [];
-    if (raw === undefined || raw === null) return { settings, problems };
-    if (!Array.isArray(raw)) {
-        problems.push({ path, value: raw, reason: "must be a list of links to measure", fix: "write e.g. [{ link: ring0, producer: peer, consumer: vnf }]" });
-        return { settings, problems };
-    }
-    raw.forEach((entry: unknown, i: number) => {
-        const at = `${path}[${i}]`;
-        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-            problems.push({ path: at, value: entry, reason: "must be a mapping", fix: "write e.g. { link: ring0, producer: peer, consumer: vnf }" });
-            return;
-        }
-        const e = entry as Record<string, unknown>;
-        const before = problems.length;
-        const bad = (key: string, reason: string, fix: string) => problems.push({ path: `${at}.${key}`, value: e[key], reason, fix });
-        for (const key of Object.keys(e)) {
-            if (KEYS.includes(key)) continue;
-            const guess = closestMatch(key, KEYS);
-            bad(key, "is not an interVm setting", guess ? `did you mean "${guess}"?` : `use one of ${KEYS.join(", ")}`);
-        }
+    const shape = { listOf: "links to measure", example: "{ link: ring0, producer: peer, consumer: vnf }", keys: KEYS, settingName: "an interVm" };
+    return checkSettingsList(raw, path, shape, ({ fields: e, bad, whole, flag }): InterVmSetting => {
         for (const key of ["link", "producer", "consumer"]) {
             if (typeof e[key] !== "string" || (e[key] as string).length === 0)
                 bad(key, "is required: a name from the pod spec", `write e.g. ${key}: ${key === "link" ? "ring0" : key === "producer" ? "peer" : "vnf"}`);
         }
         if (typeof e.producer === "string" && e.producer === e.consumer)
             bad("consumer", "is the producer too: a ring joins two guests", "name the link's other member");
-        const whole = (key: "durationSec" | "burst" | "roundTripSec", min: number, max: number, fallback: number): number => {
-            const v = e[key];
-            if (v === undefined) return fallback;
-            if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
-            bad(key, `must be a whole number from ${min} to ${max}`, `write e.g. ${fallback}`);
-            return fallback;
-        };
         // The ring program keeps per-second samples for at most an hour, and bursts of at most 1024.
         const durationSec = whole("durationSec", 1, 3600, Math.min(defaults.durationSec, 3600));
         const burst = whole("burst", 1, 1024, defaults.burst);
         const roundTripSec = whole("roundTripSec", 0, 3600, 2);
-        let hostLimit = true;
-        if (e.hostLimit !== undefined) {
-            if (typeof e.hostLimit === "boolean") hostLimit = e.hostLimit;
-            else bad("hostLimit", "must be true or false", "write true or false (without quotes)");
-        }
+        const hostLimit = flag("hostLimit", true);
         let inject: InterVmSetting["inject"];
         if (e.inject !== undefined) {
             const j = e.inject as Record<string, unknown>;
@@ -113,20 +84,17 @@ export function checkInterVmSettings(
             if (ok) inject = j as InterVmSetting["inject"];
             else bad("inject", "must be { drop: <seq> } or { corrupt: <seq> } with a packet sequence number", "write e.g. { drop: 1000 }, or leave it out");
         }
-        if (problems.length === before) {
-            settings.push({
-                link: e.link as string,
-                producer: e.producer as string,
-                consumer: e.consumer as string,
-                durationSec,
-                burst,
-                roundTripSec,
-                hostLimit,
-                ...(inject ? { inject } : {}),
-            });
-        }
+        return {
+            link: e.link as string,
+            producer: e.producer as string,
+            consumer: e.consumer as string,
+            durationSec,
+            burst,
+            roundTripSec,
+            hostLimit,
+            ...(inject ? { inject } : {}),
+        };
     });
-    return { settings, problems };
 }
 
 /** What the cross-check needs of a pod link. */

@@ -17,6 +17,7 @@
  */
 import { closestMatch } from "../spec/names";
 import type { SpecProblem } from "../spec/problems";
+import { checkSettingsList } from "./settingsList";
 
 /** What the guest does while it moves. */
 export type MigrationWorkload = "idle" | "io" | "memory";
@@ -79,27 +80,8 @@ const WORKLOADS: MigrationWorkload[] = ["idle", "io", "memory"];
 
 /** Checks the list's shape and fills defaults. Problems carry `<path>[i].<key>`. */
 export function checkMigrationSettings(raw: unknown, path: string): { settings: MigrationSetting[]; problems: SpecProblem[] } {
-    const problems: SpecProblem[] = [];
-    const settings: MigrationSetting[] = [];
-    if (raw === undefined || raw === null) return { settings, problems };
-    if (!Array.isArray(raw)) {
-        problems.push({ path, value: raw, reason: "must be a list of guests to migrate", fix: "write e.g. [{ guest: vnf, from: lab-1, to: lab-2 }]" });
-        return { settings, problems };
-    }
-    raw.forEach((entry: unknown, i: number) => {
-        const at = `${path}[${i}]`;
-        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-            problems.push({ path: at, value: entry, reason: "must be a mapping", fix: "write e.g. { guest: vnf, from: lab-1, to: lab-2 }" });
-            return;
-        }
-        const e = entry as Record<string, unknown>;
-        const before = problems.length;
-        const bad = (key: string, reason: string, fix: string) => problems.push({ path: `${at}.${key}`, value: e[key], reason, fix });
-        for (const key of Object.keys(e)) {
-            if (KEYS.includes(key)) continue;
-            const guess = closestMatch(key, KEYS);
-            bad(key, "is not a migration setting", guess ? `did you mean "${guess}"?` : `use one of ${KEYS.join(", ")}`);
-        }
+    const shape = { listOf: "guests to migrate", example: "{ guest: vnf, from: lab-1, to: lab-2 }", keys: KEYS, settingName: "a migration" };
+    return checkSettingsList(raw, path, shape, ({ fields: e, bad, whole, flag }): MigrationSetting => {
         for (const key of ["guest", "to"]) {
             if (typeof e[key] !== "string" || (e[key] as string).length === 0)
                 bad(
@@ -110,26 +92,12 @@ export function checkMigrationSettings(raw: unknown, path: string): { settings: 
         }
         if (e.from !== undefined && (typeof e.from !== "string" || e.from.length === 0))
             bad("from", "must be a host name", "write e.g. from: lab-1, or leave it out");
-        const whole = (key: string, min: number, max: number, fallback: number): number => {
-            const v = e[key];
-            if (v === undefined) return fallback;
-            if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
-            bad(key, `must be a whole number from ${min} to ${max}`, `write e.g. ${fallback}`);
-            return fallback;
-        };
         const optional = (key: string, min: number, max: number, example: number): number | null => {
             const v = e[key];
             if (v === undefined || v === null) return null;
             if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
             bad(key, `must be a whole number from ${min} to ${max}, or null for the default`, `write e.g. ${example}`);
             return null;
-        };
-        const flag = (key: string): boolean => {
-            const v = e[key];
-            if (v === undefined) return false;
-            if (typeof v === "boolean") return v;
-            bad(key, "must be true or false", "write true or false (without quotes)");
-            return false;
         };
         let workload = MIGRATION_DEFAULTS.workload;
         if (e.workload !== undefined) {
@@ -149,8 +117,8 @@ export function checkMigrationSettings(raw: unknown, path: string): { settings: 
             downtimeLimitMs: optional("downtimeLimitMs", 1, 60_000, 50),
             bandwidthMiBps: optional("bandwidthMiBps", 1, 1_000_000, 1000),
             multifdChannels: whole("multifdChannels", 0, 255, 0),
-            postcopy: flag("postcopy"),
-            autoConverge: flag("autoConverge"),
+            postcopy: flag("postcopy", false),
+            autoConverge: flag("autoConverge", false),
             // 1 kHz is the issue's floor (1 ms resolution); past 100 kHz the guest's timers, not the link, set the pace.
             packetRateHz: whole("packetRateHz", 1000, 100_000, MIGRATION_DEFAULTS.packetRateHz),
             port: whole("port", 1024, 65_535, MIGRATION_DEFAULTS.port),
@@ -163,9 +131,8 @@ export function checkMigrationSettings(raw: unknown, path: string): { settings: 
             );
         if (typeof e.from === "string" && e.from === e.to)
             bad("to", "is the host it starts on: a migration needs another host", "name another host of the pod");
-        if (problems.length === before) settings.push(setting);
+        return setting;
     });
-    return { settings, problems };
 }
 
 /** What the cross-check needs of the pod. */

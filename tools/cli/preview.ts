@@ -8,11 +8,12 @@
  * Markdown to <file>, or to stdout without --comment. Exits 1 when the stack
  * has problems or the engine's preview fails; the comment then says why.
  */
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { HostFacts } from "../../components/host/facts";
 import { podChanges, readEnginePreview, renderPreviewComment, type EnginePreview, type PreviewCommentInput } from "../../components/preview";
-import { configNamespace, discoverableSpec, maxFileBytes, readStackFile, validateStack } from "../../components/validate";
+import { configNamespace, discoverableSpec, validateStack, type StackFile } from "../../components/validate";
+import { readStackFileAt } from "./stackFileOnDisk";
 import { projectRoot, runPulumi, selectStack } from "./engine";
 
 interface Options {
@@ -56,17 +57,13 @@ async function preview(opts: Options): Promise<{ markdown: string; ok: boolean }
     const base: PreviewCommentInput = { stack: opts.stack, file: shownFile, problems: [] };
     const done = (input: PreviewCommentInput, ok: boolean) => ({ markdown: renderPreviewComment(input), ok });
 
-    let bytes: Uint8Array;
-    let size: number;
+    let source: StackFile;
     try {
-        // A file over the cap is not read at all: its size is the whole answer.
-        size = statSync(file).size;
-        bytes = size > maxFileBytes ? new Uint8Array(0) : readFileSync(file);
+        source = readStackFileAt(file);
     } catch (err) {
         const problem = { path: "", value: undefined, shown: "no file", reason: `cannot be read: ${(err as Error).message}`, fix: "give the stack's file" };
         return done({ ...base, problems: [problem] }, false);
     }
-    const source = readStackFile(bytes, size);
     if (source.problems.length > 0) return done({ ...base, problems: source.problems }, false);
 
     // The same names and checks as the program: prefix <project>-<stack>, host facts read the same way.

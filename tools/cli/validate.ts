@@ -9,12 +9,12 @@
  * Hosts without a declared topology are asked for it over libvirt unless
  * --offline is given.
  */
-import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { formatPlacementTable } from "../../components/plan/placement";
 import { countProblems } from "../../components/spec/problems";
 import type { HostFacts } from "../../components/host/facts";
-import { configNamespace, discoverableSpec, formatProblemLine, maxFileBytes, readStackFile, validateStack } from "../../components/validate";
+import { configNamespace, discoverableSpec, formatProblemLine, validateStack, type StackFile } from "../../components/validate";
+import { readStackFileAt } from "./stackFileOnDisk";
 
 async function main(argv: string[]): Promise<number> {
     const args = [...argv];
@@ -27,17 +27,13 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
     const file = files[0];
-    let bytes: Uint8Array;
-    let size: number;
+    let source: StackFile;
     try {
-        // A file over the cap is not read at all: its size is the whole answer.
-        size = statSync(file).size;
-        bytes = size > maxFileBytes ? new Uint8Array(0) : readFileSync(file);
+        source = readStackFileAt(file);
     } catch (err) {
         console.error(`${file}: cannot read: ${(err as Error).message}`);
         return 2;
     }
-    const source = readStackFile(bytes, size);
     if (source.problems.length > 0) return report(file, source.problems);
 
     const stack = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];

@@ -59,18 +59,7 @@ export function histogramSvg(chart: HistogramChart): string {
     const lastEdge = hist[hist.length - 1].us + width;
     const xMax = niceCeil(Math.max(lastEdge, target ? target.value * 1.1 : 0, 1));
     const x = (us: number) => M.left + (us / xMax) * PW;
-    const maxCount = Math.max(...hist.map((b) => b.count));
-    const decades = Math.max(1, Math.ceil(Math.log10(maxCount)));
-    const y = (count: number) => M.top + PH - ((Math.log10(count) - LOG_FLOOR) / (decades - LOG_FLOOR)) * PH;
-
-    // Count axis: one grid line per decade.
-    for (let d = 0; d <= decades; d++) {
-        const yy = y(10 ** d).toFixed(1);
-        parts.push(
-            `<line x1="${M.left}" y1="${yy}" x2="${M.left + PW}" y2="${yy}" stroke="#e0e0e0"/>`,
-            `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle">${countLabel(10 ** d)}</text>`,
-        );
-    }
+    const y = drawCountAxis(parts, Math.max(...hist.map((b) => b.count)));
     // Bars.
     for (const b of hist) {
         const x0 = x(b.us);
@@ -116,6 +105,20 @@ function summaryLine(stats: LatencyStats): string {
     );
 }
 
+/** The count axis both histogram charts share: log scale, one grid line per decade. Returns the y of a count. */
+function drawCountAxis(parts: string[], maxCount: number): (count: number) => number {
+    const decades = Math.max(1, Math.ceil(Math.log10(maxCount)));
+    const y = (count: number) => M.top + PH - ((Math.log10(count) - LOG_FLOOR) / (decades - LOG_FLOOR)) * PH;
+    for (let d = 0; d <= decades; d++) {
+        const yy = y(10 ** d).toFixed(1);
+        parts.push(
+            `<line x1="${M.left}" y1="${yy}" x2="${M.left + PW}" y2="${yy}" stroke="#e0e0e0"/>`,
+            `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle">${countLabel(10 ** d)}</text>`,
+        );
+    }
+    return y;
+}
+
 /**
  * A histogram spanning decades (TCG: 50 µs to 300 ms) on a log latency axis:
  * the tool's buckets re-bucketed 10 per decade (logBuckets.ts), one tick per
@@ -128,16 +131,7 @@ function drawLogAxis(parts: string[], stats: LatencyStats, target: Bound | undef
     const highDecade = Math.max(lowDecade + 1, Math.ceil(Math.log10(highUs) - 1e-9));
     // [0, 1 µs) gets the strip left of 1 µs, as wide as one tenth of a decade.
     const x = (us: number) => M.left + ((Math.log10(Math.max(us, 10 ** (lowDecade - 0.1))) - (lowDecade - 0.1)) / (highDecade - lowDecade + 0.1)) * PW;
-    const maxCount = Math.max(...bins.map((b) => b.count));
-    const decades = Math.max(1, Math.ceil(Math.log10(maxCount)));
-    const y = (count: number) => M.top + PH - ((Math.log10(count) - LOG_FLOOR) / (decades - LOG_FLOOR)) * PH;
-    for (let d = 0; d <= decades; d++) {
-        const yy = y(10 ** d).toFixed(1);
-        parts.push(
-            `<line x1="${M.left}" y1="${yy}" x2="${M.left + PW}" y2="${yy}" stroke="#e0e0e0"/>`,
-            `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle">${countLabel(10 ** d)}</text>`,
-        );
-    }
+    const y = drawCountAxis(parts, Math.max(...bins.map((b) => b.count)));
     for (const b of bins) {
         const x0 = x(b.fromUs);
         const w = Math.max(1, x(b.toUs) - x0 - 1);
