@@ -67,6 +67,7 @@ export = async () => {
         hostNotes: pod.hostNotes,
         hostKernelArgs: pod.hostKernelArgs,
         hostReadiness: pod.hostReadiness,
+        managedHosts: pod.managedHosts,
         placement: pod.placementTable,
         guests: pod.guestSummaries,
         probes: pod.probes && {

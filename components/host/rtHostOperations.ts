@@ -5,6 +5,7 @@
  * the stack allows it, and checked after. The Operations of the nfvkit
  * provider's RtHost.
  */
+import { DEFAULT_HWLAT, hwlatCheck, measureHwlat, type HwlatSettings } from "./hwlat";
 import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../provider/operations";
 import { urnParts } from "../provider/operations";
@@ -29,6 +30,8 @@ export interface RtHostInputs {
     allowReboot?: boolean;
     /** Seconds to wait for the host to come back. @default 900: a TCG lab host takes minutes */
     rebootTimeoutSec?: number;
+    /** The hardware latency run after the change (hwlat.ts). @default 10 s, gaps above 10 µs count */
+    hwlat?: HwlatSettings;
 }
 
 /** Values the tuning replaced, read once before the kit first touched the host, restored on delete. */
@@ -211,6 +214,8 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext, before: Tun
     const after = accessOf(inputs.access);
     const kernel = await readKernelFacts(after);
     const checks = [...assessHostReadiness(kernel, inputs.kernelArgs), ...(await tuningChecks(after, inputs))];
+    // Measured only when the tracer is there (the readiness table already says when it is not); a run at each change, not at each refresh.
+    if (kernel.tracers?.includes("hwlat")) checks.push(hwlatCheck(await measureHwlat(after, inputs.hwlat ?? DEFAULT_HWLAT)));
     return { ...inputs, kernelRelease, before: firstBefore, rebooted, rebootSeconds, checks };
 }
 
@@ -241,7 +246,9 @@ export async function read(id: string, props: RtHostOutputs): Promise<provider.R
     const host = accessOf(props.access);
     if (!(await host.exists(RT_FILES.grub))) return { id: "", props: {} };
     const kernel = await readKernelFacts(host);
-    const checks = [...assessHostReadiness(kernel, props.kernelArgs), ...(await tuningChecks(host, props))];
+    // The hardware latency figure is the last run's: a refresh does not spin the host's CPUs for it again.
+    const measured = (props.checks ?? []).filter((c) => c.name.startsWith("hwlat:"));
+    const checks = [...assessHostReadiness(kernel, props.kernelArgs), ...(await tuningChecks(host, props)), ...measured];
     return { id, props: { ...props, checks, rebooted: false, rebootSeconds: 0 } };
 }
 

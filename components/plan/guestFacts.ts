@@ -46,7 +46,15 @@ export function guestFacts(guest: GuestFactsInput, accel: Accel): Record<string,
         facts[`shmem.${shm.name}`] = `${shm.size.bytes} bytes${shm.hugepages ? " on hugepages" : ""}`;
     }
     guest.vfs.forEach((vf, i) => {
-        facts[`vf.${i}`] = [vf.pf, vf.pciAddress.toString(), vf.mac?.toString() ?? "", vf.vlan ?? "", vf.trust ? "trust" : "", vf.spoofchk ? "spoofchk" : ""]
+        facts[`vf.${i}`] = [
+            vf.pf,
+            vf.pciAddress.toString(),
+            vf.mac?.toString() ?? "",
+            vf.vlan ?? "",
+            vf.trust ? "trust" : "",
+            vf.spoofchk ? "spoofchk" : "",
+            vf.attach === "hostdev" ? "as hostdev" : "",
+        ]
             .join(" ")
             .trim();
     });

@@ -137,6 +137,8 @@ export class TestPod extends pulumi.ComponentResource {
     readonly hostKernelArgs: Record<string, string>;
     /** Per host whose kernel could be read, how it compares with `hostKernelArgs` and PREEMPT_RT. */
     readonly hostReadiness: Record<string, HostCheck[]>;
+    /** Per managed host (`manage: true`), its RtHost's state after `up`: the kernel it boots, whether it was rebooted, and the readiness table then. */
+    readonly managedHosts: Record<string, pulumi.Output<ManagedHostSummary>>;
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: a bad spec leaves no trace in the stack.
@@ -155,9 +157,11 @@ export class TestPod extends pulumi.ComponentResource {
         this.probes = built.probes;
         this.hostKernelArgs = built.hostKernelArgs;
         this.hostReadiness = built.hostReadiness;
+        this.managedHosts = built.managedHosts;
         this.registerOutputs({
             hostKernelArgs: this.hostKernelArgs,
             hostReadiness: this.hostReadiness,
+            managedHosts: this.managedHosts,
             probesPass: this.probes?.pass,
             hostNotes: this.hostNotes,
             placementTable: this.placementTable,
@@ -272,7 +276,27 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         probes,
         hostKernelArgs,
         hostReadiness,
+        managedHosts: Object.fromEntries(
+            Object.entries(rtHosts).map(([host, rt]) => [
+                host,
+                pulumi.all([rt.kernelRelease, rt.rebooted, rt.rebootSeconds, rt.checks]).apply(([kernelRelease, rebooted, rebootSeconds, checks]) => ({
+                    kernelRelease,
+                    rebooted,
+                    rebootSeconds,
+                    checks,
+                })),
+            ]),
+        ),
     };
+}
+
+/** What a managed host's RtHost reports after `up`. */
+export interface ManagedHostSummary {
+    kernelRelease: string;
+    rebooted: boolean;
+    rebootSeconds: number;
+    /** The readiness table after the change (readiness, tuning and the hwlat run). */
+    checks: HostCheck[];
 }
 
 /** How a host is reached, as the resources' `access` input: absent means this machine. */

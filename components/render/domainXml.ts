@@ -136,12 +136,18 @@ export function renderDomainXml(guest: RenderGuest, env: RenderEnv): string {
     for (const vf of guest.vfs) {
         const pci = vf.pciAddress;
         const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
+        const source = `<source><address type='pci' domain='0x${hex(pci.domain, 4)}' bus='0x${hex(pci.bus, 2)}' slot='0x${hex(pci.slot, 2)}' function='0x${pci.fn}'/></source>`;
+        if (vf.attach === "hostdev") {
+            // A plain PCI device: libvirt leaves MAC and VLAN alone, the kit's SriovPf set them on the PF.
+            add(2, "<hostdev mode='subsystem' type='pci' managed='yes'>");
+            add(3, "<driver name='vfio'/>");
+            add(3, source);
+            add(2, "</hostdev>");
+            continue;
+        }
         // trust and spoofchk have no hostdev-interface XML; the VF resource sets them with `ip link`.
         add(2, "<interface type='hostdev' managed='yes'>");
-        add(
-            3,
-            `<source><address type='pci' domain='0x${hex(pci.domain, 4)}' bus='0x${hex(pci.bus, 2)}' slot='0x${hex(pci.slot, 2)}' function='0x${pci.fn}'/></source>`,
-        );
+        add(3, source);
         if (vf.mac) add(3, `<mac address='${vf.mac.toString()}'/>`);
         if (vf.vlan !== undefined) add(3, `<vlan><tag id='${vf.vlan}'/></vlan>`);
         add(3, "<driver name='vfio'/>");

@@ -10,7 +10,7 @@ import { closestMatch, configKeyPattern, maxNameLength, safeNamePattern } from "
 import { joinPath } from "./problems";
 import { SpecReader } from "./reader";
 import type { CheckedGuest, CheckedHost, CheckedLink, CheckedVf, SpecCheck } from "./checked";
-import type { HostTopology } from "./types";
+import { VF_ATTACH, type HostTopology } from "./types";
 import { CpuSet, formatCpuList, MemorySize, MacAddress, PciAddress } from "./units";
 
 export type { DomainKnobs } from "./knobs";
@@ -72,7 +72,7 @@ const guestKeys = [
     "knobs",
 ] as const;
 const linkKeys = ["name", "size", "members", "hugepages"] as const;
-const vfKeys = ["pf", "vf", "pciAddress", "mac", "vlan", "trust", "spoofchk"] as const;
+const vfKeys = ["pf", "vf", "pciAddress", "mac", "vlan", "trust", "spoofchk", "attach"] as const;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -806,6 +806,7 @@ function readVfs(
         const vlan = r.integer(spec.vlan, f("vlan"), 1, 4094);
         const trust = r.boolean(spec.trust, f("trust")) ?? false;
         const spoofchk = r.boolean(spec.spoofchk, f("spoofchk")) ?? true;
+        const attach = r.choice(spec.attach, f("attach"), VF_ATTACH) ?? "interface";
         if (host && pfName !== undefined) {
             const pf = host.checked.pfs.find((x) => x.name === pfName);
             if (!pf) {
@@ -847,6 +848,7 @@ function readVfs(
             ...(vlan !== undefined ? { vlan } : {}),
             trust,
             spoofchk,
+            attach,
         });
     });
     return vfs;

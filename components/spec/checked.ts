@@ -6,6 +6,7 @@
  */
 import type { DomainKnobs } from "./knobs";
 import type { SpecProblem } from "./problems";
+import type { VfAttach } from "./types";
 import type { HostTopology } from "./types";
 import type { MacAddress, MemorySize, PciAddress } from "./units";
 
@@ -61,6 +62,8 @@ export interface CheckedVf {
     trust: boolean;
     /** Not expressible in libvirt's hostdev interface: applied with `ip link set <pf> vf <vf> spoofchk on|off`. */
     spoofchk: boolean;
+    /** The form the guest takes the VF in (VfRequest.attach). */
+    attach: VfAttach;
 }
 
 export interface CheckedGuest {

@@ -80,6 +80,22 @@ export class SpecReader {
         return value;
     }
 
+    /** One of `choices`, as written (they are case-sensitive, as libvirt's are). */
+    choice<T extends string>(value: unknown, path: string, choices: readonly T[]): T | undefined {
+        if (value === undefined || value === null) return undefined;
+        if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
+            const guess = typeof value === "string" ? closestMatch(value, choices) : undefined;
+            this.report(
+                path,
+                value,
+                `must be one of ${choices.map((c) => formatValue(c)).join(", ")}`,
+                guess ? `did you mean "${guess}"?` : `write one of ${choices.join(", ")}`,
+            );
+            return undefined;
+        }
+        return value as T;
+    }
+
     /** Runs a value object's tryParse, recording its problem. */
     unit<T>(result: ParseResult<T>): T | undefined {
         if (result.ok) return result.value;

@@ -149,7 +149,20 @@ export interface VfRequest {
     trust?: boolean;
     /** Source MAC anti-spoofing on the VF. @default true: the driver's safe default */
     spoofchk?: boolean;
+    /**
+     * How the guest is given the VF, both through VFIO:
+     * - "interface": `<interface type='hostdev' managed='yes'>`; libvirt sets the MAC and VLAN
+     *   on the VF and knows the device as the guest's NIC (`virsh domiflist`);
+     * - "hostdev": `<hostdev mode='subsystem' type='pci' managed='yes'>`, a plain PCI device;
+     *   MAC and VLAN are set by the kit's SriovPf (`ip link set <pf> vf N mac … vlan …`) only.
+     * @default "interface"
+     */
+    attach?: VfAttach;
 }
+
+/** The forms in which a guest takes a VF (VfRequest.attach). */
+export const VF_ATTACH = ["interface", "hostdev"] as const;
+export type VfAttach = (typeof VF_ATTACH)[number];
 
 /** Options of the guest kernel command line the kit builds. */
 export interface GuestKernelArgsSpec {

@@ -66,7 +66,7 @@ test("the lab stack file holds no key; with the key and the pins lab up adds, it
             { name: "lab-2", knownHosts: lines[1] },
         ],
     } as unknown as LabState;
-    const paths = knownHostsPaths(text, state);
+    const paths = knownHostsPaths(text, state.hosts);
     t.deepEqual(
         paths.map((p) => p.path),
         ["nfv-testpod:pod.hosts[0].ssh.knownHosts", "nfv-testpod:pod.hosts[1].ssh.knownHosts"],

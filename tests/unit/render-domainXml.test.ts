@@ -91,6 +91,20 @@ test("an RT guest under KVM gets every NFV knob", (t) => {
     }
 });
 
+test("a VF asked as a hostdev is a plain PCI device, with no MAC or VLAN in the XML (the kit's SriovPf sets them)", (t) => {
+    const guest = fixturePod("two-node-smt.yaml").guests.find((g) => g.name === "vnf-fast")!;
+    const asHostdev = { ...guest, vfs: guest.vfs.map((vf) => ({ ...vf, attach: "hostdev" as const })) };
+    const xml = renderDomainXml(asHostdev, env("kvm", guest.name));
+    t.true(
+        xml.includes(
+            "<hostdev mode='subsystem' type='pci' managed='yes'>\n      <driver name='vfio'/>\n      <source><address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x4'/></source>\n    </hostdev>",
+        ),
+    );
+    t.false(xml.includes("<interface type='hostdev'"));
+    t.false(xml.includes("<vlan>"));
+    t.false(xml.includes("52:54:00:aa:00:01"));
+});
+
 test("under TCG there is no host-passthrough and no KVM hint", (t) => {
     const guest = fixturePod("local-one-guest.yaml").guests[0];
     const xml = renderDomainXml(guest, env("qemu", guest.name));

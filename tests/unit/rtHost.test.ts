@@ -9,6 +9,7 @@ import { formatProblemLine, readStackFile, validateStack } from "../../component
 import type { HostFacts } from "../../components/host/facts";
 import type { PfFacts } from "../../components/host/sriov";
 import { rebootReasons } from "../../components/host/rtHostOperations";
+import { hwlatCheck, hwlatScript, parseHwlat } from "../../components/host/hwlat";
 import { grubFile, tuningUnit } from "../../components/host/rtTuning";
 import { driftOf } from "../../components/host/sriovOperations";
 import { rebootNotice } from "../../components/pod/TestPod";
@@ -135,4 +136,26 @@ test("PFs are checked against the PFs the host has", (t) => {
         "Pulumi.t.yaml:8: nfv-testpod:pod.hosts[0].pfs[0].vfCount: is more than the 7 VFs PF eth0 of host lab-1 offers (sriov_totalvfs) (got 8). Fix: ask for at most 7",
         "Pulumi.t.yaml:8: nfv-testpod:pod.hosts[0].pfs[0].numaNode: is not the node of PF eth0 (0000:00:03.0), which host lab-1 reports on node 1 (got 0). Fix: write numaNode: 1, or leave it out",
     ]);
+});
+
+test("the hwlat run reads the tracer's max and count, and a gap above the threshold fails the host's row in plain words", (t) => {
+    const settings = { seconds: 10, targetUs: 10 };
+    // What the script prints on the TCG lab VM: the vCPU is descheduled by the machine below for milliseconds.
+    const slow = parseHwlat("max 41873\nsamples 7\n", settings);
+    t.deepEqual(slow, { seconds: 10, thresholdUs: 10, maxUs: 41873, samples: 7 });
+    t.deepEqual(hwlatCheck(slow), {
+        name: "hwlat: hardware latency (10 s with the hwlat tracer)",
+        expected: "no gap above 10 µs",
+        found: "7 gaps above 10 µs, max 41873 µs",
+        pass: false,
+    });
+    t.true(hwlatCheck(parseHwlat("max 0\nsamples 0\n", settings)).pass);
+    t.throws(() => parseHwlat("sh: 1: cannot create /sys/kernel/tracing/tracing_thresh: Permission denied\n", settings), {
+        message: /^the hwlat tracer gave no result: sh: 1: cannot create/,
+    });
+    // The script puts the tracer back as it found it, even when cut short.
+    const script = hwlatScript(settings);
+    t.regex(script, /trap restore EXIT/);
+    t.regex(script, /echo 10 > \$T\/tracing_thresh/);
+    t.regex(script, /sleep 10\n/);
 });

@@ -118,7 +118,7 @@ test("a guest with VFs defaults to its PF's NUMA node", (t) => {
     );
     t.deepEqual(
         g.vfs.map((vf) => ({ ...vf, pciAddress: vf.pciAddress.toString() })),
-        [{ pf: "enp1s0", vf: 0, pciAddress: "0000:01:10.1", trust: false, spoofchk: true }],
+        [{ pf: "enp1s0", vf: 0, pciAddress: "0000:01:10.1", trust: false, spoofchk: true, attach: "interface" }],
     );
 });
 

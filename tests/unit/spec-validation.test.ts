@@ -186,6 +186,10 @@ rule("two guests with one VF", (p) => (p.guests[1].vfs = [{ pf: "enp1s0", vf: 1,
     'guests[1].vfs[0].pciAddress: repeats the VF PCI address name already used at guests[0].vfs[0].pciAddress (got "0000:01:10.2"). Fix: give each VF PCI address its own name',
 ]);
 
+rule("a VF handed over in a form libvirt does not have", (p) => (p.guests[0].vfs[0].attach = "Hostdev"), [
+    'guests[0].vfs[0].attach: must be one of "interface", "hostdev" (got "Hostdev"). Fix: did you mean "hostdev"?',
+]);
+
 rule("a VLAN tag out of range", (p) => (p.guests[0].vfs[0].vlan = 4095), [
     "guests[0].vfs[0].vlan: is out of range 1-4094 (got 4095). Fix: write a number from 1 to 4094",
 ]);

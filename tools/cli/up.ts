@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { passThroughArgs, projectRoot, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
 import { labConfigArgs } from "./labConfig";
+import type { ManagedHostSummary } from "../../components/pod/TestPod";
 
 async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
@@ -26,6 +27,15 @@ async function main(): Promise<void> {
     console.log(`\nPod "${stack}" is up in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     for (const [host, reason] of Object.entries((outputs.accel ?? {}) as Record<string, string>)) {
         console.log(`  host ${host}: ${reason}`);
+    }
+    // Managed hosts: what the kit made of them, and the readiness table after (the misses in full).
+    for (const [host, m] of Object.entries((outputs.managedHosts ?? {}) as Record<string, ManagedHostSummary>)) {
+        const misses = m.checks.filter((c) => !c.pass);
+        console.log(
+            `  host ${host}: boots ${m.kernelRelease}${m.rebooted ? `, rebooted by this up in ${m.rebootSeconds.toFixed(0)} s` : ""}; ` +
+                `readiness ${m.checks.length - misses.length} of ${m.checks.length} checks pass`,
+        );
+        for (const c of misses) console.log(`    ✗ ${c.name}: expected ${c.expected}, found ${c.found}`);
     }
     console.log(`\n${outputs.placement ?? ""}`);
     for (const [name, g] of Object.entries(guests)) {

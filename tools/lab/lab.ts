@@ -23,7 +23,7 @@ import {
     type LabLayout,
 } from "./layout";
 import { type LabHostState, type LabState, labSshTargets, readLabState } from "./state";
-import { writeStackConfig } from "./stackConfig";
+import { namespaceLabKeys, writeStackConfig } from "./stackConfig";
 
 /** A lab step that failed: what, on which host, the command, and the fix. */
 export class LabError extends Error {
@@ -408,7 +408,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabState> {
     }
     if (before && keep.size === count && (await linkExists(layout.bridge))) {
         log(`lab: already up since ${before.createdAt}: ${before.hosts.map((h) => `${h.name} ${h.address}`).join(", ")}; nothing to do`);
-        await writeStackConfig(layout, before, log);
+        await writeStackConfig(namespaceLabKeys(layout, before), log);
         return before;
     }
     if (!(await linkExists(layout.bridge))) await checkSubnetFree(layout);
@@ -481,7 +481,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabState> {
     fs.writeFileSync(layout.knownHosts, hosts.map((h) => h.knownHosts).join("\n") + "\n");
     fs.writeFileSync(layout.stateFile, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
     log(`lab: up in ${state.upSeconds} s (${hosts.length} hosts); state in ${layout.stateFile}`);
-    await writeStackConfig(layout, state, log);
+    await writeStackConfig(namespaceLabKeys(layout, state), log);
     for (const h of hosts) log(`  ${h.name}: ssh -i ${layout.clientKey} -o UserKnownHostsFile=${layout.knownHosts} root@${h.address}`);
     return state;
 }

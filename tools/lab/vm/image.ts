@@ -40,7 +40,8 @@ function log(msg: string): void {
     process.stderr.write(`[nfvkit vmlab] ${msg}\n`);
 }
 
-function readImage(dir: string, built: boolean): VmImage {
+/** The image in `dir` (a built one's folder), as the running VM's state names it. */
+export function readImage(dir: string, built = false): VmImage {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, "image.json"), "utf8"));
     return {
         dir,

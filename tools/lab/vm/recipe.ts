@@ -20,7 +20,12 @@ export const VM_MIRROR = "http://deb.debian.org/debian";
  * - openssh-server: the kit reaches the host over SSH only;
  * - iproute2, pciutils, ethtool, kmod: `ip link ... vf N`, lspci, driver binding;
  * - procps: sysctl; irqbalance: its ban list is part of the RT tuning;
- * - rt-tests, rtla: readiness checks (hwlatdetect, rtla hwnoise) on the host.
+ * - rt-tests, rtla: readiness checks (hwlatdetect, rtla hwnoise) on the host;
+ * - libvirt-daemon-system, libvirt-daemon-driver-qemu, libvirt-clients, qemu-system-x86: the host
+ *   runs guests as a lab host would, reached by the kit over qemu+ssh; QEMU (TCG inside TCG) is
+ *   what takes a VF through vfio-pci into a nested guest;
+ * - libpam-systemd: polkitd (libvirt's) needs "default-logind | logind", and debootstrap does
+ *   not resolve alternatives, so the provider is named.
  */
 export const VM_PACKAGES = [
     "systemd-sysv",
@@ -39,6 +44,11 @@ export const VM_PACKAGES = [
     "irqbalance",
     "rt-tests",
     "rtla",
+    "libvirt-daemon-system",
+    "libvirt-daemon-driver-qemu",
+    "libvirt-clients",
+    "qemu-system-x86",
+    "libpam-systemd",
 ] as const;
 
 /** The raw disk's size; sparse, and the cached copy is qcow2, so only what is written counts. */
