@@ -19,6 +19,7 @@ export function migrationGuestViews(spec: unknown, settings: MigrationSetting[],
         const hosts: MigrationGuestView["hosts"] = {};
         let domain = "";
         let memory = "";
+        let memoryMiB = 0;
         let hugepages: MigrationGuestView["hugepages"] = {};
         for (const host of [declared.host, s.to]) {
             const moved = { ...pod, guests: pod.guests.map((g) => (g.name === s.guest ? { ...g, host } : g)) };
@@ -26,6 +27,7 @@ export function migrationGuestViews(spec: unknown, settings: MigrationSetting[],
             const guest = plan.guests.find((g) => g.name === s.guest)!;
             domain = guest.domainName;
             memory = `${guest.memory.toString()} of ${guest.pageSize.toString()} pages`;
+            memoryMiB = guest.memory.bytes / 1024 ** 2;
             // 4K guests take ordinary memory: nothing to make room for.
             if (guest.pageSize.bytes > 4096)
                 hugepages = {
@@ -38,6 +40,6 @@ export function migrationGuestViews(spec: unknown, settings: MigrationSetting[],
                 pins: Object.fromEntries(guest.pins.map((p) => [String(p.vcpu), String(p.hostCpu)])),
             };
         }
-        return { guest: s.guest, domain, host: declared.host, hosts, memory, hugepages };
+        return { guest: s.guest, domain, host: declared.host, hosts, memory, memoryMiB, hugepages };
     });
 }

@@ -7,7 +7,8 @@
  *    `packetRateHz` through its user-mode NIC (QEMU's slirp: the stream leaves
  *    from whichever host runs the guest, so it crosses the switchover);
  * 2. the workload starts in the guest (none, a bulk packet stream, or
- *    memory dirtied at a known rate);
+ *    memory dirtied at a known rate; then the source's hypervisor measures
+ *    that rate too, a cross-check of the two in the notes);
  * 3. `virsh migrate --live` with the destination's XML: the domain as it
  *    runs, with the `<cputune>` the plan gives for the destination host
  *    (pins, emulator pin, FIFO priorities: placement is recomputed there);
@@ -27,12 +28,16 @@ import { displayArgv } from "../host/access/quote";
 import { virsh, VirshError } from "../libvirt/virsh";
 import {
     describeParameters,
+    dirtyRateAllowancePercent,
+    dirtyRateCalcArgv,
+    dirtyRatePeriodSec,
     guestLoadScript,
     guestNetScript,
     guestStopScript,
     jobBytes,
     migrateArgv,
     networkDowntime,
+    parseDirtyRate,
     parseJobInfo,
     parseReceiver,
     parseVcpupin,
@@ -52,6 +57,8 @@ export interface MigrationGuestView {
     hosts: Record<string, { uri: string; cputune: string[]; pins: Record<string, string> }>;
     /** Guest RAM and page size, for the hugepage message. */
     memory: string;
+    /** Guest RAM, MiB: what the hypervisor's dirty-rate sampling covers. */
+    memoryMiB: number;
     /** Per host name: the hugepages the guest takes there (its NUMA node and page size), when it is hugepage-backed. */
     hugepages: Record<string, { node: number; sizeKiB: number; pages: number }>;
 }
@@ -192,6 +199,7 @@ async function runLeg(
         pins: [],
         cputuneMissing: [],
         workloadNote: null,
+        hypervisorDirtyMiBps: null,
     };
     // The receiver first, then the guest's stream: the first packets must find it listening.
     const receiver = startReceiver(receiverArgv(opts.tool, opts.receiverAddress, s.port, 600));
@@ -210,6 +218,17 @@ async function runLeg(
         const started = await opts.shell(src.uri, g.domain, load, 30_000);
         if (started.exitCode !== 0) throw new Error(`the packet stream did not start in ${s.guest}: ${(started.stderr || started.stdout).trim()}`);
         await sleep(1000);
+
+        if (s.workload === "memory") {
+            // The hypervisor's own figure of the rate, before the move, against the rate the guest says it reached.
+            const period = dirtyRatePeriodSec(s);
+            const measured = await measureDirtyRate(src.uri, g.domain, period).catch((err: Error) => {
+                result.notes.push(`${from}: the hypervisor's dirty rate of ${g.domain} was not measured: ${err.message}`);
+                return null;
+            });
+            leg.hypervisorDirtyMiBps = measured?.mibps ?? null;
+            result.commands.push(`virsh -c <${from}> ${displayArgv(dirtyRateCalcArgv(g.domain, period))}; virsh -c <${from}> domstats ${g.domain} --dirtyrate`);
+        }
 
         if (s.downtimeLimitMs !== null) {
             // libvirt hands it to QEMU as the downtime-limit parameter, which holds for the next migration of this QEMU.
@@ -262,6 +281,22 @@ async function runLeg(
         const stopped = await opts.shell(dst.uri, g.domain, guestStopScript(), 30_000);
         const dirty = /"mode":"dirty".*"mibps":([\d.]+)/.exec(stopped.stdout);
         if (dirty) leg.workloadNote = `the guest dirtied memory at ${dirty[1]} MiB/s (asked ${s.dirtyMiBps})`;
+        if (s.workload === "memory" && leg.hypervisorDirtyMiBps !== null) {
+            const period = dirtyRatePeriodSec(s);
+            leg.workloadNote =
+                `${leg.workloadNote ?? "the guest's dirtier printed nothing"}; ${from}'s hypervisor measured ${leg.hypervisorDirtyMiBps} MiB/s ` +
+                `(QEMU page sampling over ${period} s before the move)`;
+            // A cross-check: the two must agree within what QEMU's sampling allows for this guest, or the report says so.
+            const reached = dirty ? Number(dirty[1]) : null;
+            const allowed = reached === null ? null : dirtyRateAllowancePercent(g.memoryMiB, reached, period);
+            if (reached !== null && allowed !== null) {
+                const off = ((leg.hypervisorDirtyMiBps - reached) / reached) * 100;
+                leg.workloadNote +=
+                    Math.abs(off) <= allowed
+                        ? `, ${off >= 0 ? "+" : ""}${off.toFixed(1)} %, within the ±${allowed} % its sampling allows here`
+                        : `; they disagree by ${off >= 0 ? "+" : ""}${off.toFixed(1)} %, beyond the ±${allowed} % that sampling ${g.memoryMiB} MiB allows`;
+            }
+        }
         const report = parseReceiver(await receiver.stop());
         const nd = networkDowntime(report, t0, t1);
         leg.networkDowntimeMs = nd.downtimeMs;
@@ -273,6 +308,29 @@ async function runLeg(
     } finally {
         receiver.kill();
         rmSync(tmp, { recursive: true, force: true });
+    }
+}
+
+/**
+ * The guest's dirty rate as its hypervisor measures it (QEMU's page sampling:
+ * the share of 512 random pages per GiB whose content changed over
+ * `seconds`, times the guest's RAM, whole MiB/s). Starts the calculation and
+ * waits for its result; a result left from an earlier calculation is told
+ * apart by its start time.
+ */
+export async function measureDirtyRate(uri: string, domain: string, seconds: number): Promise<{ mibps: number; periodSec: number; mode: string }> {
+    const stats = async () => parseDirtyRate(await virsh(uri, ["domstats", domain, "--dirtyrate"]));
+    const before = await stats();
+    await virsh(uri, dirtyRateCalcArgv(domain, seconds));
+    const deadline = Date.now() + seconds * 1000 + 30_000;
+    for (;;) {
+        await sleep(Math.min(1000, seconds * 250));
+        const now = await stats();
+        // Calculations of one domain are at least 1 s apart, so a new one has a new start second.
+        const fresh = now.startSec !== null && now.startSec !== before.startSec;
+        if (fresh && now.status === 2 && now.mibps !== null) return { mibps: now.mibps, periodSec: now.periodSec ?? seconds, mode: now.mode ?? "" };
+        if (Date.now() > deadline)
+            throw new Error(`virsh domstats ${domain} --dirtyrate gave no result ${seconds} s after domdirtyrate-calc: ${JSON.stringify(now)}`);
     }
 }
 
@@ -289,14 +347,15 @@ async function whereItRuns(domain: string, srcUri: string, dstUri: string, from:
     return null;
 }
 
-interface Receiver {
+export interface Receiver {
     ready: Promise<void>;
     /** SIGTERM, then its whole output (it prints its summary on the way out). */
     stop(): Promise<string>;
     kill(): void;
 }
 
-function startReceiver(argv: string[]): Receiver {
+/** Starts `nfvkit-migload recv` (argv from receiverArgv); `ready` once it listens. */
+export function startReceiver(argv: string[]): Receiver {
     const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";

@@ -243,6 +243,8 @@ export interface MigrationLeg {
     cputuneMissing: string[];
     /** The memory workload's achieved rate, when it ran. */
     workloadNote: string | null;
+    /** The memory workload's rate as the source's hypervisor measured it before the move (QEMU page sampling, whole MiB/s); null for other workloads. */
+    hypervisorDirtyMiBps: number | null;
 }
 
 /** The live-migration probe's result for one guest. */

@@ -14,7 +14,8 @@
  *         than G µs, then a summary line. Stops after S seconds or SIGTERM.
  *   dirty --mib M --rate MIBPS --seconds S
  *         In the guest: writes one byte in every 4 KiB page of M MiB, paced
- *         at MIBPS MiB/s, so the guest dirties memory at a known rate.
+ *         at MIBPS MiB/s, so the guest dirties memory at a known rate. Each
+ *         pass writes a new value, so every write changes its page's content.
  *
  * Every mode prints JSON lines only, for the kit's parser.
  */
@@ -214,7 +215,10 @@ static int doDirty(int argc, char **argv) {
     while (!stop && next < end) {
         owed += pagesPerSlice;
         while (owed >= 1) {
-            mem[page * 4096] = (unsigned char)(dirtied + 1);
+            /* The pass number, not a running count: with M MiB (a multiple of 256 pages) a running count's low byte
+               was the same for a page on every pass, so a measurement that compares page contents (QEMU's
+               page-sampling dirty rate) saw only the first pass. */
+            mem[page * 4096] = (unsigned char)(dirtied / pages + 1);
             page = (page + 1) % pages;
             dirtied++;
             owed -= 1;

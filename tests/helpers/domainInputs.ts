@@ -31,11 +31,13 @@ export interface LocalGuestShape {
     /** Host CPU of each vCPU. */
     cpus: number[];
     fifoPriority?: number;
+    /** Knobs on top of what this machine needs (e.g. `userNic` for the migration probe's stream). */
+    knobs?: { userNic?: boolean };
 }
 
 /** The Domain provider's inputs for a one-guest pod on this machine, rendered as NfvGuest renders them. */
 export async function localGuestInputs(image: GuestImage, shape: LocalGuestShape): Promise<DomainInputs> {
-    const { name, namePrefix, ...guestShape } = shape;
+    const { name, namePrefix, knobs, ...guestShape } = shape;
     const pod = resolvePod(
         {
             hosts: [{ name: "local", uri: LOCAL_URI, housekeepingCpus: "0", isolatedCpus: "1", topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }],
@@ -47,7 +49,10 @@ export async function localGuestInputs(image: GuestImage, shape: LocalGuestShape
                     pageSize: "4K",
                     ...guestShape,
                     // What TestPod does on a host that cannot raise RLIMIT_MEMLOCK (see host/memoryLocking.ts).
-                    knobs: (await discoverMemoryLocking(hostAccess())).supported ? {} : { locked: false, memtuneHardLimit: false },
+                    knobs: {
+                        ...((await discoverMemoryLocking(hostAccess())).supported ? {} : { locked: false, memtuneHardLimit: false }),
+                        ...knobs,
+                    },
                 },
             ],
         },

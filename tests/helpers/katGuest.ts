@@ -22,16 +22,23 @@ export interface KatGuest {
     outs: DomainOutputs;
 }
 
-/** vCPU 0 housekeeping on CPU 0, vCPU 1 real-time (FIFO 1) on CPU 1, 256 MiB. */
-function inputs(image: GuestImage, prefix: string): Promise<DomainInputs> {
-    return localGuestInputs(image, { name: "kat", namePrefix: prefix, memory: "256M", vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: 1 });
+/** vCPU 0 housekeeping on CPU 0, vCPU 1 real-time (FIFO 1) on CPU 1, 256 MiB unless asked for more. */
+function inputs(image: GuestImage, prefix: string, opts: KatGuestOptions): Promise<DomainInputs> {
+    const { memory = "256M", ...knobs } = opts;
+    return localGuestInputs(image, { name: "kat", namePrefix: prefix, memory, vcpus: 2, rtVcpus: [1], cpus: [0, 1], fifoPriority: 1, knobs });
+}
+
+/** A user-mode NIC (the migration probe's stream leaves through it) and more RAM (for a dirty-rate workload), when a test needs them. */
+export interface KatGuestOptions {
+    userNic?: boolean;
+    memory?: string;
 }
 
 /** Boots the guest; `prefix` must start with KAT_PREFIX so a teardown can never reach a foreign domain. */
-export async function bootKatGuest(prefix = KAT_PREFIX): Promise<KatGuest> {
+export async function bootKatGuest(prefix = KAT_PREFIX, opts: KatGuestOptions = {}): Promise<KatGuest> {
     if (!prefix.startsWith(KAT_PREFIX)) throw new Error(`KAT guests are named ${KAT_PREFIX}…, got ${prefix}`);
     const image = await ensureGuestImage();
-    const ins = await inputs(image, prefix);
+    const ins = await inputs(image, prefix, opts);
     const created = await domainOps.create(ins, { urn: `urn:pulumi:kat::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::${prefix}` });
     const outs = created.outs as DomainOutputs;
     return {

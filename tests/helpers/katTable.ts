@@ -8,12 +8,20 @@ import { errorPercent } from "./disturb";
 
 export const KAT_TABLE = "results/kat/known-answers.md";
 
-/** One row; `injectedMs` null for a clean run (no error to give). */
-export function recordKnownAnswer(probe: string, figure: string, disturbance: string, injectedMs: number | null, reportedMs: number, command: string): void {
+/** One row; `injectedMs` null for a clean run (no error to give). Figures are ms unless `unit` says otherwise (a dirty rate is MiB/s). */
+export function recordKnownAnswer(
+    probe: string,
+    figure: string,
+    disturbance: string,
+    injectedMs: number | null,
+    reportedMs: number,
+    command: string,
+    unit = "ms",
+): void {
     mkdirSync("results/kat", { recursive: true });
     if (!existsSync(KAT_TABLE)) {
         appendFileSync(KAT_TABLE, "| probe | figure | injected disturbance | reported | error | command |\n|---|---|---|---|---|---|\n");
     }
     const err = injectedMs === null ? "—" : `${errorPercent(reportedMs, injectedMs).toFixed(2)} %`;
-    appendFileSync(KAT_TABLE, `| ${probe} | ${figure} | ${disturbance} | ${reportedMs.toFixed(3)} ms | ${err} | \`${command.replace(/\|/g, "\\|")}\` |\n`);
+    appendFileSync(KAT_TABLE, `| ${probe} | ${figure} | ${disturbance} | ${reportedMs.toFixed(3)} ${unit} | ${err} | \`${command.replace(/\|/g, "\\|")}\` |\n`);
 }

@@ -20,8 +20,7 @@
  * overshot by up to +74 %: the guest itself catches up after a 1 s freeze
  * before the producer runs again.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as os from "node:os";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { runInterVm } from "../../components/probes/interVmRunner";
@@ -29,6 +28,7 @@ import type { InterVmSetting } from "../../components/probes/interVmConfig";
 import type { ProbeGuest } from "../../components/probes/runner";
 import type { InterVmResult } from "../../components/probes/types";
 import { errorPercent } from "../helpers/disturb";
+import { favourGuest } from "../helpers/host";
 import { recordKnownAnswer } from "../helpers/katTable";
 import { useKatLink, type KatLink } from "../helpers/katLink";
 import { realTest } from "../helpers/realParts";
@@ -56,12 +56,6 @@ async function stallProducer(producer: ProbeGuest, ms: number): Promise<number> 
     return (Number(m[2]) - Number(m[1])) * 1000;
 }
 
-/** Every thread of a guest's QEMU at nice −20 (its FIFO vCPU threads are not affected by nice). */
-function favour(domain: string): void {
-    const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
-    for (const tid of readdirSync(`/proc/${pid}/task`)) execFileSync("renice", ["-n", "-20", "-p", tid], { stdio: "ignore" });
-}
-
 /** One guest-to-guest ring run over the link, with or without a stall of the producer. */
 async function ringRun(k: KatLink, stallMs: number | null): Promise<{ result: InterVmResult; injectedMs: number | null }> {
     let injected: Promise<number | null> = Promise.resolve(null);
@@ -84,8 +78,8 @@ function gapMs(r: InterVmResult): number {
 
 real("inter-VM probe: a 1 s stop of the producer shows as the consumer's longest gap (−5 % to +10 %), and a clean run does not show it", async (t) => {
     const k = await useKatLink(t, PREFIX);
-    favour(k.producer.domain);
-    favour(k.consumer.domain);
+    favourGuest(k.producer.domain);
+    favourGuest(k.consumer.domain);
     const command = `nfvkit-ring produce (peer) → consume (vnf) over ring0, ${SETTING.durationSec} s, bursts of ${SETTING.burst}`;
 
     let clean = await ringRun(k, null);

@@ -8,9 +8,13 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { checkMigrationPod, checkMigrationSettings } from "../../components/probes/migrationConfig";
 import {
+    dirtyRateAllowancePercent,
+    dirtyRateCalcArgv,
+    dirtyRatePeriodSec,
     jobBytes,
     migrateArgv,
     networkDowntime,
+    parseDirtyRate,
     parseJobInfo,
     parseReceiver,
     parseVcpupin,
@@ -125,6 +129,43 @@ test("domjobinfo --completed (libvirt 11.3, real capture): every figure the prob
     t.is(job["Downtime w/o network"].value, 76);
 });
 
+test("domstats --dirtyrate (libvirt 11.3, real captures): measuring has no rate yet; measured gives whole MiB/s", (t) => {
+    t.deepEqual(parseDirtyRate(fixture("domstats-dirtyrate-libvirt-11.3-measuring.txt")), {
+        status: 1,
+        startSec: 1796128507,
+        periodSec: 2,
+        mode: "page-sampling",
+        mibps: null,
+    });
+    t.is(parseDirtyRate(fixture("domstats-dirtyrate-libvirt-11.3-idle.txt")).mibps, 0);
+    const dirtying = parseDirtyRate(fixture("domstats-dirtyrate-libvirt-11.3-dirtying.txt"));
+    t.is(dirtying.status, 2);
+    t.is(dirtying.periodSec, 4);
+    t.is(dirtying.mibps, 57);
+    // A domain that was never measured says nothing of it.
+    t.deepEqual(parseDirtyRate("Domain: 'vnf'\n\n"), { status: null, startSec: null, periodSec: null, mode: null, mibps: null });
+});
+
+test("the hypervisor's dirty rate: page sampling, over at most one pass of the working set, 1-10 s", (t) => {
+    t.deepEqual(dirtyRateCalcArgv("vnf", 4), ["domdirtyrate-calc", "vnf", "--seconds", "4", "--mode", "page-sampling"]);
+    // The defaults (64 MiB at 64 MiB/s): one pass per second.
+    t.is(dirtyRatePeriodSec({ dirtyMiB: 64, dirtyMiBps: 64 }), 1);
+    t.is(dirtyRatePeriodSec({ dirtyMiB: 1536, dirtyMiBps: 128 }), 10);
+    t.is(dirtyRatePeriodSec({ dirtyMiB: 512, dirtyMiBps: 128 }), 4);
+    // Faster than the working set in a second: virsh takes no less than 1 s.
+    t.is(dirtyRatePeriodSec({ dirtyMiB: 16, dirtyMiBps: 256 }), 1);
+});
+
+test("the hypervisor's dirty rate is good to 3 standard deviations of QEMU's sample, plus its whole-MiB rounding", (t) => {
+    // The KAT's guest: 2 GiB, 1024 pages sampled, half of them changed in 8 s at 128 MiB/s: sd 3.1 %, 3 sd 9.4 %, + 0.8 %.
+    t.is(dirtyRateAllowancePercent(2048, 128, 8), 11);
+    // The lab's vnf, 256 MiB (128 pages sampled), 16 MiB/s over 4 s: a quarter changed, sd 15.3 %, + 6.3 % rounding.
+    t.is(dirtyRateAllowancePercent(256, 16, 4), 53);
+    // All of RAM changed: no sampling error left, only the rounding.
+    t.is(dirtyRateAllowancePercent(256, 256, 2), 1);
+    t.is(dirtyRateAllowancePercent(256, 0, 4), null);
+});
+
 test("vcpupin and the receiver's lines", (t) => {
     t.deepEqual(parseVcpupin(" 0      0\n 1      1\n"), { "0": "0", "1": "1" });
     t.deepEqual(parseVcpupin(" VCPU   CPU Affinity\n----------------------\n 0      0-1\n"), { "0": "0-1" });
@@ -192,6 +233,7 @@ test("placement is planned again for the destination host", (t) => {
     const { settings } = checkMigrationSettings([{ guest: "vnf", to: "b" }], "p");
     const [view] = migrationGuestViews(spec, settings, "p", { a: "uri-a", b: "uri-b" });
     t.is(view.domain, "p-vnf");
+    t.is(view.memoryMiB, 256);
     t.is(view.hosts.a.pins["1"], "1");
     t.is(view.hosts.b.pins["1"], "3", "on b the RT vCPU goes to b's isolated CPU");
     t.true(view.hosts.b.cputune.some((l) => /vcpusched vcpus='1' scheduler='fifo'/.test(l)));
@@ -254,6 +296,7 @@ function leg(over: Partial<MigrationLeg>): MigrationLeg {
         pins: [{ vcpu: 1, expected: "1", actual: "1" }],
         cputuneMissing: [],
         workloadNote: null,
+        hypervisorDirtyMiBps: null,
         ...over,
     };
 }
