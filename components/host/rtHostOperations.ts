@@ -5,6 +5,7 @@
  * the stack allows it, and checked after. The Operations of the nfvkit
  * provider's RtHost.
  */
+import * as path from "node:path";
 import { DEFAULT_HWLAT, hwlatCheck, measureHwlat, type HwlatSettings } from "./hwlat";
 import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../provider/operations";
@@ -71,13 +72,19 @@ function selected(text: string | undefined): string {
     return /\[([^\]]+)\]/.exec(text ?? "")?.[1] ?? (text ?? "").trim();
 }
 
+/** The host's own values, from the record a first touch left on the host (RT_FILES.before), else read now and recorded before any change. */
 async function readBefore(host: HostAccess): Promise<TuningBefore> {
-    return {
+    const recorded = await host.tryReadFile(RT_FILES.before);
+    if (recorded !== undefined) return JSON.parse(recorded) as TuningBefore;
+    const before: TuningBefore = {
         schedRtRuntimeUs: ((await host.tryReadFile("/proc/sys/kernel/sched_rt_runtime_us")) ?? "").trim(),
         thpEnabled: selected(await host.tryReadFile("/sys/kernel/mm/transparent_hugepage/enabled")),
         thpDefrag: selected(await host.tryReadFile("/sys/kernel/mm/transparent_hugepage/defrag")),
         ksmRun: ((await host.tryReadFile("/sys/kernel/mm/ksm/run")) ?? "").trim(),
     };
+    await host.mkdir(path.posix.dirname(RT_FILES.before));
+    await host.writeFile(RT_FILES.before, `${JSON.stringify(before)}\n`);
+    return before;
 }
 
 /** Installs the kernel package when missing; returns the release it depends on ("6.1.0-50-rt-amd64"). */
@@ -265,6 +272,7 @@ export async function deleteRtHost(_id: string, props: RtHostOutputs): Promise<v
     if (b.thpEnabled) await host.writeFile("/sys/kernel/mm/transparent_hugepage/enabled", b.thpEnabled).catch(() => undefined);
     if (b.thpDefrag) await host.writeFile("/sys/kernel/mm/transparent_hugepage/defrag", b.thpDefrag).catch(() => undefined);
     if (b.ksmRun) await host.writeFile("/sys/kernel/mm/ksm/run", b.ksmRun).catch(() => undefined);
+    await host.remove(RT_FILES.before);
     await host.run(["update-grub"], { timeoutMs: 600_000 });
 }
 export { deleteRtHost as delete };

@@ -19,6 +19,12 @@ export const RT_FILES = {
     /** THP, KSM, IRQ affinity and kernel-thread priorities: runtime state, so a script the boot runs again. */
     script: "/usr/local/sbin/nfvkit-rt-tuning",
     unit: "/etc/systemd/system/nfvkit-rt-tuning.service",
+    /**
+     * The values the tuning replaced, as they were before the kit first touched the host. Kept on the host, written
+     * before the first change: a CLI killed between that change and the state write would otherwise lose them, and
+     * the next create would take the kit's own values for the host's.
+     */
+    before: "/var/lib/nfvkit/rt-tuning-before.json",
 } as const;
 
 /** The kernel threads the RT practice raises, with their FIFO priority: above the vCPUs' FIFO 1, because on PREEMPT_RT timers and softirqs run in these threads and a vCPU that starves them starves its own wakeups. */

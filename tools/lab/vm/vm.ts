@@ -78,8 +78,9 @@ export function qemuArgs(o: { name: string; cpus: number; memoryMiB: number; ssh
         o.name,
         // q35 for PCIe (SR-IOV needs extended config space); the split irqchip lets intel-iommu remap interrupts.
         // No SVM or VMX: TCG emulates SVM, and the stock kernel then offered KVM on top of it while the RT kernel
-        // did not (kvm_amd did not load), so the host's facts changed across the kit's reboot and a guest planned
-        // for KVM failed to define. A lab host that is TCG all through says so and stays so.
+        // did not (its kvm_amd refuses to load: "RT requires X86_FEATURE_CONSTANT_TSC", which TCG does not offer,
+        // +invtsc included), so the host's facts changed across the kit's reboot and a guest planned for KVM failed
+        // to define. A lab host that is TCG all through says so and stays so.
         ...["-machine", "q35,kernel-irqchip=split", "-accel", "tcg", "-cpu", "max,-svm,-vmx"],
         ...["-smp", String(o.cpus), "-m", String(o.memoryMiB)],
         // The emulated IOMMU: VFs bound to vfio-pci need one; caching-mode lets a nested VFIO user map through it.
