@@ -180,11 +180,14 @@ const ownPaths = {
     },
 };
 
-function tsxLoader() {
-    return require.resolve("tsx/cjs", { paths: [kitRoot] });
+// tsx's hooks for both require() and import(), as `node --import tsx` sets
+// them: the provider loads its operation modules with import().
+function useTsx() {
+    require(require.resolve("tsx/cjs/api", { paths: [kitRoot] })).register();
+    require(require.resolve("tsx/esm/api", { paths: [kitRoot] })).register();
 }
 
-const useTsx = process.env.NFVKIT_TSX === "1" || esbuildVersion() === undefined;
+const tsxWanted = process.env.NFVKIT_TSX === "1" || esbuildVersion() === undefined;
 
 if (require.main === module && process.argv[2] === "--build") {
     buildNow(path.resolve(process.argv[3])).catch((err) => {
@@ -200,8 +203,8 @@ if (require.main === module && process.argv[2] === "--build") {
     }
     const full = path.resolve(entry);
     process.argv = [process.argv[0], full, ...args];
-    if (useTsx) {
-        require(tsxLoader());
+    if (tsxWanted) {
+        useTsx();
         require(full);
     } else {
         process.setSourceMapsEnabled(true);
@@ -211,8 +214,8 @@ if (require.main === module && process.argv[2] === "--build") {
 
 /** Makes require() of a .ts file load its bundle (or go through tsx, with NFVKIT_TSX=1). */
 function registerTs() {
-    if (useTsx) {
-        require(tsxLoader());
+    if (tsxWanted) {
+        useTsx();
         return;
     }
     process.setSourceMapsEnabled(true);
