@@ -222,27 +222,31 @@ export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: Oper
     const uri = await virshUriOf(props.access, props.uri);
     // A domain of that name that another resource made (the name was reused after this one was
     // removed by hand) is not this resource's to remove.
-    const existing = ctx ? await ownerOf(uri, props.name) : undefined;
+    const existing = ctx ? await timed("domain delete: owner check (dumpxml)", props.name, () => ownerOf(uri, props.name)) : undefined;
     if (existing && existing.owner !== "" && existing.owner !== ctx!.urn) {
         process.stderr.write(`domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone\n`);
         return;
     }
-    await removeDomain(uri, props.name);
+    await timed("domain delete: destroy and undefine", props.name, () => removeDomain(uri, props.name));
 }
 export { deleteDomain as delete };
 
-/** Destroys (hard power-off, so a hung guest cannot stall it) and undefines; absent is fine. */
+/**
+ * Destroys (hard power-off, so a hung guest cannot stall it) and undefines; absent is fine.
+ * Both at once: the destroy waits for QEMU to exit and give back its memory, and
+ * the undefine need not wait for that. libvirt applies them to the domain one at
+ * a time and either order ends with no domain: undefined first, a running domain
+ * turns transient and goes when destroyed; destroyed first, the undefine removes
+ * the stopped definition. The one that finds the domain already gone is fine.
+ */
 export async function removeDomain(uri: string, name: string): Promise<void> {
-    try {
-        await virsh(uri, ["destroy", name], { timeoutMs: 60_000 });
-    } catch (err) {
+    const destroy = virsh(uri, ["destroy", name], { timeoutMs: 60_000 }).catch((err: unknown) => {
         if (!(err instanceof VirshError && (err.isNoDomain || err.isNotRunning))) throw err;
-    }
-    try {
-        await virsh(uri, ["undefine", name]);
-    } catch (err) {
+    });
+    const undefine = virsh(uri, ["undefine", name]).catch((err: unknown) => {
         if (!(err instanceof VirshError && err.isNoDomain)) throw err;
-    }
+    });
+    await Promise.all([destroy, undefine]);
 }
 
 /** Who made a domain: the URN stamped in its metadata, and a hash of the definition it was given. */

@@ -59,7 +59,10 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
     }
 }
 
-/** The engine's helpers that the kit starts: its language host, the program, and the nfvkit provider plugin. */
+/**
+ * The engine's helpers that the kit starts from this checkout: its language host, the program, and the
+ * nfvkit provider plugin. Other checkouts' (other people's runs on a shared machine) are not ours to wait for.
+ */
 export function kitProcesses(): { pid: number; command: string }[] {
     const found: { pid: number; command: string }[] = [];
     for (const entry of readdirSync("/proc")) {
@@ -70,6 +73,7 @@ export function kitProcesses(): { pid: number; command: string }[] {
         } catch {
             continue;
         }
+        if (!command.includes(projectRoot)) continue;
         if (/pulumi-language-nodejs|components\/provider\/server\.ts|@pulumi\/pulumi\/cmd\/run/.test(command)) found.push({ pid: Number(entry), command });
     }
     return found;

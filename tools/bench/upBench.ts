@@ -215,7 +215,7 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
     };
 
     try {
-        // Warm-up: tsx's transpile cache, the page cache, libvirt; and the kit's XML for the script.
+        // Warm-up: the compiled program and plugin (tools/engine/compiled.cjs), the page cache, libvirt; and the kit's XML for the script.
         await kitSide(false);
         await scriptSide(false);
         for (let i = 0; i < opts.runs; i++) {

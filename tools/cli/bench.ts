@@ -20,6 +20,7 @@
  *   --no-profile       never profile
  *   --json FILE        also write the measurements as JSON
  *   --node-options "…" NODE_OPTIONS for every Node.js process of the previews (to try a remedy, e.g. --stack-trace-limit=0)
+ *   --stack NAME       stack of the `up` runs (default bench-up); its name is in the domain names
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -44,6 +45,8 @@ interface BenchArgs {
     profile: "always" | "on-miss" | "never";
     json?: string;
     nodeOptions?: string;
+    /** Stack of the kit's `up` runs; in every domain name, so two people benching on one libvirtd do not collide. */
+    upStack?: string;
 }
 
 const GUESTS_PER_HOST = 8;
@@ -68,9 +71,14 @@ function parseArgs(argv: string[]): BenchArgs {
         else if (a === "--no-profile") args.profile = "never";
         else if (a === "--json") args.json = argv[++i];
         else if (a === "--node-options") args.nodeOptions = argv[++i];
-        else
+        else if (a === "--stack") {
+            const name = argv[++i] ?? "";
+            if (!/^[a-z][a-z0-9-]{0,30}$/.test(name))
+                throw new Error(`--stack: expected a short stack name of a-z, 0-9 and -, e.g. bench-up-alice (got ${JSON.stringify(name)})`);
+            args.upStack = name;
+        } else
             throw new Error(
-                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --guest-components  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"`,
+                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --guest-components  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"  --stack NAME`,
             );
     }
     if (args.parts.length === 0) args.parts = ["up", "preview"];
@@ -96,7 +104,7 @@ async function main(): Promise<void> {
     const comparisons: Parameters<typeof formatComparisons>[0] = [];
     if (args.parts.includes("up")) {
         console.log(`\nup and destroy of the ci pod (probes off) against a plain virsh script, ${args.runs} runs each, alternating:`);
-        const up = await benchUp({ runs: args.runs, log });
+        const up = await benchUp({ runs: args.runs, log, stack: args.upStack });
         results.up = up;
         comparisons.push(
             { what: "up (pulumi up --skip-preview)", kit: up.kitUp, baselineName: "virsh script up", baseline: up.scriptUp, target: 1.2 },
@@ -154,7 +162,7 @@ async function main(): Promise<void> {
 }
 
 async function sizes(args: BenchArgs, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Record<string, unknown>> {
-    // One host first: it warms caches (tsx's transpile cache, the page cache) and shows the fixed cost.
+    // One host first: it warms caches (the compiled program and plugin, the page cache) and shows the fixed cost.
     console.log("\nBaseline, 1 host (fixed cost; also warms caches):");
     const baseline = await benchPreview({ size: { hosts: 1 }, log, env });
     log(`${baseline.wallSeconds.toFixed(1)} s`);
