@@ -21,7 +21,7 @@ import { readKernelFacts } from "../../components/host/readiness";
 import { vmDown, vmState, vmUp, type RunningVm } from "../../tools/lab/vm/vm";
 import { LAB_RT_CONFIG, vmLab } from "../../tools/lab/vm/cli";
 import { runKitCommand } from "../helpers/engineRun";
-import { runPulumi } from "../../tools/cli/engine";
+import { runPulumi, stackOutputs } from "../../tools/cli/engine";
 import { libvirtUri } from "../../components/host/access";
 import { virsh } from "../../components/libvirt/virsh";
 import { guestExec } from "../../components/libvirt/guestAgent";
@@ -153,8 +153,9 @@ serial(
         t.is(up.code, 0, up.output.slice(-6000));
         t.regex(up.output, /stack lab-rt: using the lab VM host's generated config \/var\/lib\/nfvkit-vmlab\/Pulumi\.lab-rt\.yaml/);
         t.regex(up.output, /host lab-rt-1: boots 6\.1\.\S+-rt-amd64, rebooted by this up in \d+ s; readiness \d+ of \d+ checks pass/);
-        const outputs = JSON.parse((await runPulumi(["stack", "output", "--json", ...config], {})).stdout);
-        const managed = outputs.managedHosts["lab-rt-1"] as ManagedHostSummary;
+        // `pulumi stack output` takes no --config-file: outputs live in the state, not the config.
+        const outputs = (await stackOutputs("lab-rt")) as { managedHosts: Record<string, ManagedHostSummary>; guests: Record<string, { consoleLog: string }> };
+        const managed = outputs.managedHosts["lab-rt-1"];
         t.log(
             `reboot: ${managed.rebootSeconds.toFixed(0)} s; readiness after:\n${managed.checks.map((c) => `${c.pass ? "✅" : "❌"} ${c.name}: expected ${c.expected}, found ${c.found}`).join("\n")}`,
         );
@@ -203,7 +204,7 @@ serial(
         // configured MAC, or the console shows that known limit of the emulation (docs/rt-hosts.md); nothing else passes.
         const guestMac = /^net (?!lo )\S+ ([0-9a-f:]{17})$/m.exec(seen.stdout)?.[1];
         if (guestMac !== "02:6e:66:00:00:10") {
-            const consoleLog = (outputs.guests.vnf as { consoleLog: string }).consoleLog;
+            const consoleLog = outputs.guests.vnf.consoleLog;
             const console = await access.readFile(consoleLog);
             t.log(
                 `the guest's VF MAC is ${guestMac}, not 02:6e:66:00:00:10: ${console
