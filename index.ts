@@ -70,14 +70,17 @@ export = async () => {
         managedHosts: pod.managedHosts,
         placement: pod.placementTable,
         guests: pod.guestSummaries,
-        probes: pod.probes && {
-            gate,
-            pass: pod.probes.pass,
-            failures: pod.probes.failures,
-            checks: pod.probes.checks,
-            reports: pod.probes.files,
-            seconds: pod.probes.suiteSeconds,
-        },
+        // Only with probes on: an undefined output makes the engine warn on every up.
+        ...(pod.probes && {
+            probes: {
+                gate,
+                pass: pod.probes.pass,
+                failures: pod.probes.failures,
+                checks: pod.probes.checks,
+                reports: pod.probes.files,
+                seconds: pod.probes.suiteSeconds,
+            },
+        }),
         image: { kernel: image.kernel, initrd: image.initrd, hash: image.hash, kernelVersion: image.kernelVersion },
     };
 };

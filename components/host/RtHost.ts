@@ -9,13 +9,14 @@ export class RtHost extends pulumi.CustomResource {
     declare readonly kernelRelease: pulumi.Output<string>;
     declare readonly rebooted: pulumi.Output<boolean>;
     declare readonly rebootSeconds: pulumi.Output<number>;
+    declare readonly convergedAt: pulumi.Output<string>;
     declare readonly checks: pulumi.Output<RtHostOutputs["checks"]>;
 
     constructor(name: string, args: RtHostArgs, opts?: pulumi.CustomResourceOptions) {
         super(
             tokens.rtHost,
             name,
-            { kernelRelease: undefined, rebooted: undefined, rebootSeconds: undefined, checks: undefined, before: undefined, ...args },
+            { kernelRelease: undefined, rebooted: undefined, rebootSeconds: undefined, convergedAt: undefined, checks: undefined, before: undefined, ...args },
             opts,
         );
     }

@@ -50,6 +50,8 @@ export interface RtHostOutputs extends RtHostInputs {
     /** Whether the last create or update rebooted the host, and how long the reboot took. */
     rebooted: boolean;
     rebootSeconds: number;
+    /** When that create or update ran (ISO time): a later up that changes nothing keeps these outputs, so "rebooted" alone does not say which up did it. */
+    convergedAt: string;
     /** The readiness table after the change. */
     checks: HostCheck[];
 }
@@ -223,7 +225,7 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext, before: Tun
     const checks = [...assessHostReadiness(kernel, inputs.kernelArgs), ...(await tuningChecks(after, inputs))];
     // Measured only when the tracer is there (the readiness table already says when it is not); a run at each change, not at each refresh.
     if (kernel.tracers?.includes("hwlat")) checks.push(hwlatCheck(await measureHwlat(after, inputs.hwlat ?? DEFAULT_HWLAT)));
-    return { ...inputs, kernelRelease, before: firstBefore, rebooted, rebootSeconds, checks };
+    return { ...inputs, kernelRelease, before: firstBefore, rebooted, rebootSeconds, convergedAt: new Date().toISOString(), checks };
 }
 
 export async function check(_olds: unknown, news: RtHostInputs): Promise<provider.CheckResult> {

@@ -279,12 +279,15 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         managedHosts: Object.fromEntries(
             Object.entries(rtHosts).map(([host, rt]) => [
                 host,
-                pulumi.all([rt.kernelRelease, rt.rebooted, rt.rebootSeconds, rt.checks]).apply(([kernelRelease, rebooted, rebootSeconds, checks]) => ({
-                    kernelRelease,
-                    rebooted,
-                    rebootSeconds,
-                    checks,
-                })),
+                pulumi
+                    .all([rt.kernelRelease, rt.rebooted, rt.rebootSeconds, rt.convergedAt, rt.checks])
+                    .apply(([kernelRelease, rebooted, rebootSeconds, convergedAt, checks]) => ({
+                        kernelRelease,
+                        rebooted,
+                        rebootSeconds,
+                        convergedAt,
+                        checks,
+                    })),
             ]),
         ),
     };
@@ -295,6 +298,8 @@ export interface ManagedHostSummary {
     kernelRelease: string;
     rebooted: boolean;
     rebootSeconds: number;
+    /** When the RtHost last changed the host (ISO time). */
+    convergedAt: string;
     /** The readiness table after the change (readiness, tuning and the hwlat run). */
     checks: HostCheck[];
 }

@@ -31,8 +31,10 @@ async function main(): Promise<void> {
     // Managed hosts: what the kit made of them, and the readiness table after (the misses in full).
     for (const [host, m] of Object.entries((outputs.managedHosts ?? {}) as Record<string, ManagedHostSummary>)) {
         const misses = m.checks.filter((c) => !c.pass);
+        // An up that changes nothing keeps the RtHost's outputs from the up that did: only a change made since this up started is "this up".
+        const rebootedNow = m.rebooted && Date.parse(m.convergedAt) >= started;
         console.log(
-            `  host ${host}: boots ${m.kernelRelease}${m.rebooted ? `, rebooted by this up in ${m.rebootSeconds.toFixed(0)} s` : ""}; ` +
+            `  host ${host}: boots ${m.kernelRelease}${rebootedNow ? `, rebooted by this up in ${m.rebootSeconds.toFixed(0)} s` : ""}; ` +
                 `readiness ${m.checks.length - misses.length} of ${m.checks.length} checks pass`,
         );
         for (const c of misses) console.log(`    ✗ ${c.name}: expected ${c.expected}, found ${c.found}`);
