@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { RtHostOutputs } from "../host/rtHostOperations";
 import type { GuestImage as ImageFiles } from "../../guest-images/build";
 import type { HostTarget } from "../host/access";
 import { GuestImage } from "../host/GuestImage";
@@ -293,16 +294,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     };
 }
 
-/** What a managed host's RtHost reports after `up`. */
-export interface ManagedHostSummary {
-    kernelRelease: string;
-    rebooted: boolean;
-    rebootSeconds: number;
-    /** When the RtHost last changed the host (ISO time). */
-    convergedAt: string;
-    /** The readiness table after the change (readiness, tuning and the hwlat run). */
-    checks: HostCheck[];
-}
+/** What a managed host's RtHost reports after `up`: its own outputs, the ones a person reads. */
+export type ManagedHostSummary = Pick<RtHostOutputs, "kernelRelease" | "rebooted" | "rebootSeconds" | "convergedAt" | "checks">;
 
 /** How a host is reached, as the resources' `access` input: absent means this machine. */
 type AccessOf = (host: string) => { access?: pulumi.Input<HostTarget> };

@@ -11,7 +11,7 @@
 import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { LAB_STATE_DIR, labLayout } from "../lab/layout";
-import { LAB_STACK, LAB_STACK_FILE, namespaceLabKeys, writeStackConfig } from "../lab/stackConfig";
+import { LAB_STACK, LAB_STACK_FILE, namespaceLabKeys, writeStackConfig, type LabStackKeys } from "../lab/stackConfig";
 import { readLabState, stateFile } from "../lab/state";
 import { LAB_RT_STACK, vmLabKeys } from "../lab/vm/cli";
 import { readImage } from "../lab/vm/image";
@@ -23,35 +23,49 @@ function olderThan(file: string, sources: string[]): boolean {
     return sources.some((s) => made < statSync(s).mtimeMs);
 }
 
-/** The extra pulumi arguments for `stack`: `--config-file <lab config>` for the lab stack, nothing otherwise or when the caller chose a file. */
+/** A lab stack's generated config: what it is made of, what makes it stale, and how to say it is used. */
+interface LabStackConfig {
+    keys: LabStackKeys;
+    /** Files newer than the config make it stale: the lab's record (a new key) and the committed stack file (an edited pod). */
+    sources: string[];
+    used: string;
+}
+
+/** The extra pulumi arguments for `stack`: `--config-file <lab config>` for a lab stack (lab, lab-rt), nothing otherwise or when the caller chose a file. */
 export async function labConfigArgs(stack: string, argv: string[], log: (line: string) => void, stateDir = LAB_STATE_DIR): Promise<string[]> {
     if (argv.includes("--config-file")) return [];
-    if (stack === LAB_RT_STACK) return vmLabConfigArgs(log);
-    if (stack !== LAB_STACK) return [];
+    const lab = stack === LAB_STACK ? namespaceLabConfig(stateDir) : stack === LAB_RT_STACK ? vmLabConfig() : undefined;
+    if (!lab) return [];
+    if (olderThan(lab.keys.configFile, lab.sources)) await writeStackConfig(lab.keys, () => undefined);
+    log(lab.used);
+    return ["--config-file", lab.keys.configFile];
+}
+
+function namespaceLabConfig(stateDir: string): LabStackConfig {
     const state = readLabState(stateDir);
     if (!state) {
         throw new Error(
             `stack ${LAB_STACK} runs on the emulated lab, and no lab is up (${stateFile(stateDir)} does not exist)\n  fix: npm run lab -- up, then run this again`,
         );
     }
-    // Older than the lab (a new key) or than the committed file (an edited pod): made again from both.
-    if (olderThan(state.stackConfig, [stateFile(stateDir), LAB_STACK_FILE]))
-        await writeStackConfig(namespaceLabKeys(labLayout(state.hosts.length, stateDir), state), () => undefined);
-    log(
-        `stack ${LAB_STACK}: using the lab's generated config ${state.stackConfig} (the lab key as a secret and the pinned host keys; npm run lab -- up writes it)`,
-    );
-    return ["--config-file", state.stackConfig];
+    return {
+        keys: namespaceLabKeys(labLayout(state.hosts.length, stateDir), state),
+        sources: [stateFile(stateDir), LAB_STACK_FILE],
+        used: `stack ${LAB_STACK}: using the lab's generated config ${state.stackConfig} (the lab key as a secret and the pinned host keys; npm run lab -- up writes it)`,
+    };
 }
 
-/** The same for the lab-rt stack and the lab VM host: its key and host key come with the VM's image. */
-async function vmLabConfigArgs(log: (line: string) => void): Promise<string[]> {
+/** The lab-rt stack and the lab VM host: its key and host key come with the VM's image. */
+function vmLabConfig(): LabStackConfig {
     const vm = vmState();
     if (!vm) {
         throw new Error(`stack ${LAB_RT_STACK} manages the lab VM host, and it is not running\n  fix: npm run lab -- up --kind vm, then run this again`);
     }
-    const keys = vmLabKeys(readImage(path.dirname(vm.image)));
-    // Older than the image (a new key) or than the committed file (an edited pod): made again.
-    if (olderThan(keys.configFile, [path.join(path.dirname(vm.image), "image.json"), keys.stackFile])) await writeStackConfig(keys, () => undefined);
-    log(`stack ${LAB_RT_STACK}: using the lab VM host's generated config ${keys.configFile} (its key as a secret and its pinned host key)`);
-    return ["--config-file", keys.configFile];
+    const imageDir = path.dirname(vm.image);
+    const keys = vmLabKeys(readImage(imageDir));
+    return {
+        keys,
+        sources: [path.join(imageDir, "image.json"), keys.stackFile],
+        used: `stack ${LAB_RT_STACK}: using the lab VM host's generated config ${keys.configFile} (its key as a secret and its pinned host key)`,
+    };
 }
