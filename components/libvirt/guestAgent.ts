@@ -35,7 +35,7 @@ interface ExecStatus {
     "err-truncated"?: boolean;
 }
 
-/** Resolves once the agent answers guest-ping, or rejects after `timeoutMs`. */
+/** Resolves once the agent answers guest-ping; rejects after `timeoutMs`, or at once with libvirt's error when the domain is not running. */
 export async function waitForAgent(uri: string, domain: string, timeoutMs: number): Promise<number> {
     const start = Date.now();
     let last: unknown;
@@ -44,6 +44,8 @@ export async function waitForAgent(uri: string, domain: string, timeoutMs: numbe
             await agentCommand(uri, domain, "guest-ping", undefined, 2);
             return Date.now() - start;
         } catch (err) {
+            // A stopped guest will not answer however long we ask: say so now.
+            if (err instanceof VirshError && err.isNotRunning) throw err;
             last = err;
             await sleep(500);
         }

@@ -5,6 +5,7 @@
  * replacement; delete leaves no domain.
  */
 import test from "ava";
+import type * as provider from "@pulumi/pulumi/provider";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -155,3 +156,80 @@ test.serial("a FIFO priority change is applied to the running RT vCPU thread and
     t.deepEqual(vcpuThreadPriority(first.name, 1), { policy: "SCHED_FIFO", priority: 5 });
     t.regex(await virsh(LOCAL_URI, ["dumpxml", "--inactive", first.name]), /<vcpusched vcpus='1' scheduler='fifo' priority='5'\/>/);
 });
+
+/** QEMU's process id for a running domain, from libvirt's pid file; undefined while there is none. */
+function qemuPid(name: string): number | undefined {
+    try {
+        return Number(readFileSync(`/run/libvirt/qemu/${name}.pid`, "utf8").trim()) || undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Kills each new QEMU of `name` with SIGABRT (as an emulator assertion does), `times` times, while `until` is pending. */
+async function abortQemu(name: string, times: number, until: Promise<unknown>): Promise<number> {
+    let done = false;
+    void until.finally(() => (done = true)).catch(() => undefined);
+    const killed = new Set<number>();
+    while (!done && killed.size < times) {
+        const pid = qemuPid(name);
+        if (pid !== undefined && !killed.has(pid)) {
+            // Let it get into its boot first, as the TCG assertion did in CI.
+            await new Promise((r) => setTimeout(r, 1_500));
+            try {
+                process.kill(pid, "SIGABRT");
+                killed.add(pid);
+            } catch {
+                // Gone already.
+            }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return killed.size;
+}
+
+/** Runs `fn` and returns what it wrote to this process's stderr as well (the provider's lines a CLI shows). */
+async function withStderr<T>(fn: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; stderr: string }> {
+    const write = process.stderr.write.bind(process.stderr);
+    let stderr = "";
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+        stderr += String(chunk);
+        return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    try {
+        const [result] = await Promise.allSettled([fn()]);
+        return { result, stderr };
+    } finally {
+        process.stderr.write = write;
+    }
+}
+
+test.serial(
+    "QEMU dying while a TCG guest boots: create starts it again and says so; dying every time fails with libvirt's reason and nothing is left",
+    async (t) => {
+        t.teardown(() => removeDomainsWithPrefix(PREFIX));
+        const image = await ensureGuestImage();
+        const inputs = await domainInputs(image, 0);
+        t.regex(inputs.xml, /<domain type='qemu'/, "this machine runs guests under TCG");
+
+        // Once: the guest comes up on the second try, and the CLI line says why.
+        const once = domainOps.create(inputs, ctx);
+        const [killedOnce, first] = await Promise.all([abortQemu(inputs.name, 1, once), withStderr(() => once)]);
+        t.is(killedOnce, 1);
+        t.is(first.result.status, "fulfilled", first.result.status === "rejected" ? String(first.result.reason) : "");
+        t.regex(first.stderr, new RegExp(`guest ${inputs.name}: QEMU crashed while the guest booted under TCG \\(.*\\); starting it again \\(try 2 of 3\\)`));
+        t.is((await virsh(LOCAL_URI, ["domstate", inputs.name])).trim(), "running");
+        t.regex(readFileSync(inputs.consoleLog, "utf8"), /NFVKIT-READY name=g1 /, "the second boot reached the ready line");
+        await domainOps.delete("", (first.result as PromiseFulfilledResult<provider.CreateResult>).value.outs as DomainOutputs);
+
+        // Every time: three tries, then libvirt's state and QEMU's last words, fast, and no domain left.
+        const started = Date.now();
+        const always = domainOps.create(inputs, ctx);
+        const [killedAlways, err] = await Promise.all([abortQemu(inputs.name, 3, always), t.throwsAsync(always)]);
+        t.is(killedAlways, 3);
+        t.regex(err!.message, new RegExp(`${inputs.name} stopped while the kit waited for .*: libvirt says "shut off \\(crashed\\)"`));
+        t.regex(err!.message, /QEMU's log ends with:[\s\S]*shutting down, reason=crashed/);
+        t.true((Date.now() - started) / 1000 < inputs.bootTimeoutSec, "it did not wait out the boot timeout");
+        t.deepEqual(await domainsWithPrefix(PREFIX), [], "the crashed domain was removed");
+    },
+);

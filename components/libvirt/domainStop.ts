@@ -1,0 +1,68 @@
+/**
+ * Why a guest that should be running is not: libvirt's state reason and the
+ * last words of its QEMU. A boot wait that polls a console or a guest agent
+ * cannot tell a slow guest from a dead one, so it asks this, and a user gets
+ * "QEMU crashed: <its assertion>" at once instead of a timeout minutes later.
+ */
+import type { HostAccess } from "../host/access";
+import { virsh, VirshError } from "./virsh";
+
+/** The domain stopped while the kit waited for it. */
+export class GuestStoppedError extends Error {
+    constructor(
+        readonly domain: string,
+        /** `virsh domstate --reason`, e.g. "shut off (crashed)". */
+        readonly state: string,
+        /** QEMU's last lines from libvirt's log of the domain; empty when unreadable. */
+        readonly qemuSaid: string[],
+        waitingFor: string,
+    ) {
+        super(
+            `${domain} stopped while the kit waited for ${waitingFor}: libvirt says "${state}"` +
+                (qemuSaid.length > 0 ? `; QEMU's log ends with:\n  ${qemuSaid.join("\n  ")}` : ""),
+        );
+        this.name = "GuestStoppedError";
+    }
+
+    /** QEMU itself died (an assertion, a signal), as opposed to a guest that powered off or was destroyed. */
+    get qemuCrashed(): boolean {
+        return /\(crashed\)/.test(this.state);
+    }
+}
+
+/**
+ * libvirt's state of `name` with its reason ("shut off (crashed)"), or
+ * undefined while QEMU runs it (running, paused, in shutdown...) or when there
+ * is no such domain (its own check reports that).
+ */
+export async function stoppedState(uri: string, name: string): Promise<string | undefined> {
+    try {
+        const state = (await virsh(uri, ["domstate", "--reason", name])).trim();
+        return /^shut ?off|^crashed/.test(state) ? state : undefined;
+    } catch (err) {
+        if (err instanceof VirshError && err.isNoDomain) return undefined;
+        throw err;
+    }
+}
+
+/**
+ * What QEMU wrote about its last run in libvirt's per-domain log
+ * (/var/log/libvirt/qemu/<name>.log on the host): the lines after its command
+ * line, which name an assertion, an error or the signal that stopped it.
+ */
+export async function qemuLastWords(host: HostAccess, name: string, lines = 4): Promise<string[]> {
+    const log = await host.tryReadFile(`/var/log/libvirt/qemu/${name}.log`).catch(() => undefined);
+    if (!log) return [];
+    const lastRun = log.slice(Math.max(0, log.lastIndexOf(": starting up ")));
+    return lastRun
+        .split("\n")
+        .filter((line) => /qemu-system|assert|error|terminating|shutting down/i.test(line) && !/^(LC_ALL|PATH|HOME|XDG)|\\$/.test(line))
+        .slice(-lines)
+        .map((line) => line.trim());
+}
+
+/** Throws GuestStoppedError when `name` is no longer run by QEMU; `waitingFor` says what the caller was waiting for. */
+export async function throwIfStopped(host: HostAccess, uri: string, name: string, waitingFor: string): Promise<void> {
+    const state = await stoppedState(uri, name);
+    if (state !== undefined) throw new GuestStoppedError(name, state, await qemuLastWords(host, name), waitingFor);
+}
