@@ -25,12 +25,16 @@ export function plainPromiseStacks(): () => void {
     const format = (error: Error, frames: NodeJS.CallSite[]): unknown => {
         // The first frames say which SDK call made the promise; writing out
         // each frame costs, and there are tens of thousands of these.
-        if (frames[0]?.getFunctionName() === PROMISE_BOOKKEEPING) return `${String(error)}\n    at ${frames.slice(0, 4).join("\n    at ")}`;
-        // No earlier formatter: what V8 writes by itself.
-        return previous ? previous(error, frames) : `${String(error)}${frames.map((f) => `\n    at ${f}`).join("")}`;
+        if (frames[0]?.getFunctionName() === PROMISE_BOOKKEEPING) return asV8Writes(error, frames.slice(0, 4));
+        return previous ? previous(error, frames) : asV8Writes(error, frames);
     };
     Error.prepareStackTrace = format;
     return () => {
         if (Error.prepareStackTrace === format) Error.prepareStackTrace = previous;
     };
+}
+
+/** A trace as V8 writes one when nothing else formats it. */
+function asV8Writes(error: Error, frames: NodeJS.CallSite[]): string {
+    return `${String(error)}${frames.map((f) => `\n    at ${f}`).join("")}`;
 }

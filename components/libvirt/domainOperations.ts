@@ -20,7 +20,7 @@ import { NFVKIT_METADATA_NAMESPACE } from "../render/domainXml";
 import { xmlEscape } from "../render/xml";
 import { describePinning, parseCputune, type Cputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
-import { GuestStoppedError, throwIfStopped } from "./domainStop";
+import { domainState, GuestStoppedError, throwIfStopped } from "./domainStop";
 import { accessOf, virshUriOf, type HostAccess, type HostTarget } from "../host/access";
 import { virsh, VirshError } from "./virsh";
 import { timed } from "../timing";
@@ -337,11 +337,6 @@ function unescapeXml(text: string): string {
         .replace(/&quot;/g, '"')
         .replace(/&apos;/g, "'")
         .replace(/&amp;/g, "&");
-}
-
-/** "running", "shut off", "paused", ... as `virsh domstate` says it. */
-async function domainState(uri: string, name: string): Promise<string> {
-    return (await virsh(uri, ["domstate", name])).trim();
 }
 
 async function defineDomain(uri: string, name: string, xml: string): Promise<void> {

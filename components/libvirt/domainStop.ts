@@ -30,6 +30,11 @@ export class GuestStoppedError extends Error {
     }
 }
 
+/** "running", "shut off", "paused", ... as `virsh domstate` says it; with `reason`, followed by why, e.g. "shut off (crashed)". */
+export async function domainState(uri: string, name: string, opts: { reason?: boolean } = {}): Promise<string> {
+    return (await virsh(uri, ["domstate", ...(opts.reason ? ["--reason"] : []), name])).trim();
+}
+
 /**
  * libvirt's state of `name` with its reason ("shut off (crashed)"), or
  * undefined while QEMU runs it (running, paused, in shutdown...) or when there
@@ -37,7 +42,7 @@ export class GuestStoppedError extends Error {
  */
 export async function stoppedState(uri: string, name: string): Promise<string | undefined> {
     try {
-        const state = (await virsh(uri, ["domstate", "--reason", name])).trim();
+        const state = await domainState(uri, name, { reason: true });
         return /^shut ?off|^crashed/.test(state) ? state : undefined;
     } catch (err) {
         if (err instanceof VirshError && err.isNoDomain) return undefined;
