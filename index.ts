@@ -10,13 +10,13 @@ import { hostAccess, sshTargets, targetForHost } from "./components/host/access"
 import { discoverHosts } from "./components/host/discover";
 import { rememberedGuestImage } from "./components/host/rememberedGuestImage";
 import { TestPod } from "./components/pod/TestPod";
-import { plainPromiseStacks } from "./components/promiseStacks";
+import { skipPromiseStacks } from "./components/promiseStacks";
 import { countProblems } from "./components/spec/problems";
 import { recordSpan, timed } from "./components/timing";
 import { configNamespace, discoverableSpec, formatProblemLine, readStackFile, stackConfigFromEngine, validateStack } from "./components/validate";
 
-// The SDK's run script has installed source-map-support by now; put the cheap path in front of it.
-plainPromiseStacks();
+// Before the first resource: the SDK takes a stack trace for every promise it makes, to print only when a leak is debugged.
+skipPromiseStacks();
 
 // From the Node.js process's start to here: Node.js, tsx, the SDK and the kit's modules loading.
 recordSpan("program: Node.js start, module load", "", Math.round(performance.timeOrigin));
