@@ -46,6 +46,21 @@ test("the floor's graph is the kit's: every resource but the stack and providers
     );
 });
 
+test("with keepInputs the floor's resources carry the kit's own inputs, as the preview showed them", (t) => {
+    const plain = floorGraphOf(preview);
+    const kept = floorGraphOf(preview, { keepInputs: true });
+    t.true(
+        plain.nodes.every((n) => n.inputs === undefined),
+        "by default one string of the same length, no inputs",
+    );
+    const domain = kept.nodes.find((n) => n.name === "pod-h0-g0-domain")!;
+    const inputs = domain.inputs as { xml: string; facts: Record<string, string>; name: string };
+    t.true(inputs.xml.startsWith("<domain"), "the domain XML itself");
+    t.is(typeof inputs.facts.memory, "string", "the guest facts, one value each");
+    t.is(JSON.stringify(inputs).length, domain.inputBytes, "the same bytes the string floor stands in for");
+    t.is(kept.nodes.find((n) => n.name === "pod-h0-g0")!.inputs, undefined, "components carry none");
+});
+
 test("the up breakdown: each step's start after the CLI's, its wall time over all guests and its longest guest", (t) => {
     const t0 = 1_000_000;
     const steps = stepTimings(

@@ -22,6 +22,12 @@ export interface FloorBenchOptions {
     env?: NodeJS.ProcessEnv;
     /** The kit's stack setting `nfv-testpod:guestComponents`. */
     guestComponents: boolean;
+    /**
+     * What the floor's custom resources carry: one string as long as the kit resource's inputs ("string", the
+     * floor the issue set), or the kit resource's own inputs ("kit"), so the engine handles the same values on both
+     * sides and what is left is the kit's program.
+     */
+    floorInputs?: "string" | "kit";
     log: (line: string) => void;
 }
 
@@ -38,7 +44,7 @@ export async function benchPreviewAgainstFloor(opts: FloorBenchOptions): Promise
         // Untimed: the kit's graph (and a warm-up of the kit's side).
         const json = path.join(dir, "preview.json");
         await benchPreview({ size, log, env, guestComponents, stack: `bench-${size.hosts}-graph`, jsonFile: json });
-        const graph = floorGraphOf(readFileSync(json, "utf8"));
+        const graph = floorGraphOf(readFileSync(json, "utf8"), { keepInputs: opts.floorInputs === "kit" });
         const graphFile = path.join(dir, "graph.json");
         writeFileSync(graphFile, JSON.stringify(graph));
         const counts = countByType(graph);
@@ -48,7 +54,7 @@ export async function benchPreviewAgainstFloor(opts: FloorBenchOptions): Promise
             dir: FLOOR_DIR,
             project: FLOOR_PROJECT,
             config: { [`${FLOOR_PROJECT}:graph`]: graphFile },
-            describe: `floor program, ${components} components and ${graph.nodes.length - components} custom resources`,
+            describe: `floor program, ${components} components and ${graph.nodes.length - components} custom resources${opts.floorInputs === "kit" ? " with the kit's inputs" : ""}`,
         };
         const floorRun = () => benchPreview({ size, log, env, program, stack: `bench-floor-${size.hosts}` });
         const kitRun = () => benchPreview({ size, log, env, guestComponents, stack: `bench-${size.hosts}` });

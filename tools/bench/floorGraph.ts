@@ -17,6 +17,11 @@ export interface FloorNode {
     dependsOn: number[];
     /** Length of the resource's inputs as JSON; the floor's custom resource gets a string input of this length. */
     inputBytes: number;
+    /**
+     * The kit resource's own inputs, as the preview showed them (unknowns as the engine's placeholder string),
+     * when the graph was taken with `keepInputs`: the floor then registers these instead of one string.
+     */
+    inputs?: Record<string, unknown>;
 }
 
 export interface FloorGraph {
@@ -31,7 +36,7 @@ interface PreviewStep {
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** The graph of the resources a `pulumi preview --json` would create (the stack itself and providers left out: every program has them). */
-export function floorGraphOf(previewJson: string): FloorGraph {
+export function floorGraphOf(previewJson: string, opts: { keepInputs?: boolean } = {}): FloorGraph {
     const steps = (JSON.parse(previewJson) as { steps?: PreviewStep[] }).steps ?? [];
     const states = new Map(
         steps.filter((s) => s.newState && s.newState.type !== STACK_TYPE && !s.newState.type.startsWith("pulumi:providers:")).map((s) => [s.urn, s.newState!]),
@@ -53,6 +58,7 @@ export function floorGraphOf(previewJson: string): FloorGraph {
             parent,
             dependsOn,
             inputBytes: state.custom ? JSON.stringify(state.inputs ?? {}).length : 0,
+            ...(opts.keepInputs && state.custom ? { inputs: state.inputs ?? {} } : {}),
         });
         index.set(urn, nodes.length - 1);
         return nodes.length - 1;

@@ -15,6 +15,8 @@
  *   --runs N           timed runs of each side, after a warm-up of each (default 3)
  *   --guest-components preview the pod with nfv-testpod:guestComponents true (an NfvGuest and an
  *                      IvshmemLink component per guest and link; the default of a stack), not false
+ *   --floor-inputs W   preview: what the floor's resources carry: string (one string as long as the kit
+ *                      resource's inputs; the default) or kit (the kit resource's own inputs)
  *   --hosts 16,32,64   sizes, in hosts (8 guests and 4 links per host); preview uses the largest (default 64)
  *   --profile          always profile the largest size's program (sizes; default: only when the target is missed)
  *   --no-profile       never profile
@@ -41,6 +43,8 @@ interface BenchArgs {
     runs: number;
     /** The preview's pod setting nfv-testpod:guestComponents. */
     guestComponents: boolean;
+    /** What the preview floor's custom resources carry. */
+    floorInputs: "string" | "kit";
     hosts: number[];
     profile: "always" | "on-miss" | "never";
     json?: string;
@@ -52,12 +56,16 @@ interface BenchArgs {
 const GUESTS_PER_HOST = 8;
 
 function parseArgs(argv: string[]): BenchArgs {
-    const args: BenchArgs = { parts: [], runs: 3, guestComponents: false, hosts: [16, 32, 64], profile: "on-miss" };
+    const args: BenchArgs = { parts: [], runs: 3, guestComponents: false, floorInputs: "string", hosts: [16, 32, 64], profile: "on-miss" };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "up" || a === "preview" || a === "sizes") args.parts.push(a);
         else if (a === "--guest-components") args.guestComponents = true;
-        else if (a === "--runs") {
+        else if (a === "--floor-inputs") {
+            const what = argv[++i];
+            if (what !== "string" && what !== "kit") throw new Error(`--floor-inputs: expected string or kit (got ${JSON.stringify(what)})`);
+            args.floorInputs = what;
+        } else if (a === "--runs") {
             const n = Number(argv[++i]);
             if (!Number.isInteger(n) || n < 1) throw new Error(`--runs: expected a whole number ≥ 1, e.g. 3 (got ${JSON.stringify(argv[i])})`);
             args.runs = n;
@@ -78,7 +86,7 @@ function parseArgs(argv: string[]): BenchArgs {
             args.upStack = name;
         } else
             throw new Error(
-                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --guest-components  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"  --stack NAME`,
+                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --guest-components  --floor-inputs string|kit  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"  --stack NAME`,
             );
     }
     if (args.parts.length === 0) args.parts = ["up", "preview"];
@@ -122,9 +130,16 @@ async function main(): Promise<void> {
         const hosts = args.hosts[args.hosts.length - 1];
         const setting = `nfv-testpod:guestComponents: ${args.guestComponents}`;
         console.log(
-            `\npreview of ${hosts} hosts, ${hosts * GUESTS_PER_HOST} guests (${setting}), against the floor program, ${args.runs} runs each, alternating:`,
+            `\npreview of ${hosts} hosts, ${hosts * GUESTS_PER_HOST} guests (${setting}), against the floor program${args.floorInputs === "kit" ? " with the kit's own inputs" : ""}, ${args.runs} runs each, alternating:`,
         );
-        const preview = await benchPreviewAgainstFloor({ size: { hosts }, runs: args.runs, guestComponents: args.guestComponents, env, log });
+        const preview = await benchPreviewAgainstFloor({
+            size: { hosts },
+            runs: args.runs,
+            guestComponents: args.guestComponents,
+            floorInputs: args.floorInputs,
+            env,
+            log,
+        });
         results.preview = { ...preview, graph: countByType(preview.graph) };
         comparisons.push({
             what: `preview, ${hosts * GUESTS_PER_HOST} guests`,

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import type { FloorGraph } from "../floorGraph";
+import type { FloorGraph, FloorNode } from "../floorGraph";
 
 /** A component of the given type, as the kit's are: registered, then its outputs. */
 class Component extends pulumi.ComponentResource {
@@ -23,10 +23,13 @@ class Component extends pulumi.ComponentResource {
     }
 }
 
-/** A custom resource of the no-op floor provider, with one string input. */
+/**
+ * A custom resource of the no-op floor provider: one string input as long as the kit resource's inputs, or, in a
+ * graph taken with the kit's inputs (`npm run bench -- preview --floor-inputs kit`), those same inputs.
+ */
 class Leaf extends pulumi.CustomResource {
-    constructor(name: string, inputBytes: number, opts: pulumi.CustomResourceOptions) {
-        super("floor:index:Resource", name, { payload: "x".repeat(inputBytes) }, opts);
+    constructor(name: string, node: FloorNode, opts: pulumi.CustomResourceOptions) {
+        super("floor:index:Resource", name, node.inputs ?? { payload: "x".repeat(node.inputBytes) }, opts);
     }
 }
 
@@ -43,7 +46,7 @@ for (const node of graph.nodes) {
         components.push(c);
         made.push(c);
     } else {
-        made.push(new Leaf(node.name, node.inputBytes, opts));
+        made.push(new Leaf(node.name, node, opts));
     }
 }
 // As the kit's components do: each says it is complete.
