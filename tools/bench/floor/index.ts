@@ -28,8 +28,8 @@ class Component extends pulumi.ComponentResource {
  * graph taken with the kit's inputs (`npm run bench -- preview --floor-inputs kit`), those same inputs.
  */
 class Leaf extends pulumi.CustomResource {
-    constructor(name: string, node: FloorNode, opts: pulumi.CustomResourceOptions) {
-        super("floor:index:Resource", name, node.inputs ?? { payload: "x".repeat(node.inputBytes) }, opts);
+    constructor(node: FloorNode, opts: pulumi.CustomResourceOptions) {
+        super("floor:index:Resource", node.name, node.inputs ?? { payload: "x".repeat(node.inputBytes) }, opts);
     }
 }
 
@@ -46,7 +46,7 @@ for (const node of graph.nodes) {
         components.push(c);
         made.push(c);
     } else {
-        made.push(new Leaf(node.name, node, opts));
+        made.push(new Leaf(node, opts));
     }
 }
 // As the kit's components do: each says it is complete.
