@@ -75,18 +75,7 @@
  * so a producer waiting on a full ring gets room back without waiting for a
  * whole ring's worth of checking.
  */
-#ifndef CONSUME_CHUNK
 #define CONSUME_CHUNK 256
-#endif
-#ifndef PREFETCH_AHEAD
-#define PREFETCH_AHEAD 0
-#endif
-#ifndef PREFETCHW_AHEAD
-#define PREFETCHW_AHEAD 0
-#endif
-#ifndef DEMOTE
-#define DEMOTE 0
-#endif
 /* The clock (about 20 ns a read) is read once per this many packets, not per burst. */
 #define CLOCK_EVERY 1024
 /* A wait this many empty polls long is timed (a gap); shorter ones cost no clock read. */
@@ -505,13 +494,6 @@ static int produce(struct header *h, const struct options *o) {
                 if (seq == o->corrupt) ((volatile uint8_t *)p->payload)[5] ^= 0x5a;
             }
         }
-        if (DEMOTE)
-            for (uint64_t i = 0; i < n; i++) __asm__ volatile("cldemote %0" : : "m"(slots[(head + i) & mask]));
-        if (PREFETCHW_AHEAD)
-            for (uint64_t i = 0; i < n; i++) {
-                uint64_t a = head + n + PREFETCHW_AHEAD + i;
-                if (a - tail < nslots) __asm__ volatile("prefetchw %0" : : "m"(slots[a & mask]));
-            }
         head += n;
         store_release(&r->p.head, head);
         if (o->count == 0 && head - clock_at >= CLOCK_EVERY) {
@@ -624,7 +606,6 @@ static uint64_t check_packets(const struct packet *slots, uint64_t mask, uint64_
     struct lines w = *want;
     for (uint64_t i = from; i < to; i++) {
         const struct packet *p = &slots[i & mask];
-        if (PREFETCH_AHEAD && i + PREFETCH_AHEAD < to) __builtin_prefetch(&slots[(i + PREFETCH_AHEAD) & mask], 0, 3);
         if (__builtin_expect(same_packet(load_packet(p), w), 1)) {
             expected++;
             w = next_packet(w, step);
