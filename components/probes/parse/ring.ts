@@ -2,9 +2,14 @@
  * Reads what nfvkit-ring prints: one JSON object on its last stdout line
  * (guest-images/ring/nfvkit-ring.c). The consumer's object gives the rate,
  * the ping side's the round-trip times; either lists the bad packets.
+ * Its "version" is the ring's wire format: only this kit's is read, so a
+ * guest that booted an image with an older ring is named as such.
  */
 import type { RingEvent, RingRate, RingRoundTrip } from "../types";
 import { ProbeParseError } from "./errors";
+
+/** The wire format of this kit's nfvkit-ring (RING_FORMAT in nfvkit-ring.c). */
+export const RING_FORMAT = 2;
 
 /** The last line of `stdout` that is a JSON object written by nfvkit-ring. */
 function lastObject(stdout: string, role: string): Record<string, unknown> {
@@ -22,6 +27,16 @@ function lastObject(stdout: string, role: string): Record<string, unknown> {
     }
     const o = doc as Record<string, unknown>;
     if (o.role !== role) throw new ProbeParseError("nfvkit-ring", `expected the ${role} side's result, got role ${JSON.stringify(o.role)}`, stdout);
+    const format = Number(o.version);
+    if (format !== RING_FORMAT) {
+        const which = format < RING_FORMAT ? "older" : "newer";
+        throw new ProbeParseError(
+            "nfvkit-ring",
+            `this nfvkit-ring speaks wire format ${String(o.version)}, ${which} than this kit's ${RING_FORMAT}: the guest booted an image built with ` +
+                `${which === "older" ? "an older" : "a newer"} ring; rebuild the guest image (npm run image) and start the guests from it (pulumi up)`,
+            stdout,
+        );
+    }
     return o;
 }
 
@@ -70,6 +85,7 @@ export function parseRingRate(stdout: string): RingRate {
         events: events(o, stdout),
         cpu: num(o, "cpu", stdout),
         fifo: num(o, "fifo", stdout),
+        checked: o.checked !== false,
         // Older builds of the ring did not time gaps: null, never 0.
         maxGapNs: typeof o.maxGapNs === "number" ? o.maxGapNs : null,
         maxGapAtNs: typeof o.maxGapAtNs === "number" ? o.maxGapAtNs : null,
