@@ -115,7 +115,7 @@ async function runOnce(build: RingBuild, c: RingCase, seconds: number, cpus: { c
     const what = `${build.name} ring, burst ${c.burst}${c.checked ? "" : ", unchecked"}`;
     if (producer.exitCode !== 0) throw new Error(`${what}: the producer exited ${producer.exitCode}: ${producer.stderr.trim()}`);
     if (consumer.exitCode !== 0) throw new Error(`${what}: the consumer exited ${consumer.exitCode}: ${(consumer.stderr || consumer.stdout).trim()}`);
-    const rate = parseRingRate(consumer.stdout);
+    const rate = parseRingRate(consumer.stdout, build.format);
     if (rate.lost + rate.reordered + rate.corrupt > 0) throw new Error(`${what}: bad packets in a clean run: ${JSON.stringify(rate.events)}`);
     return rate.mpps;
 }

@@ -11,8 +11,8 @@ import { ProbeParseError } from "./errors";
 /** The wire format of this kit's nfvkit-ring (RING_FORMAT in nfvkit-ring.c). */
 export const RING_FORMAT = 2;
 
-/** The last line of `stdout` that is a JSON object written by nfvkit-ring. */
-function lastObject(stdout: string, role: string): Record<string, unknown> {
+/** The last line of `stdout` that is a JSON object written by nfvkit-ring of wire format `expected`. */
+function lastObject(stdout: string, role: string, expected = RING_FORMAT): Record<string, unknown> {
     const line = stdout
         .split("\n")
         .map((l) => l.trim())
@@ -28,11 +28,11 @@ function lastObject(stdout: string, role: string): Record<string, unknown> {
     const o = doc as Record<string, unknown>;
     if (o.role !== role) throw new ProbeParseError("nfvkit-ring", `expected the ${role} side's result, got role ${JSON.stringify(o.role)}`, stdout);
     const format = Number(o.version);
-    if (format !== RING_FORMAT) {
-        const which = format < RING_FORMAT ? "older" : "newer";
+    if (format !== expected) {
+        const which = format < expected ? "older" : "newer";
         throw new ProbeParseError(
             "nfvkit-ring",
-            `this nfvkit-ring speaks wire format ${String(o.version)}, ${which} than this kit's ${RING_FORMAT}: the guest booted an image built with ` +
+            `this nfvkit-ring speaks wire format ${String(o.version)}, ${which} than this kit's ${expected}: the guest booted an image built with ` +
                 `${which === "older" ? "an older" : "a newer"} ring; rebuild the guest image (npm run image) and start the guests from it (pulumi up)`,
             stdout,
         );
@@ -58,9 +58,12 @@ function events(o: Record<string, unknown>, stdout: string): RingEvent[] {
     });
 }
 
-/** The consumer's result in rate mode. Throws ProbeParseError on anything else. */
-export function parseRingRate(stdout: string): RingRate {
-    const o = lastObject(stdout, "consume");
+/**
+ * The consumer's result in rate mode. Throws ProbeParseError on anything else.
+ * `format`: the wire format to accept (@default RING_FORMAT, this kit's; the bench reads main's older ring too).
+ */
+export function parseRingRate(stdout: string, format = RING_FORMAT): RingRate {
+    const o = lastObject(stdout, "consume", format);
     const perSecond = o.perSecond;
     if (!Array.isArray(perSecond) || perSecond.some((n) => typeof n !== "number")) {
         throw new ProbeParseError("nfvkit-ring", '"perSecond" is not a list of packet counts', stdout);
