@@ -367,10 +367,10 @@ static void set_up(struct header *h, size_t size, const struct options *o) {
 }
 
 static void other_format(const char *side, unsigned long long format) {
-    fprintf(stderr,
-            "nfvkit-ring: the %s side runs an nfvkit-ring of wire format %llu and this one format %d: both sides need the same build "
-            "(a guest image built before this ring; rebuild it and start the guests from the new image)\n",
-            side, format, RING_FORMAT);
+    fprintf(stderr, "nfvkit-ring: the %s side runs an nfvkit-ring of wire format %llu and this one format %d: both sides need the same build %s\n", side,
+            format, RING_FORMAT,
+            format < RING_FORMAT ? "(a guest image built before this ring; rebuild it and start the guests from the new image)"
+                                 : "(this one is the older: rebuild it, or the guest image, from the kit's current source)");
     exit(2);
 }
 
