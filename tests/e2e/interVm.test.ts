@@ -61,8 +61,14 @@ test.serial(
         for (const rt of [r.roundTrip!, r.hostRoundTrip!]) {
             t.true(rt.roundTrips > 0 && rt.p50Ns > 0 && rt.p50Ns <= rt.p99Ns && rt.p99Ns <= rt.maxNs, JSON.stringify(rt));
         }
+        // The host's ceiling: the same lines unchecked, and in the report checked ÷ unchecked beside it.
+        t.truthy(r.hostCeiling, "the host's unchecked run measured");
+        t.false(r.hostCeiling!.checked);
+        t.true(r.hostCeiling!.mpps > 0);
         const markdown = readFileSync(`${RESULTS}/probes.md`, "utf8");
         t.regex(markdown, /\| ring0 \(peer → vnf\) \| 32 \| [\d.]+ \|/);
+        const [host, ceiling, checkedShare] = [r.hostRate!.mpps, r.hostCeiling!.mpps, r.hostRate!.mpps / r.hostCeiling!.mpps].map(formatFigure);
+        t.true(markdown.includes(`| ${host} | ${ceiling} (${checkedShare}) |`), markdown);
         t.regex(
             markdown,
             /ring0: TCG \(software emulation\): the guests carry [\d.]+ Mpps against [\d.]+ Mpps between host processes on the same memory \(ratio [\d.]+\)/,
