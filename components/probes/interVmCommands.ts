@@ -27,7 +27,11 @@ export interface RingArgs {
     /** Sending sides: a fixed number of packets instead of seconds. */
     count?: number;
     drop?: number;
+    /** Sending side: send this number one slot late, after its successor. */
+    reorder?: number;
     corrupt?: number;
+    /** Rate sides: move the same lines with no checking (the ceiling); both sides or neither. */
+    unchecked?: boolean;
     /** Seconds the side that waits gives the other to appear. */
     waitSec?: number;
 }
@@ -41,7 +45,9 @@ export function ringCommand(a: RingArgs, tool = RING_TOOL): string[] {
     if (a.count !== undefined) argv.push("--count", String(a.count));
     else if (a.seconds !== undefined) argv.push("--seconds", String(a.seconds));
     if (a.drop !== undefined) argv.push("--drop", String(a.drop));
+    if (a.reorder !== undefined) argv.push("--reorder", String(a.reorder));
     if (a.corrupt !== undefined) argv.push("--corrupt", String(a.corrupt));
+    if (a.unchecked) argv.push("--unchecked");
     if (a.waitSec !== undefined) argv.push("--wait", String(a.waitSec));
     return argv;
 }

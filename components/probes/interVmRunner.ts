@@ -109,6 +109,7 @@ async function runLink(s: InterVmSetting, guests: ProbeGuest[], links: InterVmLi
         rate: null,
         roundTrip: null,
         hostRate: null,
+        hostCeiling: null,
         hostRoundTrip: null,
         ratio: null,
         noSamples: null,
@@ -196,6 +197,15 @@ async function hostLimit(
     }
     result.hostRate = rate;
     result.ratio = result.rate && rate.mpps > 0 ? result.rate.mpps / rate.mpps : null;
+    // The ceiling: the same lines through the same ring with nothing checked; hostRate / hostCeiling is what checking costs.
+    session = newSession();
+    const [cu, pu] = await Promise.all([
+        onHost({ role: "consume", file: "", session, burst: s.burst, cpu: cc, fifo: fifo(cc), unchecked: true }),
+        onHost({ role: "produce", file: "", session, burst: s.burst, cpu: pc, fifo: fifo(pc), seconds: s.durationSec, unchecked: true }),
+    ]);
+    const ceiling = readRate("on the host, unchecked", toExec(cu), "on the host, unchecked", toExec(pu));
+    if (typeof ceiling === "string") result.notes.push(`${s.link}: the host ceiling run (unchecked) measured nothing: ${ceiling}`);
+    else result.hostCeiling = ceiling;
     if (s.roundTripSec > 0) {
         session = newSession();
         const [pong, ping] = await Promise.all([
@@ -258,8 +268,9 @@ function sideFailure(where: string, role: string, out: Exec): string | null {
 }
 
 function readRate(cWhere: string, c: Exec, pWhere: string, p: Exec): RingRate | string {
-    const failed = sideFailure(cWhere, "consume", c) ?? sideFailure(pWhere, "produce", p);
-    if (failed) return failed;
+    // Both sides: when one side meets a ring of another wire format, the other only sees it never come.
+    const failed = [sideFailure(cWhere, "consume", c), sideFailure(pWhere, "produce", p)].filter((f) => f !== null);
+    if (failed.length > 0) return failed.join("; ");
     try {
         const rate = parseRingRate(c.stdout);
         return rate.packets > 0 ? rate : `nfvkit-ring consume ${cWhere} received no packet`;
@@ -269,8 +280,8 @@ function readRate(cWhere: string, c: Exec, pWhere: string, p: Exec): RingRate | 
 }
 
 function readRoundTrip(pingWhere: string, ping: Exec, pongWhere: string, pong: Exec): RingRoundTrip | string {
-    const failed = sideFailure(pingWhere, "ping", ping) ?? sideFailure(pongWhere, "pong", pong);
-    if (failed) return failed;
+    const failed = [sideFailure(pingWhere, "ping", ping), sideFailure(pongWhere, "pong", pong)].filter((f) => f !== null);
+    if (failed.length > 0) return failed.join("; ");
     try {
         return parseRingRoundTrip(ping.stdout) ?? "no round trip completed";
     } catch (err) {

@@ -139,6 +139,8 @@ export interface RingRate {
     /** CPU the consumer ran on (guest vCPU or host CPU) and its SCHED_FIFO priority, 0 for none. */
     cpu: number;
     fifo: number;
+    /** false for an --unchecked run: the same lines moved with nothing checked (the ceiling). */
+    checked: boolean;
     /**
      * The longest wait between two arrivals at the consumer, ns (its own clock): a stalled
      * producer shows here at the stall's length. null when the ring build does not time it.
@@ -181,6 +183,12 @@ export interface InterVmResult {
     roundTrip: RingRoundTrip | null;
     /** Two host processes on the link's backing file; null when not run (see `notes`). */
     hostRate: RingRate | null;
+    /**
+     * The host run again with nothing checked (nfvkit-ring --unchecked): the same 64-byte lines
+     * through the same ring, the ceiling of this memory for the ring's layout. hostRate.mpps /
+     * hostCeiling.mpps is what checking every packet costs. null when not run (see `notes`).
+     */
+    hostCeiling?: RingRate | null;
     hostRoundTrip: RingRoundTrip | null;
     /** rate.mpps / hostRate.mpps; null without both. */
     ratio: number | null;

@@ -61,8 +61,14 @@ test.serial(
         for (const rt of [r.roundTrip!, r.hostRoundTrip!]) {
             t.true(rt.roundTrips > 0 && rt.p50Ns > 0 && rt.p50Ns <= rt.p99Ns && rt.p99Ns <= rt.maxNs, JSON.stringify(rt));
         }
+        // The host's ceiling: the same lines unchecked, and in the report checked ÷ unchecked beside it.
+        t.truthy(r.hostCeiling, "the host's unchecked run measured");
+        t.false(r.hostCeiling!.checked);
+        t.true(r.hostCeiling!.mpps > 0);
         const markdown = readFileSync(`${RESULTS}/probes.md`, "utf8");
         t.regex(markdown, /\| ring0 \(peer → vnf\) \| 32 \| [\d.]+ \|/);
+        const [host, ceiling, checkedShare] = [r.hostRate!.mpps, r.hostCeiling!.mpps, r.hostRate!.mpps / r.hostCeiling!.mpps].map(formatFigure);
+        t.true(markdown.includes(`| ${host} | ${ceiling} (${checkedShare}) |`), markdown);
         t.regex(
             markdown,
             /ring0: TCG \(software emulation\): the guests carry [\d.]+ Mpps against [\d.]+ Mpps between host processes on the same memory \(ratio [\d.]+\)/,
@@ -75,7 +81,7 @@ test.serial(
         t.true(existsSync(svg));
         t.notThrows(() => execFileSync("xmllint", ["--noout", svg], { stdio: "pipe" }), "the Mpps chart is well-formed XML");
         t.log(
-            `guests ${rate.mpps} Mpps (${rate.nsPerPacket} ns/packet), host ${r.hostRate!.mpps} Mpps, ratio ${r.ratio}; ` +
+            `guests ${rate.mpps} Mpps (${rate.nsPerPacket} ns/packet), host ${r.hostRate!.mpps} Mpps, unchecked ${r.hostCeiling!.mpps} Mpps, ratio ${r.ratio}; ` +
                 `round trip p50/p99/max ${r.roundTrip!.p50Ns}/${r.roundTrip!.p99Ns}/${r.roundTrip!.maxNs} ns, host ${r.hostRoundTrip!.p50Ns}/${r.hostRoundTrip!.p99Ns}/${r.hostRoundTrip!.maxNs} ns`,
         );
 

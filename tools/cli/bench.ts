@@ -10,9 +10,13 @@
  *   preview   `pulumi preview` of the large synthetic pod against the floor program
  *             (tools/bench/floor): the same resource graph, nothing else
  *   sizes     preview cost at 1/4, 1/2 and full size, and its growth per guest
+ *   ring      the inter-VM probe's ring (nfvkit-ring) built from main's source against the
+ *             working tree's, on this machine's two CPUs: bursts 32 and 1, checked and unchecked,
+ *             new ÷ old and checked ÷ unchecked (needs neither the engine nor the guest image)
  *
  * Options:
- *   --runs N           timed runs of each side, after a warm-up of each (default 3)
+ *   --runs N           timed runs of each side, after a warm-up of each (default 3; ring: rounds, default 5)
+ *   --seconds S        ring: seconds of traffic per run (default 2)
  *   --guest-components preview the pod with nfv-testpod:guestComponents true (an NfvGuest and an
  *                      IvshmemLink component per guest and link; the default of a stack), not false
  *   --floor-inputs W   preview: what the floor's resources carry: string (one string as long as the kit
@@ -33,14 +37,19 @@ import { benchPreview, type PreviewMeasurement } from "../bench/previewBench";
 import { benchPreviewAgainstFloor } from "../bench/floorBench";
 import { countByType } from "../bench/floorGraph";
 import { benchUp } from "../bench/upBench";
+import { benchRing, formatRingBench } from "../bench/ringBench";
 import { defaultTarget, formatBreakdown, formatComparisons, formatGrowth, formatMeasurements, formatProfile, formatVerdict, median } from "../bench/report";
 import { projectRoot } from "./engine";
 
-type BenchPart = "up" | "preview" | "sizes";
+type BenchPart = "up" | "preview" | "sizes" | "ring";
 
 interface BenchArgs {
     parts: BenchPart[];
     runs: number;
+    /** --runs as given; ring's default (5) differs from the others' (3). */
+    runsGiven?: number;
+    /** ring: seconds of traffic per run. */
+    ringSeconds: number;
     /** The preview's pod setting nfv-testpod:guestComponents. */
     guestComponents: boolean;
     /** What the preview floor's custom resources carry. */
@@ -56,10 +65,10 @@ interface BenchArgs {
 const GUESTS_PER_HOST = 8;
 
 function parseArgs(argv: string[]): BenchArgs {
-    const args: BenchArgs = { parts: [], runs: 3, guestComponents: false, floorInputs: "string", hosts: [16, 32, 64], profile: "on-miss" };
+    const args: BenchArgs = { parts: [], runs: 3, ringSeconds: 2, guestComponents: false, floorInputs: "string", hosts: [16, 32, 64], profile: "on-miss" };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
-        if (a === "up" || a === "preview" || a === "sizes") args.parts.push(a);
+        if (a === "up" || a === "preview" || a === "sizes" || a === "ring") args.parts.push(a);
         else if (a === "--guest-components") args.guestComponents = true;
         else if (a === "--floor-inputs") {
             const what = argv[++i];
@@ -69,6 +78,12 @@ function parseArgs(argv: string[]): BenchArgs {
             const n = Number(argv[++i]);
             if (!Number.isInteger(n) || n < 1) throw new Error(`--runs: expected a whole number ≥ 1, e.g. 3 (got ${JSON.stringify(argv[i])})`);
             args.runs = n;
+            args.runsGiven = n;
+        } else if (a === "--seconds") {
+            const n = Number(argv[++i]);
+            if (!Number.isFinite(n) || n <= 0 || n > 3600)
+                throw new Error(`--seconds: expected seconds of traffic per ring run, e.g. 2 (got ${JSON.stringify(argv[i])})`);
+            args.ringSeconds = n;
         } else if (a === "--hosts") {
             const list = (argv[++i] ?? "").split(",").map(Number);
             if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
@@ -86,7 +101,7 @@ function parseArgs(argv: string[]): BenchArgs {
             args.upStack = name;
         } else
             throw new Error(
-                `unknown argument ${a}; use: [up] [preview] [sizes] --runs N  --guest-components  --floor-inputs string|kit  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"  --stack NAME`,
+                `unknown argument ${a}; use: [up] [preview] [sizes] [ring] --runs N  --seconds S  --guest-components  --floor-inputs string|kit  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"  --stack NAME`,
             );
     }
     if (args.parts.length === 0) args.parts = ["up", "preview"];
@@ -95,10 +110,13 @@ function parseArgs(argv: string[]): BenchArgs {
 
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2));
+    const log = (line: string) => console.log(`  ${line}`);
+    const results: Record<string, unknown> = {};
+    if (args.parts.includes("ring")) results.ring = await ring(args, log);
+    if (args.parts.every((p) => p === "ring")) return writeJson(args, results);
     if (!existsSync(path.join(projectRoot, ".state", "bin", "pulumi"))) {
         throw new Error("the Pulumi engine is not bootstrapped: run `bash tools/bootstrap.sh` (or `npm run bootstrap`) first");
     }
-    const log = (line: string) => console.log(`  ${line}`);
     const env: NodeJS.ProcessEnv = args.nodeOptions ? { NODE_OPTIONS: args.nodeOptions } : {};
     if (args.nodeOptions) console.log(`NODE_OPTIONS for the previews: ${args.nodeOptions}`);
     console.log(`Machine: ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${os.loadavg()[0].toFixed(1)}`);
@@ -108,7 +126,6 @@ async function main(): Promise<void> {
     const image = await ensureGuestImage({ log });
     log(`ready: ${image.hash}`);
 
-    const results: Record<string, unknown> = {};
     const comparisons: Parameters<typeof formatComparisons>[0] = [];
     if (args.parts.includes("up")) {
         console.log(`\nup and destroy of the ci pod (probes off) against a plain virsh script, ${args.runs} runs each, alternating:`);
@@ -169,11 +186,26 @@ async function main(): Promise<void> {
         for (const line of formatComparisons(comparisons)) console.log(`  ${line}`);
     }
     if (args.parts.includes("sizes")) results.sizes = await sizes(args, env, log);
+    writeJson(args, results);
+}
 
-    if (args.json) {
-        writeFileSync(args.json, JSON.stringify(results, null, 2));
-        console.log(`\nMeasurements written to ${args.json}`);
-    }
+function writeJson(args: BenchArgs, results: Record<string, unknown>): void {
+    if (!args.json) return;
+    writeFileSync(args.json, JSON.stringify(results, null, 2));
+    console.log(`\nMeasurements written to ${args.json}`);
+}
+
+async function ring(args: BenchArgs, log: (line: string) => void): Promise<Record<string, unknown>> {
+    const runs = args.runsGiven ?? 5;
+    console.log(
+        `nfvkit-ring, main's source against the working tree's: bursts 32 and 1, checked and unchecked, ${args.ringSeconds} s a run, ${runs} rounds, alternating ` +
+            `(machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}):`,
+    );
+    const r = await benchRing({ runs, seconds: args.ringSeconds, log });
+    console.log(`\nMedians, Mpps (consumer on CPU ${r.cpus.consumer}, producer on CPU ${r.cpus.producer}; unchecked: the same lines, nothing checked):\n`);
+    for (const line of formatRingBench(r)) console.log(`  ${line}`);
+    console.log("");
+    return { ...r };
 }
 
 async function sizes(args: BenchArgs, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Record<string, unknown>> {

@@ -2,12 +2,17 @@
  * Reads what nfvkit-ring prints: one JSON object on its last stdout line
  * (guest-images/ring/nfvkit-ring.c). The consumer's object gives the rate,
  * the ping side's the round-trip times; either lists the bad packets.
+ * Its "version" is the ring's wire format: only this kit's is read, so a
+ * guest that booted an image with an older ring is named as such.
  */
 import type { RingEvent, RingRate, RingRoundTrip } from "../types";
 import { ProbeParseError } from "./errors";
 
-/** The last line of `stdout` that is a JSON object written by nfvkit-ring. */
-function lastObject(stdout: string, role: string): Record<string, unknown> {
+/** The wire format of this kit's nfvkit-ring (RING_FORMAT in nfvkit-ring.c). */
+export const RING_FORMAT = 2;
+
+/** The last line of `stdout` that is a JSON object written by nfvkit-ring of wire format `expected`. */
+function lastObject(stdout: string, role: string, expected = RING_FORMAT): Record<string, unknown> {
     const line = stdout
         .split("\n")
         .map((l) => l.trim())
@@ -22,6 +27,16 @@ function lastObject(stdout: string, role: string): Record<string, unknown> {
     }
     const o = doc as Record<string, unknown>;
     if (o.role !== role) throw new ProbeParseError("nfvkit-ring", `expected the ${role} side's result, got role ${JSON.stringify(o.role)}`, stdout);
+    const format = Number(o.version);
+    if (format !== expected) {
+        const which = format < expected ? "older" : "newer";
+        throw new ProbeParseError(
+            "nfvkit-ring",
+            `this nfvkit-ring speaks wire format ${String(o.version)}, ${which} than this kit's ${expected}: the guest booted an image built with ` +
+                `${which === "older" ? "an older" : "a newer"} ring; rebuild the guest image (npm run image) and start the guests from it (pulumi up)`,
+            stdout,
+        );
+    }
     return o;
 }
 
@@ -43,9 +58,12 @@ function events(o: Record<string, unknown>, stdout: string): RingEvent[] {
     });
 }
 
-/** The consumer's result in rate mode. Throws ProbeParseError on anything else. */
-export function parseRingRate(stdout: string): RingRate {
-    const o = lastObject(stdout, "consume");
+/**
+ * The consumer's result in rate mode. Throws ProbeParseError on anything else.
+ * `format`: the wire format to accept (@default RING_FORMAT, this kit's; the bench reads main's older ring too).
+ */
+export function parseRingRate(stdout: string, format = RING_FORMAT): RingRate {
+    const o = lastObject(stdout, "consume", format);
     const perSecond = o.perSecond;
     if (!Array.isArray(perSecond) || perSecond.some((n) => typeof n !== "number")) {
         throw new ProbeParseError("nfvkit-ring", '"perSecond" is not a list of packet counts', stdout);
@@ -70,6 +88,7 @@ export function parseRingRate(stdout: string): RingRate {
         events: events(o, stdout),
         cpu: num(o, "cpu", stdout),
         fifo: num(o, "fifo", stdout),
+        checked: o.checked !== false,
         // Older builds of the ring did not time gaps: null, never 0.
         maxGapNs: typeof o.maxGapNs === "number" ? o.maxGapNs : null,
         maxGapAtNs: typeof o.maxGapAtNs === "number" ? o.maxGapAtNs : null,

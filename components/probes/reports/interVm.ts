@@ -16,13 +16,13 @@ export function interVmMarkdown(results: InterVmResult[]): string {
         "",
         "### Inter-VM packet rate (nfvkit-ring, 64-byte packets)",
         "",
-        "| Link | Burst | Guests: Mpps | ns/packet | Packets | Bad (lost/reordered/corrupt) | Longest gap | Round trip p50 / p99 / max | Host: Mpps | Host round trip p50 / p99 / max | Ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Link | Burst | Guests: Mpps | ns/packet | Packets | Bad (lost/reordered/corrupt) | Longest gap | Round trip p50 / p99 / max | Host: Mpps | Host unchecked: Mpps (checked ÷ unchecked) | Host round trip p50 / p99 / max | Ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ];
     for (const r of results) {
         const rate = r.rate;
         out.push(
-            `| ${linkPlace(r)} | ${r.burst} | ${rate ? formatFigure(rate.mpps) : `no samples (${r.noSamples ?? ""})`.replace(/\|/g, "\\|")} | ${rate ? formatFigure(rate.nsPerPacket) : ""} | ${rate?.packets ?? ""} | ${rate ? `${rate.lost}/${rate.reordered}/${rate.corrupt}` : ""} | ${gap(r)} | ${roundTrip(r.roundTrip)} | ${r.hostRate ? formatFigure(r.hostRate.mpps) : "not run"} | ${roundTrip(r.hostRoundTrip)} | ${r.ratio === null ? "" : formatFigure(r.ratio)} |`,
+            `| ${linkPlace(r)} | ${r.burst} | ${rate ? formatFigure(rate.mpps) : `no samples (${r.noSamples ?? ""})`.replace(/\|/g, "\\|")} | ${rate ? formatFigure(rate.nsPerPacket) : ""} | ${rate?.packets ?? ""} | ${rate ? `${rate.lost}/${rate.reordered}/${rate.corrupt}` : ""} | ${gap(r)} | ${roundTrip(r.roundTrip)} | ${r.hostRate ? formatFigure(r.hostRate.mpps) : "not run"} | ${ceiling(r)} | ${roundTrip(r.hostRoundTrip)} | ${r.ratio === null ? "" : formatFigure(r.ratio)} |`,
         );
     }
     out.push("", "Commands:", "", ...results.flatMap((r) => r.commands.map((c) => `- \`${c.replace(/`/g, "'")}\``)));
@@ -34,6 +34,13 @@ function gap(r: InterVmResult): string {
     const g = r.rate?.maxGapNs;
     if (g === undefined || g === null) return "";
     return `${formatFigure(g / 1e6)} ms at ${formatFigure((r.rate?.maxGapAtNs ?? 0) / 1e9)} s (${r.rate?.packets} packets)`;
+}
+
+/** The host's ceiling (nothing checked) and what checking costs: checked Mpps ÷ unchecked Mpps. */
+function ceiling(r: InterVmResult): string {
+    const c = r.hostCeiling;
+    if (!c) return "";
+    return r.hostRate && c.mpps > 0 ? `${formatFigure(c.mpps)} (${formatFigure(r.hostRate.mpps / c.mpps)})` : formatFigure(c.mpps);
 }
 
 function roundTrip(rt: RingRoundTrip | null): string {
