@@ -7,9 +7,10 @@
  */
 import type { PodPlan } from "../plan/podPlan";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
-import { ZERO_BAD_PACKETS } from "../probes/interVmVerdict";
+import { ZERO_BAD_PACKETS } from "../probes/kinds/interVm/verdict";
 import type { Targets } from "../probes/targets";
-import { formatTarget, METRIC_RULES, type Gate } from "../probes/verdict";
+import { METRIC_RULES } from "../probes/kinds/latency/verdict";
+import { formatTarget, type Gate } from "../probes/verdict";
 import { countProblems, formatValue, type SpecProblem } from "../spec/problems";
 import { count, details, formatBytes, mdCode, mdText } from "./markdown";
 import type { PinMove, PodChanges } from "./podChanges";

@@ -31,13 +31,13 @@ import { LAB_BRIDGE, LAB_NAMESPACE_PATTERN, LAB_STATE_DIR } from "../../tools/la
 import { labSshTargets, readLabState } from "../../tools/lab/state";
 import * as yaml from "js-yaml";
 import type { ExecutionContext } from "ava";
-import { checkMigrationSettings } from "../../components/probes/migrationConfig";
-import { migrationGuestViews } from "../../components/probes/migrationPlan";
-import { runMigrations } from "../../components/probes/migrationRunner";
-import { judgeMigration, migrationNotes } from "../../components/probes/migrationVerdict";
-import { migrationChartName } from "../../components/probes/reports";
+import { checkMigrationSettings } from "../../components/probes/kinds/migration/config";
+import { migrationMoves } from "../../components/probes/kinds/migration/moves";
+import { runMigrations } from "../../components/probes/kinds/migration/run";
+import { judgeMigration, migrationNotes } from "../../components/probes/kinds/migration/verdict";
+import { migrationChartName } from "../../components/probes/kinds/migration/report";
 import { DEFAULT_TARGETS, resolveTargets } from "../../components/probes/targets";
-import type { MigrationLeg, MigrationResult } from "../../components/probes/types";
+import type { MigrationLeg, MigrationResult } from "../../components/probes/kinds/migration/types";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { inHost } from "../../tools/lab/lab";
 import { runKitCommand, waitFor } from "../helpers/engineRun";
@@ -373,12 +373,15 @@ test("the lab stack end to end: lab up, then npm run up -- --stack lab; npm run 
         "nfv-testpod:pod"
     ];
     const { settings } = checkMigrationSettings([{ guest: "vnf", from: "lab-1", to: "lab-2" }], "test");
-    const views = migrationGuestViews(spec, settings, "nfv-testpod-lab", uris);
+    const views = migrationMoves(resolvePod(spec, { namePrefix: "nfv-testpod-lab" }), settings).map((v) => ({
+        ...v,
+        receiver: state.controlAddress,
+        hosts: Object.fromEntries(Object.entries(v.hosts).map(([h, x]) => [h, { ...x, uri: uris[h] }])),
+    }));
     const image = await ensureGuestImage();
     const migrate = () =>
         runMigrations(settings, views, {
             tool: image.programs!["nfvkit-migload"],
-            receiverAddress: state.controlAddress,
             shell: (uri, d, script, timeoutMs) => guestShell(uri, d, script, timeoutMs),
             log: (line) => t.log(line),
         });

@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compileCommand } from "../../guest-images/programs";
-import { ringCommand, type RingArgs } from "../../components/probes/interVmCommands";
-import { parseRingRate, parseRingRoundTrip } from "../../components/probes/parse";
+import { ringCommand, type RingArgs } from "../../components/probes/kinds/interVm/commands";
+import { parseRingRate, parseRingRoundTrip } from "../../components/probes/kinds/interVm/parse";
 import { realTest } from "../helpers/realParts";
 
 const hasGcc = (() => {

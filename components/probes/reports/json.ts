@@ -1,8 +1,9 @@
 /**
- * The structured report: the verdict with every check and, per guest and
- * probe, the tool version, command line and full per-series statistics with
- * histograms. Other tools (dashboards, comparisons between runs) read this one.
+ * The structured report: the verdict with every check and each kind's own
+ * keys (the latency runs with their histograms, `interVm`, `migration`,
+ * `hosts`). Other tools (dashboards, comparisons between runs) read this one.
  */
+import { PROBE_KINDS } from "../kinds/registry";
 import type { Verdict } from "../verdict";
 
 /** Identifies the layout, so readers can refuse a report they do not understand. */
@@ -14,28 +15,21 @@ export interface JsonReportOptions {
 }
 
 export function jsonReport(verdict: Verdict, opts: JsonReportOptions = {}): string {
+    const kinds: Record<string, unknown> = {};
+    for (const kind of PROBE_KINDS) {
+        const section = verdict.sections[kind.name];
+        if (section !== undefined) Object.assign(kinds, kind.report.json(section as never, verdict));
+    }
     const doc = {
         schema: JSON_REPORT_SCHEMA,
         ...(opts.generatedAt ? { generatedAt: opts.generatedAt } : {}),
         pass: verdict.pass,
         gate: verdict.gate,
+        ...(verdict.stopped !== undefined ? { stopped: verdict.stopped } : {}),
         failures: verdict.failures,
         checks: verdict.checks,
-        crossChecks: verdict.crossChecks ?? [],
-        notes: verdict.notes ?? [],
-        ...(verdict.baseline ? { baseline: verdict.baseline } : {}),
-        runs: verdict.results.map(({ guest, result }) => ({
-            guest,
-            probe: result.probe,
-            version: result.version,
-            command: result.command,
-            noSamples: result.noSamples,
-            // An interrupted run: its figures cover only what was measured.
-            ...(result.partial ? { partial: result.partial } : {}),
-            series: result.series,
-        })),
-        ...(verdict.interVm ? { interVm: verdict.interVm } : {}),
-        ...(verdict.migration ? { migration: verdict.migration } : {}),
+        notes: verdict.notes,
+        ...kinds,
     };
     return JSON.stringify(doc, null, 2) + "\n";
 }
