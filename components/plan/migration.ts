@@ -54,7 +54,15 @@ export function planMigrationDestination(plan: PodPlan, guest: string, host: str
     // The moved guest is placed as if declared there without CPUs of its own: its CPUs on its source say nothing here.
     const moved: PlacementGuest = { name: g.name, path: `guests.${g.name}`, host, vcpus: g.vcpus, rtVcpus: rtOf(g.pins), iothreads: g.iothreads };
     const placed = planPlacement(
-        [{ name: h.name, path: `hosts.${h.name}`, topology: h.topology, housekeepingCpus: [...h.housekeepingCpus.cpus], isolatedCpus: [...h.isolatedCpus.cpus] }],
+        [
+            {
+                name: h.name,
+                path: `hosts.${h.name}`,
+                topology: h.topology,
+                housekeepingCpus: [...h.housekeepingCpus.cpus],
+                isolatedCpus: [...h.isolatedCpus.cpus],
+            },
+        ],
         [...residents, moved],
     );
     const placement = placed.placements[g.name];
@@ -74,9 +82,7 @@ export function planMigrationDestination(plan: PodPlan, guest: string, host: str
             iothreadCpus: CpuSet.of(placement.iothreadCpus),
             numaNode: placement.numaNode,
             // 4K guests take ordinary memory: nothing to make room for.
-            ...(pageBytes > 4096
-                ? { hugepages: { node: placement.numaNode, sizeKiB: pageBytes / 1024, pages: Math.ceil(g.memory.bytes / pageBytes) } }
-                : {}),
+            ...(pageBytes > 4096 ? { hugepages: { node: placement.numaNode, sizeKiB: pageBytes / 1024, pages: Math.ceil(g.memory.bytes / pageBytes) } } : {}),
         },
         problems: [],
     };

@@ -54,7 +54,11 @@ export function createProbeSuite(name: string, parent: pulumi.Resource, plan: Po
         name,
         {
             title: `${pulumi.getProject()}/${pulumi.getStack()}`,
-            guests: pulumi.all(plan.guests.map((g) => pulumi.output({ guest: g.name, host: g.host, uri: g.uri, domain: g.domainName, ...probeCpus(g), ...withAccess(g.host) }))),
+            guests: pulumi.all(
+                plan.guests.map((g) =>
+                    pulumi.output({ guest: g.name, host: g.host, uri: g.uri, domain: g.domainName, ...probeCpus(g), ...withAccess(g.host) }),
+                ),
+            ),
             guestIds: pulumi.all(args.guestIds),
             config: args.probes.config,
             targets: args.probes.targets,

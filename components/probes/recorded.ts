@@ -18,11 +18,10 @@ export function recordedProbeSuiteInputs(exported: unknown, stack: string): Prob
     const resources = (exported as { deployment?: { resources?: { type?: string; urn?: string; inputs?: unknown }[] } })?.deployment?.resources ?? [];
     const suites = resources.filter((r) => r.type === tokens.probeSuite);
     if (suites.length === 0) {
-        throw new Error(
-            `stack ${stack} has no probe suite in its state: bring the pod up with probes enabled first (npm run up -- --stack ${stack})`,
-        );
+        throw new Error(`stack ${stack} has no probe suite in its state: bring the pod up with probes enabled first (npm run up -- --stack ${stack})`);
     }
-    if (suites.length > 1) throw new Error(`stack ${stack} has ${suites.length} probe suites (${suites.map((s) => s.urn).join(", ")}): npm run probe runs one pod's`);
+    if (suites.length > 1)
+        throw new Error(`stack ${stack} has ${suites.length} probe suites (${suites.map((s) => s.urn).join(", ")}): npm run probe runs one pod's`);
     const inputs = openSecrets(suites[0].inputs) as Partial<ProbeSuiteInputs>;
     if (!Array.isArray(inputs.hosts) || typeof inputs.kinds !== "object" || inputs.kinds === null) {
         throw new Error(`stack ${stack}'s probe suite was recorded by an earlier version of the kit: run npm run up -- --stack ${stack} once, then this again`);

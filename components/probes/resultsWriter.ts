@@ -54,15 +54,16 @@ export async function writeResults(dir: string, verdict: Verdict, context: Resul
     };
     const generatedAt = new Date().toISOString();
     const notes = [...context.notes, ...verdict.notes];
-    const doc = JSON.parse(jsonReport(verdict, { generatedAt }));
+    const kinds = context.kinds ?? PROBE_KINDS;
+    const doc = JSON.parse(jsonReport(verdict, { generatedAt, kinds }));
     await fs.writeFile(
         files.json,
         JSON.stringify({ ...doc, title: context.title, partial: context.partial ?? null, notes, suiteSeconds: context.seconds ?? null }, null, 2) + "\n",
     );
     const notesText = notes.length > 0 ? `\n### Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : "";
-    await fs.writeFile(files.markdown, partialBanner(context.partial) + markdownReport(verdict) + notesText);
-    await fs.writeFile(files.junit, junitReport(verdict, { name: context.title }));
-    for (const kind of context.kinds ?? PROBE_KINDS) {
+    await fs.writeFile(files.markdown, partialBanner(context.partial) + markdownReport(verdict, { kinds }) + notesText);
+    await fs.writeFile(files.junit, junitReport(verdict, { name: context.title, kinds }));
+    for (const kind of kinds) {
         const section = (verdict.sections as Record<string, unknown>)[kind.name];
         if (section === undefined) continue;
         for (const chart of kind.report.charts(section, verdict)) {

@@ -46,7 +46,9 @@ export async function create(given: ProbeSuiteInputs): Promise<provider.CreateRe
     }
     const files = relativeFiles(outcome.files);
     if (outcome.partial) {
-        throw new Error(`probe suite ${outcome.partial.reason}: the reports hold what was measured until then, marked partial: ${files.markdown}, ${files.json}`);
+        throw new Error(
+            `probe suite ${outcome.partial.reason}: the reports hold what was measured until then, marked partial: ${files.markdown}, ${files.json}`,
+        );
     }
     try {
         applyGate(outcome.verdict);

@@ -8,7 +8,12 @@
 import test from "ava";
 import { readFileSync } from "node:fs";
 import { readStackFile, validateStack, formatProblemLine } from "../../components/validate";
-import { CYCLICTEST_HIST_MAX_US, DEFAULT_HISTOGRAM_RANGE_US, histogramRange, histogramRangeProblem } from "../../components/probes/kinds/latency/histogramRange";
+import {
+    CYCLICTEST_HIST_MAX_US,
+    DEFAULT_HISTOGRAM_RANGE_US,
+    histogramRange,
+    histogramRangeProblem,
+} from "../../components/probes/kinds/latency/histogramRange";
 import { logBuckets, needsLogAxis } from "../../components/probes/logBuckets";
 import { parseCyclictestHistogram, parseCyclictestRun, parseOsnoiseHist, parseTimerlatHist } from "../../components/probes/kinds/latency/parse";
 import { rtlaDeclaredRangeUs } from "../../components/probes/kinds/latency/parse/rtlaHist";

@@ -40,14 +40,20 @@ async function main(): Promise<void> {
     const trips = Number(arg("--trips", "2"));
     const sets = arg("--sets", Object.keys(PARAMETER_SETS).join(",")).split(",");
     const exported = await runPulumi(["stack", "export", "--show-secrets", "--stack", stack]);
-    if (exported.code !== 0) throw new Error(`pulumi stack export --stack ${stack} failed (bring the lab pod up first: npm run lab -- up && npm run up -- --stack lab): ${exported.stderr.trim()}`);
+    if (exported.code !== 0)
+        throw new Error(
+            `pulumi stack export --stack ${stack} failed (bring the lab pod up first: npm run lab -- up && npm run up -- --stack lab): ${exported.stderr.trim()}`,
+        );
     const recorded = recordedProbeSuiteInputs(JSON.parse(exported.stdout), stack);
     const [entry] = recorded.config.migration;
     const [move] = recorded.kinds.migration?.moves ?? [];
     if (!entry || !move) throw new Error(`stack ${stack} names no migration (probes.migration): nothing to compare`);
     const rows: string[] = [];
     for (const name of sets) {
-        const { settings, problems } = checkMigrationSettings([{ ...entry, from: entry.from || undefined, roundTrips: trips, workload, ...PARAMETER_SETS[name] }], "bench");
+        const { settings, problems } = checkMigrationSettings(
+            [{ ...entry, from: entry.from || undefined, roundTrips: trips, workload, ...PARAMETER_SETS[name] }],
+            "bench",
+        );
         if (problems.length > 0) throw new Error(`set ${name}: ${problems.map((p) => `${p.path}: ${p.reason}`).join("; ")}`);
         // Only the migration: no latency probes, no inter-VM probe.
         const outcome = await runProbePipeline(

@@ -3,6 +3,7 @@
  * keys (the latency runs with their histograms, `interVm`, `migration`,
  * `hosts`). Other tools (dashboards, comparisons between runs) read this one.
  */
+import type { AnyProbeKind } from "../kinds/kind";
 import { PROBE_KINDS } from "../kinds/registry";
 import type { Verdict } from "../verdict";
 
@@ -12,13 +13,15 @@ export const JSON_REPORT_SCHEMA = "nfv-testpod/probe-report@1";
 export interface JsonReportOptions {
     /** ISO timestamp recorded in the report. @default none: the writer stays pure; the caller passes the time. */
     generatedAt?: string;
+    /** Whose sections to write. @default the registry's */
+    kinds?: readonly AnyProbeKind[];
 }
 
 export function jsonReport(verdict: Verdict, opts: JsonReportOptions = {}): string {
     const kinds: Record<string, unknown> = {};
-    for (const kind of PROBE_KINDS) {
-        const section = verdict.sections[kind.name];
-        if (section !== undefined) Object.assign(kinds, kind.report.json(section as never, verdict));
+    for (const kind of opts.kinds ?? PROBE_KINDS) {
+        const section = (verdict.sections as Record<string, unknown>)[kind.name];
+        if (section !== undefined) Object.assign(kinds, kind.report.json(section, verdict));
     }
     const doc = {
         schema: JSON_REPORT_SCHEMA,

@@ -4,6 +4,7 @@
  * <failure> carrying the failure message. Tool versions and command lines go
  * into the suite's properties.
  */
+import type { AnyProbeKind } from "../kinds/kind";
 import { PROBE_KINDS } from "../kinds/registry";
 import { formatTarget, type Verdict } from "../verdict";
 import { escapeXml } from "./escape";
@@ -11,6 +12,8 @@ import { escapeXml } from "./escape";
 export interface JunitOptions {
     /** Name of the root <testsuites>. @default "probes" */
     name?: string;
+    /** Whose properties to write. @default the registry's */
+    kinds?: readonly AnyProbeKind[];
 }
 
 export function junitReport(verdict: Verdict, opts: JunitOptions = {}): string {
@@ -24,9 +27,9 @@ export function junitReport(verdict: Verdict, opts: JunitOptions = {}): string {
     for (const guest of guests) {
         const checks = verdict.checks.filter((c) => c.guest === guest);
         // Each kind's properties of this guest: the latency tools' versions and commands.
-        const properties = PROBE_KINDS.flatMap((kind) => {
-            const section = verdict.sections[kind.name];
-            return section !== undefined && kind.report.junitProperties ? kind.report.junitProperties(section as never, guest) : [];
+        const properties = (opts.kinds ?? PROBE_KINDS).flatMap((kind) => {
+            const section = (verdict.sections as Record<string, unknown>)[kind.name];
+            return section !== undefined && kind.report.junitProperties ? kind.report.junitProperties(section, guest) : [];
         });
         const suiteFailed = checks.filter((c) => !c.pass).length;
         out.push(`  <testsuite name="${escapeXml(guest)}" tests="${checks.length}" failures="${suiteFailed}" errors="0" skipped="0" time="0">`);

@@ -5,13 +5,15 @@
  * the inter-VM rates, the migrations' figures) and the notes.
  */
 import { describeChange } from "../baseline";
+import type { AnyProbeKind } from "../kinds/kind";
 import { PROBE_KINDS } from "../kinds/registry";
 import { formatNumber, formatTarget, unitSymbol, type Check, type Verdict } from "../verdict";
 
 const PASS = "✅ pass";
 const FAIL = "❌ fail";
 
-export function markdownReport(verdict: Verdict): string {
+/** `kinds`: whose sections to write. @default the registry's */
+export function markdownReport(verdict: Verdict, opts: { kinds?: readonly AnyProbeKind[] } = {}): string {
     const failed = verdict.checks.filter((c) => !c.pass).length;
     const total = verdict.checks.length;
     const headline = verdict.stopped
@@ -39,9 +41,9 @@ export function markdownReport(verdict: Verdict): string {
     }
     let text = out.join("\n") + "\n";
     // Each kind's section, in the pipeline's order.
-    for (const kind of PROBE_KINDS) {
-        const section = verdict.sections[kind.name];
-        if (section !== undefined) text += kind.report.markdown(section as never, verdict);
+    for (const kind of opts.kinds ?? PROBE_KINDS) {
+        const section = (verdict.sections as Record<string, unknown>)[kind.name];
+        if (section !== undefined) text += kind.report.markdown(section, verdict);
     }
     return text;
 }

@@ -67,7 +67,9 @@ export const hostGate: ProbeKindModule<"hostGate", HostGateSettings, HostGateSec
             const rows = section.hosts.flatMap((h) =>
                 h.notRead
                     ? [`| ${h.host} | not read | | ${h.notRead.replace(/\|/g, "\\|")} | |`]
-                    : h.checks.map((c) => `| ${h.host} | ${c.name} | ${c.expected.replace(/\|/g, "\\|")} | ${c.found.replace(/\|/g, "\\|")} | ${c.pass ? "✅" : "❌"} |`),
+                    : h.checks.map(
+                          (c) => `| ${h.host} | ${c.name} | ${c.expected.replace(/\|/g, "\\|")} | ${c.found.replace(/\|/g, "\\|")} | ${c.pass ? "✅" : "❌"} |`,
+                      ),
             );
             if (rows.length === 0) return "";
             return (

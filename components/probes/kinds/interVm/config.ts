@@ -66,41 +66,47 @@ export function checkInterVmSettings(
     pod?: Pick<ProbePodView, "links">,
 ): { settings: InterVmSetting[]; problems: SpecProblem[] } {
     const shape = { listOf: "links to measure", example: "{ link: ring0, producer: peer, consumer: vnf }", keys: KEYS, settingName: "an interVm" };
-    return checkSettingsList(raw, path, shape, ({ fields: e, bad, whole, flag }): InterVmSetting => {
-        for (const key of ["link", "producer", "consumer"]) {
-            if (typeof e[key] !== "string" || (e[key] as string).length === 0)
-                bad(key, "is required: a name from the pod spec", `write e.g. ${key}: ${key === "link" ? "ring0" : key === "producer" ? "peer" : "vnf"}`);
-        }
-        if (typeof e.producer === "string" && e.producer === e.consumer)
-            bad("consumer", "is the producer too: a ring joins two guests", "name the link's other member");
-        // The ring program keeps per-second samples for at most an hour, and bursts of at most 1024.
-        const durationSec = whole("durationSec", 1, 3600, Math.min(defaults.durationSec, 3600));
-        const burst = whole("burst", 1, 1024, defaults.burst);
-        const roundTripSec = whole("roundTripSec", 0, 3600, 2);
-        const hostLimit = flag("hostLimit", true);
-        let inject: InterVmSetting["inject"];
-        if (e.inject !== undefined) {
-            const j = e.inject as Record<string, unknown>;
-            const ok =
-                typeof j === "object" &&
-                j !== null &&
-                !Array.isArray(j) &&
-                Object.keys(j).length > 0 &&
-                Object.entries(j).every(([k, v]) => (k === "drop" || k === "corrupt") && typeof v === "number" && Number.isInteger(v) && v >= 0);
-            if (ok) inject = j as InterVmSetting["inject"];
-            else bad("inject", "must be { drop: <seq> } or { corrupt: <seq> } with a packet sequence number", "write e.g. { drop: 1000 }, or leave it out");
-        }
-        return {
-            link: e.link as string,
-            producer: e.producer as string,
-            consumer: e.consumer as string,
-            durationSec,
-            burst,
-            roundTripSec,
-            hostLimit,
-            ...(inject ? { inject } : {}),
-        };
-    }, pod ? (setting, at) => againstLinks(setting, pod.links, at) : undefined);
+    return checkSettingsList(
+        raw,
+        path,
+        shape,
+        ({ fields: e, bad, whole, flag }): InterVmSetting => {
+            for (const key of ["link", "producer", "consumer"]) {
+                if (typeof e[key] !== "string" || (e[key] as string).length === 0)
+                    bad(key, "is required: a name from the pod spec", `write e.g. ${key}: ${key === "link" ? "ring0" : key === "producer" ? "peer" : "vnf"}`);
+            }
+            if (typeof e.producer === "string" && e.producer === e.consumer)
+                bad("consumer", "is the producer too: a ring joins two guests", "name the link's other member");
+            // The ring program keeps per-second samples for at most an hour, and bursts of at most 1024.
+            const durationSec = whole("durationSec", 1, 3600, Math.min(defaults.durationSec, 3600));
+            const burst = whole("burst", 1, 1024, defaults.burst);
+            const roundTripSec = whole("roundTripSec", 0, 3600, 2);
+            const hostLimit = flag("hostLimit", true);
+            let inject: InterVmSetting["inject"];
+            if (e.inject !== undefined) {
+                const j = e.inject as Record<string, unknown>;
+                const ok =
+                    typeof j === "object" &&
+                    j !== null &&
+                    !Array.isArray(j) &&
+                    Object.keys(j).length > 0 &&
+                    Object.entries(j).every(([k, v]) => (k === "drop" || k === "corrupt") && typeof v === "number" && Number.isInteger(v) && v >= 0);
+                if (ok) inject = j as InterVmSetting["inject"];
+                else bad("inject", "must be { drop: <seq> } or { corrupt: <seq> } with a packet sequence number", "write e.g. { drop: 1000 }, or leave it out");
+            }
+            return {
+                link: e.link as string,
+                producer: e.producer as string,
+                consumer: e.consumer as string,
+                durationSec,
+                burst,
+                roundTripSec,
+                hostLimit,
+                ...(inject ? { inject } : {}),
+            };
+        },
+        pod ? (setting, at) => againstLinks(setting, pod.links, at) : undefined,
+    );
 }
 
 /** What the cross-check needs of a pod link. */

@@ -86,7 +86,9 @@ export interface HistogramFile {
 
 /** One chart per guest × probe in the verdict, all CPUs of the probe merged. */
 export function histogramSvgs(verdict: Verdict): HistogramFile[] {
-    return (verdict.sections.latency?.results ?? []).flatMap(({ guest, result }) => CHART_SERIES[result.probe].map((pick) => chartFor(verdict, guest, result, pick)));
+    return (verdict.sections.latency?.results ?? []).flatMap(({ guest, result }) =>
+        CHART_SERIES[result.probe].map((pick) => chartFor(verdict, guest, result, pick)),
+    );
 }
 
 function chartFor(verdict: Verdict, guest: string, result: ProbeResult, pick: { series: SeriesKind; what: string; suffix: string }): HistogramFile {

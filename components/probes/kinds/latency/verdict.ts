@@ -127,7 +127,6 @@ export function regressionMessage(name: string, guest: string, statistic: string
     return `${name} on ${guest}: ${statistic} ${formatNumber(change.measuredUs)} µs regressed ${change.worseBy.toFixed(1)}× against the baseline ${formatNumber(change.baselineUs)} µs (limit ${factor}×, ${describeChange(change)})`;
 }
 
-
 function windowWords(us: number): string {
     return us % 1000 === 0 ? `${us / 1000} ms` : `${us} µs`;
 }

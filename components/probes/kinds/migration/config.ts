@@ -97,69 +97,75 @@ const WORKLOADS: MigrationWorkload[] = ["idle", "io", "memory"];
  */
 export function checkMigrationSettings(raw: unknown, path: string, pod?: ProbePodView): { settings: MigrationSetting[]; problems: SpecProblem[] } {
     const shape = { listOf: "guests to migrate", example: "{ guest: vnf, from: lab-1, to: lab-2 }", keys: KEYS, settingName: "a migration" };
-    return checkSettingsList(raw, path, shape, ({ fields: e, bad, whole, flag }): MigrationSetting => {
-        for (const key of ["guest", "to"]) {
-            if (typeof e[key] !== "string" || (e[key] as string).length === 0)
+    return checkSettingsList(
+        raw,
+        path,
+        shape,
+        ({ fields: e, bad, whole, flag }): MigrationSetting => {
+            for (const key of ["guest", "to"]) {
+                if (typeof e[key] !== "string" || (e[key] as string).length === 0)
+                    bad(
+                        key,
+                        `is required: a ${key === "guest" ? "guest" : "host"} name from the pod spec`,
+                        `write e.g. ${key}: ${key === "guest" ? "vnf" : "lab-2"}`,
+                    );
+            }
+            if (e.from !== undefined && (typeof e.from !== "string" || e.from.length === 0))
+                bad("from", "must be a host name", "write e.g. from: lab-1, or leave it out");
+            const optional = (key: string, min: number, max: number, example: number): number | null => {
+                const v = e[key];
+                if (v === undefined || v === null) return null;
+                if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
+                bad(key, `must be a whole number from ${min} to ${max}, or null for the default`, `write e.g. ${example}`);
+                return null;
+            };
+            let workload = MIGRATION_DEFAULTS.workload;
+            if (e.workload !== undefined) {
+                if (WORKLOADS.includes(e.workload as MigrationWorkload)) workload = e.workload as MigrationWorkload;
+                else bad("workload", "is not a migration workload", `write ${WORKLOADS.map((w) => `"${w}"`).join(", ")}`);
+            }
+            let receiver: string | null = null;
+            if (e.receiver !== undefined && e.receiver !== null) {
+                if (typeof e.receiver === "string" && receiverProblem(e.receiver) === null) receiver = e.receiver;
+                else
+                    bad(
+                        "receiver",
+                        typeof e.receiver === "string" ? receiverProblem(e.receiver)! : "must be an IPv4 address of this machine",
+                        "write the address the hosts reach this machine by, e.g. receiver: 10.213.100.1, or leave it out",
+                    );
+            }
+            const setting: MigrationSetting = {
+                guest: e.guest as string,
+                from: (e.from as string | undefined) ?? "",
+                to: e.to as string,
+                roundTrips: whole("roundTrips", 1, 100, MIGRATION_DEFAULTS.roundTrips),
+                workload,
+                dirtyMiBps: whole("dirtyMiBps", 1, 100_000, MIGRATION_DEFAULTS.dirtyMiBps),
+                dirtyMiB: whole("dirtyMiB", 1, 1_048_576, MIGRATION_DEFAULTS.dirtyMiB),
+                ioRateHz: whole("ioRateHz", 1, 1_000_000, MIGRATION_DEFAULTS.ioRateHz),
+                // QEMU takes 0 to 2000 s; above a minute a "live" migration is not live.
+                downtimeLimitMs: optional("downtimeLimitMs", 1, 60_000, 50),
+                bandwidthMiBps: optional("bandwidthMiBps", 1, 1_000_000, 1000),
+                multifdChannels: whole("multifdChannels", 0, 255, 0),
+                postcopy: flag("postcopy", false),
+                autoConverge: flag("autoConverge", false),
+                // 1 kHz is the issue's floor (1 ms resolution); past 100 kHz the guest's timers, not the link, set the pace.
+                packetRateHz: whole("packetRateHz", 1000, 100_000, MIGRATION_DEFAULTS.packetRateHz),
+                port: whole("port", 1024, 65_535, MIGRATION_DEFAULTS.port),
+                receiver,
+            };
+            if (setting.postcopy && setting.multifdChannels > 0)
                 bad(
-                    key,
-                    `is required: a ${key === "guest" ? "guest" : "host"} name from the pod spec`,
-                    `write e.g. ${key}: ${key === "guest" ? "vnf" : "lab-2"}`,
+                    "postcopy",
+                    "cannot be combined with multifdChannels: QEMU refuses post-copy over multifd",
+                    "choose one: postcopy: false, or multifdChannels: 0",
                 );
-        }
-        if (e.from !== undefined && (typeof e.from !== "string" || e.from.length === 0))
-            bad("from", "must be a host name", "write e.g. from: lab-1, or leave it out");
-        const optional = (key: string, min: number, max: number, example: number): number | null => {
-            const v = e[key];
-            if (v === undefined || v === null) return null;
-            if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
-            bad(key, `must be a whole number from ${min} to ${max}, or null for the default`, `write e.g. ${example}`);
-            return null;
-        };
-        let workload = MIGRATION_DEFAULTS.workload;
-        if (e.workload !== undefined) {
-            if (WORKLOADS.includes(e.workload as MigrationWorkload)) workload = e.workload as MigrationWorkload;
-            else bad("workload", "is not a migration workload", `write ${WORKLOADS.map((w) => `"${w}"`).join(", ")}`);
-        }
-        let receiver: string | null = null;
-        if (e.receiver !== undefined && e.receiver !== null) {
-            if (typeof e.receiver === "string" && receiverProblem(e.receiver) === null) receiver = e.receiver;
-            else
-                bad(
-                    "receiver",
-                    typeof e.receiver === "string" ? receiverProblem(e.receiver)! : "must be an IPv4 address of this machine",
-                    "write the address the hosts reach this machine by, e.g. receiver: 10.213.100.1, or leave it out",
-                );
-        }
-        const setting: MigrationSetting = {
-            guest: e.guest as string,
-            from: (e.from as string | undefined) ?? "",
-            to: e.to as string,
-            roundTrips: whole("roundTrips", 1, 100, MIGRATION_DEFAULTS.roundTrips),
-            workload,
-            dirtyMiBps: whole("dirtyMiBps", 1, 100_000, MIGRATION_DEFAULTS.dirtyMiBps),
-            dirtyMiB: whole("dirtyMiB", 1, 1_048_576, MIGRATION_DEFAULTS.dirtyMiB),
-            ioRateHz: whole("ioRateHz", 1, 1_000_000, MIGRATION_DEFAULTS.ioRateHz),
-            // QEMU takes 0 to 2000 s; above a minute a "live" migration is not live.
-            downtimeLimitMs: optional("downtimeLimitMs", 1, 60_000, 50),
-            bandwidthMiBps: optional("bandwidthMiBps", 1, 1_000_000, 1000),
-            multifdChannels: whole("multifdChannels", 0, 255, 0),
-            postcopy: flag("postcopy", false),
-            autoConverge: flag("autoConverge", false),
-            // 1 kHz is the issue's floor (1 ms resolution); past 100 kHz the guest's timers, not the link, set the pace.
-            packetRateHz: whole("packetRateHz", 1000, 100_000, MIGRATION_DEFAULTS.packetRateHz),
-            port: whole("port", 1024, 65_535, MIGRATION_DEFAULTS.port),
-            receiver,
-        };
-        if (setting.postcopy && setting.multifdChannels > 0)
-            bad(
-                "postcopy",
-                "cannot be combined with multifdChannels: QEMU refuses post-copy over multifd",
-                "choose one: postcopy: false, or multifdChannels: 0",
-            );
-        if (typeof e.from === "string" && e.from === e.to)
-            bad("to", "is the host it starts on: a migration needs another host", "name another host of the pod");
-        return setting;
-    }, pod ? (setting, at) => againstPod(setting, pod, at) : undefined);
+            if (typeof e.from === "string" && e.from === e.to)
+                bad("to", "is the host it starts on: a migration needs another host", "name another host of the pod");
+            return setting;
+        },
+        pod ? (setting, at) => againstPod(setting, pod, at) : undefined,
+    );
 }
 
 /** Why an address cannot be the receiver's, or null. nfvkit-migload binds IPv4 only. */

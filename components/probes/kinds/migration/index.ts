@@ -54,7 +54,8 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
     },
     async run(ctx) {
         const inputs = ctx.inputs;
-        if (!inputs || !inputs.tool) throw new Error("the migration probe has no nfvkit-migload: the guest image lacks it (guest-images/recipe.yaml programs:)");
+        if (!inputs || !inputs.tool)
+            throw new Error("the migration probe has no nfvkit-migload: the guest image lacks it (guest-images/recipe.yaml programs:)");
         // Each host as this process reaches it: its libvirt through its pinned SSH connection.
         const moves = inputs.moves.map((m) => ({
             ...m,
@@ -78,7 +79,9 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
         json: (results) => ({ migration: results }),
         charts: (results, verdict) => {
             const target = verdict.checks.find((c) => c.metric === "migration.networkDowntimeMs")?.target;
-            return results.flatMap((r) => r.legs.map((leg, i) => ({ fileName: migrationChartName(r.guest, i, leg), svg: migrationGapSvg(r.guest, leg, target) })));
+            return results.flatMap((r) =>
+                r.legs.map((leg, i) => ({ fileName: migrationChartName(r.guest, i, leg), svg: migrationGapSvg(r.guest, leg, target) })),
+            );
         },
     },
 };
