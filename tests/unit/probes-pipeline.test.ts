@@ -184,3 +184,36 @@ test("the host gate: report lists the unready rows; enforce stops before probing
     );
     t.regex(hostGate.report.markdown(section, {} as never), /\| lab-1 \| PREEMPT_RT kernel \| PREEMPT_RT \| 6\.1\.0 #1 SMP PREEMPT_DYNAMIC \| ❌ \|/);
 });
+
+test("a preview's comment lists what each named kind will judge, migration included, from the kinds themselves", async (t) => {
+    const { resolvePod } = await import("../../components/plan/resolvePod");
+    const host = (name: string) => ({
+        name,
+        uri: `qemu+ssh://root@${name}/system`,
+        topology: { numaNodes: [{ id: 0, cpus: "0-3" }] },
+        housekeepingCpus: "0",
+        isolatedCpus: "1-3",
+        hugepages: [{ node: 0, size: "2M", count: 256 }],
+    });
+    const plan = resolvePod(
+        { hosts: [host("lab-1"), host("lab-2")], guests: [{ name: "vnf", host: "lab-1", vcpus: 2, rtVcpus: [1], memory: "256M", pageSize: "2M" }] },
+        { namePrefix: "p" },
+    );
+    const config = checkProbeSuiteConfig({ probes: ["cyclictest"], migration: [{ guest: "vnf", to: "lab-2", workload: "memory" }] }).config!;
+    const parts = PROBE_KINDS.filter((k) => k.named(config) && k.preview).map((k) => k.preview!(config, DEFAULT_TARGETS, plan));
+    t.deepEqual(
+        parts.map((p) => p.summary),
+        ["cyclictest on vnf", "migration of vnf to lab-2 and back"],
+    );
+    t.deepEqual(
+        parts.flatMap((p) => p.rows).map((r) => `${r.probe} | ${r.where} | ${r.metric} | ${r.target}`),
+        [
+            "cyclictest | vnf (vCPU 1) | timer latency (avg) | 5 µs",
+            "cyclictest | vnf (vCPU 1) | timer latency (max) | 15 µs",
+            "migration | vnf: lab-1 → lab-2 → lab-1, 1 round trip(s), memory | total time, each move | < 2000 ms",
+            "migration | vnf: lab-1 → lab-2 → lab-1, 1 round trip(s), memory | downtime (libvirt), each move | < 500 ms",
+            "migration | vnf: lab-1 → lab-2 → lab-1, 1 round trip(s), memory | network downtime, each move | 25 ms",
+            "migration | vnf: lab-1 → lab-2 → lab-1, 1 round trip(s), memory | vCPU pins off the plan on the destination | 0",
+        ],
+    );
+});

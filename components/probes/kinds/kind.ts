@@ -76,6 +76,13 @@ export interface JudgeContext {
     config: ProbeSuiteConfig;
 }
 
+/** A kind's lines in a preview's comment. */
+export interface KindPreview {
+    /** e.g. `cyclictest, timerlat on vnf`; null to say nothing on the probe line. */
+    summary: string | null;
+    rows: { probe: string; where: string; metric: string; target: string }[];
+}
+
 /** A chart to write under the results' `histograms/` folder. */
 export interface Chart {
     fileName: string;
@@ -109,6 +116,11 @@ export interface ProbeKindModule<Name extends string, Settings extends object, S
     /** Runs it against the running pod. Never throws for a missed target; a failure to measure is a result that fails its check. */
     run(ctx: RunContext<Inputs>): Promise<Section>;
     judge(section: Section, ctx: JudgeContext): KindVerdict;
+    /**
+     * What it will judge, for the pull request comment of a preview (components/preview):
+     * a summary for the comment's probe line, and one row per figure with its target.
+     */
+    preview?(config: ProbeSuiteConfig, targets: Targets, plan: PodPlan): KindPreview;
     /** Set when the run was cut short: what was kept, for the report's `partial`. */
     partial?(section: Section): Record<string, unknown> | undefined;
     report: KindReport<Section>;

@@ -7,12 +7,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PodPlan } from "../../../plan/podPlan";
+import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkInterVmSettings, DEFAULT_INTER_VM_BURST, type InterVmSetting } from "./config";
 import { interVmChartName, interVmMarkdown, interVmRateSvg } from "./report";
 import { runInterVm, type InterVmLinkView } from "./run";
 import type { InterVmResult } from "./types";
-import { judgeInterVm } from "./verdict";
+import { judgeInterVm, ZERO_BAD_PACKETS } from "./verdict";
 
 export interface InterVmSettings {
     /**
@@ -53,6 +54,24 @@ export const interVm: ProbeKindModule<"interVm", InterVmSettings, InterVmResult[
             log: ctx.log,
         }),
     judge: (results, ctx) => ({ checks: judgeInterVm(results, ctx.targets), notes: results.flatMap((r) => r.notes) }),
+    preview: (config, targets) => ({
+        summary: `inter-VM on ${config.interVm.map((s) => s.link).join(", ")}`,
+        rows: config.interVm.flatMap((s) => {
+            const where = `${s.link}: ${s.producer} → ${s.consumer}`;
+            return [
+                {
+                    probe: "inter-VM",
+                    where,
+                    metric: `packet rate, ${targets.interVm.packetBytes}-byte packets (avg)`,
+                    target: formatTarget(targets.interVm.mpps),
+                },
+                { probe: "inter-VM", where, metric: "lost, reordered or corrupt packets (total)", target: formatTarget(ZERO_BAD_PACKETS) },
+                ...(targets.interVm.hostRatio
+                    ? [{ probe: "inter-VM", where, metric: "rate over the host's own (ratio)", target: formatTarget(targets.interVm.hostRatio) }]
+                    : []),
+            ];
+        }),
+    }),
     report: {
         markdown: (results) => interVmMarkdown(results),
         json: (results) => ({ interVm: results }),

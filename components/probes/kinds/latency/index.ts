@@ -7,13 +7,14 @@
  */
 import * as path from "node:path";
 import { parseBaseline, type Baseline } from "../../baseline";
+import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkLatencySettings, LATENCY_DEFAULTS, type LatencySettings } from "./config";
 import { histogramSvgs, latencyJson, latencyJunitProperties, latencyMarkdown } from "./report";
 import { runProbeSuite } from "./run";
 import { DEFAULT_CROSS_CHECK_FACTOR } from "./crossCheck";
 import type { LatencySection } from "./types";
-import { judgeLatency } from "./verdict";
+import { judgeLatency, METRIC_RULES } from "./verdict";
 
 /** The latency section with the baseline's checks, which only the judge reads. */
 type RunSection = LatencySection & { baselineChecks?: Baseline["checks"] };
@@ -43,6 +44,23 @@ export const latency: ProbeKindModule<"latency", LatencySettings, LatencySection
             crossCheckFactor: section.crossCheckFactor,
         });
         return { checks: judged.checks, notes: [...section.notes, ...judged.notes] };
+    },
+    preview(config, targets, plan) {
+        const probed = plan.guests.filter((g) => g.probe.rtVcpus.cpus.length > 0);
+        return {
+            summary:
+                probed.length > 0 ? `${config.probes.join(", ")} on ${probed.map((g) => g.name).join(", ")}` : "no guest has an RT vCPU, nothing to measure",
+            rows: probed.flatMap((g) =>
+                config.probes.flatMap((probe) =>
+                    METRIC_RULES[probe].map((rule) => ({
+                        probe,
+                        where: `${g.name} (vCPU ${[...g.probe.rtVcpus.cpus].join(",")})`,
+                        metric: `${rule.name(targets)} (${rule.statistic})`,
+                        target: formatTarget(rule.bound(targets)),
+                    })),
+                ),
+            ),
+        };
     },
     partial: (section) =>
         section.partial && {

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { makeHugepageRoom } from "../../../host/hugepageRoom";
 import type { PodPlan } from "../../../plan/podPlan";
+import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkMigrationSettings, type MigrationSetting } from "./config";
 import { migrationMoves } from "./moves";
@@ -15,7 +16,7 @@ import { receiverAddressToward } from "./receiver";
 import { migrationChartName, migrationGapSvg, migrationMarkdown } from "./report";
 import { runMigrations, type MigrationGuestView } from "./run";
 import type { MigrationResult } from "./types";
-import { judgeMigration, migrationNotes } from "./verdict";
+import { judgeMigration, migrationNotes, ZERO_WRONG_PINS } from "./verdict";
 
 export interface MigrationSettings {
     /**
@@ -74,6 +75,20 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
         });
     },
     judge: (results, ctx) => ({ checks: judgeMigration(results, ctx.targets), notes: [...results.flatMap((r) => r.notes), ...migrationNotes(results)] }),
+    preview(config, targets, plan) {
+        const rows = config.migration.flatMap((s) => {
+            const from = s.from || plan.guests.find((g) => g.name === s.guest)?.host || "?";
+            const where = `${s.guest}: ${from} → ${s.to} → ${from}, ${s.roundTrips} round trip(s), ${s.workload}`;
+            const downtime = s.workload === "memory" ? targets.migration.downtimeMemoryMs : targets.migration.downtimeIoMs;
+            return [
+                { probe: "migration", where, metric: "total time, each move", target: formatTarget(targets.migration.totalMs) },
+                { probe: "migration", where, metric: "downtime (libvirt), each move", target: formatTarget(downtime) },
+                { probe: "migration", where, metric: "network downtime, each move", target: formatTarget(targets.migration.networkDowntimeMs) },
+                { probe: "migration", where, metric: "vCPU pins off the plan on the destination", target: formatTarget(ZERO_WRONG_PINS) },
+            ];
+        });
+        return { summary: `migration of ${config.migration.map((s) => `${s.guest} to ${s.to} and back`).join(", ")}`, rows };
+    },
     report: {
         markdown: (results) => migrationMarkdown(results),
         json: (results) => ({ migration: results }),
