@@ -134,9 +134,11 @@ export function failureMessage(name: string, guest: string, statistic: string, m
     return `${name} on ${guest}: ${statistic} ${formatNumber(measured)} ${unitSymbol(target.unit)} ${brokenRelation(target.op)} target ${formatTarget(target)}`;
 }
 
-/** Integers as they are; fractions to at most two decimals. */
+/** Integers as they are; fractions to at most two decimals, or three significant digits when two decimals would read 0 (a 0.001 ms target is not "0 ms"). */
 export function formatNumber(n: number): string {
-    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+    if (Number.isInteger(n)) return String(n);
+    const rounded = Math.round(n * 100) / 100;
+    return rounded === 0 ? String(Number(n.toPrecision(3))) : String(rounded);
 }
 
 export function unitSymbol(unit: Bound["unit"]): string {

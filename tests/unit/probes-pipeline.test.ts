@@ -18,7 +18,7 @@ import { PROBE_KINDS } from "../../components/probes/kinds/registry";
 import { runProbePipeline } from "../../components/probes/pipeline";
 import { checkProbeSuiteConfig, DEFAULT_PROBE_SUITE, type ProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { DEFAULT_TARGETS } from "../../components/probes/targets";
-import { applyGate, GateError, type Check } from "../../components/probes/verdict";
+import { applyGate, formatNumber, formatTarget, GateError, type Check } from "../../components/probes/verdict";
 
 test("one registry: host gate, latency, inter-VM, migration, in that order; each setting key belongs to one kind", (t) => {
     t.deepEqual(
@@ -216,4 +216,9 @@ test("a preview's comment lists what each named kind will judge, migration inclu
             "migration | vnf: lab-1 → lab-2 → lab-1, 1 round trip(s), memory | vCPU pins off the plan on the destination | 0",
         ],
     );
+});
+
+test("a target below a hundredth reads as written, not as 0", (t) => {
+    t.deepEqual([0.001, 0.0042, 1.234, 2, 0.5].map(formatNumber), ["0.001", "0.0042", "1.23", "2", "0.5"]);
+    t.is(formatTarget({ value: 0.001, op: "<", unit: "ms" }), "< 0.001 ms");
 });
