@@ -57,7 +57,13 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
         const inputs = ctx.inputs;
         if (!inputs || !inputs.tool)
             throw new Error("the migration probe has no nfvkit-migload: the guest image lacks it (guest-images/recipe.yaml programs:)");
-        // Each host as this process reaches it: its libvirt through its pinned SSH connection.
+        // Each host as this process reaches it: its libvirt through its pinned SSH connection. A host the kit
+        // cannot reach is never guessed at (the validation refuses such a stack; a library caller gets this).
+        for (const m of inputs.moves) {
+            const unreachable = Object.keys(m.hosts).filter((h) => !ctx.hosts[h]?.access);
+            if (unreachable.length > 0)
+                throw new Error(`the migration of ${m.guest} needs access to ${unreachable.join(" and ")}: give the host ssh: access with pinned keys`);
+        }
         const moves = inputs.moves.map((m) => ({
             ...m,
             hosts: Object.fromEntries(Object.entries(m.hosts).map(([name, h]) => [name, { ...h, uri: ctx.hosts[name]?.uri ?? h.uri }])),
