@@ -5,3 +5,4 @@ export * from "./hugepages";
 export * from "./guestFacts";
 export * from "./podPlan";
 export * from "./resolvePod";
+export * from "./migration";

@@ -11,14 +11,11 @@ import { RtHost } from "../host/RtHost";
 import { SriovPf } from "../host/SriovPf";
 import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
-import { tryPlanPod, type GuestPlan, type PodPlan } from "../plan/podPlan";
+import { tryPlanPod, type PodPlan } from "../plan/podPlan";
 import { checkPod } from "../spec/check";
 import { hostFactOptions, remoteHostsWithoutAccess } from "../validate/validateStack";
-import type { InterVmLinkView } from "../probes/interVmRunner";
-import { ProbeSuite } from "../probes/ProbeSuite";
-import type { ProbeSuiteConfig } from "../probes/suiteConfig";
-import type { Targets } from "../probes/targets";
-import type { Gate } from "../probes/verdict";
+import type { ProbeSuite } from "../probes/ProbeSuite";
+import { createProbeSuite, probeCpus, type PodProbesArgs } from "./probeSuite";
 import { PodSpecError } from "../spec/problems";
 import { tokens } from "../tokens";
 
@@ -82,15 +79,7 @@ export interface TestPodArgs {
     guestComponents?: boolean;
 }
 
-/** Probe settings of a pod (see components/probes/suiteConfig.ts and targets.ts). */
-export interface PodProbesArgs {
-    config: ProbeSuiteConfig;
-    targets: Targets;
-    /** `enforce`: a missed target fails `pulumi up`; `report`: results only. */
-    gate: Gate;
-    /** Where the reports are written, on the machine running pulumi. */
-    resultsDir: string;
-}
+export type { PodProbesArgs } from "./probeSuite";
 
 /** One guest as the stack outputs show it. */
 export interface PodGuestSummary {
@@ -227,7 +216,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     const accel = Object.fromEntries(plan.hosts.map((h) => [h.name, h.accel.reason]));
     const hostNotes = Object.fromEntries(plan.hosts.map((h) => [h.name, h.notes]));
     const hostKernelArgs = Object.fromEntries(plan.hosts.map((h) => [h.name, h.kernelArgs.join(" ")]));
-    const { hostReadiness, hostUnready } = assessHosts(plan, args.hostFacts);
+    const { hostReadiness } = assessHosts(plan, args.hostFacts);
 
     const guestSummaries = pulumi
         .all(
@@ -243,25 +232,12 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         .apply((entries) => Object.fromEntries(entries));
 
     const probes = args.probes
-        ? new ProbeSuite(
+        ? createProbeSuite(
               `${name}-probes`,
-              {
-                  title: `${pulumi.getProject()}/${pulumi.getStack()}`,
-                  guests: pulumi.all(
-                      plan.guests.map((g) => pulumi.output({ guest: g.name, uri: g.uri, domain: g.domainName, ...probeCpus(g), ...access(g.host) })),
-                  ),
-                  guestIds: pulumi.all(plan.guests.map((g) => guestOutputs[g.name].uuid)),
-                  config: args.probes.config,
-                  targets: args.probes.targets,
-                  gate: args.probes.gate,
-                  resultsDir: args.probes.resultsDir,
-                  notes: plan.hosts.flatMap((h) => h.notes.map((n) => `host ${h.name}: ${n}`)),
-                  hostUnready,
-                  links: pulumi.all(interVmLinks(plan).map((l) => pulumi.output({ ...l, ...access(plan.links.find((k) => k.name === l.name)!.host) }))),
-                  ringTool: pulumi.output(args.image).apply((image) => image.programs?.["nfvkit-ring"] ?? ""),
-              },
-              // After every guest is up: the suite measures them.
-              { parent, dependsOn: guestResources },
+              parent,
+              plan,
+              { probes: args.probes, image: args.image, hostAccess: args.hostAccess, guestIds: plan.guests.map((g) => guestOutputs[g.name].uuid) },
+              guestResources,
           )
         : undefined;
 
@@ -358,35 +334,6 @@ function assessHosts(plan: PodPlan, hostFacts: Record<string, HostFacts> | undef
         hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
     }
     return { hostReadiness, hostUnready };
-}
-
-/** The pod's links as the inter-VM probe sees them: backing file, memory node, and where each member's vCPUs sit. */
-function interVmLinks(plan: PodPlan): InterVmLinkView[] {
-    return plan.links.map((l) => {
-        const members = l.members.map((m) => plan.guests.find((g) => g.name === m)!);
-        const host = plan.hosts.find((h) => h.name === l.host)!;
-        return {
-            name: l.name,
-            uri: l.uri,
-            shmName: l.shmName,
-            path: l.path,
-            hugepages: l.hugepages,
-            // The first member's node: a hugepage link's pages are reserved there (plan/hugepages.ts).
-            memoryNode: members[0].numaNode,
-            accel: members[0].accel,
-            hostIsolatedCpus: [...host.isolatedCpus],
-            members: Object.fromEntries(members.map((g) => [g.name, { vcpuHostCpus: g.pins.map((p) => p.hostCpu), vcpuNodes: g.pins.map((p) => p.numaNode) }])),
-        };
-    });
-}
-
-/** The plan's probe view as the plain CPU lists stack outputs and the probe suite carry. */
-function probeCpus(g: GuestPlan) {
-    return {
-        rtVcpus: [...g.probe.rtVcpus],
-        housekeepingVcpus: [...g.probe.housekeepingVcpus],
-        hostHousekeepingCpus: [...g.probe.hostHousekeepingCpus],
-    };
 }
 
 /** `<project>-<stack>`: two stacks on one host never collide. */

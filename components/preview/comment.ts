@@ -7,9 +7,9 @@
  */
 import type { PodPlan } from "../plan/podPlan";
 import type { ProbeSuiteConfig } from "../probes/suiteConfig";
-import { ZERO_BAD_PACKETS } from "../probes/interVmVerdict";
 import type { Targets } from "../probes/targets";
-import { formatTarget, METRIC_RULES, type Gate } from "../probes/verdict";
+import { PROBE_KINDS } from "../probes/kinds/registry";
+import type { Gate } from "../probes/verdict";
 import { countProblems, formatValue, type SpecProblem } from "../spec/problems";
 import { count, details, formatBytes, mdCode, mdText } from "./markdown";
 import type { PinMove, PodChanges } from "./podChanges";
@@ -210,7 +210,6 @@ function probesSection(
 ): string {
     if (!probes || !targets) return "**Probes:** unknown (the probe settings were not read).";
     if (!probes.enabled) return "**Probes:** off (`nfv-testpod:probes.enabled: false`): nothing is measured after deploy.";
-    const probed = plan.guests.filter((g) => g.probe.rtVcpus.cpus.length > 0);
     const when =
         changes?.probes === "first run"
             ? "they run after the guests are up"
@@ -219,26 +218,11 @@ function probesSection(
               : changes?.probes === "removed"
                 ? "the probe suite is removed"
                 : "unchanged: they do not run again";
-    const head = `**Probes** (gate ${gate ?? "enforce"}, ${probes.durationSec} s each, load ${probes.load}; ${when}): ${
-        probed.length > 0 ? `${probes.probes.join(", ")} on ${probed.map((g) => mdText(g.name)).join(", ")}` : "no guest has an RT vCPU, nothing to measure"
-    }${probes.interVm.length > 0 ? `; inter-VM on ${probes.interVm.map((s) => mdText(s.link)).join(", ")}` : ""}`;
-    const rows: string[] = [];
-    for (const g of probed) {
-        for (const probe of probes.probes) {
-            for (const rule of METRIC_RULES[probe]) {
-                rows.push(
-                    `| ${probe} | ${mdText(g.name)} (vCPU ${[...g.probe.rtVcpus.cpus].join(",")}) | ${mdText(rule.name(targets))} (${rule.statistic}) | ${mdText(formatTarget(rule.bound(targets)))} |`,
-                );
-            }
-        }
-    }
-    for (const s of probes.interVm) {
-        const where = `${mdText(s.link)}: ${mdText(s.producer)} → ${mdText(s.consumer)}`;
-        rows.push(`| inter-VM | ${where} | packet rate, ${targets.interVm.packetBytes}-byte packets (avg) | ${mdText(formatTarget(targets.interVm.mpps))} |`);
-        rows.push(`| inter-VM | ${where} | lost, reordered or corrupt packets (total) | ${mdText(formatTarget(ZERO_BAD_PACKETS))} |`);
-        if (targets.interVm.hostRatio)
-            rows.push(`| inter-VM | ${where} | rate over the host's own (ratio) | ${mdText(formatTarget(targets.interVm.hostRatio))} |`);
-    }
+    // Each kind the stack names says what it will judge: the comment knows no kind.
+    const parts = PROBE_KINDS.filter((k) => k.named(probes) && k.preview).map((k) => k.preview!(probes, targets, plan));
+    const summaries = parts.map((p) => p.summary).filter((x): x is string => x !== null);
+    const head = `**Probes** (gate ${gate ?? "enforce"}, ${probes.durationSec} s each, load ${probes.load}; ${when}): ${summaries.map(mdText).join("; ") || "none named"}`;
+    const rows = parts.flatMap((p) => p.rows).map((r) => `| ${mdText(r.probe)} | ${mdText(r.where)} | ${mdText(r.metric)} | ${mdText(r.target)} |`);
     if (rows.length === 0) return head;
     const table = ["| Probe | Guest | Metric | Target |", "|---|---|---|---|", ...rows].join("\n");
     return `${head}\n\n${details(`${count(rows.length, "check")} and their targets`, table)}`;

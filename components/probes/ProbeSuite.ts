@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { tokens } from "../tokens";
-import type { ProbeSuiteInputs } from "./suiteOperations";
+import type { ProbeSuiteInputs } from "./inputs";
 
 export type ProbeSuiteArgs = { [K in keyof ProbeSuiteInputs]: pulumi.Input<ProbeSuiteInputs[K]> };
 
 /**
- * The post-deploy latency probes of a pod and their verdict. Runs again
+ * The post-deploy probes of a pod (every kind the stack names: host gate, latency, inter-VM, migration) and their verdict. Runs again
  * whenever a guest is replaced or a target or setting changes; fails the
  * update when the gate enforces and a target is missed.
  */

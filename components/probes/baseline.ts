@@ -8,7 +8,7 @@
  */
 import type { MetricId } from "./verdict";
 import type { Operator } from "./targets";
-import type { ProbeKind } from "./types";
+import type { ProbeKind } from "./kinds/latency/types";
 
 /** The worse-by factor that counts as a regression. @default 5: above the run-to-run spread of maxima on the TCG CI machine (up to ~3×). */
 export const DEFAULT_REGRESSION_FACTOR = 5;

@@ -1,23 +1,14 @@
 /**
- * Writes a suite's results where people and CI systems pick them up: the
+ * Writes a probe run's results where people and CI systems pick them up: the
  * structured JSON, a Markdown summary for a pull-request comment, a JUnit
- * file, and one SVG latency histogram per guest and probe.
+ * file, and each kind's charts under `histograms/` (latency histograms per
+ * guest and tool, inter-VM rates per link, packet gaps per migration).
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import {
-    histogramSvgs,
-    interVmChartName,
-    interVmMarkdown,
-    interVmRateSvg,
-    jsonReport,
-    junitReport,
-    markdownReport,
-    migrationChartName,
-    migrationGapSvg,
-    migrationMarkdown,
-} from "./reports";
-import type { SuiteRun } from "./runner";
+import type { AnyProbeKind } from "./kinds/kind";
+import { PROBE_KINDS } from "./kinds/registry";
+import { jsonReport, junitReport, markdownReport } from "./reports";
 import type { Verdict } from "./verdict";
 
 export interface ResultFiles {
@@ -27,14 +18,33 @@ export interface ResultFiles {
     histograms: string[];
 }
 
-/** What the reader of a report must know beyond the figures (accelerator, unprobed guests, load). */
+/** An interrupted run: why, what the kind in flight kept, and the kinds never started. */
+export interface PipelinePartial {
+    reason: string;
+    /** The kind that was running when it came. */
+    cut?: string;
+    /** Named kinds that never started. */
+    notRun?: string[];
+    /** Each cut run in words, e.g. `kat cyclictest: 64 of 120 s` (from the kind). */
+    runs?: string[];
+    /** Details the kind gives (the latency probes: runs kept, runs never started). */
+    [detail: string]: unknown;
+}
+
+/** What the reader of a report must know beyond the figures (accelerator, interruption). */
 export interface ResultContext {
     /** e.g. the stack name. */
     title: string;
+    /** Notes from the pod (TCG per host, knobs turned off): the verdict's own notes follow them. */
     notes: string[];
+    partial?: PipelinePartial;
+    /** Wall time of the run, seconds. */
+    seconds?: number;
+    /** The kinds whose charts are drawn. @default the registry's */
+    kinds?: readonly AnyProbeKind[];
 }
 
-export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun, context: ResultContext): Promise<ResultFiles> {
+export async function writeResults(dir: string, verdict: Verdict, context: ResultContext): Promise<ResultFiles> {
     await fs.mkdir(path.join(dir, "histograms"), { recursive: true });
     const files: ResultFiles = {
         json: path.join(dir, "probes.json"),
@@ -43,37 +53,22 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
         histograms: [],
     };
     const generatedAt = new Date().toISOString();
-    const doc = JSON.parse(jsonReport(verdict, { generatedAt }));
+    const notes = [...context.notes, ...verdict.notes];
+    const kinds = context.kinds ?? PROBE_KINDS;
+    const doc = JSON.parse(jsonReport(verdict, { generatedAt, kinds }));
     await fs.writeFile(
         files.json,
-        JSON.stringify(
-            { ...doc, title: context.title, partial: run.partial ?? null, notes: context.notes, toolRuns: run.runs, suiteSeconds: run.seconds },
-            null,
-            2,
-        ) + "\n",
+        JSON.stringify({ ...doc, title: context.title, partial: context.partial ?? null, notes, suiteSeconds: context.seconds ?? null }, null, 2) + "\n",
     );
-    const notes = context.notes.length > 0 ? `\n### Notes\n\n${context.notes.map((n) => `- ${n}`).join("\n")}\n` : "";
-    await fs.writeFile(
-        files.markdown,
-        partialBanner(verdict, run) + markdownReport(verdict) + interVmMarkdown(verdict.interVm ?? []) + migrationMarkdown(verdict.migration ?? []) + notes,
-    );
-    await fs.writeFile(files.junit, junitReport(verdict, { name: context.title }));
-    for (const chart of histogramSvgs(verdict)) {
-        const file = path.join(dir, "histograms", chart.fileName);
-        await fs.writeFile(file, chart.svg);
-        files.histograms.push(file);
-    }
-    // The inter-VM probe's Mpps over time sits with the histograms: one SVG per link.
-    for (const r of verdict.interVm ?? []) {
-        const file = path.join(dir, "histograms", interVmChartName(r));
-        await fs.writeFile(file, interVmRateSvg(r, verdict.checks.find((c) => c.metric === "interVm.mpps")?.target));
-        files.histograms.push(file);
-    }
-    // The migration probe's packet gaps over time: one SVG per migration.
-    for (const r of verdict.migration ?? []) {
-        for (const [i, leg] of r.legs.entries()) {
-            const file = path.join(dir, "histograms", migrationChartName(r.guest, i, leg));
-            await fs.writeFile(file, migrationGapSvg(r.guest, leg, verdict.checks.find((c) => c.metric === "migration.networkDowntimeMs")?.target));
+    const notesText = notes.length > 0 ? `\n### Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : "";
+    await fs.writeFile(files.markdown, partialBanner(context.partial) + markdownReport(verdict, { kinds }) + notesText);
+    await fs.writeFile(files.junit, junitReport(verdict, { name: context.title, kinds }));
+    for (const kind of kinds) {
+        const section = (verdict.sections as Record<string, unknown>)[kind.name];
+        if (section === undefined) continue;
+        for (const chart of kind.report.charts(section, verdict)) {
+            const file = path.join(dir, "histograms", chart.fileName);
+            await fs.writeFile(file, chart.svg);
             files.histograms.push(file);
         }
     }
@@ -81,13 +76,13 @@ export async function writeResults(dir: string, verdict: Verdict, run: SuiteRun,
 }
 
 /** Above the table of an interrupted run: what was cut short, so no reader takes its figures for a full run. */
-export function partialBanner(verdict: Verdict, run: SuiteRun): string {
-    if (!run.partial) return "";
-    const cut = verdict.results
-        .filter((r) => r.result.partial)
-        .map((r) => `${r.guest} ${r.result.probe}: ${r.result.partial!.measuredSec} of ${r.result.partial!.plannedSec} s`);
+export function partialBanner(partial: PipelinePartial | undefined): string {
+    if (!partial) return "";
+    const skipped = typeof partial.skipped === "number" ? partial.skipped : 0;
     return (
-        `> **PARTIAL RUN (${run.partial.reason})**: the figures below are what was measured until then` +
-        `${cut.length > 0 ? ` (${cut.join("; ")})` : ""}${run.partial.skipped > 0 ? `; ${run.partial.skipped} probe run(s) never started` : ""}.\n\n`
+        `> **PARTIAL RUN (${partial.reason})**: the figures below are what was measured until then` +
+        `${partial.runs && partial.runs.length > 0 ? ` (${partial.runs.join("; ")})` : ""}` +
+        `${skipped > 0 ? `; ${skipped} probe run(s) never started` : ""}` +
+        `${partial.notRun && partial.notRun.length > 0 ? `; never started: ${partial.notRun.join(", ")}` : ""}.\n\n`
     );
 }

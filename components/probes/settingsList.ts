@@ -4,6 +4,12 @@
  * known keys, every problem at `<path>[i].<key>` with the value as written,
  * and an entry kept only when it has no problem of its own. Each probe's
  * module says what its keys mean; this says how a list entry is read.
+ *
+ * Shape and cross-references are checked in one pass: every entry that is a
+ * mapping is also checked against the pod (`against`), whatever problems its
+ * shape has, so a typo in one entry never hides an unknown name in another,
+ * nor in itself. A cross-reference problem on a path the shape check already
+ * reported is not said twice.
  */
 import { closestMatch } from "../spec/names";
 import type { SpecProblem } from "../spec/problems";
@@ -34,6 +40,7 @@ export function checkSettingsList<T>(
     path: string,
     shape: ListShape,
     read: (entry: SettingEntry) => T,
+    against?: (setting: T, at: string) => SpecProblem[],
 ): { settings: T[]; problems: SpecProblem[] } {
     const problems: SpecProblem[] = [];
     const settings: T[] = [];
@@ -71,6 +78,8 @@ export function checkSettingsList<T>(
             return fallback;
         };
         const setting = read({ fields, bad, whole, flag });
+        const reported = new Set(problems.slice(before).map((p) => p.path));
+        problems.push(...(against?.(setting, at) ?? []).filter((p) => !reported.has(p.path)));
         if (problems.length === before) settings.push(setting);
     });
     return { settings, problems };

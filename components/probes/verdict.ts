@@ -1,65 +1,44 @@
 /**
- * Judges parsed probe results against the targets: one check per guest ×
- * probe × metric, each with the measured figure, the target and its
- * operator. Pure: it never throws for a failed target; `applyGate` decides
- * whether a failed verdict stops `pulumi up`.
+ * The verdict of a probe run: every kind's judged figures as checks of one
+ * shape, plus one section per kind that ran (what it measured, for the
+ * reports). Pure: it never throws for a failed target; `applyGate` decides
+ * whether a failed verdict stops `pulumi up` (or makes `npm run probe` exit 1).
  *
- * Failure messages have one shape, `<what> on <guest>: <stat> <measured> <unit>
- * <broken relation> target <target>`, e.g.
+ * Failure messages have one shape, `<what> on <place>: <stat> <measured> <unit>
+ * <broken relation> target <target>`, whatever the kind, e.g.
  *   timer latency on vnf-a: max 8032 µs > target 15 µs
  *   cumulative preemption in 1 ms on vnf-a: max 25 µs ≥ target < 20 µs
+ *   migration downtime of vnf (lab-1 → lab-2): 83 ms > target 10 ms
  * A "≤" target is written as its bare value; any other operator is spelled out.
  */
-import { compareWithBaseline, DEFAULT_REGRESSION_FACTOR, describeChange, type Baseline, type MetricChange } from "./baseline";
-import { crossChecks, DEFAULT_CROSS_CHECK_FACTOR, shortfallNotes, type CrossCheck } from "./crossCheck";
-import type { Bound, Operator, Targets } from "./targets";
-import { satisfies } from "./targets";
-import type { GuestProbeResult, InterVmResult, MigrationResult, ProbeKind, SeriesKind } from "./types";
+import type { MetricChange } from "./baseline";
+import type { VerdictSections } from "./kinds/registry";
+import type { Bound, Operator } from "./targets";
 
 /** enforce: a failed verdict fails the deployment. report: it is only reported. */
 export type Gate = "enforce" | "report";
 
-/** The figures the kit judges. */
-export type MetricId =
-    | "timer.avgUs"
-    | "timer.maxUs"
-    | "interrupt.maxUs"
-    | "preemption.maxSingleUs"
-    | "preemption.perWindowUs"
-    // The inter-VM probe (interVmVerdict.ts): rate, bad packets, guest-to-host ratio.
-    | "interVm.mpps"
-    | "interVm.badPackets"
-    | "interVm.hostRatio"
-    // The live-migration probe (migrationVerdict.ts).
-    | "migration.totalMs"
-    | "migration.downtimeMs"
-    | "migration.networkDowntimeMs"
-    | "migration.pins";
-
-export interface JudgeOptions {
-    /** @default "enforce": a missed target fails `pulumi up`, which is what a gate is for. */
-    gate?: Gate;
-    /** An earlier accepted run to compare with. @default none: no change column, no regression check. */
-    baseline?: Baseline;
-    /** Worse-by factor against the baseline that fails a check. @default 5 (see baseline.ts). */
-    regressionFactor?: number;
-    /** Disagreement factor of the cross-checks. @default 4 (see crossCheck.ts). */
-    crossCheckFactor?: number;
-}
+/**
+ * A judged figure's id, `<target group>.<figure>`: `timer.maxUs`, `interVm.mpps`,
+ * `migration.totalMs`... Each kind names its own (see its verdict.ts); the
+ * baseline compares figures with the same id.
+ */
+export type MetricId = string;
 
 /** One judged figure. */
 export interface Check {
+    /** The place: the guest measured (the inter-VM probe: the consumer; migration: the guest moved). */
     guest: string;
-    /** The tool, or `interVm` for the inter-VM probe (whose figures are not latencies: see `target.unit`). */
-    probe: ProbeKind | "interVm" | "migration";
+    /** The tool (cyclictest, oslat, timerlat, osnoise) or the kind (`interVm`, `migration`) that measured it. */
+    probe: string;
     metric: MetricId;
     /** What the figure is, in words: `timer latency`, `interrupt latency`, ... */
     name: string;
-    /** Which statistic is compared (`total` and `ratio`: the inter-VM probe's bad packets and guest-to-host ratio). */
+    /** Which statistic is compared (`total` and `ratio`: counts and ratios, e.g. bad packets, guest-to-host rate). */
     statistic: "avg" | "max" | "total" | "ratio";
-    /** Worst figure over the probe's CPUs/threads, µs (inter-VM checks: in `target.unit`); null when nothing was measured. */
+    /** The figure, in `target.unit` (µs for latencies; the name is historical); null when nothing was measured. */
     measuredUs: number | null;
-    /** Series that gave the worst figure, e.g. `thread 0 (cpu 1)`; null without samples. */
+    /** Series or place that gave the figure, e.g. `thread 0 (cpu 1)`; null without samples. */
     where: string | null;
     target: Bound;
     pass: boolean;
@@ -75,135 +54,43 @@ export interface Verdict {
     /** True when every check passed. No checks at all is a pass: nothing was asked. */
     pass: boolean;
     gate: Gate;
+    /** Every kind's checks, in the pipeline's order. */
     checks: Check[];
     /** Distinct failure messages, in check order. */
     failures: string[];
-    /** The results judged, kept so reports can show versions, commands and histograms. */
-    results: GuestProbeResult[];
-    /** The inter-VM probe's runs, when it ran (added by `withInterVm`). */
-    interVm?: InterVmResult[];
-    /** The live-migration probe's runs, when it ran (added by `withMigration`). */
-    migration?: MigrationResult[];
-    /** Cross-checks between probes measuring the same thing (see crossCheck.ts). */
-    crossChecks?: CrossCheck[];
-    /** What a reader must know beside pass/fail: disagreeing cross-checks, missing samples. */
-    notes?: string[];
-    /** The baseline compared with, when there was one. */
-    baseline?: { source: string; regressionFactor: number };
+    /** What a reader must know beside pass/fail: disagreeing cross-checks, missing samples, guests not probed. */
+    notes: string[];
+    /** What each kind measured, by kind name (kinds/registry.ts), for the reports. */
+    sections: VerdictSections;
+    /**
+     * Why the pipeline stopped before it probed (an enforced host gate): the
+     * gate fails with this message, whatever `gate` says.
+     */
+    stopped?: string;
 }
 
-interface MetricRule {
-    metric: MetricId;
-    series: SeriesKind;
-    statistic: "avg" | "max";
-    name: (t: Targets) => string;
-    bound: (t: Targets) => Bound;
+/** What a kind's judge gives the verdict. */
+export interface KindVerdict {
+    checks: Check[];
+    notes: string[];
+    /** Set when the pipeline must stop here (see Verdict.stopped). */
+    stop?: string;
 }
 
-/** Which figures each probe yields and which target judges them. */
-export const METRIC_RULES: Record<ProbeKind, MetricRule[]> = {
-    cyclictest: [
-        { metric: "timer.avgUs", series: "timer", statistic: "avg", name: () => "timer latency", bound: (t) => t.timer.avgUs },
-        { metric: "timer.maxUs", series: "timer", statistic: "max", name: () => "timer latency", bound: (t) => t.timer.maxUs },
-    ],
-    timerlat: [{ metric: "interrupt.maxUs", series: "irq", statistic: "max", name: () => "interrupt latency", bound: (t) => t.interrupt.maxUs }],
-    osnoise: [
-        {
-            metric: "preemption.maxSingleUs",
-            series: "single-noise",
-            statistic: "max",
-            name: () => "longest preemption",
-            bound: (t) => t.preemption.maxSingleUs,
-        },
-        {
-            metric: "preemption.perWindowUs",
-            series: "period-noise",
-            statistic: "max",
-            name: (t) => `cumulative preemption in ${windowWords(t.preemption.windowUs)}`,
-            bound: (t) => t.preemption.perWindowUs,
-        },
-    ],
-    // oslat's worst loop stall is the longest time the vCPU was taken away: the same figure as osnoise's single noise.
-    oslat: [
-        {
-            metric: "preemption.maxSingleUs",
-            series: "loop",
-            statistic: "max",
-            name: () => "longest preemption (oslat)",
-            bound: (t) => t.preemption.maxSingleUs,
-        },
-    ],
-};
-
-/** Judges every result. Never throws for a missed target. */
-export function judge(results: GuestProbeResult[], targets: Targets, opts: JudgeOptions = {}): Verdict {
-    const gate = opts.gate ?? "enforce";
-    const regressionFactor = opts.regressionFactor ?? DEFAULT_REGRESSION_FACTOR;
-    const checks: Check[] = [];
-    for (const { guest, result } of results) {
-        for (const rule of METRIC_RULES[result.probe]) {
-            const name = rule.name(targets);
-            const target = rule.bound(targets);
-            const base = { guest, probe: result.probe, metric: rule.metric, name, statistic: rule.statistic, target };
-            const measured = result.series.filter((s) => s.kind === rule.series && s.stats.samples > 0);
-            if (result.noSamples !== null || measured.length === 0) {
-                const reason = result.noSamples ?? `${result.probe} printed no ${rule.series} measurements`;
-                checks.push({ ...base, measuredUs: null, where: null, pass: false, message: `${name} on ${guest}: no samples (${reason})` });
-                continue;
-            }
-            let worst: { value: number; where: string; samples: number } | null = null;
-            for (const s of measured) {
-                const v = rule.statistic === "avg" ? s.stats.avgUs : s.stats.maxUs;
-                if (v !== null && (worst === null || worse(v, worst.value, target.op))) worst = { value: v, where: s.label, samples: s.stats.samples };
-            }
-            if (worst === null) {
-                const message = `${name} on ${guest}: no ${rule.statistic} figure (${result.probe} did not report one)`;
-                checks.push({ ...base, measuredUs: null, where: null, pass: false, message });
-                continue;
-            }
-            const inTarget = satisfies(worst.value, target);
-            const change = opts.baseline
-                ? compareWithBaseline(
-                      { guest, probe: result.probe, metric: rule.metric, measuredUs: worst.value, op: target.op },
-                      opts.baseline,
-                      regressionFactor,
-                  )
-                : null;
-            const regressed = change?.regressed ?? false;
-            const pass = inTarget && !regressed;
-            checks.push({
-                ...base,
-                measuredUs: worst.value,
-                where: worst.where,
-                pass,
-                message: !inTarget
-                    ? failureMessage(name, guest, rule.statistic, worst.value, target)
-                    : regressed
-                      ? regressionMessage(name, guest, rule.statistic, change as MetricChange, regressionFactor)
-                      : null,
-                samples: worst.samples,
-                change,
-            });
-        }
-    }
+/** One verdict from the kinds' parts, in the order given. */
+export function composeVerdict(gate: Gate, parts: { name: string; section: unknown; judged: KindVerdict }[]): Verdict {
+    const checks = parts.flatMap((p) => p.judged.checks);
     const failures = [...new Set(checks.filter((c) => !c.pass).map((c) => c.message as string))];
-    const cross = crossChecks(results, opts.crossCheckFactor ?? DEFAULT_CROSS_CHECK_FACTOR);
-    const notes = [...cross.filter((c) => !c.agree).map((c) => c.note), ...shortfallNotes(results)];
+    const stopped = parts.find((p) => p.judged.stop)?.judged.stop;
     return {
-        pass: failures.length === 0,
+        pass: failures.length === 0 && stopped === undefined,
         gate,
         checks,
         failures,
-        results,
-        crossChecks: cross,
-        notes,
-        ...(opts.baseline ? { baseline: { source: opts.baseline.source, regressionFactor } } : {}),
+        notes: parts.flatMap((p) => p.judged.notes),
+        sections: Object.fromEntries(parts.map((p) => [p.name, p.section])) as VerdictSections,
+        ...(stopped !== undefined ? { stopped } : {}),
     };
-}
-
-/** `timer latency on vnf-a: max 305961 µs regressed 24.8× against the baseline 12344 µs (limit 5×)`. */
-export function regressionMessage(name: string, guest: string, statistic: string, change: MetricChange, factor: number): string {
-    return `${name} on ${guest}: ${statistic} ${formatNumber(change.measuredUs)} µs regressed ${change.worseBy.toFixed(1)}× against the baseline ${formatNumber(change.baselineUs)} µs (limit ${factor}×, ${describeChange(change)})`;
 }
 
 /** Thrown by `applyGate` when an enforced verdict failed; carries the verdict for reports. */
@@ -212,18 +99,23 @@ export class GateError extends Error {
     constructor(verdict: Verdict) {
         const failed = verdict.checks.filter((c) => !c.pass).length;
         super(
-            `latency gate failed: ${failed} of ${verdict.checks.length} checks missed their target\n` +
-                verdict.failures.map((f) => `  - ${f}`).join("\n") +
-                `\nSet gate: "report" in the stack config to deploy anyway and only report.`,
+            verdict.stopped ??
+                `probe gate failed: ${failed} of ${verdict.checks.length} checks missed their target\n` +
+                    verdict.failures.map((f) => `  - ${f}`).join("\n") +
+                    `\nSet gate: "report" in the stack config to deploy anyway and only report.`,
         );
         this.name = "GateError";
         this.verdict = verdict;
     }
 }
 
-/** Throws `GateError` when the verdict failed and the gate enforces; with gate "report" it never throws. */
+/**
+ * Throws `GateError` when the verdict failed and the gate enforces, or when the
+ * pipeline stopped at an enforced host gate; with gate "report" a missed
+ * target never throws.
+ */
 export function applyGate(verdict: Verdict): void {
-    if (verdict.gate === "enforce" && !verdict.pass) throw new GateError(verdict);
+    if (verdict.stopped !== undefined || (verdict.gate === "enforce" && !verdict.pass)) throw new GateError(verdict);
 }
 
 /** The relation a failing figure has to the target, i.e. the negated operator. */
@@ -242,21 +134,14 @@ export function failureMessage(name: string, guest: string, statistic: string, m
     return `${name} on ${guest}: ${statistic} ${formatNumber(measured)} ${unitSymbol(target.unit)} ${brokenRelation(target.op)} target ${formatTarget(target)}`;
 }
 
-/** Integers as they are; fractions to at most two decimals. */
+/** Integers as they are; fractions to at most two decimals, or three significant digits when two decimals would read 0 (a 0.001 ms target is not "0 ms"). */
 export function formatNumber(n: number): string {
-    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+    if (Number.isInteger(n)) return String(n);
+    const rounded = Math.round(n * 100) / 100;
+    return rounded === 0 ? String(Number(n.toPrecision(3))) : String(rounded);
 }
 
 export function unitSymbol(unit: Bound["unit"]): string {
     // A ratio has no unit: "≥ 0.5", not "≥ 0.5 ratio".
     return unit === "us" ? "µs" : unit === "ratio" ? "" : unit;
-}
-
-function windowWords(us: number): string {
-    return us % 1000 === 0 ? `${us / 1000} ms` : `${us} µs`;
-}
-
-/** For an upper bound the larger figure is worse; for a lower bound (≥, >) the smaller one. */
-function worse(candidate: number, current: number, op: Operator): boolean {
-    return op === "<=" || op === "<" ? candidate > current : candidate < current;
 }

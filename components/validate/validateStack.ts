@@ -9,8 +9,7 @@
 import { pfFactProblems } from "./pfFacts";
 import type { HostFacts } from "../host/facts";
 import { tryPlanPod, type PodPlan } from "../plan/podPlan";
-import { checkInterVmLinks } from "../probes/interVmConfig";
-import { checkMigrationPod } from "../probes/migrationConfig";
+import { probePodView, probePodViewFromSpec } from "../probes/kinds/podView";
 import { checkGate, checkProbeSuiteConfig, type ProbeSuiteConfig } from "../probes/suiteConfig";
 import { checkTargets, type Targets } from "../probes/targets";
 import type { Gate } from "../probes/verdict";
@@ -98,16 +97,13 @@ export function validateStack(input: StackInput): StackCheck {
     problems.push(...pfFactProblems(spec, input.hostFacts, podPath));
     if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
 
-    const probes = checkProbeSuiteConfig(input.config[key("probes")], key("probes"));
+    // The probe settings, shape and cross-references to the pod in one pass: against the plan when the pod
+    // planned, else against the names the spec gives, so a pod problem never hides a probe setting's.
+    const podView = podCheck.plan ? probePodView(podCheck.plan) : spec === undefined ? undefined : probePodViewFromSpec(spec);
+    const probes = checkProbeSuiteConfig(input.config[key("probes")], key("probes"), podView);
     const targets = checkTargets(input.config[key("targets")], key("targets"));
     const gate = checkGate(input.config[key("gate")], key("gate"));
     problems.push(...probes.problems, ...targets.problems, ...gate.problems);
-    if (probes.config && podCheck.plan) problems.push(...checkInterVmLinks(probes.config.interVm, podCheck.plan.links, `${key("probes")}.interVm`));
-    if (probes.config && podCheck.plan) {
-        const plan = podCheck.plan;
-        const view = { hosts: plan.hosts.map((h) => h.name), guests: plan.guests.map((g) => ({ name: g.name, host: g.host, userNic: g.knobs.userNic })) };
-        problems.push(...checkMigrationPod(probes.config.migration, view, `${key("probes")}.migration`));
-    }
     if (
         probes.config?.enabled &&
         probes.config.probes.length === 0 &&

@@ -104,7 +104,7 @@ test.serial("kill -9 of the CLI while the probes run: npm run up runs them again
     const r = await runKitCommand("up", ["--stack", stack, "--config-file", config]);
     t.is(r.code, 0, r.output);
     t.log(`crash during the probes: npm run up converged in ${r.seconds.toFixed(1)} s`);
-    t.regex(r.output, /Latency probes: /, "the probes ran to the end and their table is shown");
+    t.regex(r.output, /## Probes: /, "the probes ran to the end and their table is shown");
     t.deepEqual(await domainsWithPrefix(prefix), [`${prefix}-vnf`]);
 
     const down = await runKitCommand("down", ["--stack", stack]);

@@ -12,8 +12,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { formatFigure } from "../../components/probes/interVmVerdict";
-import type { InterVmResult } from "../../components/probes/types";
+import { formatFigure } from "../../components/probes/kinds/interVm/verdict";
+import type { InterVmResult } from "../../components/probes/kinds/interVm/types";
 import { shmFilesWithPrefix } from "../helpers/host";
 import { useStack, type TestStack } from "../helpers/stack";
 
@@ -50,7 +50,7 @@ test.serial(
         t.is(rate.packets, rate.producerPackets, "every packet the producer published arrived");
         t.true(rate.perSecondMpps.length >= 3, "per-second samples over the 3 s run");
         t.true(seed.stdout.includes(`inter-VM rate on ring0 (peer → vnf): avg ${formatFigure(rate.mpps)} Mpps < target ≥ 65 Mpps`), seed.stdout);
-        t.regex(seed.stdout, /latency gate failed: 1 of 2 checks missed their target/);
+        t.regex(seed.stdout, /probe gate failed: 1 of 2 checks missed their target/);
 
         // The host's limit on the same memory, the ratio, and round trips both ways.
         t.truthy(r.hostRate, `host limit measured: ${r.hostNoSamples}`);

@@ -55,7 +55,7 @@ test.serial("the latency gate: fails at the seed targets, passes at loose ones, 
     t.true(timerMax.measuredUs > 15);
     t.true(seed.stdout.includes(`timer latency on vnf: max ${timerMax.measuredUs} µs > target 15 µs`), seed.stdout);
     t.true(seed.stdout.includes(`interrupt latency on vnf: max ${irqMax.measuredUs} µs > target 20 µs`), seed.stdout);
-    t.regex(seed.stdout, /latency gate failed: 3 of 3 checks missed their target/);
+    t.regex(seed.stdout, /probe gate failed: 3 of 3 checks missed their target/);
 
     // The reports a person and a CI system read.
     const markdown = readFileSync(`${RESULTS}/probes.md`, "utf8");
@@ -97,11 +97,11 @@ test.serial("the latency gate: fails at the seed targets, passes at loose ones, 
     t.is(probes.gate, "report");
     t.true(probes.failures.some((f) => /^timer latency on vnf: max \d+(\.\d+)? µs > target 15 µs$/.test(f)));
 
-    // `npm run probe` re-runs the stack's own settings (seed targets, enforce) against
-    // the running pod without touching it: it reports the misses and exits 1.
+    // `npm run probe` re-runs what that up recorded (seed targets, gate: report) against
+    // the running pod without touching it: it reports the same misses, and the same gate lets it pass.
     const before = (await stack.outputs()).guests as Record<string, { domain: string }>;
     const rerun = spawnSync("tsx", ["tools/cli/probe.ts", "--stack", "probe-gate"], { encoding: "utf8", env: { ...process.env } });
-    t.is(rerun.status, 1, rerun.stdout + rerun.stderr);
+    t.is(rerun.status, 0, rerun.stdout + rerun.stderr);
     t.regex(rerun.stdout, /missed: timer latency on vnf: max \d+(\.\d+)? µs > target 15 µs/);
     t.regex(rerun.stdout, /reports: .*results\/probe-gate\/probes\.md/);
     const after = await stack.run(["preview", "--expect-no-changes", "--config-file", reportFile]);

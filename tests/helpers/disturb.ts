@@ -14,9 +14,9 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_TARGETS } from "../../components/probes/targets";
 import { DEFAULT_PROBE_SUITE, type ProbeSuiteConfig } from "../../components/probes/suiteConfig";
-import { runProbeSuite, type SuiteRun } from "../../components/probes/runner";
+import { runProbeSuite, type SuiteRun } from "../../components/probes/kinds/latency/run";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import type { ProbeKind, ProbeResult } from "../../components/probes/types";
+import type { ProbeKind, ProbeResult } from "../../components/probes/kinds/latency/types";
 import type { KatGuest } from "./katGuest";
 
 export type Disturbance = { kind: "none" } | { kind: "stop"; ms: number } | { kind: "hog"; ms: number; priority: number };

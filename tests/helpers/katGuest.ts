@@ -10,7 +10,7 @@ import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import type { ProbeGuest } from "../../components/probes/runner";
+import type { ProbeGuest } from "../../components/probes/kinds/latency/run";
 import { localGuestInputs } from "./domainInputs";
 import { LOCAL_URI, removeDomainsWithPrefix } from "./host";
 

@@ -1,14 +1,15 @@
 /**
  * `npm run probe` against one running guest, for tests: the same code the
- * CLI runs after reading its stack (tools/cli/probeRun.ts: progress lines,
- * SIGINT/SIGTERM handling, reports), given the guest directly so a test needs
- * no engine stack. Usage:
+ * CLI runs after reading its stack's recorded inputs (tools/cli/probeRun.ts:
+ * the probe pipeline, progress lines, SIGINT/SIGTERM handling, reports, the
+ * gate's exit code), given inputs for the guest directly so a test needs no
+ * engine stack. Usage:
  *   tsx tests/helpers/probeCli.ts <domain> <results dir> <probes,comma,separated> <duration s>
  * Exits like the CLI: 0, 1 (enforced gate missed), 130 / 143 (interrupted).
  */
 import { DEFAULT_PROBE_SUITE } from "../../components/probes/suiteConfig";
 import { DEFAULT_TARGETS } from "../../components/probes/targets";
-import type { ProbeKind } from "../../components/probes/types";
+import type { ProbeKind } from "../../components/probes/kinds/latency/types";
 import { probeAndReport } from "../../tools/cli/probeRun";
 import { LOCAL_URI } from "./host";
 
@@ -17,12 +18,16 @@ async function main(): Promise<void> {
     if (!domain || !resultsDir || !probes || !duration) throw new Error("usage: probeCli.ts <domain> <results dir> <probes> <duration s>");
     const outcome = await probeAndReport({
         title: `probe CLI test on ${domain}`,
-        guests: [{ guest: "kat", uri: LOCAL_URI, domain, rtVcpus: [1], housekeepingVcpus: [0], hostHousekeepingCpus: [0] }],
-        suite: { ...DEFAULT_PROBE_SUITE, probes: probes.split(",") as ProbeKind[], durationSec: Number(duration) },
+        guests: [{ guest: "kat", host: "local", uri: LOCAL_URI, domain, rtVcpus: [1], housekeepingVcpus: [0], hostHousekeepingCpus: [0] }],
+        guestIds: [],
+        config: { ...DEFAULT_PROBE_SUITE, probes: probes.split(",") as ProbeKind[], durationSec: Number(duration) },
         targets: DEFAULT_TARGETS,
         gate: "report",
         resultsDir,
         notes: [],
+        // The host gate reads this machine's kernel, as it reads every host of a pod.
+        hosts: [{ name: "local", uri: LOCAL_URI, kernelArgs: [] }],
+        kinds: {},
     });
     process.exitCode = outcome.exitCode;
 }

@@ -23,10 +23,10 @@
 import { existsSync } from "node:fs";
 import * as os from "node:os";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import { runInterVm } from "../../components/probes/interVmRunner";
-import type { InterVmSetting } from "../../components/probes/interVmConfig";
-import type { ProbeGuest } from "../../components/probes/runner";
-import type { InterVmResult } from "../../components/probes/types";
+import { runInterVm } from "../../components/probes/kinds/interVm/run";
+import type { InterVmSetting } from "../../components/probes/kinds/interVm/config";
+import type { ProbeGuest } from "../../components/probes/kinds/latency/run";
+import type { InterVmResult } from "../../components/probes/kinds/interVm/types";
 import { errorPercent } from "../helpers/disturb";
 import { favourGuest } from "../helpers/host";
 import { recordKnownAnswer } from "../helpers/katTable";

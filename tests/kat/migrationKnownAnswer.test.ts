@@ -42,7 +42,7 @@ import test from "ava";
 import { existsSync } from "node:fs";
 import * as os from "node:os";
 import { displayArgv } from "../../components/host/access/quote";
-import { MIGRATION_DEFAULTS, type MigrationSetting } from "../../components/probes/migrationConfig";
+import { MIGRATION_DEFAULTS, type MigrationSetting } from "../../components/probes/kinds/migration/config";
 import {
     dirtyRateAllowancePercent,
     dirtyRateCalcArgv,
@@ -54,8 +54,8 @@ import {
     parseReceiver,
     receiverArgv,
     streamResolutionMs,
-} from "../../components/probes/migrationCommands";
-import { measureDirtyRate, startReceiver } from "../../components/probes/migrationRunner";
+} from "../../components/probes/kinds/migration/commands";
+import { measureDirtyRate, startReceiver } from "../../components/probes/kinds/migration/run";
 import { errorPercent } from "../helpers/disturb";
 import { favourGuest, removeDomainsWithPrefix } from "../helpers/host";
 import { bootKatGuest, inGuest, type KatGuest } from "../helpers/katGuest";

@@ -8,14 +8,19 @@
 import test from "ava";
 import { readFileSync } from "node:fs";
 import { readStackFile, validateStack, formatProblemLine } from "../../components/validate";
-import { CYCLICTEST_HIST_MAX_US, DEFAULT_HISTOGRAM_RANGE_US, histogramRange, histogramRangeProblem } from "../../components/probes/histogramRange";
+import {
+    CYCLICTEST_HIST_MAX_US,
+    DEFAULT_HISTOGRAM_RANGE_US,
+    histogramRange,
+    histogramRangeProblem,
+} from "../../components/probes/kinds/latency/histogramRange";
 import { logBuckets, needsLogAxis } from "../../components/probes/logBuckets";
-import { parseCyclictestHistogram, parseCyclictestRun, parseOsnoiseHist, parseTimerlatHist } from "../../components/probes/parse";
-import { rtlaDeclaredRangeUs } from "../../components/probes/parse/rtlaHist";
+import { parseCyclictestHistogram, parseCyclictestRun, parseOsnoiseHist, parseTimerlatHist } from "../../components/probes/kinds/latency/parse";
+import { rtlaDeclaredRangeUs } from "../../components/probes/kinds/latency/parse/rtlaHist";
 import { histogramSvg } from "../../components/probes/reports";
 import { formatPercentile, sampleShortfall } from "../../components/probes/stats";
 import { DEFAULT_TARGETS } from "../../components/probes/targets";
-import { withExpectedSamples } from "../../components/probes/runner";
+import { withExpectedSamples } from "../../components/probes/kinds/latency/run";
 
 const fixture = (name: string) => readFileSync(`tests/fixtures/probes/${name}`, "utf8");
 const meta = (name: string) => JSON.parse(fixture(`${name}.meta.json`)) as { command: string };

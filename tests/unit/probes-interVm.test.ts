@@ -8,16 +8,20 @@ import test from "ava";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { checkInterVmLinks } from "../../components/probes/interVmConfig";
-import { guestRingScript, GUEST_REGIONS, ringCommand } from "../../components/probes/interVmCommands";
-import { placeRing } from "../../components/probes/interVmRunner";
-import { formatFigure, judgeInterVm, withInterVm } from "../../components/probes/interVmVerdict";
-import { parseRingRate, parseRingRoundTrip, ProbeParseError } from "../../components/probes/parse";
-import { interVmMarkdown, interVmRateSvg, jsonReport, junitReport } from "../../components/probes/reports";
+import { checkInterVmLinks } from "../../components/probes/kinds/interVm/config";
+import { guestRingScript, GUEST_REGIONS, ringCommand } from "../../components/probes/kinds/interVm/commands";
+import { placeRing } from "../../components/probes/kinds/interVm/run";
+import { interVm } from "../../components/probes/kinds/interVm";
+import { formatFigure, judgeInterVm } from "../../components/probes/kinds/interVm/verdict";
+import { parseRingRate, parseRingRoundTrip } from "../../components/probes/kinds/interVm/parse";
+import { ProbeParseError } from "../../components/probes/parseError";
+import { interVmMarkdown, interVmRateSvg } from "../../components/probes/kinds/interVm/report";
+import { jsonReport, junitReport } from "../../components/probes/reports";
 import { checkProbeSuiteConfig } from "../../components/probes/suiteConfig";
-import { checkTargets, resolveTargets } from "../../components/probes/targets";
-import type { InterVmResult } from "../../components/probes/types";
-import { judge } from "../../components/probes/verdict";
+import { checkTargets, resolveTargets, type Targets } from "../../components/probes/targets";
+import type { InterVmResult } from "../../components/probes/kinds/interVm/types";
+import { composeVerdict } from "../../components/probes/verdict";
+import { DEFAULT_PROBE_SUITE } from "../../components/probes/suiteConfig";
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, "../fixtures/probes", name), "utf8");
 
@@ -181,7 +185,7 @@ test("verdict: a lost or corrupt packet fails at any rate target and names its s
         none.map((c) => c.message),
         ["inter-VM rate on ring0 (peer → vnf): no samples (nfvkit-ring consume in vnf exited 2: no ivshmem-plain device)"],
     );
-    const verdict = withInterVm(judge([], loose), [lost], loose);
+    const verdict = interVmVerdict([lost], loose);
     t.false(verdict.pass);
     t.is(verdict.failures.length, 1);
 });
@@ -244,11 +248,11 @@ test("placement: FIFO on an RT vCPU next to a housekeeping one; normal priority 
 
 test("reports: JSON carries the runs, Markdown a table row, JUnit a testcase per check, the SVG is well-formed", (t) => {
     const targets = resolveTargets(undefined, "t");
-    const verdict = withInterVm(judge([], targets), [result()], targets);
+    const verdict = interVmVerdict([result()], targets);
     t.is(JSON.parse(jsonReport(verdict)).interVm[0].link, "ring0");
-    t.regex(interVmMarkdown(verdict.interVm!), /\| ring0 \(peer → vnf\) \| 32 \| 0\.421 \|/);
+    t.regex(interVmMarkdown(verdict.sections.interVm!), /\| ring0 \(peer → vnf\) \| 32 \| 0\.421 \|/);
     // The host's checked rate, then its ceiling and checked ÷ unchecked: 59.72 / 50.51 Mpps.
-    t.regex(interVmMarkdown(verdict.interVm!), /\| 59\.72 \| 50\.51 \(1\.18\) \|/);
+    t.regex(interVmMarkdown(verdict.sections.interVm!), /\| 59\.72 \| 50\.51 \(1\.18\) \|/);
     const junit = junitReport(verdict);
     t.regex(junit, /<testcase classname="vnf\.interVm" name="inter-VM rate on ring0 \(peer → vnf\) avg \(target ≥ 65 Mpps\)" time="0">/);
     t.notThrows(() =>
@@ -257,12 +261,19 @@ test("reports: JSON carries the runs, Markdown a table row, JUnit a testcase per
             stdio: ["pipe", "pipe", "pipe"],
         }),
     );
-    const svg = interVmRateSvg(verdict.interVm![0], targets.interVm.mpps);
+    const svg = interVmRateSvg(verdict.sections.interVm![0], targets.interVm.mpps);
     t.notThrows(() => execFileSync("xmllint", ["--noout", "-"], { input: svg, stdio: ["pipe", "pipe", "pipe"] }));
     // The host's 59.72 Mpps sets a scale the 65 Mpps target fits on: a dashed line; on a lower scale, a note instead.
     t.regex(svg, /stroke-dasharray="6 4"\/>\s*<text [^>]*>target ≥ 65 Mpps<\/text>/);
     t.regex(svg, /<polyline points="[^"]+" fill="none" stroke="#4a78b5"/);
-    const r = verdict.interVm![0];
+    const r = verdict.sections.interVm![0];
     const slow = { ...r, rate: { ...r.rate!, perSecondMpps: [0.4, 0.42] }, hostRate: { ...r.hostRate!, perSecondMpps: [3.1, 3.7] } };
     t.regex(interVmRateSvg(slow, targets.interVm.mpps), /target ≥ 65 Mpps is off this scale/);
 });
+
+/** The verdict of inter-VM results alone, as the pipeline composes it. */
+function interVmVerdict(results: InterVmResult[], targets: Targets) {
+    return composeVerdict("enforce", [
+        { name: "interVm", section: results, judged: interVm.judge(results, { targets, gate: "enforce", config: DEFAULT_PROBE_SUITE }) },
+    ]);
+}

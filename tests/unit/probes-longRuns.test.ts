@@ -11,16 +11,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GuestExecResult } from "../../components/libvirt/guestAgent";
-import { writeResults } from "../../components/probes/resultsWriter";
-import { chunkDurations, interimFigures, mergeResults, runProbeSuite, type ProbeGuest } from "../../components/probes/runner";
-import { parseCyclictestJson } from "../../components/probes/parse";
+import { runProbePipeline } from "../../components/probes/pipeline";
+import { checkMigrationSettings } from "../../components/probes/kinds/migration/config";
+import { chunkDurations, interimFigures, mergeResults, runProbeSuite, type ProbeGuest } from "../../components/probes/kinds/latency/run";
+import { parseCyclictestJson } from "../../components/probes/kinds/latency/parse";
 import { DEFAULT_PROBE_SUITE } from "../../components/probes/suiteConfig";
 import { DEFAULT_TARGETS } from "../../components/probes/targets";
-import { judge } from "../../components/probes/verdict";
 
 const fixture = (name: string) => readFileSync(`tests/fixtures/probes/${name}`, "utf8");
 const vnf: ProbeGuest = { guest: "vnf", uri: "qemu:///system", domain: "d-vnf", rtVcpus: [1], housekeepingVcpus: [0], hostHousekeepingCpus: [0] };
 const reply = (stdout: string, exitCode = 0): GuestExecResult => ({ exitCode, stdout, stderr: "", truncated: false });
+const [migrateVnf] = checkMigrationSettings([{ guest: "vnf", to: "lab-2" }], "t").settings;
 const cyclictestReply = () => reply(`# /dev/cpu_dma_latency set to 0us\n@@nfvkit-json@@\n${fixture("cyclictest-2.4-1thread.json")}`);
 
 test("chunks: at most 40 s each, as even as whole seconds allow, summing to the duration", (t) => {
@@ -116,14 +117,25 @@ test("an abort stops the tool in the guest, keeps what it printed, and marks the
         }
         return cyclictestReply();
     };
-    const run = await runProbeSuite(
-        [vnf],
-        { ...DEFAULT_PROBE_SUITE, probes: ["cyclictest", "timerlat"], durationSec: 120 }, // chunks of 40 s
-        DEFAULT_TARGETS,
-        shell,
-        () => undefined,
-        { signal: controller.signal },
+    // Through the pipeline `npm run probe` and the ProbeSuite run, with the migration named after the latency probes.
+    const dir = mkdtempSync(join(tmpdir(), "nfvkit-kat-partial-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const outcome = await runProbePipeline(
+        {
+            title: "t",
+            guests: [vnf],
+            guestIds: [],
+            config: { ...DEFAULT_PROBE_SUITE, probes: ["cyclictest", "timerlat"], durationSec: 120, migration: [migrateVnf] }, // chunks of 40 s
+            targets: DEFAULT_TARGETS,
+            gate: "report",
+            resultsDir: dir,
+            notes: [],
+            hosts: [],
+            kinds: {},
+        },
+        { log: () => undefined, signal: controller.signal, guestShell: (_uri, _domain, script) => shell(vnf, script) },
     );
+    const run = outcome.verdict.sections.latency!;
     t.true(scripts.includes("kill -INT $(pidof cyclictest) 2>/dev/null; true"), "the guest's tool is told to stop and print");
     t.is(scripts.filter((s) => s.includes("cyclictest -m")).length, 2, "no chunk starts after the abort");
     t.false(
@@ -140,14 +152,13 @@ test("an abort stops the tool in the guest, keeps what it printed, and marks the
     );
     t.deepEqual(run.partial, { reason: "interrupted by SIGINT", measured: 1, skipped: 1 });
 
-    const dir = mkdtempSync(join(tmpdir(), "nfvkit-kat-partial-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const files = await writeResults(dir, judge(run.results, DEFAULT_TARGETS, { gate: "report" }), run, { title: "t", notes: run.notes });
+    t.deepEqual(outcome.ran, ["hostGate", "latency"], "the migration never starts after the abort");
+    const { files } = outcome;
     const doc = JSON.parse(readFileSync(files.json, "utf8"));
-    t.deepEqual(doc.partial, { reason: "interrupted by SIGINT", measured: 1, skipped: 1 });
+    t.like(doc.partial, { reason: "interrupted by SIGINT", measured: 1, skipped: 1, cut: "latency", notRun: ["migration"] });
     t.like(doc.runs[0].partial, { reason: "interrupted by SIGINT", plannedSec: 120 });
     const md = readFileSync(files.markdown, "utf8");
-    t.regex(md, /^> \*\*PARTIAL RUN \(interrupted by SIGINT\)\*\*: .*vnf cyclictest: 40 of 120 s.*1 probe run\(s\) never started/);
+    t.regex(md, /^> \*\*PARTIAL RUN \(interrupted by SIGINT\)\*\*: .*vnf cyclictest: 40 of 120 s.*1 probe run\(s\) never started; never started: migration/);
     t.regex(readFileSync(files.histograms[0], "utf8"), /partial: 40 of 120 s, interrupted by SIGINT/);
 });
 

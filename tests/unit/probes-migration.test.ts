@@ -6,7 +6,8 @@
 import test from "ava";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { checkMigrationPod, checkMigrationSettings } from "../../components/probes/migrationConfig";
+import { checkMigrationSettings } from "../../components/probes/kinds/migration/config";
+import type { ProbePodView } from "../../components/probes/kinds/podView";
 import {
     dirtyRateAllowancePercent,
     dirtyRateCalcArgv,
@@ -19,12 +20,13 @@ import {
     parseReceiver,
     parseVcpupin,
     streamResolutionMs,
-} from "../../components/probes/migrationCommands";
-import { migrationGuestViews } from "../../components/probes/migrationPlan";
-import { destinationXml, migrationCause, missingCputune } from "../../components/probes/migrationRunner";
-import { judgeMigration, migrationNotes } from "../../components/probes/migrationVerdict";
+} from "../../components/probes/kinds/migration/commands";
+import { migrationMoves } from "../../components/probes/kinds/migration/moves";
+import { resolvePod } from "../../components/plan/resolvePod";
+import { destinationXml, migrationCause, missingCputune } from "../../components/probes/kinds/migration/run";
+import { judgeMigration, migrationNotes } from "../../components/probes/kinds/migration/verdict";
 import { DEFAULT_TARGETS, resolveTargets } from "../../components/probes/targets";
-import type { MigrationLeg, MigrationResult } from "../../components/probes/types";
+import type { MigrationLeg, MigrationResult } from "../../components/probes/kinds/migration/types";
 import { validateStack } from "../../components/validate";
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, "..", "fixtures", "probes", name), "utf8");
@@ -67,19 +69,28 @@ test("settings: every problem at once, with path, value, reason and fix", (t) =>
 });
 
 test("settings against the pod: unknown guest, wrong source, unknown destination, no user-mode NIC", (t) => {
-    const pod = { hosts: ["lab-1", "lab-2"], guests: [{ name: "vnf", host: "lab-1", userNic: false }] };
-    const { settings } = checkMigrationSettings(
+    const pod: ProbePodView = {
+        hosts: [
+            { name: "lab-1", remote: true, ssh: true },
+            { name: "lab-2", remote: true, ssh: true },
+        ],
+        guests: [{ name: "vnf", host: "lab-1", userNic: false, vfs: [] }],
+        links: [],
+        plan: null,
+    };
+    const { problems } = checkMigrationSettings(
         [
             { guest: "vnf", from: "lab-2", to: "lab-3" },
             { guest: "vfn", to: "lab-2" },
         ],
         "p",
+        pod,
     );
     t.deepEqual(
-        checkMigrationPod(settings, pod, "p").map((p) => `${p.path}: ${p.reason}. Fix: ${p.fix}`),
+        problems.map((p) => `${p.path}: ${p.reason}. Fix: ${p.fix}`),
         [
-            "p[0].from: is not where vnf runs (lab-1). Fix: write from: lab-1, or leave it out",
             'p[0].to: is not a host of the pod. Fix: did you mean "lab-2"?',
+            "p[0].from: is not where vnf runs (lab-1). Fix: write from: lab-1, or leave it out",
             "p[0].guest: has no user-mode NIC for the packet stream that measures network downtime. Fix: set knobs: { userNic: true } on guest vnf",
             "p[1].guest: is not a guest of the pod. Fix: use one of vnf",
         ],
@@ -217,7 +228,7 @@ test("virsh migrate argv carries each parameter; the destination XML carries the
     );
 });
 
-test("placement is planned again for the destination host", (t) => {
+test("placement is planned for the destination host, from the plan and that host's CPUs", (t) => {
     const host = (name: string, isolated: string) => ({
         name,
         uri: `qemu+ssh://root@${name}/system`,
@@ -231,7 +242,7 @@ test("placement is planned again for the destination host", (t) => {
         guests: [{ name: "vnf", host: "a", vcpus: 2, rtVcpus: [1], memory: "256M", pageSize: "2M" }],
     };
     const { settings } = checkMigrationSettings([{ guest: "vnf", to: "b" }], "p");
-    const [view] = migrationGuestViews(spec, settings, "p", { a: "uri-a", b: "uri-b" });
+    const [view] = migrationMoves(resolvePod(spec, { namePrefix: "p" }), settings);
     t.is(view.domain, "p-vnf");
     t.is(view.memoryMiB, 256);
     t.is(view.hosts.a.pins["1"], "1");

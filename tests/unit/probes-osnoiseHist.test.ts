@@ -6,8 +6,8 @@
 import test from "ava";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { osnoiseHistCommand, ProbeConfigError } from "../../components/probes/commands";
-import { parseOsnoiseHist, ProbeParseError } from "../../components/probes/parse";
+import { osnoiseHistCommand, ProbeConfigError } from "../../components/probes/kinds/latency/commands";
+import { parseOsnoiseHist, ProbeParseError } from "../../components/probes/kinds/latency/parse";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "probes", f), "utf8");
 const cfg = { cpus: "1", durationSec: 6, priority: 95, intervalUs: 1000 };

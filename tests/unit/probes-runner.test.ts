@@ -8,7 +8,7 @@ import test from "ava";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { GuestExecResult } from "../../components/libvirt/guestAgent";
-import { runProbeSuite, type ProbeGuest } from "../../components/probes/runner";
+import { runProbeSuite, type ProbeGuest } from "../../components/probes/kinds/latency/run";
 import { DEFAULT_PROBE_SUITE } from "../../components/probes/suiteConfig";
 import { DEFAULT_TARGETS } from "../../components/probes/targets";
 

@@ -169,7 +169,7 @@ test("Markdown report: one table row per guest × probe × metric, marks, versio
     t.true(md.includes("| vnf-a | cyclictest | 2.40 | `cyclictest -m -p 95 --policy=fifo -a 1 -t 1 -i 1000 -D 3 -q -h 400 --json=/tmp/probecap/cth.json` |"));
     // p99.9 of the 400 µs histogram with 4 overflows in 2997 cycles: beyond the range, never the max.
     t.true(md.includes("| vnf-a | cyclictest | thread 0 (cpu 1) | 2997 | — | 27 µs | > 400 µs (beyond the histogram range) | 1422 µs |"));
-    t.regex(md, /^## Latency probes: ❌ 7 of 8 checks failed \(gate: report, not enforced\)/);
+    t.regex(md, /^## Probes: ❌ 7 of 8 checks failed \(gate: report, not enforced\)/);
 });
 
 function xmllint(args: string[]): { ok: boolean; output: string } {

@@ -12,8 +12,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, w
 import * as os from "node:os";
 import * as path from "node:path";
 import { compileCommand } from "../../guest-images/programs";
-import { ringCommand, type RingArgs } from "../../components/probes/interVmCommands";
-import { parseRingRate, parseRingRoundTrip } from "../../components/probes/parse";
+import { ringCommand, type RingArgs } from "../../components/probes/kinds/interVm/commands";
+import { parseRingRate, parseRingRoundTrip } from "../../components/probes/kinds/interVm/parse";
 import { realTest } from "../helpers/realParts";
 
 const hasGcc = (() => {

@@ -1,24 +1,19 @@
 /**
  * `npm run bench:migration [-- --workload idle|io|memory] [--trips N] [--sets a,b]`:
  * baseline against tuned migration parameters on the lab stack's running pod
- * (npm run lab -- up && npm run up -- --stack lab). Each parameter set moves
- * vnf lab-1 → lab-2 → lab-1 `trips` times with the migration probe and prints
- * one Markdown row per set: medians over its migrations. docs/lab.md keeps
- * the table.
+ * (npm run lab -- up && npm run up -- --stack lab). Each parameter set runs
+ * the probe pipeline (the one `pulumi up` and `npm run probe` run) on the
+ * lab stack's recorded inputs with only its migration, the stack's first
+ * migration entry with the set's parameters, `trips` round trips; one
+ * Markdown row per set: medians over its migrations. docs/lab.md keeps the table.
  */
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import * as yaml from "js-yaml";
-import { closeHostAccesses, hostAccess, libvirtUri } from "../../components/host/access";
-import { makeHugepageRoom } from "../../components/host/hugepageRoom";
-import { guestShell } from "../../components/libvirt/guestAgent";
-import { checkMigrationSettings } from "../../components/probes/migrationConfig";
-import { migrationGuestViews } from "../../components/probes/migrationPlan";
-import { runMigrations } from "../../components/probes/migrationRunner";
-import type { MigrationLeg } from "../../components/probes/types";
-import { ensureGuestImage } from "../../guest-images/build";
-import { projectRoot } from "../cli/engine";
-import { labSshTargets, readLabState } from "../lab/state";
+import { closeHostAccesses } from "../../components/host/access";
+import { checkMigrationSettings } from "../../components/probes/kinds/migration/config";
+import type { MigrationLeg } from "../../components/probes/kinds/migration/types";
+import { runProbePipeline } from "../../components/probes/pipeline";
+import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
+import { projectRoot, runPulumi } from "../cli/engine";
 
 /** The parameter sets compared. `baseline` is QEMU's and libvirt's defaults, as the issue's feasibility run had them. */
 export const PARAMETER_SETS: Record<string, Record<string, unknown>> = {
@@ -40,32 +35,36 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-    const state = readLabState();
-    if (!state) throw new Error("no lab is up: npm run lab -- up && npm run up -- --stack lab first");
+    const stack = arg("--stack", "lab");
     const workload = arg("--workload", "idle");
     const trips = Number(arg("--trips", "2"));
     const sets = arg("--sets", Object.keys(PARAMETER_SETS).join(",")).split(",");
-    const spec = (yaml.load(readFileSync(path.join(projectRoot, "stacks", "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> }).config[
-        "nfv-testpod:pod"
-    ];
-    const uris: Record<string, string> = {};
-    const targets = labSshTargets(state);
-    for (const target of targets) uris[target.name!] = await libvirtUri(target);
-    const image = await ensureGuestImage();
+    const exported = await runPulumi(["stack", "export", "--show-secrets", "--stack", stack]);
+    if (exported.code !== 0)
+        throw new Error(
+            `pulumi stack export --stack ${stack} failed (bring the lab pod up first: npm run lab -- up && npm run up -- --stack lab): ${exported.stderr.trim()}`,
+        );
+    const recorded = recordedProbeSuiteInputs(JSON.parse(exported.stdout), stack);
+    const [entry] = recorded.config.migration;
+    const [move] = recorded.kinds.migration?.moves ?? [];
+    if (!entry || !move) throw new Error(`stack ${stack} names no migration (probes.migration): nothing to compare`);
     const rows: string[] = [];
     for (const name of sets) {
         const { settings, problems } = checkMigrationSettings(
-            [{ guest: "vnf", from: "lab-1", to: "lab-2", roundTrips: trips, workload, ...PARAMETER_SETS[name] }],
+            [{ ...entry, from: entry.from || undefined, roundTrips: trips, workload, ...PARAMETER_SETS[name] }],
             "bench",
         );
-        if (problems.length > 0) throw new Error(`set ${name}: ${JSON.stringify(problems)}`);
-        const [result] = await runMigrations(settings, migrationGuestViews(spec, settings, "nfv-testpod-lab", uris), {
-            tool: image.programs!["nfvkit-migload"],
-            receiverAddress: state.controlAddress,
-            shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
-            log: (line) => console.error(line),
-            makeRoom: (host, need) => makeHugepageRoom(hostAccess(targets.find((t) => t.name === host)!), host, need, (line) => console.error(line)),
-        });
+        if (problems.length > 0) throw new Error(`set ${name}: ${problems.map((p) => `${p.path}: ${p.reason}`).join("; ")}`);
+        // Only the migration: no latency probes, no inter-VM probe.
+        const outcome = await runProbePipeline(
+            {
+                ...recorded,
+                config: { ...recorded.config, probes: [], interVm: [], migration: settings },
+                resultsDir: path.join("results", "bench-migration", name.replace(/[^A-Za-z0-9-]/g, "_")),
+            },
+            { log: (line) => console.error(line), projectDir: projectRoot },
+        );
+        const [result] = outcome.verdict.sections.migration ?? [];
         const legs = result.legs.filter((l) => !l.error);
         const m = (pick: (l: MigrationLeg) => number | null) => Math.round(median(legs.map(pick).filter((v): v is number => v !== null)) * 100) / 100;
         rows.push(

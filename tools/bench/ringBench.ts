@@ -13,8 +13,8 @@ import { mkdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { hostAccess } from "../../components/host/access";
-import { ringCommand, type RingArgs } from "../../components/probes/interVmCommands";
-import { parseRingRate } from "../../components/probes/parse/ring";
+import { ringCommand, type RingArgs } from "../../components/probes/kinds/interVm/commands";
+import { parseRingRate } from "../../components/probes/kinds/interVm/parse";
 import { compileCommand } from "../../guest-images/programs";
 import { projectRoot } from "../cli/engine";
 

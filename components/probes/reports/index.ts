@@ -3,5 +3,3 @@ export * from "./json";
 export * from "./markdown";
 export * from "./junit";
 export * from "./svg";
-export * from "./interVm";
-export * from "./migration";

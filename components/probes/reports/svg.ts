@@ -1,14 +1,14 @@
 /**
- * One SVG latency histogram per guest and probe: bars on a log-scale count
+ * An SVG latency histogram (the latency kind draws one per guest and tool): bars on a log-scale count
  * axis (tails of a few samples stay visible next to millions), the target
  * as a dashed vertical line, labelled axes, and a note for samples beyond
  * the histogram's range. Self-contained (no CSS, no fonts to fetch).
  */
 import { logBuckets, needsLogAxis } from "../logBuckets";
-import { formatPercentile, mergeStats } from "../stats";
+import { formatPercentile } from "../stats";
 import type { Bound } from "../targets";
-import type { LatencyStats, ProbeKind, ProbeResult, SeriesKind } from "../types";
-import { formatNumber, formatTarget, METRIC_RULES, type Verdict } from "../verdict";
+import type { LatencyStats } from "../types";
+import { formatNumber, formatTarget } from "../verdict";
 import { escapeXml } from "./escape";
 
 export interface HistogramChart {
@@ -169,55 +169,6 @@ function decadeLabel(d: number): string {
     if (d < 3) return `${10 ** d} µs`;
     if (d < 6) return `${10 ** (d - 3)} ms`;
     return `${10 ** (d - 6)} s`;
-}
-
-/** Which series each probe's charts show, and how they are titled: timerlat's IRQ and thread latencies apart. */
-const CHART_SERIES: Record<ProbeKind, { series: SeriesKind; what: string; suffix: string }[]> = {
-    cyclictest: [{ series: "timer", what: "timer latency", suffix: "" }],
-    timerlat: [
-        { series: "irq", what: "interrupt latency (timerlat IRQ)", suffix: "" },
-        { series: "thread", what: "thread latency (timerlat thread)", suffix: "-thread" },
-    ],
-    oslat: [{ series: "loop", what: "busy-loop stalls", suffix: "" }],
-    osnoise: [{ series: "single-noise", what: "single preemptions", suffix: "" }],
-};
-
-/** A chart ready to be written: the caller picks the directory. */
-export interface HistogramFile {
-    guest: string;
-    probe: ProbeKind;
-    /** Safe file name, e.g. `vnf-a-cyclictest.svg`. */
-    fileName: string;
-    svg: string;
-}
-
-/** One chart per guest × probe in the verdict, all CPUs of the probe merged. */
-export function histogramSvgs(verdict: Verdict): HistogramFile[] {
-    return verdict.results.flatMap(({ guest, result }) => CHART_SERIES[result.probe].map((pick) => chartFor(verdict, guest, result, pick)));
-}
-
-function chartFor(verdict: Verdict, guest: string, result: ProbeResult, pick: { series: SeriesKind; what: string; suffix: string }): HistogramFile {
-    {
-        const picked = result.series.filter((s) => s.kind === pick.series);
-        // osnoise: the hist run's series carry the distribution; top's count periods, not noises, and have no buckets.
-        const withBuckets = picked.filter((s) => s.stats.histogram.length > 0);
-        const stats = mergeStats((withBuckets.length > 0 ? withBuckets : picked).map((s) => s.stats));
-        // The max-based rule is the one a histogram can show; the timerlat thread has no target of its own.
-        const rule = METRIC_RULES[result.probe].find((r) => r.statistic === "max" && r.series === pick.series);
-        // The timerlat thread times what cyclictest times (timer expiry to the woken thread running, see crossCheck.ts):
-        // its chart shows the timer latency target, when the verdict has one.
-        const check =
-            verdict.checks.find((c) => c.guest === guest && c.probe === result.probe && c.metric === rule?.metric) ??
-            (pick.series === "thread" ? verdict.checks.find((c) => c.guest === guest && c.metric === "timer.maxUs") : undefined);
-        const emptyNote = result.noSamples ?? (result.probe === "osnoise" ? "rtla osnoise top records no histogram, and osnoise hist gave none" : undefined);
-        const partial = result.partial ? ` (partial: ${result.partial.measuredSec} of ${result.partial.plannedSec} s, ${result.partial.reason})` : "";
-        return {
-            guest,
-            probe: result.probe,
-            fileName: `${guest}-${result.probe}${pick.suffix}.svg`.replace(/[^A-Za-z0-9._-]/g, "_"),
-            svg: histogramSvg({ title: `${result.probe} ${pick.what} on ${guest}${partial}`, stats, target: check?.target, emptyNote }),
-        };
-    }
 }
 
 function show(v: number | null): string {

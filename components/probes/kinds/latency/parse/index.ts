@@ -1,0 +1,5 @@
+export * from "../../../parseError";
+export * from "./cyclictest";
+export * from "./oslat";
+export * from "./timerlat";
+export * from "./osnoise";

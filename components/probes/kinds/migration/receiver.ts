@@ -1,0 +1,27 @@
+/**
+ * The receiver's address when the stack does not set one (`receiver:`): the
+ * source address this machine uses on its route to the host, as the kernel's
+ * routing table gives it (`ip -j route get <address>`, its `prefsrc`). That
+ * is the address a host sees this machine's SSH connection come from, so
+ * QEMU's user-mode NIC on that host reaches it the same way. The receiver
+ * runs on this machine (where `pulumi up` or `npm run probe` runs), so it is
+ * read here, when the program builds the ProbeSuite's inputs.
+ */
+import { hostAccess } from "../../../host/access";
+
+export async function receiverAddressToward(address: string): Promise<string> {
+    const route = await hostAccess({ kind: "local" }).run(["ip", "-j", "route", "get", address], { nothrow: true, timeoutMs: 10_000 });
+    let src: unknown;
+    try {
+        src = (JSON.parse(route.stdout) as { prefsrc?: string }[])[0]?.prefsrc;
+    } catch {
+        src = undefined;
+    }
+    if (route.exitCode !== 0 || typeof src !== "string" || src === "") {
+        throw new Error(
+            `the migration probe's receiver needs an address of this machine that host ${address} reaches, and ip route get ${address} gave none ` +
+                `(${(route.stderr || route.stdout).trim() || "no route"}). Fix: set receiver: <this machine's address> in the migration entry.`,
+        );
+    }
+    return src;
+}
