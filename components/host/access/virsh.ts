@@ -4,7 +4,7 @@
  * through here, so a failure always reads the same way: the command, the URI,
  * the exit code and what libvirt said.
  */
-import { hostAccess, HostCommandError } from "../host/access";
+import { hostAccess, HostCommandError } from ".";
 
 /** A virsh command that failed: a HostCommandError that also names the libvirt URI it talked to. */
 export class VirshError extends HostCommandError {
