@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { hostAccess, sshTargets, targetForHost } from "./components/host/access";
 import { discoverHosts } from "./components/host/discover";
-import { rememberedGuestImage } from "./components/host/rememberedGuestImage";
+import { rememberedGuestImage } from "./components/image/rememberedGuestImage";
 import { TestPod } from "./components/pod/TestPod";
 import { skipPromiseStacks } from "./components/promiseStacks";
 import { countProblems } from "./components/spec/problems";

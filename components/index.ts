@@ -26,7 +26,7 @@ export * from "./host/access";
 // libvirt: the resources the components are made of, and the errors they raise.
 export { Domain, type DomainArgs } from "./libvirt/Domain";
 export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
-export { VirshError } from "./libvirt/virsh";
+export { VirshError } from "./host/access/virsh";
 export { parseCputune, describePinning, type Cputune } from "./libvirt/cputune";
 
 // The pipeline's pure stages: spec types, units and the spec check; the pod plan (planPod, PodPlan,
@@ -45,4 +45,6 @@ export * from "./validate";
 export { tokens } from "./tokens";
 
 // The guest image every guest boots. Built (and cached) outside components/, but a program needs one.
-export { ensureGuestImage, type GuestImage, type EnsureGuestImageOptions } from "../guest-images/build";
+export type { GuestImage } from "./types/guestImage";
+export { ensureGuestImage, type EnsureGuestImageOptions } from "../guest-images/build";
+export { rememberedGuestImage } from "./image/rememberedGuestImage";

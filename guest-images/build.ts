@@ -17,26 +17,11 @@ import { type CpioEntry, writeCpio } from "./cpio";
 import { downloadDeb, ensureInstalled, fileOwners, installedVersions, packageFiles, type PackageVersion, resolveKernelPackage } from "./debian";
 import { compileProgram, COMPILER_PACKAGES } from "./programs";
 import { type GuestImageRecipe, parseRecipe, type ToolSpec } from "./recipe";
+import type { GuestImage } from "../components/types/guestImage";
 import { CommandError, run } from "./run";
 
-/** A built guest image in the cache. */
-export interface GuestImage {
-    /** Absolute path of the kernel (bzImage), readable by QEMU. */
-    kernel: string;
-    /** Absolute path of the gzip-compressed newc initramfs. */
-    initrd: string;
-    /** Content hash of everything the image is made from; also the name of its cache folder. */
-    hash: string;
-    /** The kernel's release string, as `uname -r` prints it in the guest. */
-    kernelVersion: string;
-    /** Tool name -> Debian version of the package it was copied from. */
-    tools: Record<string, string>;
-    /**
-     * Our own programs (recipe `programs:`) by name -> host path of the same static
-     * binary the guest has in /usr/bin, for runs on the host (the inter-VM probe's host limit).
-     */
-    programs?: Record<string, string>;
-}
+// The image's files are a type of the product (TestPod and NfvGuest boot them), kept low in components/ so the product never imports the builder.
+export type { GuestImage } from "../components/types/guestImage";
 
 /** Options for ensureGuestImage(). */
 export interface EnsureGuestImageOptions {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostTarget } from "../host/access";
-import type { GuestImage } from "../../guest-images/build";
+import type { GuestImage } from "../types/guestImage";
 import { Domain } from "../libvirt/Domain";
 import { describePinning, parseCputune } from "../libvirt/cputune";
 import { withImage } from "../plan/guestFacts";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RtHostOutputs } from "../host/rtHostOperations";
-import type { GuestImage as ImageFiles } from "../../guest-images/build";
+import type { GuestImage as ImageFiles } from "../types/guestImage";
 import type { HostTarget } from "../host/access";
 import { GuestImage } from "../host/GuestImage";
 import { createGuestDomain, NfvGuest, type GuestOutputs } from "../guest/NfvGuest";

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import type { GuestImage } from "../../guest-images/build";
+import type { GuestImage } from "../../components/types/guestImage";
 import { hostAccess } from "../../components/host/access";
 import { chooseAccel } from "../../components/host/accel";
 import { discoverMemoryLocking } from "../../components/host/memoryLocking";

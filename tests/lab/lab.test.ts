@@ -22,7 +22,7 @@ import { closeHostAccesses, hostAccess, libvirtUri, type HostAccess } from "../.
 import { chooseAccel } from "../../components/host/accel";
 import { discoverMemoryLocking } from "../../components/host/memoryLocking";
 import { guestExec, waitForAgent } from "../../components/libvirt/guestAgent";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { resolvePod } from "../../components/plan/resolvePod";
 import { renderDomainXml } from "../../components/render/domainXml";
 import { ensureGuestImage } from "../../guest-images/build";

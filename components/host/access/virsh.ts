@@ -1,70 +1,54 @@
 /**
- * Runs libvirt's own client, virsh, against any libvirt URI (qemu:///system,
- * qemu+ssh://host/system, ...). Every libvirt object the kit manages goes
- * through here, so a failure always reads the same way: the command, the URI,
- * the exit code and what libvirt said.
+ * Runs libvirt's own client, virsh, against a libvirt URI. Every libvirt
+ * object the kit manages goes through here, so a failure always reads the
+ * same way: a HostCommandError with the command, the URI, the exit code and
+ * what libvirt said. virsh always runs on this machine: for a host reached
+ * over SSH, the URI its HostAccess gives (`libvirtUri()`) makes virsh ride on
+ * that host's pinned, shared connection. Callers that hold a HostAccess call
+ * its `virsh()`; the URI form is for code that was handed a URI.
  */
-import { hostAccess, HostCommandError } from ".";
-
-/** A virsh command that failed: a HostCommandError that also names the libvirt URI it talked to. */
-export class VirshError extends HostCommandError {
-    constructor(
-        /** The libvirt URI the command talked to. */
-        readonly uri: string,
-        /** virsh arguments after `-c <uri>`. */
-        readonly args: readonly string[],
-        /** Exit code, or null when virsh was killed (timeout) or could not start. */
-        exitCode: number | null,
-        stdout: string,
-        stderr: string,
-        /** Why, in words, when it is more than an exit code (timed out, not installed). */
-        cause?: string,
-        failure: HostCommandError["failure"] = exitCode === null ? "signal" : "exit",
-    ) {
-        super(
-            "local",
-            ["virsh", "-q", "-c", uri, ...args],
-            exitCode,
-            stdout,
-            stderr,
-            failure,
-            cause ?? (exitCode === null ? "killed" : `exit code ${exitCode}`),
-        );
-        this.message =
-            `virsh -c ${uri} ${args.join(" ")} failed` +
-            (exitCode === null ? ` (${cause ?? "killed"})` : ` with exit code ${exitCode}${cause ? ` (${cause})` : ""}`) +
-            `: ${(stderr || stdout).trim() || "no output"}`;
-        this.name = "VirshError";
-    }
-
-    /** libvirt's error text for "domain not found", in all versions we support. */
-    get isNoDomain(): boolean {
-        return /failed to get domain|Domain not found|no domain with matching/i.test(this.stderr);
-    }
-
-    /** libvirt's error text for an operation on a domain that is not running. */
-    get isNotRunning(): boolean {
-        return /domain is not running|not running/i.test(this.stderr);
-    }
-}
+import { HostCommandError } from "./errors";
+import { judge, spawnArgv } from "./process";
 
 export interface VirshOptions {
     /** Kill virsh after this many milliseconds. @default 120000: a define or destroy never takes that long on a healthy host. */
     timeoutMs?: number;
     /** Text written to virsh's standard input. */
     input?: string;
+    /** The host virsh talks to, for messages. @default "local" */
+    host?: string;
 }
 
 /**
- * Runs `virsh -c <uri> <args...>` on this machine and resolves with its standard output.
- * virsh itself reaches remote libvirts (qemu+ssh://), so it always runs here.
+ * Runs `virsh -q -c <uri> <args...>` on this machine and resolves with its
+ * standard output. Throws HostCommandError with `uri` set.
  */
 export async function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
+    const argv = ["virsh", "-q", "-c", uri, ...args];
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    const host = opts.host ?? "local";
     try {
-        const out = await hostAccess().run(["virsh", "-q", "-c", uri, ...args], { input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
-        return out.stdout;
+        return judge(host, argv, await spawnArgv(argv, { input: opts.input, timeoutMs }), timeoutMs, false).stdout;
     } catch (err) {
         if (!(err instanceof HostCommandError)) throw err;
-        throw new VirshError(uri, args, err.exitCode, err.stdout, err.stderr, err.failure === "exit" ? undefined : err.reason, err.failure);
+        throw new HostCommandError(host, argv, err.exitCode, err.stdout, err.stderr, err.failure, err.reason, uri);
     }
 }
+
+/** libvirt's words for "domain not found", in all versions we support. */
+export function isNoDomain(err: unknown): boolean {
+    return err instanceof HostCommandError && err.uri !== undefined && /failed to get domain|Domain not found|no domain with matching/i.test(err.stderr);
+}
+
+/** libvirt's words for an operation on a domain that is not running. */
+export function isNotRunning(err: unknown): boolean {
+    return err instanceof HostCommandError && err.uri !== undefined && /domain is not running|not running/i.test(err.stderr);
+}
+
+/**
+ * @deprecated A virsh failure is a HostCommandError with `uri` set; this name
+ * stays for code written against the old class.
+ */
+export const VirshError = HostCommandError;
+/** @deprecated See the value of the same name. */
+export type VirshError = HostCommandError;
