@@ -7,7 +7,7 @@
 import { defaultKnobs, type DomainKnobs } from "./knobs";
 import { checkLibvirtUri, sshAddressProblem, sshUserProblem } from "./access";
 import { closestMatch, configKeyPattern, maxNameLength, safeNamePattern } from "./names";
-import { joinPath } from "./problems";
+import { describeSecret, joinPath } from "./problems";
 import { SpecReader } from "./reader";
 import type { CheckedGuest, CheckedHost, CheckedLink, CheckedVf, SpecCheck } from "./checked";
 import { VF_ATTACH, type HostTopology } from "./types";
@@ -526,6 +526,11 @@ function readKnownHosts(r: SpecReader, value: unknown, path: string): string[] |
     if (value === undefined || value === null) return undefined;
     const lines = typeof value === "string" ? value.split("\n") : Array.isArray(value) ? value : undefined;
     const fix = 'paste the lines `ssh-keyscan -p <port> <address>` prints, e.g. "ssh-ed25519 AAAAC3Nza..."';
+    // A private key pasted here is one problem about the whole value (described, never shown), not one per line of it.
+    if (typeof value === "string" && describeSecret(value) !== undefined) {
+        r.report(path, value, "is not known_hosts lines (host, key type, base64 key)", fix);
+        return undefined;
+    }
     if (!lines) {
         r.report(path, value, "must be known_hosts lines (a text or a list of texts)", fix);
         return undefined;

@@ -114,6 +114,11 @@ export class ProblemListError extends Error {
     }
 }
 
+/** One bad input as a ProblemListError: for checks that find one problem at a time (a command-line flag, a value a host cannot satisfy). */
+export function problemError(what: string, path: string, value: unknown, reason: string, fix: string): ProblemListError {
+    return new ProblemListError([{ path, value, reason, fix }], what);
+}
+
 /** @deprecated The same class as ProblemListError (its name when it held pod spec problems only). */
 export const PodSpecError = ProblemListError;
 /** @deprecated See the value of the same name. */

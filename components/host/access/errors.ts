@@ -92,6 +92,20 @@ export const HostTargetError = ProblemListError;
 /** @deprecated See the value of the same name. */
 export type HostTargetError = ProblemListError;
 
+/**
+ * The HostCommandError of a command that was run some other way (a child
+ * process of its own, the Pulumi CLI) and ended badly: its exit code (null:
+ * killed by `signal`) and what it printed, in the same words as any other.
+ */
+export function commandFailure(
+    host: string,
+    argv: readonly string[],
+    ended: { exitCode: number | null; signal?: NodeJS.Signals | null; stdout?: string; stderr?: string },
+): HostCommandError {
+    const { failure, reason } = describeEnd(host, argv, { exitCode: ended.exitCode, signal: ended.signal ?? null });
+    return new HostCommandError(host, argv, ended.exitCode, ended.stdout ?? "", ended.stderr ?? "", failure, reason);
+}
+
 /** How a process ended, as the runner saw it. */
 export interface Ended {
     exitCode: number | null;

@@ -1,6 +1,6 @@
 /** Host access: the one seam through which the kit runs commands and touches files on a host. */
 export type { HostAccess, RunOptions, RunResult, RunningCommand, FileStat } from "./types";
-export { HostCommandError, HostFileError, HostTargetError, hostTargetProblem, type HostCommandFailure } from "./errors";
+export { HostCommandError, HostFileError, HostTargetError, commandFailure, hostTargetProblem, type HostCommandFailure } from "./errors";
 export type { HostTarget, LocalTarget, SshTarget } from "./target";
 export { shQuote, shJoin } from "./quote";
 export { LocalHostAccess } from "./local";
