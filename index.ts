@@ -43,8 +43,8 @@ export = async () => {
     // Every setting is checked before anything is built or created, and every
     // problem is reported at once, without a stack trace: the same check as npm run validate.
     const checked = validateStack({ config, secretKeys, hostFacts, namePrefix: `${pulumi.getProject()}-${pulumi.getStack()}`, lineOf });
-    const { probes: probeConfig, targets, gate } = checked;
-    if (checked.problems.length > 0 || !probeConfig || !targets || !gate) {
+    const { plan, probes: probeConfig, targets, gate } = checked;
+    if (checked.problems.length > 0 || !plan || !probeConfig || !targets || !gate) {
         const file = lineOf ? path.basename(stackFile) : undefined;
         const lines = checked.problems.map((p) => formatProblemLine(p, file)).join("\n");
         throw new pulumi.RunError(`the stack config has ${countProblems(checked.problems.length)}; nothing was created:\n${lines}`);
@@ -52,8 +52,9 @@ export = async () => {
 
     const image = await timed("program: guest image check", "", () => rememberedGuestImage({ log: (line) => pulumi.log.info(`guest image: ${line}`) }));
     const registering = Date.now();
+    // The plan the validation made: TestPod walks it and checks nothing again.
     const pod = new TestPod("pod", {
-        spec,
+        plan,
         hostFacts,
         image,
         bootTimeoutSec: checked.bootTimeoutSec,

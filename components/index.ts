@@ -27,7 +27,7 @@ export * from "./host/access";
 export { Domain, type DomainArgs } from "./libvirt/Domain";
 export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
 export { VirshError } from "./host/access/virsh";
-export { parseCputune, describePinning, type Cputune } from "./libvirt/cputune";
+export { parseCputune, describePinning } from "./libvirt/cputune";
 
 // The pipeline's pure stages: spec types, units and the spec check; the pod plan (planPod, PodPlan,
 // resolvePod: spec to plan in one call), placement, kernel arguments; domain XML.

@@ -1,13 +1,16 @@
 /**
  * Create, diff, update and delete of one libvirt domain: the work behind the
- * `Domain` dynamic resource. Loaded by providerShell in the provider host, so
- * it keeps no module-level state.
+ * `Domain` resource of the nfvkit provider. It keeps no module-level state.
  *
  * Diff rules, so previews read in guest terms:
- *   - vCPU, emulator and I/O thread pinning and the FIFO priority are applied
- *     to the running guest (and to its persistent definition): an update.
+ *   - vCPU, emulator and I/O thread pinning and the FIFO priority (the
+ *     `cputune` input, typed values from the plan) are applied to the running
+ *     guest (and to its persistent definition): an update.
  *   - anything else in the domain XML needs a new domain: a replacement, named
  *     by the guest-level fact that changed (memory, vcpus, shmem.ring0, ...).
+ *
+ * The pins are compared and applied as values; XML is parsed only where
+ * libvirt returns it (`virsh dumpxml` in read and the owner check).
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import { createHash } from "node:crypto";
@@ -18,7 +21,8 @@ import { CpuSet } from "../spec/units";
 import type { OperationContext } from "../types/operations";
 import { NFVKIT_METADATA_NAMESPACE } from "../render/domainXml";
 import { xmlEscape } from "../render/xml";
-import { describePinning, parseCputune, type Cputune } from "./cputune";
+import { cputuneChanges, sameCputune, type Cputune } from "../render/cputune";
+import { describePinning, parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { domainState, GuestStoppedError, throwIfStopped } from "./domainStop";
 import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
@@ -33,9 +37,12 @@ export interface DomainInputs {
     /** The full domain XML. */
     xml: string;
     /**
-     * The `<cputune>` of `xml` in guest terms ("vCPU 1": "host CPU 1, FIFO 1"), so a
-     * preview of a pinning change reads as one. Derived from `xml`, which stays the source of truth.
+     * The pins as values: each vCPU's host CPUs and FIFO priority, the emulator's
+     * and I/O threads' CPUs; the same values `xml`'s `<cputune>` was rendered from.
+     * A change is applied live (vcpupin, emulatorpin, iothreadpin, chrt).
      */
+    cputune: Cputune;
+    /** `cputune` in guest terms ("vCPU 1": "host CPU 1, FIFO 1"), so a preview of a pinning change reads as one. */
     pinning: Record<string, string>;
     /** Guest-level facts behind `xml` (memory, vcpus, links...), named in replacement diffs. */
     facts: Record<string, string>;
@@ -67,6 +74,8 @@ export async function check(_olds: DomainInputs, news: DomainInputs): Promise<pr
         failures.push({ property: "name", reason: `domain name ${JSON.stringify(news.name)} must be 1-64 of A-Z a-z 0-9 _ . -` });
     }
     if (!news.xml?.includes("<domain")) failures.push({ property: "xml", reason: "not a libvirt domain XML document" });
+    if (!news.cputune || typeof news.cputune.vcpuPins !== "object")
+        failures.push({ property: "cputune", reason: "the pins are required (vcpuPins, emulatorPin, iothreadPins, fifo)" });
     return { inputs: news, failures };
 }
 
@@ -83,7 +92,8 @@ export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs)
     const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "pinning", "facts", "consoleLog", "readyPattern", "bootTimeoutSec"];
     // A refresh that found the guest stopped makes the next `up` start it again.
     const stopped = olds.runState !== undefined && olds.runState !== "running";
-    const changes = stopped || keys.some((k) => !sameJson(olds[k], news[k]));
+    const pinsChanged = olds.cputune === undefined || !sameCputune(olds.cputune, news.cputune);
+    const changes = stopped || pinsChanged || keys.some((k) => !sameJson(olds[k], news[k]));
     return { changes, replaces, deleteBeforeReplace: true };
 }
 
@@ -144,7 +154,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
  */
 async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<DomainOutputs> {
     const { name } = inputs;
-    const tcg = /<domain\b[^>]*\btype=['"]qemu['"]/.test(inputs.xml);
+    const tcg = inputs.facts.accel === "tcg";
     for (let attempt = 1; ; attempt++) {
         try {
             const started = Date.now();
@@ -177,7 +187,7 @@ async function observe(host: HostAccess, inputs: DomainInputs, started: number):
     // libvirt knows the pinning and the UUID from the start: read them while the agent comes up.
     const [bootSeconds, observedVcpuPins, uuid] = await Promise.all([
         timed("domain: guest agent answers", name, agentUp).then(() => (Date.now() - started) / 1000),
-        timed("domain: pinning check (vcpupin)", name, () => verifyPins(host, name, parseCputune(inputs.xml).vcpuPins)),
+        timed("domain: pinning check (vcpupin)", name, () => verifyPins(host, name, inputs.cputune.vcpuPins)),
         timed("domain: uuid (domuuid)", name, () => host.virsh(["domuuid", name])).then((out) => out.trim()),
     ]);
     return { ...inputs, uuid, bootSeconds, observedVcpuPins, runState: "running" };
@@ -193,27 +203,18 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
         await waitForAgent(await host.libvirtUri(), name, news.bootTimeoutSec * 1000);
         olds = { ...olds, bootSeconds: (Date.now() - started) / 1000, runState: "running" };
     }
-    const before = parseCputune(olds.xml);
-    const after = parseCputune(news.xml);
-    for (const [vcpu, cpus] of Object.entries(after.vcpuPins)) {
-        if (before.vcpuPins[vcpu] !== cpus) await host.virsh(["vcpupin", name, vcpu, cpus, "--live", "--config"]);
-    }
-    if (after.emulatorPin && before.emulatorPin !== after.emulatorPin) {
-        await host.virsh(["emulatorpin", name, after.emulatorPin, "--live", "--config"]);
-    }
-    for (const [thread, cpus] of Object.entries(after.iothreadPins)) {
-        if (before.iothreadPins[thread] !== cpus) await host.virsh(["iothreadpin", name, thread, cpus, "--live", "--config"]);
-    }
+    // The difference as values; state written before the kit recorded its pins has no `cputune`, and gets every pin set.
+    const change = cputuneChanges(olds.cputune, news.cputune);
+    for (const [vcpu, cpus] of change.vcpuPins) await host.virsh(["vcpupin", name, vcpu, cpus, "--live", "--config"]);
+    if (change.emulatorPin !== undefined) await host.virsh(["emulatorpin", name, change.emulatorPin, "--live", "--config"]);
+    for (const [thread, cpus] of change.iothreadPins) await host.virsh(["iothreadpin", name, thread, cpus, "--live", "--config"]);
     // Everything else that changed lives only in <cputune> (the diff guarantees it):
     // redefine so the persistent definition matches, then apply the FIFO priority
     // to the running vCPU threads, which libvirt has no live call for.
     // Without the running domain's UUID, libvirt would take the XML for another domain of the same name.
     await defineDomain(host, name, withUuid(stampOwner(news.xml, ctx.urn, definitionHash(news.xml)), olds.uuid));
-    const fifoChanged = Object.entries(after.fifo).filter(([vcpu, priority]) => before.fifo[vcpu] !== priority);
-    if (fifoChanged.length > 0) {
-        await applyFifoPriority(host, name, Object.fromEntries(fifoChanged));
-    }
-    const observedVcpuPins = await verifyPins(host, name, after.vcpuPins);
+    if (change.fifo.length > 0) await applyFifoPriority(host, name, Object.fromEntries(change.fifo));
+    const observedVcpuPins = await verifyPins(host, name, news.cputune.vcpuPins);
     return { outs: { ...olds, ...news, observedVcpuPins, runState: "running" } };
 }
 
@@ -231,9 +232,9 @@ export async function read(_id: string, props: DomainOutputs, ctx: OperationCont
     if (!existing || existing.owner !== ctx.urn) return { id: "", props: {} };
     const runState = await domainState(host, name);
     const live = await host.virsh(["dumpxml", name]);
+    // libvirt's own XML: the one place the provider parses pins.
     const liveTune = parseCputune(live);
-    const pinsMoved = !sameCputune(liveTune, parseCputune(props.xml));
-    const xml = pinsMoved ? withCputuneOf(props.xml, live) : props.xml;
+    const pinsMoved = props.cputune ? !sameCputune(liveTune, props.cputune) : !sameJson(describePinning(liveTune), props.pinning);
     const memoryMiB = Number(/<memory unit='KiB'>(\d+)<\/memory>/.exec(live)?.[1] ?? NaN) / 1024;
     const vcpus = /<vcpu\b[^>]*>(\d+)<\/vcpu>/.exec(live)?.[1];
     const facts = { ...props.facts };
@@ -241,14 +242,15 @@ export async function read(_id: string, props: DomainOutputs, ctx: OperationCont
     if (facts.vcpus !== undefined && vcpus !== undefined) facts.vcpus = vcpus;
     const observedVcpuPins = runState === "running" ? await readVcpuPins(host, name) : props.observedVcpuPins;
     const pinning = pinsMoved ? describePinning(liveTune) : props.pinning;
+    const cputune = pinsMoved ? liveTune : props.cputune;
     // The inputs too, so that the next preview's diff shows the drift as a change of pinning or facts.
-    const inputs: DomainInputs = { ...inputsOf(props), xml, pinning, facts };
+    const inputs: DomainInputs = { ...inputsOf(props), cputune, pinning, facts };
     return { id: existing.uuid, props: { ...props, ...inputs, uuid: existing.uuid, runState, observedVcpuPins }, inputs };
 }
 
 function inputsOf(props: DomainOutputs): DomainInputs {
-    const { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, access } = props;
-    return { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, ...(access ? { access } : {}) };
+    const { uri, name, xml, cputune, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, access } = props;
+    return { uri, name, xml, cputune, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, ...(access ? { access } : {}) };
 }
 
 export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: OperationContext): Promise<void> {
@@ -345,30 +347,6 @@ async function defineDomain(host: HostAccess, name: string, xml: string): Promis
     } finally {
         await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
     }
-}
-
-/** The same pins and priorities, whatever way libvirt writes the CPU sets. */
-function sameCputune(a: Cputune, b: Cputune): boolean {
-    const norm = (t: Cputune) =>
-        JSON.stringify(
-            sortKeys({
-                vcpuPins: Object.fromEntries(Object.entries(t.vcpuPins).map(([k, v]) => [k, normCpus(v)])),
-                emulatorPin: t.emulatorPin === null ? null : normCpus(t.emulatorPin),
-                iothreadPins: Object.fromEntries(Object.entries(t.iothreadPins).map(([k, v]) => [k, normCpus(v)])),
-                fifo: t.fifo,
-            }),
-        );
-    return norm(a) === norm(b);
-}
-
-function normCpus(set: string): string {
-    return CpuSet.parse(set, "cpuset").toString();
-}
-
-/** `xml` with the `<cputune>` element of `live`: the state update() starts from after a refresh found pins moved. */
-function withCputuneOf(xml: string, live: string): string {
-    const tune = /<cputune>[\s\S]*?<\/cputune>/.exec(live)?.[0];
-    return tune ? xml.replace(/<cputune>[\s\S]*?<\/cputune>/, () => tune) : xml;
 }
 
 async function readVcpuPins(host: HostAccess, name: string): Promise<Record<string, string>> {

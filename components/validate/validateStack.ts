@@ -18,7 +18,7 @@ import { checkLibvirtUri } from "../spec/access";
 import type { DomainKnobs } from "../spec/knobs";
 import { closestMatch, configKeyPattern } from "../spec/names";
 import type { PodNames } from "../spec/checked";
-import { joinPath, type SpecProblem } from "../spec/problems";
+import { joinPath, ProblemListError, type SpecProblem } from "../spec/problems";
 import { checkPod } from "../spec/check";
 import type { HostTopology } from "../spec/types";
 import { controlCharacters, maxDepth, maxValues } from "./limits";
@@ -41,6 +41,8 @@ export interface StackInput {
     kind?: "stack" | "spec";
     /** Line of a problem path in the file the config came from, when known. */
     lineOf?: (path: string) => number | undefined;
+    /** Where the pod spec sits, as problem paths name it (e.g. "labPodSpec()" for a spec built in code). @default "nfv-testpod:pod" for a stack, "" for a spec */
+    podPath?: string;
 }
 
 export interface StackCheck {
@@ -68,7 +70,7 @@ export function validateStack(input: StackInput): StackCheck {
     const kind = input.kind ?? "stack";
     const secret = new Set(input.secretKeys ?? []);
     const kit = Object.keys(input.config).filter((k) => k.startsWith(`${configNamespace}:`));
-    const podPath = kind === "stack" ? podKey : "";
+    const podPath = input.podPath ?? (kind === "stack" ? podKey : "");
     const pathOf = (k: string) => (k === podKey ? podPath : k);
 
     // Limits first: nothing else walks a value that is too big or too deep.
@@ -203,6 +205,34 @@ function planPodSafely(spec: unknown, namePrefix: string, podPath: string, hostF
             ],
         };
     }
+}
+
+/** What validatePodSpec needs besides the spec. */
+export interface PodSpecInput {
+    /** Prefix of derived libvirt names, e.g. stackNamePrefix(project, stack). */
+    namePrefix: string;
+    /** What the kit learned about each host (discoverHosts). @default {}: declared topologies, TCG */
+    hostFacts?: Record<string, HostFacts>;
+    /** Where the spec sits, as problem paths name it. @default "nfv-testpod:pod" */
+    specPath?: string;
+}
+
+/**
+ * A pod spec held in code to its plan, through the one validation of a stack
+ * (validateStack, the spec alone, no probe settings): for library programs
+ * that have a spec and no stack config. Throws one ProblemListError listing
+ * every problem.
+ */
+export function validatePodSpec(spec: unknown, input: PodSpecInput): PodPlan {
+    const checked = validateStack({
+        config: { [podKey]: spec },
+        kind: "spec",
+        podPath: input.specPath ?? podKey,
+        namePrefix: input.namePrefix,
+        hostFacts: input.hostFacts,
+    });
+    if (checked.problems.length > 0 || !checked.plan) throw new ProblemListError(checked.problems);
+    return checked.plan;
 }
 
 /** Attaches lines and puts problems in file order, as an editor shows them; problems without a line keep their order at the end. */
