@@ -41,6 +41,9 @@ export * from "./probes";
 // One validation of a whole stack config, with the input limits; npm run validate and the program call it.
 export * from "./validate";
 
+// One way in: a stack by name or file to its config, secrets, host access and facts, problems and plan.
+export * from "./stack";
+
 // Type tokens of every resource the kit registers.
 export { tokens } from "./tokens";
 

@@ -43,6 +43,8 @@ export interface StackInput {
     lineOf?: (path: string) => number | undefined;
     /** Where the pod spec sits, as problem paths name it (e.g. "labPodSpec()" for a spec built in code). @default "nfv-testpod:pod" for a stack, "" for a spec */
     podPath?: string;
+    /** Problems found while reaching the hosts (unreachable, a secret that could not be read), listed with the rest in file order. @default [] */
+    hostProblems?: readonly SpecProblem[];
 }
 
 export interface StackCheck {
@@ -83,7 +85,7 @@ export function validateStack(input: StackInput): StackCheck {
     }
     if (limitProblems.some((p) => p.reason.startsWith("expands") || p.reason.startsWith("nests"))) return finish(limitProblems, input.lineOf);
 
-    const problems: SpecProblem[] = [];
+    const problems: SpecProblem[] = [...(input.hostProblems ?? [])];
     const spec = input.config[podKey];
     const sshKeys = kind === "stack" ? sshKeyNames(spec) : [];
     if (kind === "stack") problems.push(...unknownKeyProblems(kit, sshKeys, input.config, secret));

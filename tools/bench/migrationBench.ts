@@ -6,19 +6,17 @@
  * one Markdown row per set: medians over its migrations. docs/lab.md keeps
  * the table.
  */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import * as yaml from "js-yaml";
-import { closeHostAccesses, hostAccess, libvirtUri } from "../../components/host/access";
+import { closeHostAccesses } from "../../components/host/access";
 import { makeHugepageRoom } from "../../components/host/hugepageRoom";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { checkMigrationSettings } from "../../components/probes/migrationConfig";
 import { migrationGuestViews } from "../../components/probes/migrationPlan";
 import { runMigrations } from "../../components/probes/migrationRunner";
 import type { MigrationLeg } from "../../components/probes/types";
+import { ProblemListError } from "../../components/spec/problems";
 import { ensureGuestImage } from "../../guest-images/build";
-import { projectRoot } from "../cli/engine";
-import { labSshTargets, readLabState } from "../lab/state";
+import { loadCommandStack } from "../cli/stack";
+import { readLabState } from "../lab/state";
 
 /** The parameter sets compared. `baseline` is QEMU's and libvirt's defaults, as the issue's feasibility run had them. */
 export const PARAMETER_SETS: Record<string, Record<string, unknown>> = {
@@ -45,12 +43,12 @@ async function main(): Promise<void> {
     const workload = arg("--workload", "idle");
     const trips = Number(arg("--trips", "2"));
     const sets = arg("--sets", Object.keys(PARAMETER_SETS).join(",")).split(",");
-    const spec = (yaml.load(readFileSync(path.join(projectRoot, "stacks", "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> }).config[
-        "nfv-testpod:pod"
-    ];
+    // The lab stack as up runs it: the lab's config, each host through its pinned access, the stack's name prefix.
+    const lab = await loadCommandStack("lab", { log: (line) => console.error(line) });
+    if (lab.problems.length > 0) throw new ProblemListError(lab.problems, "the lab stack");
+    const spec = lab.config["nfv-testpod:pod"];
     const uris: Record<string, string> = {};
-    const targets = labSshTargets(state);
-    for (const target of targets) uris[target.name!] = await libvirtUri(target);
+    for (const [host, access] of Object.entries(lab.access)) uris[host] = await access.libvirtUri();
     const image = await ensureGuestImage();
     const rows: string[] = [];
     for (const name of sets) {
@@ -58,13 +56,13 @@ async function main(): Promise<void> {
             [{ guest: "vnf", from: "lab-1", to: "lab-2", roundTrips: trips, workload, ...PARAMETER_SETS[name] }],
             "bench",
         );
-        if (problems.length > 0) throw new Error(`set ${name}: ${JSON.stringify(problems)}`);
-        const [result] = await runMigrations(settings, migrationGuestViews(spec, settings, "nfv-testpod-lab", uris), {
+        if (problems.length > 0) throw new ProblemListError(problems, `parameter set ${name}`);
+        const [result] = await runMigrations(settings, migrationGuestViews(spec, settings, lab.namePrefix, uris), {
             tool: image.programs!["nfvkit-migload"],
             receiverAddress: state.controlAddress,
             shell: (uri, domain, script, timeoutMs) => guestShell(uri, domain, script, timeoutMs),
             log: (line) => console.error(line),
-            makeRoom: (host, need) => makeHugepageRoom(hostAccess(targets.find((t) => t.name === host)!), host, need, (line) => console.error(line)),
+            makeRoom: (host, need) => makeHugepageRoom(lab.access[host], host, need, (line) => console.error(line)),
         });
         const legs = result.legs.filter((l) => !l.error);
         const m = (pick: (l: MigrationLeg) => number | null) => Math.round(median(legs.map(pick).filter((v): v is number => v !== null)) * 100) / 100;
