@@ -69,7 +69,7 @@ export interface LoadedStack extends StackCheck {
     sshTargets: Record<string, SshTarget>;
     /** How each host the kit reached is reached (local or SSH); hosts it did not reach are absent. */
     access: Record<string, HostAccess>;
-    /** What the kit read on each reached host; unreached hosts are absent (their facts are the spec's). */
+    /** What the kit read on each host it reached; for a host it did not reach, what the spec says (its accelerator); none offline. */
     hostFacts: Record<string, HostFacts>;
     /** Ends the connections this load opened (with every other cached HostAccess of the process). */
     close(): Promise<void>;
@@ -153,6 +153,8 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
             if (!target) {
                 const why = isLocalLibvirtUri(host.uri) ? "libvirt's test driver" : "no pinned SSH access";
                 log(`host ${host.name} (${host.uri}): not reached (${why}); its facts come from the spec`);
+                // What the spec says (its accelerator), with no I/O: the host is not asked anything.
+                hostFacts[host.name] = await discoverHost(host, undefined);
                 continue;
             }
             try {

@@ -126,16 +126,17 @@ test("a host's secret key that cannot be decrypted, and a host that cannot be re
     await unreachable.close();
 });
 
-test("libvirt's test driver hosts are not reached either; their facts are the spec's", async (t) => {
+test("libvirt's test driver hosts are not reached either; their facts are the spec's, the accelerator it declares included", async (t) => {
     const lines: string[] = [];
     const dir = project("p", "bench", {
         "nfv-testpod:pod": {
-            hosts: [{ name: "h0", uri: "test:///default/h0", accel: "tcg", topology, housekeepingCpus: "0" }],
+            hosts: [{ name: "h0", uri: "test:///default/h0", accel: "kvm", topology, housekeepingCpus: "0" }],
             guests: [{ name: "g", memory: "256M", pageSize: "4K" }],
         },
     });
     const loaded = await loadStack("bench", { projectDir: dir, log: (l) => lines.push(l) });
     t.deepEqual(loaded.problems, []);
     t.deepEqual(lines, ["host h0 (test:///default/h0): not reached (libvirt's test driver); its facts come from the spec"]);
-    t.is(loaded.plan!.hosts[0].accel.accel, "tcg");
+    t.deepEqual(loaded.plan!.hosts[0].accel, { accel: "kvm", reason: "set to kvm in the pod spec" });
+    t.deepEqual(loaded.access, {});
 });

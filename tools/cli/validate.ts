@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
                 `${guest.name}: domain ${guest.domainName}, ${guest.memory.mebibytes} MiB on node ${guest.numaNode} (${guest.pageSize.kibibytes === 4 ? "4K pages" : `${guest.pageSize.kibibytes} KiB hugepages`}), kernel args: ${guest.kernelArgs.join(" ") || "(none)"}`,
             );
         }
-        const reached = Object.entries(loaded.hostFacts);
+        const reached = Object.entries(loaded.hostFacts).filter(([host]) => loaded.access[host] !== undefined);
         if (reached.length > 0) {
             console.log("");
             for (const [host, facts] of reached) console.log(describeHost(host, facts, loaded.sshTargets[host]));
