@@ -9,7 +9,7 @@
  * cannot see that. t.teardown always runs `lab down`.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -78,7 +78,10 @@ test("validate over SSH shows what the lab hosts are, refuses what up refuses, a
     // A PF lab-1 does not have: only the host can tell. The lab's config with it, still with its secret key and pinned keys.
     const doc = yaml.load(readFileSync(state.stackConfig, "utf8")) as { config: Record<string, { hosts: Record<string, unknown>[] }> };
     doc.config["nfv-testpod:pod"].hosts[0].pfs = [{ name: "enp9s0", vfCount: 2 }];
-    const badFile = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-validate-ssh-")), "Pulumi.lab.yaml");
+    // It holds the lab key, encrypted: removed with the test.
+    const badDir = mkdtempSync(path.join(os.tmpdir(), "nfvkit-validate-ssh-"));
+    t.teardown(() => rmSync(badDir, { recursive: true, force: true }));
+    const badFile = path.join(badDir, "Pulumi.lab.yaml");
     writeFileSync(badFile, yaml.dump(doc, { lineWidth: -1 }));
 
     const bad = await run("cli/validate.ts", [badFile]);

@@ -7,7 +7,7 @@
  * cases reach no libvirt: hosts are offline, test-driver or unreachable.
  */
 import test from "ava";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -18,9 +18,13 @@ const example = path.join("tests", "fixtures", "specs", "stacks", "Pulumi.exampl
 const topology = { numaNodes: [{ id: 0, cpus: "0-1" }] };
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 
-/** A project folder with a Pulumi.yaml and one stack file; returns its path. */
+const made: string[] = [];
+test.after.always(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A project folder with a Pulumi.yaml and one stack file, removed after the tests; returns its path. */
 function project(name: string, stack: string, config: Record<string, unknown>): string {
     const dir = mkdtempSync(path.join(os.tmpdir(), "nfvkit-load-"));
+    made.push(dir);
     writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\nstackConfigDir: stacks\n`);
     mkdirSync(path.join(dir, "stacks"));
     writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), yaml.dump({ config }));
