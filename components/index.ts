@@ -26,8 +26,8 @@ export * from "./host/access";
 // libvirt: the resources the components are made of, and the errors they raise.
 export { Domain, type DomainArgs } from "./libvirt/Domain";
 export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
-export { VirshError } from "./libvirt/virsh";
-export { parseCputune, describePinning, type Cputune } from "./libvirt/cputune";
+export { VirshError } from "./host/access/virsh";
+export { parseCputune, describePinning } from "./libvirt/cputune";
 
 // The pipeline's pure stages: spec types, units and the spec check; the pod plan (planPod, PodPlan,
 // resolvePod: spec to plan in one call), placement, kernel arguments; domain XML.
@@ -41,8 +41,13 @@ export * from "./probes";
 // One validation of a whole stack config, with the input limits; npm run validate and the program call it.
 export * from "./validate";
 
+// One way in: a stack by name or file to its config, secrets, host access and facts, problems and plan.
+export * from "./stack";
+
 // Type tokens of every resource the kit registers.
 export { tokens } from "./tokens";
 
 // The guest image every guest boots. Built (and cached) outside components/, but a program needs one.
-export { ensureGuestImage, type GuestImage, type EnsureGuestImageOptions } from "../guest-images/build";
+export type { GuestImage } from "./types/guestImage";
+export { ensureGuestImage, type EnsureGuestImageOptions } from "../guest-images/build";
+export { rememberedGuestImage } from "./image/rememberedGuestImage";

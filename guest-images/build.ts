@@ -17,26 +17,13 @@ import { type CpioEntry, writeCpio } from "./cpio";
 import { downloadDeb, ensureInstalled, fileOwners, installedVersions, packageFiles, type PackageVersion, resolveKernelPackage } from "./debian";
 import { compileProgram, COMPILER_PACKAGES } from "./programs";
 import { type GuestImageRecipe, parseRecipe, type ToolSpec } from "./recipe";
-import { CommandError, run } from "./run";
+import type { GuestImage } from "../components/types/guestImage";
+import { commandFailure, HostCommandError } from "../components/host/access";
+import { ProblemListError } from "../components/spec/problems";
+import { run } from "./run";
 
-/** A built guest image in the cache. */
-export interface GuestImage {
-    /** Absolute path of the kernel (bzImage), readable by QEMU. */
-    kernel: string;
-    /** Absolute path of the gzip-compressed newc initramfs. */
-    initrd: string;
-    /** Content hash of everything the image is made from; also the name of its cache folder. */
-    hash: string;
-    /** The kernel's release string, as `uname -r` prints it in the guest. */
-    kernelVersion: string;
-    /** Tool name -> Debian version of the package it was copied from. */
-    tools: Record<string, string>;
-    /**
-     * Our own programs (recipe `programs:`) by name -> host path of the same static
-     * binary the guest has in /usr/bin, for runs on the host (the inter-VM probe's host limit).
-     */
-    programs?: Record<string, string>;
-}
+// The image's files are a type of the product (TestPod and NfvGuest boot them), kept low in components/ so the product never imports the builder.
+export type { GuestImage } from "../components/types/guestImage";
 
 /** Options for ensureGuestImage(). */
 export interface EnsureGuestImageOptions {
@@ -162,9 +149,14 @@ async function sharedLibraries(file: string): Promise<string[]> {
     try {
         return parseLdd(await run("ldd", [file]));
     } catch (e) {
-        if (e instanceof CommandError && /not a dynamic executable/.test(e.stdout + e.stderr)) return [];
+        if (e instanceof HostCommandError && /not a dynamic executable/.test(e.stdout + e.stderr)) return [];
         throw e;
     }
+}
+
+/** A recipe value the build host cannot satisfy: one problem, in the shape of every bad input. */
+function recipeProblem(path: string, value: unknown, reason: string, fix: string): ProblemListError {
+    return new ProblemListError([{ path, value, reason, fix }], "guest image recipe");
 }
 
 async function findLibrary(soname: string): Promise<string> {
@@ -173,22 +165,33 @@ async function findLibrary(soname: string): Promise<string> {
         const m = /^\s*(\S+) \(([^)]*)\) => (\/\S+)$/.exec(line);
         if (m && m[1] === soname && m[2].includes("x86-64")) return m[3];
     }
-    throw new Error(`recipe extraLibraries: ${soname} is not in the host's ldconfig cache; install the package that ships it or remove it from the recipe`);
+    throw recipeProblem(
+        "extraLibraries",
+        soname,
+        "is not in the build host's ldconfig cache",
+        "install the package that ships it, or remove it from the recipe",
+    );
 }
 
 async function resolveTool(spec: ToolSpec, index: number): Promise<ResolvedTool> {
     if (spec.path) {
         if (!fs.existsSync(spec.path))
-            throw new Error(
-                `recipe tools[${index}].path: ${spec.path} does not exist after installing ${spec.package}; check the path with \`dpkg -L ${spec.package}\``,
+            throw recipeProblem(
+                `tools[${index}].path`,
+                spec.path,
+                `does not exist after installing ${spec.package}`,
+                `check the path with \`dpkg -L ${spec.package}\``,
             );
         return { spec, binary: spec.path };
     }
     const files = await packageFiles(spec.package);
     const binary = files.find((f) => /\/s?bin\/[^/]+$/.test(f) && path.basename(f) === spec.name);
     if (!binary) {
-        throw new Error(
-            `recipe tools[${index}]: package ${spec.package} ships no bin/${spec.name}; set tools[${index}].name to one of its binaries or give tools[${index}].path (see \`dpkg -L ${spec.package}\`)`,
+        throw recipeProblem(
+            `tools[${index}].name`,
+            spec.name,
+            `is no bin/ file of package ${spec.package}`,
+            `name one of its binaries, or give tools[${index}].path (see \`dpkg -L ${spec.package}\`)`,
         );
     }
     return { spec, binary };
@@ -230,7 +233,10 @@ async function planImage(recipe: GuestImageRecipe, recipeFile: string, log: (lin
     const epochText = process.env.SOURCE_DATE_EPOCH ?? "0";
     const sourceDateEpoch = Number(epochText);
     if (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0)
-        throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970; got ${JSON.stringify(epochText)}`);
+        throw new ProblemListError(
+            [{ path: "SOURCE_DATE_EPOCH", value: epochText, reason: "must be whole seconds since 1970", fix: "set it to e.g. 0, or unset it" }],
+            "guest image build environment",
+        );
 
     // The builder's own sources (this folder, init and rootfs included) and the recipe.
     const sources: Record<string, string> = {};
@@ -389,7 +395,9 @@ function gzip(data: Buffer): Promise<Buffer> {
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => (err += b.toString()));
         child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new CommandError(["gzip", "-n", "-9", "-c"], code, "", err))));
+        child.on("close", (code) =>
+            code === 0 ? resolve(Buffer.concat(out)) : reject(commandFailure("local", ["gzip", "-n", "-9", "-c"], { exitCode: code, stderr: err })),
+        );
         child.stdin.end(data);
     });
 }

@@ -5,7 +5,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandError, run } from "./run";
+import { HostCommandError } from "../components/host/access";
+import { ProblemListError } from "../components/spec/problems";
+import { run } from "./run";
 
 /** A Debian package at one exact version. */
 export interface PackageVersion {
@@ -24,7 +26,7 @@ export async function installedVersions(packages: string[]): Promise<Map<string,
         out = await run("dpkg-query", ["-W", "-f", "${Package}\t${db:Status-Abbrev}\t${Version}\n", ...packages]);
     } catch (e) {
         // dpkg-query exits 1 when some names are unknown but still prints the others.
-        if (!(e instanceof CommandError)) throw e;
+        if (!(e instanceof HostCommandError)) throw e;
         out = e.stdout;
     }
     for (const line of out.split("\n")) {
@@ -57,7 +59,7 @@ export async function ensureInstalled(packages: string[], log: (line: string) =>
     try {
         await install();
     } catch (e) {
-        if (!(e instanceof CommandError)) throw e;
+        if (!(e instanceof HostCommandError)) throw e;
         await aptUpdateOnce(log);
         await install();
     }
@@ -82,8 +84,16 @@ export async function resolveKernelPackage(pkg: string, release: string | undefi
         version = await candidate(pkg, release);
     }
     if (version === undefined) {
-        throw new Error(
-            `recipe kernel.package: apt has no candidate for ${pkg}${release ? ` in ${release}` : ""}; check the name with \`apt-cache policy ${pkg}\` and the apt sources`,
+        throw new ProblemListError(
+            [
+                {
+                    path: "kernel.package",
+                    value: pkg,
+                    reason: `has no candidate in apt${release ? ` in ${release}` : ""}`,
+                    fix: `check the name with \`apt-cache policy ${pkg}\` and the apt sources`,
+                },
+            ],
+            "guest image recipe",
         );
     }
     const show = await run("apt-cache", ["show", `${pkg}=${version}`]);
@@ -139,7 +149,7 @@ export async function fileOwners(files: string[]): Promise<Map<string, string>> 
     try {
         out = await run("dpkg-query", ["-S", ...asked]);
     } catch (e) {
-        if (!(e instanceof CommandError)) throw e;
+        if (!(e instanceof HostCommandError)) throw e;
         out = e.stdout; // exit 1 when some spelling is unknown, which is expected
     }
     const byPath = new Map<string, string>();

@@ -4,6 +4,7 @@
  * lists every bad field with its YAML path, the value and the fix.
  */
 import * as yaml from "js-yaml";
+import { ProblemListError, type SpecProblem } from "../components/spec/problems";
 
 /** The kernel to boot the guest with. */
 export interface KernelSpec {
@@ -47,24 +48,12 @@ export interface GuestImageRecipe {
     programs: ProgramSpec[];
 }
 
-/** One problem found in a recipe. */
-export interface RecipeProblem {
-    /** YAML path of the bad field, e.g. `tools[2].package`. */
-    path: string;
-    /** What is wrong and how to fix it. */
-    reason: string;
-}
-
-/** Thrown when a recipe has problems; `problems` holds all of them, not only the first. */
-export class RecipeError extends Error {
-    constructor(
-        readonly file: string,
-        readonly problems: RecipeProblem[],
-    ) {
-        super(`${file}: invalid guest image recipe:\n` + problems.map((p) => `  - ${p.path}: ${p.reason}`).join("\n"));
-        this.name = "RecipeError";
-    }
-}
+/**
+ * A recipe with problems throws the kit's problem list (ProblemListError):
+ * every problem at once, each with its YAML path, the value as written, the
+ * reason and the fix.
+ */
+export { ProblemListError as RecipeError } from "../components/spec/problems";
 
 // Debian package names (policy 5.6.1) and plain file / module names.
 const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -74,49 +63,47 @@ function isRecord(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function show(v: unknown): string {
-    return JSON.stringify(v) ?? String(v);
-}
-
-/** Parses and validates recipe YAML text; `file` only names the source in errors. */
+/** Parses and validates recipe YAML text; `file` only names the source in errors. Throws ProblemListError listing every problem. */
 export function parseRecipe(text: string, file = "recipe.yaml"): GuestImageRecipe {
+    const what = `guest image recipe ${file}`;
     let doc: unknown;
     try {
         doc = yaml.load(text, { filename: file });
     } catch (e) {
-        throw new RecipeError(file, [{ path: "(document)", reason: `is not valid YAML: ${(e as Error).message}` }]);
+        const reason = `is not valid YAML: ${(e as Error).message.split("\n")[0]}`;
+        throw new ProblemListError([{ path: "", value: undefined, shown: "malformed YAML", reason, fix: "correct the YAML syntax there" }], what);
     }
-    const problems: RecipeProblem[] = [];
-    const bad = (path: string, reason: string) => problems.push({ path, reason });
+    const problems: SpecProblem[] = [];
+    const bad = (path: string, value: unknown, reason: string, fix: string) => problems.push({ path, value, reason, fix });
 
     if (!isRecord(doc)) {
-        throw new RecipeError(file, [{ path: "(document)", reason: `must be a mapping with kernel, modules and tools; got ${show(doc)}` }]);
+        throw new ProblemListError([{ path: "", value: doc, reason: "must be a mapping", fix: "write the fields kernel, modules and tools" }], what);
     }
     for (const key of Object.keys(doc)) {
         if (!["kernel", "modules", "tools", "extraLibraries", "programs"].includes(key)) {
-            bad(key, "is not a recipe field; the fields are kernel, modules, tools, extraLibraries and programs");
+            bad(key, doc[key], "is not a recipe field", "remove it; the fields are kernel, modules, tools, extraLibraries and programs");
         }
     }
 
     const kernel: KernelSpec = { package: "" };
     if (!isRecord(doc.kernel)) {
-        bad("kernel", `must be a mapping like {package: linux-image-rt-amd64}; got ${show(doc.kernel)}`);
+        bad("kernel", doc.kernel, "must be a mapping", "write e.g. {package: linux-image-rt-amd64}");
     } else {
         const k = doc.kernel;
         if (typeof k.package !== "string" || !PACKAGE_RE.test(k.package)) {
-            bad("kernel.package", `must be a Debian package name such as linux-image-rt-amd64; got ${show(k.package)}`);
+            bad("kernel.package", k.package, "must be a Debian package name", "write e.g. linux-image-rt-amd64");
         } else {
             kernel.package = k.package;
         }
         if (k.release !== undefined) {
             if (typeof k.release !== "string" || !/^[a-z0-9.-]+$/.test(k.release)) {
-                bad("kernel.release", `must be an apt release name such as bookworm-backports, or be left out; got ${show(k.release)}`);
+                bad("kernel.release", k.release, "must be an apt release name", "write e.g. bookworm-backports, or leave it out");
             } else {
                 kernel.release = k.release;
             }
         }
         for (const key of Object.keys(k)) {
-            if (key !== "package" && key !== "release") bad(`kernel.${key}`, "is not a kernel field; the fields are package and release");
+            if (key !== "package" && key !== "release") bad(`kernel.${key}`, k[key], "is not a kernel field", "remove it; the fields are package and release");
         }
     }
 
@@ -125,34 +112,34 @@ export function parseRecipe(text: string, file = "recipe.yaml"): GuestImageRecip
 
     const tools: ToolSpec[] = [];
     if (!Array.isArray(doc.tools) || doc.tools.length === 0) {
-        bad("tools", `must be a list of {name, package} entries; got ${show(doc.tools)}`);
+        bad("tools", doc.tools, "must be a non-empty list of tools", "write e.g. [{name: busybox, package: busybox-static}]");
     } else {
         const seen = new Set<string>();
         doc.tools.forEach((t: unknown, i: number) => {
             const at = `tools[${i}]`;
             if (!isRecord(t)) {
-                bad(at, `must be a mapping like {name: cyclictest, package: rt-tests}; got ${show(t)}`);
+                bad(at, t, "must be a mapping", "write e.g. {name: cyclictest, package: rt-tests}");
                 return;
             }
             for (const key of Object.keys(t)) {
                 if (!["name", "package", "path", "links"].includes(key))
-                    bad(`${at}.${key}`, "is not a tool field; the fields are name, package, path and links");
+                    bad(`${at}.${key}`, t[key], "is not a tool field", "remove it; the fields are name, package, path and links");
             }
             const ok = { name: true, package: true };
             if (typeof t.name !== "string" || !NAME_RE.test(t.name)) {
-                bad(`${at}.name`, `must be a binary name such as cyclictest; got ${show(t.name)}`);
+                bad(`${at}.name`, t.name, "must be a binary name", "write e.g. cyclictest");
                 ok.name = false;
             } else if (seen.has(t.name)) {
-                bad(`${at}.name`, `${show(t.name)} is listed twice; keep one entry`);
+                bad(`${at}.name`, t.name, "is listed twice", "keep one entry");
             } else {
                 seen.add(t.name);
             }
             if (typeof t.package !== "string" || !PACKAGE_RE.test(t.package)) {
-                bad(`${at}.package`, `must be the Debian package that ships the tool, such as rt-tests; got ${show(t.package)}`);
+                bad(`${at}.package`, t.package, "must be the Debian package that ships the tool", "write e.g. rt-tests");
                 ok.package = false;
             }
             if (t.path !== undefined && (typeof t.path !== "string" || !t.path.startsWith("/"))) {
-                bad(`${at}.path`, `must be an absolute path such as /usr/bin/cyclictest, or be left out; got ${show(t.path)}`);
+                bad(`${at}.path`, t.path, "must be an absolute path", "write e.g. /usr/bin/cyclictest, or leave it out");
             }
             const links = stringList(t.links, `${at}.links`, "a command name such as timerlat", bad);
             if (ok.name && ok.package) {
@@ -160,41 +147,43 @@ export function parseRecipe(text: string, file = "recipe.yaml"): GuestImageRecip
             }
         });
         if (!seen.has("busybox")) {
-            bad("tools", "must include {name: busybox, package: busybox-static}: busybox is the guest's shell and init");
+            bad("tools", undefined, "has no busybox, which is the guest's shell and init", "add {name: busybox, package: busybox-static}");
         }
     }
 
     const programs: ProgramSpec[] = [];
     if (doc.programs !== undefined && doc.programs !== null) {
-        if (!Array.isArray(doc.programs)) bad("programs", `must be a list of {name, source} entries; got ${show(doc.programs)}`);
+        if (!Array.isArray(doc.programs))
+            bad("programs", doc.programs, "must be a list of programs", "write e.g. [{name: nfvkit-ring, source: ring/nfvkit-ring.c}]");
         else
             doc.programs.forEach((p: unknown, i: number) => {
                 const at = `programs[${i}]`;
-                if (!isRecord(p)) return bad(at, `must be a mapping like {name: nfvkit-ring, source: ring/nfvkit-ring.c}; got ${show(p)}`);
+                if (!isRecord(p)) return bad(at, p, "must be a mapping", "write e.g. {name: nfvkit-ring, source: ring/nfvkit-ring.c}");
                 for (const key of Object.keys(p))
-                    if (key !== "name" && key !== "source") bad(`${at}.${key}`, "is not a program field; the fields are name and source");
+                    if (key !== "name" && key !== "source") bad(`${at}.${key}`, p[key], "is not a program field", "remove it; the fields are name and source");
                 const nameOk = typeof p.name === "string" && NAME_RE.test(p.name) && !tools.some((t) => t.name === p.name);
-                if (!nameOk) bad(`${at}.name`, `must be a binary name that no tool has, such as nfvkit-ring; got ${show(p.name)}`);
+                if (!nameOk) bad(`${at}.name`, p.name, "must be a binary name that no tool has", "write e.g. nfvkit-ring");
                 // Relative and inside guest-images/: the source is part of the image hash.
                 const sourceOk = typeof p.source === "string" && /^[A-Za-z0-9_][A-Za-z0-9_./-]*\.c$/.test(p.source) && !p.source.split("/").includes("..");
-                if (!sourceOk) bad(`${at}.source`, `must be a .c file under guest-images/, such as ring/nfvkit-ring.c; got ${show(p.source)}`);
+                if (!sourceOk) bad(`${at}.source`, p.source, "must be a .c file under guest-images/", "write e.g. ring/nfvkit-ring.c");
                 if (nameOk && sourceOk) programs.push({ name: p.name as string, source: p.source as string });
             });
     }
 
-    if (problems.length > 0) throw new RecipeError(file, problems);
+    if (problems.length > 0) throw new ProblemListError(problems, what);
     return { kernel, modules, tools, extraLibraries, programs };
 }
 
-function stringList(v: unknown, path: string, what: string, bad: (path: string, reason: string) => void): string[] {
+function stringList(v: unknown, path: string, what: string, bad: (path: string, value: unknown, reason: string, fix: string) => void): string[] {
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) {
-        bad(path, `must be a list, each item ${what}; got ${show(v)}`);
+        bad(path, v, "must be a list", `write a list, each item ${what}`);
         return [];
     }
     const out: string[] = [];
     v.forEach((item: unknown, i: number) => {
-        if (typeof item !== "string" || !NAME_RE.test(item)) bad(`${path}[${i}]`, `must be ${what}; got ${show(item)}`);
+        if (typeof item !== "string" || !NAME_RE.test(item))
+            bad(`${path}[${i}]`, item, `must be ${what.replace(/ such as .*/, "")}`, `write ${what.replace(/.* such as /, "e.g. ")}`);
         else out.push(item);
     });
     return out;

@@ -1,21 +1,9 @@
-/** Runs host commands for the image builder, through this machine's HostAccess, and turns failures into readable errors. */
+/**
+ * Runs host commands for the image builder, through this machine's HostAccess.
+ * A command that fails throws the kit's one command-failure error,
+ * HostCommandError: what ran, its exit code and what it printed.
+ */
 import { hostAccess, HostCommandError } from "../components/host/access";
-
-/** A command that failed: what ran, its exit code and what it printed. */
-export class CommandError extends HostCommandError {
-    constructor(
-        readonly command: string[],
-        exitCode: number | null,
-        stdout: string,
-        stderr: string,
-        reason?: string,
-    ) {
-        super("local", command, exitCode, stdout, stderr, exitCode === null ? "signal" : "exit", reason ?? `exit code ${exitCode ?? "signal"}`);
-        const tail = (stderr.trim() || stdout.trim()).split("\n").slice(-15).join("\n");
-        this.message = `command failed (${reason ?? `exit ${exitCode ?? "signal"}`}): ${command.join(" ")}\n${tail}`;
-        this.name = "CommandError";
-    }
-}
 
 /** Options for run(). */
 export interface RunOptions {
@@ -45,8 +33,18 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
         await started.result;
         return Buffer.concat(chunks);
     } catch (err) {
-        if (!(err instanceof HostCommandError)) throw err;
-        if (err.failure === "not-installed") throw new Error(`command not found: ${cmd} (needed by the guest image builder)`);
-        throw new CommandError(argv, err.exitCode, err.stdout, err.stderr, err.failure === "exit" ? undefined : err.reason);
+        // A missing tool says who needs it.
+        if (err instanceof HostCommandError && err.failure === "not-installed") {
+            throw new HostCommandError(
+                err.host,
+                err.argv,
+                err.exitCode,
+                err.stdout,
+                err.stderr,
+                err.failure,
+                `${err.reason}; the guest image builder needs it`,
+            );
+        }
+        throw err;
     }
 }

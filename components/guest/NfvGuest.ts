@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostTarget } from "../host/access";
-import type { GuestImage } from "../../guest-images/build";
+import type { GuestImage } from "../types/guestImage";
 import { Domain } from "../libvirt/Domain";
-import { describePinning, parseCputune } from "../libvirt/cputune";
+import { describePinning } from "../libvirt/cputune";
 import { withImage } from "../plan/guestFacts";
 import type { GuestPlan } from "../plan/podPlan";
+import { cputuneOf } from "../render/cputune";
 import { renderDomainXml } from "../render/domainXml";
 import { tokens } from "../tokens";
 
@@ -73,6 +74,8 @@ export class NfvGuest extends pulumi.ComponentResource {
  */
 export function createGuestDomain(name: string, args: NfvGuestArgs, opts: pulumi.CustomResourceOptions): GuestOutputs & { domain: Domain } {
     const { guest } = args;
+    // The pins travel as values from the plan to the provider; the XML's <cputune> is written from the same values.
+    const cputune = cputuneOf(guest);
     const xml = pulumi.output(args.image).apply((image) =>
         renderDomainXml(guest, {
             ...guest.render,
@@ -87,7 +90,8 @@ export function createGuestDomain(name: string, args: NfvGuestArgs, opts: pulumi
             uri: guest.uri,
             name: guest.domainName,
             xml,
-            pinning: xml.apply((x) => describePinning(parseCputune(x))),
+            cputune,
+            pinning: describePinning(cputune),
             facts: pulumi.output(args.image).apply((image) => withImage(guest.facts, image.hash)),
             consoleLog: guest.consoleLog,
             readyPattern: `${GUEST_READY_LINE} name=${guest.name}`,

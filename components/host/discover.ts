@@ -1,11 +1,16 @@
 /**
  * Gathers what the planner needs to know about each host of a spec before
- * planning: its topology (from libvirt) and its accelerator. Tolerant of a bad
- * spec: validation, which runs next, reports spec problems with their paths.
+ * planning: its topology (from libvirt), its accelerator, whether libvirt may
+ * lock memory there, its running kernel and its SR-IOV PFs. Every host is
+ * asked through its HostAccess, which also gives its libvirt URI: a host the
+ * kit has no access to is not asked at all (its facts come from the spec), so
+ * nothing here ever reaches a host through the user's own ssh setup.
+ * Tolerant of a bad spec: validation, which runs next, reports spec problems
+ * with their paths.
  */
 import type { HostFacts } from "./facts";
-import { chooseAccel, type Accel } from "./accel";
-import { hostAccess, targetForHost, virshUriFor, type HostAccess } from "./access";
+import { chooseAccel, unreachedAccel, type Accel } from "./accel";
+import { hostAccess, targetForHost, type HostAccess } from "./access";
 import { discoverMemoryLocking } from "./memoryLocking";
 import { readKernelFacts } from "./readiness";
 import { discoverPfs } from "./sriov";
@@ -15,10 +20,20 @@ export interface DiscoverOptions {
     /** Progress lines. */
     log?: (line: string) => void;
     /**
-     * How each host's files and commands are reached.
-     * @default this machine for `qemu:///system`, none for other hosts (their facts then come from the spec)
+     * How each host's files, commands and libvirt are reached. A host given
+     * none is not asked: its facts come from the spec.
+     * @default this machine for `qemu:///system`, none for other hosts
      */
     access?: (host: { name: string; uri: string }) => HostAccess | undefined;
+}
+
+/** One host of the spec as discovery reads it (raw YAML: only what is well-formed is used). */
+export interface DiscoverableHost {
+    name: string;
+    uri: string;
+    accel?: unknown;
+    topology?: unknown;
+    pfs?: unknown;
 }
 
 function defaultAccess(host: { name: string; uri: string }): HostAccess | undefined {
@@ -26,41 +41,51 @@ function defaultAccess(host: { name: string; uri: string }): HostAccess | undefi
     return target ? hostAccess(target) : undefined;
 }
 
+/** The hosts of a raw spec that have a name, with the URI's default filled in. */
+export function discoverableHosts(spec: unknown): DiscoverableHost[] {
+    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
+    if (!Array.isArray(hosts)) return [];
+    return (hosts as Array<Record<string, unknown> | null>)
+        .filter((h): h is Record<string, unknown> => typeof h?.name === "string")
+        .map((h) => ({ ...h, name: h.name as string, uri: typeof h.uri === "string" ? h.uri : "qemu:///system" }));
+}
+
+/** Facts of every named host of the spec; throws when a host the kit has access to cannot be read. */
 export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): Promise<Record<string, HostFacts>> {
-    const hosts = (spec as { hosts?: unknown })?.hosts;
     const facts: Record<string, HostFacts> = {};
-    if (!Array.isArray(hosts)) return facts;
-    for (const host of hosts as Array<Record<string, unknown>>) {
-        if (typeof host?.name !== "string") continue;
-        const uri = typeof host.uri === "string" ? host.uri : "qemu:///system";
-        const requested = host.accel === "kvm" || host.accel === "tcg" ? (host.accel as Accel) : "auto";
-        const access = (opts.access ?? defaultAccess)({ name: host.name, uri });
-        // virsh to a host reached over SSH goes through that host's pinned, shared connection.
-        const virshUri = await virshUriFor(access, uri);
-        const accel = await chooseAccel(virshUri, requested, access);
-        let topology: HostFacts["topology"];
-        if (host.topology !== undefined) {
-            // Declared wins anyway; not asking keeps previews of large or unreachable pods fast.
-            opts.log?.(`host ${host.name} (${uri}): topology declared in the spec; ${accel.reason}`);
-        } else
-            try {
-                const t = await discoverTopology(virshUri);
-                topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
-                opts.log?.(
-                    `host ${host.name} (${uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`,
-                );
-            } catch (err) {
-                opts.log?.(`host ${host.name} (${uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
-            }
-        const memoryLocking = await discoverMemoryLocking(access);
-        if (!memoryLocking.supported) opts.log?.(`host ${host.name}: ${memoryLocking.reason}`);
-        // A host the kit cannot reach has no kernel facts: readiness is then not assessed for it.
-        const kernel = access ? await readKernelFacts(access) : undefined;
-        // PFs are read only for hosts whose spec names PFs: VF requests are checked against them.
-        const pfs = access && Array.isArray(host.pfs) && host.pfs.length > 0 ? await discoverPfs(access).catch(() => undefined) : undefined;
-        if (pfs)
-            opts.log?.(`host ${host.name}: SR-IOV PFs ${pfs.map((p) => `${p.name} (${p.driver}, ${p.pciAddress}, ${p.totalVfs} VFs)`).join(", ") || "none"}`);
-        facts[host.name] = { topology, accel, memoryLocking, kernel, ...(pfs ? { pfs } : {}) };
+    for (const host of discoverableHosts(spec)) {
+        facts[host.name] = await discoverHost(host, (opts.access ?? defaultAccess)(host), opts.log);
     }
     return facts;
+}
+
+/** One host's facts, read through `access`; without access, only what the spec says (and TCG unless it says otherwise). */
+export async function discoverHost(host: DiscoverableHost, access: HostAccess | undefined, log?: (line: string) => void): Promise<HostFacts> {
+    const requested = host.accel === "kvm" || host.accel === "tcg" ? (host.accel as Accel) : "auto";
+    if (!access) {
+        log?.(`host ${host.name} (${host.uri}): not reached (no access); its facts come from the spec`);
+        return { accel: unreachedAccel(requested), memoryLocking: await discoverMemoryLocking(undefined) };
+    }
+    const accel = await chooseAccel(access, requested);
+    let topology: HostFacts["topology"];
+    if (host.topology !== undefined) {
+        // Declared wins anyway; not asking keeps previews of large pods fast.
+        log?.(`host ${host.name} (${host.uri}): topology declared in the spec; ${accel.reason}`);
+    } else
+        try {
+            const t = await discoverTopology(access);
+            topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
+            log?.(
+                `host ${host.name} (${host.uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`,
+            );
+        } catch (err) {
+            log?.(`host ${host.name} (${host.uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
+        }
+    const memoryLocking = await discoverMemoryLocking(access);
+    if (!memoryLocking.supported) log?.(`host ${host.name}: ${memoryLocking.reason}`);
+    const kernel = await readKernelFacts(access);
+    // PFs are read only for hosts whose spec names PFs: VF requests are checked against them.
+    const pfs = Array.isArray(host.pfs) && host.pfs.length > 0 ? await discoverPfs(access).catch(() => undefined) : undefined;
+    if (pfs) log?.(`host ${host.name}: SR-IOV PFs ${pfs.map((p) => `${p.name} (${p.driver}, ${p.pciAddress}, ${p.totalVfs} VFs)`).join(", ") || "none"}`);
+    return { topology, accel, memoryLocking, kernel, ...(pfs ? { pfs } : {}) };
 }

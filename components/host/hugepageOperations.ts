@@ -7,7 +7,7 @@
  * nfvkit provider's HugepageReservation.
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import type { OperationContext } from "../provider/operations";
+import type { OperationContext } from "../types/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { changePool, poolDir, poolFile, readPool } from "./hugepagePool";
 import { readEntry, removeEntry, writeEntry } from "./ledger";

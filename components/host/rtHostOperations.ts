@@ -8,8 +8,8 @@
 import * as path from "node:path";
 import { DEFAULT_HWLAT, hwlatCheck, measureHwlat, type HwlatSettings } from "./hwlat";
 import type * as provider from "@pulumi/pulumi/provider";
-import type { OperationContext } from "../provider/operations";
-import { urnParts } from "../provider/operations";
+import type { OperationContext } from "../types/operations";
+import { urnParts } from "../types/operations";
 import { CpuSet } from "../spec/units";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { assessHostReadiness, readKernelFacts, type HostCheck, type HostKernelFacts } from "./readiness";

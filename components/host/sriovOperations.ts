@@ -7,7 +7,7 @@
  * SriovPf.
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import type { OperationContext } from "../provider/operations";
+import type { OperationContext } from "../types/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { readPf, type PfFacts, type VfState } from "./sriov";
 

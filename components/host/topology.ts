@@ -3,8 +3,8 @@
  * from `virsh capabilities`, so pod specs need not declare what the host can
  * tell us. Parsing is pure; discovery is one virsh call per host.
  */
-import { virsh } from "../libvirt/virsh";
 import { CpuSet } from "../spec/units";
+import { virsh, type HostAccess } from "./access";
 
 /** A host's CPUs as the planner sees them. */
 export interface DiscoveredTopology {
@@ -42,7 +42,9 @@ export function parseCapabilitiesTopology(xml: string): DiscoveredTopology {
     return { numaNodes, smtSiblings, hugepagePools };
 }
 
-/** Asks the host's libvirt for its topology. */
-export async function discoverTopology(uri: string): Promise<DiscoveredTopology> {
-    return parseCapabilitiesTopology(await virsh(uri, ["capabilities"], { timeoutMs: 30_000 }));
+/** Asks the host's libvirt for its topology (a libvirt URI is still taken, for code written before HostAccess gave one). */
+export async function discoverTopology(host: HostAccess | string): Promise<DiscoveredTopology> {
+    const args = ["capabilities"];
+    const opts = { timeoutMs: 30_000 };
+    return parseCapabilitiesTopology(await (typeof host === "string" ? virsh(host, args, opts) : host.virsh(args, opts)));
 }

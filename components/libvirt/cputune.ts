@@ -1,24 +1,18 @@
 /**
- * The `<cputune>` of a domain XML: the part libvirt can change on a running
- * guest. Parsed back from the XML the provider was given (the one source of
- * truth), and described in guest terms for previews:
+ * The `<cputune>` of a domain: the part libvirt can change on a running
+ * guest. The kit's own comes typed from the plan (render/cputune.ts); this
+ * reads the one libvirt returns (`virsh dumpxml`) into the same shape, and
+ * describes either in guest terms for previews:
  * `vCPU 1: "host CPU 1, FIFO 1" => "host CPU 0, FIFO 1"`.
  */
+import type { Cputune } from "../render/cputune";
 import { CpuSet } from "../spec/units";
 
-export interface Cputune {
-    /** vCPU → host CPU set. */
-    vcpuPins: Record<string, string>;
-    /** Host CPU set of the emulator threads, if pinned. */
-    emulatorPin: string | null;
-    /** I/O thread id → host CPU set. */
-    iothreadPins: Record<string, string>;
-    /** vCPU → SCHED_FIFO priority, for the real-time vCPUs. */
-    fifo: Record<string, number>;
-}
+export type { Cputune } from "../render/cputune";
 
 const attr = (element: string, name: string) => new RegExp(`${name}=['"]([^'"]*)['"]`).exec(element)?.[1];
 
+/** The `<cputune>` of a domain XML as libvirt returns it. */
 export function parseCputune(xml: string): Cputune {
     const block = /<cputune>([\s\S]*?)<\/cputune>/.exec(xml ?? "")?.[1] ?? "";
     const tune: Cputune = { vcpuPins: {}, emulatorPin: null, iothreadPins: {}, fifo: {} };

@@ -1,13 +1,16 @@
 /**
  * Create, diff, update and delete of one libvirt domain: the work behind the
- * `Domain` dynamic resource. Loaded by providerShell in the provider host, so
- * it keeps no module-level state.
+ * `Domain` resource of the nfvkit provider. It keeps no module-level state.
  *
  * Diff rules, so previews read in guest terms:
- *   - vCPU, emulator and I/O thread pinning and the FIFO priority are applied
- *     to the running guest (and to its persistent definition): an update.
+ *   - vCPU, emulator and I/O thread pinning and the FIFO priority (the
+ *     `cputune` input, typed values from the plan) are applied to the running
+ *     guest (and to its persistent definition): an update.
  *   - anything else in the domain XML needs a new domain: a replacement, named
  *     by the guest-level fact that changed (memory, vcpus, shmem.ring0, ...).
+ *
+ * The pins are compared and applied as values; XML is parsed only where
+ * libvirt returns it (`virsh dumpxml` in read and the owner check).
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import { createHash } from "node:crypto";
@@ -15,14 +18,14 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CpuSet } from "../spec/units";
-import type { OperationContext } from "../provider/operations";
+import type { OperationContext } from "../types/operations";
 import { NFVKIT_METADATA_NAMESPACE } from "../render/domainXml";
 import { xmlEscape } from "../render/xml";
-import { describePinning, parseCputune, type Cputune } from "./cputune";
+import { cputuneChanges, sameCputune, type Cputune } from "../render/cputune";
+import { describePinning, parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { domainState, GuestStoppedError, throwIfStopped } from "./domainStop";
-import { accessOf, virshUriOf, type HostAccess, type HostTarget } from "../host/access";
-import { virsh, VirshError } from "./virsh";
+import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
 import { timed } from "../timing";
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
@@ -34,9 +37,12 @@ export interface DomainInputs {
     /** The full domain XML. */
     xml: string;
     /**
-     * The `<cputune>` of `xml` in guest terms ("vCPU 1": "host CPU 1, FIFO 1"), so a
-     * preview of a pinning change reads as one. Derived from `xml`, which stays the source of truth.
+     * The pins as values: each vCPU's host CPUs and FIFO priority, the emulator's
+     * and I/O threads' CPUs; the same values `xml`'s `<cputune>` was rendered from.
+     * A change is applied live (vcpupin, emulatorpin, iothreadpin, chrt).
      */
+    cputune: Cputune;
+    /** `cputune` in guest terms ("vCPU 1": "host CPU 1, FIFO 1"), so a preview of a pinning change reads as one. */
     pinning: Record<string, string>;
     /** Guest-level facts behind `xml` (memory, vcpus, links...), named in replacement diffs. */
     facts: Record<string, string>;
@@ -68,6 +74,8 @@ export async function check(_olds: DomainInputs, news: DomainInputs): Promise<pr
         failures.push({ property: "name", reason: `domain name ${JSON.stringify(news.name)} must be 1-64 of A-Z a-z 0-9 _ . -` });
     }
     if (!news.xml?.includes("<domain")) failures.push({ property: "xml", reason: "not a libvirt domain XML document" });
+    if (!news.cputune || typeof news.cputune.vcpuPins !== "object")
+        failures.push({ property: "cputune", reason: "the pins are required (vcpuPins, emulatorPin, iothreadPins, fifo)" });
     return { inputs: news, failures };
 }
 
@@ -84,7 +92,8 @@ export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs)
     const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "pinning", "facts", "consoleLog", "readyPattern", "bootTimeoutSec"];
     // A refresh that found the guest stopped makes the next `up` start it again.
     const stopped = olds.runState !== undefined && olds.runState !== "running";
-    const changes = stopped || keys.some((k) => !sameJson(olds[k], news[k]));
+    const pinsChanged = olds.cputune === undefined || !sameCputune(olds.cputune, news.cputune);
+    const changes = stopped || pinsChanged || keys.some((k) => !sameJson(olds[k], news[k]));
     return { changes, replaces, deleteBeforeReplace: true };
 }
 
@@ -106,33 +115,32 @@ function sortKeys(v: unknown): unknown {
 
 export async function create(inputs: DomainInputs, ctx: OperationContext): Promise<provider.CreateResult> {
     const { name } = inputs;
-    const uri = await virshUriOf(inputs.access, inputs.uri);
-    const host = accessOf(inputs.access);
+    const host = accessOf(inputs.access, inputs.uri);
     const definition = definitionHash(inputs.xml);
-    const existing = await timed("domain: owner check (dumpxml)", name, () => ownerOf(uri, name));
+    const existing = await timed("domain: owner check (dumpxml)", name, () => ownerOf(host, name));
     if (existing) {
         if (existing.owner !== ctx.urn) throw foreignDomainError(inputs.uri, name, existing.owner);
         // Ours, left by a run that died before the engine recorded it. The same
         // definition, running: adopt it as it is. Anything else, or one that
         // stops before it is up: start over.
-        if (existing.definition === definition && (await domainState(uri, name)) === "running") {
+        if (existing.definition === definition && (await domainState(host, name)) === "running") {
             try {
-                return { id: existing.uuid, outs: await observe(host, uri, inputs, Date.now()) };
+                return { id: existing.uuid, outs: await observe(host, inputs, Date.now()) };
             } catch (err) {
                 if (!(err instanceof GuestStoppedError)) throw err;
                 process.stderr.write(`guest ${name}: the domain left by an interrupted run stopped (${err.state}); starting it again\n`);
             }
         }
-        await removeDomain(uri, name);
+        await removeDomain(host, name);
     }
-    await timed("domain: define", name, () => defineDomain(uri, name, stampOwner(inputs.xml, ctx.urn, definition)));
+    await timed("domain: define", name, () => defineDomain(host, name, stampOwner(inputs.xml, ctx.urn, definition)));
     try {
         if (inputs.consoleLog) await host.mkdir(path.dirname(inputs.consoleLog));
-        const outs = await startAndObserve(host, uri, inputs);
+        const outs = await startAndObserve(host, inputs);
         return { id: outs.uuid, outs };
     } catch (err) {
         // Nothing half-created is left behind: the engine records no resource on failure.
-        await removeDomain(uri, name);
+        await removeDomain(host, name);
         throw err;
     }
 }
@@ -144,20 +152,20 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
  * emulator, not the guest or the pod, so the boot is tried again, at most
  * twice, and each time said on the CLI. Under KVM a QEMU crash is reported.
  */
-async function startAndObserve(host: HostAccess, uri: string, inputs: DomainInputs): Promise<DomainOutputs> {
+async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<DomainOutputs> {
     const { name } = inputs;
-    const tcg = /<domain\b[^>]*\btype=['"]qemu['"]/.test(inputs.xml);
+    const tcg = inputs.facts.accel === "tcg";
     for (let attempt = 1; ; attempt++) {
         try {
             const started = Date.now();
-            await timed("domain: start (virsh start)", name, () => virsh(uri, ["start", name]));
+            await timed("domain: start (virsh start)", name, () => host.virsh(["start", name]));
             // The console tells first, and tells why a boot went wrong.
             if (inputs.consoleLog && inputs.readyPattern) {
                 await timed("domain: boot (console ready line)", name, () =>
-                    waitForConsoleLine(host, uri, inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name),
+                    waitForConsoleLine(host, inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name),
                 );
             }
-            return await observe(host, uri, inputs, started);
+            return await observe(host, inputs, started);
         } catch (err) {
             if (!(err instanceof GuestStoppedError && err.qemuCrashed && tcg && attempt < 3)) throw err;
             process.stderr.write(
@@ -168,53 +176,45 @@ async function startAndObserve(host: HostAccess, uri: string, inputs: DomainInpu
 }
 
 /** Waits for a started guest to be up (guest agent), then reads back what libvirt runs. */
-async function observe(host: HostAccess, uri: string, inputs: DomainInputs, started: number): Promise<DomainOutputs> {
+async function observe(host: HostAccess, inputs: DomainInputs, started: number): Promise<DomainOutputs> {
     const { name } = inputs;
+    const uri = await host.libvirtUri();
     const agentUp = () =>
         waitForAgent(uri, name, inputs.bootTimeoutSec * 1000).catch(async (err: unknown) => {
-            await throwIfStopped(host, uri, name, "its guest agent");
+            await throwIfStopped(host, name, "its guest agent");
             throw err;
         });
     // libvirt knows the pinning and the UUID from the start: read them while the agent comes up.
     const [bootSeconds, observedVcpuPins, uuid] = await Promise.all([
         timed("domain: guest agent answers", name, agentUp).then(() => (Date.now() - started) / 1000),
-        timed("domain: pinning check (vcpupin)", name, () => verifyPins(uri, name, parseCputune(inputs.xml).vcpuPins)),
-        timed("domain: uuid (domuuid)", name, () => virsh(uri, ["domuuid", name])).then((out) => out.trim()),
+        timed("domain: pinning check (vcpupin)", name, () => verifyPins(host, name, inputs.cputune.vcpuPins)),
+        timed("domain: uuid (domuuid)", name, () => host.virsh(["domuuid", name])).then((out) => out.trim()),
     ]);
     return { ...inputs, uuid, bootSeconds, observedVcpuPins, runState: "running" };
 }
 
 export async function update(_id: string, olds: DomainOutputs, news: DomainInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
     const { name } = news;
-    const uri = await virshUriOf(news.access, news.uri);
+    const host = accessOf(news.access, news.uri);
     if (olds.runState !== undefined && olds.runState !== "running") {
         // Found stopped by a refresh: start it with the definition it has, then pin as below.
         const started = Date.now();
-        await virsh(uri, ["start", name]);
-        await waitForAgent(uri, name, news.bootTimeoutSec * 1000);
+        await host.virsh(["start", name]);
+        await waitForAgent(await host.libvirtUri(), name, news.bootTimeoutSec * 1000);
         olds = { ...olds, bootSeconds: (Date.now() - started) / 1000, runState: "running" };
     }
-    const before = parseCputune(olds.xml);
-    const after = parseCputune(news.xml);
-    for (const [vcpu, cpus] of Object.entries(after.vcpuPins)) {
-        if (before.vcpuPins[vcpu] !== cpus) await virsh(uri, ["vcpupin", name, vcpu, cpus, "--live", "--config"]);
-    }
-    if (after.emulatorPin && before.emulatorPin !== after.emulatorPin) {
-        await virsh(uri, ["emulatorpin", name, after.emulatorPin, "--live", "--config"]);
-    }
-    for (const [thread, cpus] of Object.entries(after.iothreadPins)) {
-        if (before.iothreadPins[thread] !== cpus) await virsh(uri, ["iothreadpin", name, thread, cpus, "--live", "--config"]);
-    }
+    // The difference as values; state written before the kit recorded its pins has no `cputune`, and gets every pin set.
+    const change = cputuneChanges(olds.cputune, news.cputune);
+    for (const [vcpu, cpus] of change.vcpuPins) await host.virsh(["vcpupin", name, vcpu, cpus, "--live", "--config"]);
+    if (change.emulatorPin !== undefined) await host.virsh(["emulatorpin", name, change.emulatorPin, "--live", "--config"]);
+    for (const [thread, cpus] of change.iothreadPins) await host.virsh(["iothreadpin", name, thread, cpus, "--live", "--config"]);
     // Everything else that changed lives only in <cputune> (the diff guarantees it):
     // redefine so the persistent definition matches, then apply the FIFO priority
     // to the running vCPU threads, which libvirt has no live call for.
     // Without the running domain's UUID, libvirt would take the XML for another domain of the same name.
-    await defineDomain(uri, name, withUuid(stampOwner(news.xml, ctx.urn, definitionHash(news.xml)), olds.uuid));
-    const fifoChanged = Object.entries(after.fifo).filter(([vcpu, priority]) => before.fifo[vcpu] !== priority);
-    if (fifoChanged.length > 0) {
-        await applyFifoPriority(accessOf(news.access), name, Object.fromEntries(fifoChanged));
-    }
-    const observedVcpuPins = await verifyPins(uri, name, after.vcpuPins);
+    await defineDomain(host, name, withUuid(stampOwner(news.xml, ctx.urn, definitionHash(news.xml)), olds.uuid));
+    if (change.fifo.length > 0) await applyFifoPriority(host, name, Object.fromEntries(change.fifo));
+    const observedVcpuPins = await verifyPins(host, name, news.cputune.vcpuPins);
     return { outs: { ...olds, ...news, observedVcpuPins, runState: "running" } };
 }
 
@@ -226,42 +226,43 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
  */
 export async function read(_id: string, props: DomainOutputs, ctx: OperationContext): Promise<provider.ReadResult> {
     const { name } = props;
-    const uri = await virshUriOf(props.access, props.uri);
-    const existing = await ownerOf(uri, name);
+    const host = accessOf(props.access, props.uri);
+    const existing = await ownerOf(host, name);
     // Gone, or replaced by a domain that is not this resource's: the engine forgets it, and `up` creates it again.
     if (!existing || existing.owner !== ctx.urn) return { id: "", props: {} };
-    const runState = await domainState(uri, name);
-    const live = await virsh(uri, ["dumpxml", name]);
+    const runState = await domainState(host, name);
+    const live = await host.virsh(["dumpxml", name]);
+    // libvirt's own XML: the one place the provider parses pins.
     const liveTune = parseCputune(live);
-    const pinsMoved = !sameCputune(liveTune, parseCputune(props.xml));
-    const xml = pinsMoved ? withCputuneOf(props.xml, live) : props.xml;
+    const pinsMoved = props.cputune ? !sameCputune(liveTune, props.cputune) : !sameJson(describePinning(liveTune), props.pinning);
     const memoryMiB = Number(/<memory unit='KiB'>(\d+)<\/memory>/.exec(live)?.[1] ?? NaN) / 1024;
     const vcpus = /<vcpu\b[^>]*>(\d+)<\/vcpu>/.exec(live)?.[1];
     const facts = { ...props.facts };
     if (facts.memory !== undefined && Number.isFinite(memoryMiB)) facts.memory = `${memoryMiB} MiB`;
     if (facts.vcpus !== undefined && vcpus !== undefined) facts.vcpus = vcpus;
-    const observedVcpuPins = runState === "running" ? await readVcpuPins(uri, name) : props.observedVcpuPins;
+    const observedVcpuPins = runState === "running" ? await readVcpuPins(host, name) : props.observedVcpuPins;
     const pinning = pinsMoved ? describePinning(liveTune) : props.pinning;
+    const cputune = pinsMoved ? liveTune : props.cputune;
     // The inputs too, so that the next preview's diff shows the drift as a change of pinning or facts.
-    const inputs: DomainInputs = { ...inputsOf(props), xml, pinning, facts };
+    const inputs: DomainInputs = { ...inputsOf(props), cputune, pinning, facts };
     return { id: existing.uuid, props: { ...props, ...inputs, uuid: existing.uuid, runState, observedVcpuPins }, inputs };
 }
 
 function inputsOf(props: DomainOutputs): DomainInputs {
-    const { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, access } = props;
-    return { uri, name, xml, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, ...(access ? { access } : {}) };
+    const { uri, name, xml, cputune, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, access } = props;
+    return { uri, name, xml, cputune, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, ...(access ? { access } : {}) };
 }
 
 export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: OperationContext): Promise<void> {
-    const uri = await virshUriOf(props.access, props.uri);
+    const host = accessOf(props.access, props.uri);
     // A domain of that name that another resource made (the name was reused after this one was
     // removed by hand) is not this resource's to remove.
-    const existing = ctx ? await timed("domain delete: owner check (dumpxml)", props.name, () => ownerOf(uri, props.name)) : undefined;
+    const existing = ctx ? await timed("domain delete: owner check (dumpxml)", props.name, () => ownerOf(host, props.name)) : undefined;
     if (existing && existing.owner !== "" && existing.owner !== ctx!.urn) {
         process.stderr.write(`domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone\n`);
         return;
     }
-    await timed("domain delete: destroy and undefine", props.name, () => removeDomain(uri, props.name));
+    await timed("domain delete: destroy and undefine", props.name, () => removeDomain(host, props.name));
 }
 export { deleteDomain as delete };
 
@@ -273,12 +274,12 @@ export { deleteDomain as delete };
  * turns transient and goes when destroyed; destroyed first, the undefine removes
  * the stopped definition. The one that finds the domain already gone is fine.
  */
-export async function removeDomain(uri: string, name: string): Promise<void> {
-    const destroy = virsh(uri, ["destroy", name], { timeoutMs: 60_000 }).catch((err: unknown) => {
-        if (!(err instanceof VirshError && (err.isNoDomain || err.isNotRunning))) throw err;
+export async function removeDomain(host: HostAccess, name: string): Promise<void> {
+    const destroy = host.virsh(["destroy", name], { timeoutMs: 60_000 }).catch((err: unknown) => {
+        if (!(isNoDomain(err) || isNotRunning(err))) throw err;
     });
-    const undefine = virsh(uri, ["undefine", name]).catch((err: unknown) => {
-        if (!(err instanceof VirshError && err.isNoDomain)) throw err;
+    const undefine = host.virsh(["undefine", name]).catch((err: unknown) => {
+        if (!isNoDomain(err)) throw err;
     });
     await Promise.all([destroy, undefine]);
 }
@@ -292,12 +293,12 @@ interface DomainOwner {
 }
 
 /** The owner stamp of the domain `name`, or undefined when there is no such domain. */
-async function ownerOf(uri: string, name: string): Promise<DomainOwner | undefined> {
+async function ownerOf(host: HostAccess, name: string): Promise<DomainOwner | undefined> {
     let xml: string;
     try {
-        xml = await virsh(uri, ["dumpxml", "--inactive", name]);
+        xml = await host.virsh(["dumpxml", "--inactive", name]);
     } catch (err) {
-        if (err instanceof VirshError && err.isNoDomain) return undefined;
+        if (isNoDomain(err)) return undefined;
         throw err;
     }
     const entry = (key: string) => unescapeXml(new RegExp(`<(?:\\w+:)?entry key=["']${key}["']>([^<]*)<`).exec(xml)?.[1] ?? "");
@@ -339,41 +340,17 @@ function unescapeXml(text: string): string {
         .replace(/&amp;/g, "&");
 }
 
-async function defineDomain(uri: string, name: string, xml: string): Promise<void> {
+async function defineDomain(host: HostAccess, name: string, xml: string): Promise<void> {
     const xmlFile = await writeTemp(`${name}.xml`, xml);
     try {
-        await virsh(uri, ["define", xmlFile]);
+        await host.virsh(["define", xmlFile]);
     } finally {
         await fs.rm(path.dirname(xmlFile), { recursive: true, force: true });
     }
 }
 
-/** The same pins and priorities, whatever way libvirt writes the CPU sets. */
-function sameCputune(a: Cputune, b: Cputune): boolean {
-    const norm = (t: Cputune) =>
-        JSON.stringify(
-            sortKeys({
-                vcpuPins: Object.fromEntries(Object.entries(t.vcpuPins).map(([k, v]) => [k, normCpus(v)])),
-                emulatorPin: t.emulatorPin === null ? null : normCpus(t.emulatorPin),
-                iothreadPins: Object.fromEntries(Object.entries(t.iothreadPins).map(([k, v]) => [k, normCpus(v)])),
-                fifo: t.fifo,
-            }),
-        );
-    return norm(a) === norm(b);
-}
-
-function normCpus(set: string): string {
-    return CpuSet.parse(set, "cpuset").toString();
-}
-
-/** `xml` with the `<cputune>` element of `live`: the state update() starts from after a refresh found pins moved. */
-function withCputuneOf(xml: string, live: string): string {
-    const tune = /<cputune>[\s\S]*?<\/cputune>/.exec(live)?.[0];
-    return tune ? xml.replace(/<cputune>[\s\S]*?<\/cputune>/, () => tune) : xml;
-}
-
-async function readVcpuPins(uri: string, name: string): Promise<Record<string, string>> {
-    const out = await virsh(uri, ["vcpupin", name]);
+async function readVcpuPins(host: HostAccess, name: string): Promise<Record<string, string>> {
+    const out = await host.virsh(["vcpupin", name]);
     const observed: Record<string, string> = {};
     for (const line of out.split("\n")) {
         const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
@@ -383,11 +360,11 @@ async function readVcpuPins(uri: string, name: string): Promise<Record<string, s
 }
 
 /** Reads `virsh vcpupin` back and fails when libvirt did not apply what was asked. */
-async function verifyPins(uri: string, name: string, expected: Record<string, string>): Promise<Record<string, string>> {
-    const observed = await readVcpuPins(uri, name);
+async function verifyPins(host: HostAccess, name: string, expected: Record<string, string>): Promise<Record<string, string>> {
+    const observed = await readVcpuPins(host, name);
     for (const [vcpu, cpus] of Object.entries(expected)) {
         if (!sameCpus(observed[vcpu], cpus)) {
-            throw new Error(`vCPU ${vcpu} of ${name} is pinned to ${observed[vcpu] ?? "nothing"} on ${uri}, expected ${cpus}`);
+            throw new Error(`vCPU ${vcpu} of ${name} is pinned to ${observed[vcpu] ?? "nothing"} on host ${host.name}, expected ${cpus}`);
         }
     }
     return observed;
@@ -416,7 +393,7 @@ export const BOOT_FAILURES: { line: RegExp; fix: string }[] = [
     { line: /Kernel panic - not syncing/, fix: "the guest kernel panicked: read the console log" },
 ];
 
-async function waitForConsoleLine(host: HostAccess, uri: string, file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
+async function waitForConsoleLine(host: HostAccess, file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
     const start = Date.now();
     const tailOf = (text: string) => text.split("\n").slice(-15).join("\n");
     for (let poll = 0; Date.now() - start < timeoutMs; poll++) {
@@ -430,7 +407,7 @@ async function waitForConsoleLine(host: HostAccess, uri: string, file: string, p
             }
         }
         // A dead QEMU writes no more: ask libvirt every 2 s rather than wait out the timeout.
-        if (poll % 8 === 7) await throwIfStopped(host, uri, domain, `the "${pattern}" line on its console`);
+        if (poll % 8 === 7) await throwIfStopped(host, domain, `the "${pattern}" line on its console`);
         await new Promise((r) => setTimeout(r, 250));
     }
     const tail = tailOf((await host.tryReadFile(file)) ?? "");

@@ -4,8 +4,7 @@
  * cannot tell a slow guest from a dead one, so it asks this, and a user gets
  * "QEMU crashed: <its assertion>" at once instead of a timeout minutes later.
  */
-import type { HostAccess } from "../host/access";
-import { virsh, VirshError } from "./virsh";
+import { isNoDomain, type HostAccess } from "../host/access";
 
 /** The domain stopped while the kit waited for it. */
 export class GuestStoppedError extends Error {
@@ -31,8 +30,8 @@ export class GuestStoppedError extends Error {
 }
 
 /** "running", "shut off", "paused", ... as `virsh domstate` says it; with `reason`, followed by why, e.g. "shut off (crashed)". */
-export async function domainState(uri: string, name: string, opts: { reason?: boolean } = {}): Promise<string> {
-    return (await virsh(uri, ["domstate", ...(opts.reason ? ["--reason"] : []), name])).trim();
+export async function domainState(host: HostAccess, name: string, opts: { reason?: boolean } = {}): Promise<string> {
+    return (await host.virsh(["domstate", ...(opts.reason ? ["--reason"] : []), name])).trim();
 }
 
 /**
@@ -40,12 +39,12 @@ export async function domainState(uri: string, name: string, opts: { reason?: bo
  * undefined while QEMU runs it (running, paused, in shutdown...) or when there
  * is no such domain (its own check reports that).
  */
-export async function stoppedState(uri: string, name: string): Promise<string | undefined> {
+export async function stoppedState(host: HostAccess, name: string): Promise<string | undefined> {
     try {
-        const state = await domainState(uri, name, { reason: true });
+        const state = await domainState(host, name, { reason: true });
         return /^shut ?off|^crashed/.test(state) ? state : undefined;
     } catch (err) {
-        if (err instanceof VirshError && err.isNoDomain) return undefined;
+        if (isNoDomain(err)) return undefined;
         throw err;
     }
 }
@@ -67,7 +66,7 @@ export async function qemuLastWords(host: HostAccess, name: string, lines = 4): 
 }
 
 /** Throws GuestStoppedError when `name` is no longer run by QEMU; `waitingFor` says what the caller was waiting for. */
-export async function throwIfStopped(host: HostAccess, uri: string, name: string, waitingFor: string): Promise<void> {
-    const state = await stoppedState(uri, name);
+export async function throwIfStopped(host: HostAccess, name: string, waitingFor: string): Promise<void> {
+    const state = await stoppedState(host, name);
     if (state !== undefined) throw new GuestStoppedError(name, state, await qemuLastWords(host, name), waitingFor);
 }

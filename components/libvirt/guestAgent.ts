@@ -4,7 +4,7 @@
  * without guest networking. The kit uses it to know a guest is up and to run
  * probes inside it.
  */
-import { virsh, VirshError } from "./virsh";
+import { HostCommandError, isNotRunning, virsh } from "../host/access";
 
 /** What a command run in a guest returned. */
 export interface GuestExecResult {
@@ -45,12 +45,12 @@ export async function waitForAgent(uri: string, domain: string, timeoutMs: numbe
             return Date.now() - start;
         } catch (err) {
             // A stopped guest will not answer however long we ask: say so now.
-            if (err instanceof VirshError && err.isNotRunning) throw err;
+            if (isNotRunning(err)) throw err;
             last = err;
             await sleep(500);
         }
     }
-    const why = last instanceof VirshError ? last.stderr.trim() : String(last);
+    const why = last instanceof HostCommandError ? last.stderr.trim() : String(last);
     throw new Error(`the guest agent in ${domain} did not answer within ${Math.round(timeoutMs / 1000)} s (${why})`);
 }
 
@@ -69,7 +69,7 @@ export async function guestExec(uri: string, domain: string, path: string, args:
         // A busy real-time workload can keep the agent from answering for a while;
         // that is not the command failing, so keep asking until the deadline.
         const status = await agentCommand<ExecStatus>(uri, domain, "guest-exec-status", { pid }).catch((err: unknown) => {
-            if (err instanceof VirshError && /timed out|not responding/i.test(err.stderr) && Date.now() - start < timeoutMs) {
+            if (err instanceof HostCommandError && /timed out|not responding/i.test(err.stderr) && Date.now() - start < timeoutMs) {
                 return { exited: false } as ExecStatus;
             }
             throw err;

@@ -13,7 +13,7 @@ import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
 import { accessOf, type HostAccess, type HostTarget } from "../host/access";
 import { listEntries, readEntry, removeEntry, writeEntry } from "../host/ledger";
-import type { OperationContext } from "../provider/operations";
+import type { OperationContext } from "../types/operations";
 
 const LEDGER = "shm";
 
@@ -45,7 +45,7 @@ export async function diff(_id: string, olds: ShmRegionInputs, news: ShmRegionIn
 }
 
 export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Promise<provider.CreateResult> {
-    const host = accessOf(inputs.access);
+    const host = accessOf(inputs.access, inputs.uri);
     const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === inputs.path && e.urn !== ctx.urn);
     if (holder) {
         throw new Error(`${inputs.path} belongs to ${holder.urn}: another pod uses this link name. Pick another link name or destroy that pod first.`);
@@ -78,13 +78,13 @@ export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Pr
 
 /** The region exists while the ledger says this resource holds it; the file itself appears only once a member guest starts. */
 export async function read(id: string, props: ShmRegionInputs, ctx: OperationContext): Promise<provider.ReadResult> {
-    const entry = await readEntry<{ path: string }>(accessOf(props.access), LEDGER, ctx.urn);
+    const entry = await readEntry<{ path: string }>(accessOf(props.access, props.uri), LEDGER, ctx.urn);
     if (!entry || entry.holds.path !== props.path) return { id: "", props: {} };
     return { id, props };
 }
 
 export async function deleteRegion(_id: string, props: ShmRegionInputs, ctx: OperationContext): Promise<void> {
-    const host = accessOf(props.access);
+    const host = accessOf(props.access, props.uri);
     // Only a file this resource holds: another pod may have taken the name since.
     const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === props.path);
     if (!holder || holder.urn === ctx.urn) await host.remove(props.path);

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RtHostOutputs } from "../host/rtHostOperations";
-import type { GuestImage as ImageFiles } from "../../guest-images/build";
-import type { HostTarget } from "../host/access";
+import type { GuestImage as ImageFiles } from "../types/guestImage";
+import { isLocalLibvirtUri, type HostTarget } from "../host/access";
 import { GuestImage } from "../host/GuestImage";
 import { createGuestDomain, NfvGuest, type GuestOutputs } from "../guest/NfvGuest";
 import type { HostFacts } from "../host/facts";
@@ -11,34 +11,45 @@ import { RtHost } from "../host/RtHost";
 import { SriovPf } from "../host/SriovPf";
 import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
-import { tryPlanPod, type PodPlan } from "../plan/podPlan";
-import { checkPod } from "../spec/check";
-import { hostFactOptions, remoteHostsWithoutAccess } from "../validate/validateStack";
+import type { PodPlan } from "../plan/podPlan";
+import { validatePodSpec } from "../validate/validateStack";
 import type { ProbeSuite } from "../probes/ProbeSuite";
 import { createProbeSuite, probeCpus, type PodProbesArgs } from "./probeSuite";
-import { PodSpecError } from "../spec/problems";
+import { stackNamePrefix } from "../spec/names";
+import { ProblemListError, type SpecProblem } from "../spec/problems";
 import { tokens } from "../tokens";
 
 export type { HostFacts } from "../host/facts";
 
 export interface TestPodArgs {
     /**
-     * The pod spec: hosts, guests, links (see docs/pod-spec.md). Usually the
-     * `nfv-testpod:pod` object of the stack config; any plain object of the same
-     * shape works. It is validated completely before anything is created.
+     * The pod's plan, as validateStack, validatePodSpec or loadStack made it
+     * (placement, hugepages, names, kernel arguments): TestPod walks it and
+     * never checks or plans again. Give this, or `spec`.
      */
-    spec: unknown;
+    plan?: PodPlan;
     /**
-     * Prefix of every libvirt object name the pod creates (domains, shm files).
-     * @default "<project>-<stack>": two stacks on one host never collide.
+     * The pod spec, for a program that has no plan: hosts, guests, links (see
+     * docs/pod-spec.md). It goes through the one validation (validatePodSpec,
+     * with `hostFacts` and `namePrefix`) before anything is created. Ignored
+     * when `plan` is given (the plan was validated when it was made).
+     */
+    spec?: unknown;
+    /**
+     * With `spec`: prefix of every libvirt object name the pod creates (domains, shm files).
+     * @default stackNamePrefix(project, stack), "<project>-<stack>": two stacks on one host never collide.
      */
     namePrefix?: string;
     /**
-     * Where the spec sits in the stack config, so errors name a YAML path the user can find.
+     * With `spec`: where the spec sits, so errors name a path the user can find.
      * @default "nfv-testpod:pod"
      */
     specPath?: string;
-    /** Per host name: discovered topology and accelerator. Hosts absent here get TCG and their declared topology. */
+    /**
+     * Per host name: what the kit read there (discoverHosts). The running kernel's facts
+     * give the readiness table and reboot notices; with `spec`, topology, accelerator and
+     * memory locking are planned from them. Hosts absent here get TCG and their declared topology.
+     */
     hostFacts?: Record<string, HostFacts>;
     /** The guest image every guest boots (built by guest-images/build.ts). */
     image: pulumi.Input<ImageFiles>;
@@ -57,7 +68,9 @@ export interface TestPodArgs {
     /**
      * How each host is reached for its files and commands (image copy, hugepages,
      * shm files, console logs, probes), by host name. The SSH private key in it
-     * should be a Pulumi secret. @default this machine, for every host
+     * should be a Pulumi secret. Every remote host the pod works on needs one:
+     * the kit never reaches a remote host through this machine.
+     * @default this machine, for the hosts whose libvirt is this machine's
      */
     hostAccess?: Record<string, pulumi.Input<HostTarget>>;
     /**
@@ -131,8 +144,9 @@ export class TestPod extends pulumi.ComponentResource {
     readonly managedHosts: Record<string, pulumi.Output<ManagedHostSummary>>;
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Validate before registering anything: a bad spec leaves no trace in the stack.
-        const plan = resolveTestPodSpec(args);
+        // Before registering anything: a bad spec, or a remote host without access, leaves no trace in the stack.
+        const plan = args.plan ?? resolveTestPodSpec(args);
+        requireAccess(plan, args.hostAccess);
         super(tokens.testPod, name, {}, opts);
         const built = createTestPod(name, this, args, plan);
         this.plan = built.plan;
@@ -161,16 +175,41 @@ export class TestPod extends pulumi.ComponentResource {
     }
 }
 
-/** Validates and plans the spec; throws one PodSpecError listing every problem. TestPod calls it first. */
+/**
+ * A TestPod's spec to its plan, through the one validation (validatePodSpec);
+ * throws one ProblemListError listing every problem. TestPod calls it when it
+ * is given a spec rather than a plan.
+ */
 export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" | "namePrefix" | "specPath">): PodPlan {
-    const namePrefix = args.namePrefix ?? defaultNamePrefix();
-    const specPath = args.specPath ?? "nfv-testpod:pod";
-    const hostFacts = args.hostFacts ?? {};
-    const checked = checkPod(args.spec, { namePrefix, yamlPath: specPath, ...hostFactOptions(hostFacts) });
-    const planned = tryPlanPod(checked, hostFacts, { namePrefix });
-    const problems = [...planned.problems, ...remoteHostsWithoutAccess(args.spec, specPath)];
-    if (problems.length > 0 || !planned.plan) throw new PodSpecError(problems);
-    return planned.plan;
+    if (args.spec === undefined) {
+        throw new ProblemListError(
+            [{ path: "plan", value: undefined, reason: "is required, or spec", fix: "give the plan validateStack or loadStack made, or the pod spec" }],
+            "TestPod arguments",
+        );
+    }
+    return validatePodSpec(args.spec, {
+        namePrefix: args.namePrefix ?? stackNamePrefix(pulumi.getProject(), pulumi.getStack()),
+        hostFacts: args.hostFacts,
+        specPath: args.specPath,
+    });
+}
+
+/**
+ * Every remote host the pod works on (guests, hugepages, VFs, management) has
+ * access: without it, its resources would act on this machine instead.
+ */
+function requireAccess(plan: PodPlan, hostAccess: TestPodArgs["hostAccess"]): void {
+    const touched = (host: PodPlan["hosts"][number]) =>
+        plan.guests.some((g) => g.host === host.name) || host.hugepages.length > 0 || host.pfs.some((pf) => pf.vfs.length > 0) || host.manage !== undefined;
+    const problems: SpecProblem[] = plan.hosts
+        .filter((h) => !isLocalLibvirtUri(h.uri) && touched(h) && hostAccess?.[h.name] === undefined)
+        .map((h) => ({
+            path: `hostAccess.${h.name}`,
+            value: undefined,
+            reason: `is needed: host ${h.name} is remote (${h.uri}) and the pod works on it; the kit never reaches a remote host through this machine`,
+            fix: `give hostAccess.${h.name}: { kind: "ssh", host, privateKey (a secret), knownHosts }`,
+        }));
+    if (problems.length > 0) throw new ProblemListError(problems, "TestPod arguments");
 }
 
 /** Walks the plan: reservations, then links, then guests, then probes. */
@@ -334,11 +373,6 @@ function assessHosts(plan: PodPlan, hostFacts: Record<string, HostFacts> | undef
         hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
     }
     return { hostReadiness, hostUnready };
-}
-
-/** `<project>-<stack>`: two stacks on one host never collide. */
-function defaultNamePrefix(): string {
-    return `${pulumi.getProject()}-${pulumi.getStack()}`;
 }
 
 /** An RtHost per host with `manage: true`: the kernel, boot args and tuning the plan computed for it. */

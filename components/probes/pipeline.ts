@@ -11,7 +11,7 @@
  * stops the pipeline before any probe runs.
  */
 import * as path from "node:path";
-import { hostAccess, LOCAL_LIBVIRT_URI, revealSecrets, virshUriFor, type HostAccess } from "../host/access";
+import { hostAccess, LOCAL_LIBVIRT_URI, revealSecrets, type HostAccess } from "../host/access";
 import { guestShell } from "../libvirt/guestAgent";
 import type { ProbeSuiteInputs } from "./inputs";
 import type { AnyProbeKind, ReachedHost, RunContext } from "./kinds/kind";
@@ -104,7 +104,8 @@ async function reachHosts(inputs: ProbeSuiteInputs): Promise<Record<string, Reac
     const out: Record<string, ReachedHost> = {};
     for (const h of inputs.hosts ?? []) {
         const access: HostAccess | null = h.access ? hostAccess(h.access) : h.uri === LOCAL_LIBVIRT_URI ? hostAccess({ kind: "local", name: h.name }) : null;
-        out[h.name] = { name: h.name, uri: access ? await virshUriFor(access, h.uri) : h.uri, access, kernelArgs: h.kernelArgs };
+        // virsh to an SSH host rides on that host's pinned, shared connection.
+        out[h.name] = { name: h.name, uri: access ? await access.libvirtUri() : h.uri, access, kernelArgs: h.kernelArgs };
     }
     return out;
 }

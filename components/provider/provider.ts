@@ -8,7 +8,7 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import { timed } from "../timing";
 import { tokens } from "../tokens";
-import { urnParts, type ResourceOperations } from "./operations";
+import { urnParts, type ResourceOperations } from "../types/operations";
 
 /** Reported to the engine; the kit's package version. */
 export const providerVersion = "0.1.0";

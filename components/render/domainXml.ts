@@ -8,6 +8,7 @@
  */
 import type { GuestPlan, GuestRenderSettings } from "../plan/podPlan";
 import { formatCpuList } from "../spec/units";
+import { cputuneLines, cputuneOf } from "./cputune";
 import { xmlEscape as esc } from "./xml";
 
 /** Namespace of the kit's `<metadata>` element, so the kit can find its own domains. */
@@ -191,20 +192,11 @@ export function renderDomainXml(guest: RenderGuest, env: RenderEnv): string {
     return `${out.join("\n")}\n`;
 }
 
-/** The `<cputune>` element: vCPU, emulator and I/O thread pinning and the RT scheduler. */
+/**
+ * The `<cputune>` element: vCPU, emulator and I/O thread pinning and the RT
+ * scheduler, written from the same typed cputune the Domain resource is given
+ * (render/cputune.ts), so the XML and the provider's values cannot disagree.
+ */
 export function renderCputune(guest: Pick<RenderGuest, "pins" | "emulatorCpus" | "iothreads" | "iothreadCpus">): string[] {
-    const lines = ["<cputune>"];
-    for (const pin of guest.pins) lines.push(`  <vcpupin vcpu='${pin.vcpu}' cpuset='${pin.hostCpu}'/>`);
-    const emulator = formatCpuList(guest.emulatorCpus);
-    if (emulator) lines.push(`  <emulatorpin cpuset='${emulator}'/>`);
-    const iothread = formatCpuList(guest.iothreadCpus);
-    for (let id = 1; id <= guest.iothreads; id++) lines.push(`  <iothreadpin iothread='${id}' cpuset='${iothread}'/>`);
-    // The plan gives each RT vCPU its FIFO priority (none when the vcpuSchedFifo knob is off): one element per priority.
-    const priorities = [...new Set(guest.pins.flatMap((p) => (p.fifo === undefined ? [] : [p.fifo])))].sort((a, b) => a - b);
-    for (const priority of priorities) {
-        const vcpus = guest.pins.filter((p) => p.fifo === priority).map((p) => p.vcpu);
-        lines.push(`  <vcpusched vcpus='${formatCpuList(vcpus)}' scheduler='fifo' priority='${priority}'/>`);
-    }
-    lines.push("</cputune>");
-    return lines;
+    return cputuneLines(cputuneOf(guest));
 }

@@ -1,1 +1,2 @@
 export * from "./domainXml";
+export * from "./cputune";

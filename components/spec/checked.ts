@@ -106,6 +106,17 @@ export interface CheckedLink {
     host: string;
 }
 
+/**
+ * Every entry of the pod that has a usable name, even one with problems of its
+ * own: what other settings refer to (the probe settings name guests, hosts and
+ * links), so their references are checked whatever else is wrong.
+ */
+export interface PodNames {
+    hosts: string[];
+    guests: { name: string; host?: string; userNic: boolean; vfs: { pf: string; attach: VfAttach }[] }[];
+    links: { name: string; members: string[] }[];
+}
+
 /** What the spec check found: the pod it could read, and every problem. */
 export interface SpecCheck {
     /**
@@ -117,4 +128,6 @@ export interface SpecCheck {
     problems: SpecProblem[];
     /** Hosts whose hugepage pools had problems: their budgets are not checked, so no problem names a pool nobody wrote right. */
     unbudgetedHosts: string[];
+    /** Every named entry, problems or not (PodNames). */
+    names: PodNames;
 }

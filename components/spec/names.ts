@@ -12,6 +12,15 @@ export const safeNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** Longest user-given name; also the longest derived name (a DNS label, which libvirt and tools handle everywhere). */
 export const maxNameLength = 63;
 
+/**
+ * The prefix of every name a stack derives (domains, shm files):
+ * `<project>-<stack>`, so two stacks on one host never collide. Defined here
+ * once; the program, the CLIs (through loadStack) and TestPod's default use it.
+ */
+export function stackNamePrefix(project: string, stack: string): string {
+    return `${project}-${stack}`;
+}
+
 /** `<prefix>-<name>`, cut to `maxLength` with an 8-hex-digit hash suffix when longer. */
 export function deriveName(prefix: string, name: string, maxLength = maxNameLength): string {
     const full = prefix === "" ? name : `${prefix}-${name}`;

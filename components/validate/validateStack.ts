@@ -16,7 +16,8 @@ import type { Gate } from "../probes/verdict";
 import { checkLibvirtUri } from "../spec/access";
 import type { DomainKnobs } from "../spec/knobs";
 import { closestMatch, configKeyPattern } from "../spec/names";
-import { joinPath, type SpecProblem } from "../spec/problems";
+import type { PodNames } from "../spec/checked";
+import { joinPath, ProblemListError, type SpecProblem } from "../spec/problems";
 import { checkPod } from "../spec/check";
 import type { HostTopology } from "../spec/types";
 import { controlCharacters, maxDepth, maxValues } from "./limits";
@@ -39,6 +40,10 @@ export interface StackInput {
     kind?: "stack" | "spec";
     /** Line of a problem path in the file the config came from, when known. */
     lineOf?: (path: string) => number | undefined;
+    /** Where the pod spec sits, as problem paths name it (e.g. "labPodSpec()" for a spec built in code). @default "nfv-testpod:pod" for a stack, "" for a spec */
+    podPath?: string;
+    /** Problems found while reaching the hosts (unreachable, a secret that could not be read), listed with the rest in file order. @default [] */
+    hostProblems?: readonly SpecProblem[];
 }
 
 export interface StackCheck {
@@ -66,7 +71,7 @@ export function validateStack(input: StackInput): StackCheck {
     const kind = input.kind ?? "stack";
     const secret = new Set(input.secretKeys ?? []);
     const kit = Object.keys(input.config).filter((k) => k.startsWith(`${configNamespace}:`));
-    const podPath = kind === "stack" ? podKey : "";
+    const podPath = input.podPath ?? (kind === "stack" ? podKey : "");
     const pathOf = (k: string) => (k === podKey ? podPath : k);
 
     // Limits first: nothing else walks a value that is too big or too deep.
@@ -79,7 +84,7 @@ export function validateStack(input: StackInput): StackCheck {
     }
     if (limitProblems.some((p) => p.reason.startsWith("expands") || p.reason.startsWith("nests"))) return finish(limitProblems, input.lineOf);
 
-    const problems: SpecProblem[] = [];
+    const problems: SpecProblem[] = [...(input.hostProblems ?? [])];
     const spec = input.config[podKey];
     const sshKeys = kind === "stack" ? sshKeyNames(spec) : [];
     if (kind === "stack") problems.push(...unknownKeyProblems(kit, sshKeys, input.config, secret));
@@ -91,9 +96,9 @@ export function validateStack(input: StackInput): StackCheck {
             fix: `put the pod spec under config: ${podKey}: (see docs/pod-spec.md)`,
         });
     }
-    const podCheck = spec === undefined ? { problems: [] } : planPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
+    const podCheck: PodCheck = spec === undefined ? { problems: [] } : planPodSafely(spec, input.namePrefix, podPath, input.hostFacts);
     problems.push(...podCheck.problems);
-    problems.push(...remoteHostsWithoutAccess(spec, podPath));
+    problems.push(...remoteHostsWithoutAccess(spec, podPath, migrationDestinations(input.config[key("probes")])));
     problems.push(...pfFactProblems(spec, input.hostFacts, podPath));
     if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
 
@@ -167,15 +172,22 @@ export function validateStack(input: StackInput): StackCheck {
     };
 }
 
+/** The pod's plan when it has no problem, its problems, and every named entry for the references of other settings. */
+interface PodCheck {
+    plan?: PodPlan;
+    problems: SpecProblem[];
+    names?: PodNames;
+}
+
 /**
  * The pod check (spec/), then placement and hugepage budgets (plan/), in one
  * list. It must never throw; if a bug makes it throw, the user still gets one
  * problem, not a stack trace.
  */
-function planPodSafely(spec: unknown, namePrefix: string, podPath: string, hostFacts: StackInput["hostFacts"]): { plan?: PodPlan; problems: SpecProblem[] } {
+function planPodSafely(spec: unknown, namePrefix: string, podPath: string, hostFacts: StackInput["hostFacts"]): PodCheck {
     try {
         const checked = checkPod(spec, { namePrefix, yamlPath: podPath, ...hostFactOptions(hostFacts) });
-        return tryPlanPod(checked, hostFacts ?? {}, { namePrefix });
+        return { ...tryPlanPod(checked, hostFacts ?? {}, { namePrefix }), names: checked.names };
     } catch (err) {
         return {
             problems: [
@@ -189,6 +201,34 @@ function planPodSafely(spec: unknown, namePrefix: string, podPath: string, hostF
             ],
         };
     }
+}
+
+/** What validatePodSpec needs besides the spec. */
+export interface PodSpecInput {
+    /** Prefix of derived libvirt names, e.g. stackNamePrefix(project, stack). */
+    namePrefix: string;
+    /** What the kit learned about each host (discoverHosts). @default {}: declared topologies, TCG */
+    hostFacts?: Record<string, HostFacts>;
+    /** Where the spec sits, as problem paths name it. @default "nfv-testpod:pod" */
+    specPath?: string;
+}
+
+/**
+ * A pod spec held in code to its plan, through the one validation of a stack
+ * (validateStack, the spec alone, no probe settings): for library programs
+ * that have a spec and no stack config. Throws one ProblemListError listing
+ * every problem.
+ */
+export function validatePodSpec(spec: unknown, input: PodSpecInput): PodPlan {
+    const checked = validateStack({
+        config: { [podKey]: spec },
+        kind: "spec",
+        podPath: input.specPath ?? podKey,
+        namePrefix: input.namePrefix,
+        hostFacts: input.hostFacts,
+    });
+    if (checked.problems.length > 0 || !checked.plan) throw new ProblemListError(checked.problems);
+    return checked.plan;
 }
 
 /** Attaches lines and puts problems in file order, as an editor shows them; problems without a line keep their order at the end. */
@@ -291,19 +331,23 @@ function sshKeyProblems(sshKeys: string[], config: Record<string, unknown>, secr
 }
 
 /**
- * A remote host with guests is worked on over SSH: the guest image is copied
- * there, its console logs, shm files and hugepages are handled there. That
- * needs `ssh:` access with pinned host keys; the kit never trusts a host
+ * Every remote host the pod touches is worked on over SSH: one with guests
+ * (the guest image is copied there, its console logs, shm files and hugepages
+ * are handled there), one the kit manages, and a migration destination (its
+ * hugepages and the guest's pins are handled there), even with no guest of its
+ * own. That needs `ssh:` access with pinned host keys; the kit never reaches a
+ * remote host through this machine's ssh setup, and never trusts a host
  * blindly. Read from the raw spec, so it is said even when the pod has other
  * problems.
  */
-export function remoteHostsWithoutAccess(spec: unknown, podPath: string): SpecProblem[] {
+export function remoteHostsWithoutAccess(spec: unknown, podPath: string, migrationDestinations: readonly string[] = []): SpecProblem[] {
     const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
-    const guests = (spec as { guests?: unknown } | null | undefined)?.guests;
-    if (!Array.isArray(hosts) || !Array.isArray(guests)) return [];
+    const rawGuests = (spec as { guests?: unknown } | null | undefined)?.guests;
+    const guests = Array.isArray(rawGuests) ? rawGuests : [];
+    if (!Array.isArray(hosts)) return [];
     const problems: SpecProblem[] = [];
     hosts.forEach((h, i) => {
-        const host = h as { name?: unknown; uri?: unknown; ssh?: { knownHosts?: unknown } } | null;
+        const host = h as { name?: unknown; uri?: unknown; ssh?: { knownHosts?: unknown }; manage?: unknown } | null;
         if (typeof host?.name !== "string" || typeof host.uri !== "string") return;
         const uri = checkLibvirtUri(host.uri);
         if (!uri.ok || !uri.target.remote) return;
@@ -311,13 +355,19 @@ export function remoteHostsWithoutAccess(spec: unknown, podPath: string): SpecPr
             const on = (g as { host?: unknown } | null)?.host;
             return on === host.name || (on === undefined && hosts.length === 1);
         });
-        if (!hasGuest) return;
+        const why = hasGuest
+            ? "has guests, so the kit copies the guest image there and works on its files over SSH"
+            : migrationDestinations.includes(host.name)
+              ? "is a migration destination, so the kit makes room in its hugepage pool and checks the guest's pins there over SSH"
+              : undefined;
+        // A managed host without ssh has its own problem (hosts[i].manage), said by the spec check.
+        if (why === undefined) return;
         const at = joinPath(joinPath(podPath, "hosts"), i);
         if (host.ssh === undefined || host.ssh === null) {
             problems.push({
                 path: `${at}.ssh`,
                 value: undefined,
-                reason: `is needed: host ${host.name} is remote (${host.uri}) and has guests, so the kit copies the guest image there and works on its files over SSH`,
+                reason: `is needed: host ${host.name} is remote (${host.uri}) and ${why}`,
                 fix: "add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
             });
         } else if (host.ssh.knownHosts === undefined) {
@@ -330,6 +380,13 @@ export function remoteHostsWithoutAccess(spec: unknown, podPath: string): SpecPr
         }
     });
     return problems;
+}
+
+/** The hosts the stack's migration probe moves guests to, read from the raw probe settings (so they count even when the settings have other problems). */
+export function migrationDestinations(probes: unknown): string[] {
+    const migration = (probes as { migration?: unknown } | null | undefined)?.migration;
+    if (!Array.isArray(migration)) return [];
+    return migration.map((m) => (m as { to?: unknown } | null)?.to).filter((to): to is string => typeof to === "string");
 }
 
 /** Topologies the kit read, and knobs a host cannot honour turned off by default there (a guest's own `knobs:` still wins). */

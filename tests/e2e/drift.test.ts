@@ -5,7 +5,7 @@
  */
 import test from "ava";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, LOCAL_URI } from "../helpers/host";
 import { useStack } from "../helpers/stack";
 

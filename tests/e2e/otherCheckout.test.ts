@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { projectRoot } from "../../tools/cli/engine";
 import { runPulumiIn } from "../helpers/engineRun";
 import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
 import { assertSharedMemory } from "../helpers/ivshmem";
 import { useStack } from "../helpers/stack";

@@ -5,11 +5,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import type { GuestImage } from "../../guest-images/build";
+import type { GuestImage } from "../../components/types/guestImage";
 import { hostAccess } from "../../components/host/access";
 import { chooseAccel } from "../../components/host/accel";
 import { discoverMemoryLocking } from "../../components/host/memoryLocking";
-import { describePinning, parseCputune } from "../../components/libvirt/cputune";
+import { describePinning } from "../../components/libvirt/cputune";
+import { cputuneOf } from "../../components/render/cputune";
 import type { DomainInputs } from "../../components/libvirt/domainOperations";
 import { guestFacts, withImage } from "../../components/plan/guestFacts";
 import type { PodPlan } from "../../components/plan/podPlan";
@@ -76,7 +77,8 @@ export async function planGuestInputs(image: GuestImage, guest: PodPlan["guests"
         uri: LOCAL_URI,
         name: guest.domainName,
         xml,
-        pinning: describePinning(parseCputune(xml)),
+        cputune: cputuneOf(guest),
+        pinning: describePinning(cputuneOf(guest)),
         facts: withImage(guestFacts(guest, accel), image.hash),
         consoleLog,
         readyPattern: `NFVKIT-READY name=${guest.name}`,

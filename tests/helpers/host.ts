@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 
 export const LOCAL_URI = "qemu:///system";
 

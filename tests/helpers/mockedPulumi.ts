@@ -5,7 +5,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { parseCputune } from "../../components/libvirt/cputune";
 
 export interface Registered {
     type: string;
@@ -36,7 +35,7 @@ export function recordResources(project: string, stack = "unit"): Registered[] {
                         ...args.inputs,
                         uuid: `${args.name}-uuid`,
                         bootSeconds: 2.5,
-                        observedVcpuPins: args.inputs.xml ? parseCputune(args.inputs.xml).vcpuPins : undefined,
+                        observedVcpuPins: args.inputs.cputune?.vcpuPins,
                     },
                 };
             },

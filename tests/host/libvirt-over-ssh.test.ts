@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { SshHostAccess } from "../../components/host/access";
-import { virsh, VirshError } from "../../components/libvirt/virsh";
+import { HostCommandError, isNoDomain, virsh } from "../../components/host/access";
 import { realTest } from "../helpers/realParts";
 import { sshdAvailable, startSshd } from "../helpers/sshd";
 
@@ -36,15 +36,15 @@ test("virsh over SSH refuses a host whose key is not the pinned one", async (t) 
     const a = new SshHostAccess({ kind: "ssh", host: sshd.host, port: sshd.port, privateKey: sshd.privateKey, knownHosts: sshd.otherHostKey });
     t.teardown(() => a.close());
     const uri = await a.libvirtUri();
-    const err = await t.throwsAsync(virsh(uri, ["uri"], { timeoutMs: 30_000 }), { instanceOf: VirshError });
+    const err = await t.throwsAsync(virsh(uri, ["uri"], { timeoutMs: 30_000 }), { instanceOf: HostCommandError });
     t.is(err!.uri, uri);
     t.regex(err!.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
     t.is(sshd.acceptedLogins(), 0);
 });
 
-test("a local virsh failure is a VirshError with the URI and libvirt's words", async (t) => {
-    const err = await t.throwsAsync(virsh("qemu:///system", ["dominfo", "nfvkit-no-such-domain"]), { instanceOf: VirshError });
-    t.true(err!.isNoDomain);
+test("a local virsh failure is a HostCommandError with the URI and libvirt's words", async (t) => {
+    const err = await t.throwsAsync(virsh("qemu:///system", ["dominfo", "nfvkit-no-such-domain"]), { instanceOf: HostCommandError });
+    t.true(isNoDomain(err));
     t.is(err!.message, "virsh -c qemu:///system dominfo nfvkit-no-such-domain failed with exit code 1: error: failed to get domain 'nfvkit-no-such-domain'");
     t.is(err!.host, "local");
 });

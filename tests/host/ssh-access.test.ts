@@ -8,7 +8,8 @@ import type { ExecutionContext } from "ava";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { HostCommandError, HostFileError, HostTargetError, SshHostAccess, hostAccess, closeHostAccesses, type SshTarget } from "../../components/host/access";
+import { ProblemListError } from "../../components/spec/problems";
+import { HostCommandError, HostFileError, SshHostAccess, hostAccess, closeHostAccesses, type SshTarget } from "../../components/host/access";
 import { realTest } from "../helpers/realParts";
 import { sshdAvailable, startSshd, type TestSshd } from "../helpers/sshd";
 
@@ -185,7 +186,7 @@ test("a host with no pinned key is refused, never learned", async (t) => {
     t.is(err!.failure, "host-key-unknown");
     t.regex(err!.message, /no pinned host key matches lab-t .*Pin it: ssh-keyscan -p 2222 /);
     t.is(sshd.acceptedLogins(), 0);
-    t.throws(() => access(t, sshd, { knownHosts: "" }), { instanceOf: HostTargetError, message: /knownHosts "" pins no host key for lab-t/ });
+    t.throws(() => access(t, sshd, { knownHosts: "" }), { instanceOf: ProblemListError, message: /knownHosts: pins no host key for lab-t, .*\(got ""\)/ });
 });
 
 test("unsafe host and user values are refused before ssh runs", (t) => {
@@ -194,10 +195,10 @@ test("unsafe host and user values are refused before ssh runs", (t) => {
         privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
         knownHosts: "h ssh-ed25519 AAAA",
     };
-    const bad = (over: Partial<SshTarget>) => t.throws(() => new SshHostAccess({ ...base, host: "lab-1", ...over }), { instanceOf: HostTargetError });
+    const bad = (over: Partial<SshTarget>) => t.throws(() => new SshHostAccess({ ...base, host: "lab-1", ...over }), { instanceOf: ProblemListError });
     t.is(
         bad({ host: "-oProxyCommand=touch /tmp/pwned" })!.message,
-        `host access: host "-oProxyCommand=touch /tmp/pwned" is not a host name or IP address (a leading '-', whitespace or shell characters could be read as ssh options or commands). Fix: give a DNS name or an IP address, e.g. lab-1.example or 10.0.0.7`,
+        `host access has 1 problem:\nhost: is not a host name or IP address (a leading '-', whitespace or shell characters could be read as ssh options or commands) (got "-oProxyCommand=touch /tmp/pwned"). Fix: give a DNS name or an IP address, e.g. lab-1.example or 10.0.0.7`,
     );
     bad({ host: "lab 1" });
     bad({ host: "lab;reboot" });
@@ -205,7 +206,7 @@ test("unsafe host and user values are refused before ssh runs", (t) => {
     bad({ user: "-oProxyCommand=x" });
     bad({ user: "root@evil" });
     bad({ port: 0 });
-    t.regex(bad({ privateKey: "hostKeyLab1" })!.message, /privateKey "<hidden>" does not hold a private key/);
+    t.regex(bad({ privateKey: "hostKeyLab1" })!.message, /privateKey: does not hold a private key \(got \(a secret, not shown\)\)/);
     t.false(fs.existsSync("/tmp/pwned"));
 });
 

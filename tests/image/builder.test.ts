@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { guestPath, orderModules, parseLdd } from "../../guest-images/closure";
 import { writeCpio } from "../../guest-images/cpio";
 import { parseRecipe, RecipeError } from "../../guest-images/recipe";
+import { formatProblem } from "../../components/spec/problems";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", name), "utf8");
 /** Fixture files start with one `#` line naming the command that produced them. */
@@ -56,20 +57,20 @@ test("recipe errors list every bad field with its YAML path, the value and the f
         "extra: 1",
     ].join("\n");
     const err = t.throws(() => parseRecipe(text, "recipe.yaml"), { instanceOf: RecipeError });
-    t.deepEqual(err.problems, [
-        { path: "extra", reason: "is not a recipe field; the fields are kernel, modules, tools, extraLibraries and programs" },
-        { path: "kernel.package", reason: 'must be a Debian package name such as linux-image-rt-amd64; got "Linux_Image"' },
-        { path: "modules[1]", reason: "must be a kernel module name such as virtio_console; got 7" },
-        { path: "tools[0].package", reason: "must be the Debian package that ships the tool, such as rt-tests; got undefined" },
-        { path: "tools[1].path", reason: 'must be an absolute path such as /usr/bin/cyclictest, or be left out; got "usr/bin/oslat"' },
-        { path: "tools", reason: "must include {name: busybox, package: busybox-static}: busybox is the guest's shell and init" },
+    t.deepEqual(err.problems.map(formatProblem), [
+        "extra: is not a recipe field (got 1). Fix: remove it; the fields are kernel, modules, tools, extraLibraries and programs",
+        'kernel.package: must be a Debian package name (got "Linux_Image"). Fix: write e.g. linux-image-rt-amd64',
+        "modules[1]: must be a kernel module name (got 7). Fix: write e.g. virtio_console",
+        "tools[0].package: must be the Debian package that ships the tool (got nothing). Fix: write e.g. rt-tests",
+        'tools[1].path: must be an absolute path (got "usr/bin/oslat"). Fix: write e.g. /usr/bin/cyclictest, or leave it out',
+        "tools: has no busybox, which is the guest's shell and init (got nothing). Fix: add {name: busybox, package: busybox-static}",
     ]);
-    t.regex(err.message, /^recipe\.yaml: invalid guest image recipe:\n  - extra: /);
+    t.regex(err.message, /^guest image recipe recipe\.yaml has 6 problems:\nextra: /);
 });
 
 test("recipe that is not YAML names the document", (t) => {
     const err = t.throws(() => parseRecipe("kernel: [", "r.yaml"), { instanceOf: RecipeError });
-    t.is(err.problems[0].path, "(document)");
+    t.is(err.problems[0].path, "");
     t.regex(err.problems[0].reason, /^is not valid YAML: /);
 });
 

@@ -25,7 +25,7 @@ import * as path from "node:path";
 import type { ExecutionContext } from "ava";
 import * as yaml from "js-yaml";
 import { closeHostAccesses, hostAccess, libvirtUri } from "../../components/host/access";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { migrationChartName } from "../../components/probes/kinds/migration/report";
 import type { MigrationLeg, MigrationResult } from "../../components/probes/kinds/migration/types";
 import { runProbePipeline } from "../../components/probes/pipeline";

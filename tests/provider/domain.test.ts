@@ -13,7 +13,7 @@ import { ensureGuestImage } from "../../guest-images/build";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainOutputs } from "../../components/libvirt/domainOperations";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
 

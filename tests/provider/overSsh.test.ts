@@ -14,7 +14,7 @@ import { closeHostAccesses, type SshTarget } from "../../components/host/access"
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainOutputs } from "../../components/libvirt/domainOperations";
 import * as shm from "../../components/libvirt/shmOperations";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { ensureGuestImage } from "../../guest-images/build";
 import { hugepages2M, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 import { realTest } from "../helpers/realParts";

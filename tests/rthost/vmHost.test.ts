@@ -23,7 +23,7 @@ import { LAB_RT_CONFIG, vmLab } from "../../tools/lab/vm/cli";
 import { runKitCommand } from "../helpers/engineRun";
 import { runPulumi, stackOutputs } from "../../tools/cli/engine";
 import { libvirtUri } from "../../components/host/access";
-import { virsh } from "../../components/libvirt/virsh";
+import { virsh } from "../../components/host/access/virsh";
 import { guestExec } from "../../components/libvirt/guestAgent";
 import { realTest } from "../helpers/realParts";
 

@@ -134,7 +134,7 @@ test("a migration to a remote host the kit cannot reach (no ssh:) is refused: it
     const pod = labPod();
     pod.hosts.push(host("lab-3", { ssh: undefined }));
     t.deepEqual(problems(pod, { migration: [{ guest: "vnf", to: "lab-3" }] }), [
-        "nfv-testpod:probes.migration[0].to: is a remote host without ssh: access, and the migration probe works on it (its hugepages, its libvirt) over SSH with pinned keys",
+        "hosts[2].ssh: is needed: host lab-3 is remote (qemu+ssh://root@lab-3/system) and is a migration destination, so the kit makes room in its hugepage pool and checks the guest's pins there over SSH",
     ]);
 });
 

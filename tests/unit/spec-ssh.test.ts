@@ -23,7 +23,7 @@ test("ssh given in full", (t) => {
 test("a private key pasted into the spec is refused, with the fix", (t) => {
     const err = t.throws(() => resolvePod(pod({ privateKeySecret: "-----BEGIN OPENSSH PRIVATE KEY-----" }), { namePrefix: "t" }), { instanceOf: PodSpecError });
     t.deepEqual(err!.problems.map(formatProblem), [
-        'hosts[0].ssh.privateKeySecret: is not a config key name (the key itself never goes in the spec) (got "-----BEGIN OPENSSH PRIVATE KEY-----"). Fix: name a secret config key, e.g. hostKeyLab1, set with pulumi config set --secret hostKeyLab1 < ~/.ssh/id_ed25519',
+        "hosts[0].ssh.privateKeySecret: is not a config key name (the key itself never goes in the spec) (got a private key). Fix: name a secret config key, e.g. hostKeyLab1, set with pulumi config set --secret hostKeyLab1 < ~/.ssh/id_ed25519",
     ]);
 });
 

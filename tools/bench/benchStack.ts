@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { commandFailure } from "../../components/host/access/errors";
 import { pulumiEnv } from "../cli/engine";
 
 /** The name in the project's Pulumi.yaml: a bench stack belongs to the kit's own project. */
@@ -32,7 +33,7 @@ export function initStack(stack: string, scratch: string, config: Record<string,
         removeStack(stack, scratch, project);
         r = pulumiSync(["stack", "init", stack, "--non-interactive"], scratch);
     }
-    if (r.status !== 0) throw new Error(`pulumi stack init ${stack} failed: ${r.out}`);
+    if (r.status !== 0) throw commandFailure("local", ["pulumi", "stack", "init", stack], { exitCode: r.status, stderr: r.out });
     const configFile = path.join(scratch, `Pulumi.${stack}.yaml`);
     const salted = (yaml.load(readFileSync(configFile, "utf8")) ?? {}) as Record<string, unknown>;
     writeFileSync(configFile, yaml.dump({ ...salted, config }, { lineWidth: -1 }));
@@ -42,7 +43,8 @@ export function initStack(stack: string, scratch: string, config: Record<string,
 /** Removes the stack with `--force` (a preview bench's stack holds nothing; an up bench destroys first). */
 export function removeStack(stack: string, cwd: string, project = PROJECT_NAME): void {
     const r = pulumiSync(["stack", "rm", stack, "--yes", "--force"], cwd);
-    if (r.status !== 0 && !/no stack named/i.test(r.out)) throw new Error(`pulumi stack rm ${stack} failed: ${r.out}`);
+    if (r.status !== 0 && !/no stack named/i.test(r.out))
+        throw commandFailure("local", ["pulumi", "stack", "rm", stack], { exitCode: r.status, stderr: r.out });
     // The file backend keeps a backup of a removed stack and its empty lock folder; a throwaway stack needs neither.
     const backend = pulumiEnv().PULUMI_BACKEND_URL ?? "";
     if (backend.startsWith("file://")) {
@@ -69,6 +71,7 @@ export interface StateResource {
 /** The resources in the stack's state. */
 export function stateResources(stack: string, cwd: string): StateResource[] {
     const r = spawnSync("pulumi", ["stack", "export", "--stack", stack], { cwd, env: pulumiEnv(), encoding: "utf8", maxBuffer: 256 << 20 });
-    if (r.status !== 0) throw new Error(`pulumi stack export ${stack} failed: ${r.stderr}`);
+    if (r.status !== 0)
+        throw commandFailure("local", ["pulumi", "stack", "export", "--stack", stack], { exitCode: r.status, signal: r.signal, stderr: r.stderr });
     return JSON.parse(r.stdout).deployment?.resources ?? [];
 }

@@ -13,6 +13,7 @@ import { checkMigrationSettings } from "../../components/probes/kinds/migration/
 import type { MigrationLeg } from "../../components/probes/kinds/migration/types";
 import { runProbePipeline } from "../../components/probes/pipeline";
 import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
+import { ProblemListError } from "../../components/spec/problems";
 import { projectRoot, runPulumi } from "../cli/engine";
 
 /** The parameter sets compared. `baseline` is QEMU's and libvirt's defaults, as the issue's feasibility run had them. */
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
             [{ ...entry, from: entry.from || undefined, roundTrips: trips, workload, ...PARAMETER_SETS[name] }],
             "bench",
         );
-        if (problems.length > 0) throw new Error(`set ${name}: ${problems.map((p) => `${p.path}: ${p.reason}`).join("; ")}`);
+        if (problems.length > 0) throw new ProblemListError(problems, `parameter set ${name}`);
         // Only the migration: no latency probes, no inter-VM probe.
         const outcome = await runProbePipeline(
             {

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { commandFailure } from "../../components/host/access/errors";
 import { projectRoot, pulumiEnv } from "../cli/engine";
 import { initStack, PROJECT_NAME, removeStack, stateResources } from "./benchStack";
 import { watchTree, type TreeUsage } from "./processTree";
@@ -104,7 +105,12 @@ export async function benchPreview(opts: PreviewBenchOptions): Promise<PreviewMe
         });
         const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
         const usage = watcher.stop();
-        if (code !== 0) throw new Error(`pulumi preview --stack ${stack} failed (exit ${code}):\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`);
+        if (code !== 0)
+            throw commandFailure("local", ["pulumi", "preview", "--stack", stack], {
+                exitCode: code,
+                stdout: stdout.slice(-4000),
+                stderr: stderr.slice(-4000),
+            });
 
         let toCreate = Number(/(\d+) to create/.exec(stdout)?.[1] ?? NaN);
         if (opts.jsonFile) {

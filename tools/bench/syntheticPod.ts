@@ -3,6 +3,7 @@
  * its topology, CPU split, hugepage pools and accelerator, so the program asks
  * no libvirt daemon anything. Pure: size in, pod spec out.
  */
+import { ProblemListError, type SpecProblem } from "../../components/spec/problems";
 import type { GuestSpec, HostSpec, LinkSpec, PodSpec } from "../../components/spec/types";
 
 /** How big a synthetic pod is. */
@@ -84,15 +85,26 @@ function syntheticHost(name: string, guestsPerNode: number): HostSpec {
 export function syntheticPod(size: SyntheticPodSize): PodSpec {
     const guestsPerHost = size.guestsPerHost ?? 8;
     const linksPerHost = size.linksPerHost ?? Math.floor(guestsPerHost / 2);
-    if (!Number.isInteger(size.hosts) || size.hosts < 1) throw new Error(`syntheticPod: hosts must be a whole number ≥ 1 (got ${size.hosts})`);
+    const problems: SpecProblem[] = [];
+    if (!Number.isInteger(size.hosts) || size.hosts < 1)
+        problems.push({ path: "hosts", value: size.hosts, reason: "must be a whole number ≥ 1", fix: "give e.g. 16" });
     if (!Number.isInteger(guestsPerHost) || guestsPerHost < 2 || guestsPerHost > 8 || guestsPerHost % 2 !== 0) {
-        throw new Error(`syntheticPod: guestsPerHost must be 2, 4, 6 or 8 (got ${guestsPerHost}): a host has room for 4 guests per NUMA node`);
+        problems.push({
+            path: "guestsPerHost",
+            value: guestsPerHost,
+            reason: "must be 2, 4, 6 or 8: a host has room for 4 guests per NUMA node",
+            fix: "give e.g. 8",
+        });
     }
     if (!Number.isInteger(linksPerHost) || linksPerHost < 0 || linksPerHost > guestsPerHost / 2) {
-        throw new Error(
-            `syntheticPod: linksPerHost must be between 0 and guestsPerHost / 2 = ${guestsPerHost / 2} (got ${linksPerHost}): links join disjoint guest pairs`,
-        );
+        problems.push({
+            path: "linksPerHost",
+            value: linksPerHost,
+            reason: `must be between 0 and guestsPerHost / 2 = ${guestsPerHost / 2}: links join disjoint guest pairs`,
+            fix: `give at most ${Math.floor(guestsPerHost / 2)}`,
+        });
     }
+    if (problems.length > 0) throw new ProblemListError(problems, "synthetic pod size");
     const hostWidth = String(size.hosts - 1).length;
     const hosts: HostSpec[] = [];
     const guests: GuestSpec[] = [];

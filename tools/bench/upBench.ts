@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { commandFailure } from "../../components/host/access/errors";
 import { projectRoot, pulumiEnv } from "../cli/engine";
 import type { TimingSpan } from "../../components/timing";
 import { initStack, removeStack, stateResources, type StateResource } from "./benchStack";
@@ -70,7 +71,7 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
         child.on("close", (code) => {
             const seconds = Number(process.hrtime.bigint() - started) / 1e9;
             if (code === 0) resolve({ seconds, output });
-            else reject(new Error(`${command} ${args.join(" ")} failed (exit ${code}):\n${output.slice(-4000)}`));
+            else reject(commandFailure("local", [command, ...args], { exitCode: code, stderr: output.slice(-4000) }));
         });
     });
 }

@@ -39,6 +39,7 @@ import { countByType } from "../bench/floorGraph";
 import { benchUp } from "../bench/upBench";
 import { benchRing, formatRingBench } from "../bench/ringBench";
 import { defaultTarget, formatBreakdown, formatComparisons, formatGrowth, formatMeasurements, formatProfile, formatVerdict, median } from "../bench/report";
+import { ProblemListError, type SpecProblem } from "../../components/spec/problems";
 import { projectRoot } from "./engine";
 
 type BenchPart = "up" | "preview" | "sizes" | "ring";
@@ -66,28 +67,41 @@ const GUESTS_PER_HOST = 8;
 
 function parseArgs(argv: string[]): BenchArgs {
     const args: BenchArgs = { parts: [], runs: 3, ringSeconds: 2, guestComponents: false, floorInputs: "string", hosts: [16, 32, 64], profile: "on-miss" };
+    // Every bad argument at once, in the kit's one shape for bad input.
+    const problems: SpecProblem[] = [];
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "up" || a === "preview" || a === "sizes" || a === "ring") args.parts.push(a);
         else if (a === "--guest-components") args.guestComponents = true;
         else if (a === "--floor-inputs") {
             const what = argv[++i];
-            if (what !== "string" && what !== "kit") throw new Error(`--floor-inputs: expected string or kit (got ${JSON.stringify(what)})`);
-            args.floorInputs = what;
+            if (what === "string" || what === "kit") args.floorInputs = what;
+            else problems.push({ path: "--floor-inputs", value: what, reason: "is not a floor input kind", fix: "write string or kit" });
         } else if (a === "--runs") {
             const n = Number(argv[++i]);
-            if (!Number.isInteger(n) || n < 1) throw new Error(`--runs: expected a whole number ≥ 1, e.g. 3 (got ${JSON.stringify(argv[i])})`);
+            if (!Number.isInteger(n) || n < 1)
+                problems.push({ path: "--runs", value: argv[i], reason: "must be a whole number ≥ 1", fix: "write e.g. --runs 3" });
             args.runs = n;
             args.runsGiven = n;
         } else if (a === "--seconds") {
             const n = Number(argv[++i]);
             if (!Number.isFinite(n) || n <= 0 || n > 3600)
-                throw new Error(`--seconds: expected seconds of traffic per ring run, e.g. 2 (got ${JSON.stringify(argv[i])})`);
+                problems.push({
+                    path: "--seconds",
+                    value: argv[i],
+                    reason: "must be seconds of traffic per ring run, above 0 and at most 3600",
+                    fix: "write e.g. --seconds 2",
+                });
             args.ringSeconds = n;
         } else if (a === "--hosts") {
             const list = (argv[++i] ?? "").split(",").map(Number);
             if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
-                throw new Error(`--hosts: expected a comma-separated list of whole numbers ≥ 1, e.g. 16,32,64 (got ${JSON.stringify(argv[i])})`);
+                problems.push({
+                    path: "--hosts",
+                    value: argv[i],
+                    reason: "must be a comma-separated list of whole numbers ≥ 1",
+                    fix: "write e.g. --hosts 16,32,64",
+                });
             }
             args.hosts = [...new Set(list)].sort((x, y) => x - y);
         } else if (a === "--profile") args.profile = "always";
@@ -97,13 +111,22 @@ function parseArgs(argv: string[]): BenchArgs {
         else if (a === "--stack") {
             const name = argv[++i] ?? "";
             if (!/^[a-z][a-z0-9-]{0,30}$/.test(name))
-                throw new Error(`--stack: expected a short stack name of a-z, 0-9 and -, e.g. bench-up-alice (got ${JSON.stringify(name)})`);
+                problems.push({
+                    path: "--stack",
+                    value: name,
+                    reason: "is not a short stack name of a-z, 0-9 and -",
+                    fix: "write e.g. --stack bench-up-alice",
+                });
             args.upStack = name;
         } else
-            throw new Error(
-                `unknown argument ${a}; use: [up] [preview] [sizes] [ring] --runs N  --seconds S  --guest-components  --floor-inputs string|kit  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"  --stack NAME`,
-            );
+            problems.push({
+                path: "",
+                value: a,
+                reason: "is not an argument of npm run bench",
+                fix: 'use [up] [preview] [sizes] [ring] --runs N  --seconds S  --guest-components  --floor-inputs string|kit  --hosts 16,32,64  --profile  --no-profile  --json FILE  --node-options "FLAGS"  --stack NAME',
+            });
     }
+    if (problems.length > 0) throw new ProblemListError(problems, "npm run bench arguments");
     if (args.parts.length === 0) args.parts = ["up", "preview"];
     return args;
 }

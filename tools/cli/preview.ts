@@ -2,19 +2,18 @@
  * `npm run preview -- --stack <name> [--comment <file>] [--config-file <file>]`
  *
  * What a change to a stack would do, as a pull request comment: the stack is
- * validated (the same validateStack as `pulumi up`), planned, and previewed by
- * the real engine (`pulumi preview --json`, which creates nothing), and the
+ * loaded as `pulumi up` loads it (loadStack: its hosts reached through their
+ * pinned access, the same validation, the same plan), and previewed by the
+ * real engine (`pulumi preview --json`, which creates nothing), and the
  * engine's steps are told in guest terms (components/preview/). Writes the
  * Markdown to <file>, or to stdout without --comment. Exits 1 when the stack
  * has problems or the engine's preview fails; the comment then says why.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { HostFacts } from "../../components/host/facts";
 import { podChanges, readEnginePreview, renderPreviewComment, type EnginePreview, type PreviewCommentInput } from "../../components/preview";
-import { configNamespace, discoverableSpec, validateStack, type StackFile } from "../../components/validate";
-import { readStackFileAt } from "./stackFileOnDisk";
 import { projectRoot, runPulumi, selectStack } from "./engine";
+import { loadCommandStack } from "./stack";
 
 interface Options {
     stack: string;
@@ -52,32 +51,24 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function preview(opts: Options): Promise<{ markdown: string; ok: boolean }> {
-    const file = opts.configFile ?? path.join(projectRoot, "stacks", `Pulumi.${opts.stack}.yaml`);
+    const done = (input: PreviewCommentInput, ok: boolean) => ({ markdown: renderPreviewComment(input), ok });
+    // The same load as the program's: prefix <project>-<stack>, hosts reached through their pinned access, one validation.
+    const checked = await loadCommandStack(opts.stack, { configFile: opts.configFile });
+    try {
+        return await previewLoaded(opts, checked, done);
+    } finally {
+        await checked.close();
+    }
+}
+
+async function previewLoaded(
+    opts: Options,
+    checked: Awaited<ReturnType<typeof loadCommandStack>>,
+    done: (input: PreviewCommentInput, ok: boolean) => { markdown: string; ok: boolean },
+): Promise<{ markdown: string; ok: boolean }> {
+    const file = checked.file ?? opts.configFile ?? opts.stack;
     const shownFile = path.isAbsolute(file) && file.startsWith(`${projectRoot}/`) ? path.relative(projectRoot, file) : file;
     const base: PreviewCommentInput = { stack: opts.stack, file: shownFile, problems: [] };
-    const done = (input: PreviewCommentInput, ok: boolean) => ({ markdown: renderPreviewComment(input), ok });
-
-    let source: StackFile;
-    try {
-        source = readStackFileAt(file);
-    } catch (err) {
-        const problem = { path: "", value: undefined, shown: "no file", reason: `cannot be read: ${(err as Error).message}`, fix: "give the stack's file" };
-        return done({ ...base, problems: [problem] }, false);
-    }
-    if (source.problems.length > 0) return done({ ...base, problems: source.problems }, false);
-
-    // The same names and checks as the program: prefix <project>-<stack>, host facts read the same way.
-    const project = /^name:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"))?.[1] ?? "nfv-testpod";
-    const spec = source.config[`${configNamespace}:pod`];
-    const hostFacts = spec === undefined ? {} : await discover(spec);
-    const checked = validateStack({
-        config: source.config,
-        secretKeys: source.secretKeys,
-        hostFacts,
-        namePrefix: `${project}-${opts.stack}`,
-        kind: source.kind,
-        lineOf: source.lineOf,
-    });
     if (checked.problems.length > 0 || !checked.plan) return done({ ...base, problems: checked.problems }, false);
     const planned: PreviewCommentInput = { ...base, plan: checked.plan, probes: checked.probes, targets: checked.targets, gate: checked.gate };
 
@@ -87,7 +78,7 @@ async function preview(opts: Options): Promise<{ markdown: string; ok: boolean }
     } catch (err) {
         return done({ ...planned, engineErrors: [(err as Error).message.trim()] }, false);
     }
-    const run = await runPulumi(["preview", "--json", "--stack", opts.stack, ...(opts.configFile ? ["--config-file", opts.configFile] : [])]);
+    const run = await runPulumi(["preview", "--json", "--stack", opts.stack, ...checked.configArgs]);
     let engine: EnginePreview | undefined;
     let unreadable = "";
     try {
@@ -110,11 +101,6 @@ function engineErrorLines(stderr: string, stdout: string): string[] {
         .filter((l) => l !== "" && !l.startsWith("warning: using pulumi-"));
     const errors = lines.filter((l) => l.startsWith("error:"));
     return [...errors, ...lines.filter((l) => !l.startsWith("error:"))].slice(0, 20);
-}
-
-async function discover(spec: unknown): Promise<Record<string, HostFacts>> {
-    const { discoverHosts } = await import("../../components/host/discover");
-    return discoverHosts(discoverableSpec(spec), { log: (line) => console.error(line) });
 }
 
 main(process.argv.slice(2)).then(

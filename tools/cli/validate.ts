@@ -1,68 +1,78 @@
 /**
  * `npm run validate -- <stack file or spec file> [--offline] [--prefix <name>]`
+ * `npm run validate -- --stack <name> [--offline]`
  *
  * Checks a stack the way `pulumi up` does, without creating anything: the
- * same validateStack over the same config, so both report the same problems.
- * Prints every problem with its line in the file and exits 1, or prints the
- * placement table and exits 0. A Pulumi stack file holds the spec under
- * `config: nfv-testpod:pod`; any other YAML file is taken as a bare spec.
- * Hosts without a declared topology are asked for it over libvirt unless
- * --offline is given.
+ * same loader (loadStack) reaches the same hosts through their pinned access
+ * and runs the same validation, so both report the same problems. Prints
+ * every problem with its line in the file and exits 1, or prints the
+ * placement table and what was read on each host (kernel, accelerator,
+ * memory locking, SR-IOV PFs) and exits 0. A Pulumi stack file holds the spec
+ * under `config: nfv-testpod:pod`; any other YAML file is taken as a bare
+ * spec. `--stack lab` checks the lab stack with the lab's generated config,
+ * as `npm run up -- --stack lab` runs it. --offline reaches no host: facts
+ * come from the spec alone.
  */
-import * as path from "node:path";
 import { formatPlacementTable } from "../../components/plan/placement";
 import { countProblems } from "../../components/spec/problems";
 import type { HostFacts } from "../../components/host/facts";
-import { configNamespace, discoverableSpec, formatProblemLine, validateStack, type StackFile } from "../../components/validate";
-import { readStackFileAt } from "./stackFileOnDisk";
+import { formatProblemLine } from "../../components/validate";
+import { loadCommandStack } from "./stack";
+
+const usage = "usage: npm run validate -- <stack file or spec file> | --stack <name>  [--offline] [--prefix <name prefix>]";
 
 async function main(argv: string[]): Promise<number> {
     const args = [...argv];
     const offline = args.includes("--offline");
-    const prefixAt = args.indexOf("--prefix");
-    const prefixArg = prefixAt >= 0 ? args[prefixAt + 1] : undefined;
-    const files = args.filter((a, i) => !a.startsWith("--") && (prefixAt < 0 || i !== prefixAt + 1));
-    if (files.length !== 1) {
-        console.error("usage: tsx tools/cli/validate.ts <stack file or spec file> [--offline] [--prefix <name prefix>]");
+    const valueOf = (flag: string) => (args.indexOf(flag) >= 0 ? args[args.indexOf(flag) + 1] : undefined);
+    const prefixArg = valueOf("--prefix");
+    const stackArg = valueOf("--stack");
+    const flagValues = new Set([prefixArg, stackArg].filter((v) => v !== undefined));
+    const files = args.filter((a) => !a.startsWith("--") && !flagValues.has(a));
+    if (files.length + (stackArg === undefined ? 0 : 1) !== 1 || (args.includes("--prefix") && prefixArg === undefined)) {
+        console.error(usage);
         return 2;
     }
-    const file = files[0];
-    let source: StackFile;
+    const loaded = await loadCommandStack(stackArg ?? files[0], { offline, namePrefix: prefixArg });
     try {
-        source = readStackFileAt(file);
-    } catch (err) {
-        console.error(`${file}: cannot read: ${(err as Error).message}`);
-        return 2;
+        const shown = loaded.file ?? stackArg ?? files[0];
+        if (loaded.problems.length > 0 || !loaded.plan) return report(shown, loaded.problems);
+        const pod = loaded.plan;
+        const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+        console.log(`${shown}: valid (${count(pod.hosts.length, "host")}, ${count(pod.guests.length, "guest")}, ${count(pod.links.length, "link")})\n`);
+        console.log(formatPlacementTable(pod.placement));
+        console.log("");
+        for (const guest of pod.guests) {
+            console.log(
+                `${guest.name}: domain ${guest.domainName}, ${guest.memory.mebibytes} MiB on node ${guest.numaNode} (${guest.pageSize.kibibytes === 4 ? "4K pages" : `${guest.pageSize.kibibytes} KiB hugepages`}), kernel args: ${guest.kernelArgs.join(" ") || "(none)"}`,
+            );
+        }
+        const reached = Object.entries(loaded.hostFacts).filter(([host]) => loaded.access[host] !== undefined);
+        if (reached.length > 0) {
+            console.log("");
+            for (const [host, facts] of reached) console.log(describeHost(host, facts, loaded.sshTargets[host]));
+        }
+        return 0;
+    } finally {
+        await loaded.close();
     }
-    if (source.problems.length > 0) return report(file, source.problems);
+}
 
-    const stack = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];
-    const namePrefix =
-        prefixArg ??
-        `nfv-testpod-${
-            stack ??
-            path
-                .basename(file)
-                .replace(/\.ya?ml$/, "")
-                .replace(/[^A-Za-z0-9_-]/g, "-")
-        }`;
-    const spec = source.config[`${configNamespace}:pod`];
-    const hostFacts = offline || spec === undefined ? {} : await discover(spec, (line) => console.error(line));
-
-    const checked = validateStack({ config: source.config, secretKeys: source.secretKeys, hostFacts, namePrefix, kind: source.kind, lineOf: source.lineOf });
-    if (checked.problems.length > 0 || !checked.plan) return report(file, checked.problems);
-    const pod = checked.plan;
-    console.log(
-        `${file}: valid (${pod.hosts.length} host${pod.hosts.length === 1 ? "" : "s"}, ${pod.guests.length} guest${pod.guests.length === 1 ? "" : "s"}, ${pod.links.length} link${pod.links.length === 1 ? "" : "s"})\n`,
-    );
-    console.log(formatPlacementTable(pod.placement));
-    console.log("");
-    for (const guest of pod.guests) {
-        console.log(
-            `${guest.name}: domain ${guest.domainName}, ${guest.memory.mebibytes} MiB on node ${guest.numaNode} (${guest.pageSize.kibibytes === 4 ? "4K pages" : `${guest.pageSize.kibibytes} KiB hugepages`}), kernel args: ${guest.kernelArgs.join(" ") || "(none)"}`,
+/** What was read on a host, in the words of the readiness table. */
+function describeHost(host: string, facts: HostFacts, ssh: { user?: string; host: string; port?: number } | undefined): string {
+    const via = ssh ? `over SSH ${ssh.user ?? "root"}@${ssh.host}:${ssh.port ?? 22}` : "this machine";
+    const lines = [`host ${host} (${via}):`];
+    if (facts.kernel)
+        lines.push(
+            `  kernel ${facts.kernel.release}${facts.kernel.realtime || /PREEMPT_RT/.test(facts.kernel.version) ? " (PREEMPT_RT)" : " (not PREEMPT_RT)"}`,
         );
+    lines.push(`  ${facts.accel.reason}`);
+    if (facts.memoryLocking) lines.push(`  memory locking: ${facts.memoryLocking.supported ? "yes" : "no"} (${facts.memoryLocking.reason})`);
+    if (facts.pfs) {
+        const pfs = facts.pfs.map((p) => `${p.name} (${p.driver}, ${p.pciAddress}, ${p.totalVfs} VFs, node ${p.numaNode})`);
+        lines.push(`  SR-IOV PFs: ${pfs.join(", ") || "none"}`);
     }
-    return 0;
+    return lines.join("\n");
 }
 
 function report(file: string, problems: Parameters<typeof formatProblemLine>[0][]): number {
@@ -71,16 +81,10 @@ function report(file: string, problems: Parameters<typeof formatProblemLine>[0][
     return 1;
 }
 
-async function discover(spec: unknown, log: (line: string) => void): Promise<Record<string, HostFacts>> {
-    // Loaded lazily: --offline runs need no libvirt client at all.
-    const { discoverHosts } = await import("../../components/host/discover");
-    return discoverHosts(discoverableSpec(spec), { log });
-}
-
 main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (err) => {
-        console.error(err instanceof Error ? err.stack : err);
+        console.error(err instanceof Error ? err.message : err);
         process.exitCode = 2;
     },
 );

@@ -14,7 +14,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalHostAccess } from "../../components/host/access";
-import { readStackFile } from "../../components/validate";
+import { loadStack } from "../../components/stack";
+import { formatProblemLine, readStackFile } from "../../components/validate";
 import { projectRoot, pulumiEnv } from "../cli/engine";
 import type { LabLayout } from "./layout";
 import type { LabState } from "./state";
@@ -101,6 +102,9 @@ export async function writeStackConfig(keys: LabStackKeys, log: (line: string) =
     const base = ["config", "--config-file", keys.configFile, "--stack", keys.stack];
     await pulumiRun([...base, "set", "--secret", keys.keyConfig], fs.readFileSync(keys.clientKey, "utf8"));
     for (const k of knownHostsPaths(fs.readFileSync(keys.stackFile, "utf8"), keys.hosts)) await pulumiRun([...base, "set", "--path", k.path, k.line]);
+    // Loaded as every command loads it (offline: the hosts are reached when a command runs), so a config the kit would refuse is said now.
+    const written = await loadStack(keys.configFile, { projectDir: projectRoot, offline: true });
+    for (const line of written.problems.map((p) => formatProblemLine(p, keys.configFile))) log(`lab: ${line}`);
     log(`lab: stack config with the lab key (secret) and pinned host keys: ${keys.configFile}`);
     log(`  bring the pod up with: npm run up -- --stack ${keys.stack}   (it picks this file for the ${keys.stack} stack)`);
 }

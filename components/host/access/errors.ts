@@ -1,9 +1,13 @@
 /**
- * The errors of host access. Like zx's ProcessOutput they carry what a person
- * needs to act (host, command, exit code, both streams), and like zx's
- * error.ts they turn exit codes into words.
+ * The errors of host access. A command that failed is a HostCommandError, the
+ * kit's one command-failure error: like zx's ProcessOutput it carries what a
+ * person needs to act (host, command, exit code, both streams, and the
+ * libvirt URI for virsh), and like zx's error.ts it turns exit codes into
+ * words. A host description that must not be used is bad input, reported as
+ * the kit's problem list (ProblemListError).
  */
 import { Fail } from "zx/core";
+import { ProblemListError } from "../../spec/problems";
 import { displayArgv } from "./quote";
 
 /** What went wrong, for callers that branch on it rather than on message text. */
@@ -18,7 +22,12 @@ export type HostCommandFailure =
     | "host-key-changed" // the host's key is not the pinned one
     | "host-key-unknown"; // no key is pinned for the host
 
-/** A host command that failed, or a host that could not be reached to run it. */
+/**
+ * A command that failed, or a host that could not be reached to run it:
+ * host, argv, exit code, stdout and stderr, the failure's kind and the
+ * reason in words. Every command the kit runs (on a host, virsh, the image
+ * builder's tools, the Pulumi CLI) fails with this one class.
+ */
 export class HostCommandError extends Error {
     constructor(
         /** Host name as the HostAccess calls it. */
@@ -32,11 +41,24 @@ export class HostCommandError extends Error {
         readonly failure: HostCommandFailure,
         /** The failure in words, e.g. "virsh is not installed on lab-1". */
         readonly reason: string,
+        /** The libvirt URI a virsh command talked to; unset for other commands. */
+        readonly uri?: string,
     ) {
         const said = tail(stderr) || tail(stdout);
-        super(`${displayArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`);
+        super(
+            uri === undefined
+                ? `${displayArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`
+                : virshMessage(uri, argv, exitCode, reason, said),
+        );
         this.name = "HostCommandError";
     }
+}
+
+/** `virsh -c <uri> <args> failed with exit code 1: <libvirt's words>`: the URI in full (it says which host), the options virsh always gets left out. */
+function virshMessage(uri: string, argv: readonly string[], exitCode: number | null, reason: string, said: string): string {
+    const args = argv.slice(argv.indexOf(uri) + 1);
+    const how = exitCode === null || !reason.startsWith("exit code") ? ` (${reason})` : ` with exit code ${exitCode}`;
+    return `virsh -c ${uri} ${args.join(" ")} failed${how}: ${said || "no output"}`;
 }
 
 /** A file operation on a host that failed. */
@@ -56,18 +78,32 @@ export class HostFileError extends Error {
     }
 }
 
-/** A host description that must not be used (unsafe names, no pinned key): refused before anything runs. */
-export class HostTargetError extends Error {
-    constructor(
-        /** Which field, e.g. "host" or "knownHosts". */
-        readonly field: string,
-        readonly value: string,
-        reason: string,
-        fix: string,
-    ) {
-        super(`host access: ${field} ${JSON.stringify(value)} ${reason}. Fix: ${fix}`);
-        this.name = "HostTargetError";
-    }
+/**
+ * A host description that must not be used (unsafe names, no pinned key),
+ * refused before anything runs: one problem naming the field, as every bad
+ * input is reported. `shown` stands for a value that must not be printed.
+ */
+export function hostTargetProblem(field: string, value: string, reason: string, fix: string, shown?: string): ProblemListError {
+    return new ProblemListError([{ path: field, value, reason, fix, ...(shown !== undefined ? { shown } : {}) }], "host access");
+}
+
+/** @deprecated A refused host description is a ProblemListError (see hostTargetProblem). */
+export const HostTargetError = ProblemListError;
+/** @deprecated See the value of the same name. */
+export type HostTargetError = ProblemListError;
+
+/**
+ * The HostCommandError of a command that was run some other way (a child
+ * process of its own, the Pulumi CLI) and ended badly: its exit code (null:
+ * killed by `signal`) and what it printed, in the same words as any other.
+ */
+export function commandFailure(
+    host: string,
+    argv: readonly string[],
+    ended: { exitCode: number | null; signal?: NodeJS.Signals | null; stdout?: string; stderr?: string },
+): HostCommandError {
+    const { failure, reason } = describeEnd(host, argv, { exitCode: ended.exitCode, signal: ended.signal ?? null });
+    return new HostCommandError(host, argv, ended.exitCode, ended.stdout ?? "", ended.stderr ?? "", failure, reason);
 }
 
 /** How a process ended, as the runner saw it. */

@@ -6,7 +6,8 @@
  * module at run time and gets its own cache.
  */
 import { createHash } from "node:crypto";
-import { LOCAL_LIBVIRT_URI } from "./libvirtUri";
+import { hostTargetProblem } from "./errors";
+import { isLocalLibvirtUri, LOCAL_LIBVIRT_URI } from "./libvirtUri";
 import { LocalHostAccess } from "./local";
 import { SshHostAccess } from "./ssh";
 import type { HostTarget } from "./target";
@@ -19,7 +20,7 @@ export function hostAccess(target: HostTarget = { kind: "local" }): HostAccess {
     const key = cacheKey(target);
     let access = cache.get(key);
     if (!access) {
-        access = target.kind === "local" ? new LocalHostAccess(target.name) : new SshHostAccess(target);
+        access = target.kind === "local" ? new LocalHostAccess(target.name, localUri(target)) : new SshHostAccess(target);
         cache.set(key, access);
     }
     return access;
@@ -27,8 +28,21 @@ export function hostAccess(target: HostTarget = { kind: "local" }): HostAccess {
 
 /** The libvirt URI that reaches the host's system daemon: over SSH through the host's pinned, shared connection. */
 export async function libvirtUri(target: HostTarget = { kind: "local" }): Promise<string> {
-    if (target.kind === "local") return LOCAL_LIBVIRT_URI;
-    return (hostAccess(target) as SshHostAccess).libvirtUri();
+    return hostAccess(target).libvirtUri();
+}
+
+/** A local target's libvirt URI; a remote one is refused: a remote host is reached over SSH, never through this machine's ssh setup. */
+function localUri(target: { name?: string; libvirtUri?: string }): string {
+    const uri = target.libvirtUri ?? LOCAL_LIBVIRT_URI;
+    if (!isLocalLibvirtUri(uri)) {
+        throw hostTargetProblem(
+            "libvirtUri",
+            uri,
+            `is not this machine's libvirt, so host ${target.name ?? "local"} cannot be reached as this machine`,
+            "give the host ssh: access (privateKeySecret and knownHosts); the kit reaches remote hosts only through it",
+        );
+    }
+    return uri;
 }
 
 /** Closes every cached HostAccess (connections, key files); for the end of a program or a test. */
@@ -39,7 +53,7 @@ export async function closeHostAccesses(): Promise<void> {
 }
 
 function cacheKey(t: HostTarget): string {
-    if (t.kind === "local") return `local:${t.name ?? "local"}`;
+    if (t.kind === "local") return `local:${t.name ?? "local"}:${t.libvirtUri ?? LOCAL_LIBVIRT_URI}`;
     // Hashed: a changed key or pin must give a new connection, and the key text must not sit in a map key.
     const secret = createHash("sha256")
         .update(JSON.stringify([t.privateKey, t.knownHosts, t.connectTimeoutSec, t.controlPersistSec, t.name]))

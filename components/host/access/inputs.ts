@@ -1,11 +1,11 @@
 /**
  * How a provider resource names the host it acts on: an `access` input that
- * is a HostTarget (absent: this machine). The SSH private key in it is a
- * Pulumi secret, which reaches the provider wrapped in the engine's secret
- * envelope; it is unwrapped here and nowhere else.
+ * is a HostTarget (absent: this machine, whose libvirt the resource's `uri`
+ * names). The SSH private key in it is a Pulumi secret, which reaches the
+ * provider wrapped in the engine's secret envelope; it is unwrapped here and
+ * nowhere else.
  */
-import { hostAccess, libvirtUri } from "./factory";
-import { SshHostAccess } from "./ssh";
+import { hostAccess } from "./factory";
 import type { HostTarget } from "./target";
 import type { HostAccess } from "./types";
 
@@ -24,22 +24,21 @@ export function revealSecrets<T>(value: T): T {
     return value;
 }
 
-/** The HostAccess of a resource's `access` input. */
-export function accessOf(access: HostTarget | undefined): HostAccess {
-    return hostAccess(access ? revealSecrets(access) : { kind: "local" });
+/**
+ * The HostAccess of a resource's `access` input. Without one, the resource
+ * acts on this machine, whose libvirt `uri` names (qemu:///system, or the test
+ * driver); a remote `uri` without access is refused, never reached with the
+ * user's own ssh setup.
+ */
+export function accessOf(access: HostTarget | undefined, uri?: string): HostAccess {
+    return hostAccess(access ? revealSecrets(access) : { kind: "local", ...(uri !== undefined ? { libvirtUri: uri } : {}) });
 }
 
 /**
- * The URI virsh uses for the host: the spec's own for this machine; for an SSH
- * host, one that goes through the same pinned keys and shared connection as
- * every other command to it.
+ * @deprecated Ask the HostAccess: `accessOf(access, specUri).libvirtUri()`.
+ * The URI virsh uses for the host: for an SSH host, one that goes through the
+ * same pinned keys and shared connection as every other command to it.
  */
 export async function virshUriOf(access: HostTarget | undefined, specUri: string): Promise<string> {
-    const target = access ? revealSecrets(access) : undefined;
-    return target?.kind === "ssh" ? libvirtUri(target) : specUri;
-}
-
-/** The same for a HostAccess in hand: virsh to an SSH host rides on that host's connection. */
-export async function virshUriFor(host: HostAccess | undefined, specUri: string): Promise<string> {
-    return host instanceof SshHostAccess ? host.libvirtUri() : specUri;
+    return accessOf(access, specUri).libvirtUri();
 }

@@ -9,6 +9,11 @@ import type { ResolvedSshTarget } from "./target";
 /** The URI of this machine's system daemon: it can pin and lock memory. */
 export const LOCAL_LIBVIRT_URI = "qemu:///system";
 
+/** True for a libvirt URI of this machine: its system daemon, or libvirt's test driver (previews and benches, where nothing connects). */
+export function isLocalLibvirtUri(uri: string): boolean {
+    return uri === LOCAL_LIBVIRT_URI || /^test:\/\/\//.test(uri);
+}
+
 /**
  * `qemu+ssh://user@host:port/system?...`: keyfile and known_hosts name our files,
  * no_verify=0 keeps host-key checking on, no_tty=1 because nobody can answer a prompt.

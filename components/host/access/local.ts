@@ -1,8 +1,10 @@
 /** This machine: commands through zx's `$`, files through node:fs. */
 import * as fs from "node:fs/promises";
 import { HostFileError } from "./errors";
+import { LOCAL_LIBVIRT_URI } from "./libvirtUri";
 import { DEFAULT_TIMEOUT_MS, judge, spawnArgv } from "./process";
 import type { FileStat, HostAccess, RunningCommand, RunOptions, RunResult } from "./types";
+import { virsh, type VirshOptions } from "./virsh";
 
 export class LocalHostAccess implements HostAccess {
     readonly local = true;
@@ -10,7 +12,17 @@ export class LocalHostAccess implements HostAccess {
     constructor(
         /** How messages name this machine. @default "local" */
         readonly name = "local",
+        /** This machine's libvirt daemon (LocalTarget.libvirtUri). @default "qemu:///system" */
+        private readonly uri = LOCAL_LIBVIRT_URI,
     ) {}
+
+    async libvirtUri(): Promise<string> {
+        return this.uri;
+    }
+
+    virsh(args: readonly string[], opts: Omit<VirshOptions, "host"> = {}): Promise<string> {
+        return virsh(this.uri, args, { ...opts, host: this.name });
+    }
 
     async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
         const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -17,6 +17,7 @@ import { DEFAULT_TIMEOUT_MS, endOf, judge, spawnArgv } from "./process";
 import { shJoin } from "./quote";
 import { resolveSshTarget, type ResolvedSshTarget, type SshTarget } from "./target";
 import type { FileStat, HostAccess, RunningCommand, RunOptions, RunResult } from "./types";
+import { virsh, type VirshOptions } from "./virsh";
 
 /** The files ssh is pointed at; they exist from the first command until close(). */
 export interface SshFiles {
@@ -172,6 +173,11 @@ export class SshHostAccess implements HostAccess {
     /** A libvirt URI that reaches this host's system daemon through our pinned, shared ssh connection. */
     async libvirtUri(driver = "qemu", pathPart = "/system"): Promise<string> {
         return libvirtSshUri(this.target, await this.ensureFiles(), driver, pathPart);
+    }
+
+    /** virsh on this machine, riding on the host's shared connection through libvirtUri(). */
+    async virsh(args: readonly string[], opts: Omit<VirshOptions, "host"> = {}): Promise<string> {
+        return virsh(await this.libvirtUri(), args, { ...opts, host: this.name });
     }
 
     async close(): Promise<void> {

@@ -3,13 +3,19 @@
  * any process does: a host or user value that ssh would read as an option
  * (`-oProxyCommand=...`) or that holds shell syntax is refused here.
  */
-import { HostTargetError } from "./errors";
+import { hostTargetProblem } from "./errors";
 
 /** This machine. */
 export interface LocalTarget {
     kind: "local";
     /** How messages name it. @default "local" */
     name?: string;
+    /**
+     * This machine's libvirt daemon: "qemu:///system", or libvirt's test driver
+     * ("test:///default...") for previews and benches. Never a remote URI: a
+     * remote host is reached over SSH. @default "qemu:///system"
+     */
+    libvirtUri?: string;
 }
 
 /** A host reached with the OpenSSH client. */
@@ -58,10 +64,10 @@ const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]
 const userPattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const keyTypePattern = /^(?:ssh-|ecdsa-|sk-)/;
 
-/** Checks and completes an SSH target; throws HostTargetError naming the field and the fix. */
+/** Checks and completes an SSH target; throws a ProblemListError naming the field and the fix. */
 export function resolveSshTarget(t: SshTarget): ResolvedSshTarget {
     if (typeof t.host !== "string" || !hostPattern.test(t.host)) {
-        throw new HostTargetError(
+        throw hostTargetProblem(
             "host",
             String(t.host),
             "is not a host name or IP address (a leading '-', whitespace or shell characters could be read as ssh options or commands)",
@@ -70,7 +76,7 @@ export function resolveSshTarget(t: SshTarget): ResolvedSshTarget {
     }
     const user = t.user ?? "root";
     if (!userPattern.test(user)) {
-        throw new HostTargetError(
+        throw hostTargetProblem(
             "user",
             user,
             "is not a user name (only letters, digits, '_', '.', '-', not starting with '-')",
@@ -79,16 +85,17 @@ export function resolveSshTarget(t: SshTarget): ResolvedSshTarget {
     }
     const port = t.port ?? 22;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new HostTargetError("port", String(port), "is not a TCP port", "give a number from 1 to 65535");
+        throw hostTargetProblem("port", String(port), "is not a TCP port", "give a number from 1 to 65535");
     }
     const name = t.name ?? t.host;
-    if (/[\s\0]/.test(name) || name === "") throw new HostTargetError("name", name, "is not a usable host name for messages", "use the pod spec's host name");
+    if (/[\s\0]/.test(name) || name === "") throw hostTargetProblem("name", name, "is not a usable host name for messages", "use the pod spec's host name");
     if (typeof t.privateKey !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t.privateKey)) {
-        throw new HostTargetError(
+        throw hostTargetProblem(
             "privateKey",
-            "<hidden>",
+            "",
             "does not hold a private key",
             "set the secret config value from the key file: pulumi config set --secret <name> < ~/.ssh/id_ed25519",
+            "(a secret, not shown)",
         );
     }
     const pattern = port === 22 ? t.host : `[${t.host}]:${port}`;
@@ -98,7 +105,7 @@ export function resolveSshTarget(t: SshTarget): ResolvedSshTarget {
         // A bare "<type> <key>" line is pinned to this host so it can be pasted from the host's /etc/ssh/*.pub.
         .map((l) => (keyTypePattern.test(l) ? `${pattern} ${l}` : l));
     if (knownHostsLines.length === 0) {
-        throw new HostTargetError(
+        throw hostTargetProblem(
             "knownHosts",
             "",
             `pins no host key for ${name}, and an unpinned host is never trusted`,

@@ -5,6 +5,7 @@
  * local?" (the Ansible split of modules and connection plugins).
  */
 import type { Readable } from "node:stream";
+import type { VirshOptions } from "./virsh";
 
 /** How to run one command. */
 export interface RunOptions {
@@ -76,6 +77,14 @@ export interface HostAccess {
     stat(path: string): Promise<FileStat | undefined>;
     /** Copies a file of this machine to the host (byte for byte). */
     copyTo(localPath: string, remotePath: string): Promise<void>;
+    /**
+     * The libvirt URI that reaches the host's system daemon: this machine's own
+     * (qemu:///system); for an SSH host, qemu+ssh through the host's pinned,
+     * shared connection (never the user's ssh config). Valid until `close()`.
+     */
+    libvirtUri(): Promise<string>;
+    /** Runs `virsh -c <libvirtUri()> <args...>` and resolves with its output; throws HostCommandError with the URI. */
+    virsh(args: readonly string[], opts?: Omit<VirshOptions, "host">): Promise<string>;
     /** Releases the connection and temporary files. Safe to call twice; a later call opens again. */
     close(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * relative path: `import { TestPod, type PodSpec } from "nfv-testpod-kit";`
  */
 import * as pulumi from "@pulumi/pulumi";
-import { TestPod, type GuestImage, type HostFacts, type PodGuestSummary, type PodSpec } from "../../../components";
+import { stackNamePrefix, TestPod, validatePodSpec, type GuestImage, type HostFacts, type PodGuestSummary, type PodSpec } from "../../../components";
 
 /** The lab host's name in the spec. */
 export const LAB_HOST = "lab";
@@ -17,7 +17,7 @@ export const LAB_HOST = "lab";
  * The pod: one host, a VNF with one real-time vCPU, a traffic peer with none,
  * and a shared-memory ring between them. Small enough for a 2-CPU host.
  * A spec written in code is type-checked against the kit's PodSpec and then
- * validated by TestPod like a stack file's.
+ * validated like a stack file's (validatePodSpec).
  */
 export function labPodSpec(uri: string): PodSpec {
     return {
@@ -68,15 +68,19 @@ export interface LabPodOutputs {
     accel: Record<string, string>;
 }
 
-/** Builds the pod. Throws PodSpecError, before registering anything, when the spec does not fit the host. */
+/**
+ * Builds the pod: the spec is validated and planned once, then TestPod walks
+ * the plan. Throws ProblemListError, before registering anything, when the
+ * spec does not fit the host.
+ */
 export function createPod(opts: LabPodOptions): { pod: TestPod; outputs: LabPodOutputs } {
-    const pod = new TestPod("lab", {
-        spec: labPodSpec(opts.uri ?? "qemu:///system"),
+    const plan = validatePodSpec(labPodSpec(opts.uri ?? "qemu:///system"), {
+        namePrefix: opts.namePrefix ?? stackNamePrefix(pulumi.getProject(), pulumi.getStack()),
+        hostFacts: opts.hostFacts,
         // Errors then name a path in this program rather than a stack config key.
         specPath: "labPodSpec()",
-        image: opts.image,
-        hostFacts: opts.hostFacts,
-        namePrefix: opts.namePrefix,
     });
+    // The host facts also give the readiness table (the running kernel against the plan's kernel arguments).
+    const pod = new TestPod("lab", { plan, image: opts.image, hostFacts: opts.hostFacts });
     return { pod, outputs: { placement: pod.placementTable, guests: pod.guestSummaries, accel: pod.accel } };
 }

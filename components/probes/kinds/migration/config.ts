@@ -217,14 +217,6 @@ export function againstPod(s: MigrationSetting, pod: ProbePodView, at: string): 
                 reason: `is where ${guest.name} runs already`,
                 fix: `name another host: ${hostNames.filter((h) => h !== guest.host).join(", ")}`,
             });
-        } else if (to.remote && !to.ssh) {
-            // The probe makes room in its hugepage pool and drives its libvirt: never through a guess at this machine.
-            problems.push({
-                path: `${at}.to`,
-                value: s.to,
-                reason: `is a remote host without ssh: access, and the migration probe works on it (its hugepages, its libvirt) over SSH with pinned keys`,
-                fix: `add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> } to host ${s.to}`,
-            });
         }
     }
     if (!guest) return problems;

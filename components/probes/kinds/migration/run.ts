@@ -25,7 +25,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { displayArgv } from "../../../host/access/quote";
-import { virsh, VirshError } from "../../../libvirt/virsh";
+import { virsh, VirshError } from "../../../host/access/virsh";
 import {
     describeParameters,
     dirtyRateAllowancePercent,

@@ -13,7 +13,8 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { defaultCacheDir, ensureGuestImage, type EnsureGuestImageOptions, type GuestImage } from "../../guest-images/build";
+import { defaultCacheDir, ensureGuestImage, type EnsureGuestImageOptions } from "../../guest-images/build";
+import type { GuestImage } from "../types/guestImage";
 
 const BUILDER_DIR = path.resolve(__dirname, "../../guest-images");
 /** What else planning reads from the host. */

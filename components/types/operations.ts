@@ -2,7 +2,9 @@
  * What one resource type of the nfvkit provider implements. Each
  * `*Operations.ts` module (domain, shm file, hugepage reservation, probe
  * suite) exports these functions; components/provider/provider.ts routes the
- * engine's calls to them by type token.
+ * engine's calls to them by type token. The contract sits low in the tree, so
+ * the operations (host/, libvirt/, probes/) never import the provider that
+ * routes to them.
  */
 import type * as provider from "@pulumi/pulumi/provider";
 

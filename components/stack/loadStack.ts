@@ -1,0 +1,248 @@
+/**
+ * One way in: a stack, by name or by file, to everything a command needs, the
+ * same way for the Pulumi program, `npm run validate`, `npm run preview`,
+ * `npm run probe`, the lab and the benches. It reads the config (from the
+ * engine, or from the stack file within the input limits), the secrets the
+ * hosts' SSH access names, reaches each host through its pinned access (never
+ * this machine's ssh setup, never this machine in a remote host's place),
+ * reads the host facts there, and runs the one validation, which gives the
+ * problems and the plan. The name prefix is made here, once.
+ *
+ * This folder sits above validate/ (pure) and host/ (I/O): it is where the
+ * two meet, so validate/ stays free of I/O and the commands in tools/ hold no
+ * load logic of their own.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { closeHostAccesses, hostAccess, isLocalLibvirtUri, sshTargets, targetForHost, type HostAccess, type SshTarget } from "../host/access";
+import { discoverHost, discoverableHosts } from "../host/discover";
+import type { HostFacts } from "../host/facts";
+import { stackNamePrefix } from "../spec/names";
+import { joinPath, type SpecProblem } from "../spec/problems";
+import { configNamespace, discoverableSpec, maxFileBytes, readStackFile, validateStack, type StackCheck, type StackFile } from "../validate";
+
+export interface LoadStackOptions {
+    /** The project folder: its Pulumi.yaml (the project's name, `stackConfigDir`) and stack files. @default process.cwd() */
+    projectDir?: string;
+    /** The stack's config file, when it is not `<projectDir>/<stackConfigDir>/Pulumi.<stack>.yaml` (e.g. the lab's generated config). */
+    configFile?: string;
+    /**
+     * The config as the engine hands it to the program (stackConfigFromEngine),
+     * secrets decrypted. The stack file is then read only for the lines of
+     * problems, and only when it holds the same settings.
+     */
+    engineConfig?: { config: Record<string, unknown>; secretKeys: readonly string[] };
+    /**
+     * Decrypts a stack file's secret values, by fully qualified key (the tools
+     * pass the engine's `pulumi config --show-secrets`). Asked only when a host's
+     * SSH access names a secret and hosts are reached. Without it, such a host
+     * cannot be reached, and a problem says why.
+     */
+    revealSecrets?: (stack: string, configFile: string) => Promise<Record<string, unknown>>;
+    /** Reach no host: facts come from the spec alone. @default false */
+    offline?: boolean;
+    /** The name prefix instead of `<project>-<stack>`. */
+    namePrefix?: string;
+    /** Progress lines: which hosts are reached and what was found. */
+    log?: (line: string) => void;
+}
+
+/** A loaded stack. Secrets sit in `config` and `sshTargets`: never print them. */
+export interface LoadedStack extends StackCheck {
+    /** The stack's name: given, or read from the file's name (Pulumi.<stack>.yaml). */
+    stack: string;
+    /** The project's name (Pulumi.yaml). */
+    project: string;
+    /** Prefix of every derived name (domains, shm files): `<project>-<stack>` unless given. */
+    namePrefix: string;
+    /** "stack": a stack's config; "spec": a bare pod spec file. */
+    kind: "stack" | "spec";
+    /** The file the config and the problem lines come from; undefined when no file was read. */
+    file?: string;
+    /** Line of a problem path in `file`, when the file holds what was checked. */
+    lineOf?: (path: string) => number | undefined;
+    /** Every config key, fully qualified, with secret values revealed where they were needed. */
+    config: Record<string, unknown>;
+    /** Keys whose values are secret. */
+    secretKeys: string[];
+    /** SSH access per host name, from the spec's `ssh:` blocks and the secrets they name. */
+    sshTargets: Record<string, SshTarget>;
+    /** How each host the kit reached is reached (local or SSH); hosts it did not reach are absent. */
+    access: Record<string, HostAccess>;
+    /** What the kit read on each host it reached; for a host it did not reach, what the spec says (its accelerator); none offline. */
+    hostFacts: Record<string, HostFacts>;
+    /** Ends the connections this load opened (with every other cached HostAccess of the process). */
+    close(): Promise<void>;
+}
+
+/**
+ * Loads a stack by name (its file under the project's stack folder, or
+ * `options.configFile`) or a stack or spec file by path (anything with a "/"
+ * or ending in .yaml). Never throws for bad input: every problem is in
+ * `problems`, with its line when the file is known.
+ */
+export async function loadStack(stackOrFile: string, options: LoadStackOptions = {}): Promise<LoadedStack> {
+    const projectDir = options.projectDir ?? process.cwd();
+    const project = readProject(projectDir);
+    const byFile = /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+    const stack = byFile ? stackNameOfFile(stackOrFile) : stackOrFile;
+    const file = byFile ? stackOrFile : (options.configFile ?? path.join(projectDir, project.stackConfigDir, `Pulumi.${stack}.yaml`));
+    const namePrefix = options.namePrefix ?? stackNamePrefix(project.name, stack);
+    const log = options.log ?? (() => undefined);
+    const base = { stack, project: project.name, namePrefix, close: closeHostAccesses };
+
+    // The config: the engine's (secrets decrypted) or the file's (secrets encrypted until asked for).
+    let source: StackFile | undefined;
+    let config: Record<string, unknown>;
+    let secretKeys: string[];
+    let kind: "stack" | "spec" = "stack";
+    let lineOf: LoadedStack["lineOf"];
+    if (options.engineConfig) {
+        config = { ...options.engineConfig.config };
+        secretKeys = [...options.engineConfig.secretKeys];
+        source = tryReadFile(file);
+        // Lines only from a file that holds what the engine gave (a --config-file elsewhere does not).
+        if (source && sameSettings(source, config, secretKeys)) lineOf = source.lineOf;
+        else source = undefined;
+    } else {
+        try {
+            source = readFileWithinLimits(file);
+        } catch (err) {
+            const problem = { path: "", value: undefined, shown: "no file", reason: `cannot be read: ${(err as Error).message}`, fix: "give the stack's file" };
+            return { ...base, kind, file, config: {}, secretKeys: [], sshTargets: {}, access: {}, hostFacts: {}, problems: [problem] };
+        }
+        if (source.problems.length > 0) {
+            return { ...base, kind, file, config: {}, secretKeys: [], sshTargets: {}, access: {}, hostFacts: {}, problems: source.problems };
+        }
+        ({ config, secretKeys, kind, lineOf } = { config: { ...source.config }, secretKeys: [...source.secretKeys], kind: source.kind, lineOf: source.lineOf });
+    }
+
+    const spec = config[`${configNamespace}:pod`];
+    const hostProblems: SpecProblem[] = [];
+    const podPath = kind === "stack" ? `${configNamespace}:pod` : "";
+    const hostPath = (name: string) => {
+        const i = Array.isArray((spec as { hosts?: unknown })?.hosts) ? (spec as { hosts: { name?: unknown }[] }).hosts.findIndex((h) => h?.name === name) : -1;
+        return i < 0 ? joinPath(podPath, "hosts") : joinPath(joinPath(podPath, "hosts"), i);
+    };
+
+    // Secrets a host's SSH access names, revealed only when a host is to be reached with them.
+    if (!options.offline && !options.engineConfig) {
+        const needed = sshSecretKeys(spec).filter((k) => secretKeys.includes(k) && typeof config[k] !== "string");
+        if (needed.length > 0) {
+            const revealed = await reveal(options.revealSecrets, stack, file);
+            if (typeof revealed === "string") {
+                for (const [host, keyName] of sshSecretNames(spec))
+                    if (needed.includes(`${configNamespace}:${keyName}`))
+                        hostProblems.push({
+                            path: `${hostPath(host)}.ssh.privateKeySecret`,
+                            value: keyName,
+                            reason: `names ${configNamespace}:${keyName}, a secret this command could not read (${revealed}), so host ${host} is not reached`,
+                            fix: "bootstrap the engine (npm run bootstrap) and create the stack (pulumi stack select --create <stack>), or check offline with --offline",
+                        });
+            } else for (const k of needed) if (typeof revealed[k] === "string") config[k] = revealed[k];
+        }
+    }
+
+    const ssh = sshTargets(spec, config, configNamespace);
+    const access: Record<string, HostAccess> = {};
+    const hostFacts: Record<string, HostFacts> = {};
+    if (!options.offline && spec !== undefined) {
+        // Only hosts the kit may ask over libvirt; a host with no access is not asked (validation says what it needs).
+        for (const host of discoverableHosts(discoverableSpec(spec))) {
+            const target = targetForHost(host, ssh[host.name]);
+            if (!target) {
+                const why = isLocalLibvirtUri(host.uri) ? "libvirt's test driver" : "no pinned SSH access";
+                log(`host ${host.name} (${host.uri}): not reached (${why}); its facts come from the spec`);
+                // What the spec says (its accelerator), with no I/O: the host is not asked anything.
+                hostFacts[host.name] = await discoverHost(host, undefined);
+                continue;
+            }
+            try {
+                const reached = hostAccess(target);
+                hostFacts[host.name] = await discoverHost(host, reached, log);
+                access[host.name] = reached;
+            } catch (err) {
+                const said = ((err as Error).message ?? String(err)).split("\n").filter((l) => l.trim() !== "")[0] ?? String(err);
+                hostProblems.push({
+                    path: hostPath(host.name),
+                    value: undefined,
+                    shown: target.kind === "ssh" ? `${target.user ?? "root"}@${target.host}:${target.port ?? 22}` : "this machine",
+                    reason: `could not be read: ${said}`,
+                    fix: "check that the host is up and its ssh: settings and knownHosts are right, or check offline with --offline",
+                });
+            }
+        }
+    }
+
+    const checked = validateStack({ config, secretKeys, hostFacts, namePrefix, kind, lineOf, hostProblems });
+    // The engine's config names no file unless the stack's file holds the same settings.
+    const shownFile = options.engineConfig && !lineOf ? undefined : file;
+    return { ...base, ...checked, kind, file: shownFile, lineOf, config, secretKeys, sshTargets: ssh, access, hostFacts };
+}
+
+/** The project's name and stack folder from its Pulumi.yaml (the kit's own when there is none). */
+function readProject(dir: string): { name: string; stackConfigDir: string } {
+    const file = path.join(dir, "Pulumi.yaml");
+    const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+    return {
+        name: /^name:\s*(\S+)/m.exec(text)?.[1] ?? "nfv-testpod",
+        stackConfigDir: /^stackConfigDir:\s*(\S+)/m.exec(text)?.[1] ?? ".",
+    };
+}
+
+/** `Pulumi.<stack>.yaml` gives the stack; any other file name gives a stack-like name made of it (for a bare spec's name prefix). */
+function stackNameOfFile(file: string): string {
+    const base = path.basename(file);
+    return /^Pulumi\.(.+)\.ya?ml$/.exec(base)?.[1] ?? base.replace(/\.ya?ml$/, "").replace(/[^A-Za-z0-9_-]/g, "-");
+}
+
+/** A stack file read within the input limits: a file over the size cap is not read at all. */
+function readFileWithinLimits(file: string): StackFile {
+    const size = statSync(file).size;
+    return readStackFile(size > maxFileBytes ? new Uint8Array(0) : readFileSync(file), size);
+}
+
+function tryReadFile(file: string): StackFile | undefined {
+    try {
+        const source = readFileWithinLimits(file);
+        return source.problems.length === 0 ? source : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The file holds the settings the engine gave: every kit key but the secret ones, value for value. */
+function sameSettings(source: StackFile, config: Record<string, unknown>, secretKeys: readonly string[]): boolean {
+    const kit = (c: Record<string, unknown>) =>
+        JSON.stringify(
+            Object.keys(c)
+                .filter((k) => k.startsWith(`${configNamespace}:`) && !secretKeys.includes(k))
+                .sort()
+                .map((k) => [k, c[k]]),
+        );
+    return kit(source.config) === kit(config);
+}
+
+/** Host name → the config key name its `ssh.privateKeySecret` gives. */
+function sshSecretNames(spec: unknown): [string, string][] {
+    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
+    if (!Array.isArray(hosts)) return [];
+    return hosts.flatMap((h) => {
+        const host = h as { name?: unknown; ssh?: { privateKeySecret?: unknown } } | null;
+        return typeof host?.name === "string" && typeof host.ssh?.privateKeySecret === "string" ? [[host.name, host.ssh.privateKeySecret]] : [];
+    });
+}
+
+function sshSecretKeys(spec: unknown): string[] {
+    return [...new Set(sshSecretNames(spec).map(([, k]) => `${configNamespace}:${k}`))];
+}
+
+/** The revealed secrets, or why they could not be read. */
+async function reveal(revealSecrets: LoadStackOptions["revealSecrets"], stack: string, file: string): Promise<Record<string, unknown> | string> {
+    if (!revealSecrets) return "no way to decrypt the stack's secrets was given";
+    try {
+        return await revealSecrets(stack, file);
+    } catch (err) {
+        return ((err as Error).message ?? String(err)).split("\n")[0];
+    }
+}

@@ -1,0 +1,59 @@
+/**
+ * loadStack as the kit's commands call it: in the project's folder, with the
+ * lab's generated config for a lab stack (labConfig.ts), and with the engine
+ * to decrypt the secrets a host's SSH access names (`pulumi config
+ * --show-secrets`, the same provider that encrypted them). Every command
+ * (validate, preview, probe, the benches) loads a stack through here, so they
+ * see the stack as `pulumi up` does.
+ */
+import { commandFailure } from "../../components/host/access";
+import { loadStack, type LoadedStack } from "../../components/stack";
+import { runPulumi, projectRoot } from "./engine";
+import { labConfigArgs } from "./labConfig";
+
+export interface CommandStackOptions {
+    /** Reach no host (facts from the spec alone). @default false */
+    offline?: boolean;
+    /** The name prefix instead of `<project>-<stack>`. */
+    namePrefix?: string;
+    /** The stack's config file, as `--config-file` gives it. */
+    configFile?: string;
+    /** Progress lines. @default stderr */
+    log?: (line: string) => void;
+}
+
+/** A loaded stack and the extra pulumi arguments that name its config file (`--config-file <lab config>` for a lab stack). */
+export type CommandStack = LoadedStack & { configArgs: string[] };
+
+/** Loads a stack by name (a lab stack with the lab's generated config) or a stack or spec file by path. */
+export async function loadCommandStack(stackOrFile: string, opts: CommandStackOptions = {}): Promise<CommandStack> {
+    const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const byFile = /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+    let configArgs = opts.configFile ? ["--config-file", opts.configFile] : [];
+    if (!byFile && !opts.configFile) {
+        try {
+            configArgs = await labConfigArgs(stackOrFile, [], log);
+        } catch (err) {
+            // A lab stack whose lab is down: offline, its committed file is still checked; online, there is nothing to reach.
+            if (!opts.offline) throw err;
+        }
+    }
+    const loaded = await loadStack(stackOrFile, {
+        projectDir: projectRoot,
+        configFile: configArgs[1],
+        offline: opts.offline,
+        namePrefix: opts.namePrefix,
+        log,
+        revealSecrets,
+    });
+    return { ...loaded, configArgs };
+}
+
+/** The stack's secret values, decrypted by the engine: `pulumi config --json --show-secrets` of that stack and file. */
+async function revealSecrets(stack: string, configFile: string): Promise<Record<string, unknown>> {
+    const r = await runPulumi(["config", "--json", "--show-secrets", "--stack", stack, "--config-file", configFile]);
+    const argv = ["pulumi", "config", "--json", "--show-secrets", "--stack", stack, "--config-file", configFile];
+    if (r.code !== 0) throw commandFailure("local", argv, { exitCode: r.code, stdout: r.stdout, stderr: r.stderr });
+    const raw = JSON.parse(r.stdout) as Record<string, { value?: unknown; objectValue?: unknown; secret?: boolean }>;
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
+}
