@@ -80,24 +80,6 @@
 #define CLOCK_EVERY 1024
 /* A wait this many empty polls long is timed (a gap); shorter ones cost no clock read. */
 #define TIMED_WAIT_POLLS 256
-/*
- * After a read of the producer's head that found the ring empty, or fewer
- * than FEW_PACKETS new, the consumer waits from half of EMPTY_WAIT_NS to all
- * of it before it reads the head again. A consumer faster than its producer otherwise sits right
- * behind it and reads the head after every packet: each read pulls the
- * head's line away from the producer, whose next store must fetch it back,
- * and at burst 1 the pair settles at a fraction of its speed (docs/bench.md,
- * "The inter-VM ring"). A few hundred nanoseconds let the producer write a
- * burst's worth of packets undisturbed; a stalled producer (seconds) and the
- * slowest guests (microseconds a packet) are far slower than that. 0 turns
- * the wait off: one pause per empty read, as format 2 first had it.
- */
-#ifndef EMPTY_WAIT_NS
-#define EMPTY_WAIT_NS 400
-#endif
-#ifndef FEW_PACKETS
-#define FEW_PACKETS 32
-#endif
 
 /* One packet: exactly one cache line, so a burst of 32 is 2 KiB. */
 struct packet {
@@ -282,28 +264,6 @@ static inline int same_packet(struct lines x, struct lines y) {
 static void relax(unsigned *spins) {
     if (++*spins % 4096 == 0) sched_yield();
     else __builtin_ia32_pause();
-}
-
-/*
- * The consumer's wait as a number of pauses: a pause takes from a few to over
- * a hundred cycles depending on the CPU (and far longer under QEMU's TCG), so
- * it is timed here, fastest of three tries. The count is rounded down to a
- * power of two (at most 4096), so the poll loop's every-4096th-spin work
- * still falls on a wait's end.
- */
-static unsigned wait_pauses(uint64_t ns) {
-    if (ns == 0) return 1;
-    uint64_t fastest = UINT64_MAX;
-    for (int k = 0; k < 3; k++) {
-        uint64_t t = now_ns();
-        for (int i = 0; i < 1024; i++) __builtin_ia32_pause();
-        t = now_ns() - t;
-        if (t < fastest) fastest = t;
-    }
-    uint64_t want = fastest > 0 ? ns * 1024 / fastest : 4096;
-    unsigned n = 1;
-    while (n * 2 <= want && n * 2 <= 4096) n *= 2;
-    return n;
 }
 
 static void place(const struct options *o) {
@@ -695,8 +655,6 @@ static void stamp(struct timing *tm, uint64_t t, uint64_t tail) {
 }
 
 static int consume(struct header *h, size_t size, const struct options *o) {
-    /* Timed before the set-up, while no producer can be sending yet. */
-    const unsigned pauses = wait_pauses(EMPTY_WAIT_NS);
     set_up(h, size, o);
     struct ring_index *r = &h->ring[0];
     const struct packet *slots = slots_of(h, 0);
@@ -707,18 +665,14 @@ static int consume(struct header *h, size_t size, const struct options *o) {
     const struct lines_step step = packet_step();
     struct lines want = packet_for(0, 0);
     unsigned spins = 0, polls = 0;
-    int few = 0; /* the last read of the head found the ring empty, or fewer than FEW_PACKETS new */
     uint64_t waiting_since = now_ns(), wait_began = 0;
     for (;;) {
         if (tail == head) {
-            /* After a thin read, the producer gets time to run ahead before its head's line is pulled away again. */
-            if (few)
-                for (unsigned i = 0; i < pauses; i++) relax(&spins);
             /* The producer's head is read only when the copy from the last read says the ring is empty. */
             head = load_acquire(&r->p.head);
-            few = head == tail || (EMPTY_WAIT_NS > 0 && head - tail < FEW_PACKETS);
             if (head == tail) {
                 if (load_acquire(&r->p.done) == o->session && tail == r->p.total) break;
+                relax(&spins);
                 if (++polls == TIMED_WAIT_POLLS && tm.first != 0) {
                     /* A wait long enough to time: it began about when the last packet was taken. */
                     wait_began = now_ns();
