@@ -39,7 +39,9 @@ export async function probeAndReport(inputs: ProbeSuiteInputs, env: Pick<Pipelin
             gateFailed = true;
             console.log(`\n${(err as Error).message}`);
         }
-        console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
+        console.log(
+            `\nreports: ${files.html}\n         ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.history}\n         ${files.histograms.join("\n         ")}`,
+        );
         return { verdict, files, exitCode: interruption.exitCode() ?? (gateFailed ? 1 : 0) };
     } finally {
         interruption.dispose();

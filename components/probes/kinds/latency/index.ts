@@ -11,6 +11,7 @@ import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkLatencySettings, LATENCY_DEFAULTS, type LatencySettings } from "./config";
 import { histogramSvgs, latencyJson, latencyJunitProperties, latencyMarkdown } from "./report";
+import { latencyHtml } from "./html";
 import { runProbeSuite } from "./run";
 import { DEFAULT_CROSS_CHECK_FACTOR } from "./crossCheck";
 import type { LatencySection } from "./types";
@@ -74,6 +75,7 @@ export const latency: ProbeKindModule<"latency", LatencySettings, LatencySection
         json: (section) => latencyJson(section),
         charts: (_section, verdict) => histogramSvgs(verdict),
         junitProperties: latencyJunitProperties,
+        html: (section, _verdict, charts) => latencyHtml(section, charts),
     },
 };
 
