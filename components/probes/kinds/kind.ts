@@ -69,6 +69,8 @@ export interface RunContext<Inputs> {
     signal?: AbortSignal;
     /** Chunking and heartbeat of long tool runs (the latency probes). */
     longRun?: { chunkSec?: number; heartbeatSec?: number };
+    /** Where this run's reports go, absolute: the stack's history.jsonl is there (a median baseline reads it). */
+    resultsDir: string;
 }
 
 export interface JudgeContext {
