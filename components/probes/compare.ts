@@ -142,7 +142,7 @@ export function formatComparison(before: RunFigures, after: RunFigures, changes:
             (r) =>
                 "  " +
                 r
-                    .map((cell, i) => (i === 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+                    .map((cell, i) => ([2, 4, 5].includes(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
                     .join("  ")
                     .trimEnd(),
         ),

@@ -28,8 +28,9 @@ import { composeVerdict, type Gate, type Verdict } from "../../components/probes
 export const fixture = (name: string) => readFileSync(path.join(__dirname, "..", "fixtures", "probes", name), "utf8");
 const meta = (name: string) => JSON.parse(fixture(`${name}.meta.json`)) as { command: string; version?: string };
 
-/** The cyclictest capture a run uses: a TCG guest's (max 72 ms) or the build host's (tens of µs). */
-export type CyclictestCapture = "cyclictest-2.4-guest-tcg-h1000000" | "cyclictest-2.4-1thread";
+/** The cyclictest capture a run uses: a TCG guest's (max 72 ms, or with 1 ms of histogram and overflows) or the build host's (one or two threads). */
+export type CyclictestCapture =
+    "cyclictest-2.4-guest-tcg-h1000000" | "cyclictest-2.4-guest-tcg-h1000-overflow" | "cyclictest-2.4-1thread" | "cyclictest-2.4-2threads";
 
 function cyclictest(capture: CyclictestCapture): GuestProbeResult["result"] {
     if (capture === "cyclictest-2.4-guest-tcg-h1000000") {

@@ -38,7 +38,7 @@ export function trendSvg(chart: TrendChart): string {
     const unit = unitSymbol(target.unit);
     const show = (v: number) => `${formatNumber(v)}${unit ? ` ${unit}` : ""}`;
     const parts = [
-        `<svg xmlns="http://www.w3.org/2000/svg" class="trend" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+        `<svg class="trend" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
         `<title>${escapeXml(chart.title)}</title>`,
         `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
         `<text x="${W / 2}" y="18" text-anchor="middle" font-size="12" font-weight="bold">${escapeXml(clip(chart.title, 58))}</text>`,
