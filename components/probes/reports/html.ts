@@ -80,7 +80,8 @@ figure.chart svg{display:block;max-width:100%;height:auto}
 figcaption{color:var(--muted);font-size:.8em}
 .trends{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:8px 16px}
 .trends figure{margin:0}
-@media (max-width:600px){body{padding:10px;font-size:14px}nav ol{columns:1}h1{font-size:1.25em}}
+@media (max-width:600px){body{padding:10px;font-size:14px}nav ol{columns:1}h1{font-size:1.25em}th,td{padding:3px 5px}
+ figure.chart{overflow-x:auto}figure.chart svg:not(.trend){min-width:560px}}
 @media print{
  @page{margin:12mm}
  body{max-width:none;padding:0;font-size:10pt}
