@@ -56,7 +56,7 @@ export async function probeAndReport(
             console.log(`\n${(err as Error).message}`);
         }
         console.log(
-            `\nreports: ${files.html}\n         ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.history}\n         ${files.histograms.join("\n         ")}`,
+            `\nreports: ${files.markdown}\n         ${files.html}\n         ${files.json}\n         ${files.junit}\n         ${files.history}\n         ${files.histograms.join("\n         ")}`,
         );
         if (before) {
             const { runs } = await readHistory(files.history);
