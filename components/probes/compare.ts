@@ -9,7 +9,7 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { historyChecks, checkLabel, readHistory, type HistoryCheck, type HistoryRun } from "./history";
+import { historyChecks, checkLabel, readHistory, shownPath, type HistoryCheck, type HistoryRun } from "./history";
 import type { Operator } from "./targets";
 import type { Check } from "./verdict";
 import { formatNumber, unitSymbol } from "./verdict";
@@ -71,7 +71,7 @@ export async function resolveRunRef(ref: string, historyFile: string, cwd = proc
     const stat = await fs.stat(asFile).catch(() => null);
     if (stat?.isFile()) return runFromReport(await fs.readFile(asFile, "utf8"), ref);
     const { runs } = await readHistory(historyFile);
-    const shown = path.relative(cwd, historyFile) || historyFile;
+    const shown = shownPath(historyFile, cwd);
     const available =
         runs.length === 0
             ? `${shown} holds no run yet`

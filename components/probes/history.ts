@@ -242,3 +242,9 @@ export function median(values: readonly number[]): number {
     const mid = Math.floor(sorted.length / 2);
     return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** A path as a reader knows it: relative inside the project (`results/lab/history.jsonl`), absolute elsewhere. */
+export function shownPath(file: string, cwd = process.cwd()): string {
+    const rel = path.relative(cwd, file);
+    return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
+}

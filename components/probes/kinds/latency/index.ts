@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { parseBaseline, type Baseline, type BaselineSetting } from "../../baseline";
-import { HISTORY_FILE, medianBaseline, readHistory } from "../../history";
+import { HISTORY_FILE, medianBaseline, readHistory, shownPath } from "../../history";
 import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkLatencySettings, LATENCY_DEFAULTS, type LatencySettings } from "./config";
@@ -96,7 +96,7 @@ export async function readBaseline(setting: BaselineSetting, resultsDir: string)
             );
         }
         const { runs } = await readHistory(file);
-        return medianBaseline(runs, setting.history, path.relative(process.cwd(), file) || file);
+        return medianBaseline(runs, setting.history, shownPath(file));
     }
     const file = setting;
     const { promises: fs } = await import("node:fs");
