@@ -23,7 +23,8 @@ HOST_PACKAGES_BACKPORTS=(qemu-system-x86 qemu-utils libvirt-daemon-system libvir
 # The lab VM host (npm run lab -- up --kind vm, tests/rthost) is built from Debian packages with
 # debootstrap, partitioned with parted and given its file system by mkfs.ext4 -d (e2fsprogs), all
 # without loop devices or mounts.
-HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils openssh-client openssh-server iproute2 util-linux gcc libc6-dev debootstrap parted e2fsprogs)
+# chromium (headless) opens the probes' HTML report in its browser test (tests/browser).
+HOST_PACKAGES=(busybox-static cpio kmod pciutils libxml2-utils rt-tests stress-ng qemu-guest-agent rtla xz-utils openssh-client openssh-server iproute2 util-linux gcc libc6-dev debootstrap parted e2fsprogs chromium)
 
 missing=()
 for p in "${HOST_PACKAGES_BACKPORTS[@]}" "${HOST_PACKAGES[@]}"; do

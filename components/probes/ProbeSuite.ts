@@ -13,7 +13,7 @@ export class ProbeSuite extends pulumi.CustomResource {
     declare readonly pass: pulumi.Output<boolean>;
     declare readonly failures: pulumi.Output<string[]>;
     declare readonly checks: pulumi.Output<unknown[]>;
-    declare readonly files: pulumi.Output<{ json: string; markdown: string; junit: string; histograms: string[] }>;
+    declare readonly files: pulumi.Output<{ json: string; markdown: string; junit: string; html: string; history: string; histograms: string[] }>;
     declare readonly suiteSeconds: pulumi.Output<number>;
 
     constructor(name: string, args: ProbeSuiteArgs, opts?: pulumi.CustomResourceOptions) {

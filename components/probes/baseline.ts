@@ -6,6 +6,8 @@
  * when the absolute target is still met, so a lab with loose targets still
  * catches a kernel that takes a max from 60 µs to 40 ms. Pure.
  */
+import { closestMatch } from "../spec/names";
+import type { SpecProblem } from "../spec/problems";
 import type { MetricId } from "./verdict";
 import type { Operator } from "./targets";
 import type { ProbeKind } from "./kinds/latency/types";
@@ -88,4 +90,55 @@ export function describeChange(c: MetricChange): string {
     const pct = ((c.measuredUs - c.baselineUs) / Math.max(c.baselineUs, 1)) * 100;
     const sign = pct >= 0 ? "+" : "";
     return `${sign}${pct.toFixed(1)} % against the baseline ${c.baselineUs} µs`;
+}
+
+/**
+ * `probes.baseline` as a stack gives it: the probes.json of one earlier
+ * accepted run, or `{ history: N }`, the median of each figure over the last
+ * N accepted runs of a history.jsonl (history.ts `medianBaseline`): the
+ * stack's own (`results/<stack>/history.jsonl`) unless `file` names another.
+ */
+export type BaselineSetting = string | { history: number; file?: string };
+
+/** Most runs a median baseline may take: a year of nightly runs. */
+export const MAX_BASELINE_RUNS = 366;
+
+/** Checks a `baseline` value; every problem at once, each at its YAML path (`path` is the setting's own). Never throws. */
+export function checkBaselineSetting(value: unknown, path: string): { setting: BaselineSetting | null; problems: SpecProblem[] } {
+    const problems: SpecProblem[] = [];
+    if (value === undefined || value === null) return { setting: null, problems };
+    if (typeof value === "string" && value.trim() !== "") return { setting: value, problems };
+    const example = "write a probes.json path (e.g. results/main/probes.json), or { history: 5 } for the median of the last 5 accepted runs";
+    if (typeof value !== "object" || Array.isArray(value)) {
+        problems.push({ path, value, reason: "is neither a file path nor { history: N }", fix: example });
+        return { setting: null, problems };
+    }
+    const fields = value as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+        if (key === "history" || key === "file") continue;
+        const guess = closestMatch(key, ["history", "file"]);
+        problems.push({
+            path: `${path}.${key}`,
+            value: fields[key],
+            reason: "is not a baseline setting",
+            fix: guess ? `did you mean "${guess}"?` : "use history or file",
+        });
+    }
+    const n = fields.history;
+    if (n === undefined)
+        problems.push({ path: `${path}.history`, value: n, reason: "is missing", fix: "write how many accepted runs the median takes, e.g. history: 5" });
+    else if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_BASELINE_RUNS) {
+        problems.push({ path: `${path}.history`, value: n, reason: `must be a whole number from 1 to ${MAX_BASELINE_RUNS}`, fix: "write e.g. 5" });
+    }
+    const file = fields.file;
+    if (file !== undefined && (typeof file !== "string" || file.trim() === "")) {
+        problems.push({
+            path: `${path}.file`,
+            value: file,
+            reason: "is not a file path",
+            fix: "write e.g. results/main/history.jsonl, or leave it out for this stack's own",
+        });
+    }
+    if (problems.length > 0) return { setting: null, problems };
+    return { setting: { history: n as number, ...(typeof file === "string" ? { file } : {}) }, problems };
 }

@@ -59,6 +59,7 @@ export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv
     let partial: PipelinePartial | undefined;
     let stopped = false;
     const notRun: string[] = [];
+    const dir = path.resolve(env.projectDir ?? process.cwd(), inputs.resultsDir);
     for (const kind of kinds) {
         if (!kind.named(inputs.config)) continue;
         if (stopped || partial) {
@@ -76,6 +77,7 @@ export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv
             log: env.log,
             signal: env.signal,
             longRun: env.longRun,
+            resultsDir: dir,
         };
         const section = await kind.run(ctx);
         const judged = kind.judge(section, { targets: inputs.targets, gate: inputs.gate, config: inputs.config });
@@ -90,7 +92,6 @@ export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv
     const verdict = composeVerdict(inputs.gate, parts);
     if (notRun.length > 0) verdict.notes.push(`not run, ${stopped ? "the host gate stopped the pipeline" : (partial?.reason ?? "")}: ${notRun.join(", ")}`);
     const seconds = (Date.now() - started) / 1000;
-    const dir = path.resolve(env.projectDir ?? process.cwd(), inputs.resultsDir);
     const files = await writeResults(dir, verdict, { title: inputs.title, notes: inputs.notes, partial, seconds, kinds });
     return { verdict, files, ...(partial ? { partial } : {}), seconds, ran };
 }

@@ -1,20 +1,28 @@
 /**
  * Writes a probe run's results where people and CI systems pick them up: the
  * structured JSON, a Markdown summary for a pull-request comment, a JUnit
- * file, and each kind's charts under `histograms/` (latency histograms per
- * guest and tool, inter-VM rates per link, packet gaps per migration).
+ * file, each kind's charts under `histograms/` (latency histograms per
+ * guest and tool, inter-VM rates per link, packet gaps per migration), the
+ * run's line in `history.jsonl`, and one HTML page (`index.html`) that
+ * shows all of it with each check's trend over the last runs.
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { AnyProbeKind } from "./kinds/kind";
 import { PROBE_KINDS } from "./kinds/registry";
+import { appendHistory, gitCommit, HISTORY_FILE, historyEntry, readHistory } from "./history";
 import { jsonReport, junitReport, markdownReport } from "./reports";
+import { htmlReport } from "./reports/html";
 import type { Verdict } from "./verdict";
 
 export interface ResultFiles {
     json: string;
     markdown: string;
     junit: string;
+    /** The page that shows the whole run (index.html). */
+    html: string;
+    /** The stack's history of runs (history.jsonl), this run appended. */
+    history: string;
     histograms: string[];
 }
 
@@ -42,6 +50,8 @@ export interface ResultContext {
     seconds?: number;
     /** The kinds whose charts are drawn. @default the registry's */
     kinds?: readonly AnyProbeKind[];
+    /** Runs each trend of the HTML report draws. @default 20 (reports/html.ts) */
+    trendRuns?: number;
 }
 
 export async function writeResults(dir: string, verdict: Verdict, context: ResultContext): Promise<ResultFiles> {
@@ -50,6 +60,8 @@ export async function writeResults(dir: string, verdict: Verdict, context: Resul
         json: path.join(dir, "probes.json"),
         markdown: path.join(dir, "probes.md"),
         junit: path.join(dir, "probes.junit.xml"),
+        html: path.join(dir, "index.html"),
+        history: path.join(dir, HISTORY_FILE),
         histograms: [],
     };
     const generatedAt = new Date().toISOString();
@@ -61,7 +73,7 @@ export async function writeResults(dir: string, verdict: Verdict, context: Resul
         JSON.stringify({ ...doc, title: context.title, partial: context.partial ?? null, notes, suiteSeconds: context.seconds ?? null }, null, 2) + "\n",
     );
     const notesText = notes.length > 0 ? `\n### Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : "";
-    await fs.writeFile(files.markdown, partialBanner(context.partial) + markdownReport(verdict, { kinds }) + notesText);
+    await fs.writeFile(files.markdown, partialBanner(context.partial) + markdownReport(verdict, { kinds, htmlLink: "index.html" }) + notesText);
     await fs.writeFile(files.junit, junitReport(verdict, { name: context.title, kinds }));
     for (const kind of kinds) {
         const section = (verdict.sections as Record<string, unknown>)[kind.name];
@@ -72,6 +84,31 @@ export async function writeResults(dir: string, verdict: Verdict, context: Resul
             files.histograms.push(file);
         }
     }
+    // The run's line in the history, then the page that draws it among the runs before it.
+    const entry = historyEntry(verdict, { time: generatedAt, commit: await gitCommit(dir), title: context.title, partial: context.partial !== undefined });
+    await appendHistory(files.history, entry);
+    const history = await readHistory(files.history);
+    const page = htmlReport(verdict, {
+        title: context.title,
+        generatedAt,
+        commit: entry.commit,
+        notes,
+        partial: context.partial,
+        seconds: context.seconds ?? null,
+        kinds,
+        history: history.runs,
+        historySkipped: history.skipped,
+        hosts: entry.hosts,
+        trendRuns: context.trendRuns,
+        files: [
+            { path: "probes.json", what: "every figure, series and histogram (structured)" },
+            { path: "probes.md", what: "the summary for a pull-request comment" },
+            { path: "probes.junit.xml", what: "the checks as JUnit tests" },
+            { path: HISTORY_FILE, what: "one line per run: the figures this page's trends draw" },
+            ...files.histograms.map((f) => ({ path: path.relative(dir, f), what: "a chart of this page, as its own file" })),
+        ],
+    });
+    await fs.writeFile(files.html, page);
     return files;
 }
 

@@ -53,7 +53,7 @@ export async function create(given: ProbeSuiteInputs): Promise<provider.CreateRe
     try {
         applyGate(outcome.verdict);
     } catch (err) {
-        (err as Error).message += `\nReports: ${files.markdown}, ${files.json}, ${files.junit}`;
+        (err as Error).message += `\nReports: ${files.markdown}, ${files.json}, ${files.junit}, ${files.html}`;
         throw err;
     }
     const { verdict } = outcome;
@@ -78,7 +78,15 @@ export { deleteSuite as delete };
 /** Report paths as the state keeps them: relative to the project folder, so any checkout finds them. */
 function relativeFiles(files: ResultFiles): ResultFiles {
     const rel = (file: string) => (path.isAbsolute(file) && file.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), file) : file);
-    return { ...files, json: rel(files.json), markdown: rel(files.markdown), junit: rel(files.junit), histograms: files.histograms.map(rel) };
+    return {
+        ...files,
+        json: rel(files.json),
+        markdown: rel(files.markdown),
+        junit: rel(files.junit),
+        html: rel(files.html),
+        history: rel(files.history),
+        histograms: files.histograms.map(rel),
+    };
 }
 
 /** Progress on the provider's stderr, which the engine shows while the step runs. */

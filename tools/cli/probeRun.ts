@@ -6,6 +6,9 @@
  * marked partial); the same gate decides the exit code. Kept apart from the
  * stack reading so the interruption path can be exercised against any guest.
  */
+import * as path from "node:path";
+import { compareRuns, formatComparison, resolveRunRef, runFromHistory, type RunFigures } from "../../components/probes/compare";
+import { readHistory } from "../../components/probes/history";
 import type { ProbeSuiteInputs } from "../../components/probes/inputs";
 import { onInterrupt } from "../../components/probes/interruption";
 import { runProbePipeline, type PipelineEnv } from "../../components/probes/pipeline";
@@ -24,7 +27,20 @@ export function stamped(line: string): void {
     console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 }
 
-export async function probeAndReport(inputs: ProbeSuiteInputs, env: Pick<PipelineEnv, "longRun" | "projectDir"> = {}): Promise<ProbeRunOutcome> {
+export interface ProbeRunOptions {
+    /** `--compare <run or file>`: print this run's changes against that run (compare.ts). */
+    compare?: string;
+}
+
+export async function probeAndReport(
+    inputs: ProbeSuiteInputs,
+    env: Pick<PipelineEnv, "longRun" | "projectDir"> = {},
+    opts: ProbeRunOptions = {},
+): Promise<ProbeRunOutcome> {
+    const projectDir = env.projectDir ?? process.cwd();
+    const historyFile = path.resolve(projectDir, inputs.resultsDir, "history.jsonl");
+    // The run compared with is found before probing: a name that matches nothing fails now, not after the probes.
+    const before: RunFigures | undefined = opts.compare !== undefined ? await resolveRunRef(opts.compare, historyFile, projectDir) : undefined;
     const interruption = onInterrupt(stamped);
     try {
         stamped(`probing ${inputs.guests.length} guest(s) of ${inputs.title}`);
@@ -39,7 +55,14 @@ export async function probeAndReport(inputs: ProbeSuiteInputs, env: Pick<Pipelin
             gateFailed = true;
             console.log(`\n${(err as Error).message}`);
         }
-        console.log(`\nreports: ${files.markdown}\n         ${files.json}\n         ${files.junit}\n         ${files.histograms.join("\n         ")}`);
+        console.log(
+            `\nreports: ${files.markdown}\n         ${files.html}\n         ${files.json}\n         ${files.junit}\n         ${files.history}\n         ${files.histograms.join("\n         ")}`,
+        );
+        if (before) {
+            const { runs } = await readHistory(files.history);
+            const after = runFromHistory(runs[runs.length - 1]);
+            console.log(`\n${formatComparison(before, { ...after, label: `this ${after.label}` }, compareRuns(before, after))}`);
+        }
         return { verdict, files, exitCode: interruption.exitCode() ?? (gateFailed ? 1 : 0) };
     } finally {
         interruption.dispose();

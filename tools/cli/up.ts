@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     if (probes?.reports?.markdown) {
         console.log(`\n${readFileSync(path.resolve(projectRoot, probes.reports.markdown), "utf8")}`);
         console.log(
-            `Reports: ${probes.reports.markdown} (and .json, .junit.xml, histograms/). Re-run the probes alone: npm run probe${stack === "local" ? "" : ` -- --stack ${stack}`}`,
+            `Reports: ${probes.reports.markdown} (and index.html to open in a browser, .json, .junit.xml, history.jsonl, histograms/). Re-run the probes alone: npm run probe${stack === "local" ? "" : ` -- --stack ${stack}`}`,
         );
     }
     console.log(`\nTear it down with: npm run down${stack === "local" ? "" : ` -- --stack ${stack}`}`);

@@ -13,6 +13,7 @@ import type { GuestExecResult } from "../../libvirt/guestAgent";
 import type { PodPlan } from "../../plan/podPlan";
 import type { SpecProblem } from "../../spec/problems";
 import type { GuestShell, ProbeGuest } from "../inputs";
+import type { KindHtml } from "../reports/htmlBlocks";
 import type { ProbeSuiteConfig } from "../suiteConfig";
 import type { Targets } from "../targets";
 import type { Gate, KindVerdict, Verdict } from "../verdict";
@@ -68,6 +69,8 @@ export interface RunContext<Inputs> {
     signal?: AbortSignal;
     /** Chunking and heartbeat of long tool runs (the latency probes). */
     longRun?: { chunkSec?: number; heartbeatSec?: number };
+    /** Where this run's reports go, absolute: the stack's history.jsonl is there (a median baseline reads it). */
+    resultsDir: string;
 }
 
 export interface JudgeContext {
@@ -97,6 +100,12 @@ export interface KindReport<Section> {
     charts(section: Section, verdict: Verdict): Chart[];
     /** Properties of a guest's JUnit test suite (tool versions, commands). */
     junitProperties?(section: Section, guest: string): { name: string; value: string }[];
+    /**
+     * Its sections of the HTML report (index.html), as plain blocks the page renders and escapes
+     * (reports/htmlBlocks.ts), placing its `charts` where they read best, and the tools it ran.
+     * Without it the page shows the kind's charts and its Markdown section as text.
+     */
+    html?(section: Section, verdict: Verdict, charts: Chart[]): KindHtml;
 }
 
 export interface ProbeKindModule<Name extends string, Settings extends object, Section, Inputs = never> {

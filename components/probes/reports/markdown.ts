@@ -12,8 +12,11 @@ import { formatNumber, formatTarget, unitSymbol, type Check, type Verdict } from
 const PASS = "✅ pass";
 const FAIL = "❌ fail";
 
-/** `kinds`: whose sections to write. @default the registry's */
-export function markdownReport(verdict: Verdict, opts: { kinds?: readonly AnyProbeKind[] } = {}): string {
+/**
+ * `kinds`: whose sections to write. @default the registry's
+ * `htmlLink`: the HTML report's address, relative to this file (`index.html`): a line under the headline links to it. @default none
+ */
+export function markdownReport(verdict: Verdict, opts: { kinds?: readonly AnyProbeKind[]; htmlLink?: string } = {}): string {
     const failed = verdict.checks.filter((c) => !c.pass).length;
     const total = verdict.checks.length;
     const headline = verdict.stopped
@@ -22,6 +25,11 @@ export function markdownReport(verdict: Verdict, opts: { kinds?: readonly AnyPro
           ? `## Probes: ✅ all ${total} checks passed (gate: ${verdict.gate})`
           : `## Probes: ❌ ${failed} of ${total} checks failed (gate: ${verdict.gate}${verdict.gate === "report" ? ", not enforced" : ""})`;
     const out: string[] = [headline, ""];
+    if (opts.htmlLink)
+        out.push(
+            `Full report, with every chart and each check's trend over the last runs: [${opts.htmlLink}](${encodeURI(opts.htmlLink)}) (next to this file).`,
+            "",
+        );
     // The Change column when any figure was compared with a baseline.
     const withBaseline = verdict.checks.some((c) => c.change !== undefined);
     out.push(

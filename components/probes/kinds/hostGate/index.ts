@@ -10,6 +10,8 @@
 import { assessHostReadiness, describeUnready, readKernelFacts, type HostCheck } from "../../../host/readiness";
 import type { Gate } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
+import { guestsAccel } from "./facts";
+import { hostGateHtml } from "./html";
 
 export interface HostGateSettings {
     /**
@@ -24,7 +26,8 @@ export interface HostGateSettings {
 /** Per host of the pod: its readiness rows, or why it was not read. */
 export interface HostGateSection {
     gate: Gate;
-    hosts: { host: string; checks: HostCheck[]; notRead: string | null }[];
+    /** `kernel` (uname -r) and `accel` (its guests' libvirt domain type) are what the run history keeps of the host. */
+    hosts: { host: string; checks: HostCheck[]; notRead: string | null; kernel?: string | null; accel?: string | null }[];
 }
 
 export const hostGate: ProbeKindModule<"hostGate", HostGateSettings, HostGateSection> = {
@@ -43,11 +46,13 @@ export const hostGate: ProbeKindModule<"hostGate", HostGateSettings, HostGateSec
     async run(ctx) {
         const hosts = await Promise.all(
             Object.values(ctx.hosts).map(async (h) => {
-                if (!h.access) return { host: h.name, checks: [], notRead: "the kit has no access to it (a remote host without ssh:)" };
+                const accel = await guestsAccel(ctx.guests.filter((g) => g.host === h.name));
+                if (!h.access) return { host: h.name, checks: [], notRead: "the kit has no access to it (a remote host without ssh:)", kernel: null, accel };
                 try {
-                    return { host: h.name, checks: assessHostReadiness(await readKernelFacts(h.access), h.kernelArgs), notRead: null };
+                    const facts = await readKernelFacts(h.access);
+                    return { host: h.name, checks: assessHostReadiness(facts, h.kernelArgs), notRead: null, kernel: facts.release, accel };
                 } catch (err) {
-                    return { host: h.name, checks: [], notRead: (err as Error).message.split("\n")[0] };
+                    return { host: h.name, checks: [], notRead: (err as Error).message.split("\n")[0], kernel: null, accel };
                 }
             }),
         );
@@ -85,5 +90,6 @@ export const hostGate: ProbeKindModule<"hostGate", HostGateSettings, HostGateSec
         },
         json: (section) => ({ hosts: section.hosts }),
         charts: () => [],
+        html: (section) => hostGateHtml(section),
     },
 };

@@ -11,6 +11,7 @@ import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkInterVmSettings, DEFAULT_INTER_VM_BURST, type InterVmSetting } from "./config";
 import { interVmChartName, interVmMarkdown, interVmRateSvg } from "./report";
+import { interVmHtml } from "./html";
 import { runInterVm, type InterVmLinkView } from "./run";
 import type { InterVmResult } from "./types";
 import { judgeInterVm, ZERO_BAD_PACKETS } from "./verdict";
@@ -79,6 +80,7 @@ export const interVm: ProbeKindModule<"interVm", InterVmSettings, InterVmResult[
             const target = verdict.checks.find((c) => c.metric === "interVm.mpps")?.target;
             return results.map((r) => ({ fileName: interVmChartName(r), svg: interVmRateSvg(r, target) }));
         },
+        html: (results, verdict, charts) => interVmHtml(results, charts, verdict.checks.find((c) => c.metric === "interVm.mpps")?.target),
     },
 };
 

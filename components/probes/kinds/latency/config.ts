@@ -6,6 +6,7 @@
  */
 import { closestMatch } from "../../../spec/names";
 import type { SpecProblem } from "../../../spec/problems";
+import { checkBaselineSetting, type BaselineSetting } from "../../baseline";
 import { DEFAULT_HISTOGRAM_RANGE_US, histogramRangeProblem } from "./histogramRange";
 import type { ProbeKind } from "./types";
 
@@ -41,11 +42,13 @@ export interface LatencySettings {
     load: LoadKind;
     /**
      * Results JSON of an earlier accepted run (e.g. the main branch's last
-     * `results/<stack>/probes.json`), relative to the project folder. The
-     * verdict shows each figure's change against it.
+     * `results/<stack>/probes.json`), relative to the project folder, or
+     * `{ history: N }`: each figure's median over the last N accepted runs of
+     * the stack's history.jsonl (`file:` names another). The verdict shows
+     * each figure's change against it.
      * @default null: no baseline, no regression check.
      */
-    baseline: string | null;
+    baseline: BaselineSetting | null;
     /**
      * A figure worse than the baseline's by more than this factor fails its
      * check (and so an enforced gate) even inside the absolute target.
@@ -66,7 +69,7 @@ export const LATENCY_DEFAULTS: Readonly<LatencySettings> = Object.freeze({
     priority: 95,
     intervalUs: 1000,
     load: "none" as LoadKind,
-    baseline: null as string | null,
+    baseline: null as BaselineSetting | null,
     regressionFactor: 5,
     histogramRangeUs: DEFAULT_HISTOGRAM_RANGE_US,
 });
@@ -104,10 +107,9 @@ export function checkLatencySettings(given: Record<string, unknown>, path: strin
         if (given.load === "none" || given.load === "guest" || given.load === "host") cfg.load = given.load;
         else report("load", given.load, "is not a load", 'write "none", "guest" or "host"');
     }
-    if (given.baseline !== undefined && given.baseline !== null) {
-        if (typeof given.baseline === "string" && given.baseline.trim() !== "") cfg.baseline = given.baseline;
-        else report("baseline", given.baseline, "is not a file path", "write e.g. results/main/probes.json");
-    }
+    const baseline = checkBaselineSetting(given.baseline, `${path}.baseline`);
+    problems.push(...baseline.problems);
+    cfg.baseline = baseline.setting;
     if (given.regressionFactor !== undefined) {
         const f = given.regressionFactor;
         if (typeof f === "number" && Number.isFinite(f) && f > 1) cfg.regressionFactor = f;

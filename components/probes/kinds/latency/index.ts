@@ -5,12 +5,15 @@
  * on an interruption, judged against the timer, interrupt and preemption
  * targets, cross-checked, and compared with a baseline when the stack names one.
  */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { parseBaseline, type Baseline } from "../../baseline";
+import { parseBaseline, type Baseline, type BaselineSetting } from "../../baseline";
+import { HISTORY_FILE, medianBaseline, readHistory, shownPath } from "../../history";
 import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkLatencySettings, LATENCY_DEFAULTS, type LatencySettings } from "./config";
 import { histogramSvgs, latencyJson, latencyJunitProperties, latencyMarkdown } from "./report";
+import { latencyHtml } from "./html";
 import { runProbeSuite } from "./run";
 import { DEFAULT_CROSS_CHECK_FACTOR } from "./crossCheck";
 import type { LatencySection } from "./types";
@@ -28,7 +31,7 @@ export const latency: ProbeKindModule<"latency", LatencySettings, LatencySection
         const { config } = ctx;
         ctx.log(`latency: ${config.probes.join(", ")} for ${config.durationSec} s each in ${ctx.guests.length} guest(s)`);
         const run = await runProbeSuite(ctx.guests, config, ctx.targets, ctx.shell, ctx.log, { ...ctx.longRun, signal: ctx.signal });
-        const baseline = config.baseline ? await readBaseline(config.baseline) : undefined;
+        const baseline = config.baseline ? await readBaseline(config.baseline, ctx.resultsDir) : undefined;
         const section: RunSection = {
             ...run,
             crossCheckFactor: DEFAULT_CROSS_CHECK_FACTOR,
@@ -74,11 +77,28 @@ export const latency: ProbeKindModule<"latency", LatencySettings, LatencySection
         json: (section) => latencyJson(section),
         charts: (_section, verdict) => histogramSvgs(verdict),
         junitProperties: latencyJunitProperties,
+        html: (section, _verdict, charts) => latencyHtml(section, charts),
     },
 };
 
-/** The baseline report the stack names; relative paths are taken from the project folder, where the provider and `npm run probe` run. */
-export async function readBaseline(file: string): Promise<Baseline> {
+/**
+ * The baseline the stack names: a report, or the median of the last accepted runs of a history
+ * (this stack's, in `resultsDir`, unless it names one). Relative paths are taken from the project
+ * folder, where the provider and `npm run probe` run.
+ */
+export async function readBaseline(setting: BaselineSetting, resultsDir: string): Promise<Baseline> {
+    if (typeof setting !== "string") {
+        const file = setting.file ? path.resolve(setting.file) : path.join(resultsDir, HISTORY_FILE);
+        // The stack's own history is missing before its first run; a history the stack names must be there.
+        if (setting.file && !existsSync(file)) {
+            throw new Error(
+                `probes.baseline.file ${setting.file} does not exist. Fix: name the history.jsonl of a stack that has run its probes, or leave file out for this stack's own.`,
+            );
+        }
+        const { runs } = await readHistory(file);
+        return medianBaseline(runs, setting.history, shownPath(file));
+    }
+    const file = setting;
     const { promises: fs } = await import("node:fs");
     let text: string;
     try {

@@ -14,6 +14,7 @@ import { checkMigrationSettings, type MigrationSetting } from "./config";
 import { migrationMoves } from "./moves";
 import { receiverAddressToward } from "./receiver";
 import { migrationChartName, migrationGapSvg, migrationMarkdown } from "./report";
+import { migrationHtml } from "./html";
 import { runMigrations, type MigrationGuestView } from "./run";
 import type { MigrationResult } from "./types";
 import { judgeMigration, migrationNotes, ZERO_WRONG_PINS } from "./verdict";
@@ -98,6 +99,7 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
     report: {
         markdown: (results) => migrationMarkdown(results),
         json: (results) => ({ migration: results }),
+        html: (results, _verdict, charts) => migrationHtml(results, charts),
         charts: (results, verdict) => {
             const target = verdict.checks.find((c) => c.metric === "migration.networkDowntimeMs")?.target;
             return results.flatMap((r) =>
