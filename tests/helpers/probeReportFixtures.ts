@@ -55,7 +55,7 @@ export function latencyResults(capture: CyclictestCapture = "cyclictest-2.4-gues
 }
 
 export function interVmResults(): InterVmResult[] {
-    const rate = parseRingRate(fixture("nfvkit-ring-1-consume.txt"));
+    const rate = parseRingRate(fixture("nfvkit-ring-2-consume.txt"));
     return [
         {
             link: "ring0",
@@ -69,7 +69,7 @@ export function interVmResults(): InterVmResult[] {
             durationSec: 2,
             // The guests' and the host's rate: the same capture, halved for the guests (no guest-side capture of a whole run exists).
             rate: { ...rate, mpps: rate.mpps / 2, perSecondMpps: rate.perSecondMpps.map((v) => v / 2) },
-            roundTrip: parseRingRoundTrip(fixture("nfvkit-ring-1-ping.txt")),
+            roundTrip: parseRingRoundTrip(fixture("nfvkit-ring-2-ping.txt")),
             hostRate: rate,
             hostRoundTrip: null,
             ratio: 0.5,

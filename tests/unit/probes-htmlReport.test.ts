@@ -99,7 +99,7 @@ test("the verdict and the failures first, then the checks with targets and sampl
         t.true(page.includes(title), title);
     }
     // The inter-VM rates against the host limit, the migration's figures per move, the host's facts, the tools.
-    t.regex(page, /ring0 \(peer → kat\) 32 1\.85 3\.69 0\.5 /);
+    t.regex(page, /ring0 \(peer → kat\) 32 29\.86 59\.72 0\.5 /);
     t.regex(page, /Downtime \(libvirt\) 83 ms 83 ms/);
     t.regex(page, /local 6\.1\.0-37-amd64 tcg/);
     t.regex(page, /cyclictest 2\.40 kat cyclictest -m -p 95 --policy=fifo -a 1 -t 1 -i 1000 -D 10/);

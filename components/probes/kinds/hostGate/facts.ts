@@ -4,7 +4,7 @@
  * type='kvm'>` or `'qemu'`, which is TCG), so a figure in the history is
  * never read as hardware when it came from emulation.
  */
-import { virsh } from "../../../libvirt/virsh";
+import { virsh } from "../../../host/access/virsh";
 import type { ProbeGuest } from "../../inputs";
 
 /** `kvm` or `tcg` for a domain's type attribute; the type as written for anything else. */
