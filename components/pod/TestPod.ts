@@ -118,8 +118,6 @@ export interface PodGuestSummary {
 export class TestPod extends pulumi.ComponentResource {
     /** The pod's plan, derived once from the spec and the host facts; everything below is created by walking it. */
     readonly plan: PodPlan;
-    /** @deprecated The same object as `plan` (its name before the plan held everything derived). */
-    readonly resolved: PodPlan;
     /** The placement plan as a table a person reads (guest, vCPU, host CPU, NUMA node, role). */
     readonly placementTable: string;
     /** The guests' components, by name; empty when `guestComponents` is false. */
@@ -150,7 +148,6 @@ export class TestPod extends pulumi.ComponentResource {
         super(tokens.testPod, name, {}, opts);
         const built = createTestPod(name, this, args, plan);
         this.plan = built.plan;
-        this.resolved = built.plan;
         this.placementTable = built.placementTable;
         this.guests = built.guests;
         this.guestOutputs = built.guestOutputs;

@@ -41,16 +41,33 @@ export class HostCommandError extends Error {
         readonly failure: HostCommandFailure,
         /** The failure in words, e.g. "virsh is not installed on lab-1". */
         readonly reason: string,
-        /** The libvirt URI a virsh command talked to; unset for other commands. */
-        readonly uri?: string,
+        extra: {
+            /** The libvirt URI a virsh command talked to; unset for other commands. */
+            uri?: string;
+            /** What to do about it, when the caller knows (a lab step, a guest image that lacks a program). */
+            fix?: string;
+        } = {},
     ) {
         const said = tail(stderr) || tail(stdout);
+        const { uri, fix } = extra;
         super(
-            uri === undefined
+            (uri === undefined
                 ? `${displayArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`
-                : virshMessage(uri, argv, exitCode, reason, said),
+                : virshMessage(uri, argv, exitCode, reason, said)) + (fix === undefined ? "" : `\n  fix: ${fix}`),
         );
         this.name = "HostCommandError";
+        this.uri = uri;
+        this.fix = fix;
+    }
+
+    /** The libvirt URI a virsh command talked to; unset for other commands. */
+    readonly uri?: string;
+    /** What to do about it, when the caller knows. */
+    readonly fix?: string;
+
+    /** The same failure with what to do about it (and, when given, the reason in the caller's words). */
+    withFix(fix: string, reason = this.reason): HostCommandError {
+        return new HostCommandError(this.host, this.argv, this.exitCode, this.stdout, this.stderr, this.failure, reason, { uri: this.uri, fix });
     }
 }
 
@@ -86,11 +103,6 @@ export class HostFileError extends Error {
 export function hostTargetProblem(field: string, value: string, reason: string, fix: string, shown?: string): ProblemListError {
     return new ProblemListError([{ path: field, value, reason, fix, ...(shown !== undefined ? { shown } : {}) }], "host access");
 }
-
-/** @deprecated A refused host description is a ProblemListError (see hostTargetProblem). */
-export const HostTargetError = ProblemListError;
-/** @deprecated See the value of the same name. */
-export type HostTargetError = ProblemListError;
 
 /**
  * The HostCommandError of a command that was run some other way (a child

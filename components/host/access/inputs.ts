@@ -33,12 +33,3 @@ export function revealSecrets<T>(value: T): T {
 export function accessOf(access: HostTarget | undefined, uri?: string): HostAccess {
     return hostAccess(access ? revealSecrets(access) : { kind: "local", ...(uri !== undefined ? { libvirtUri: uri } : {}) });
 }
-
-/**
- * @deprecated Ask the HostAccess: `accessOf(access, specUri).libvirtUri()`.
- * The URI virsh uses for the host: for an SSH host, one that goes through the
- * same pinned keys and shared connection as every other command to it.
- */
-export async function virshUriOf(access: HostTarget | undefined, specUri: string): Promise<string> {
-    return accessOf(access, specUri).libvirtUri();
-}

@@ -25,7 +25,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { displayArgv } from "../../../host/access/quote";
-import { virsh, VirshError } from "../../../host/access/virsh";
+import { HostCommandError } from "../../../host/access/errors";
+import { virsh } from "../../../host/access/virsh";
 import {
     describeParameters,
     dirtyRateAllowancePercent,
@@ -250,7 +251,7 @@ async function runLeg(
         try {
             await virsh(src.uri, argv, { timeoutMs: 300_000 });
         } catch (err) {
-            const stderr = err instanceof VirshError ? err.stderr : String(err);
+            const stderr = err instanceof HostCommandError ? err.stderr : String(err);
             leg.wallMs = Date.now() - t0;
             leg.runsOn = await whereItRuns(g.domain, src.uri, dst.uri, from, to);
             leg.error =
