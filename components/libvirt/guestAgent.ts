@@ -4,7 +4,7 @@
  * without guest networking. The kit uses it to know a guest is up and to run
  * probes inside it.
  */
-import { HostCommandError, isNotRunning, virsh } from "../host/access";
+import { commandFailure, HostCommandError, isNotRunning, virsh } from "../host/access";
 
 /** What a command run in a guest returned. */
 export interface GuestExecResult {
@@ -92,6 +92,23 @@ export async function guestExec(uri: string, domain: string, path: string, args:
 /** Runs a shell command line in the guest (busybox sh). */
 export function guestShell(uri: string, domain: string, script: string, timeoutMs = 60_000): Promise<GuestExecResult> {
     return guestExec(uri, domain, "/bin/sh", ["-c", script], timeoutMs);
+}
+
+/**
+ * A command in a guest that failed, as the kit's one command-failure error:
+ * the guest as the host it ran on, the argv, the exit code and what it
+ * printed; `what` says what it was for ("the packet stream did not start").
+ */
+export function guestCommandFailure(
+    domain: string,
+    argv: readonly string[],
+    r: Pick<GuestExecResult, "stdout" | "stderr"> & { exitCode: number | null },
+    what?: string,
+): HostCommandError {
+    const failed = commandFailure(`guest ${domain}`, argv, r);
+    return what === undefined
+        ? failed
+        : new HostCommandError(failed.host, failed.argv, failed.exitCode, failed.stdout, failed.stderr, failed.failure, `${what} (${failed.reason})`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -97,6 +97,7 @@ export function scriptFolder(resources: StateResource[], kitPrefix: string, scri
         writeFileSync(path.join(dir, `${name}.xml`), swap(String(d.xml)));
         guests.push(`${name} ${swap(String(d.consoleLog))} ${d.readyPattern}`);
     }
+    // Called after the kit's up: a state without domains is a bug of the bench.
     if (guests.length === 0) throw new Error("the kit's stack holds no domain to copy");
     writeFileSync(path.join(dir, "guests"), guests.map((l) => `${l}\n`).join(""));
     writeFileSync(
@@ -180,6 +181,7 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
         kitUpNow = true;
         const up = await kit("up", timedRun ? { NFVKIT_TIMING_LOG: timingLog } : {});
         const noChange = await kit("up");
+        // A second up that changes something is a bug of the kit (its diff or its read), not a slow run: stop here.
         if (!/\b(\d+) unchanged\b/.test(noChange.output) || /\b\d+ (created|updated|replaced)\b/.test(noChange.output)) {
             throw new Error(`the second pulumi up of ${stack} changed something; it should change nothing:\n${noChange.output.slice(-2000)}`);
         }

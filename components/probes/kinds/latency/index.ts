@@ -6,7 +6,8 @@
  * targets, cross-checked, and compared with a baseline when the stack names one.
  */
 import * as path from "node:path";
-import { parseBaseline, type Baseline } from "../../baseline";
+import { BASELINE_SETTING, parseBaseline, type Baseline } from "../../baseline";
+import { problemError } from "../../../spec/problems";
 import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkLatencySettings, LATENCY_DEFAULTS, type LatencySettings } from "./config";
@@ -84,8 +85,12 @@ export async function readBaseline(file: string): Promise<Baseline> {
     try {
         text = await fs.readFile(path.resolve(file), "utf8");
     } catch (err) {
-        throw new Error(
-            `probes.baseline ${file} cannot be read (${(err as Error).message}). Fix: name the probes.json of an earlier run, or remove the setting.`,
+        throw problemError(
+            "probe settings",
+            BASELINE_SETTING,
+            file,
+            `names a file that cannot be read (${(err as Error).message})`,
+            "name the probes.json of an earlier run, or remove the setting",
         );
     }
     return parseBaseline(text, file);

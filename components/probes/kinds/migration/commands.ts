@@ -4,6 +4,7 @@
  * and readers of `virsh domjobinfo --completed`, `virsh vcpupin` and the
  * receiver's JSON lines.
  */
+import { ProbeParseError } from "../../parseError";
 import type { MigrationSetting } from "./config";
 import type { PacketGap } from "./types";
 
@@ -135,7 +136,7 @@ export function parseReceiver(stdout: string): ReceiverReport {
             summary = true;
         }
     }
-    if (!summary) throw new Error(`${MIGLOAD_TOOL} recv printed no summary:\n${stdout.slice(-500)}`);
+    if (!summary) throw new ProbeParseError(`${MIGLOAD_TOOL} recv`, "it printed no summary", stdout);
     return report;
 }
 

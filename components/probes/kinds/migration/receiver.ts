@@ -7,10 +7,11 @@
  * runs on this machine (where `pulumi up` or `npm run probe` runs), so it is
  * read here, when the program builds the ProbeSuite's inputs.
  */
-import { hostAccess } from "../../../host/access";
+import { commandFailure, hostAccess } from "../../../host/access";
 
 export async function receiverAddressToward(address: string): Promise<string> {
-    const route = await hostAccess({ kind: "local" }).run(["ip", "-j", "route", "get", address], { nothrow: true, timeoutMs: 10_000 });
+    const argv = ["ip", "-j", "route", "get", address];
+    const route = await hostAccess({ kind: "local" }).run(argv, { nothrow: true, timeoutMs: 10_000 });
     let src: unknown;
     try {
         src = (JSON.parse(route.stdout) as { prefsrc?: string }[])[0]?.prefsrc;
@@ -18,9 +19,10 @@ export async function receiverAddressToward(address: string): Promise<string> {
         src = undefined;
     }
     if (route.exitCode !== 0 || typeof src !== "string" || src === "") {
-        throw new Error(
-            `the migration probe's receiver needs an address of this machine that host ${address} reaches, and ip route get ${address} gave none ` +
-                `(${(route.stderr || route.stdout).trim() || "no route"}). Fix: set receiver: <this machine's address> in the migration entry.`,
+        const failed = commandFailure("local", argv, route);
+        throw failed.withFix(
+            "set receiver: <this machine's address> in the migration entry",
+            `gave no address of this machine that host ${address} reaches, which the migration probe's receiver needs (${failed.reason})`,
         );
     }
     return src;

@@ -25,7 +25,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { displayArgv } from "../../../host/access/quote";
-import { HostCommandError } from "../../../host/access/errors";
+import { commandFailure, HostCommandError } from "../../../host/access/errors";
+import { guestCommandFailure } from "../../../libvirt/guestAgent";
 import { virsh } from "../../../host/access/virsh";
 import {
     describeParameters,
@@ -93,6 +94,7 @@ export async function runMigrations(
     for (const [i, s] of settings.entries()) {
         if (opts.signal?.aborted) break;
         const g = views[i];
+        // The ProbeSuite records one view per setting, in order: a mismatch is a bug of the kit.
         if (!g || g.guest !== s.guest) throw new Error(`migration probe: no planned move for ${s.guest} to ${s.to}`);
         results.push(await runGuest(s, g, opts));
     }
@@ -114,8 +116,9 @@ async function runGuest(s: MigrationSetting, g: MigrationGuestView, opts: Migrat
         notes: [],
     };
     const src = g.hosts[from];
-    const net = await opts.shell(src.uri, g.domain, guestNetScript(), 30_000);
-    if (net.exitCode !== 0) throw new Error(`migration probe: ${s.guest}'s user-mode NIC did not come up: ${(net.stderr || net.stdout).trim()}`);
+    const netScript = guestNetScript();
+    const net = await opts.shell(src.uri, g.domain, netScript, 30_000);
+    if (net.exitCode !== 0) throw guestCommandFailure(g.domain, ["sh", "-c", netScript], net, `${s.guest}'s user-mode NIC did not come up`);
     const need = g.hugepages[s.to];
     let giveBack: GiveBack | undefined;
     if (need && opts.makeRoom) {
@@ -223,7 +226,7 @@ async function runLeg(
                 .join("; ")}`,
         );
         const started = await opts.shell(src.uri, g.domain, load, 30_000);
-        if (started.exitCode !== 0) throw new Error(`the packet stream did not start in ${s.guest}: ${(started.stderr || started.stdout).trim()}`);
+        if (started.exitCode !== 0) throw guestCommandFailure(g.domain, ["sh", "-c", load], started, `the packet stream did not start in ${s.guest}`);
         await sleep(1000);
 
         if (s.workload === "memory") {
@@ -336,8 +339,10 @@ export async function measureDirtyRate(uri: string, domain: string, seconds: num
         // Calculations of one domain are at least 1 s apart, so a new one has a new start second.
         const fresh = now.startSec !== null && now.startSec !== before.startSec;
         if (fresh && now.status === 2 && now.mibps !== null) return { mibps: now.mibps, periodSec: now.periodSec ?? seconds, mode: now.mode ?? "" };
-        if (Date.now() > deadline)
-            throw new Error(`virsh domstats ${domain} --dirtyrate gave no result ${seconds} s after domdirtyrate-calc: ${JSON.stringify(now)}`);
+        if (Date.now() > deadline) {
+            const argv = ["virsh", "-q", "-c", uri, "domstats", domain, "--dirtyrate"];
+            throw new HostCommandError("local", argv, 0, JSON.stringify(now), "", "timeout", `gave no result ${seconds} s after domdirtyrate-calc`, { uri });
+        }
     }
 }
 
@@ -374,7 +379,7 @@ export function startReceiver(argv: string[]): Receiver {
         });
         child.stderr.on("data", (d: Buffer) => (err += d));
         child.on("error", reject);
-        void exited.then((code) => reject(new Error(`${displayArgv(argv)} exited ${code}: ${err.trim() || out.trim()}`)));
+        void exited.then((code) => reject(commandFailure("local", argv, { exitCode: code, stdout: out, stderr: err })));
     });
     return {
         ready,
