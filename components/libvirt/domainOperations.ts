@@ -24,8 +24,9 @@ import { xmlEscape } from "../render/xml";
 import { cputuneChanges, sameCputune, type Cputune } from "../render/cputune";
 import { describePinning, parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
-import { domainState, GuestStoppedError, throwIfStopped } from "./domainStop";
-import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
+import { domainState, GuestBootError, throwIfStopped } from "./domainStop";
+import { accessOf, HostCommandError, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
+import { problemError, type ProblemListError } from "../spec/problems";
 import { timed } from "../timing";
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
@@ -127,7 +128,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
             try {
                 return { id: existing.uuid, outs: await observe(host, inputs, Date.now()) };
             } catch (err) {
-                if (!(err instanceof GuestStoppedError)) throw err;
+                if (!(err instanceof GuestBootError && err.why === "stopped")) throw err;
                 process.stderr.write(`guest ${name}: the domain left by an interrupted run stopped (${err.state}); starting it again\n`);
             }
         }
@@ -167,9 +168,9 @@ async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<
             }
             return await observe(host, inputs, started);
         } catch (err) {
-            if (!(err instanceof GuestStoppedError && err.qemuCrashed && tcg && attempt < 3)) throw err;
+            if (!(err instanceof GuestBootError && err.qemuCrashed && tcg && attempt < 3)) throw err;
             process.stderr.write(
-                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.qemuSaid.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)\n`,
+                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.said.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)\n`,
             );
         }
     }
@@ -178,9 +179,8 @@ async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<
 /** Waits for a started guest to be up (guest agent), then reads back what libvirt runs. */
 async function observe(host: HostAccess, inputs: DomainInputs, started: number): Promise<DomainOutputs> {
     const { name } = inputs;
-    const uri = await host.libvirtUri();
     const agentUp = () =>
-        waitForAgent(uri, name, inputs.bootTimeoutSec * 1000).catch(async (err: unknown) => {
+        waitForAgent(host, name, inputs.bootTimeoutSec * 1000).catch(async (err: unknown) => {
             await throwIfStopped(host, name, "its guest agent");
             throw err;
         });
@@ -200,7 +200,7 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
         // Found stopped by a refresh: start it with the definition it has, then pin as below.
         const started = Date.now();
         await host.virsh(["start", name]);
-        await waitForAgent(await host.libvirtUri(), name, news.bootTimeoutSec * 1000);
+        await waitForAgent(host, name, news.bootTimeoutSec * 1000);
         olds = { ...olds, bootSeconds: (Date.now() - started) / 1000, runState: "running" };
     }
     // The difference as values; state written before the kit recorded its pins has no `cputune`, and gets every pin set.
@@ -305,11 +305,15 @@ async function ownerOf(host: HostAccess, name: string): Promise<DomainOwner | un
     return { uuid: /<uuid>([^<]+)<\/uuid>/.exec(xml)?.[1] ?? "", owner: entry("owner"), definition: entry("definition") };
 }
 
-function foreignDomainError(uri: string, name: string, owner: string): Error {
+/** A domain of the same name that is not this resource's: the name the stack gives it is the input at fault. */
+function foreignDomainError(uri: string, name: string, owner: string): ProblemListError {
     const whose = owner ? `it belongs to ${owner}` : "the kit did not create it";
-    return new Error(
-        `a domain named ${name} already exists on ${uri} and ${whose}, so this stack leaves it alone. ` +
-            `Remove it (virsh -c ${uri} destroy ${name}; virsh -c ${uri} undefine ${name}) or choose another namePrefix, then run again.`,
+    return problemError(
+        "domain",
+        "name",
+        name,
+        `is taken: a domain named ${name} already exists on ${uri} and ${whose}, so this stack leaves it alone`,
+        `remove it (virsh -c ${uri} destroy ${name}; virsh -c ${uri} undefine ${name}) or choose another namePrefix, then run again`,
     );
 }
 
@@ -364,7 +368,16 @@ async function verifyPins(host: HostAccess, name: string, expected: Record<strin
     const observed = await readVcpuPins(host, name);
     for (const [vcpu, cpus] of Object.entries(expected)) {
         if (!sameCpus(observed[vcpu], cpus)) {
-            throw new Error(`vCPU ${vcpu} of ${name} is pinned to ${observed[vcpu] ?? "nothing"} on host ${host.name}, expected ${cpus}`);
+            const argv = ["virsh", "vcpupin", name];
+            throw new HostCommandError(
+                host.name,
+                argv,
+                0,
+                "",
+                "",
+                "exit",
+                `libvirt pinned vCPU ${vcpu} of ${name} to ${observed[vcpu] ?? "nothing"}, not to ${cpus} as asked`,
+            );
         }
     }
     return observed;
@@ -403,7 +416,7 @@ async function waitForConsoleLine(host: HostAccess, file: string, pattern: strin
             const hit = failure.line.exec(text);
             if (hit) {
                 const line = text.slice(text.lastIndexOf("\n", hit.index) + 1, text.indexOf("\n", hit.index)).trim();
-                throw new Error(`${domain} failed to boot: "${line}": ${failure.fix}. Console log: ${file}`);
+                throw GuestBootError.failed(domain, line, failure.fix, file);
             }
         }
         // A dead QEMU writes no more: ask libvirt every 2 s rather than wait out the timeout.
@@ -411,7 +424,7 @@ async function waitForConsoleLine(host: HostAccess, file: string, pattern: strin
         await new Promise((r) => setTimeout(r, 250));
     }
     const tail = tailOf((await host.tryReadFile(file)) ?? "");
-    throw new Error(`${domain}: no "${pattern}" line in ${file} within ${Math.round(timeoutMs / 1000)} s; the console's last lines:\n${tail}`);
+    throw GuestBootError.timedOut(domain, pattern, file, timeoutMs, tail);
 }
 
 async function writeTemp(fileName: string, text: string): Promise<string> {

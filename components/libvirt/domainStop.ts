@@ -6,26 +6,48 @@
  */
 import { isNoDomain, type HostAccess } from "../host/access";
 
-/** The domain stopped while the kit waited for it. */
-export class GuestStoppedError extends Error {
-    constructor(
+/**
+ * A guest that did not come up while the kit waited for it, in its own words:
+ * it `stopped` (libvirt's state and reason, QEMU's last lines), its console
+ * showed a boot `failed` line (with the fix), or its console gave no ready
+ * line in time (`timeout`, with the console's last lines).
+ */
+export class GuestBootError extends Error {
+    private constructor(
+        message: string,
         readonly domain: string,
-        /** `virsh domstate --reason`, e.g. "shut off (crashed)". */
+        readonly why: "stopped" | "failed" | "timeout",
+        /** `virsh domstate --reason`, e.g. "shut off (crashed)"; "" unless it stopped. */
         readonly state: string,
-        /** QEMU's last lines from libvirt's log of the domain; empty when unreadable. */
-        readonly qemuSaid: string[],
-        waitingFor: string,
+        /** QEMU's last lines from libvirt's log of the domain, or the console's; empty when unreadable. */
+        readonly said: string[],
     ) {
-        super(
+        super(message);
+        this.name = "GuestBootError";
+    }
+
+    /** The domain stopped while the kit waited for `waitingFor`. */
+    static stopped(domain: string, state: string, qemuSaid: string[], waitingFor: string): GuestBootError {
+        const message =
             `${domain} stopped while the kit waited for ${waitingFor}: libvirt says "${state}"` +
-                (qemuSaid.length > 0 ? `; QEMU's log ends with:\n  ${qemuSaid.join("\n  ")}` : ""),
-        );
-        this.name = "GuestStoppedError";
+            (qemuSaid.length > 0 ? `; QEMU's log ends with:\n  ${qemuSaid.join("\n  ")}` : "");
+        return new GuestBootError(message, domain, "stopped", state, qemuSaid);
+    }
+
+    /** Its console shows a line that means the boot failed. */
+    static failed(domain: string, line: string, fix: string, consoleLog: string): GuestBootError {
+        return new GuestBootError(`${domain} failed to boot: "${line}": ${fix}. Console log: ${consoleLog}`, domain, "failed", "", [line]);
+    }
+
+    /** Its console gave no `pattern` line within the time. */
+    static timedOut(domain: string, pattern: string, consoleLog: string, timeoutMs: number, tail: string): GuestBootError {
+        const message = `${domain}: no "${pattern}" line in ${consoleLog} within ${Math.round(timeoutMs / 1000)} s; the console's last lines:\n${tail}`;
+        return new GuestBootError(message, domain, "timeout", "", tail.split("\n"));
     }
 
     /** QEMU itself died (an assertion, a signal), as opposed to a guest that powered off or was destroyed. */
     get qemuCrashed(): boolean {
-        return /\(crashed\)/.test(this.state);
+        return this.why === "stopped" && /\(crashed\)/.test(this.state);
     }
 }
 
@@ -65,8 +87,8 @@ export async function qemuLastWords(host: HostAccess, name: string, lines = 4): 
         .map((line) => line.trim());
 }
 
-/** Throws GuestStoppedError when `name` is no longer run by QEMU; `waitingFor` says what the caller was waiting for. */
+/** Throws GuestBootError (stopped) when `name` is no longer run by QEMU; `waitingFor` says what the caller was waiting for. */
 export async function throwIfStopped(host: HostAccess, name: string, waitingFor: string): Promise<void> {
     const state = await stoppedState(host, name);
-    if (state !== undefined) throw new GuestStoppedError(name, state, await qemuLastWords(host, name), waitingFor);
+    if (state !== undefined) throw GuestBootError.stopped(name, state, await qemuLastWords(host, name), waitingFor);
 }

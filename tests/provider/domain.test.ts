@@ -13,6 +13,7 @@ import { ensureGuestImage } from "../../guest-images/build";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainOutputs } from "../../components/libvirt/domainOperations";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
@@ -22,7 +23,7 @@ const PREFIX = PROVIDER_TEST_PREFIX;
 const ctx = { urn: "urn:pulumi:test::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain" };
 
 async function guestUptime(outs: DomainOutputs): Promise<number> {
-    const r = await guestShell(outs.uri, outs.name, "cut -d' ' -f1 /proc/uptime");
+    const r = await guestShell(hostAccess(), outs.name, "cut -d' ' -f1 /proc/uptime");
     return Number(r.stdout.trim());
 }
 

@@ -52,7 +52,7 @@ export class HostCommandError extends Error {
         const { uri, fix } = extra;
         super(
             (uri === undefined
-                ? `${displayArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`
+                ? `${shownArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`
                 : virshMessage(uri, argv, exitCode, reason, said)) + (fix === undefined ? "" : `\n  fix: ${fix}`),
         );
         this.name = "HostCommandError";
@@ -76,6 +76,11 @@ function virshMessage(uri: string, argv: readonly string[], exitCode: number | n
     const args = argv.slice(argv.indexOf(uri) + 1);
     const how = exitCode === null || !reason.startsWith("exit code") ? ` (${reason})` : ` with exit code ${exitCode}`;
     return `virsh -c ${uri} ${args.join(" ")} failed${how}: ${said || "no output"}`;
+}
+
+/** argv for a message: a script word (several lines) stands as `<N-line script>`; `.argv` keeps it whole. */
+function shownArgv(argv: readonly string[]): string {
+    return displayArgv(argv.map((w) => (w.includes("\n") ? `<${w.split("\n").length}-line script>` : w)));
 }
 
 /** A file operation on a host that failed. */

@@ -5,7 +5,7 @@
  * not disturb each other. A tool that fails or measures nothing yields a
  * result with `noSamples` set, which the verdict turns into a failure.
  */
-import { accessOf, type RunningCommand } from "../../../host/access";
+import { hostAccess, targetForHost, type RunningCommand } from "../../../host/access";
 import type { GuestShell, ProbeGuest } from "../../inputs";
 import {
     cyclictestCommand,
@@ -339,17 +339,22 @@ export function withExpectedSamples(result: ProbeResult, durationSec: number, pe
     return { ...result, series: result.series.map((s) => ({ ...s, stats: { ...s.stats, expectedSamples: expected } })) };
 }
 
-/** stress-ng on each host's housekeeping CPUs for the whole suite, started through that host's access. */
+/** stress-ng on each host's housekeeping CPUs for the whole suite, started through that host's access (a host the kit cannot reach gets none, said in a note). */
 function startHostLoad(guests: ProbeGuest[], config: LatencySettings, notes: string[], log: (line: string) => void): RunningCommand[] {
     const byHost = new Map<string, ProbeGuest[]>();
     for (const g of guests) {
-        const key = JSON.stringify(g.access ?? { kind: "local" });
-        byHost.set(key, [...(byHost.get(key) ?? []), g]);
+        const name = g.host ?? "local";
+        byHost.set(name, [...(byHost.get(name) ?? []), g]);
     }
     const seconds = config.durationSec * config.probes.length + 120;
     const loads: RunningCommand[] = [];
-    for (const hostGuests of byHost.values()) {
-        const host = accessOf(hostGuests[0].access);
+    for (const [name, hostGuests] of byHost) {
+        const target = targetForHost({ name, uri: hostGuests[0].uri }, hostGuests[0].access);
+        if (!target) {
+            notes.push(`host load not applied on ${name}: the kit has no access to it`);
+            continue;
+        }
+        const host = hostAccess(target);
         const cpus = [...new Set(hostGuests.flatMap((g) => g.hostHousekeepingCpus))].sort((a, b) => a - b);
         if (cpus.length === 0) {
             notes.push(`host load not applied on ${host.name}: it has no housekeeping CPUs`);

@@ -89,7 +89,7 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
         }));
         return runMigrations(ctx.config.migration, moves, {
             tool: inputs.tool,
-            shell: ctx.shellAt,
+            shell: ctx.shellOn,
             log: ctx.log,
             signal: ctx.signal,
             makeRoom: async (host, need) => makeHugepageRoom(accessTo(host), host, need, ctx.log),

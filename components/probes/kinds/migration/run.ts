@@ -73,8 +73,8 @@ export type GiveBack = () => Promise<void>;
 export interface MigrationRunOptions {
     /** Host path of nfvkit-migload (GuestImage.programs), for the receiver. */
     tool: string;
-    /** Runs a shell script in the guest through its agent. */
-    shell: (uri: string, domain: string, script: string, timeoutMs: number) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+    /** Runs a shell script in the guest through its agent, on the host named (where the guest runs at that moment). */
+    shell: (host: string, domain: string, script: string, timeoutMs: number) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
     log?: (line: string) => void;
     /**
      * Makes room for the guest's hugepages on the destination for the time of
@@ -115,9 +115,8 @@ async function runGuest(s: MigrationSetting, g: MigrationGuestView, opts: Migrat
         commands: [],
         notes: [],
     };
-    const src = g.hosts[from];
     const netScript = guestNetScript();
-    const net = await opts.shell(src.uri, g.domain, netScript, 30_000);
+    const net = await opts.shell(from, g.domain, netScript, 30_000);
     if (net.exitCode !== 0) throw guestCommandFailure(g.domain, ["sh", "-c", netScript], net, `${s.guest}'s user-mode NIC did not come up`);
     const need = g.hugepages[s.to];
     let giveBack: GiveBack | undefined;
@@ -225,7 +224,7 @@ async function runLeg(
                 .filter((l) => l.startsWith("setsid"))
                 .join("; ")}`,
         );
-        const started = await opts.shell(src.uri, g.domain, load, 30_000);
+        const started = await opts.shell(from, g.domain, load, 30_000);
         if (started.exitCode !== 0) throw guestCommandFailure(g.domain, ["sh", "-c", load], started, `the packet stream did not start in ${s.guest}`);
         await sleep(1000);
 
@@ -260,7 +259,7 @@ async function runLeg(
             leg.error =
                 `migrating ${s.guest} from ${from} to ${to} failed: ${migrationCause(stderr, to, g.memory)}: ${stderr.trim().split("\n").slice(-1)[0]}; ` +
                 (leg.runsOn === from ? `${s.guest} keeps running on ${from}` : `${s.guest} is ${leg.runsOn ? `running on ${leg.runsOn}` : "running nowhere"}`);
-            await opts.shell(src.uri, g.domain, guestStopScript(), 30_000).catch(() => undefined);
+            await opts.shell(from, g.domain, guestStopScript(), 30_000).catch(() => undefined);
             return leg;
         }
         const t1 = Date.now();
@@ -288,7 +287,7 @@ async function runLeg(
 
         // A second of stream after the switchover, so a late resume shows as a gap inside the window.
         await sleep(1000);
-        const stopped = await opts.shell(dst.uri, g.domain, guestStopScript(), 30_000);
+        const stopped = await opts.shell(to, g.domain, guestStopScript(), 30_000);
         const dirty = /"mode":"dirty".*"mibps":([\d.]+)/.exec(stopped.stdout);
         if (dirty) leg.workloadNote = `the guest dirtied memory at ${dirty[1]} MiB/s (asked ${s.dirtyMiBps})`;
         if (s.workload === "memory" && leg.hypervisorDirtyMiBps !== null) {
