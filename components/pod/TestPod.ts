@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RtHostOutputs } from "../host/rtHostOperations";
 import type { GuestImage as ImageFiles } from "../types/guestImage";
-import { isLocalLibvirtUri, type HostTarget } from "../host/access";
+import type { HostTarget } from "../host/access";
 import { GuestImage } from "../host/GuestImage";
 import { createGuestDomain, NfvGuest, type GuestOutputs } from "../guest/NfvGuest";
 import type { HostFacts } from "../host/facts";
@@ -12,6 +12,7 @@ import { SriovPf } from "../host/SriovPf";
 import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import type { PodPlan } from "../plan/podPlan";
+import { accessNeed } from "../validate/hostAccess";
 import { validatePodSpec } from "../validate/validateStack";
 import type { ProbeSuite } from "../probes/ProbeSuite";
 import { createProbeSuite, probeCpus, type PodProbesArgs } from "./probeSuite";
@@ -144,7 +145,7 @@ export class TestPod extends pulumi.ComponentResource {
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before registering anything: a bad spec, or a remote host without access, leaves no trace in the stack.
         const plan = args.plan ?? resolveTestPodSpec(args);
-        requireAccess(plan, args.hostAccess);
+        requireAccess(plan, args);
         super(tokens.testPod, name, {}, opts);
         const built = createTestPod(name, this, args, plan);
         this.plan = built.plan;
@@ -192,20 +193,28 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
 }
 
 /**
- * Every remote host the pod works on (guests, hugepages, VFs, management) has
- * access: without it, its resources would act on this machine instead.
+ * Every remote host the pod works on (its guests, a migration's destination,
+ * a managed host: validate/hostAccess.ts, the rule the stack's validation
+ * uses too) has access: the kit never reaches a remote host through this machine.
  */
-function requireAccess(plan: PodPlan, hostAccess: TestPodArgs["hostAccess"]): void {
-    const touched = (host: PodPlan["hosts"][number]) =>
-        plan.guests.some((g) => g.host === host.name) || host.hugepages.length > 0 || host.pfs.some((pf) => pf.vfs.length > 0) || host.manage !== undefined;
-    const problems: SpecProblem[] = plan.hosts
-        .filter((h) => !isLocalLibvirtUri(h.uri) && touched(h) && hostAccess?.[h.name] === undefined)
-        .map((h) => ({
-            path: `hostAccess.${h.name}`,
-            value: undefined,
-            reason: `is needed: host ${h.name} is remote (${h.uri}) and the pod works on it; the kit never reaches a remote host through this machine`,
-            fix: `give hostAccess.${h.name}: { kind: "ssh", host, privateKey (a secret), knownHosts }`,
-        }));
+function requireAccess(plan: PodPlan, args: Pick<TestPodArgs, "hostAccess" | "probes">): void {
+    const destinations = (args.probes?.config.enabled ? args.probes.config.migration : []).map((m) => m.to);
+    const problems: SpecProblem[] = plan.hosts.flatMap((h) => {
+        const why = accessNeed(h.uri, {
+            guests: plan.guests.some((g) => g.host === h.name),
+            migrationDestination: destinations.includes(h.name),
+            managed: h.manage !== undefined,
+        });
+        if (why === undefined || args.hostAccess?.[h.name] !== undefined) return [];
+        return [
+            {
+                path: `hostAccess.${h.name}`,
+                value: undefined,
+                reason: `is needed: host ${h.name} is remote (${h.uri}) and ${why}; the kit never reaches a remote host through this machine`,
+                fix: `give hostAccess.${h.name}: { kind: "ssh", host, privateKey (a secret), knownHosts }`,
+            },
+        ];
+    });
     if (problems.length > 0) throw new ProblemListError(problems, "TestPod arguments");
 }
 
