@@ -1,6 +1,8 @@
 /**
- * Why a guest that should be running is not: libvirt's state reason and the
- * last words of its QEMU. A boot wait that polls a console or a guest agent
+ * A guest coming up, or not: the wait for its console's ready line (with the
+ * console lines that mean a boot failed, and what to do about each), and why
+ * a guest that should be running is not: libvirt's state reason and the last
+ * words of its QEMU. A boot wait that polls a console or a guest agent
  * cannot tell a slow guest from a dead one, so it asks this, and a user gets
  * "QEMU crashed: <its assertion>" at once instead of a timeout minutes later.
  */
@@ -91,4 +93,38 @@ export async function qemuLastWords(host: HostAccess, name: string, lines = 4): 
 export async function throwIfStopped(host: HostAccess, name: string, waitingFor: string): Promise<void> {
     const state = await stoppedState(host, name);
     if (state !== undefined) throw GuestBootError.stopped(name, state, await qemuLastWords(host, name), waitingFor);
+}
+
+/** Console lines that mean the boot has failed, and what to do about each. */
+export const BOOT_FAILURES: { line: RegExp; fix: string }[] = [
+    {
+        line: /Initramfs unpacking failed/,
+        fix: "the guest's memory is too small to unpack the guest image: give it more memory (256M is enough for the default image)",
+    },
+    {
+        line: /Kernel panic - not syncing: (System is deadlocked on memory|Out of memory)/,
+        fix: "the guest ran out of memory while booting: give it more memory (256M is enough for the default image)",
+    },
+    { line: /Kernel panic - not syncing/, fix: "the guest kernel panicked: read the console log" },
+];
+
+export async function waitForConsoleLine(host: HostAccess, file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
+    const start = Date.now();
+    const tailOf = (text: string) => text.split("\n").slice(-15).join("\n");
+    for (let poll = 0; Date.now() - start < timeoutMs; poll++) {
+        const text = (await host.tryReadFile(file)) ?? "";
+        if (text.includes(pattern)) return;
+        for (const failure of BOOT_FAILURES) {
+            const hit = failure.line.exec(text);
+            if (hit) {
+                const line = text.slice(text.lastIndexOf("\n", hit.index) + 1, text.indexOf("\n", hit.index)).trim();
+                throw GuestBootError.failed(domain, line, failure.fix, file);
+            }
+        }
+        // A dead QEMU writes no more: ask libvirt every 2 s rather than wait out the timeout.
+        if (poll % 8 === 7) await throwIfStopped(host, domain, `the "${pattern}" line on its console`);
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    const tail = tailOf((await host.tryReadFile(file)) ?? "");
+    throw GuestBootError.timedOut(domain, pattern, file, timeoutMs, tail);
 }

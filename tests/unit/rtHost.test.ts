@@ -12,7 +12,7 @@ import { rebootReasons } from "../../components/host/rtHostOperations";
 import { hwlatCheck, hwlatScript, parseHwlat } from "../../components/host/hwlat";
 import { grubFile, tuningUnit } from "../../components/host/rtTuning";
 import { driftOf } from "../../components/host/sriovOperations";
-import { rebootNotice } from "../../components/pod/TestPod";
+import { rebootNotice } from "../../components/pod/hostResources";
 import type { HostKernelFacts } from "../../components/host/readiness";
 
 const stockKernel: HostKernelFacts = {

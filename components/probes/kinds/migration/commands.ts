@@ -241,3 +241,16 @@ export function dirtyRateAllowancePercent(ramMiB: number, mibps: number, periodS
     const relativeSd = Math.sqrt((1 - share) / (samples * share));
     return Math.ceil(3 * relativeSd * 100 + 100 / mibps);
 }
+
+/** Why a migration failed, in the words of the host that caused it. */
+export function migrationCause(stderr: string, destination: string, memory: string): string {
+    if (/Cannot allocate memory|hugepage|hugetlb|unable to map backing store/i.test(stderr))
+        return `host ${destination} has no free hugepages for the guest's ${memory} (QEMU on ${destination} could not map its memory)`;
+    if (
+        /libvirt-sock|Failed to connect socket|Connection refused|Cannot recv data|End of file while reading data|no connection driver|unable to connect/i.test(
+            stderr,
+        )
+    )
+        return `host ${destination}'s libvirtd does not answer (stopped or unreachable)`;
+    return `libvirt refused or aborted it`;
+}

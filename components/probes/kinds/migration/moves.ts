@@ -3,7 +3,8 @@
  * per setting, the guest's domain, its `<cputune>` and pins on its own host
  * (from the pod's plan) and on the destination (planned once, from the plan
  * and that host's facts: plan/migration.ts), and the hugepages it takes on
- * each. Pure.
+ * each; and the running domain's XML made into the destination's (its
+ * `<cputune>` from the plan for that host). Pure.
  */
 import { planMigrationDestination } from "../../../plan/migration";
 import type { GuestPin, PodPlan } from "../../../plan/podPlan";
@@ -52,4 +53,17 @@ export function migrationMoves(plan: PodPlan, settings: MigrationSetting[]): Omi
             },
         };
     });
+}
+
+/** The running domain's migratable XML with the destination's planned `<cputune>` in place of the source's. */
+export function destinationXml(migratable: string, cputune: string[]): string {
+    const block = cputune.map((l) => `  ${l}`).join("\n");
+    if (/<cputune>[\s\S]*?<\/cputune>/.test(migratable)) return migratable.replace(/ *<cputune>[\s\S]*?<\/cputune>/, block);
+    return migratable.replace(/(\n *<vcpu[^\n]*\n)/, `$1${block}\n`);
+}
+
+/** The plan's `<emulatorpin>` and `<vcpusched>` elements that the live XML does not hold (libvirt writes them as the kit renders them). */
+export function missingCputune(planned: string[], liveXml: string): string[] {
+    const live = /<cputune>[\s\S]*?<\/cputune>/.exec(liveXml)?.[0] ?? "";
+    return planned.map((l) => l.trim()).filter((l) => /^<(emulatorpin|vcpusched) /.test(l) && !live.includes(l));
 }

@@ -20,12 +20,11 @@
  * resumes it on the source): the leg's error names the destination host and
  * the cause, the probe checks the guest still runs on the source, and stops.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { displayArgv } from "../../../host/access/quote";
-import { commandFailure, HostCommandError } from "../../../host/access/errors";
+import { HostCommandError } from "../../../host/access/errors";
 import { guestCommandFailure } from "../../../libvirt/guestAgent";
 import { virsh } from "../../../host/access/virsh";
 import {
@@ -38,6 +37,7 @@ import {
     guestStopScript,
     jobBytes,
     migrateArgv,
+    migrationCause,
     networkDowntime,
     parseDirtyRate,
     parseJobInfo,
@@ -47,6 +47,8 @@ import {
     streamResolutionMs,
 } from "./commands";
 import type { MigrationSetting } from "./config";
+import { destinationXml, missingCputune } from "./moves";
+import { startReceiver } from "./receiver";
 import type { MigrationLeg, MigrationResult } from "./types";
 
 /** What the probe must know of a guest and of each host it may run on (from the pod plan). */
@@ -147,32 +149,6 @@ async function runGuest(s: MigrationSetting, g: MigrationGuestView, opts: Migrat
     } finally {
         await giveBack?.().catch((err: Error) => result.notes.push(`could not give back the hugepages added on ${s.to}: ${err.message}`));
     }
-}
-
-/** The running domain's migratable XML with the destination's planned `<cputune>` in place of the source's. */
-export function destinationXml(migratable: string, cputune: string[]): string {
-    const block = cputune.map((l) => `  ${l}`).join("\n");
-    if (/<cputune>[\s\S]*?<\/cputune>/.test(migratable)) return migratable.replace(/ *<cputune>[\s\S]*?<\/cputune>/, block);
-    return migratable.replace(/(\n *<vcpu[^\n]*\n)/, `$1${block}\n`);
-}
-
-/** The plan's `<emulatorpin>` and `<vcpusched>` elements that the live XML does not hold (libvirt writes them as the kit renders them). */
-export function missingCputune(planned: string[], liveXml: string): string[] {
-    const live = /<cputune>[\s\S]*?<\/cputune>/.exec(liveXml)?.[0] ?? "";
-    return planned.map((l) => l.trim()).filter((l) => /^<(emulatorpin|vcpusched) /.test(l) && !live.includes(l));
-}
-
-/** Why a migration failed, in the words of the host that caused it. */
-export function migrationCause(stderr: string, destination: string, memory: string): string {
-    if (/Cannot allocate memory|hugepage|hugetlb|unable to map backing store/i.test(stderr))
-        return `host ${destination} has no free hugepages for the guest's ${memory} (QEMU on ${destination} could not map its memory)`;
-    if (
-        /libvirt-sock|Failed to connect socket|Connection refused|Cannot recv data|End of file while reading data|no connection driver|unable to connect/i.test(
-            stderr,
-        )
-    )
-        return `host ${destination}'s libvirtd does not answer (stopped or unreachable)`;
-    return `libvirt refused or aborted it`;
 }
 
 async function runLeg(
@@ -356,41 +332,6 @@ async function whereItRuns(domain: string, srcUri: string, dstUri: string, from:
     if (b === "running") return to;
     if (a === "running") return from;
     return null;
-}
-
-export interface Receiver {
-    ready: Promise<void>;
-    /** SIGTERM, then its whole output (it prints its summary on the way out). */
-    stop(): Promise<string>;
-    kill(): void;
-}
-
-/** Starts `nfvkit-migload recv` (argv from receiverArgv); `ready` once it listens. */
-export function startReceiver(argv: string[]): Receiver {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    const ready = new Promise<void>((resolve, reject) => {
-        child.stdout.on("data", (d: Buffer) => {
-            out += d;
-            if (out.includes('"ready":true')) resolve();
-        });
-        child.stderr.on("data", (d: Buffer) => (err += d));
-        child.on("error", reject);
-        void exited.then((code) => reject(commandFailure("local", argv, { exitCode: code, stdout: out, stderr: err })));
-    });
-    return {
-        ready,
-        async stop() {
-            child.kill("SIGTERM");
-            await exited;
-            return out;
-        },
-        kill() {
-            if (child.exitCode === null) child.kill("SIGKILL");
-        },
-    };
 }
 
 function sleep(ms: number): Promise<void> {
