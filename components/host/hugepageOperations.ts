@@ -79,32 +79,21 @@ async function adjust(host: HostAccess, r: HugepageReservationInputs, delta: num
     if (after !== wanted) {
         // Undo the part the kernel did give, as one locked change too.
         if (after !== before) await changePool(host, nrFile, before - after);
+        // The kernel did not deliver: the locked change ran, and the pool is not what it asked.
+        const notDelivered = (reason: string, fix: string) =>
+            new HostCommandError(r.host, poolChangeArgv(nrFile, delta), 0, "", "", "exit", `NUMA node ${r.node}: ${reason}`, { fix });
         if (delta < 0) {
             // The kernel keeps pages that are mapped: name who maps them, which is the real cause.
             const holders = await hugepageHolders(host);
-            throw new HostCommandError(
-                r.host,
-                poolChangeArgv(nrFile, delta),
-                0,
-                "",
-                "",
-                "exit",
-                `NUMA node ${r.node}: could not give back ${-delta} pages of ${r.sizeKiB} KiB (the pool stays at ${after}): ` +
+            throw notDelivered(
+                `could not give back ${-delta} pages of ${r.sizeKiB} KiB (the pool stays at ${after}): ` +
                     (holders.length ? `they are in use by ${holders.join(", ")}` : "they are in use by a process that no longer shows its mapping"),
-                {
-                    fix: holders.length ? "stop what should not be running (virsh destroy <domain>), then run again" : "run again once that process has exited",
-                },
+                holders.length ? "stop what should not be running (virsh destroy <domain>), then run again" : "run again once that process has exited",
             );
         }
-        throw new HostCommandError(
-            r.host,
-            poolChangeArgv(nrFile, delta),
-            0,
-            "",
-            "",
-            "exit",
-            `NUMA node ${r.node}: asked the kernel for ${wanted} pages of ${r.sizeKiB} KiB, got ${after} (memory is short or fragmented)`,
-            { fix: "free memory, or reserve at boot with hugepages= on the host kernel cmdline" },
+        throw notDelivered(
+            `asked the kernel for ${wanted} pages of ${r.sizeKiB} KiB, got ${after} (memory is short or fragmented)`,
+            "free memory, or reserve at boot with hugepages= on the host kernel cmdline",
         );
     }
     return after;

@@ -84,7 +84,7 @@ export interface LoadedStack extends StackCheck {
 export async function loadStack(stackOrFile: string, options: LoadStackOptions = {}): Promise<LoadedStack> {
     const projectDir = options.projectDir ?? process.cwd();
     const project = readProject(projectDir);
-    const byFile = /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+    const byFile = namesAFile(stackOrFile);
     const stack = byFile ? stackNameOfFile(stackOrFile) : stackOrFile;
     const file = byFile ? stackOrFile : (options.configFile ?? path.join(projectDir, project.stackConfigDir, `Pulumi.${stack}.yaml`));
     const namePrefix = options.namePrefix ?? stackNamePrefix(project.name, stack);
@@ -181,8 +181,13 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
     return { ...base, ...checked, kind, file: shownFile, lineOf, config, secretKeys, sshTargets: ssh, access, hostFacts };
 }
 
+/** True when a command's stack argument names a file (it has a "/" or ends in .yaml) rather than a stack. */
+export function namesAFile(stackOrFile: string): boolean {
+    return /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+}
+
 /** The project's name and stack folder from its Pulumi.yaml (the kit's own when there is none). */
-function readProject(dir: string): { name: string; stackConfigDir: string } {
+export function readProject(dir: string): { name: string; stackConfigDir: string } {
     const file = path.join(dir, "Pulumi.yaml");
     const text = existsSync(file) ? readFileSync(file, "utf8") : "";
     return {

@@ -12,6 +12,7 @@ import { closeHostAccesses } from "../../components/host/access";
 import { checkMigrationSettings } from "../../components/probes/kinds/migration/config";
 import type { MigrationLeg } from "../../components/probes/kinds/migration/types";
 import { runProbePipeline } from "../../components/probes/pipeline";
+import { PROBE_KINDS } from "../../components/probes/kinds/registry";
 import { problemError, ProblemListError } from "../../components/spec/problems";
 import { projectRoot } from "../cli/engine";
 import { loadRecordedProbes } from "../cli/stack";
@@ -54,14 +55,14 @@ async function main(): Promise<void> {
             "bench",
         );
         if (problems.length > 0) throw new ProblemListError(problems, `parameter set ${name}`);
-        // Only the migration: no latency probes, no inter-VM probe.
+        // Only the migration kind runs: the pipeline is handed that one kind of the registry.
         const outcome = await runProbePipeline(
             {
                 ...recorded,
-                config: { ...recorded.config, probes: [], interVm: [], migration: settings },
+                config: { ...recorded.config, migration: settings },
                 resultsDir: path.join("results", "bench-migration", name.replace(/[^A-Za-z0-9-]/g, "_")),
             },
-            { log: (line) => console.error(line), projectDir: projectRoot },
+            { log: (line) => console.error(line), projectDir: projectRoot, kinds: PROBE_KINDS.filter((k) => k.name === "migration") },
         );
         const [result] = outcome.verdict.sections.migration ?? [];
         const legs = result.legs.filter((l) => !l.error);

@@ -12,8 +12,9 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as yaml from "js-yaml";
 import { commandFailure } from "../../components/host/access/errors";
+import { ProblemListError } from "../../components/spec/problems";
+import { loadStack } from "../../components/stack";
 import { projectRoot, pulumiEnv } from "../cli/engine";
 import type { TimingSpan } from "../../components/timing";
 import { initStack, removeStack, stateResources, type StateResource } from "./benchStack";
@@ -76,10 +77,11 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
     });
 }
 
-/** The ci stack's config with the probes off: the pod the issue measured. */
-function ciPodConfig(): Record<string, unknown> {
-    const file = yaml.load(readFileSync(path.join(projectRoot, "stacks", "Pulumi.ci.yaml"), "utf8")) as { config: Record<string, unknown> };
-    return { ...file.config, "nfv-testpod:probes": { enabled: false } };
+/** The ci stack's config, loaded as every command loads a stack (offline: nothing is reached), with the probes off: the pod the issue measured. */
+async function ciPodConfig(): Promise<Record<string, unknown>> {
+    const ci = await loadStack("ci", { projectDir: projectRoot, offline: true });
+    if (ci.problems.length > 0) throw new ProblemListError(ci.problems, "stack ci");
+    return { ...ci.config, "nfv-testpod:probes": { enabled: false } };
 }
 
 /**
@@ -166,7 +168,7 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
         breakdowns: [],
         destroyBreakdowns: [],
     };
-    const configFile = initStack(stack, scratch, ciPodConfig());
+    const configFile = initStack(stack, scratch, await ciPodConfig());
     const emptyGraph = path.join(scratch, "empty-graph.json");
     writeFileSync(emptyGraph, JSON.stringify({ nodes: [] }));
     const emptyConfig = initStack(emptyStack, emptyScratch, { [`${FLOOR_PROJECT}:graph`]: emptyGraph }, FLOOR_PROJECT);

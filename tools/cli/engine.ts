@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { commandFailure } from "../../components/host/access/errors";
+import { readProject } from "../../components/stack/loadStack";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -111,7 +112,7 @@ export function stackFromArgv(argv: string[], fallback: string): string {
 export function clearStaleLocks(stack: string, log: (line: string) => void): void {
     const backend = pulumiEnv().PULUMI_BACKEND_URL ?? "";
     if (!backend.startsWith("file://")) return;
-    const project = /^name:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"))?.[1] ?? "";
+    const project = readProject(projectRoot).name;
     const dir = path.join(backend.slice("file://".length).replace(/\?.*$/, ""), ".pulumi", "locks", "organization", project, stack);
     let files: string[];
     try {

@@ -10,7 +10,7 @@
 import { commandFailure } from "../../components/host/access";
 import type { ProbeSuiteInputs } from "../../components/probes/inputs";
 import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
-import { loadStack, type LoadedStack } from "../../components/stack";
+import { loadStack, namesAFile, type LoadedStack } from "../../components/stack";
 import { pulumiOutput, runPulumi, projectRoot } from "./engine";
 import { labConfigArgs } from "./labConfig";
 
@@ -31,7 +31,7 @@ export type CommandStack = LoadedStack & { configArgs: string[] };
 /** Loads a stack by name (a lab stack with the lab's generated config) or a stack or spec file by path. */
 export async function loadCommandStack(stackOrFile: string, opts: CommandStackOptions = {}): Promise<CommandStack> {
     const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const byFile = /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+    const byFile = namesAFile(stackOrFile);
     let configArgs = opts.configFile ? ["--config-file", opts.configFile] : [];
     if (!byFile && !opts.configFile) {
         try {

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { makeHugepageRoom } from "../../../host/hugepageRoom";
 import type { PodPlan } from "../../../plan/podPlan";
+import { libvirtUriHost } from "../../../spec/access";
 import { problemError, ProblemListError } from "../../../spec/problems";
 import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
@@ -126,7 +127,7 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
 function hostAddress(plan: PodPlan, to: string, from: string, i: number): string {
     const of = (name: string) => {
         const h = plan.hosts.find((x) => x.name === name);
-        return h?.ssh?.address ?? (h ? /^[a-z+]+:\/\/(?:[^@/]*@)?([^:/]+)/.exec(h.uri)?.[1] : undefined);
+        return h?.ssh?.address ?? (h ? libvirtUriHost(h.uri) : undefined);
     };
     const address = of(to) ?? of(from);
     if (!address)
