@@ -23,10 +23,9 @@ export { HugepageReservation, type HugepageReservationArgs } from "./host/Hugepa
 // Reaching hosts: one seam, local or SSH, for every command and host file.
 export * from "./host/access";
 
-// libvirt: the resources the components are made of, and the errors they raise.
+// libvirt: the resources the components are made of (their failures are the HostCommandErrors of host access).
 export { Domain, type DomainArgs } from "./libvirt/Domain";
 export { ShmRegion, type ShmRegionArgs } from "./libvirt/ShmRegion";
-export { VirshError } from "./host/access/virsh";
 export { parseCputune, describePinning } from "./libvirt/cputune";
 
 // The pipeline's pure stages: spec types, units and the spec check; the pod plan (planPod, PodPlan,

@@ -19,7 +19,7 @@ import { compileProgram, COMPILER_PACKAGES } from "./programs";
 import { type GuestImageRecipe, parseRecipe, type ToolSpec } from "./recipe";
 import type { GuestImage } from "../components/types/guestImage";
 import { commandFailure, HostCommandError } from "../components/host/access";
-import { ProblemListError } from "../components/spec/problems";
+import { problemError, ProblemListError, type SpecProblem } from "../components/spec/problems";
 import { run } from "./run";
 
 // The image's files are a type of the product (TestPod and NfvGuest boot them), kept low in components/ so the product never imports the builder.
@@ -147,7 +147,7 @@ function walkFiles(root: string, rel = ""): string[] {
 /** ldd of a binary or library; a static binary has no closure (ldd exits 1 for it). */
 async function sharedLibraries(file: string): Promise<string[]> {
     try {
-        return parseLdd(await run("ldd", [file]));
+        return parseLdd(await run("ldd", [file]), file);
     } catch (e) {
         if (e instanceof HostCommandError && /not a dynamic executable/.test(e.stdout + e.stderr)) return [];
         throw e;
@@ -224,6 +224,7 @@ async function planImage(recipe: GuestImageRecipe, recipeFile: string, log: (lin
     const packages: Record<string, string> = { [kernelPackage.name]: kernelPackage.version };
     for (const p of ownerNames) {
         const v = versions.get(p);
+        // dpkg -S named the package, so dpkg-query knows it: otherwise dpkg's own records disagree.
         if (v === undefined) throw new Error(`package ${p} owns files for the guest image but dpkg reports no installed version`);
         packages[p] = v;
     }
@@ -256,7 +257,7 @@ async function planImage(recipe: GuestImageRecipe, recipeFile: string, log: (lin
     return { recipe, kernelPackage, tools, libraries, packages, toolVersions, sourceDateEpoch, hash };
 }
 
-/** Collects archive entries, adding parent directories as needed. */
+/** Collects archive entries, adding parent directories as needed. A path given twice is a bug of the builder (plain errors). */
 class RootTree {
     private readonly entries = new Map<string, CpioEntry>();
 
@@ -298,7 +299,14 @@ async function buildImage(plan: ImagePlan, outDir: string, downloadDir: string, 
         log(`unpacking ${path.basename(deb)}`);
         await run("dpkg-deb", ["-x", deb, unpacked]);
         const vmlinuz = fs.readdirSync(path.join(unpacked, "boot")).find((f) => f.startsWith("vmlinuz-"));
-        if (!vmlinuz) throw new Error(`${path.basename(deb)} has no boot/vmlinuz-*; recipe kernel.package must name a linux-image package`);
+        if (!vmlinuz)
+            throw problemError(
+                "guest image recipe",
+                "kernel.package",
+                plan.recipe.kernel.package,
+                `is not a linux-image package: ${path.basename(deb)} has no boot/vmlinuz-*`,
+                "name a linux-image package, e.g. linux-image-amd64",
+            );
         const kernelVersion = vmlinuz.slice("vmlinuz-".length);
         const tree = new RootTree();
 
@@ -430,15 +438,20 @@ async function collectModules(requested: string[], root: string, kernelVersion: 
     );
 
     const wanted: string[] = [];
+    const unknown: SpecProblem[] = [];
     requested.forEach((name, i) => {
         const key = moduleKey(name);
         if (builtin.has(key)) log(`module ${key} is built into ${kernelVersion}; nothing to load`);
         else if (!files.has(key))
-            throw new Error(
-                `recipe modules[${i}]: ${name} is neither a module nor built into kernel ${kernelVersion}; check the name with \`modinfo\` or remove it`,
-            );
+            unknown.push({
+                path: `modules[${i}]`,
+                value: name,
+                reason: `is neither a module nor built into kernel ${kernelVersion}`,
+                fix: "check the name with `modinfo`, or remove it",
+            });
         else wanted.push(key);
     });
+    if (unknown.length > 0) throw new ProblemListError(unknown, "guest image recipe");
 
     const depends = new Map<string, string[]>();
     const queue = [...wanted];
@@ -446,6 +459,7 @@ async function collectModules(requested: string[], root: string, kernelVersion: 
         const key = queue.shift()!;
         if (depends.has(key)) continue;
         const file = files.get(key);
+        // modinfo named it from this kernel's own modules: a missing file is a broken kernel package.
         if (!file) throw new Error(`kernel module ${key} is needed as a dependency but ${kernelVersion} has no file for it`);
         const out = (await run("modinfo", ["-F", "depends", path.join(modDir, file)])).trim();
         const deps = out === "" ? [] : out.split(",").map(moduleKey);

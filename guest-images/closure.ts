@@ -3,17 +3,22 @@
  * closure from ldd output, the kernel-module load order, and where a host path
  * lands in the guest's merged-/usr tree.
  */
+import { HostCommandError } from "../components/host/access/errors";
 
 /**
  * Library paths from `ldd <binary>` output. The vDSO has no file, and a static
- * binary ("not a dynamic executable") needs nothing.
+ * binary ("not a dynamic executable") needs nothing. A library this machine
+ * lacks fails the command (HostCommandError), with the fix.
  */
-export function parseLdd(output: string): string[] {
+export function parseLdd(output: string, binary = "<binary>"): string[] {
     const paths: string[] = [];
     for (const raw of output.split("\n")) {
         const line = raw.trim();
         if (line === "" || line.includes("not a dynamic executable") || line.includes("statically linked")) continue;
-        if (line.includes("=> not found")) throw new Error(`ldd: missing library: ${line}`);
+        if (line.includes("=> not found"))
+            throw new HostCommandError("local", ["ldd", binary], 0, output, "", "exit", `missing library: ${line}`, {
+                fix: "install the Debian package that provides it on this machine, then build again",
+            });
         // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
         const m = /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)$/.exec(line);
         if (m) paths.push(m[1]);
@@ -32,6 +37,8 @@ export function moduleKey(name: string): string {
  * closure (keyed by moduleKey) to the modules it needs.
  */
 export function orderModules(requested: string[], depends: ReadonlyMap<string, string[]>): string[] {
+    // `depends` comes from the kernel package's own modules, which never form a cycle or name an unknown module:
+    // either would be a bug of the builder, so they are plain errors.
     const order: string[] = [];
     const state = new Map<string, "visiting" | "done">();
     const visit = (name: string, chain: string[]) => {
@@ -57,6 +64,7 @@ const MERGED = ["bin", "sbin", "lib", "lib64"];
  * bookworm, so /lib/x/libc.so.6 and /usr/lib/x/libc.so.6 are one file.
  */
 export function guestPath(hostPath: string): string {
+    // The builder only hands in the absolute paths ldd and dpkg give.
     if (!hostPath.startsWith("/")) throw new Error(`expected an absolute path, got ${hostPath}`);
     const rel = hostPath.replace(/\/+/g, "/").slice(1);
     const top = rel.split("/")[0];

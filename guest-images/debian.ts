@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { HostCommandError } from "../components/host/access";
-import { ProblemListError } from "../components/spec/problems";
+import { problemError, ProblemListError } from "../components/spec/problems";
 import { run } from "./run";
 
 /** A Debian package at one exact version. */
@@ -123,7 +123,8 @@ export async function downloadDeb(pkg: PackageVersion, dir: string, log: (line: 
         fs.chmodSync(tmp, 0o755); // apt's sandbox user must be able to write here
         await run("apt-get", ["download", `${pkg.name}=${pkg.version}`], { cwd: tmp });
         const got = fs.readdirSync(tmp).find(wanted);
-        if (!got) throw new Error(`apt-get download ${pkg.name}=${pkg.version} wrote no matching .deb into ${tmp}`);
+        if (!got)
+            throw new HostCommandError("local", ["apt-get", "download", `${pkg.name}=${pkg.version}`], 0, "", "", "exit", `wrote no matching .deb into ${tmp}`);
         fs.chmodSync(path.join(tmp, got), 0o644);
         fs.renameSync(path.join(tmp, got), path.join(dir, got));
         return path.join(dir, got);
@@ -163,7 +164,14 @@ export async function fileOwners(files: string[]): Promise<Map<string, string>> 
         const owner = alternates(f)
             .map((a) => byPath.get(a))
             .find((o) => o !== undefined);
-        if (owner === undefined) throw new Error(`no Debian package owns ${f}; the guest image takes files from Debian packages only`);
+        if (owner === undefined)
+            throw problemError(
+                "guest image recipe",
+                "tools",
+                f,
+                "needs a file no Debian package owns; the guest image takes files from Debian packages only",
+                "name a tool that a Debian package installs, or install it from its Debian package",
+            );
         owners.set(f, owner);
     }
     return owners;

@@ -48,13 +48,6 @@ export interface GuestImageRecipe {
     programs: ProgramSpec[];
 }
 
-/**
- * A recipe with problems throws the kit's problem list (ProblemListError):
- * every problem at once, each with its YAML path, the value as written, the
- * reason and the fix.
- */
-export { ProblemListError as RecipeError } from "../components/spec/problems";
-
 // Debian package names (policy 5.6.1) and plain file / module names.
 const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]+$/;
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;

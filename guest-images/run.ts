@@ -35,15 +35,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     } catch (err) {
         // A missing tool says who needs it.
         if (err instanceof HostCommandError && err.failure === "not-installed") {
-            throw new HostCommandError(
-                err.host,
-                err.argv,
-                err.exitCode,
-                err.stdout,
-                err.stderr,
-                err.failure,
-                `${err.reason}; the guest image builder needs it`,
-            );
+            throw err.withFix(`install ${err.argv[0]} on this machine (sudo bash tools/setup-host.sh): the guest image builder needs it`);
         }
         throw err;
     }

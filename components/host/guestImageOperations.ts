@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import * as path from "node:path";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
+import { HostFileError } from "./access/errors";
 
 export interface GuestImageInputs {
     /** Host name in the pod spec, for messages. */
@@ -45,7 +46,7 @@ export async function create(inputs: GuestImageInputs): Promise<provider.CreateR
         // Through a temporary name, so a copy cut short is never taken for the image.
         await host.copyTo(file, `${file}.part`);
         if ((await remoteSha256(host, `${file}.part`)) !== want) {
-            throw new Error(`copying ${file} to host ${inputs.host} gave different bytes; check the host's disk space and run again`);
+            throw new HostFileError(inputs.host, file, "copy", false, "the copy has different bytes; check the host's disk space and run again");
         }
         await host.run(["mv", "-f", `${file}.part`, file]);
         copied = true;

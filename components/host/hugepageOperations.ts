@@ -9,8 +9,10 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../types/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
-import { changePool, poolDir, poolFile, readPool } from "./hugepagePool";
+import { changePool, poolChangeArgv, poolDir, poolFile, readPool } from "./hugepagePool";
 import { readEntry, removeEntry, writeEntry } from "./ledger";
+import { HostCommandError } from "./access/errors";
+import { problemError } from "../spec/problems";
 
 export interface HugepageReservationInputs {
     /** libvirt URI of the host. */
@@ -47,7 +49,13 @@ const LEDGER = "hugepages";
 async function poolSize(host: HostAccess, r: Pick<HugepageReservationInputs, "host" | "node" | "sizeKiB">): Promise<number> {
     const dir = poolDir(r.node, r.sizeKiB);
     return readPool(host, `${dir}/nr_hugepages`).catch(() => {
-        throw new Error(`host ${r.host} has no ${r.sizeKiB} KiB hugepage pool on NUMA node ${r.node} (${dir} is missing)`);
+        throw problemError(
+            "hugepage reservation",
+            "sizeKiB",
+            r.sizeKiB,
+            `is not a hugepage pool of host ${r.host} on NUMA node ${r.node} (${dir} is missing)`,
+            "use a page size the host offers (its facts list its pools), or enable that size on the host's kernel",
+        );
     });
 }
 
@@ -71,19 +79,21 @@ async function adjust(host: HostAccess, r: HugepageReservationInputs, delta: num
     if (after !== wanted) {
         // Undo the part the kernel did give, as one locked change too.
         if (after !== before) await changePool(host, nrFile, before - after);
+        // The kernel did not deliver: the locked change ran, and the pool is not what it asked.
+        const notDelivered = (reason: string, fix: string) =>
+            new HostCommandError(r.host, poolChangeArgv(nrFile, delta), 0, "", "", "exit", `NUMA node ${r.node}: ${reason}`, { fix });
         if (delta < 0) {
             // The kernel keeps pages that are mapped: name who maps them, which is the real cause.
             const holders = await hugepageHolders(host);
-            throw new Error(
-                `host ${r.host} NUMA node ${r.node}: could not give back ${-delta} pages of ${r.sizeKiB} KiB (the pool stays at ${after}): ` +
-                    (holders.length
-                        ? `they are in use by ${holders.join(", ")}. Stop what should not be running (virsh destroy <domain>), then run again.`
-                        : "they are in use by a process that no longer shows its mapping; run again once it has exited."),
+            throw notDelivered(
+                `could not give back ${-delta} pages of ${r.sizeKiB} KiB (the pool stays at ${after}): ` +
+                    (holders.length ? `they are in use by ${holders.join(", ")}` : "they are in use by a process that no longer shows its mapping"),
+                holders.length ? "stop what should not be running (virsh destroy <domain>), then run again" : "run again once that process has exited",
             );
         }
-        throw new Error(
-            `host ${r.host} NUMA node ${r.node}: asked the kernel for ${wanted} pages of ${r.sizeKiB} KiB, got ${after} ` +
-                `(memory is short or fragmented). Free memory, or reserve at boot with hugepages= on the host kernel cmdline.`,
+        throw notDelivered(
+            `asked the kernel for ${wanted} pages of ${r.sizeKiB} KiB, got ${after} (memory is short or fragmented)`,
+            "free memory, or reserve at boot with hugepages= on the host kernel cmdline",
         );
     }
     return after;

@@ -7,6 +7,7 @@
  * write a moment later, lost one of two concurrent reservations there.
  */
 import type { HostAccess } from "./access";
+import { HostCommandError } from "./access/errors";
 
 /** `n` is the pool before, `w` what was asked; a pool cannot go below 0. The kernel may refuse part of the change: the caller compares. */
 const CHANGE_SCRIPT = 'n=$(cat "$1"); w=$((n + $2)); [ "$w" -lt 0 ] && w=0; echo "$w" > "$1" 2>/dev/null; echo "$n $w $(cat "$1")"';
@@ -32,10 +33,24 @@ export interface PoolChange {
     after: number;
 }
 
+/** The locked change of a pool by `delta` pages, as it runs on the host. */
+export function poolChangeArgv(nrFile: string, delta: number): string[] {
+    return ["flock", nrFile, "sh", "-c", CHANGE_SCRIPT, "sh", nrFile, String(delta)];
+}
+
 export async function changePool(host: HostAccess, nrFile: string, delta: number): Promise<PoolChange> {
-    const r = await host.run(["flock", nrFile, "sh", "-c", CHANGE_SCRIPT, "sh", nrFile, String(delta)], { timeoutMs: 120_000 });
+    const argv = poolChangeArgv(nrFile, delta);
+    const r = await host.run(argv, { timeoutMs: 120_000 });
     const [before, wanted, after] = r.stdout.trim().split(/\s+/).map(Number);
-    if (r.exitCode !== 0 || [before, wanted, after].some((v) => !Number.isInteger(v)))
-        throw new Error(`could not change the hugepage pool ${nrFile} by ${delta}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`);
+    if ([before, wanted, after].some((v) => !Number.isInteger(v)))
+        throw new HostCommandError(
+            host.name,
+            argv,
+            r.exitCode,
+            r.stdout,
+            r.stderr,
+            "exit",
+            `printed no pool sizes, so the hugepage pool ${nrFile} is not known to have changed by ${delta}`,
+        );
     return { before, wanted, after };
 }

@@ -8,6 +8,7 @@
  */
 import type { HostAccess } from "./access";
 import type { HostCheck } from "./readiness";
+import { HostCommandError } from "./access/errors";
 
 export interface HwlatSettings {
     /** Seconds the tracer runs. */
@@ -51,17 +52,21 @@ export function hwlatScript(s: HwlatSettings): string {
     ].join("\n");
 }
 
-/** Reads the script's two lines. */
-export function parseHwlat(stdout: string, s: HwlatSettings): HwlatResult {
+/** Reads the script's two lines; undefined when it did not print them (the tracer could not be set up). */
+export function parseHwlat(stdout: string, s: HwlatSettings): HwlatResult | undefined {
     const max = /^max (\d+)/m.exec(stdout);
     const samples = /^samples (\d+)/m.exec(stdout);
-    if (!max || !samples) throw new Error(`the hwlat tracer gave no result: ${stdout.trim() || "(nothing)"}`);
+    if (!max || !samples) return undefined;
     return { seconds: s.seconds, thresholdUs: s.targetUs, maxUs: Number(max[1]), samples: Number(samples[1]) };
 }
 
+/** Runs the tracer on the host; a run that gives no result fails as the command it is, with what it printed. */
 export async function measureHwlat(host: HostAccess, s: HwlatSettings = DEFAULT_HWLAT): Promise<HwlatResult> {
-    const out = await host.run(["sh", "-c", hwlatScript(s)], { timeoutMs: (s.seconds + 60) * 1000 });
-    return parseHwlat(out.stdout, s);
+    const argv = ["sh", "-c", hwlatScript(s)];
+    const out = await host.run(argv, { timeoutMs: (s.seconds + 60) * 1000 });
+    const result = parseHwlat(out.stdout, s);
+    if (!result) throw new HostCommandError(host.name, argv, out.exitCode, out.stdout, out.stderr, "exit", "the hwlat tracer gave no result");
+    return result;
 }
 
 /** The readiness row. Its name starts with "hwlat" so a miss is reported, never "repaired" by the next up (no setting fixes firmware). */

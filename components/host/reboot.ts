@@ -3,6 +3,7 @@
  * connection (the old shared SSH connection dies with the host).
  */
 import { accessOf, type HostAccess, type HostTarget } from "./access";
+import { HostCommandError } from "./access/errors";
 
 /** Returns the seconds from the reboot command to the host answering again. */
 export async function rebootHost(host: HostAccess, target: HostTarget | undefined, timeoutSec: number): Promise<number> {
@@ -31,5 +32,13 @@ export async function rebootHost(host: HostAccess, target: HostTarget | undefine
         }
         await new Promise((r) => setTimeout(r, 3000));
     }
-    throw new Error(`host ${host.name} did not come back within ${timeoutSec} s of its reboot: ${last}`);
+    throw new HostCommandError(
+        host.name,
+        ["cat", "/proc/sys/kernel/random/boot_id"],
+        null,
+        "",
+        last,
+        "timeout",
+        `did not come back within ${timeoutSec} s of its reboot`,
+    );
 }

@@ -15,6 +15,8 @@ import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { assessHostReadiness, readKernelFacts, type HostCheck, type HostKernelFacts } from "./readiness";
 import { rebootHost } from "./reboot";
 import { grubFile, irqbalanceDropIn, KVM_PARAMS, modprobeFile, RT_FILES, sysctlFile, TUNING_SCRIPT, tuningUnit, type RtTuningInput } from "./rtTuning";
+import { HostFileError } from "./access/errors";
+import { problemError } from "../spec/problems";
 
 export interface RtHostInputs {
     /** Host name in the pod spec, for messages. */
@@ -98,8 +100,15 @@ async function ensureKernel(host: HostAccess, pkg: string, name: string): Promis
     const depends = (await host.run(["dpkg-query", "-W", "-f", "${Depends}", pkg])).stdout;
     const image = /linux-image-(\S+)/.exec(depends)?.[1];
     if (!image)
-        throw new Error(`host ${name}: ${pkg} does not depend on a linux-image-<release> package (Depends: ${depends.trim()}); name a kernel metapackage`);
-    if (!(await host.exists(`/boot/vmlinuz-${image}`))) throw new Error(`host ${name}: ${pkg} is installed but /boot/vmlinuz-${image} is missing`);
+        throw problemError(
+            `managed host ${name}`,
+            "kernelPackage",
+            pkg,
+            `is not a kernel metapackage: it does not depend on a linux-image-<release> package (Depends: ${depends.trim()})`,
+            "name a kernel metapackage, e.g. linux-image-rt-amd64",
+        );
+    if (!(await host.exists(`/boot/vmlinuz-${image}`)))
+        throw new HostFileError(name, `/boot/vmlinuz-${image}`, "find", true, `${pkg} is installed but its kernel image is not there`);
     return image;
 }
 
@@ -211,10 +220,13 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext, before: Tun
     const reasons = rebootReasons(await readKernelFacts(host), kernelRelease, inputs.kernelArgs);
     if (reasons.length > 0) {
         if (!inputs.allowReboot) {
-            throw new Error(
-                `host ${inputs.host} needs a reboot: ${reasons.join("; ")}. The kernel and its args are in place for the next boot ` +
-                    `(${RT_FILES.grub}), but this stack does not let the kit reboot hosts. Reboot ${inputs.host} yourself and run up again, ` +
-                    `or set nfv-testpod:allowHostReboot: true.`,
+            throw problemError(
+                "stack",
+                "nfv-testpod:allowHostReboot",
+                false,
+                `does not let the kit reboot hosts, and host ${inputs.host} needs a reboot: ${reasons.join("; ")}. ` +
+                    `The kernel and its args are in place for the next boot (${RT_FILES.grub})`,
+                `reboot ${inputs.host} yourself and run up again, or set nfv-testpod:allowHostReboot: true`,
             );
         }
         rebootSeconds = await rebootHost(host, inputs.access, inputs.rebootTimeoutSec ?? 900);

@@ -10,6 +10,8 @@ import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../types/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { readPf, type PfFacts, type VfState } from "./sriov";
+import { HostCommandError, HostFileError } from "./access/errors";
+import { problemError } from "../spec/problems";
 
 /** One VF as the pod wants it. */
 export interface VfSettings {
@@ -101,8 +103,12 @@ const onOff = (b: boolean) => (b ? "on" : "off");
 async function pfOf(host: HostAccess, inputs: Pick<SriovPfInputs, "host" | "pf">): Promise<PfFacts> {
     const pf = await readPf(host, inputs.pf);
     if (!pf)
-        throw new Error(
-            `host ${inputs.host} has no SR-IOV PF ${inputs.pf} (/sys/class/net/${inputs.pf}/device/sriov_totalvfs is missing); its PFs are listed by the host facts`,
+        throw problemError(
+            "SR-IOV PF",
+            "pf",
+            inputs.pf,
+            `is not an SR-IOV PF of host ${inputs.host} (/sys/class/net/${inputs.pf}/device/sriov_totalvfs is missing)`,
+            "name one of the PFs the host facts list (npm run validate shows them)",
         );
     return pf;
 }
@@ -111,7 +117,8 @@ async function pfOf(host: HostAccess, inputs: Pick<SriovPfInputs, "host" | "pf">
 async function setNumVfs(host: HostAccess, pf: PfFacts, n: number): Promise<void> {
     if (pf.numVfs === n) return;
     const file = `/sys/class/net/${pf.name}/device/sriov_numvfs`;
-    if (n > pf.totalVfs) throw new Error(`PF ${pf.name} offers ${pf.totalVfs} VFs (sriov_totalvfs), ${n} asked`);
+    if (n > pf.totalVfs)
+        throw problemError("SR-IOV PF", "numVfs", n, `is more than PF ${pf.name} offers: ${pf.totalVfs} VFs (sriov_totalvfs)`, `ask at most ${pf.totalVfs}`);
     if (pf.numVfs !== 0) await host.writeFile(file, "0");
     if (n !== 0) await host.writeFile(file, String(n));
 }
@@ -153,12 +160,28 @@ async function apply(host: HostAccess, inputs: SriovPfInputs): Promise<{ pf: PfF
     for (const raw of inputs.vfs) {
         const v = vfDefaults(raw);
         const vf = pf.vfs.find((x) => x.index === v.index);
-        if (!vf?.pciAddress) throw new Error(`host ${inputs.host} PF ${pf.name}: VF ${v.index} has no PCI device after setting sriov_numvfs=${inputs.numVfs}`);
+        if (!vf?.pciAddress)
+            throw new HostFileError(
+                inputs.host,
+                `/sys/class/net/${pf.name}/device/sriov_numvfs`,
+                "write",
+                false,
+                `VF ${v.index} has no PCI device after setting sriov_numvfs=${inputs.numVfs}`,
+            );
         await bindVf(host, vf.pciAddress, v.bind);
     }
     pf = await pfOf(host, inputs);
     const drift = driftOf(pf.vfs, inputs);
-    if (drift.length > 0) throw new Error(`host ${inputs.host} PF ${pf.name}: the VFs are not as asked after the change: ${drift.join("; ")}`);
+    if (drift.length > 0)
+        throw new HostCommandError(
+            inputs.host,
+            ["ip", "link", "show", "dev", pf.name],
+            0,
+            "",
+            "",
+            "exit",
+            `PF ${pf.name}'s VFs are not as asked after the change: ${drift.join("; ")}`,
+        );
     return { pf, state: pf.vfs };
 }
 

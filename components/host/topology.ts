@@ -5,6 +5,7 @@
  */
 import { CpuSet } from "../spec/units";
 import { virsh, type HostAccess } from "./access";
+import { problemError } from "../spec/problems";
 
 /** A host's CPUs as the planner sees them. */
 export interface DiscoveredTopology {
@@ -23,7 +24,13 @@ export function parseCapabilitiesTopology(xml: string): DiscoveredTopology {
     const siblingGroups = new Map<string, number[]>();
     const topology = /<topology>([\s\S]*?)<\/topology>/.exec(xml)?.[1];
     if (!topology) {
-        throw new Error("virsh capabilities printed no <topology>: cannot discover NUMA nodes; declare topology in the host spec");
+        throw problemError(
+            "host facts",
+            "topology",
+            undefined,
+            "is not in virsh capabilities' output, so the kit cannot discover the host's NUMA nodes",
+            "declare topology in the host spec",
+        );
     }
     for (const cell of topology.matchAll(/<cell id=['"](\d+)['"]>([\s\S]*?)<\/cell>/g)) {
         const node = Number(cell[1]);

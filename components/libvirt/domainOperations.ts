@@ -13,18 +13,16 @@
  * libvirt returns it (`virsh dumpxml` in read and the owner check).
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CpuSet } from "../spec/units";
 import type { OperationContext } from "../types/operations";
-import { NFVKIT_METADATA_NAMESPACE } from "../render/domainXml";
-import { xmlEscape } from "../render/xml";
 import { cputuneChanges, sameCputune, type Cputune } from "../render/cputune";
 import { describePinning, parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
-import { domainState, GuestStoppedError, throwIfStopped } from "./domainStop";
+import { domainState, GuestBootError, throwIfStopped, waitForConsoleLine } from "./domainStop";
+import { definitionHash, foreignDomainError, ownerOf, stampOwner } from "./domainOwner";
+import { applyFifoPriority, readVcpuPins, verifyPins } from "./domainPins";
 import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
 import { timed } from "../timing";
 
@@ -127,7 +125,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
             try {
                 return { id: existing.uuid, outs: await observe(host, inputs, Date.now()) };
             } catch (err) {
-                if (!(err instanceof GuestStoppedError)) throw err;
+                if (!(err instanceof GuestBootError && err.why === "stopped")) throw err;
                 process.stderr.write(`guest ${name}: the domain left by an interrupted run stopped (${err.state}); starting it again\n`);
             }
         }
@@ -167,9 +165,9 @@ async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<
             }
             return await observe(host, inputs, started);
         } catch (err) {
-            if (!(err instanceof GuestStoppedError && err.qemuCrashed && tcg && attempt < 3)) throw err;
+            if (!(err instanceof GuestBootError && err.qemuCrashed && tcg && attempt < 3)) throw err;
             process.stderr.write(
-                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.qemuSaid.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)\n`,
+                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.said.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)\n`,
             );
         }
     }
@@ -178,9 +176,8 @@ async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<
 /** Waits for a started guest to be up (guest agent), then reads back what libvirt runs. */
 async function observe(host: HostAccess, inputs: DomainInputs, started: number): Promise<DomainOutputs> {
     const { name } = inputs;
-    const uri = await host.libvirtUri();
     const agentUp = () =>
-        waitForAgent(uri, name, inputs.bootTimeoutSec * 1000).catch(async (err: unknown) => {
+        waitForAgent(host, name, inputs.bootTimeoutSec * 1000).catch(async (err: unknown) => {
             await throwIfStopped(host, name, "its guest agent");
             throw err;
         });
@@ -200,7 +197,7 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
         // Found stopped by a refresh: start it with the definition it has, then pin as below.
         const started = Date.now();
         await host.virsh(["start", name]);
-        await waitForAgent(await host.libvirtUri(), name, news.bootTimeoutSec * 1000);
+        await waitForAgent(host, name, news.bootTimeoutSec * 1000);
         olds = { ...olds, bootSeconds: (Date.now() - started) / 1000, runState: "running" };
     }
     // The difference as values; state written before the kit recorded its pins has no `cputune`, and gets every pin set.
@@ -284,62 +281,6 @@ export async function removeDomain(host: HostAccess, name: string): Promise<void
     await Promise.all([destroy, undefine]);
 }
 
-/** Who made a domain: the URN stamped in its metadata, and a hash of the definition it was given. */
-interface DomainOwner {
-    uuid: string;
-    /** URN of the resource that created it; "" for a domain the kit did not create. */
-    owner: string;
-    definition: string;
-}
-
-/** The owner stamp of the domain `name`, or undefined when there is no such domain. */
-async function ownerOf(host: HostAccess, name: string): Promise<DomainOwner | undefined> {
-    let xml: string;
-    try {
-        xml = await host.virsh(["dumpxml", "--inactive", name]);
-    } catch (err) {
-        if (isNoDomain(err)) return undefined;
-        throw err;
-    }
-    const entry = (key: string) => unescapeXml(new RegExp(`<(?:\\w+:)?entry key=["']${key}["']>([^<]*)<`).exec(xml)?.[1] ?? "");
-    return { uuid: /<uuid>([^<]+)<\/uuid>/.exec(xml)?.[1] ?? "", owner: entry("owner"), definition: entry("definition") };
-}
-
-function foreignDomainError(uri: string, name: string, owner: string): Error {
-    const whose = owner ? `it belongs to ${owner}` : "the kit did not create it";
-    return new Error(
-        `a domain named ${name} already exists on ${uri} and ${whose}, so this stack leaves it alone. ` +
-            `Remove it (virsh -c ${uri} destroy ${name}; virsh -c ${uri} undefine ${name}) or choose another namePrefix, then run again.`,
-    );
-}
-
-/**
- * Stamps the creating resource's URN and a hash of the definition into the
- * kit's `<metadata>` element, so that after a crash a create can tell its own
- * domain (adopt it) from a foreign one (refuse it), and a refresh can tell it
- * from a look-alike.
- */
-export function stampOwner(xml: string, urn: string, definition: string): string {
-    const entries = `<nfvkit:entry key='owner'>${xmlEscape(urn)}</nfvkit:entry><nfvkit:entry key='definition'>${definition}</nfvkit:entry>`;
-    const kit = /<nfvkit:kit\b[^>]*>/.exec(xml);
-    if (kit) return xml.slice(0, kit.index + kit[0].length) + entries + xml.slice(kit.index + kit[0].length);
-    const block = `<metadata><nfvkit:kit xmlns:nfvkit='${NFVKIT_METADATA_NAMESPACE}'>${entries}</nfvkit:kit></metadata>`;
-    return xml.replace(/(<\/name>)/, `$1${block}`);
-}
-
-export function definitionHash(xml: string): string {
-    return `sha256:${createHash("sha256").update(xml).digest("hex").slice(0, 32)}`;
-}
-
-function unescapeXml(text: string): string {
-    return text
-        .replace(/&lt;/g, "<")
-        .replace(/&gt;/g, ">")
-        .replace(/&quot;/g, '"')
-        .replace(/&apos;/g, "'")
-        .replace(/&amp;/g, "&");
-}
-
 async function defineDomain(host: HostAccess, name: string, xml: string): Promise<void> {
     const xmlFile = await writeTemp(`${name}.xml`, xml);
     try {
@@ -349,80 +290,11 @@ async function defineDomain(host: HostAccess, name: string, xml: string): Promis
     }
 }
 
-async function readVcpuPins(host: HostAccess, name: string): Promise<Record<string, string>> {
-    const out = await host.virsh(["vcpupin", name]);
-    const observed: Record<string, string> = {};
-    for (const line of out.split("\n")) {
-        const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
-        if (m) observed[m[1]] = m[2];
-    }
-    return observed;
-}
-
-/** Reads `virsh vcpupin` back and fails when libvirt did not apply what was asked. */
-async function verifyPins(host: HostAccess, name: string, expected: Record<string, string>): Promise<Record<string, string>> {
-    const observed = await readVcpuPins(host, name);
-    for (const [vcpu, cpus] of Object.entries(expected)) {
-        if (!sameCpus(observed[vcpu], cpus)) {
-            throw new Error(`vCPU ${vcpu} of ${name} is pinned to ${observed[vcpu] ?? "nothing"} on host ${host.name}, expected ${cpus}`);
-        }
-    }
-    return observed;
-}
-
-/** Sets SCHED_FIFO priorities (vCPU → priority) on the running vCPU threads, which libvirt has no live call for. */
-async function applyFifoPriority(host: HostAccess, name: string, priorities: Record<string, number>): Promise<void> {
-    const pid = (await host.readFile(`/run/libvirt/qemu/${name}.pid`)).trim();
-    for (const tid of await host.listDir(`/proc/${pid}/task`)) {
-        // QEMU names vCPU threads "CPU <n>/KVM" or "CPU <n>/TCG".
-        const vcpu = /^CPU (\d+)\//.exec(((await host.tryReadFile(`/proc/${pid}/task/${tid}/comm`)) ?? "").trim())?.[1];
-        if (vcpu !== undefined && priorities[vcpu] !== undefined) await host.run(["chrt", "-f", "-p", String(priorities[vcpu]), tid]);
-    }
-}
-
-/** Console lines that mean the boot has failed, and what to do about each. */
-export const BOOT_FAILURES: { line: RegExp; fix: string }[] = [
-    {
-        line: /Initramfs unpacking failed/,
-        fix: "the guest's memory is too small to unpack the guest image: give it more memory (256M is enough for the default image)",
-    },
-    {
-        line: /Kernel panic - not syncing: (System is deadlocked on memory|Out of memory)/,
-        fix: "the guest ran out of memory while booting: give it more memory (256M is enough for the default image)",
-    },
-    { line: /Kernel panic - not syncing/, fix: "the guest kernel panicked: read the console log" },
-];
-
-async function waitForConsoleLine(host: HostAccess, file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
-    const start = Date.now();
-    const tailOf = (text: string) => text.split("\n").slice(-15).join("\n");
-    for (let poll = 0; Date.now() - start < timeoutMs; poll++) {
-        const text = (await host.tryReadFile(file)) ?? "";
-        if (text.includes(pattern)) return;
-        for (const failure of BOOT_FAILURES) {
-            const hit = failure.line.exec(text);
-            if (hit) {
-                const line = text.slice(text.lastIndexOf("\n", hit.index) + 1, text.indexOf("\n", hit.index)).trim();
-                throw new Error(`${domain} failed to boot: "${line}": ${failure.fix}. Console log: ${file}`);
-            }
-        }
-        // A dead QEMU writes no more: ask libvirt every 2 s rather than wait out the timeout.
-        if (poll % 8 === 7) await throwIfStopped(host, domain, `the "${pattern}" line on its console`);
-        await new Promise((r) => setTimeout(r, 250));
-    }
-    const tail = tailOf((await host.tryReadFile(file)) ?? "");
-    throw new Error(`${domain}: no "${pattern}" line in ${file} within ${Math.round(timeoutMs / 1000)} s; the console's last lines:\n${tail}`);
-}
-
 async function writeTemp(fileName: string, text: string): Promise<string> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "nfvkit-"));
     const file = path.join(dir, fileName);
     await fs.writeFile(file, text);
     return file;
-}
-
-function sameCpus(a: string | undefined, b: string): boolean {
-    return a !== undefined && CpuSet.parse(a, "vcpupin").toString() === CpuSet.parse(b, "vcpupin").toString();
 }
 
 function withUuid(xml: string, uuid: string): string {

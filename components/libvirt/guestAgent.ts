@@ -1,10 +1,14 @@
 /**
  * Talks to the QEMU guest agent inside a guest through libvirt
- * (`virsh qemu-agent-command`), so commands reach guests over any libvirt URI
- * without guest networking. The kit uses it to know a guest is up and to run
- * probes inside it.
+ * (`virsh qemu-agent-command`), so commands reach guests on any host without
+ * guest networking. The kit uses it to know a guest is up and to run probes
+ * inside it. Each call names the guest's host by its HostAccess, which owns
+ * the host's libvirt: no caller builds a URI.
  */
-import { HostCommandError, isNotRunning, virsh } from "../host/access";
+import { commandFailure, HostCommandError, isNotRunning, type HostAccess } from "../host/access";
+
+/** What the agent needs of a host: its name for messages, and virsh on its libvirt. */
+export type AgentHost = Pick<HostAccess, "name" | "virsh">;
 
 /** What a command run in a guest returned. */
 export interface GuestExecResult {
@@ -16,11 +20,9 @@ export interface GuestExecResult {
 }
 
 /** Sends one agent command and returns its `return` member. */
-export async function agentCommand<T = unknown>(uri: string, domain: string, command: string, args?: Record<string, unknown>, timeoutSec = 10): Promise<T> {
+export async function agentCommand<T = unknown>(host: AgentHost, domain: string, command: string, args?: Record<string, unknown>, timeoutSec = 10): Promise<T> {
     const payload = JSON.stringify(args ? { execute: command, arguments: args } : { execute: command });
-    const out = await virsh(uri, ["qemu-agent-command", domain, "--timeout", String(timeoutSec), payload], {
-        timeoutMs: (timeoutSec + 20) * 1000,
-    });
+    const out = await host.virsh(agentArgs(domain, payload, timeoutSec), { timeoutMs: (timeoutSec + 20) * 1000 });
     return (JSON.parse(out) as { return: T }).return;
 }
 
@@ -35,13 +37,22 @@ interface ExecStatus {
     "err-truncated"?: boolean;
 }
 
-/** Resolves once the agent answers guest-ping; rejects after `timeoutMs`, or at once with libvirt's error when the domain is not running. */
-export async function waitForAgent(uri: string, domain: string, timeoutMs: number): Promise<number> {
+/** virsh's arguments for one agent command. */
+function agentArgs(domain: string, payload: string, timeoutSec: number): string[] {
+    return ["qemu-agent-command", domain, "--timeout", String(timeoutSec), payload];
+}
+
+/**
+ * Resolves once the agent answers guest-ping; rejects after `timeoutMs` (a
+ * HostCommandError of the ping, `failure: "timeout"`), or at once with
+ * libvirt's error when the domain is not running.
+ */
+export async function waitForAgent(host: AgentHost, domain: string, timeoutMs: number): Promise<number> {
     const start = Date.now();
     let last: unknown;
     while (Date.now() - start < timeoutMs) {
         try {
-            await agentCommand(uri, domain, "guest-ping", undefined, 2);
+            await agentCommand(host, domain, "guest-ping", undefined, 2);
             return Date.now() - start;
         } catch (err) {
             // A stopped guest will not answer however long we ask: say so now.
@@ -50,16 +61,25 @@ export async function waitForAgent(uri: string, domain: string, timeoutMs: numbe
             await sleep(500);
         }
     }
-    const why = last instanceof HostCommandError ? last.stderr.trim() : String(last);
-    throw new Error(`the guest agent in ${domain} did not answer within ${Math.round(timeoutMs / 1000)} s (${why})`);
+    const why = last instanceof HostCommandError ? last.stderr.trim() : String(last ?? "");
+    const ping = ["virsh", ...agentArgs(domain, JSON.stringify({ execute: "guest-ping" }), 2)];
+    throw new HostCommandError(
+        host.name,
+        ping,
+        null,
+        "",
+        why,
+        "timeout",
+        `the guest agent in ${domain} did not answer within ${Math.round(timeoutMs / 1000)} s`,
+    );
 }
 
 /**
  * Runs `path args...` in the guest and waits for it to exit.
  * @param timeoutMs how long the command may run; the agent is polled until then.
  */
-export async function guestExec(uri: string, domain: string, path: string, args: string[], timeoutMs: number): Promise<GuestExecResult> {
-    const { pid } = await agentCommand<{ pid: number }>(uri, domain, "guest-exec", {
+export async function guestExec(host: AgentHost, domain: string, path: string, args: string[], timeoutMs: number): Promise<GuestExecResult> {
+    const { pid } = await agentCommand<{ pid: number }>(host, domain, "guest-exec", {
         path,
         arg: args,
         "capture-output": true,
@@ -68,7 +88,7 @@ export async function guestExec(uri: string, domain: string, path: string, args:
     for (;;) {
         // A busy real-time workload can keep the agent from answering for a while;
         // that is not the command failing, so keep asking until the deadline.
-        const status = await agentCommand<ExecStatus>(uri, domain, "guest-exec-status", { pid }).catch((err: unknown) => {
+        const status = await agentCommand<ExecStatus>(host, domain, "guest-exec-status", { pid }).catch((err: unknown) => {
             if (err instanceof HostCommandError && /timed out|not responding/i.test(err.stderr) && Date.now() - start < timeoutMs) {
                 return { exited: false } as ExecStatus;
             }
@@ -83,15 +103,32 @@ export async function guestExec(uri: string, domain: string, path: string, args:
             };
         }
         if (Date.now() - start > timeoutMs) {
-            throw new Error(`${path} ${args.join(" ")} in ${domain} still running after ${Math.round(timeoutMs / 1000)} s`);
+            throw new HostCommandError(`guest ${domain}`, [path, ...args], null, "", "", "timeout", `still running after ${Math.round(timeoutMs / 1000)} s`);
         }
         await sleep(Math.min(1000, 100 + (Date.now() - start) / 10));
     }
 }
 
 /** Runs a shell command line in the guest (busybox sh). */
-export function guestShell(uri: string, domain: string, script: string, timeoutMs = 60_000): Promise<GuestExecResult> {
-    return guestExec(uri, domain, "/bin/sh", ["-c", script], timeoutMs);
+export function guestShell(host: AgentHost, domain: string, script: string, timeoutMs = 60_000): Promise<GuestExecResult> {
+    return guestExec(host, domain, "/bin/sh", ["-c", script], timeoutMs);
+}
+
+/**
+ * A command in a guest that failed, as the kit's one command-failure error:
+ * the guest as the host it ran on, the argv, the exit code and what it
+ * printed; `what` says what it was for ("the packet stream did not start").
+ */
+export function guestCommandFailure(
+    domain: string,
+    argv: readonly string[],
+    r: Pick<GuestExecResult, "stdout" | "stderr"> & { exitCode: number | null },
+    what?: string,
+): HostCommandError {
+    const failed = commandFailure(`guest ${domain}`, argv, r);
+    return what === undefined
+        ? failed
+        : new HostCommandError(failed.host, failed.argv, failed.exitCode, failed.stdout, failed.stderr, failed.failure, `${what} (${failed.reason})`);
 }
 
 function sleep(ms: number): Promise<void> {

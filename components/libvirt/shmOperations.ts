@@ -14,6 +14,8 @@ import * as path from "node:path";
 import { accessOf, type HostAccess, type HostTarget } from "../host/access";
 import { listEntries, readEntry, removeEntry, writeEntry } from "../host/ledger";
 import type { OperationContext } from "../types/operations";
+import { HostFileError } from "../host/access/errors";
+import { problemError, type ProblemListError } from "../spec/problems";
 
 const LEDGER = "shm";
 
@@ -44,23 +46,21 @@ export async function diff(_id: string, olds: ShmRegionInputs, news: ShmRegionIn
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
 }
 
+/** Another pod's link file at this path: the link's name, which the path is made of, is the input at fault. */
+function linkTaken(file: string, how: string): ProblemListError {
+    return problemError("link", "path", file, `${how}: another pod uses this link name`, "pick another link name, or destroy that pod first");
+}
+
 export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Promise<provider.CreateResult> {
     const host = accessOf(inputs.access, inputs.uri);
     const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === inputs.path && e.urn !== ctx.urn);
-    if (holder) {
-        throw new Error(`${inputs.path} belongs to ${holder.urn}: another pod uses this link name. Pick another link name or destroy that pod first.`);
-    }
+    if (holder) throw linkTaken(inputs.path, `belongs to ${holder.urn}`);
     const ours = (await readEntry<{ path: string }>(host, LEDGER, ctx.urn))?.holds.path === inputs.path;
     if (await host.exists(inputs.path)) {
         const users = await processesMapping(host, inputs.path);
         // Our own file, still mapped by the guests of a run that died: adopt it as it is.
         if (ours && users.length > 0) return { id: inputs.path, outs: inputs };
-        if (users.length > 0) {
-            throw new Error(
-                `${inputs.path} is already mapped by process ${users.join(", ")}: another pod uses this link name. ` +
-                    `Pick another link name or destroy that pod first.`,
-            );
-        }
+        if (users.length > 0) throw linkTaken(inputs.path, `is already mapped by process ${users.join(", ")}`);
         // Left by a crashed or hand-run guest: QEMU would refuse it if the size differs.
         await host.remove(inputs.path);
     }
@@ -69,7 +69,7 @@ export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Pr
     if (inputs.hugepages) {
         // libvirt's own state directory is owned by the user it runs QEMU as.
         const qemu = await host.stat("/var/lib/libvirt/qemu");
-        if (!qemu) throw new Error(`host ${host.name} has no /var/lib/libvirt/qemu: is libvirt's QEMU driver installed there?`);
+        if (!qemu) throw new HostFileError(host.name, "/var/lib/libvirt/qemu", "stat", true, "is libvirt's QEMU driver installed there?");
         await host.writeFile(inputs.path, "", { mode: 0o600 });
         await host.chown(inputs.path, qemu.uid, qemu.gid);
     }

@@ -10,7 +10,7 @@ import type { HostFacts } from "../host/facts";
 import type { CheckedGuest, CheckedPod, CheckedVf, SpecCheck } from "../spec/checked";
 import type { DomainKnobs } from "../spec/knobs";
 import { deriveName } from "../spec/names";
-import { PodSpecError, type SpecProblem } from "../spec/problems";
+import { ProblemListError, type SpecProblem } from "../spec/problems";
 import type { HostTopology } from "../spec/types";
 import { CpuSet, type MacAddress, type MemorySize, type PciAddress } from "../spec/units";
 import { buildGuestKernelArgs } from "./guestCmdline";
@@ -211,10 +211,10 @@ export function tryPlanPod(check: SpecCheck, hostFacts: Record<string, HostFacts
     return { plan: assemble(check.pod, placed, hostFacts, options), problems: [] };
 }
 
-/** The plan of a checked pod (one whose check found no problem). Throws PodSpecError when the pod cannot be placed. */
+/** The plan of a checked pod (one whose check found no problem). Throws ProblemListError when the pod cannot be placed. */
 export function planPod(checked: CheckedPod, hostFacts: Record<string, HostFacts> = {}, options: PlanOptions): PodPlan {
     const placed = placePod(checked, []);
-    if (placed.problems.length > 0) throw new PodSpecError(placed.problems);
+    if (placed.problems.length > 0) throw new ProblemListError(placed.problems);
     return assemble(checked, placed, hostFacts, options);
 }
 

@@ -1,17 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { RtHostOutputs } from "../host/rtHostOperations";
 import type { GuestImage as ImageFiles } from "../types/guestImage";
-import { isLocalLibvirtUri, type HostTarget } from "../host/access";
-import { GuestImage } from "../host/GuestImage";
+import type { HostTarget } from "../host/access";
 import { createGuestDomain, NfvGuest, type GuestOutputs } from "../guest/NfvGuest";
 import type { HostFacts } from "../host/facts";
-import { HugepageReservation } from "../host/HugepageReservation";
-import { assessHostReadiness, describeUnready, type HostCheck, type HostKernelFacts } from "../host/readiness";
-import { RtHost } from "../host/RtHost";
-import { SriovPf } from "../host/SriovPf";
+import type { HugepageReservation } from "../host/HugepageReservation";
+import type { HostCheck } from "../host/readiness";
+import {
+    assessHosts,
+    createImages,
+    createReservations,
+    createRtHosts,
+    createSriovPfs,
+    managedHostSummaries,
+    type AccessOf,
+    type ManagedHostSummary,
+} from "./hostResources";
 import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import type { PodPlan } from "../plan/podPlan";
+import { accessNeed } from "../validate/hostAccess";
 import { validatePodSpec } from "../validate/validateStack";
 import type { ProbeSuite } from "../probes/ProbeSuite";
 import { createProbeSuite, probeCpus, type PodProbesArgs } from "./probeSuite";
@@ -20,6 +27,7 @@ import { ProblemListError, type SpecProblem } from "../spec/problems";
 import { tokens } from "../tokens";
 
 export type { HostFacts } from "../host/facts";
+export type { ManagedHostSummary } from "./hostResources";
 
 export interface TestPodArgs {
     /**
@@ -118,8 +126,6 @@ export interface PodGuestSummary {
 export class TestPod extends pulumi.ComponentResource {
     /** The pod's plan, derived once from the spec and the host facts; everything below is created by walking it. */
     readonly plan: PodPlan;
-    /** @deprecated The same object as `plan` (its name before the plan held everything derived). */
-    readonly resolved: PodPlan;
     /** The placement plan as a table a person reads (guest, vCPU, host CPU, NUMA node, role). */
     readonly placementTable: string;
     /** The guests' components, by name; empty when `guestComponents` is false. */
@@ -146,11 +152,10 @@ export class TestPod extends pulumi.ComponentResource {
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before registering anything: a bad spec, or a remote host without access, leaves no trace in the stack.
         const plan = args.plan ?? resolveTestPodSpec(args);
-        requireAccess(plan, args.hostAccess);
+        requireAccess(plan, args);
         super(tokens.testPod, name, {}, opts);
         const built = createTestPod(name, this, args, plan);
         this.plan = built.plan;
-        this.resolved = built.plan;
         this.placementTable = built.placementTable;
         this.guests = built.guests;
         this.guestOutputs = built.guestOutputs;
@@ -195,20 +200,28 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
 }
 
 /**
- * Every remote host the pod works on (guests, hugepages, VFs, management) has
- * access: without it, its resources would act on this machine instead.
+ * Every remote host the pod works on (its guests, a migration's destination,
+ * a managed host: validate/hostAccess.ts, the rule the stack's validation
+ * uses too) has access: the kit never reaches a remote host through this machine.
  */
-function requireAccess(plan: PodPlan, hostAccess: TestPodArgs["hostAccess"]): void {
-    const touched = (host: PodPlan["hosts"][number]) =>
-        plan.guests.some((g) => g.host === host.name) || host.hugepages.length > 0 || host.pfs.some((pf) => pf.vfs.length > 0) || host.manage !== undefined;
-    const problems: SpecProblem[] = plan.hosts
-        .filter((h) => !isLocalLibvirtUri(h.uri) && touched(h) && hostAccess?.[h.name] === undefined)
-        .map((h) => ({
-            path: `hostAccess.${h.name}`,
-            value: undefined,
-            reason: `is needed: host ${h.name} is remote (${h.uri}) and the pod works on it; the kit never reaches a remote host through this machine`,
-            fix: `give hostAccess.${h.name}: { kind: "ssh", host, privateKey (a secret), knownHosts }`,
-        }));
+function requireAccess(plan: PodPlan, args: Pick<TestPodArgs, "hostAccess" | "probes">): void {
+    const destinations = (args.probes?.config.enabled ? args.probes.config.migration : []).map((m) => m.to);
+    const problems: SpecProblem[] = plan.hosts.flatMap((h) => {
+        const why = accessNeed(h.uri, {
+            guests: plan.guests.some((g) => g.host === h.name),
+            migrationDestination: destinations.includes(h.name),
+            managed: h.manage !== undefined,
+        });
+        if (why === undefined || args.hostAccess?.[h.name] !== undefined) return [];
+        return [
+            {
+                path: `hostAccess.${h.name}`,
+                value: undefined,
+                reason: `is needed: host ${h.name} is remote (${h.uri}) and ${why}; the kit never reaches a remote host through this machine`,
+                fix: `give hostAccess.${h.name}: { kind: "ssh", host, privateKey (a secret), knownHosts }`,
+            },
+        ];
+    });
     if (problems.length > 0) throw new ProblemListError(problems, "TestPod arguments");
 }
 
@@ -292,58 +305,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         probes,
         hostKernelArgs,
         hostReadiness,
-        managedHosts: Object.fromEntries(
-            Object.entries(rtHosts).map(([host, rt]) => [
-                host,
-                pulumi
-                    .all([rt.kernelRelease, rt.rebooted, rt.rebootSeconds, rt.convergedAt, rt.checks])
-                    .apply(([kernelRelease, rebooted, rebootSeconds, convergedAt, checks]) => ({
-                        kernelRelease,
-                        rebooted,
-                        rebootSeconds,
-                        convergedAt,
-                        checks,
-                    })),
-            ]),
-        ),
+        managedHosts: managedHostSummaries(rtHosts),
     };
-}
-
-/** What a managed host's RtHost reports after `up`: its own outputs, the ones a person reads. */
-export type ManagedHostSummary = Pick<RtHostOutputs, "kernelRelease" | "rebooted" | "rebootSeconds" | "convergedAt" | "checks">;
-
-/** How a host is reached, as the resources' `access` input: absent means this machine. */
-type AccessOf = (host: string) => { access?: pulumi.Input<HostTarget> };
-
-/** The guest image on every host that has guests: copied there by content hash, skipped when it is there. */
-function createImages(name: string, parent: pulumi.Resource, plan: PodPlan, image: pulumi.Input<ImageFiles>, access: AccessOf) {
-    const images: Record<string, GuestImage> = {};
-    for (const host of plan.hosts.filter((h) => plan.guests.some((g) => g.host === h.name))) {
-        const files = pulumi.output(image);
-        images[host.name] = new GuestImage(
-            `${name}-image-${host.name}`,
-            { host: host.name, hash: files.hash, files: files.apply((i) => [i.kernel, i.initrd]), ...access(host.name) },
-            { parent },
-        );
-    }
-    return images;
-}
-
-/** One reservation per host, NUMA node and page size the plan counted. */
-function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf) {
-    const byHost = new Map<string, HugepageReservation[]>();
-    for (const host of plan.hosts) {
-        for (const need of host.hugepages) {
-            const sizeKiB = need.pageSize.kibibytes;
-            const reservation = new HugepageReservation(
-                `${name}-hugepages-${host.name}-node${need.node}-${sizeKiB}k`,
-                { uri: host.uri, host: host.name, node: need.node, sizeKiB, count: need.pages, ...access(host.name) },
-                { parent },
-            );
-            byHost.set(host.name, [...(byHost.get(host.name) ?? []), reservation]);
-        }
-    }
-    return byHost;
 }
 
 /** Each link's shm file, in an IvshmemLink component or alone; `resources` is what member guests wait for. */
@@ -360,96 +323,4 @@ function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan, acces
         }
     }
     return result;
-}
-
-/** Per host whose running kernel could be read: how it compares with the plan's kernel arguments and PREEMPT_RT. */
-function assessHosts(plan: PodPlan, hostFacts: Record<string, HostFacts> | undefined) {
-    const hostReadiness: Record<string, HostCheck[]> = {};
-    const hostUnready: string[] = [];
-    for (const host of plan.hosts) {
-        const kernel = hostFacts?.[host.name]?.kernel;
-        if (!kernel) continue;
-        hostReadiness[host.name] = assessHostReadiness(kernel, host.kernelArgs);
-        hostUnready.push(...describeUnready(host.name, hostReadiness[host.name]));
-    }
-    return { hostReadiness, hostUnready };
-}
-
-/** An RtHost per host with `manage: true`: the kernel, boot args and tuning the plan computed for it. */
-function createRtHosts(
-    name: string,
-    parent: pulumi.Resource,
-    plan: PodPlan,
-    allowReboot: boolean,
-    access: AccessOf,
-    facts: Record<string, HostFacts>,
-): Record<string, RtHost> {
-    const out: Record<string, RtHost> = {};
-    for (const host of plan.hosts) {
-        if (!host.manage) continue;
-        const notice = rebootNotice(host, facts[host.name]?.kernel);
-        if (notice)
-            pulumi.log.info(
-                allowReboot
-                    ? notice
-                    : `${notice} (this stack does not allow the kit to reboot hosts: set nfv-testpod:allowHostReboot: true, or reboot it yourself after up)`,
-            );
-        out[host.name] = new RtHost(
-            `${name}-${host.name}-rt`,
-            {
-                host: host.name,
-                kernelPackage: host.manage.kernelPackage,
-                kernelArgs: host.kernelArgs,
-                housekeepingCpus: host.housekeepingCpus.toString(),
-                isolatedCpus: host.isolatedCpus.toString(),
-                allowReboot,
-                ...access(host.name),
-            },
-            { parent },
-        );
-    }
-    return out;
-}
-
-/** The preview's words for a managed host whose running kernel lacks what the plan needs, e.g. `host lab-1: kernel args change (+nohz_full=2-3), reboot required`. */
-export function rebootNotice(host: PodPlan["hosts"][number], kernel: HostKernelFacts | undefined): string | undefined {
-    if (!kernel || !host.manage) return undefined;
-    const reasons: string[] = [];
-    if (!(kernel.realtime || /PREEMPT_RT/.test(kernel.version))) reasons.push(`kernel ${kernel.release} → PREEMPT_RT (${host.manage!.kernelPackage})`);
-    const missing = assessHostReadiness(kernel, host.kernelArgs)
-        .filter((c) => c.name.startsWith("boot arg ") && !c.pass)
-        .map((c) => `+${c.expected}`);
-    if (missing.length > 0) reasons.push(`kernel args change (${missing.join(" ")})`);
-    return reasons.length > 0 ? `host ${host.name}: ${reasons.join(", ")}, reboot required` : undefined;
-}
-
-/** A SriovPf per PF whose VFs the pod's guests take, after the host's RtHost (the IOMMU args must be booted first). */
-function createSriovPfs(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf, rtHosts: Record<string, RtHost>): Map<string, SriovPf[]> {
-    const out = new Map<string, SriovPf[]>();
-    for (const host of plan.hosts) {
-        for (const pf of host.pfs) {
-            if (pf.vfs.length === 0) continue;
-            const numVfs = pf.vfCount ?? Math.max(...pf.vfs.map((v) => v.vf)) + 1;
-            const resource = new SriovPf(
-                `${name}-${host.name}-${pf.name}`,
-                {
-                    host: host.name,
-                    pf: pf.name,
-                    numVfs,
-                    vfs: pf.vfs.map((v) => ({
-                        index: v.vf,
-                        ...(v.mac ? { mac: v.mac.toString() } : {}),
-                        ...(v.vlan !== undefined ? { vlan: v.vlan } : {}),
-                        trust: v.trust,
-                        spoofchk: v.spoofchk,
-                        bind: "vfio-pci" as const,
-                    })),
-                    ...access(host.name),
-                },
-                { parent, dependsOn: rtHosts[host.name] ? [rtHosts[host.name]] : [] },
-            );
-            out.set(host.name, [...(out.get(host.name) ?? []), resource]);
-        }
-    }
-    return out;
 }

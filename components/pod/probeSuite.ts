@@ -10,7 +10,7 @@
  * and tool).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { GuestImage as ImageFiles } from "../../guest-images/build";
+import type { GuestImage as ImageFiles } from "../types/guestImage";
 import type { HostTarget } from "../host/access";
 import type { GuestPlan, PodPlan } from "../plan/podPlan";
 import type { PodInputsContext } from "../probes/kinds/kind";

@@ -5,6 +5,7 @@
  * updates of provider resources, so changes are read from the inputs, which
  * the kit's resources carry in guest words (`facts`, `pinning`). Pure.
  */
+import { ProblemListError } from "../spec/problems";
 
 /** The engine's operations; `same` is a resource left as it is. */
 export type StepOp = "same" | "create" | "update" | "replace" | "delete" | "create-replacement" | "delete-replaced" | "read" | "refresh" | "import";
@@ -49,15 +50,31 @@ interface RawStep {
     replaceReasons?: string[];
 }
 
-/** Reads the JSON document `pulumi preview --json` prints. Throws when the text is not one. */
+/** The engine's output as bad input to this pure reader (its text is shown by the caller, not again here). */
+function unreadable(reason: string): ProblemListError {
+    return new ProblemListError(
+        [
+            {
+                path: "",
+                value: undefined,
+                shown: "the engine's output",
+                reason,
+                fix: "read the engine's own words: its preview failed before it printed its JSON",
+            },
+        ],
+        "pulumi preview --json",
+    );
+}
+
+/** Reads the JSON document `pulumi preview --json` prints. Throws a ProblemListError when the text is not one. */
 export function readEnginePreview(json: string): EnginePreview {
     let doc: { steps?: RawStep[]; diagnostics?: { message?: string; severity?: string }[]; changeSummary?: Record<string, number> };
     try {
         doc = JSON.parse(json);
     } catch (err) {
-        throw new Error(`pulumi preview --json printed no JSON document (${(err as Error).message})`);
+        throw unreadable(`printed no JSON document (${(err as Error).message})`);
     }
-    if (doc === null || typeof doc !== "object") throw new Error("pulumi preview --json printed no JSON document");
+    if (doc === null || typeof doc !== "object") throw unreadable("printed no JSON document");
     const steps = (doc.steps ?? []).filter((s) => typeof s.urn === "string" && typeof s.op === "string").map(toStep);
     const errors = (doc.diagnostics ?? [])
         .filter((d) => d.severity === "error" && typeof d.message === "string")

@@ -7,10 +7,13 @@
  * catches a kernel that takes a max from 60 µs to 40 ms. Pure.
  */
 import { closestMatch } from "../spec/names";
-import type { SpecProblem } from "../spec/problems";
+import { ProblemListError, type SpecProblem } from "../spec/problems";
 import type { MetricId } from "./verdict";
 import type { Operator } from "./targets";
 import type { ProbeKind } from "./kinds/latency/types";
+
+/** Where a stack names its baseline. */
+export const BASELINE_SETTING = "nfv-testpod:probes.baseline";
 
 /** The worse-by factor that counts as a regression. @default 5: above the run-to-run spread of maxima on the TCG CI machine (up to ~3×). */
 export const DEFAULT_REGRESSION_FACTOR = 5;
@@ -40,19 +43,19 @@ export interface MetricChange {
     regressed: boolean;
 }
 
-/** Reads a baseline from the text of a `probes.json` report; throws with the fix when it is not one. */
+/** Reads a baseline from the text of a `probes.json` report; throws a ProblemListError (the setting, the file, the fix) when it is not one. */
 export function parseBaseline(text: string, source: string): Baseline {
+    const notOne = (reason: string) =>
+        new ProblemListError([{ path: BASELINE_SETTING, value: source, reason, fix: "name the probes.json of an earlier run" }], "probe settings");
     let doc: unknown;
     try {
         doc = JSON.parse(text);
     } catch (err) {
-        throw new Error(`baseline ${source} is not JSON (${(err as Error).message}). Fix: name the probes.json of an earlier run.`);
+        throw notOne(`names a file that is not JSON (${(err as Error).message})`);
     }
     const d = doc as { schema?: unknown; checks?: unknown };
     if (typeof d !== "object" || d === null || typeof d.schema !== "string" || !d.schema.startsWith("nfv-testpod/probe-report@") || !Array.isArray(d.checks)) {
-        throw new Error(
-            `baseline ${source} is not a probe report (no nfv-testpod/probe-report schema and checks). Fix: name the probes.json of an earlier run.`,
-        );
+        throw notOne("names a file that is not a probe report (no nfv-testpod/probe-report schema and checks)");
     }
     const checks = (d.checks as Record<string, unknown>[])
         .filter((c) => typeof c.guest === "string" && typeof c.probe === "string" && typeof c.metric === "string")

@@ -11,8 +11,10 @@
  * stops the pipeline before any probe runs.
  */
 import * as path from "node:path";
-import { hostAccess, LOCAL_LIBVIRT_URI, revealSecrets, type HostAccess } from "../host/access";
+import { hostAccess, revealSecrets, targetForHost } from "../host/access";
 import { guestShell } from "../libvirt/guestAgent";
+import type { HostAccess } from "../host/access";
+import { problemError } from "../spec/problems";
 import type { ProbeSuiteInputs } from "./inputs";
 import type { AnyProbeKind, ReachedHost, RunContext } from "./kinds/kind";
 import { PROBE_KINDS } from "./kinds/registry";
@@ -30,8 +32,8 @@ export interface PipelineEnv {
     projectDir?: string;
     /** The kinds to run. @default the registry's: tests hand in their own to see the order and the stops. */
     kinds?: readonly AnyProbeKind[];
-    /** Runs a script in a guest. @default its QEMU guest agent, through virsh */
-    guestShell?: RunContext<unknown>["shellAt"];
+    /** Runs a script in a guest, named by its host and domain. @default its QEMU guest agent, through the host's virsh */
+    guestShell?: RunContext<unknown>["shellOn"];
 }
 
 export interface PipelineOutcome {
@@ -52,8 +54,12 @@ export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv
     const inputs = revealSecrets(given);
     const kinds = env.kinds ?? PROBE_KINDS;
     const hosts = await reachHosts(inputs);
-    const guests = inputs.guests.map((g) => ({ ...g, uri: hosts[g.host ?? hostOfGuest(inputs, g.uri)]?.uri ?? g.uri }));
-    const shellAt = env.guestShell ?? ((uri: string, domain: string, script: string, timeoutMs: number) => guestShell(uri, domain, script, timeoutMs));
+    const guests = inputs.guests.map((g) => {
+        const host = g.host ?? hostOfGuest(inputs, g.uri);
+        return { ...g, host, uri: hosts[host]?.uri ?? g.uri };
+    });
+    const shellOn: RunContext<unknown>["shellOn"] =
+        env.guestShell ?? ((host, domain, script, timeoutMs) => guestShell(reachedAccess(hosts, host, domain), domain, script, timeoutMs));
     const parts: { name: string; section: unknown; judged: KindVerdict }[] = [];
     const ran: string[] = [];
     let partial: PipelinePartial | undefined;
@@ -72,8 +78,8 @@ export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv
             guests,
             hosts,
             inputs: (inputs.kinds as Record<string, unknown> | undefined)?.[kind.name],
-            shell: (g, script, timeoutMs) => shellAt(g.uri, g.domain, script, timeoutMs),
-            shellAt,
+            shell: (g, script, timeoutMs) => shellOn(g.host ?? "", g.domain, script, timeoutMs),
+            shellOn,
             log: env.log,
             signal: env.signal,
             longRun: env.longRun,
@@ -104,11 +110,26 @@ export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv
 async function reachHosts(inputs: ProbeSuiteInputs): Promise<Record<string, ReachedHost>> {
     const out: Record<string, ReachedHost> = {};
     for (const h of inputs.hosts ?? []) {
-        const access: HostAccess | null = h.access ? hostAccess(h.access) : h.uri === LOCAL_LIBVIRT_URI ? hostAccess({ kind: "local", name: h.name }) : null;
+        const target = targetForHost(h, h.access);
+        const access = target ? hostAccess(target) : null;
         // virsh to an SSH host rides on that host's pinned, shared connection.
         out[h.name] = { name: h.name, uri: access ? await access.libvirtUri() : h.uri, access, kernelArgs: h.kernelArgs };
     }
     return out;
+}
+
+/** The access of a guest's host, which its agent is reached through; a host the kit cannot reach is bad input, said as such. */
+function reachedAccess(hosts: Record<string, ReachedHost>, host: string, domain: string): HostAccess {
+    const access = hosts[host]?.access;
+    if (!access)
+        throw problemError(
+            "probe suite",
+            `hostAccess.${host}`,
+            undefined,
+            `is needed: the probes run commands in ${domain} on host ${host}`,
+            "give the host ssh: access with pinned keys",
+        );
+    return access;
 }
 
 /** The host whose spec URI a guest carries, for guests recorded without their host's name. */

@@ -7,7 +7,7 @@
  * in one pass. Pure.
  */
 import { closestMatch } from "../spec/names";
-import { PodSpecError, type SpecProblem } from "../spec/problems";
+import { ProblemListError, type SpecProblem } from "../spec/problems";
 import type { ProbePodView } from "./kinds/podView";
 import { PROBE_KINDS, type KindSettings } from "./kinds/registry";
 import type { Gate } from "./verdict";
@@ -28,18 +28,10 @@ export const DEFAULT_PROBE_SUITE: Readonly<ProbeSuiteConfig> = Object.freeze(
     Object.assign({ enabled: true }, ...PROBE_KINDS.map((k) => k.defaults)) as ProbeSuiteConfig,
 );
 
-/** Bad probe settings, every one of them, each with its YAML path. */
-export class ProbeSuiteConfigError extends PodSpecError {
-    constructor(problems: SpecProblem[]) {
-        super(problems, "probe settings");
-        this.name = "ProbeSuiteConfigError";
-    }
-}
-
-/** Merges stack config over the defaults. Throws ProbeSuiteConfigError listing every problem. */
+/** Merges stack config over the defaults. Throws one ProblemListError ("probe settings") listing every problem. */
 export function resolveProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes", pod?: ProbePodView): ProbeSuiteConfig {
     const checked = checkProbeSuiteConfig(raw, path, pod);
-    if (!checked.config) throw new ProbeSuiteConfigError(checked.problems);
+    if (!checked.config) throw new ProblemListError(checked.problems, "probe settings");
     return checked.config;
 }
 
@@ -83,7 +75,7 @@ export function checkProbeSuiteConfig(raw: unknown, path = "nfv-testpod:probes",
 /** `nfv-testpod:gate`: enforce (a missed target fails `pulumi up`) or report. */
 export function resolveGate(raw: unknown, path = "nfv-testpod:gate"): Gate {
     const checked = checkGate(raw, path);
-    if (!checked.gate) throw new ProbeSuiteConfigError(checked.problems);
+    if (!checked.gate) throw new ProblemListError(checked.problems, "probe settings");
     return checked.gate;
 }
 

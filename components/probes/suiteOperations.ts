@@ -45,13 +45,8 @@ export async function create(given: ProbeSuiteInputs): Promise<provider.CreateRe
         interruption.dispose();
     }
     const files = relativeFiles(outcome.files);
-    if (outcome.partial) {
-        throw new Error(
-            `probe suite ${outcome.partial.reason}: the reports hold what was measured until then, marked partial: ${files.markdown}, ${files.json}`,
-        );
-    }
     try {
-        applyGate(outcome.verdict);
+        applyGate(outcome.verdict, outcome.partial?.reason);
     } catch (err) {
         (err as Error).message += `\nReports: ${files.markdown}, ${files.json}, ${files.junit}, ${files.html}`;
         throw err;

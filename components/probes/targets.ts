@@ -15,7 +15,7 @@
  */
 
 import { closestMatch } from "../spec/names";
-import { formatProblem, PodSpecError, type SpecProblem } from "../spec/problems";
+import { ProblemListError, type SpecProblem } from "../spec/problems";
 
 /** How a measured figure must compare with the target value to pass. */
 export type Operator = "<=" | "<" | ">=" | ">";
@@ -117,27 +117,6 @@ export const DEFAULT_TARGETS: Readonly<Targets> = deepFreeze({
     },
 });
 
-/** One bad value found in the targets config, as one line. */
-export interface TargetIssue {
-    /** YAML path, e.g. `nfv-testpod:targets.timer.maxUs`. */
-    path: string;
-    /** Reason, value and fix, as `formatProblem` writes them after the path. */
-    message: string;
-}
-
-/** Thrown by `resolveTargets` with every problem found, not just the first. */
-export class TargetsError extends PodSpecError {
-    constructor(problems: SpecProblem[]) {
-        super(problems, "latency targets");
-        this.name = "TargetsError";
-    }
-
-    /** The problems as path and one-line message. */
-    get issues(): TargetIssue[] {
-        return this.problems.map((p) => ({ path: p.path, message: formatProblem({ ...p, path: "" }) }));
-    }
-}
-
 const OPERATORS: Operator[] = ["<=", "<", ">=", ">"];
 
 /** Targets that are off unless stack config sets them: the operator and unit a bare number gets. */
@@ -153,11 +132,11 @@ const maxTargetValue = 1e9;
  * (undefined or null means "defaults"), `path` where it came from, e.g.
  * `nfv-testpod:targets`. A bound accepts a number (new value, same operator)
  * or `{ value, op }`. Unknown keys are errors, so a typo does not silently
- * leave a default in force. Throws `TargetsError` listing every problem.
+ * leave a default in force. Throws one ProblemListError ("latency targets") listing every problem.
  */
 export function resolveTargets(raw: unknown, path: string): Targets {
     const checked = checkTargets(raw, path);
-    if (!checked.targets) throw new TargetsError(checked.problems);
+    if (!checked.targets) throw new ProblemListError(checked.problems, "latency targets");
     return checked.targets;
 }
 

@@ -93,29 +93,41 @@ export function composeVerdict(gate: Gate, parts: { name: string; section: unkno
     };
 }
 
-/** Thrown by `applyGate` when an enforced verdict failed; carries the verdict for reports. */
+/**
+ * The verdict when it fails the stack: thrown by `applyGate`, carrying the
+ * verdict for reports. Not an error of the kit nor of the input but the
+ * outcome a gate exists for, so it is neither a problem list nor a command
+ * failure; its first line (`probe gate failed: N of M checks missed their
+ * target`) is what users and CI read.
+ */
 export class GateError extends Error {
     readonly verdict: Verdict;
-    constructor(verdict: Verdict) {
+    /** Set when the run was cut short (SIGINT, SIGTERM, the engine's cancel): why. */
+    readonly cut?: string;
+    constructor(verdict: Verdict, cut?: string) {
         const failed = verdict.checks.filter((c) => !c.pass).length;
         super(
-            verdict.stopped ??
-                `probe gate failed: ${failed} of ${verdict.checks.length} checks missed their target\n` +
-                    verdict.failures.map((f) => `  - ${f}`).join("\n") +
-                    `\nSet gate: "report" in the stack config to deploy anyway and only report.`,
+            cut !== undefined
+                ? `probe suite ${cut}: the reports hold what was measured until then, marked partial`
+                : (verdict.stopped ??
+                      `probe gate failed: ${failed} of ${verdict.checks.length} checks missed their target\n` +
+                          verdict.failures.map((f) => `  - ${f}`).join("\n") +
+                          `\nSet gate: "report" in the stack config to deploy anyway and only report.`),
         );
         this.name = "GateError";
         this.verdict = verdict;
+        this.cut = cut;
     }
 }
 
 /**
- * Throws `GateError` when the verdict failed and the gate enforces, or when the
- * pipeline stopped at an enforced host gate; with gate "report" a missed
- * target never throws.
+ * Throws `GateError` when the verdict failed and the gate enforces, when the
+ * pipeline stopped at an enforced host gate, or when the run was cut short
+ * (`cut`: why; a partial run never passes, whatever the gate); with gate
+ * "report" a missed target never throws.
  */
-export function applyGate(verdict: Verdict): void {
-    if (verdict.stopped !== undefined || (verdict.gate === "enforce" && !verdict.pass)) throw new GateError(verdict);
+export function applyGate(verdict: Verdict, cut?: string): void {
+    if (cut !== undefined || verdict.stopped !== undefined || (verdict.gate === "enforce" && !verdict.pass)) throw new GateError(verdict, cut);
 }
 
 /** The relation a failing figure has to the target, i.e. the negated operator. */

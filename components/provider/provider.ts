@@ -32,6 +32,7 @@ async function operationsFor(urn: string): Promise<ResourceOperations> {
     const type = urnParts(urn).type;
     const load = operationsByType[type];
     if (!load) {
+        // The engine only asks for the types the kit registered: another one is a bug of the kit (plain Error).
         throw new Error(`the nfvkit provider has no resource type ${type}; it serves ${Object.keys(operationsByType).join(", ")}`);
     }
     return load();

@@ -58,6 +58,12 @@ export function checkLibvirtUri(uri: string): UriCheck {
     return { ok: true, target: { remote: true, host, identity } };
 }
 
+/** The host a remote libvirt URI names (no user, port or brackets); undefined for this machine's, or a URI the kit does not accept. */
+export function libvirtUriHost(uri: string): string | undefined {
+    const checked = checkLibvirtUri(uri);
+    return checked.ok ? checked.target.host : undefined;
+}
+
 /** Why an SSH user cannot be used, or undefined when it can. */
 export function sshUserProblem(user: string): { reason: string; fix: string } | undefined {
     if (sshUserPattern.test(user)) return undefined;

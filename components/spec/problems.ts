@@ -119,11 +119,6 @@ export function problemError(what: string, path: string, value: unknown, reason:
     return new ProblemListError([{ path, value, reason, fix }], what);
 }
 
-/** @deprecated The same class as ProblemListError (its name when it held pod spec problems only). */
-export const PodSpecError = ProblemListError;
-/** @deprecated See the value of the same name. */
-export type PodSpecError = ProblemListError;
-
 /** The first line of a PEM block (any kind of private key: OpenSSH, RSA, EC, PKCS#8, encrypted or not). */
 const privateKeyPattern = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File-|b3BlbnNzaC1rZXktdjE/;
 /** A run of base64 long enough to be key material, in a value that is nothing else. */

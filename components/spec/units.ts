@@ -3,7 +3,7 @@
  * the edge (`parse` / `tryParse`) and passed around typed afterwards; the
  * constructors are private so nothing half-checked exists.
  */
-import { PodSpecError, type SpecProblem } from "./problems";
+import { ProblemListError, type SpecProblem } from "./problems";
 
 /** Outcome of `tryParse`: the value, or the problem naming the YAML path. */
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: SpecProblem };
@@ -13,7 +13,7 @@ function fail<T>(path: string, value: unknown, reason: string, fix: string): Par
 }
 
 function orThrow<T>(result: ParseResult<T>): T {
-    if (!result.ok) throw new PodSpecError([result.problem]);
+    if (!result.ok) throw new ProblemListError([result.problem]);
     return result.value;
 }
 

@@ -19,7 +19,7 @@ import { discoverHost, discoverableHosts } from "../host/discover";
 import type { HostFacts } from "../host/facts";
 import { stackNamePrefix } from "../spec/names";
 import { joinPath, type SpecProblem } from "../spec/problems";
-import { configNamespace, discoverableSpec, maxFileBytes, readStackFile, validateStack, type StackCheck, type StackFile } from "../validate";
+import { configNamespace, discoverableSpec, maxFileBytes, readStackFile, sshKeyNames, validateStack, type StackCheck, type StackFile } from "../validate";
 
 export interface LoadStackOptions {
     /** The project folder: its Pulumi.yaml (the project's name, `stackConfigDir`) and stack files. @default process.cwd() */
@@ -84,7 +84,7 @@ export interface LoadedStack extends StackCheck {
 export async function loadStack(stackOrFile: string, options: LoadStackOptions = {}): Promise<LoadedStack> {
     const projectDir = options.projectDir ?? process.cwd();
     const project = readProject(projectDir);
-    const byFile = /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+    const byFile = namesAFile(stackOrFile);
     const stack = byFile ? stackNameOfFile(stackOrFile) : stackOrFile;
     const file = byFile ? stackOrFile : (options.configFile ?? path.join(projectDir, project.stackConfigDir, `Pulumi.${stack}.yaml`));
     const namePrefix = options.namePrefix ?? stackNamePrefix(project.name, stack);
@@ -127,14 +127,15 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
 
     // Secrets a host's SSH access names, revealed only when a host is to be reached with them.
     if (!options.offline && !options.engineConfig) {
-        const needed = sshSecretKeys(spec).filter((k) => secretKeys.includes(k) && typeof config[k] !== "string");
+        const names = sshKeyNames(spec);
+        const needed = [...new Set(names.map((n) => `${configNamespace}:${n.key}`))].filter((k) => secretKeys.includes(k) && typeof config[k] !== "string");
         if (needed.length > 0) {
             const revealed = await reveal(options.revealSecrets, stack, file);
             if (typeof revealed === "string") {
-                for (const [host, keyName] of sshSecretNames(spec))
-                    if (needed.includes(`${configNamespace}:${keyName}`))
+                for (const { host, index, key: keyName } of names)
+                    if (host !== undefined && needed.includes(`${configNamespace}:${keyName}`))
                         hostProblems.push({
-                            path: `${hostPath(host)}.ssh.privateKeySecret`,
+                            path: `${joinPath(joinPath(podPath, "hosts"), index)}.ssh.privateKeySecret`,
                             value: keyName,
                             reason: `names ${configNamespace}:${keyName}, a secret this command could not read (${revealed}), so host ${host} is not reached`,
                             fix: "bootstrap the engine (npm run bootstrap) and create the stack (pulumi stack select --create <stack>), or check offline with --offline",
@@ -180,8 +181,13 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
     return { ...base, ...checked, kind, file: shownFile, lineOf, config, secretKeys, sshTargets: ssh, access, hostFacts };
 }
 
+/** True when a command's stack argument names a file (it has a "/" or ends in .yaml) rather than a stack. */
+export function namesAFile(stackOrFile: string): boolean {
+    return /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+}
+
 /** The project's name and stack folder from its Pulumi.yaml (the kit's own when there is none). */
-function readProject(dir: string): { name: string; stackConfigDir: string } {
+export function readProject(dir: string): { name: string; stackConfigDir: string } {
     const file = path.join(dir, "Pulumi.yaml");
     const text = existsSync(file) ? readFileSync(file, "utf8") : "";
     return {
@@ -221,20 +227,6 @@ function sameSettings(source: StackFile, config: Record<string, unknown>, secret
                 .map((k) => [k, c[k]]),
         );
     return kit(source.config) === kit(config);
-}
-
-/** Host name → the config key name its `ssh.privateKeySecret` gives. */
-function sshSecretNames(spec: unknown): [string, string][] {
-    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
-    if (!Array.isArray(hosts)) return [];
-    return hosts.flatMap((h) => {
-        const host = h as { name?: unknown; ssh?: { privateKeySecret?: unknown } } | null;
-        return typeof host?.name === "string" && typeof host.ssh?.privateKeySecret === "string" ? [[host.name, host.ssh.privateKeySecret]] : [];
-    });
-}
-
-function sshSecretKeys(spec: unknown): string[] {
-    return [...new Set(sshSecretNames(spec).map(([, k]) => `${configNamespace}:${k}`))];
 }
 
 /** The revealed secrets, or why they could not be read. */

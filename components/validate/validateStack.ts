@@ -14,8 +14,9 @@ import { checkGate, checkProbeSuiteConfig, type ProbeSuiteConfig } from "../prob
 import { checkTargets, type Targets } from "../probes/targets";
 import type { Gate } from "../probes/verdict";
 import { checkLibvirtUri } from "../spec/access";
+import { migrationDestinations, remoteHostsWithoutAccess, sshKeyNames, sshKeyProblems } from "./hostAccess";
 import type { DomainKnobs } from "../spec/knobs";
-import { closestMatch, configKeyPattern } from "../spec/names";
+import { closestMatch } from "../spec/names";
 import type { PodNames } from "../spec/checked";
 import { joinPath, ProblemListError, type SpecProblem } from "../spec/problems";
 import { checkPod } from "../spec/check";
@@ -86,7 +87,7 @@ export function validateStack(input: StackInput): StackCheck {
 
     const problems: SpecProblem[] = [...(input.hostProblems ?? [])];
     const spec = input.config[podKey];
-    const sshKeys = kind === "stack" ? sshKeyNames(spec) : [];
+    const sshKeys = kind === "stack" ? sshKeyNames(spec).map((k) => k.key) : [];
     if (kind === "stack") problems.push(...unknownKeyProblems(kit, sshKeys, input.config, secret));
     if (spec === undefined) {
         problems.push({
@@ -100,7 +101,7 @@ export function validateStack(input: StackInput): StackCheck {
     problems.push(...podCheck.problems);
     problems.push(...remoteHostsWithoutAccess(spec, podPath, migrationDestinations(input.config[key("probes")])));
     problems.push(...pfFactProblems(spec, input.hostFacts, podPath));
-    if (kind === "stack") problems.push(...sshKeyProblems(sshKeys, input.config, secret, podPath));
+    if (kind === "stack") problems.push(...sshKeyProblems(spec, input.config, secret, podPath));
 
     // The probe settings, shape and cross-references to the pod in one pass: against the plan when the pod
     // planned, else against the names the spec gives, so a pod problem never hides a probe setting's.
@@ -303,90 +304,6 @@ function unknownKeyProblems(kit: string[], sshKeys: string[], config: Record<str
         });
     }
     return problems;
-}
-
-/** Config key names the pod's hosts give as ssh.privateKeySecret (only well-formed ones; the pod check reports the rest). */
-function sshKeyNames(spec: unknown): string[] {
-    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
-    if (!Array.isArray(hosts)) return [];
-    return hosts
-        .map((h) => (h as { ssh?: { privateKeySecret?: unknown } } | null)?.ssh?.privateKeySecret)
-        .filter((k): k is string => typeof k === "string" && configKeyPattern.test(k));
-}
-
-/** A host's SSH key must be a secret stack config value: set, and encrypted. Read from the raw spec, so it is reported even when the spec has other problems. */
-function sshKeyProblems(sshKeys: string[], config: Record<string, unknown>, secret: Set<string>, podPath: string): SpecProblem[] {
-    const hosts = (config[podKey] as { hosts?: unknown[] }).hosts ?? [];
-    const problems: SpecProblem[] = [];
-    hosts.forEach((h, i) => {
-        const name = (h as { ssh?: { privateKeySecret?: unknown } } | null)?.ssh?.privateKeySecret;
-        if (typeof name !== "string" || !sshKeys.includes(name)) return;
-        const path = `${joinPath(joinPath(podPath, "hosts"), i)}.ssh.privateKeySecret`;
-        // The name matched configKeyPattern, so it is safe to print in a command.
-        const fix = `pulumi config set --secret ${name} < ~/.ssh/id_ed25519`;
-        if (config[key(name)] === undefined) problems.push({ path, value: name, reason: `names ${key(name)}, which is not set`, fix });
-        else if (!secret.has(key(name))) problems.push({ path, value: name, reason: `names ${key(name)}, which holds a private key in plain text`, fix });
-    });
-    return problems;
-}
-
-/**
- * Every remote host the pod touches is worked on over SSH: one with guests
- * (the guest image is copied there, its console logs, shm files and hugepages
- * are handled there), one the kit manages, and a migration destination (its
- * hugepages and the guest's pins are handled there), even with no guest of its
- * own. That needs `ssh:` access with pinned host keys; the kit never reaches a
- * remote host through this machine's ssh setup, and never trusts a host
- * blindly. Read from the raw spec, so it is said even when the pod has other
- * problems.
- */
-export function remoteHostsWithoutAccess(spec: unknown, podPath: string, migrationDestinations: readonly string[] = []): SpecProblem[] {
-    const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
-    const rawGuests = (spec as { guests?: unknown } | null | undefined)?.guests;
-    const guests = Array.isArray(rawGuests) ? rawGuests : [];
-    if (!Array.isArray(hosts)) return [];
-    const problems: SpecProblem[] = [];
-    hosts.forEach((h, i) => {
-        const host = h as { name?: unknown; uri?: unknown; ssh?: { knownHosts?: unknown }; manage?: unknown } | null;
-        if (typeof host?.name !== "string" || typeof host.uri !== "string") return;
-        const uri = checkLibvirtUri(host.uri);
-        if (!uri.ok || !uri.target.remote) return;
-        const hasGuest = guests.some((g) => {
-            const on = (g as { host?: unknown } | null)?.host;
-            return on === host.name || (on === undefined && hosts.length === 1);
-        });
-        const why = hasGuest
-            ? "has guests, so the kit copies the guest image there and works on its files over SSH"
-            : migrationDestinations.includes(host.name)
-              ? "is a migration destination, so the kit makes room in its hugepage pool and checks the guest's pins there over SSH"
-              : undefined;
-        // A managed host without ssh has its own problem (hosts[i].manage), said by the spec check.
-        if (why === undefined) return;
-        const at = joinPath(joinPath(podPath, "hosts"), i);
-        if (host.ssh === undefined || host.ssh === null) {
-            problems.push({
-                path: `${at}.ssh`,
-                value: undefined,
-                reason: `is needed: host ${host.name} is remote (${host.uri}) and ${why}`,
-                fix: "add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
-            });
-        } else if (host.ssh.knownHosts === undefined) {
-            problems.push({
-                path: `${at}.ssh.knownHosts`,
-                value: undefined,
-                reason: `is needed: the kit connects to host ${host.name} over SSH and never trusts a host key it was not given`,
-                fix: "add the lines `ssh-keyscan -p <port> <address>` prints, after checking them out of band",
-            });
-        }
-    });
-    return problems;
-}
-
-/** The hosts the stack's migration probe moves guests to, read from the raw probe settings (so they count even when the settings have other problems). */
-export function migrationDestinations(probes: unknown): string[] {
-    const migration = (probes as { migration?: unknown } | null | undefined)?.migration;
-    if (!Array.isArray(migration)) return [];
-    return migration.map((m) => (m as { to?: unknown } | null)?.to).filter((to): to is string => typeof to === "string");
 }
 
 /** Topologies the kit read, and knobs a host cannot honour turned off by default there (a guest's own `knobs:` still wins). */

@@ -5,12 +5,13 @@
  */
 import test from "ava";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, LOCAL_URI } from "../helpers/host";
 import { useStack } from "../helpers/stack";
 
 const PREFIX = "nfv-testpod-ci";
-const uptime = async (domain: string) => Number((await guestShell(LOCAL_URI, domain, "cut -d' ' -f1 /proc/uptime")).stdout);
+const uptime = async (domain: string) => Number((await guestShell(hostAccess(), domain, "cut -d' ' -f1 /proc/uptime")).stdout);
 
 test.serial("refresh shows a guest removed and a pin moved out of band; up recreates the one and moves the other back live", async (t) => {
     const stack = useStack(t, "ci", PREFIX);

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { projectRoot } from "../../tools/cli/engine";
 import { runPulumiIn } from "../helpers/engineRun";
@@ -47,7 +48,7 @@ test.serial("up from this checkout; preview, a live pinning change and destroy f
         readFileSync(stackFile, "utf8").replace('housekeepingCpus: "0"', 'housekeepingCpus: "1"').replace('isolatedCpus: "1"', 'isolatedCpus: "0"'),
     );
     const vnf = `${PREFIX}-vnf`;
-    const uptime = async () => Number((await guestShell(LOCAL_URI, vnf, "cut -d' ' -f1 /proc/uptime")).stdout);
+    const uptime = async () => Number((await guestShell(hostAccess(), vnf, "cut -d' ' -f1 /proc/uptime")).stdout);
     const before = await uptime();
     const up = await inOther(["up", "--yes", "--skip-preview"]);
     t.is(up.code, 0, up.output);

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
 import { assertSharedMemory } from "../helpers/ivshmem";
@@ -74,7 +75,7 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
         /~ pinning\s*: \{\s*~ emulator: "host CPU 0" => "host CPU 1"\s*~ vCPU 0\s*: "host CPU 0" => "host CPU 1"\s*~ vCPU 1\s*: "host CPU 1, FIFO 1" => "host CPU 0, FIFO 1"/,
     );
     t.notRegex(preview.stdout, /\+-nfvkit:libvirt:Domain/, "no guest is replaced");
-    const uptime = async (g: GuestOut) => Number((await guestShell(g.uri, g.domain, "cut -d' ' -f1 /proc/uptime")).stdout);
+    const uptime = async (g: GuestOut) => Number((await guestShell(hostAccess(), g.domain, "cut -d' ' -f1 /proc/uptime")).stdout);
     const uptimeBefore = await uptime(guests.vnf);
     const moved = await stack.run(["up", "--yes", "--skip-preview", "--config-file", swapped]);
     t.is(moved.code, 0, moved.stdout + moved.stderr);

@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import { useStack, type TestStack } from "../helpers/stack";
 
 const STACK_FILE = "stacks/Pulumi.probe-gate.yaml";
@@ -111,7 +112,7 @@ test.serial("the latency gate: fails at the seed targets, passes at loose ones, 
     // 4. A run that measures nothing fails, even with loose targets: take the guest's
     // RT vCPU offline (a real mistake: both tools then exit 0 having measured nothing).
     const guests = (await stack.outputs()).guests as Record<string, { uri: string; domain: string }>;
-    const offline = await guestShell(guests.vnf.uri, guests.vnf.domain, "echo 0 > /sys/devices/system/cpu/cpu1/online");
+    const offline = await guestShell(hostAccess(), guests.vnf.domain, "echo 0 > /sys/devices/system/cpu/cpu1/online");
     t.is(offline.exitCode, 0, offline.stderr);
     const empty = await upWith(stack, { targets: LOOSE_TARGETS, probes: { probes: ["cyclictest", "timerlat"], durationSec: 2 } });
     t.not(empty.code, 0, "no samples must never pass");

@@ -16,6 +16,7 @@ import { DEFAULT_TARGETS } from "../../components/probes/targets";
 import { DEFAULT_PROBE_SUITE, type ProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { runProbeSuite, type SuiteRun } from "../../components/probes/kinds/latency/run";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import type { ProbeKind, ProbeResult } from "../../components/probes/kinds/latency/types";
 import type { KatGuest } from "./katGuest";
 
@@ -131,7 +132,7 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
     let command = "";
     const run = await runProbeSuite([g.probeGuest], config, DEFAULT_TARGETS, (pg, script, timeoutMs) => {
         // Only the measuring script starts with "rm -f <json file>"; the version query passes through.
-        if (!script.startsWith("rm -f ")) return guestShell(pg.uri, pg.domain, script, timeoutMs);
+        if (!script.startsWith("rm -f ")) return guestShell(hostAccess(), pg.domain, script, timeoutMs);
         command = script;
         // 100 ms between the hog's arrival on the vCPU and its burst, so the probe sees the burst alone, not the
         // hog's start-up under TCG as well.
@@ -140,8 +141,10 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
         // before the tool had started.
         // osnoise runs two tools (top, then hist), each with its own disturbance: the first one's hog figures are read
         // before the second clears them.
-        const cleared = timing.catch(() => null).then(() => guestShell(pg.uri, pg.domain, `rm -f ${MEASURING} ${MEASURING_AT} ${ENDED_AT} ${HOG_OUT}`, 30_000));
-        const running = cleared.then(() => guestShell(pg.uri, pg.domain, `${watcherScript(probe, cpu, hog)} ${script}`, timeoutMs));
+        const cleared = timing
+            .catch(() => null)
+            .then(() => guestShell(hostAccess(), pg.domain, `rm -f ${MEASURING} ${MEASURING_AT} ${ENDED_AT} ${HOG_OUT}`, 30_000));
+        const running = cleared.then(() => guestShell(hostAccess(), pg.domain, `${watcherScript(probe, cpu, hog)} ${script}`, timeoutMs));
         if (disturbance.kind === "stop") injected = cleared.then(() => stopGuestWhenMeasuring(g, disturbance.ms));
         if (disturbance.kind === "hog") {
             timing = running.then(() => hogTiming(g, durationSec));
@@ -157,7 +160,7 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
 async function stopGuestWhenMeasuring(g: KatGuest, ms: number): Promise<number> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-        const r = await guestShell(g.probeGuest.uri, g.probeGuest.domain, `test -e ${MEASURING}`, 10_000).catch(() => ({ exitCode: 1 }));
+        const r = await guestShell(hostAccess(), g.probeGuest.domain, `test -e ${MEASURING}`, 10_000).catch(() => ({ exitCode: 1 }));
         if (r.exitCode === 0) break;
         if (Date.now() > deadline) throw new Error(`the probe never started measuring in ${g.probeGuest.domain}`);
         await sleep(200);
@@ -183,7 +186,7 @@ async function stopGuestWhenMeasuring(g: KatGuest, ms: number): Promise<number> 
 async function hogTiming(g: KatGuest, durationSec: number): Promise<HogTiming> {
     // The watcher notes the end up to one poll after the tool's script returned.
     const script = `for i in $(seq 40); do [ -e ${ENDED_AT} ] && break; sleep 0.05; done; cat ${HOG_OUT}; echo "measuring_at $(cat ${MEASURING_AT})"; echo "ended_at $(cat ${ENDED_AT})"`;
-    const out = (await guestShell(g.probeGuest.uri, g.probeGuest.domain, script, 10_000)).stdout;
+    const out = (await guestShell(hostAccess(), g.probeGuest.domain, script, 10_000)).stdout;
     const burst = /start_ns (\d+) spin_us (\d+)/.exec(out);
     const measuring = /measuring_at ([\d.]+)/.exec(out);
     const ended = /ended_at ([\d.]+)/.exec(out);

@@ -64,7 +64,7 @@ export async function localGuestInputs(image: GuestImage, shape: LocalGuestShape
 
 /** The Domain provider's inputs for one guest of a planned pod on this machine, rendered as NfvGuest renders them. */
 export async function planGuestInputs(image: GuestImage, guest: PodPlan["guests"][number]): Promise<DomainInputs> {
-    const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
+    const { accel } = await chooseAccel(hostAccess(), "auto");
     const consoleLog = `/var/log/libvirt/qemu/${guest.domainName}-console.log`;
     const xml = renderDomainXml(guest, {
         virtType: accel === "kvm" ? "kvm" : "qemu",

@@ -10,6 +10,7 @@ import { ensureGuestImage, type GuestImage } from "../../guest-images/build";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainInputs, DomainOutputs } from "../../components/libvirt/domainOperations";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import type { ProbeGuest } from "../../components/probes/kinds/latency/run";
 import { localGuestInputs } from "./domainInputs";
 import { LOCAL_URI, removeDomainsWithPrefix } from "./host";
@@ -56,5 +57,5 @@ export async function useKatGuest(t: ExecutionContext, prefix = KAT_PREFIX): Pro
 
 /** Runs a shell script in the guest. */
 export function inGuest(g: KatGuest, script: string, timeoutMs = 60_000) {
-    return guestShell(g.probeGuest.uri, g.probeGuest.domain, script, timeoutMs);
+    return guestShell(hostAccess(), g.probeGuest.domain, script, timeoutMs);
 }

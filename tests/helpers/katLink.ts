@@ -63,7 +63,7 @@ export async function useKatLink(t: ExecutionContext, prefix: string): Promise<K
         await shmOps.delete(linkPlan.path, shm, ctx);
     });
     await shmOps.create(shm, ctx);
-    const { accel } = await chooseAccel(LOCAL_URI, "auto", hostAccess());
+    const { accel } = await chooseAccel(hostAccess(), "auto");
     // One after another: two TCG boots at once on a loaded 2-CPU host only slow each other down.
     const probeGuests: Record<string, ProbeGuest> = {};
     for (const g of plan.guests) {

@@ -9,7 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { guestPath, orderModules, parseLdd } from "../../guest-images/closure";
 import { writeCpio } from "../../guest-images/cpio";
-import { parseRecipe, RecipeError } from "../../guest-images/recipe";
+import { parseRecipe } from "../../guest-images/recipe";
+import { ProblemListError } from "../../components/spec/problems";
 import { formatProblem } from "../../components/spec/problems";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", name), "utf8");
@@ -56,7 +57,7 @@ test("recipe errors list every bad field with its YAML path, the value and the f
         "  - {name: oslat, package: rt-tests, path: usr/bin/oslat}",
         "extra: 1",
     ].join("\n");
-    const err = t.throws(() => parseRecipe(text, "recipe.yaml"), { instanceOf: RecipeError });
+    const err = t.throws(() => parseRecipe(text, "recipe.yaml"), { instanceOf: ProblemListError });
     t.deepEqual(err.problems.map(formatProblem), [
         "extra: is not a recipe field (got 1). Fix: remove it; the fields are kernel, modules, tools, extraLibraries and programs",
         'kernel.package: must be a Debian package name (got "Linux_Image"). Fix: write e.g. linux-image-rt-amd64',
@@ -69,7 +70,7 @@ test("recipe errors list every bad field with its YAML path, the value and the f
 });
 
 test("recipe that is not YAML names the document", (t) => {
-    const err = t.throws(() => parseRecipe("kernel: [", "r.yaml"), { instanceOf: RecipeError });
+    const err = t.throws(() => parseRecipe("kernel: [", "r.yaml"), { instanceOf: ProblemListError });
     t.is(err.problems[0].path, "");
     t.regex(err.problems[0].reason, /^is not valid YAML: /);
 });

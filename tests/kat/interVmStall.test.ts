@@ -23,6 +23,7 @@
 import { existsSync } from "node:fs";
 import * as os from "node:os";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import { runInterVm } from "../../components/probes/kinds/interVm/run";
 import type { InterVmSetting } from "../../components/probes/kinds/interVm/config";
 import type { ProbeGuest } from "../../components/probes/kinds/latency/run";
@@ -42,7 +43,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Stops the producer process in its guest for `ms` once it has been sending for a while; returns the stop, guest clock. */
 async function stallProducer(producer: ProbeGuest, ms: number): Promise<number> {
     const deadline = Date.now() + 90_000;
-    while ((await guestShell(producer.uri, producer.domain, "pidof nfvkit-ring", 10_000).catch(() => ({ exitCode: 1 }))).exitCode !== 0) {
+    while ((await guestShell(hostAccess(), producer.domain, "pidof nfvkit-ring", 10_000).catch(() => ({ exitCode: 1 }))).exitCode !== 0) {
         if (Date.now() > deadline) throw new Error(`nfvkit-ring never started in ${producer.domain}`);
         await sleep(200);
     }
@@ -50,7 +51,7 @@ async function stallProducer(producer: ProbeGuest, ms: number): Promise<number> 
     await sleep(2000);
     // `read` is a shell builtin: no process start between the clock and the signal. SIGCONT follows whatever happens.
     const script = `p=$(pidof nfvkit-ring) || exit 2; read a _ < /proc/uptime; kill -STOP $p; sleep ${ms / 1000}; read b _ < /proc/uptime; kill -CONT $p; echo "stopped $a $b"`;
-    const out = await guestShell(producer.uri, producer.domain, script, 30_000);
+    const out = await guestShell(hostAccess(), producer.domain, script, 30_000);
     const m = /stopped ([\d.]+) ([\d.]+)/.exec(out.stdout);
     if (!m) throw new Error(`the stop in ${producer.domain} did not run: ${out.stdout}${out.stderr}`);
     return (Number(m[2]) - Number(m[1])) * 1000;
@@ -64,7 +65,7 @@ async function ringRun(k: KatLink, stallMs: number | null): Promise<{ result: In
         ringTool: k.ringTool,
         shell: (g, script, timeoutMs) => {
             if (stallMs !== null && g.guest === "peer" && script.includes(" produce ")) injected = stallProducer(k.producer, stallMs);
-            return guestShell(g.uri, g.domain, script, timeoutMs);
+            return guestShell(hostAccess(), g.domain, script, timeoutMs);
         },
     });
     return { result, injectedMs: await injected };

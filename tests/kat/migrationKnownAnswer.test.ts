@@ -55,7 +55,8 @@ import {
     receiverArgv,
     streamResolutionMs,
 } from "../../components/probes/kinds/migration/commands";
-import { measureDirtyRate, startReceiver } from "../../components/probes/kinds/migration/run";
+import { measureDirtyRate } from "../../components/probes/kinds/migration/run";
+import { startReceiver } from "../../components/probes/kinds/migration/receiver";
 import { errorPercent } from "../helpers/disturb";
 import { favourGuest, removeDomainsWithPrefix } from "../helpers/host";
 import { bootKatGuest, inGuest, type KatGuest } from "../helpers/katGuest";

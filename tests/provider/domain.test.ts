@@ -12,7 +12,9 @@ import * as path from "node:path";
 import { ensureGuestImage } from "../../guest-images/build";
 import * as domainOps from "../../components/libvirt/domainOperations";
 import type { DomainOutputs } from "../../components/libvirt/domainOperations";
+import { definitionHash, stampOwner } from "../../components/libvirt/domainOwner";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
@@ -22,7 +24,7 @@ const PREFIX = PROVIDER_TEST_PREFIX;
 const ctx = { urn: "urn:pulumi:test::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain" };
 
 async function guestUptime(outs: DomainOutputs): Promise<number> {
-    const r = await guestShell(outs.uri, outs.name, "cut -d' ' -f1 /proc/uptime");
+    const r = await guestShell(hostAccess(), outs.name, "cut -d' ' -f1 /proc/uptime");
     return Number(r.stdout.trim());
 }
 
@@ -95,7 +97,7 @@ test.serial("a domain of the same name that the stack does not manage is refused
     // Nor is a domain another stack's resource created.
     await virsh(LOCAL_URI, ["undefine", inputs.name]);
     const other = "urn:pulumi:other::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain";
-    writeFileSync(file, domainOps.stampOwner(inputs.xml, other, domainOps.definitionHash(inputs.xml)));
+    writeFileSync(file, stampOwner(inputs.xml, other, definitionHash(inputs.xml)));
     await virsh(LOCAL_URI, ["define", file]);
     const err2 = await t.throwsAsync(domainOps.create(inputs, ctx));
     t.true(err2!.message.includes(`already exists on qemu:///system and it belongs to ${other}`), err2!.message);

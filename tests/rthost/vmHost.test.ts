@@ -187,7 +187,7 @@ serial(
         t.is((await virsh(uri, ["domstate", domain])).trim(), "running");
         t.regex(await virsh(uri, ["domiflist", domain]), /hostdev\s+.*02:6e:66:00:00:10/);
         const seen = await guestExec(
-            uri,
+            hostAccess(vm.target),
             domain,
             "/bin/sh",
             [

@@ -21,7 +21,10 @@ test("virsh capabilities of a 2-CPU VM: one NUMA node with CPUs 0 and 1, no SMT,
 
 test("capabilities without a topology say what to do", (t) => {
     const err = t.throws(() => parseCapabilitiesTopology("<capabilities><host></host></capabilities>"));
-    t.is(err!.message, "virsh capabilities printed no <topology>: cannot discover NUMA nodes; declare topology in the host spec");
+    t.is(
+        err!.message,
+        "host facts has 1 problem:\ntopology: is not in virsh capabilities' output, so the kit cannot discover the host's NUMA nodes (got nothing). Fix: declare topology in the host spec",
+    );
 });
 
 test("memory locking needs CAP_SYS_RESOURCE (bit 24) in the bounding set", async (t) => {

@@ -31,7 +31,10 @@ test("hosts get fixed addresses, namespaces and short veth names", (t) => {
         lab.hosts[0].binds.map((b) => b.target),
         ["/etc/libvirt", "/var/lib/libvirt", "/var/log/libvirt", "/var/cache/libvirt", "/var/cache/nfvkit", "/var/lib/nfvkit"],
     );
-    t.throws(() => labLayout(0), { message: "--hosts 0: give a whole number from 1 to 8 (the hosts share this machine's CPUs and memory)" });
+    t.throws(() => labLayout(0), {
+        message:
+            "npm run lab arguments has 1 problem:\n--hosts: must be a whole number from 1 to 8: the hosts share this machine's CPUs and memory (got 0). Fix: give e.g. --hosts 2",
+    });
 });
 
 test("libvirtd.conf and qemu.conf keep the machine's settings and set the lab's once", (t) => {

@@ -112,7 +112,7 @@ test("the package entry point exports the components, host discovery and the pur
         "discoverHosts",
         "chooseAccel",
         "resolvePod",
-        "PodSpecError",
+        "ProblemListError",
         "MemorySize",
         "CpuSet",
         "formatPlacementTable",

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { planPod, tryPlanPod, type PodPlan } from "../../components/plan/podPlan";
 import { checkPod } from "../../components/spec/check";
-import { PodSpecError } from "../../components/spec/problems";
+import { ProblemListError } from "../../components/spec/problems";
 import { CpuSet, MacAddress, MemorySize, PciAddress } from "../../components/spec/units";
 import { hostFactOptions } from "../../components/validate/validateStack";
 
@@ -25,7 +25,7 @@ const hostFacts = {
 function plan(file: string): PodPlan {
     // As validateStack does: host facts turn knobs off in the check (memory locking), and give the accelerator to the plan.
     const checked = checkPod(load(readFileSync(path.join(fixtures, file), "utf8")), { namePrefix: "lab", ...hostFactOptions(hostFacts) });
-    if (checked.problems.length) throw new PodSpecError(checked.problems);
+    if (checked.problems.length) throw new ProblemListError(checked.problems);
     return planPod(checked.pod, hostFacts, { namePrefix: "lab" });
 }
 
@@ -224,6 +224,6 @@ test("placement problems of a valid spec are validation problems, with path, val
             fix: "isolate more CPUs on host local, move another guest off it, or give guest peer fewer RT vCPUs",
         },
     ]);
-    const err = t.throws(() => planPod(checked.pod, {}, { namePrefix: "lab" }), { instanceOf: PodSpecError });
+    const err = t.throws(() => planPod(checked.pod, {}, { namePrefix: "lab" }), { instanceOf: ProblemListError });
     t.deepEqual(err!.problems, planned.problems);
 });

@@ -104,7 +104,30 @@ test("a plan with a remote host needs access to it: TestPod refuses it before re
     const err = t.throws(() => new TestPod("far", { plan, image }));
     t.is(
         err!.message,
-        'TestPod arguments has 1 problem:\nhostAccess.local: is needed: host local is remote (qemu+ssh://root@lab-1/system) and the pod works on it; the kit never reaches a remote host through this machine (got nothing). Fix: give hostAccess.local: { kind: "ssh", host, privateKey (a secret), knownHosts }',
+        'TestPod arguments has 1 problem:\nhostAccess.local: is needed: host local is remote (qemu+ssh://root@lab-1/system) and has guests, so the kit copies the guest image there and works on its files over SSH; the kit never reaches a remote host through this machine (got nothing). Fix: give hostAccess.local: { kind: "ssh", host, privateKey (a secret), knownHosts }',
     );
     t.is(recorded.length, before);
+});
+
+test("a migration's destination with no guests needs access too: TestPod asks for it as the stack's validation does", async (t) => {
+    const { TestPod } = await import("../../components/pod/TestPod");
+    const { validatePodSpec } = await import("../../components/validate");
+    const { DEFAULT_PROBE_SUITE, DEFAULT_TARGETS } = await import("../../components/probes");
+    const { checkMigrationSettings } = await import("../../components/probes/kinds/migration/config");
+    const far = {
+        ...spec.hosts[0],
+        name: "far",
+        uri: "qemu+ssh://root@lab-2/system",
+        ssh: { privateKeySecret: "k", knownHosts: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" },
+    };
+    const plan = validatePodSpec({ ...spec, hosts: [spec.hosts[0], far] }, { namePrefix: "dest" });
+    const migration = checkMigrationSettings([{ guest: "vnf", to: "far" }], "probes.migration").settings;
+    const probes = { config: { ...DEFAULT_PROBE_SUITE, migration }, targets: DEFAULT_TARGETS, gate: "enforce" as const, resultsDir: "results/t" };
+    const before = recorded.length;
+    const err = t.throws(() => new TestPod("moves", { plan, image, probes }));
+    t.regex(
+        err!.message,
+        /^TestPod arguments has 1 problem:\nhostAccess\.far: is needed: host far is remote \(qemu\+ssh:\/\/root@lab-2\/system\) and is a migration destination/,
+    );
+    t.is(recorded.length, before, "nothing registered");
 });

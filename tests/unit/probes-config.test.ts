@@ -5,10 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { realTest } from "../helpers/realParts";
+import { formatProblem, ProblemListError } from "../../components/spec/problems";
 import {
     DEFAULT_TARGETS,
-    ProbeConfigError,
-    TargetsError,
     cyclictestCommand,
     oslatCommand,
     osnoiseCommand,
@@ -90,14 +89,18 @@ test("oslat and rtla argv", (t) => {
 
 test("bad probe config names the field, the value and the fix", (t) => {
     t.throws(() => cyclictestCommand({ ...cfg, cpus: "2-1" }, { jsonFile: "f" }), {
-        instanceOf: ProbeConfigError,
-        message: 'probe config cpus: "2-1" is not valid. Fix: write a CPU list such as "1", "1-3" or "1,3-4".',
+        instanceOf: ProblemListError,
+        message: 'probe config has 1 problem:\ncpus: is not a CPU list (got "2-1"). Fix: write a CPU list such as "1", "1-3" or "1,3-4"',
     });
-    t.throws(() => timerlatCommand({ ...cfg, priority: 100 }), { message: /priority: 100 is not valid\. Fix: give a SCHED_FIFO priority from 1 to 99/ });
+    t.throws(() => timerlatCommand({ ...cfg, priority: 100 }), {
+        message: /priority: is not a SCHED_FIFO priority \(got 100\)\. Fix: give a SCHED_FIFO priority from 1 to 99/,
+    });
     t.throws(() => oslatCommand({ ...cfg, housekeepingCpu: 2 }), {
-        message: /housekeepingCpu: 2 is not valid\. Fix: pick a CPU outside the measured ones \(1-2\)/,
+        message: /housekeepingCpu: is one of the measured CPUs, or not a CPU number \(got 2\)\. Fix: pick a CPU outside the measured ones \(1-2\)/,
     });
-    t.throws(() => osnoiseCommand(cfg, { runtimeUs: 2000 }), { message: /runtimeUs: 2000 is not valid/ });
+    t.throws(() => osnoiseCommand(cfg, { runtimeUs: 2000 }), {
+        message: /runtimeUs: is outside 100 µs to the window .*\(got 2000\)\. Fix: give 100 to 1000 µs/,
+    });
 });
 
 test("version commands and their output as the installed tools print it", (t) => {
@@ -168,14 +171,15 @@ test("stack config overrides merge over the defaults", (t) => {
 test("bad target values are all reported with their YAML path", (t) => {
     const err = t.throws(
         () => resolveTargets({ timer: { maxUs: "fast", avgUs: { value: 5, op: "=<" } }, interupt: {}, preemption: { windowUs: 0.5 } }, "nfv-testpod:targets"),
-        { instanceOf: TargetsError },
+        { instanceOf: ProblemListError },
     );
+    const issues = err!.problems.map((p) => ({ path: p.path, message: formatProblem({ ...p, path: "" }) }));
     t.deepEqual(
-        err!.issues.map((i) => i.path),
+        issues.map((i) => i.path),
         ["nfv-testpod:targets.timer.maxUs", "nfv-testpod:targets.timer.avgUs.op", "nfv-testpod:targets.interupt", "nfv-testpod:targets.preemption.windowUs"],
     );
-    t.is(err!.issues[0].message, 'must be a number from 0 to 1000000000 in us (got "fast"). Fix: write 15 or { value: 15, op: "<=" }');
-    t.is(err!.issues[2].message, 'is not a target group (got {}). Fix: did you mean "interrupt"?');
+    t.is(issues[0].message, 'must be a number from 0 to 1000000000 in us (got "fast"). Fix: write 15 or { value: 15, op: "<=" }');
+    t.is(issues[2].message, 'is not a target group (got {}). Fix: did you mean "interrupt"?');
     t.throws(() => resolveTargets([1], "nfv-testpod:targets"), {
         message: 'latency targets has 1 problem:\nnfv-testpod:targets: must be a mapping of target groups (got [1]). Fix: write e.g. "timer: { maxUs: 15 }"',
     });

@@ -110,5 +110,7 @@ test("baseline: each figure's change; beyond the factor it fails the check in en
     const same = judge([{ guest: "g", result: result("cyclictest", "timer", 12_344) }], loose, { baseline });
     t.true(same.pass);
     t.is(compareWithBaseline({ guest: "x", probe: "cyclictest", metric: "timer.maxUs", measuredUs: 1, op: "<=" }, baseline), null);
-    t.throws(() => parseBaseline("{}", "b.json"), { message: /b\.json is not a probe report/ });
+    t.throws(() => parseBaseline("{}", "b.json"), {
+        message: /nfv-testpod:probes\.baseline: names a file that is not a probe report .*\(got "b\.json"\)\. Fix: name the probes\.json of an earlier run/,
+    });
 });

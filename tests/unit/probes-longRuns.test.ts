@@ -133,7 +133,7 @@ test("an abort stops the tool in the guest, keeps what it printed, and marks the
             hosts: [],
             kinds: {},
         },
-        { log: () => undefined, signal: controller.signal, guestShell: (_uri, _domain, script) => shell(vnf, script) },
+        { log: () => undefined, signal: controller.signal, guestShell: (_host, _domain, script) => shell(vnf, script) },
     );
     const run = outcome.verdict.sections.latency!;
     t.true(scripts.includes("kill -INT $(pidof cyclictest) 2>/dev/null; true"), "the guest's tool is told to stop and print");

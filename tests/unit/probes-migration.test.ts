@@ -23,7 +23,8 @@ import {
 } from "../../components/probes/kinds/migration/commands";
 import { migrationMoves } from "../../components/probes/kinds/migration/moves";
 import { resolvePod } from "../../components/plan/resolvePod";
-import { destinationXml, migrationCause, missingCputune } from "../../components/probes/kinds/migration/run";
+import { migrationCause } from "../../components/probes/kinds/migration/commands";
+import { destinationXml, missingCputune } from "../../components/probes/kinds/migration/moves";
 import { judgeMigration, migrationNotes } from "../../components/probes/kinds/migration/verdict";
 import { DEFAULT_TARGETS, resolveTargets } from "../../components/probes/targets";
 import type { MigrationLeg, MigrationResult } from "../../components/probes/kinds/migration/types";

@@ -6,7 +6,8 @@
 import test from "ava";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { osnoiseHistCommand, ProbeConfigError } from "../../components/probes/kinds/latency/commands";
+import { osnoiseHistCommand } from "../../components/probes/kinds/latency/commands";
+import { ProblemListError } from "../../components/spec/problems";
 import { parseOsnoiseHist, ProbeParseError } from "../../components/probes/kinds/latency/parse";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "probes", f), "utf8");
@@ -18,8 +19,8 @@ test("osnoise hist command: top's period and runtime, 10 µs buckets over 1 s (t
 });
 
 test("osnoise hist command refuses what rtla 6.1 refuses, naming the setting", (t) => {
-    t.throws(() => osnoiseHistCommand(cfg, { entries: 10 }), { instanceOf: ProbeConfigError, message: /entries.*give 11 to 9999998 buckets/ });
-    t.throws(() => osnoiseHistCommand(cfg, { bucketUs: 0 }), { instanceOf: ProbeConfigError, message: /bucketUs.*give 1 to 1000000 µs/ });
+    t.throws(() => osnoiseHistCommand(cfg, { entries: 10 }), { instanceOf: ProblemListError, message: /entries: .*Fix: give 11 to 9999998 buckets/ });
+    t.throws(() => osnoiseHistCommand(cfg, { bucketUs: 0 }), { instanceOf: ProblemListError, message: /bucketUs: .*Fix: give 1 to 1000000 µs/ });
 });
 
 test("a 300 ms hog burst is the histogram's top bucket and its max, with every noise counted", (t) => {

@@ -12,7 +12,7 @@ import { rebootReasons } from "../../components/host/rtHostOperations";
 import { hwlatCheck, hwlatScript, parseHwlat } from "../../components/host/hwlat";
 import { grubFile, tuningUnit } from "../../components/host/rtTuning";
 import { driftOf } from "../../components/host/sriovOperations";
-import { rebootNotice } from "../../components/pod/TestPod";
+import { rebootNotice } from "../../components/pod/hostResources";
 import type { HostKernelFacts } from "../../components/host/readiness";
 
 const stockKernel: HostKernelFacts = {
@@ -143,16 +143,14 @@ test("the hwlat run reads the tracer's max and count, and a gap above the thresh
     // What the script prints on the TCG lab VM: the vCPU is descheduled by the machine below for milliseconds.
     const slow = parseHwlat("max 41873\nsamples 7\n", settings);
     t.deepEqual(slow, { seconds: 10, thresholdUs: 10, maxUs: 41873, samples: 7 });
-    t.deepEqual(hwlatCheck(slow), {
+    t.deepEqual(hwlatCheck(slow!), {
         name: "hwlat: hardware latency (10 s with the hwlat tracer)",
         expected: "no gap above 10 µs",
         found: "7 gaps above 10 µs, max 41873 µs",
         pass: false,
     });
-    t.true(hwlatCheck(parseHwlat("max 0\nsamples 0\n", settings)).pass);
-    t.throws(() => parseHwlat("sh: 1: cannot create /sys/kernel/tracing/tracing_thresh: Permission denied\n", settings), {
-        message: /^the hwlat tracer gave no result: sh: 1: cannot create/,
-    });
+    t.true(hwlatCheck(parseHwlat("max 0\nsamples 0\n", settings)!).pass);
+    t.is(parseHwlat("sh: 1: cannot create /sys/kernel/tracing/tracing_thresh: Permission denied\n", settings), undefined);
     // The script puts the tracer back as it found it, even when cut short.
     const script = hwlatScript(settings);
     t.regex(script, /trap restore EXIT/);

@@ -1,6 +1,6 @@
 /** Host SSH access in the pod spec: defaults, and the private key kept out of the spec. */
 import test from "ava";
-import { PodSpecError, formatProblem } from "../../components/spec/problems";
+import { ProblemListError, formatProblem } from "../../components/spec/problems";
 import { resolvePod } from "../../components/plan/resolvePod";
 
 const pod = (ssh: unknown, uri = "qemu+ssh://admin@lab-1.example/system") => ({
@@ -21,13 +21,15 @@ test("ssh given in full", (t) => {
 });
 
 test("a private key pasted into the spec is refused, with the fix", (t) => {
-    const err = t.throws(() => resolvePod(pod({ privateKeySecret: "-----BEGIN OPENSSH PRIVATE KEY-----" }), { namePrefix: "t" }), { instanceOf: PodSpecError });
+    const err = t.throws(() => resolvePod(pod({ privateKeySecret: "-----BEGIN OPENSSH PRIVATE KEY-----" }), { namePrefix: "t" }), {
+        instanceOf: ProblemListError,
+    });
     t.deepEqual(err!.problems.map(formatProblem), [
         "hosts[0].ssh.privateKeySecret: is not a config key name (the key itself never goes in the spec) (got a private key). Fix: name a secret config key, e.g. hostKeyLab1, set with pulumi config set --secret hostKeyLab1 < ~/.ssh/id_ed25519",
     ]);
 });
 
 test("ssh without the key's name", (t) => {
-    const err = t.throws(() => resolvePod(pod({ user: "root" }), { namePrefix: "t" }), { instanceOf: PodSpecError });
+    const err = t.throws(() => resolvePod(pod({ user: "root" }), { namePrefix: "t" }), { instanceOf: ProblemListError });
     t.regex(err!.problems.map(formatProblem).join("\n"), /^hosts\[0\]\.ssh\.privateKeySecret: /);
 });

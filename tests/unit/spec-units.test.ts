@@ -1,6 +1,6 @@
 import test from "ava";
 import { CpuSet, MacAddress, MemorySize, PciAddress } from "../../components/spec/units";
-import { formatProblem, PodSpecError } from "../../components/spec/problems";
+import { formatProblem, ProblemListError } from "../../components/spec/problems";
 
 const memoryCases: [unknown, number, string][] = [
     ["256M", 256 * 2 ** 20, "256M"],
@@ -33,7 +33,7 @@ for (const [input, message] of badMemory) {
         const result = MemorySize.tryParse(input, "memory");
         t.false(result.ok);
         if (!result.ok) t.is(formatProblem(result.problem), message);
-        t.throws(() => MemorySize.parse(input, "memory"), { instanceOf: PodSpecError });
+        t.throws(() => MemorySize.parse(input, "memory"), { instanceOf: ProblemListError });
     });
 }
 

@@ -4,7 +4,7 @@
  * one problem only, so no rule hides behind follow-on noise.
  */
 import test from "ava";
-import { formatProblem, PodSpecError } from "../../components/spec/problems";
+import { formatProblem, ProblemListError } from "../../components/spec/problems";
 import { resolvePod } from "../../components/plan/resolvePod";
 
 /** A valid pod: one 4-CPU host, an RT guest with a VF, a housekeeping peer, a link. */
@@ -42,7 +42,7 @@ function problemLines(spec: unknown, yamlPath?: string): string[] {
     try {
         resolvePod(spec, { namePrefix: "nfvkit-test", yamlPath });
     } catch (err) {
-        if (err instanceof PodSpecError) return err.problems.map(formatProblem);
+        if (err instanceof ProblemListError) return err.problems.map(formatProblem);
         throw err;
     }
     return [];
@@ -77,7 +77,7 @@ rule("a name unsafe for a shell, a file or XML", (p) => (p.guests[1].name = "pee
 ]);
 
 test("an unsafe name prefix", (t) => {
-    const err = t.throws(() => resolvePod(goodPod(), { namePrefix: "../evil" }), { instanceOf: PodSpecError });
+    const err = t.throws(() => resolvePod(goodPod(), { namePrefix: "../evil" }), { instanceOf: ProblemListError });
     t.deepEqual(err!.problems.map(formatProblem), [
         'namePrefix: is not a safe name prefix (got "../evil"). Fix: use letters, digits, "-" and "_", starting with a letter or digit, e.g. "nfvkit-ci"',
     ]);
@@ -289,7 +289,7 @@ test("every problem of a spec comes out at once, in one error", (t) => {
     pod.guests[0].memory = "255M"; // not a page multiple
     pod.links[0].size = "3M"; // not a power of two
     pod.hosts[0].hugepages[0].size = "3M"; // not a hugepage size (so budgets are not checked on top)
-    const err = t.throws(() => resolvePod(pod, { namePrefix: "nfvkit-test" }), { instanceOf: PodSpecError });
+    const err = t.throws(() => resolvePod(pod, { namePrefix: "nfvkit-test" }), { instanceOf: ProblemListError });
     t.deepEqual(
         err!.problems.map((p) => p.path),
         ["hosts[0].hugepages[0].size", "guests[0].vcpu", "guests[0].memory", "guests[1].host", "links[0].size"],

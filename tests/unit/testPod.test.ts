@@ -38,11 +38,11 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
 
     const vnf = recorded.find((r) => r.name === "pod-vnf-domain")!;
     t.is(vnf.inputs.uri, "qemu:///system");
-    t.is(vnf.inputs.name, pod.resolved.guests.find((g) => g.name === "vnf")!.domainName);
+    t.is(vnf.inputs.name, pod.plan.guests.find((g) => g.name === "vnf")!.domainName);
     t.true(vnf.inputs.name.startsWith("nfv-testpod-unit"));
     const xml: string = vnf.inputs.xml;
     // vCPU 1 is real-time: on an isolated CPU, FIFO; vCPU 0 on housekeeping.
-    const rtPin = pod.resolved.guests.find((g) => g.name === "vnf")!.pins.find((p) => p.vcpu === 1)!;
+    const rtPin = pod.plan.guests.find((g) => g.name === "vnf")!.pins.find((p) => p.vcpu === 1)!;
     t.true([1, 2, 3].includes(rtPin.hostCpu));
     t.regex(xml, new RegExp(`<vcpupin vcpu='1' cpuset='${rtPin.hostCpu}'/>`));
     t.regex(xml, /<emulatorpin cpuset='0'\/>/);

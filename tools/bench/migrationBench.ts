@@ -12,9 +12,11 @@ import { closeHostAccesses } from "../../components/host/access";
 import { checkMigrationSettings } from "../../components/probes/kinds/migration/config";
 import type { MigrationLeg } from "../../components/probes/kinds/migration/types";
 import { runProbePipeline } from "../../components/probes/pipeline";
-import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
-import { ProblemListError } from "../../components/spec/problems";
-import { projectRoot, runPulumi } from "../cli/engine";
+import { PROBE_KINDS } from "../../components/probes/kinds/registry";
+import { problemError, ProblemListError } from "../../components/spec/problems";
+import { projectRoot } from "../cli/engine";
+import { loadRecordedProbes } from "../cli/stack";
+import { median } from "./report";
 
 /** The parameter sets compared. `baseline` is QEMU's and libvirt's defaults, as the issue's feasibility run had them. */
 export const PARAMETER_SETS: Record<string, Record<string, unknown>> = {
@@ -30,25 +32,22 @@ function arg(name: string, fallback: string): string {
     return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function main(): Promise<void> {
     const stack = arg("--stack", "lab");
     const workload = arg("--workload", "idle");
     const trips = Number(arg("--trips", "2"));
     const sets = arg("--sets", Object.keys(PARAMETER_SETS).join(",")).split(",");
-    const exported = await runPulumi(["stack", "export", "--show-secrets", "--stack", stack]);
-    if (exported.code !== 0)
-        throw new Error(
-            `pulumi stack export --stack ${stack} failed (bring the lab pod up first: npm run lab -- up && npm run up -- --stack lab): ${exported.stderr.trim()}`,
-        );
-    const recorded = recordedProbeSuiteInputs(JSON.parse(exported.stdout), stack);
+    const recorded = await loadRecordedProbes(stack);
     const [entry] = recorded.config.migration;
     const [move] = recorded.kinds.migration?.moves ?? [];
-    if (!entry || !move) throw new Error(`stack ${stack} names no migration (probes.migration): nothing to compare`);
+    if (!entry || !move)
+        throw problemError(
+            `stack ${stack}`,
+            "nfv-testpod:probes.migration",
+            recorded.config.migration,
+            "names no migration: nothing to compare",
+            "add a migration entry to the stack (docs/probes.md), then npm run up -- --stack lab",
+        );
     const rows: string[] = [];
     for (const name of sets) {
         const { settings, problems } = checkMigrationSettings(
@@ -56,14 +55,14 @@ async function main(): Promise<void> {
             "bench",
         );
         if (problems.length > 0) throw new ProblemListError(problems, `parameter set ${name}`);
-        // Only the migration: no latency probes, no inter-VM probe.
+        // Only the migration kind runs: the pipeline is handed that one kind of the registry.
         const outcome = await runProbePipeline(
             {
                 ...recorded,
-                config: { ...recorded.config, probes: [], interVm: [], migration: settings },
+                config: { ...recorded.config, migration: settings },
                 resultsDir: path.join("results", "bench-migration", name.replace(/[^A-Za-z0-9-]/g, "_")),
             },
-            { log: (line) => console.error(line), projectDir: projectRoot },
+            { log: (line) => console.error(line), projectDir: projectRoot, kinds: PROBE_KINDS.filter((k) => k.name === "migration") },
         );
         const [result] = outcome.verdict.sections.migration ?? [];
         const legs = result.legs.filter((l) => !l.error);

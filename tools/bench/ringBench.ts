@@ -12,11 +12,13 @@
 import { mkdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { hostAccess } from "../../components/host/access";
+import { commandFailure, hostAccess } from "../../components/host/access";
+import { ProbeParseError } from "../../components/probes/parseError";
 import { ringCommand, type RingArgs } from "../../components/probes/kinds/interVm/commands";
 import { parseRingRate } from "../../components/probes/kinds/interVm/parse";
 import { compileCommand } from "../../guest-images/programs";
 import { projectRoot } from "../cli/engine";
+import { median } from "./report";
 
 /** One build of the ring: where its source came from, and the wire format it speaks. */
 export interface RingBuild {
@@ -67,8 +69,7 @@ export async function buildRings(dir: string, baseRevision: string): Promise<Rin
     const oldDir = path.join(dir, "base");
     mkdirSync(path.join(oldDir, "ring"), { recursive: true });
     const oldSource = `${baseRevision}:guest-images/${RING_SOURCE}`;
-    const shown = await host.run(["git", "show", oldSource], { cwd: projectRoot, nothrow: true });
-    if (shown.exitCode !== 0) throw new Error(`cannot read the old ring: git show ${oldSource}: ${shown.stderr.trim()}`);
+    const shown = await host.run(["git", "show", oldSource], { cwd: projectRoot });
     writeFileSync(path.join(oldDir, RING_SOURCE), shown.stdout);
     const builds: RingBuild[] = [];
     for (const [name, cwd, source] of [
@@ -76,9 +77,7 @@ export async function buildRings(dir: string, baseRevision: string): Promise<Rin
         ["new", path.join(projectRoot, "guest-images"), `working tree guest-images/${RING_SOURCE}`],
     ] as const) {
         const binary = path.join(dir, `nfvkit-ring-${name}`);
-        const [cmd, ...args] = compileCommand(RING_SOURCE, binary);
-        const built = await host.run([cmd, ...args], { cwd, nothrow: true });
-        if (built.exitCode !== 0) throw new Error(`cannot compile the ${name} ring (${source}): ${built.stderr.trim()}`);
+        await host.run(compileCommand(RING_SOURCE, binary), { cwd });
         builds.push({ name, source, binary, format: await ringFormat(binary) });
     }
     return builds;
@@ -89,7 +88,7 @@ async function ringFormat(binary: string): Promise<number> {
     const out = await hostAccess().run([binary, "version"], { nothrow: true });
     if (out.exitCode !== 0) return 1;
     const format = Number((JSON.parse(out.stdout.trim()) as { version?: unknown }).version);
-    if (!Number.isInteger(format)) throw new Error(`${binary} version printed no wire format: ${out.stdout}`);
+    if (!Number.isInteger(format)) throw new ProbeParseError(`${binary} version`, "it printed no wire format", out.stdout);
     return format;
 }
 
@@ -108,14 +107,15 @@ async function runOnce(build: RingBuild, c: RingCase, seconds: number, cpus: { c
     const common = { file: region, session, burst: c.burst, waitSec: 10, unchecked: c.checked ? undefined : true } satisfies Partial<RingArgs>;
     const host = hostAccess();
     const timeoutMs = (seconds + 30) * 1000;
-    const [consumer, producer] = await Promise.all([
-        host.run(ringCommand({ ...common, role: "consume", cpu: cpus.consumer }, build.binary), { timeoutMs, nothrow: true }),
-        host.run(ringCommand({ ...common, role: "produce", cpu: cpus.producer, seconds }, build.binary), { timeoutMs, nothrow: true }),
-    ]);
-    const what = `${build.name} ring, burst ${c.burst}${c.checked ? "" : ", unchecked"}`;
-    if (producer.exitCode !== 0) throw new Error(`${what}: the producer exited ${producer.exitCode}: ${producer.stderr.trim()}`);
-    if (consumer.exitCode !== 0) throw new Error(`${what}: the consumer exited ${consumer.exitCode}: ${(consumer.stderr || consumer.stdout).trim()}`);
+    const consume = ringCommand({ ...common, role: "consume", cpu: cpus.consumer }, build.binary);
+    const produce = ringCommand({ ...common, role: "produce", cpu: cpus.producer, seconds }, build.binary);
+    // Both sides run to their end before either's failure is said: one side's failure often shows as the other's.
+    const [consumer, producer] = await Promise.all([host.run(consume, { timeoutMs, nothrow: true }), host.run(produce, { timeoutMs, nothrow: true })]);
+    if (producer.exitCode !== 0) throw commandFailure("local", produce, producer);
+    if (consumer.exitCode !== 0) throw commandFailure("local", consume, consumer);
     const rate = parseRingRate(consumer.stdout, build.format);
+    // Two processes on one machine's memory lose nothing: a bad packet here is a bug of the ring.
+    const what = `${build.name} ring, burst ${c.burst}${c.checked ? "" : ", unchecked"}`;
     if (rate.lost + rate.reordered + rate.corrupt > 0) throw new Error(`${what}: bad packets in a clean run: ${JSON.stringify(rate.events)}`);
     return rate.mpps;
 }
@@ -158,11 +158,6 @@ export async function benchRing(opts: RingBenchOptions): Promise<RingBenchResult
 function caseName(c: RingCase): string {
     return `${c.build}${c.checked ? "" : " unchecked"}`;
 }
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** The medians per burst, with new ÷ old (checked) and checked ÷ unchecked for each build that has a ceiling. Pure. */
 export function formatRingBench(r: RingBenchResult): string[] {

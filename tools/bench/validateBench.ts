@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { bigStackFile } from "../../tests/helpers/bigSpec";
 import { projectRoot } from "../cli/engine";
+import { median } from "./report";
 
 function timeValidate(file: string): number {
     const start = performance.now();
@@ -25,7 +26,6 @@ function timeValidate(file: string): number {
     return (performance.now() - start) / 1000;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-validate-bench-"));
 const big = path.join(dir, "Pulumi.big.yaml");
 const small = path.join(dir, "Pulumi.small.yaml");

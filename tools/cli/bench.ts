@@ -39,7 +39,7 @@ import { countByType } from "../bench/floorGraph";
 import { benchUp } from "../bench/upBench";
 import { benchRing, formatRingBench } from "../bench/ringBench";
 import { defaultTarget, formatBreakdown, formatComparisons, formatGrowth, formatMeasurements, formatProfile, formatVerdict, median } from "../bench/report";
-import { ProblemListError, type SpecProblem } from "../../components/spec/problems";
+import { problemError, ProblemListError, type SpecProblem } from "../../components/spec/problems";
 import { projectRoot } from "./engine";
 
 type BenchPart = "up" | "preview" | "sizes" | "ring";
@@ -138,7 +138,13 @@ async function main(): Promise<void> {
     if (args.parts.includes("ring")) results.ring = await ring(args, log);
     if (args.parts.every((p) => p === "ring")) return writeJson(args, results);
     if (!existsSync(path.join(projectRoot, ".state", "bin", "pulumi"))) {
-        throw new Error("the Pulumi engine is not bootstrapped: run `bash tools/bootstrap.sh` (or `npm run bootstrap`) first");
+        throw problemError(
+            "this checkout",
+            ".state/bin/pulumi",
+            undefined,
+            "is missing: the Pulumi engine is not bootstrapped",
+            "run `bash tools/bootstrap.sh` (or `npm run bootstrap`) first",
+        );
     }
     const env: NodeJS.ProcessEnv = args.nodeOptions ? { NODE_OPTIONS: args.nodeOptions } : {};
     if (args.nodeOptions) console.log(`NODE_OPTIONS for the previews: ${args.nodeOptions}`);

@@ -8,6 +8,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { commandFailure } from "../../components/host/access/errors";
+import { readProject } from "../../components/stack/loadStack";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -62,21 +64,28 @@ export function runPulumi(args: string[], opts: { echo?: boolean; env?: NodeJS.P
 
 /** Selects the stack, creating it in the file backend on first use. */
 export function selectStack(stack: string): void {
-    const r = spawnSync("pulumi", ["stack", "select", "--create", stack, "--non-interactive"], {
-        cwd: projectRoot,
-        env: pulumiEnv(),
-        encoding: "utf8",
-    });
+    const args = ["stack", "select", "--create", stack, "--non-interactive"];
+    const r = spawnSync("pulumi", args, { cwd: projectRoot, env: pulumiEnv(), encoding: "utf8" });
     if (r.status !== 0) {
-        throw new Error(`pulumi stack select --create ${stack} failed: ${r.stderr || r.stdout || r.error}`);
+        throw commandFailure("local", ["pulumi", ...args], {
+            exitCode: r.status,
+            signal: r.signal,
+            stdout: r.stdout,
+            stderr: r.stderr || String(r.error ?? ""),
+        });
     }
+}
+
+/** `pulumi <args>` in the project, its standard output; a failure is a HostCommandError. */
+export async function pulumiOutput(args: string[]): Promise<string> {
+    const r = await runPulumi(args);
+    if (r.code !== 0) throw commandFailure("local", ["pulumi", ...args], { exitCode: r.code, stdout: r.stdout, stderr: r.stderr });
+    return r.stdout;
 }
 
 /** Reads `pulumi stack output --json` of a stack. */
 export async function stackOutputs(stack: string): Promise<Record<string, unknown>> {
-    const r = await runPulumi(["stack", "output", "--json", "--show-secrets", "--stack", stack]);
-    if (r.code !== 0) throw new Error(`pulumi stack output failed: ${r.stderr}`);
-    return JSON.parse(r.stdout);
+    return JSON.parse(await pulumiOutput(["stack", "output", "--json", "--show-secrets", "--stack", stack]));
 }
 
 /** The arguments after `--stack <name>` is taken out, passed on to pulumi as they are (e.g. `--config-file`, `--target`). */
@@ -103,7 +112,7 @@ export function stackFromArgv(argv: string[], fallback: string): string {
 export function clearStaleLocks(stack: string, log: (line: string) => void): void {
     const backend = pulumiEnv().PULUMI_BACKEND_URL ?? "";
     if (!backend.startsWith("file://")) return;
-    const project = /^name:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8"))?.[1] ?? "";
+    const project = readProject(projectRoot).name;
     const dir = path.join(backend.slice("file://".length).replace(/\?.*$/, ""), ".pulumi", "locks", "organization", project, stack);
     let files: string[];
     try {
@@ -151,7 +160,11 @@ export async function recoverInterruptedRun(stack: string, log: (line: string) =
     const what = pending.map((op) => `${op.type} of ${op.resource.urn.split("::").pop()}`).join(", ");
     log(`The last run of stack ${stack} was interrupted (${what} did not finish).`);
     log("Running `pulumi refresh --clear-pending-creates` first: it reads what is really on the hosts; the kit adopts what it made.");
-    const refresh = await runPulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, ...configArgs], { echo: true });
-    if (refresh.code !== 0) throw new Error(`pulumi refresh --stack ${stack} failed (exit ${refresh.code}); the stack still has pending operations`);
+    const args = ["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, ...configArgs];
+    const refresh = await runPulumi(args, { echo: true });
+    if (refresh.code !== 0)
+        throw commandFailure("local", ["pulumi", ...args], { exitCode: refresh.code, stdout: refresh.stdout, stderr: refresh.stderr }).withFix(
+            `the stack still has pending operations: read the refresh's words above, fix their cause, then run this again`,
+        );
     return true;
 }

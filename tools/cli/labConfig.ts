@@ -10,6 +10,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { problemError } from "../../components/spec/problems";
 import { LAB_STATE_DIR, labLayout } from "../lab/layout";
 import { LAB_STACK, LAB_STACK_FILE, namespaceLabKeys, writeStackConfig, type LabStackKeys } from "../lab/stackConfig";
 import { readLabState, stateFile } from "../lab/state";
@@ -44,8 +45,12 @@ export async function labConfigArgs(stack: string, argv: string[], log: (line: s
 function namespaceLabConfig(stateDir: string): LabStackConfig {
     const state = readLabState(stateDir);
     if (!state) {
-        throw new Error(
-            `stack ${LAB_STACK} runs on the emulated lab, and no lab is up (${stateFile(stateDir)} does not exist)\n  fix: npm run lab -- up, then run this again`,
+        throw problemError(
+            `stack ${LAB_STACK}`,
+            "--stack",
+            LAB_STACK,
+            `runs on the emulated lab, and no lab is up (${stateFile(stateDir)} does not exist)`,
+            "npm run lab -- up, then run this again",
         );
     }
     return {
@@ -59,7 +64,13 @@ function namespaceLabConfig(stateDir: string): LabStackConfig {
 function vmLabConfig(): LabStackConfig {
     const vm = vmState();
     if (!vm) {
-        throw new Error(`stack ${LAB_RT_STACK} manages the lab VM host, and it is not running\n  fix: npm run lab -- up --kind vm, then run this again`);
+        throw problemError(
+            `stack ${LAB_RT_STACK}`,
+            "--stack",
+            LAB_RT_STACK,
+            "manages the lab VM host, and it is not running",
+            "npm run lab -- up --kind vm, then run this again",
+        );
     }
     const imageDir = path.dirname(vm.image);
     const keys = vmLabKeys(readImage(imageDir));

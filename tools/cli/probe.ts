@@ -12,16 +12,12 @@
  * probes.json file (components/probes/compare.ts).
  */
 import { closeHostAccesses } from "../../components/host/access";
-import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
-import { projectRoot, runPulumi, stackFromArgv } from "./engine";
+import { projectRoot, stackFromArgv } from "./engine";
 import { probeAndReport } from "./probeRun";
+import { loadRecordedProbes } from "./stack";
 
 async function main(): Promise<void> {
-    const stack = stackFromArgv(process.argv, "local");
-    // The state holds the SSH keys as secrets: shown only to this process, in memory, never written.
-    const exported = await runPulumi(["stack", "export", "--show-secrets", "--stack", stack]);
-    if (exported.code !== 0) throw new Error(`pulumi stack export --stack ${stack} failed: ${exported.stderr.trim()}`);
-    const inputs = recordedProbeSuiteInputs(JSON.parse(exported.stdout), stack);
+    const inputs = await loadRecordedProbes(stackFromArgv(process.argv, "local"));
     try {
         const outcome = await probeAndReport(inputs, { projectDir: projectRoot }, { compare: optionFromArgv(process.argv, "--compare") });
         process.exitCode = outcome.exitCode;

@@ -4,11 +4,14 @@
  * to decrypt the secrets a host's SSH access names (`pulumi config
  * --show-secrets`, the same provider that encrypted them). Every command
  * (validate, preview, probe, the benches) loads a stack through here, so they
- * see the stack as `pulumi up` does.
+ * see the stack as `pulumi up` does; `npm run probe` and the migration bench
+ * read what `up` recorded through loadRecordedProbes.
  */
 import { commandFailure } from "../../components/host/access";
-import { loadStack, type LoadedStack } from "../../components/stack";
-import { runPulumi, projectRoot } from "./engine";
+import type { ProbeSuiteInputs } from "../../components/probes/inputs";
+import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
+import { loadStack, namesAFile, type LoadedStack } from "../../components/stack";
+import { pulumiOutput, runPulumi, projectRoot } from "./engine";
 import { labConfigArgs } from "./labConfig";
 
 export interface CommandStackOptions {
@@ -28,7 +31,7 @@ export type CommandStack = LoadedStack & { configArgs: string[] };
 /** Loads a stack by name (a lab stack with the lab's generated config) or a stack or spec file by path. */
 export async function loadCommandStack(stackOrFile: string, opts: CommandStackOptions = {}): Promise<CommandStack> {
     const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const byFile = /[/\\]/.test(stackOrFile) || /\.ya?ml$/.test(stackOrFile);
+    const byFile = namesAFile(stackOrFile);
     let configArgs = opts.configFile ? ["--config-file", opts.configFile] : [];
     if (!byFile && !opts.configFile) {
         try {
@@ -56,4 +59,14 @@ async function revealSecrets(stack: string, configFile: string): Promise<Record<
     if (r.code !== 0) throw commandFailure("local", argv, { exitCode: r.code, stdout: r.stdout, stderr: r.stderr });
     const raw = JSON.parse(r.stdout) as Record<string, { value?: unknown; objectValue?: unknown; secret?: boolean }>;
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
+}
+
+/**
+ * What `pulumi up` recorded for the stack's probe suite, read back from its
+ * state (`pulumi stack export --show-secrets`: the SSH keys are shown only to
+ * this process, in memory, never written): what `npm run probe` and the
+ * migration bench run the probe pipeline on.
+ */
+export async function loadRecordedProbes(stack: string): Promise<ProbeSuiteInputs> {
+    return recordedProbeSuiteInputs(JSON.parse(await pulumiOutput(["stack", "export", "--show-secrets", "--stack", stack])), stack);
 }

@@ -8,7 +8,16 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { closeHostAccesses, hostAccess, HostCommandError, LocalHostAccess, type RunOptions, type RunResult } from "../../components/host/access";
+import {
+    closeHostAccesses,
+    commandFailure,
+    hostAccess,
+    HostCommandError,
+    LocalHostAccess,
+    type RunOptions,
+    type RunResult,
+} from "../../components/host/access";
+import { problemError, ProblemListError, type SpecProblem } from "../../components/spec/problems";
 import { INIT_SCRIPT, libvirtdConf, qemuConf, sshdConfig } from "./files";
 import {
     HOST_SKELETON,
@@ -25,21 +34,6 @@ import {
 import { type LabHostState, type LabState, labSshTargets, readLabState } from "./state";
 import { namespaceLabKeys, writeStackConfig } from "./stackConfig";
 
-/** A lab step that failed: what, on which host, the command, and the fix. */
-export class LabError extends Error {
-    constructor(what: string, host: string | undefined, detail: string, fix: string, command?: readonly string[]) {
-        super(
-            [
-                `lab: ${what}${host ? ` on ${host}` : ""} failed`,
-                ...(command ? [`  command: ${command.join(" ")}`] : []),
-                ...(detail ? [`  ${detail.trim().split("\n").slice(-8).join("\n  ")}`] : []),
-                `  fix: ${fix}`,
-            ].join("\n"),
-        );
-        this.name = "LabError";
-    }
-}
-
 export type Log = (line: string) => void;
 
 const control = new LocalHostAccess("control");
@@ -47,11 +41,12 @@ const control = new LocalHostAccess("control");
 const READY_TIMEOUT_MS = 120_000;
 const TOOLS = ["ip", "unshare", "nsenter", "setsid", "virtlogd", "libvirtd", "virsh", "/usr/sbin/sshd", "ssh", "ssh-keygen"];
 
+/** A lab step's command: its failure is the kit's command-failure error, saying the step, the lab host it was for, and the fix. */
 async function run(what: string, host: string | undefined, argv: readonly string[], fix: string, opts: RunOptions = {}): Promise<RunResult> {
     try {
         return await control.run(argv, opts);
     } catch (e) {
-        if (e instanceof HostCommandError) throw new LabError(what, host, e.stderr || e.stdout || e.reason, fix, argv);
+        if (e instanceof HostCommandError) throw e.withFix(fix, `lab: ${what}${host ? ` for ${host}` : ""}: ${e.reason}`);
         throw e;
     }
 }
@@ -126,17 +121,20 @@ async function hostPids(holder: number): Promise<LabHostState["pids"]> {
 }
 
 async function checkPrerequisites(): Promise<void> {
-    if (process.getuid?.() !== 0) {
-        throw new LabError("starting the lab", undefined, "", "run as root (network and mount namespaces, daemons, bridges need it): sudo npm run lab -- up");
-    }
-    const missing: string[] = [];
+    // What this machine lacks for a lab, all at once.
+    const problems: SpecProblem[] = [];
+    if (process.getuid?.() !== 0)
+        problems.push({
+            path: "user",
+            value: process.getuid?.(),
+            reason: "is not root: network and mount namespaces, daemons and bridges need it",
+            fix: "sudo npm run lab -- up",
+        });
     for (const tool of TOOLS) {
         const r = await quietly(["sh", "-c", 'command -v "$1"', "sh", tool]);
-        if (r.exitCode !== 0) missing.push(tool);
+        if (r.exitCode !== 0) problems.push({ path: "PATH", value: tool, reason: "is not installed on this machine", fix: "sudo bash tools/setup-host.sh" });
     }
-    if (missing.length > 0) {
-        throw new LabError("checking the lab's tools", undefined, `missing: ${missing.join(", ")}`, "install them: sudo bash tools/setup-host.sh");
-    }
+    if (problems.length > 0) throw new ProblemListError(problems, "this machine, for the lab");
 }
 
 /** Refuses to build over an address range something else already uses on this machine. */
@@ -147,10 +145,11 @@ async function checkSubnetFree(layout: LabLayout): Promise<void> {
         .filter((l) => l.includes(` ${LAB_SUBNET}.`))
         .filter((l) => l.split(/\s+/)[1] !== layout.bridge);
     if (foreign.length > 0) {
-        throw new LabError(
-            "reserving the lab's addresses",
-            undefined,
-            `${LAB_SUBNET}.0/24 is already used here: ${foreign.map((l) => l.trim()).join("; ")}`,
+        throw problemError(
+            "this machine, for the lab",
+            `${LAB_SUBNET}.0/24`,
+            foreign.map((l) => l.trim()).join("; "),
+            "is already used here, and the lab's hosts take their addresses from it",
             "remove that address (or wait for the test that made it to end), then run npm run lab -- up again",
         );
     }
@@ -233,32 +232,28 @@ async function startHost(host: LabHostLayout, layout: LabLayout, log: Log): Prom
 
     const binds = host.binds.flatMap((b) => [b.source, b.target]);
     // setsid -f: the holder outlives this process; its own first line sends its output to holder.log, so we do not wait on it.
-    await run(
-        "starting the host's holder",
+    const holderArgv = [
+        "setsid",
+        "-f",
+        "ip",
+        "netns",
+        "exec",
+        host.namespace,
+        "unshare",
+        "--mount",
+        "--uts",
+        "--propagation",
+        "private",
+        "sh",
+        host.initScript,
         host.name,
-        [
-            "setsid",
-            "-f",
-            "ip",
-            "netns",
-            "exec",
-            host.namespace,
-            "unshare",
-            "--mount",
-            "--uts",
-            "--propagation",
-            "private",
-            "sh",
-            host.initScript,
-            host.name,
-            host.holderPid,
-            host.holderLog,
-            host.ssh.config,
-            host.ssh.log,
-            ...binds,
-        ],
-        fix,
-    );
+        host.holderPid,
+        host.holderLog,
+        host.ssh.config,
+        host.ssh.log,
+        ...binds,
+    ];
+    await run("starting the host's holder", host.name, holderArgv, fix);
 
     const started = Date.now();
     let lastSaid = started;
@@ -267,14 +262,21 @@ async function startHost(host: LabHostLayout, layout: LabLayout, log: Log): Prom
         const logText = readOr(host.holderLog);
         const failed = (holder !== undefined && !alive(holder)) || (holder === undefined && Date.now() - started > 10_000);
         if (failed) {
-            throw new LabError(
-                "starting the host",
+            const libvirtdLog = readOr(path.join(host.dir, "log-libvirt", "libvirtd.log"))
+                .split("\n")
+                .slice(-5)
+                .join("\n");
+            throw new HostCommandError(
                 host.name,
-                `the holder stopped; its log (${host.holderLog}):\n${logText}${readOr(path.join(host.dir, "log-libvirt", "libvirtd.log"))
-                    .split("\n")
-                    .slice(-5)
-                    .join("\n")}`,
-                "read the log above (a missing tool: sudo bash tools/setup-host.sh), then npm run lab -- down and up again",
+                holderArgv,
+                null,
+                "",
+                `${logText}${libvirtdLog}`,
+                "exit",
+                `lab: the holder stopped; its log is ${host.holderLog}`,
+                {
+                    fix: "read the log above (a missing tool: sudo bash tools/setup-host.sh), then npm run lab -- down and up again",
+                },
             );
         }
         if (holder !== undefined && logText.includes(" started") && (await libvirtdAnswers(holder)) && (await tcpOpen(host.address, 22))) {
@@ -282,11 +284,18 @@ async function startHost(host: LabHostLayout, layout: LabLayout, log: Log): Prom
             return holder;
         }
         if (Date.now() - started > READY_TIMEOUT_MS) {
-            throw new LabError(
-                "waiting for libvirtd and sshd",
+            const ask = ["virsh", "-c", "qemu:///system", "uri"];
+            throw new HostCommandError(
                 host.name,
-                `not answering after ${READY_TIMEOUT_MS / 1000} s; holder log:\n${logText}`,
-                `look inside: ip netns exec ${host.namespace} ss -ltnp; ${path.join(host.dir, "log-libvirt", "libvirtd.log")}; ${host.ssh.log}`,
+                ask,
+                null,
+                "",
+                logText,
+                "timeout",
+                `lab: libvirtd and sshd did not answer within ${READY_TIMEOUT_MS / 1000} s`,
+                {
+                    fix: `look inside: ip netns exec ${host.namespace} ss -ltnp; ${path.join(host.dir, "log-libvirt", "libvirtd.log")}; ${host.ssh.log}`,
+                },
             );
         }
         if (Date.now() - lastSaid >= 5000) {
@@ -326,22 +335,22 @@ async function removeHost(namespace: string, log: Log): Promise<void> {
         const killDeadline = Date.now() + 5000;
         while ((pids = await left()).length > 0 && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 100));
         if (pids.length > 0) {
-            throw new LabError(
-                "stopping the host's processes",
-                namespace,
-                `still running after SIGKILL: ${pids.join(", ")}`,
-                `see what they wait for: ps -o pid,stat,wchan,args -p ${pids.join(",")}; then npm run lab -- down again`,
+            throw new HostCommandError(
+                "control",
+                ["kill", "-KILL", ...pids.map(String)],
+                null,
+                "",
+                "",
+                "timeout",
+                `lab: ${namespace}'s processes ${pids.join(", ")} still run 5 s after SIGKILL`,
+                { fix: `see what they wait for: ps -o pid,stat,wchan,args -p ${pids.join(",")}; then npm run lab -- down again` },
             );
         }
     }
     const del = await quietly(["ip", "netns", "del", namespace]);
     if (del.exitCode !== 0) {
-        throw new LabError(
-            "removing the network namespace",
-            namespace,
-            del.stderr,
+        throw commandFailure("control", ["ip", "netns", "del", namespace], del).withFix(
             `see what still runs in it: ip netns pids ${namespace}; stop those, then npm run lab -- down again`,
-            ["ip", "netns", "del", namespace],
         );
     }
     log(`  ${namespace}: removed`);
@@ -388,10 +397,11 @@ export async function labUp(opts: UpOptions = {}): Promise<LabState> {
     const before = readLabState(stateDir);
     const count = opts.hosts ?? before?.hosts.length ?? LAB_DEFAULT_HOSTS;
     if (before && before.hosts.length !== count) {
-        throw new LabError(
-            `resizing the lab from ${before.hosts.length} to ${count} hosts`,
-            undefined,
-            "",
+        throw problemError(
+            "npm run lab arguments",
+            "--hosts",
+            count,
+            `asks for ${count} hosts while the lab runs ${before.hosts.length}: a running lab is not resized`,
             `take the lab down first: npm run lab -- down && npm run lab -- up --hosts ${count}`,
         );
     }

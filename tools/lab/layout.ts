@@ -4,6 +4,7 @@
  * every name without asking the machine, and `down` can find what a partial
  * `up` left even when the state file was never written.
  */
+import { problemError } from "../../components/spec/problems";
 import * as path from "node:path";
 
 /** Where the lab keeps everything it makes on disk: outside the repo, so no checkout ever holds its keys. */
@@ -111,7 +112,13 @@ export const HOST_SKELETON: { path: string; owner: "root" | "libvirt-qemu"; mode
 /** The lab of `hosts` hosts, laid out under `stateDir`. */
 export function labLayout(hosts: number, stateDir = LAB_STATE_DIR): LabLayout {
     if (!Number.isInteger(hosts) || hosts < 1 || hosts > LAB_MAX_HOSTS) {
-        throw new Error(`--hosts ${hosts}: give a whole number from 1 to ${LAB_MAX_HOSTS} (the hosts share this machine's CPUs and memory)`);
+        throw problemError(
+            "npm run lab arguments",
+            "--hosts",
+            hosts,
+            `must be a whole number from 1 to ${LAB_MAX_HOSTS}: the hosts share this machine's CPUs and memory`,
+            `give e.g. --hosts ${LAB_DEFAULT_HOSTS}`,
+        );
     }
     return {
         stateDir,

@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalHostAccess } from "../../components/host/access";
+import { commandFailure, LocalHostAccess } from "../../components/host/access";
 import { loadStack } from "../../components/stack";
 import { formatProblemLine, readStackFile } from "../../components/validate";
 import { projectRoot, pulumiEnv } from "../cli/engine";
@@ -89,10 +89,7 @@ export async function writeStackConfig(keys: LabStackKeys, log: (line: string) =
     }
     const pulumiRun = async (args: string[], input?: string) => {
         const r = await local.run(["pulumi", ...args], { env, cwd: projectRoot, input, nothrow: true, timeoutMs: 60_000 });
-        if (r.exitCode !== 0)
-            throw new Error(
-                `lab: pulumi ${args.join(" ")} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}\n  fix: run npm run bootstrap, then npm run lab -- up again`,
-            );
+        if (r.exitCode !== 0) throw commandFailure("control", ["pulumi", ...args], r).withFix("run npm run bootstrap, then npm run lab -- up again");
     };
     // The stack must exist for its secrets provider (the passphrase and the salt in the committed file) to encrypt the key.
     await pulumiRun(["stack", "select", "--create", keys.stack, "--non-interactive"]);

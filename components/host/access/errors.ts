@@ -41,16 +41,33 @@ export class HostCommandError extends Error {
         readonly failure: HostCommandFailure,
         /** The failure in words, e.g. "virsh is not installed on lab-1". */
         readonly reason: string,
-        /** The libvirt URI a virsh command talked to; unset for other commands. */
-        readonly uri?: string,
+        extra: {
+            /** The libvirt URI a virsh command talked to; unset for other commands. */
+            uri?: string;
+            /** What to do about it, when the caller knows (a lab step, a guest image that lacks a program). */
+            fix?: string;
+        } = {},
     ) {
         const said = tail(stderr) || tail(stdout);
+        const { uri, fix } = extra;
         super(
-            uri === undefined
-                ? `${displayArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`
-                : virshMessage(uri, argv, exitCode, reason, said),
+            (uri === undefined
+                ? `${shownArgv(argv)} on ${host} failed: ${reason}${said && !reason.includes(said) ? `: ${said}` : ""}`
+                : virshMessage(uri, argv, exitCode, reason, said)) + (fix === undefined ? "" : `\n  fix: ${fix}`),
         );
         this.name = "HostCommandError";
+        this.uri = uri;
+        this.fix = fix;
+    }
+
+    /** The libvirt URI a virsh command talked to; unset for other commands. */
+    readonly uri?: string;
+    /** What to do about it, when the caller knows. */
+    readonly fix?: string;
+
+    /** The same failure with what to do about it (and, when given, the reason in the caller's words). */
+    withFix(fix: string, reason = this.reason): HostCommandError {
+        return new HostCommandError(this.host, this.argv, this.exitCode, this.stdout, this.stderr, this.failure, reason, { uri: this.uri, fix });
     }
 }
 
@@ -59,6 +76,11 @@ function virshMessage(uri: string, argv: readonly string[], exitCode: number | n
     const args = argv.slice(argv.indexOf(uri) + 1);
     const how = exitCode === null || !reason.startsWith("exit code") ? ` (${reason})` : ` with exit code ${exitCode}`;
     return `virsh -c ${uri} ${args.join(" ")} failed${how}: ${said || "no output"}`;
+}
+
+/** argv for a message: a script word (several lines) stands as `<N-line script>`; `.argv` keeps it whole. */
+function shownArgv(argv: readonly string[]): string {
+    return displayArgv(argv.map((w) => (w.includes("\n") ? `<${w.split("\n").length}-line script>` : w)));
 }
 
 /** A file operation on a host that failed. */
@@ -86,11 +108,6 @@ export class HostFileError extends Error {
 export function hostTargetProblem(field: string, value: string, reason: string, fix: string, shown?: string): ProblemListError {
     return new ProblemListError([{ path: field, value, reason, fix, ...(shown !== undefined ? { shown } : {}) }], "host access");
 }
-
-/** @deprecated A refused host description is a ProblemListError (see hostTargetProblem). */
-export const HostTargetError = ProblemListError;
-/** @deprecated See the value of the same name. */
-export type HostTargetError = ProblemListError;
 
 /**
  * The HostCommandError of a command that was run some other way (a child

@@ -1,18 +1,19 @@
 /**
- * Which HostTarget reaches a host of the pod spec. The one place that decides
- * that `qemu:///system` is this machine; everything else is handed the
- * target and never asks.
+ * Which HostTarget reaches a host of the pod. The one place that decides
+ * that `qemu:///system` is this machine and that a remote host without
+ * access is not reached at all; the loader, the probe pipeline and the
+ * latency probe's host load all ask here.
  */
 import { LOCAL_LIBVIRT_URI } from "./libvirtUri";
-import type { HostTarget, SshTarget } from "./target";
+import type { HostTarget } from "./target";
 
 /**
- * The target for a host: SSH when the stack gives SSH access to it, this
- * machine for the local system libvirt, and undefined when the kit has no way
- * to reach the host's files (its facts are then taken from the spec).
+ * The target for a host: its access when it has one (SSH with pinned keys),
+ * this machine for the local system libvirt, and undefined when the kit has
+ * no way to reach it (its facts are then taken from the spec; nothing runs there).
  */
-export function targetForHost(host: { name: string; uri: string }, ssh?: SshTarget): HostTarget | undefined {
-    if (ssh) return { ...ssh, name: ssh.name ?? host.name };
+export function targetForHost(host: { name: string; uri: string }, access?: HostTarget): HostTarget | undefined {
+    if (access) return { ...access, name: access.name ?? host.name };
     if (host.uri === LOCAL_LIBVIRT_URI) return { kind: "local", name: host.name };
     return undefined;
 }

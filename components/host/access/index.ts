@@ -1,13 +1,13 @@
 /** Host access: the one seam through which the kit runs commands and touches files on a host. */
 export type { HostAccess, RunOptions, RunResult, RunningCommand, FileStat } from "./types";
-export { HostCommandError, HostFileError, HostTargetError, commandFailure, hostTargetProblem, type HostCommandFailure } from "./errors";
+export { HostCommandError, HostFileError, commandFailure, hostTargetProblem, type HostCommandFailure } from "./errors";
 export type { HostTarget, LocalTarget, SshTarget } from "./target";
 export { shQuote, shJoin } from "./quote";
 export { LocalHostAccess } from "./local";
 export { SshHostAccess } from "./ssh";
 export { LOCAL_LIBVIRT_URI, isLocalLibvirtUri, libvirtSshUri } from "./libvirtUri";
 export { hostAccess, libvirtUri, closeHostAccesses } from "./factory";
-export { accessOf, virshUriOf, revealSecrets } from "./inputs";
-export { virsh, isNoDomain, isNotRunning, VirshError, type VirshOptions } from "./virsh";
+export { accessOf, revealSecrets } from "./inputs";
+export { virsh, isNoDomain, isNotRunning, type VirshOptions } from "./virsh";
 export { targetForHost } from "./forHost";
 export { sshTargets } from "./sshTargets";

@@ -27,6 +27,7 @@ export interface SpawnOptions {
 
 /** Starts argv; the promise never rejects on exit status (callers judge the result). */
 export function spawnArgv(argv: readonly string[], opts: SpawnOptions = {}): ProcessPromise {
+    // The kit's own callers build argv: an empty one is a bug of the kit (plain Error), as are the argument checks of SshHostAccess.
     if (argv.length === 0 || argv[0] === "") throw new Error("host access: an empty command cannot run");
     // zx leaves stdin open when there is no input; a command that reads it (cat, ssh) would then wait forever.
     const noInput = (opts.input === undefined || opts.input === "") && !opts.openStdin;

@@ -56,7 +56,7 @@ export class SshHostAccess implements HostAccess {
     /** Settles when the first command (which opens the shared connection) has ended. */
     private opened: Promise<void> | undefined;
 
-    /** Checks the target at once (throws HostTargetError); connects on the first command. */
+    /** Checks the target at once (throws a ProblemListError naming the field); connects on the first command. */
     constructor(target: SshTarget) {
         this.target = resolveSshTarget(target);
         this.name = this.target.name;

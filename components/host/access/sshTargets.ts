@@ -1,4 +1,5 @@
 /** SSH access per pod host from a stack's config: used by the Pulumi program and by `npm run probe`. */
+import { libvirtUriHost } from "../../spec/access";
 import type { SshTarget } from "./target";
 
 /**
@@ -18,7 +19,7 @@ export function sshTargets(spec: unknown, config: Record<string, unknown>, confi
         const s = h?.ssh;
         if (typeof h?.name !== "string" || !s || typeof s.privateKeySecret !== "string" || s.knownHosts === undefined) continue;
         const key = config[`${configNamespace}:${s.privateKeySecret}`];
-        const uriHost = typeof h.uri === "string" ? /^[a-z+]+:\/\/(?:[^@/]*@)?([^:/]+)/.exec(h.uri)?.[1] : undefined;
+        const uriHost = typeof h.uri === "string" ? libvirtUriHost(h.uri) : undefined;
         const address = typeof s.address === "string" ? s.address : uriHost;
         if (typeof key !== "string" || !address) continue;
         targets[h.name] = {

@@ -31,7 +31,7 @@ export async function virsh(uri: string, args: readonly string[], opts: VirshOpt
         return judge(host, argv, await spawnArgv(argv, { input: opts.input, timeoutMs }), timeoutMs, false).stdout;
     } catch (err) {
         if (!(err instanceof HostCommandError)) throw err;
-        throw new HostCommandError(host, argv, err.exitCode, err.stdout, err.stderr, err.failure, err.reason, uri);
+        throw new HostCommandError(host, argv, err.exitCode, err.stdout, err.stderr, err.failure, err.reason, { uri });
     }
 }
 
@@ -44,11 +44,3 @@ export function isNoDomain(err: unknown): boolean {
 export function isNotRunning(err: unknown): boolean {
     return err instanceof HostCommandError && err.uri !== undefined && /domain is not running|not running/i.test(err.stderr);
 }
-
-/**
- * @deprecated A virsh failure is a HostCommandError with `uri` set; this name
- * stays for code written against the old class.
- */
-export const VirshError = HostCommandError;
-/** @deprecated See the value of the same name. */
-export type VirshError = HostCommandError;

@@ -54,7 +54,7 @@ export interface ReachedHost {
 export interface RunContext<Inputs> {
     config: ProbeSuiteConfig;
     targets: Targets;
-    /** The guests, each `uri` the one virsh uses from here. */
+    /** The guests, each with its `host` and, as `uri`, the one virsh uses from here. */
     guests: ProbeGuest[];
     /** Every host of the pod, by name. */
     hosts: Record<string, ReachedHost>;
@@ -62,8 +62,8 @@ export interface RunContext<Inputs> {
     inputs: Inputs | undefined;
     /** Runs a script in a guest through its agent. */
     shell: GuestShell;
-    /** The same, for a guest named by its host's URI and its domain (a guest that moves between hosts). */
-    shellAt: (uri: string, domain: string, script: string, timeoutMs: number) => Promise<GuestExecResult>;
+    /** The same, for a guest named by its host's name and its domain (a guest that moves between hosts). */
+    shellOn: (host: string, domain: string, script: string, timeoutMs: number) => Promise<GuestExecResult>;
     log: (line: string) => void;
     /** Aborted on SIGINT/SIGTERM: stop early and keep what was measured. */
     signal?: AbortSignal;

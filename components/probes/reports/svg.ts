@@ -78,22 +78,7 @@ export function histogramSvg(chart: HistogramChart): string {
             `<text x="${xx}" y="${M.top + PH + 18}" text-anchor="middle">${formatNumber(t)}</text>`,
         );
     }
-    parts.push(
-        `<line x1="${M.left}" y1="${M.top + PH}" x2="${M.left + PW}" y2="${M.top + PH}" stroke="#333"/>`,
-        `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + PH}" stroke="#333"/>`,
-        `<text x="${M.left + PW / 2}" y="${H - 28}" text-anchor="middle">latency (µs)</text>`,
-        `<text x="18" y="${M.top + PH / 2}" text-anchor="middle" transform="rotate(-90 18 ${M.top + PH / 2})">samples (log scale)</text>`,
-    );
-    if (target) {
-        const xx = x(target.value).toFixed(1);
-        const label = `target ${target.op === "<=" ? "≤ " : ""}${formatTarget(target)}`;
-        parts.push(
-            `<line x1="${xx}" y1="${M.top}" x2="${xx}" y2="${M.top + PH}" stroke="#c62828" stroke-width="2" stroke-dasharray="6 4"/>`,
-            // Left-aligned past the line, so it never sits on the y axis labels.
-            `<text x="${(Number(xx) + 4).toFixed(1)}" y="${M.top - 6}" fill="#c62828">${escapeXml(label)}</text>`,
-        );
-    }
-    parts.push(`<text x="${M.left}" y="${H - 8}" font-size="11">${escapeXml(summaryLine(stats))}</text>`, "</svg>");
+    drawFrame(parts, "latency (µs)", x, target, stats);
     return parts.join("\n") + "\n";
 }
 
@@ -147,10 +132,15 @@ function drawLogAxis(parts: string[], stats: LatencyStats, target: Bound | undef
             `<text x="${xx}" y="${M.top + PH + 18}" text-anchor="middle">${decadeLabel(d)}</text>`,
         );
     }
+    drawFrame(parts, "latency (log scale, 10 buckets per decade)", x, target, stats);
+}
+
+/** What both histogram charts end with: the axes and their labels, the target line, the figures, the closing tag. */
+function drawFrame(parts: string[], latencyLabel: string, x: (us: number) => number, target: Bound | undefined, stats: LatencyStats): void {
     parts.push(
         `<line x1="${M.left}" y1="${M.top + PH}" x2="${M.left + PW}" y2="${M.top + PH}" stroke="#333"/>`,
         `<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + PH}" stroke="#333"/>`,
-        `<text x="${M.left + PW / 2}" y="${H - 28}" text-anchor="middle">latency (log scale, 10 buckets per decade)</text>`,
+        `<text x="${M.left + PW / 2}" y="${H - 28}" text-anchor="middle">${latencyLabel}</text>`,
         `<text x="18" y="${M.top + PH / 2}" text-anchor="middle" transform="rotate(-90 18 ${M.top + PH / 2})">samples (log scale)</text>`,
     );
     if (target) {
@@ -158,6 +148,7 @@ function drawLogAxis(parts: string[], stats: LatencyStats, target: Bound | undef
         const label = `target ${target.op === "<=" ? "≤ " : ""}${formatTarget(target)}`;
         parts.push(
             `<line x1="${xx}" y1="${M.top}" x2="${xx}" y2="${M.top + PH}" stroke="#c62828" stroke-width="2" stroke-dasharray="6 4"/>`,
+            // Left-aligned past the line, so it never sits on the y axis labels.
             `<text x="${(Number(xx) + 4).toFixed(1)}" y="${M.top - 6}" fill="#c62828">${escapeXml(label)}</text>`,
         );
     }

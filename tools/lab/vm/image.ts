@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { $ } from "zx";
+import { hostAccess, HostCommandError, type RunOptions } from "../../../components/host/access";
 import { FIRST_BOOT_SCRIPT, VM_DISK_MIB, VM_GRUB_DEFAULTS, VM_MIRROR, VM_NETWORK, VM_PACKAGES, VM_PARTITION_OFFSET_MIB, VM_SUITE, recipeHash } from "./recipe";
 
 export const VMLAB_CACHE = path.join(os.homedir(), ".cache", "nfvkit", "vmlab");
@@ -72,25 +72,38 @@ async function buildImage(dir: string): Promise<void> {
     const root = path.join(work, "root");
     const debs = path.join(VMLAB_CACHE, "debs");
     fs.mkdirSync(debs, { recursive: true });
-    $.verbose = false;
+    // Every step is a command on this machine: a failure is the kit's HostCommandError. Building a disk takes minutes.
+    const local = hostAccess();
+    const run = (argv: string[], opts: RunOptions = {}) => local.run(argv, { timeoutMs: 60 * 60_000, ...opts });
     try {
         log(`building the lab VM disk (Debian ${VM_SUITE}, ${VM_PACKAGES.length} packages over minbase) in ${work}`);
         // --cache-dir keeps the downloaded .debs, so a recipe change rebuilds without downloading again.
-        await $({
-            env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-        })`debootstrap --variant=minbase --cache-dir=${debs} --include=${VM_PACKAGES.join(",")} ${VM_SUITE} ${root} ${VM_MIRROR}`;
+        const debootstrap = ["debootstrap", "--variant=minbase", `--cache-dir=${debs}`, `--include=${VM_PACKAGES.join(",")}`, VM_SUITE, root, VM_MIRROR];
+        await run(debootstrap, { env: { DEBIAN_FRONTEND: "noninteractive" } });
         const kernels = fs
             .readdirSync(path.join(root, "boot"))
             .filter((f) => f.startsWith("vmlinuz-"))
             .map((f) => f.slice("vmlinuz-".length));
         const rtKernel = kernels.find((k) => k.endsWith("-rt-amd64"));
         const stockKernel = kernels.find((k) => !k.includes("-rt-"));
-        if (!rtKernel || !stockKernel) throw new Error(`the disk lacks a kernel: found ${kernels.join(", ") || "none"} in /boot`);
+        if (!rtKernel || !stockKernel)
+            throw new HostCommandError(
+                "local",
+                debootstrap,
+                0,
+                "",
+                "",
+                "exit",
+                `installed no stock and RT kernel pair: found ${kernels.join(", ") || "none"} in /boot`,
+                {
+                    fix: "check that the Debian mirror offers linux-image-amd64 and linux-image-rt-amd64",
+                },
+            );
 
         // Keys: the lab's client key and the host's own key, made here so the host key is pinned from the start.
-        await $`ssh-keygen -q -t ed25519 -N ${""} -C nfvkit-vmlab -f ${path.join(work, "id_ed25519")}`;
+        await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nfvkit-vmlab", "-f", path.join(work, "id_ed25519")]);
         for (const f of fs.readdirSync(path.join(root, "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))) fs.rmSync(path.join(root, "etc/ssh", f));
-        await $`ssh-keygen -q -t ed25519 -N ${""} -C nfvkit-vmlab-host -f ${path.join(root, "etc/ssh/ssh_host_ed25519_key")}`;
+        await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nfvkit-vmlab-host", "-f", path.join(root, "etc/ssh/ssh_host_ed25519_key")]);
         fs.copyFileSync(path.join(root, "etc/ssh/ssh_host_ed25519_key.pub"), path.join(work, "ssh_host_ed25519_key.pub"));
         fs.mkdirSync(path.join(root, "root/.ssh"), { recursive: true, mode: 0o700 });
         fs.copyFileSync(path.join(work, "id_ed25519.pub"), path.join(root, "root/.ssh/authorized_keys"));
@@ -100,7 +113,7 @@ async function buildImage(dir: string): Promise<void> {
         );
 
         // Identity, file systems, network, bootloader settings.
-        const uuid = (await $`cat /proc/sys/kernel/random/uuid`).stdout.trim();
+        const uuid = fs.readFileSync("/proc/sys/kernel/random/uuid", "utf8").trim();
         fs.writeFileSync(path.join(root, "etc/hostname"), "nfvkit-vmlab\n");
         fs.writeFileSync(path.join(root, "etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 nfvkit-vmlab\n");
         fs.writeFileSync(path.join(root, "etc/fstab"), `UUID=${uuid} / ext4 errors=remount-ro 0 1\n`);
@@ -115,10 +128,11 @@ async function buildImage(dir: string): Promise<void> {
 
         // The disk: an MBR with one partition at 1 MiB, the file system written from the folder at that offset.
         const raw = path.join(work, "disk.raw");
-        await $`qemu-img create -q -f raw ${raw} ${VM_DISK_MIB}M`;
-        await $`parted -s ${raw} mklabel msdos mkpart primary ext4 ${VM_PARTITION_OFFSET_MIB}MiB 100% set 1 boot on`;
+        await run(["qemu-img", "create", "-q", "-f", "raw", raw, `${VM_DISK_MIB}M`]);
+        await run(["parted", "-s", raw, "mklabel", "msdos", "mkpart", "primary", "ext4", `${VM_PARTITION_OFFSET_MIB}MiB`, "100%", "set", "1", "boot", "on"]);
         const fsKib = (VM_DISK_MIB - VM_PARTITION_OFFSET_MIB) * 1024;
-        await $`mkfs.ext4 -q -F -U ${uuid} -L nfvkit-root -E offset=${VM_PARTITION_OFFSET_MIB * 1024 * 1024} -d ${root} ${raw} ${fsKib}k`;
+        const offset = `offset=${VM_PARTITION_OFFSET_MIB * 1024 * 1024}`;
+        await run(["mkfs.ext4", "-q", "-F", "-U", uuid, "-L", "nfvkit-root", "-E", offset, "-d", root, raw, `${fsKib}k`]);
 
         // First boot: the stock kernel straight from the folder, PID 1 installs GRUB and powers off.
         log(`first boot (TCG) to install GRUB on the disk`);
@@ -128,12 +142,16 @@ async function buildImage(dir: string): Promise<void> {
             ...["-append", `root=UUID=${uuid} rw console=ttyS0 init=/usr/local/sbin/nfvkit-firstboot panic=-1`],
             ...["-drive", `file=${raw},format=raw,if=virtio`, "-nic", "none"],
         ];
-        const out = await $({ nothrow: true, timeout: "15m" })`qemu-system-x86_64 ${qemu}`;
-        fs.writeFileSync(path.join(work, "firstboot.log"), out.stdout + out.stderr);
+        const firstBoot = ["qemu-system-x86_64", ...qemu];
+        const out = await run(firstBoot, { nothrow: true, timeoutMs: 15 * 60_000 });
+        const firstBootLog = path.join(work, "firstboot.log");
+        fs.writeFileSync(firstBootLog, out.stdout + out.stderr);
         if (!out.stdout.includes("nfvkit-firstboot: ok")) {
-            throw new Error(`the first boot did not install GRUB; its console is in ${path.join(work, "firstboot.log")}`);
+            throw new HostCommandError("local", firstBoot, out.exitCode, out.stdout, out.stderr, "exit", "the first boot did not install GRUB", {
+                fix: `read its console in ${firstBootLog}`,
+            });
         }
-        await $`qemu-img convert -f raw -O qcow2 ${raw} ${path.join(work, "disk.qcow2")}`;
+        await run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, path.join(work, "disk.qcow2")]);
         fs.rmSync(raw);
         fs.rmSync(root, { recursive: true, force: true });
         const buildSeconds = Math.round((Date.now() - started) / 1000);

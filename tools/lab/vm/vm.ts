@@ -9,8 +9,8 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { $ } from "zx";
-import { hostAccess, type SshTarget } from "../../../components/host/access";
+import { hostAccess, HostCommandError, type SshTarget } from "../../../components/host/access";
+import { problemError } from "../../../components/spec/problems";
 import { vmImage, type VmImage } from "./image";
 
 export const VMLAB_STATE_DIR = "/var/lib/nfvkit-vmlab";
@@ -137,30 +137,27 @@ export async function waitForSsh(target: SshTarget, timeoutSec: number, since = 
         }
         await new Promise((r) => setTimeout(r, 2000));
     }
-    throw new Error(`${target.name} did not answer over SSH within ${timeoutSec} s: ${last}`);
+    throw new HostCommandError(target.name ?? target.host, ["true"], null, "", last, "timeout", `did not answer over SSH within ${timeoutSec} s`);
 }
-
-/** Starts the VM (building or finding its image), or returns the one already running. */
-/** SSH did not answer in time: the boot hung or is slow. */
-class BootTimeout extends Error {}
 
 /**
- * Starts the VM and waits for SSH. Under TCG on a loaded 2-core machine a
- * boot now and then stalls for good early on (an RCU stall with a starved
- * timer, seen in a CI run: the console repeats the stall dump and SSH never
- * comes). A hung boot is started again once, from a fresh overlay.
+ * Starts the VM (building or finding its image) and waits for SSH, or returns
+ * the one already running. Under TCG on a loaded 2-core machine a boot now and
+ * then stalls for good early on (an RCU stall with a starved timer, seen in a
+ * CI run: the console repeats the stall dump and SSH never comes). A hung
+ * boot is started again once, from a fresh overlay.
  */
 export async function vmUp(opts: VmOptions = {}): Promise<RunningVm> {
-    try {
-        return await startVm(opts, opts.bootTimeoutSec ?? 360);
-    } catch (err) {
-        if (!(err instanceof BootTimeout)) throw err;
-        log(`${err.message}; starting it again once (a TCG boot can stall for good; the console log had the first try)`);
-        return startVm(opts, opts.bootTimeoutSec ?? 600);
-    }
+    const first = await startVm(opts, opts.bootTimeoutSec ?? 360);
+    if (!("hung" in first)) return first;
+    log(`${first.hung.message}; starting it again once (a TCG boot can stall for good; the console log had the first try)`);
+    const second = await startVm(opts, opts.bootTimeoutSec ?? 600);
+    if ("hung" in second) throw second.hung;
+    return second;
 }
 
-async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<RunningVm> {
+/** The VM, or `hung`: SSH never answered within `bootTimeoutSec` (the VM is stopped again). */
+async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<RunningVm | { hung: HostCommandError }> {
     const name = opts.name ?? `${VMLAB_NAME_PREFIX}-1`;
     const img = await vmImage();
     const running = vmState(name);
@@ -172,31 +169,40 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const disk = path.join(dir, "disk.qcow2");
-    $.verbose = false;
+    const local = hostAccess();
     // A fresh overlay each time: the VM always starts from the image as built.
-    await $`qemu-img create -q -f qcow2 -F qcow2 -b ${img.disk} ${disk}`;
+    await local.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", img.disk, disk]);
     const sshPort = opts.sshPort ?? VMLAB_SSH_PORT;
     if (!(await portFree(sshPort))) {
-        throw new Error(
-            `port ${sshPort} on 127.0.0.1 is taken, and the lab VM's SSH is forwarded there: stop what listens on it (ss -ltnp 'sport = :${sshPort}')`,
+        throw problemError(
+            "lab VM",
+            "sshPort",
+            sshPort,
+            "is taken on 127.0.0.1, and the lab VM's SSH is forwarded there",
+            `stop what listens on it (ss -ltnp 'sport = :${sshPort}')`,
         );
     }
     const pidFile = path.join(dir, "qemu.pid");
     const console = path.join(dir, "console.log");
     const args = qemuArgs({ name, cpus: opts.cpus ?? 4, memoryMiB: opts.memoryMiB ?? 2048, sshPort, disk, console, pidFile });
     const started = Date.now();
-    await $`qemu-system-x86_64 ${args}`;
+    await local.run(["qemu-system-x86_64", ...args]);
     const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
     const partial: VmState = { name, dir, pid, sshPort, console, image: img.disk, bootSeconds: 0 };
     fs.writeFileSync(stateFile(name), JSON.stringify(partial, null, 2));
     log(`${name}: QEMU pid ${pid}, console ${console}, waiting for SSH on 127.0.0.1:${sshPort}`);
     const target = sshTargetOf(partial, img);
+    let waited: number;
     try {
-        const bootSeconds = Math.round(
-            await waitForSsh(target, bootTimeoutSec, started).catch((err: Error) => {
-                throw /did not answer over SSH within/.test(err.message) ? new BootTimeout(err.message) : err;
-            }),
-        );
+        waited = await waitForSsh(target, bootTimeoutSec, started);
+    } catch (err) {
+        // waitForSsh's one failure: SSH did not answer in time.
+        await vmDown(name);
+        if (err instanceof HostCommandError) return { hung: err };
+        throw err;
+    }
+    try {
+        const bootSeconds = Math.round(waited);
         const state = { ...partial, bootSeconds };
         fs.writeFileSync(stateFile(name), JSON.stringify(state, null, 2));
         log(`${name} booted in ${bootSeconds} s`);

@@ -16,6 +16,7 @@
  * - Every histogram's range comes from one setting (histogramRange.ts), 1 s
  *   by default, because TCG's stalls overflow the tools' own defaults.
  */
+import { problemError, type ProblemListError } from "../../../spec/problems";
 import { CpuSet } from "../../../spec/units";
 import { DEFAULT_HISTOGRAM_RANGE_US, histogramRange } from "./histogramRange";
 import type { ProbeKind } from "./types";
@@ -37,35 +38,37 @@ export interface ProbeConfig {
     housekeepingCpu?: number;
 }
 
-/** Raised for a probe config a tool would reject or misread. */
-export class ProbeConfigError extends Error {
-    constructor(field: string, value: unknown, fix: string) {
-        super(`probe config ${field}: ${JSON.stringify(value)} is not valid. Fix: ${fix}`);
-        this.name = "ProbeConfigError";
-    }
+/** A probe config a tool would reject or misread: the kit's one bad-input error, "probe config has 1 problem: ...". */
+function probeConfigProblem(field: string, value: unknown, reason: string, fix: string): ProblemListError {
+    return problemError("probe config", field, value, reason, fix);
 }
 
-/** Expands a CPU list ("1-3,5") into CPU numbers; throws ProbeConfigError on bad syntax. */
+/** Expands a CPU list ("1-3,5") into CPU numbers; throws a ProblemListError on bad syntax. */
 export function expandCpuList(list: string, field = "cpus"): number[] {
     const parsed = CpuSet.tryParse(list, field);
-    if (!parsed.ok) throw new ProbeConfigError(field, list, 'write a CPU list such as "1", "1-3" or "1,3-4".');
-    if (parsed.value.cpus.length === 0) throw new ProbeConfigError(field, list, 'name at least one CPU, e.g. "1".');
+    if (!parsed.ok) throw probeConfigProblem(field, list, "is not a CPU list", 'write a CPU list such as "1", "1-3" or "1,3-4"');
+    if (parsed.value.cpus.length === 0) throw probeConfigProblem(field, list, "names no CPU", 'name at least one CPU, e.g. "1"');
     return [...parsed.value.cpus];
 }
 
 function check(cfg: ProbeConfig): number[] {
     const cpus = expandCpuList(cfg.cpus);
     if (!Number.isInteger(cfg.durationSec) || cfg.durationSec < 1) {
-        throw new ProbeConfigError("durationSec", cfg.durationSec, "give a whole number of seconds ≥ 1.");
+        throw probeConfigProblem("durationSec", cfg.durationSec, "must be a whole number of seconds ≥ 1", "give e.g. 60");
     }
     if (!Number.isInteger(cfg.priority) || cfg.priority < 1 || cfg.priority > 99) {
-        throw new ProbeConfigError("priority", cfg.priority, "give a SCHED_FIFO priority from 1 to 99, e.g. 95.");
+        throw probeConfigProblem("priority", cfg.priority, "is not a SCHED_FIFO priority", "give a SCHED_FIFO priority from 1 to 99, e.g. 95");
     }
     if (!Number.isInteger(cfg.intervalUs) || cfg.intervalUs < 50) {
-        throw new ProbeConfigError("intervalUs", cfg.intervalUs, "give a period in µs of at least 50, e.g. 1000.");
+        throw probeConfigProblem("intervalUs", cfg.intervalUs, "is shorter than 50 µs or not whole", "give a period in µs of at least 50, e.g. 1000");
     }
     if (cfg.housekeepingCpu !== undefined && (!Number.isInteger(cfg.housekeepingCpu) || cpus.includes(cfg.housekeepingCpu))) {
-        throw new ProbeConfigError("housekeepingCpu", cfg.housekeepingCpu, `pick a CPU outside the measured ones (${cfg.cpus}).`);
+        throw probeConfigProblem(
+            "housekeepingCpu",
+            cfg.housekeepingCpu,
+            "is one of the measured CPUs, or not a CPU number",
+            `pick a CPU outside the measured ones (${cfg.cpus})`,
+        );
     }
     return cpus;
 }
@@ -90,7 +93,8 @@ export interface CyclictestOptions {
 export function cyclictestCommand(cfg: ProbeConfig, opts: CyclictestOptions): string[] {
     const cpus = check(cfg);
     const hist = opts.histogramUs ?? DEFAULT_HISTOGRAM_RANGE_US;
-    if (!Number.isInteger(hist) || hist < 1) throw new ProbeConfigError("histogramUs", hist, "give a whole number of µs, e.g. 1000.");
+    if (!Number.isInteger(hist) || hist < 1)
+        throw probeConfigProblem("histogramUs", hist, "is not a whole number of µs ≥ 1", "give a whole number of µs, e.g. 1000");
     const argv = [
         "cyclictest",
         "-m",
@@ -144,10 +148,10 @@ function rtlaHistArgs(opts: RtlaHistOptions): string[] {
     const entries = opts.entries ?? range.rtlaEntries;
     // rtla 6.1's own limits ("Bucket size needs to be > 0 and <= 1000000", "Entries must be > 10 and < 9999999").
     if (!Number.isInteger(bucket) || bucket < 1 || bucket > 1_000_000) {
-        throw new ProbeConfigError("bucketUs", bucket, "give 1 to 1000000 µs, e.g. 10.");
+        throw probeConfigProblem("bucketUs", bucket, "is outside rtla's bucket sizes", "give 1 to 1000000 µs, e.g. 10");
     }
     if (!Number.isInteger(entries) || entries <= 10 || entries >= 9_999_999) {
-        throw new ProbeConfigError("entries", entries, "give 11 to 9999998 buckets, e.g. 100000.");
+        throw probeConfigProblem("entries", entries, "is outside rtla's bucket counts", "give 11 to 9999998 buckets, e.g. 100000");
     }
     return ["-b", String(bucket), "-E", String(entries)];
 }
@@ -192,9 +196,15 @@ export function osnoiseCommand(cfg: ProbeConfig, opts: OsnoiseOptions = {}): str
     check(cfg);
     const window = opts.windowUs ?? 1000;
     const runtime = opts.runtimeUs ?? window;
-    if (!Number.isInteger(window) || window < 100) throw new ProbeConfigError("windowUs", window, "give a window of at least 100 µs, e.g. 1000.");
+    if (!Number.isInteger(window) || window < 100)
+        throw probeConfigProblem("windowUs", window, "is shorter than 100 µs or not whole", "give a window of at least 100 µs, e.g. 1000");
     if (!Number.isInteger(runtime) || runtime < 100 || runtime > window) {
-        throw new ProbeConfigError("runtimeUs", runtime, `give 100 to ${window} µs (rtla refuses less than 100, the tracer more than the period).`);
+        throw probeConfigProblem(
+            "runtimeUs",
+            runtime,
+            "is outside 100 µs to the window (rtla refuses less than 100, the tracer more than the period)",
+            `give 100 to ${window} µs`,
+        );
     }
     const argv = ["rtla", "osnoise", "top", "-q", "-c", cfg.cpus, "-p", String(window), "-r", String(runtime), "-d", String(cfg.durationSec)];
     if (opts.fifoPriority !== undefined) argv.push("-P", `f:${opts.fifoPriority}`);

@@ -7,8 +7,9 @@
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { parseBaseline, type Baseline, type BaselineSetting } from "../../baseline";
+import { BASELINE_SETTING, parseBaseline, type Baseline, type BaselineSetting } from "../../baseline";
 import { HISTORY_FILE, medianBaseline, readHistory, shownPath } from "../../history";
+import { problemError } from "../../../spec/problems";
 import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkLatencySettings, LATENCY_DEFAULTS, type LatencySettings } from "./config";
@@ -91,8 +92,12 @@ export async function readBaseline(setting: BaselineSetting, resultsDir: string)
         const file = setting.file ? path.resolve(setting.file) : path.join(resultsDir, HISTORY_FILE);
         // The stack's own history is missing before its first run; a history the stack names must be there.
         if (setting.file && !existsSync(file)) {
-            throw new Error(
-                `probes.baseline.file ${setting.file} does not exist. Fix: name the history.jsonl of a stack that has run its probes, or leave file out for this stack's own.`,
+            throw problemError(
+                "probe settings",
+                `${BASELINE_SETTING}.file`,
+                setting.file,
+                "names a history that does not exist",
+                "name the history.jsonl of a stack that has run its probes, or leave file out for this stack's own",
             );
         }
         const { runs } = await readHistory(file);
@@ -104,8 +109,12 @@ export async function readBaseline(setting: BaselineSetting, resultsDir: string)
     try {
         text = await fs.readFile(path.resolve(file), "utf8");
     } catch (err) {
-        throw new Error(
-            `probes.baseline ${file} cannot be read (${(err as Error).message}). Fix: name the probes.json of an earlier run, or remove the setting.`,
+        throw problemError(
+            "probe settings",
+            BASELINE_SETTING,
+            file,
+            `names a file that cannot be read (${(err as Error).message})`,
+            "name the probes.json of an earlier run, or remove the setting",
         );
     }
     return parseBaseline(text, file);

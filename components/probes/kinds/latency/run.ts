@@ -5,7 +5,7 @@
  * not disturb each other. A tool that fails or measures nothing yields a
  * result with `noSamples` set, which the verdict turns into a failure.
  */
-import { accessOf, type RunningCommand } from "../../../host/access";
+import { startHostLoad } from "./hostLoad";
 import type { GuestShell, ProbeGuest } from "../../inputs";
 import {
     cyclictestCommand,
@@ -337,28 +337,4 @@ async function runTool(
 export function withExpectedSamples(result: ProbeResult, durationSec: number, periodUs: number | null): ProbeResult {
     const expected = expectedSampleCount(durationSec, periodUs);
     return { ...result, series: result.series.map((s) => ({ ...s, stats: { ...s.stats, expectedSamples: expected } })) };
-}
-
-/** stress-ng on each host's housekeeping CPUs for the whole suite, started through that host's access. */
-function startHostLoad(guests: ProbeGuest[], config: LatencySettings, notes: string[], log: (line: string) => void): RunningCommand[] {
-    const byHost = new Map<string, ProbeGuest[]>();
-    for (const g of guests) {
-        const key = JSON.stringify(g.access ?? { kind: "local" });
-        byHost.set(key, [...(byHost.get(key) ?? []), g]);
-    }
-    const seconds = config.durationSec * config.probes.length + 120;
-    const loads: RunningCommand[] = [];
-    for (const hostGuests of byHost.values()) {
-        const host = accessOf(hostGuests[0].access);
-        const cpus = [...new Set(hostGuests.flatMap((g) => g.hostHousekeepingCpus))].sort((a, b) => a - b);
-        if (cpus.length === 0) {
-            notes.push(`host load not applied on ${host.name}: it has no housekeeping CPUs`);
-            continue;
-        }
-        log(`host load on ${host.name}: stress-ng --cpu ${cpus.length} --taskset ${cpus.join(",")}`);
-        notes.push(`host load: stress-ng on host ${host.name} CPUs ${cpus.join(",")} while probing`);
-        // nothrow: the load's own exit says nothing about the probes; its --timeout ends it if we cannot.
-        loads.push(host.start(["stress-ng", "--cpu", String(cpus.length), "--taskset", cpus.join(","), "--timeout", `${seconds}s`], { nothrow: true }));
-    }
-    return loads;
 }

@@ -4,6 +4,7 @@
  * and readers of `virsh domjobinfo --completed`, `virsh vcpupin` and the
  * receiver's JSON lines.
  */
+import { ProbeParseError } from "../../parseError";
 import type { MigrationSetting } from "./config";
 import type { PacketGap } from "./types";
 
@@ -135,7 +136,7 @@ export function parseReceiver(stdout: string): ReceiverReport {
             summary = true;
         }
     }
-    if (!summary) throw new Error(`${MIGLOAD_TOOL} recv printed no summary:\n${stdout.slice(-500)}`);
+    if (!summary) throw new ProbeParseError(`${MIGLOAD_TOOL} recv`, "it printed no summary", stdout);
     return report;
 }
 
@@ -239,4 +240,17 @@ export function dirtyRateAllowancePercent(ramMiB: number, mibps: number, periodS
     const share = Math.min(1, (mibps * periodSec) / ramMiB);
     const relativeSd = Math.sqrt((1 - share) / (samples * share));
     return Math.ceil(3 * relativeSd * 100 + 100 / mibps);
+}
+
+/** Why a migration failed, in the words of the host that caused it. */
+export function migrationCause(stderr: string, destination: string, memory: string): string {
+    if (/Cannot allocate memory|hugepage|hugetlb|unable to map backing store/i.test(stderr))
+        return `host ${destination} has no free hugepages for the guest's ${memory} (QEMU on ${destination} could not map its memory)`;
+    if (
+        /libvirt-sock|Failed to connect socket|Connection refused|Cannot recv data|End of file while reading data|no connection driver|unable to connect/i.test(
+            stderr,
+        )
+    )
+        return `host ${destination}'s libvirtd does not answer (stopped or unreachable)`;
+    return `libvirt refused or aborted it`;
 }

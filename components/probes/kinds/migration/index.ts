@@ -8,6 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { makeHugepageRoom } from "../../../host/hugepageRoom";
 import type { PodPlan } from "../../../plan/podPlan";
+import { libvirtUriHost } from "../../../spec/access";
+import { problemError, ProblemListError } from "../../../spec/problems";
 import { formatTarget } from "../../verdict";
 import type { ProbeKindModule } from "../kind";
 import { checkMigrationSettings, type MigrationSetting } from "./config";
@@ -48,7 +50,7 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
     named: (config) => config.migration.length > 0,
     podInputs(ctx) {
         const moves = migrationMoves(ctx.plan, ctx.config.migration);
-        const receivers = ctx.config.migration.map((s, i) => s.receiver ?? receiverAddressToward(hostAddress(ctx.plan, s.to, moves[i].host)));
+        const receivers = ctx.config.migration.map((s, i) => s.receiver ?? receiverAddressToward(hostAddress(ctx.plan, s.to, moves[i].host, i)));
         return pulumi.all([ctx.programs, pulumi.all(receivers)]).apply(([programs, addresses]) => ({
             tool: programs["nfvkit-migload"] ?? "",
             moves: moves.map((m, i) => ({ ...m, receiver: addresses[i] })),
@@ -57,28 +59,42 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
     async run(ctx) {
         const inputs = ctx.inputs;
         if (!inputs || !inputs.tool)
-            throw new Error("the migration probe has no nfvkit-migload: the guest image lacks it (guest-images/recipe.yaml programs:)");
+            throw problemError(
+                "guest image",
+                "programs",
+                undefined,
+                "has no nfvkit-migload, which the migration probe runs in the guest and on this machine",
+                "add nfvkit-migload to programs: in guest-images/recipe.yaml, and let up rebuild the image",
+            );
         // Each host as this process reaches it: its libvirt through its pinned SSH connection. A host the kit
-        // cannot reach is never guessed at (the validation refuses such a stack; a library caller gets this).
-        for (const m of inputs.moves) {
-            const unreachable = Object.keys(m.hosts).filter((h) => !ctx.hosts[h]?.access);
-            if (unreachable.length > 0)
-                throw new Error(`the migration of ${m.guest} needs access to ${unreachable.join(" and ")}: give the host ssh: access with pinned keys`);
-        }
+        // cannot reach is never guessed at (the validation and TestPod refuse such a pod; recorded inputs of another kind get this).
+        const problems = inputs.moves.flatMap((m) =>
+            Object.keys(m.hosts)
+                .filter((h) => !ctx.hosts[h]?.access)
+                .map((h) => ({
+                    path: `hostAccess.${h}`,
+                    value: undefined,
+                    reason: `is needed: the migration of ${m.guest} works on host ${h}`,
+                    fix: "give the host ssh: access with pinned keys",
+                })),
+        );
+        if (problems.length > 0) throw new ProblemListError(problems, "migration probe");
+        const accessTo = (host: string) => {
+            const access = ctx.hosts[host]?.access;
+            // Every host of a move was checked above.
+            if (!access) throw new Error(`migration probe: host ${host} is not one of its moves' hosts`);
+            return access;
+        };
         const moves = inputs.moves.map((m) => ({
             ...m,
             hosts: Object.fromEntries(Object.entries(m.hosts).map(([name, h]) => [name, { ...h, uri: ctx.hosts[name]?.uri ?? h.uri }])),
         }));
         return runMigrations(ctx.config.migration, moves, {
             tool: inputs.tool,
-            shell: ctx.shellAt,
+            shell: ctx.shellOn,
             log: ctx.log,
             signal: ctx.signal,
-            makeRoom: async (host, need) => {
-                const access = ctx.hosts[host]?.access;
-                if (!access) throw new Error(`host ${host} cannot be reached: it has no ssh: access`);
-                return makeHugepageRoom(access, host, need, ctx.log);
-            },
+            makeRoom: async (host, need) => makeHugepageRoom(accessTo(host), host, need, ctx.log),
         });
     },
     judge: (results, ctx) => ({ checks: judgeMigration(results, ctx.targets), notes: [...results.flatMap((r) => r.notes), ...migrationNotes(results)] }),
@@ -110,12 +126,19 @@ export const migration: ProbeKindModule<"migration", MigrationSettings, Migratio
 };
 
 /** The address this machine reaches a host by: its SSH address, else the host in its libvirt URI; the destination's, or the source's when the destination is this machine. */
-function hostAddress(plan: PodPlan, to: string, from: string): string {
+function hostAddress(plan: PodPlan, to: string, from: string, i: number): string {
     const of = (name: string) => {
         const h = plan.hosts.find((x) => x.name === name);
-        return h?.ssh?.address ?? (h ? /^[a-z+]+:\/\/(?:[^@/]*@)?([^:/]+)/.exec(h.uri)?.[1] : undefined);
+        return h?.ssh?.address ?? (h ? libvirtUriHost(h.uri) : undefined);
     };
     const address = of(to) ?? of(from);
-    if (!address) throw new Error(`the migration probe's receiver: neither ${to} nor ${from} has an address to route to; set receiver: in the migration entry`);
+    if (!address)
+        throw problemError(
+            "probe settings",
+            `probes.migration[${i}].receiver`,
+            undefined,
+            `is needed: neither ${to} nor ${from} has an address this machine routes to, so the packet stream's receiver has none`,
+            "set receiver: <an address of this machine that the hosts reach>",
+        );
     return address;
 }

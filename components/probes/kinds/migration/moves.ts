@@ -3,22 +3,37 @@
  * per setting, the guest's domain, its `<cputune>` and pins on its own host
  * (from the pod's plan) and on the destination (planned once, from the plan
  * and that host's facts: plan/migration.ts), and the hugepages it takes on
- * each. Pure.
+ * each; and the running domain's XML made into the destination's (its
+ * `<cputune>` from the plan for that host). Pure.
  */
 import { planMigrationDestination } from "../../../plan/migration";
 import type { GuestPin, PodPlan } from "../../../plan/podPlan";
 import { renderCputune } from "../../../render/domainXml";
+import { problemError, ProblemListError } from "../../../spec/problems";
 import type { MigrationSetting } from "./config";
 import type { MigrationGuestView } from "./run";
 
-/** One view per setting, in the settings' order. Throws when a destination cannot be planned: the validation refuses such a stack first. */
+/**
+ * One view per setting, in the settings' order. Throws a ProblemListError when
+ * a setting names what the plan lacks or a destination cannot be planned: the
+ * validation refuses such a stack first, this is for settings checked without the pod.
+ */
 export function migrationMoves(plan: PodPlan, settings: MigrationSetting[]): Omit<MigrationGuestView, "receiver">[] {
-    return settings.map((s) => {
+    return settings.map((s, i) => {
         const g = plan.guests.find((x) => x.name === s.guest);
         const dst = plan.hosts.find((h) => h.name === s.to);
-        if (!g || !dst) throw new Error(`migration probe: ${!g ? `guest ${s.guest}` : `host ${s.to}`} is not in the pod's plan`);
+        if (!g || !dst) {
+            const [field, value] = !g ? ["guest", s.guest] : ["to", s.to];
+            throw problemError(
+                "probe settings",
+                `probes.migration[${i}].${field}`,
+                value,
+                `is not a ${!g ? "guest" : "host"} of the pod`,
+                `name one of the pod's ${!g ? "guests" : "hosts"}`,
+            );
+        }
         const planned = planMigrationDestination(plan, s.guest, s.to);
-        if (!planned.destination) throw new Error(`migration probe: ${s.guest} has no place on ${s.to}: ${planned.problems.map((p) => p.reason).join("; ")}`);
+        if (!planned.destination) throw new ProblemListError(planned.problems, "probe settings");
         const d = planned.destination;
         const pinsOf = (pins: GuestPin[]) => Object.fromEntries(pins.map((p) => [String(p.vcpu), String(p.hostCpu)]));
         const pageBytes = g.pageSize.bytes;
@@ -38,4 +53,17 @@ export function migrationMoves(plan: PodPlan, settings: MigrationSetting[]): Omi
             },
         };
     });
+}
+
+/** The running domain's migratable XML with the destination's planned `<cputune>` in place of the source's. */
+export function destinationXml(migratable: string, cputune: string[]): string {
+    const block = cputune.map((l) => `  ${l}`).join("\n");
+    if (/<cputune>[\s\S]*?<\/cputune>/.test(migratable)) return migratable.replace(/ *<cputune>[\s\S]*?<\/cputune>/, block);
+    return migratable.replace(/(\n *<vcpu[^\n]*\n)/, `$1${block}\n`);
+}
+
+/** The plan's `<emulatorpin>` and `<vcpusched>` elements that the live XML does not hold (libvirt writes them as the kit renders them). */
+export function missingCputune(planned: string[], liveXml: string): string[] {
+    const live = /<cputune>[\s\S]*?<\/cputune>/.exec(liveXml)?.[0] ?? "";
+    return planned.map((l) => l.trim()).filter((l) => /^<(emulatorpin|vcpusched) /.test(l) && !live.includes(l));
 }

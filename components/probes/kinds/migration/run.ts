@@ -20,12 +20,13 @@
  * resumes it on the source): the leg's error names the destination host and
  * the cause, the probe checks the guest still runs on the source, and stops.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { displayArgv } from "../../../host/access/quote";
-import { virsh, VirshError } from "../../../host/access/virsh";
+import { HostCommandError } from "../../../host/access/errors";
+import { guestCommandFailure } from "../../../libvirt/guestAgent";
+import { virsh } from "../../../host/access/virsh";
 import {
     describeParameters,
     dirtyRateAllowancePercent,
@@ -36,6 +37,7 @@ import {
     guestStopScript,
     jobBytes,
     migrateArgv,
+    migrationCause,
     networkDowntime,
     parseDirtyRate,
     parseJobInfo,
@@ -45,6 +47,8 @@ import {
     streamResolutionMs,
 } from "./commands";
 import type { MigrationSetting } from "./config";
+import { destinationXml, missingCputune } from "./moves";
+import { startReceiver } from "./receiver";
 import type { MigrationLeg, MigrationResult } from "./types";
 
 /** What the probe must know of a guest and of each host it may run on (from the pod plan). */
@@ -71,8 +75,8 @@ export type GiveBack = () => Promise<void>;
 export interface MigrationRunOptions {
     /** Host path of nfvkit-migload (GuestImage.programs), for the receiver. */
     tool: string;
-    /** Runs a shell script in the guest through its agent. */
-    shell: (uri: string, domain: string, script: string, timeoutMs: number) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+    /** Runs a shell script in the guest through its agent, on the host named (where the guest runs at that moment). */
+    shell: (host: string, domain: string, script: string, timeoutMs: number) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
     log?: (line: string) => void;
     /**
      * Makes room for the guest's hugepages on the destination for the time of
@@ -92,6 +96,7 @@ export async function runMigrations(
     for (const [i, s] of settings.entries()) {
         if (opts.signal?.aborted) break;
         const g = views[i];
+        // The ProbeSuite records one view per setting, in order: a mismatch is a bug of the kit.
         if (!g || g.guest !== s.guest) throw new Error(`migration probe: no planned move for ${s.guest} to ${s.to}`);
         results.push(await runGuest(s, g, opts));
     }
@@ -112,9 +117,9 @@ async function runGuest(s: MigrationSetting, g: MigrationGuestView, opts: Migrat
         commands: [],
         notes: [],
     };
-    const src = g.hosts[from];
-    const net = await opts.shell(src.uri, g.domain, guestNetScript(), 30_000);
-    if (net.exitCode !== 0) throw new Error(`migration probe: ${s.guest}'s user-mode NIC did not come up: ${(net.stderr || net.stdout).trim()}`);
+    const netScript = guestNetScript();
+    const net = await opts.shell(from, g.domain, netScript, 30_000);
+    if (net.exitCode !== 0) throw guestCommandFailure(g.domain, ["sh", "-c", netScript], net, `${s.guest}'s user-mode NIC did not come up`);
     const need = g.hugepages[s.to];
     let giveBack: GiveBack | undefined;
     if (need && opts.makeRoom) {
@@ -144,32 +149,6 @@ async function runGuest(s: MigrationSetting, g: MigrationGuestView, opts: Migrat
     } finally {
         await giveBack?.().catch((err: Error) => result.notes.push(`could not give back the hugepages added on ${s.to}: ${err.message}`));
     }
-}
-
-/** The running domain's migratable XML with the destination's planned `<cputune>` in place of the source's. */
-export function destinationXml(migratable: string, cputune: string[]): string {
-    const block = cputune.map((l) => `  ${l}`).join("\n");
-    if (/<cputune>[\s\S]*?<\/cputune>/.test(migratable)) return migratable.replace(/ *<cputune>[\s\S]*?<\/cputune>/, block);
-    return migratable.replace(/(\n *<vcpu[^\n]*\n)/, `$1${block}\n`);
-}
-
-/** The plan's `<emulatorpin>` and `<vcpusched>` elements that the live XML does not hold (libvirt writes them as the kit renders them). */
-export function missingCputune(planned: string[], liveXml: string): string[] {
-    const live = /<cputune>[\s\S]*?<\/cputune>/.exec(liveXml)?.[0] ?? "";
-    return planned.map((l) => l.trim()).filter((l) => /^<(emulatorpin|vcpusched) /.test(l) && !live.includes(l));
-}
-
-/** Why a migration failed, in the words of the host that caused it. */
-export function migrationCause(stderr: string, destination: string, memory: string): string {
-    if (/Cannot allocate memory|hugepage|hugetlb|unable to map backing store/i.test(stderr))
-        return `host ${destination} has no free hugepages for the guest's ${memory} (QEMU on ${destination} could not map its memory)`;
-    if (
-        /libvirt-sock|Failed to connect socket|Connection refused|Cannot recv data|End of file while reading data|no connection driver|unable to connect/i.test(
-            stderr,
-        )
-    )
-        return `host ${destination}'s libvirtd does not answer (stopped or unreachable)`;
-    return `libvirt refused or aborted it`;
 }
 
 async function runLeg(
@@ -221,8 +200,8 @@ async function runLeg(
                 .filter((l) => l.startsWith("setsid"))
                 .join("; ")}`,
         );
-        const started = await opts.shell(src.uri, g.domain, load, 30_000);
-        if (started.exitCode !== 0) throw new Error(`the packet stream did not start in ${s.guest}: ${(started.stderr || started.stdout).trim()}`);
+        const started = await opts.shell(from, g.domain, load, 30_000);
+        if (started.exitCode !== 0) throw guestCommandFailure(g.domain, ["sh", "-c", load], started, `the packet stream did not start in ${s.guest}`);
         await sleep(1000);
 
         if (s.workload === "memory") {
@@ -250,13 +229,13 @@ async function runLeg(
         try {
             await virsh(src.uri, argv, { timeoutMs: 300_000 });
         } catch (err) {
-            const stderr = err instanceof VirshError ? err.stderr : String(err);
+            const stderr = err instanceof HostCommandError ? err.stderr : String(err);
             leg.wallMs = Date.now() - t0;
             leg.runsOn = await whereItRuns(g.domain, src.uri, dst.uri, from, to);
             leg.error =
                 `migrating ${s.guest} from ${from} to ${to} failed: ${migrationCause(stderr, to, g.memory)}: ${stderr.trim().split("\n").slice(-1)[0]}; ` +
                 (leg.runsOn === from ? `${s.guest} keeps running on ${from}` : `${s.guest} is ${leg.runsOn ? `running on ${leg.runsOn}` : "running nowhere"}`);
-            await opts.shell(src.uri, g.domain, guestStopScript(), 30_000).catch(() => undefined);
+            await opts.shell(from, g.domain, guestStopScript(), 30_000).catch(() => undefined);
             return leg;
         }
         const t1 = Date.now();
@@ -284,7 +263,7 @@ async function runLeg(
 
         // A second of stream after the switchover, so a late resume shows as a gap inside the window.
         await sleep(1000);
-        const stopped = await opts.shell(dst.uri, g.domain, guestStopScript(), 30_000);
+        const stopped = await opts.shell(to, g.domain, guestStopScript(), 30_000);
         const dirty = /"mode":"dirty".*"mibps":([\d.]+)/.exec(stopped.stdout);
         if (dirty) leg.workloadNote = `the guest dirtied memory at ${dirty[1]} MiB/s (asked ${s.dirtyMiBps})`;
         if (s.workload === "memory" && leg.hypervisorDirtyMiBps !== null) {
@@ -335,8 +314,10 @@ export async function measureDirtyRate(uri: string, domain: string, seconds: num
         // Calculations of one domain are at least 1 s apart, so a new one has a new start second.
         const fresh = now.startSec !== null && now.startSec !== before.startSec;
         if (fresh && now.status === 2 && now.mibps !== null) return { mibps: now.mibps, periodSec: now.periodSec ?? seconds, mode: now.mode ?? "" };
-        if (Date.now() > deadline)
-            throw new Error(`virsh domstats ${domain} --dirtyrate gave no result ${seconds} s after domdirtyrate-calc: ${JSON.stringify(now)}`);
+        if (Date.now() > deadline) {
+            const argv = ["virsh", "-q", "-c", uri, "domstats", domain, "--dirtyrate"];
+            throw new HostCommandError("local", argv, 0, JSON.stringify(now), "", "timeout", `gave no result ${seconds} s after domdirtyrate-calc`, { uri });
+        }
     }
 }
 
@@ -351,41 +332,6 @@ async function whereItRuns(domain: string, srcUri: string, dstUri: string, from:
     if (b === "running") return to;
     if (a === "running") return from;
     return null;
-}
-
-export interface Receiver {
-    ready: Promise<void>;
-    /** SIGTERM, then its whole output (it prints its summary on the way out). */
-    stop(): Promise<string>;
-    kill(): void;
-}
-
-/** Starts `nfvkit-migload recv` (argv from receiverArgv); `ready` once it listens. */
-export function startReceiver(argv: string[]): Receiver {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    const ready = new Promise<void>((resolve, reject) => {
-        child.stdout.on("data", (d: Buffer) => {
-            out += d;
-            if (out.includes('"ready":true')) resolve();
-        });
-        child.stderr.on("data", (d: Buffer) => (err += d));
-        child.on("error", reject);
-        void exited.then((code) => reject(new Error(`${displayArgv(argv)} exited ${code}: ${err.trim() || out.trim()}`)));
-    });
-    return {
-        ready,
-        async stop() {
-            child.kill("SIGTERM");
-            await exited;
-            return out;
-        },
-        kill() {
-            if (child.exitCode === null) child.kill("SIGKILL");
-        },
-    };
 }
 
 function sleep(ms: number): Promise<void> {
