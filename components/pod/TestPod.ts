@@ -6,7 +6,7 @@ import { GuestImage } from "../host/GuestImage";
 import { createGuestDomain, NfvGuest, type GuestOutputs } from "../guest/NfvGuest";
 import type { HostFacts } from "../host/facts";
 import { HugepageReservation } from "../host/HugepageReservation";
-import { assessHostReadiness, describeUnready, type HostCheck, type HostKernelFacts } from "../host/readiness";
+import { assessHostReadiness, describeUnready, summarizeReadiness, type HostCheck, type HostKernelFacts } from "../host/readiness";
 import { RtHost } from "../host/RtHost";
 import { SriovPf } from "../host/SriovPf";
 import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
@@ -138,8 +138,10 @@ export class TestPod extends pulumi.ComponentResource {
     readonly probes?: ProbeSuite;
     /** Per host, the kernel command line the pod needs on it (isolation, hugepages, IOMMU). */
     readonly hostKernelArgs: Record<string, string>;
-    /** Per host whose kernel could be read, how it compares with `hostKernelArgs` and PREEMPT_RT. */
+    /** Per host whose kernel could be read, how it compares with `hostKernelArgs` and PREEMPT_RT: every check, with what was expected and found. */
     readonly hostReadiness: Record<string, HostCheck[]>;
+    /** `hostReadiness` in one line per host, e.g. `2 of 11 checks pass; misses: PREEMPT_RT kernel, isolcpus`: what the kit's program exports. */
+    readonly hostReadinessSummary: Record<string, string>;
     /** Per managed host (`manage: true`), its RtHost's state after `up`: the kernel it boots, whether it was rebooted, and the readiness table then. */
     readonly managedHosts: Record<string, pulumi.Output<ManagedHostSummary>>;
 
@@ -161,6 +163,7 @@ export class TestPod extends pulumi.ComponentResource {
         this.probes = built.probes;
         this.hostKernelArgs = built.hostKernelArgs;
         this.hostReadiness = built.hostReadiness;
+        this.hostReadinessSummary = Object.fromEntries(Object.entries(built.hostReadiness).map(([host, checks]) => [host, summarizeReadiness(checks)]));
         this.managedHosts = built.managedHosts;
         this.registerOutputs({
             hostKernelArgs: this.hostKernelArgs,
