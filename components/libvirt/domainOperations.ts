@@ -26,6 +26,7 @@ import { describePinning, parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { domainState, GuestStoppedError, throwIfStopped } from "./domainStop";
 import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
+import { silentProgress, type Progress } from "../progress";
 import { timed } from "../timing";
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
@@ -136,7 +137,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
     await timed("domain: define", name, () => defineDomain(host, name, stampOwner(inputs.xml, ctx.urn, definition)));
     try {
         if (inputs.consoleLog) await host.mkdir(path.dirname(inputs.consoleLog));
-        const outs = await startAndObserve(host, inputs);
+        const outs = await startAndObserve(host, inputs, ctx.progress ?? silentProgress);
         return { id: outs.uuid, outs };
     } catch (err) {
         // Nothing half-created is left behind: the engine records no resource on failure.
@@ -152,19 +153,22 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
  * emulator, not the guest or the pod, so the boot is tried again, at most
  * twice, and each time said on the CLI. Under KVM a QEMU crash is reported.
  */
-async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<DomainOutputs> {
+async function startAndObserve(host: HostAccess, inputs: DomainInputs, progress: Progress): Promise<DomainOutputs> {
     const { name } = inputs;
     const tcg = inputs.facts.accel === "tcg";
     for (let attempt = 1; ; attempt++) {
         try {
             const started = Date.now();
+            progress.step("starting (virsh start)");
             await timed("domain: start (virsh start)", name, () => host.virsh(["start", name]));
             // The console tells first, and tells why a boot went wrong.
             if (inputs.consoleLog && inputs.readyPattern) {
+                progress.step(`booting (waiting for the ready line on its console ${inputs.consoleLog}; timeout ${inputs.bootTimeoutSec} s)`);
                 await timed("domain: boot (console ready line)", name, () =>
                     waitForConsoleLine(host, inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name),
                 );
             }
+            progress.step(`booting (waiting for its guest agent; timeout ${inputs.bootTimeoutSec} s)`);
             return await observe(host, inputs, started);
         } catch (err) {
             if (!(err instanceof GuestStoppedError && err.qemuCrashed && tcg && attempt < 3)) throw err;
@@ -199,6 +203,7 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
     if (olds.runState !== undefined && olds.runState !== "running") {
         // Found stopped by a refresh: start it with the definition it has, then pin as below.
         const started = Date.now();
+        ctx.progress?.step(`starting the stopped guest again (waiting for its guest agent; timeout ${news.bootTimeoutSec} s)`);
         await host.virsh(["start", name]);
         await waitForAgent(await host.libvirtUri(), name, news.bootTimeoutSec * 1000);
         olds = { ...olds, bootSeconds: (Date.now() - started) / 1000, runState: "running" };
@@ -262,6 +267,7 @@ export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: Oper
         process.stderr.write(`domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone\n`);
         return;
     }
+    ctx?.progress?.step("stopping and removing the domain");
     await timed("domain delete: destroy and undefine", props.name, () => removeDomain(host, props.name));
 }
 export { deleteDomain as delete };

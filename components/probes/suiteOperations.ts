@@ -7,6 +7,8 @@
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
+import { writeToStderr, type Progress } from "../progress";
+import type { OperationContext } from "../types/operations";
 import type { ProbeSuiteInputs } from "./inputs";
 import { onInterrupt } from "./interruption";
 import { runProbePipeline } from "./pipeline";
@@ -34,7 +36,9 @@ export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuit
     return { changes: replaces.length > 0, replaces };
 }
 
-export async function create(given: ProbeSuiteInputs): Promise<provider.CreateResult> {
+export async function create(given: ProbeSuiteInputs, ctx?: OperationContext): Promise<provider.CreateResult> {
+    // Progress on the provider's stderr, which the engine shows while the step runs.
+    const progress = (line: string) => (ctx?.progress ?? stderrProgress).say(`probes: ${line}`);
     // A cancelled engine signals its plugins: the run then stops and its reports keep what was measured, marked partial.
     const interruption = onInterrupt(progress);
     let outcome;
@@ -89,7 +93,5 @@ function relativeFiles(files: ResultFiles): ResultFiles {
     };
 }
 
-/** Progress on the provider's stderr, which the engine shows while the step runs. */
-function progress(line: string): void {
-    process.stderr.write(`probes: ${line}\n`);
-}
+/** Without the provider's Progress (a test that calls create directly): the same lines on stderr. */
+const stderrProgress: Progress = { step: () => undefined, say: writeToStderr };
