@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { StringDecoder } from "node:string_decoder";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -40,23 +41,40 @@ export interface PulumiResult {
 
 /**
  * Runs `pulumi <args>` in the project. With `echo`, output streams to this
- * terminal as it comes (long steps show progress); it is captured either way.
+ * terminal as it comes (long steps show progress); `echoStderr` streams
+ * stderr alone; with `onStdoutLine`, each whole line of stdout goes there as
+ * it comes (`npm run up` shows the engine's `--json` events its own way).
+ * Captured either way.
  */
-export function runPulumi(args: string[], opts: { echo?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<PulumiResult> {
+export function runPulumi(
+    args: string[],
+    opts: { echo?: boolean; echoStderr?: boolean; env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void } = {},
+): Promise<PulumiResult> {
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", args, { cwd: projectRoot, env: pulumiEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
+        let partLine = "";
+        // A character split between two reads stays whole.
+        const decoder = new StringDecoder("utf8");
         child.stdout.on("data", (d: Buffer) => {
             stdout += d;
             if (opts.echo) process.stdout.write(d);
+            if (opts.onStdoutLine) {
+                const lines = (partLine + decoder.write(d)).split("\n");
+                partLine = lines.pop() ?? "";
+                for (const line of lines) opts.onStdoutLine(line);
+            }
         });
         child.stderr.on("data", (d: Buffer) => {
             stderr += d;
-            if (opts.echo) process.stderr.write(d);
+            if (opts.echo || opts.echoStderr) process.stderr.write(d);
         });
         child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+        child.on("close", (code) => {
+            if (partLine !== "") opts.onStdoutLine?.(partLine);
+            resolve({ code: code ?? 1, stdout, stderr });
+        });
     });
 }
 
