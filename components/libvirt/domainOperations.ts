@@ -26,7 +26,7 @@ import { describePinning, parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { domainState, GuestStoppedError, throwIfStopped } from "./domainStop";
 import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
-import { silentProgress, type Progress } from "../progress";
+import { writeToStderr, type Progress } from "../progress";
 import { timed } from "../timing";
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
@@ -129,7 +129,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
                 return { id: existing.uuid, outs: await observe(host, inputs, Date.now()) };
             } catch (err) {
                 if (!(err instanceof GuestStoppedError)) throw err;
-                process.stderr.write(`guest ${name}: the domain left by an interrupted run stopped (${err.state}); starting it again\n`);
+                say(ctx.progress, `guest ${name}: the domain left by an interrupted run stopped (${err.state}); starting it again`);
             }
         }
         await removeDomain(host, name);
@@ -137,7 +137,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
     await timed("domain: define", name, () => defineDomain(host, name, stampOwner(inputs.xml, ctx.urn, definition)));
     try {
         if (inputs.consoleLog) await host.mkdir(path.dirname(inputs.consoleLog));
-        const outs = await startAndObserve(host, inputs, ctx.progress ?? silentProgress);
+        const outs = await startAndObserve(host, inputs, ctx.progress ?? stderrProgress);
         return { id: outs.uuid, outs };
     } catch (err) {
         // Nothing half-created is left behind: the engine records no resource on failure.
@@ -172,8 +172,8 @@ async function startAndObserve(host: HostAccess, inputs: DomainInputs, progress:
             return await observe(host, inputs, started);
         } catch (err) {
             if (!(err instanceof GuestStoppedError && err.qemuCrashed && tcg && attempt < 3)) throw err;
-            process.stderr.write(
-                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.qemuSaid.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)\n`,
+            progress.say(
+                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.qemuSaid.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)`,
             );
         }
     }
@@ -264,7 +264,7 @@ export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: Oper
     // removed by hand) is not this resource's to remove.
     const existing = ctx ? await timed("domain delete: owner check (dumpxml)", props.name, () => ownerOf(host, props.name)) : undefined;
     if (existing && existing.owner !== "" && existing.owner !== ctx!.urn) {
-        process.stderr.write(`domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone\n`);
+        say(ctx?.progress, `domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone`);
         return;
     }
     ctx?.progress?.step("stopping and removing the domain");
@@ -439,4 +439,12 @@ function withUuid(xml: string, uuid: string): string {
 /** `<cputune>` holds exactly what update() can change on a running guest. */
 export function withoutCputune(xml: string): string {
     return (xml ?? "").replace(/<cputune>[\s\S]*?<\/cputune>/, "<cputune/>");
+}
+
+/** Without the provider's Progress (a test that calls an operation directly): what must be said goes to stderr. */
+const stderrProgress: Progress = { step: () => undefined, say: writeToStderr };
+
+/** A line a person must see (a restart, a domain left alone): through the operation's Progress, or stderr without one. */
+function say(progress: Progress | undefined, line: string): void {
+    (progress ?? stderrProgress).say(line);
 }

@@ -7,7 +7,7 @@
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
-import { writeToStderr, type Progress } from "../progress";
+import { writeToStderr } from "../progress";
 import type { OperationContext } from "../types/operations";
 import type { ProbeSuiteInputs } from "./inputs";
 import { onInterrupt } from "./interruption";
@@ -37,8 +37,8 @@ export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuit
 }
 
 export async function create(given: ProbeSuiteInputs, ctx?: OperationContext): Promise<provider.CreateResult> {
-    // Progress on the provider's stderr, which the engine shows while the step runs.
-    const progress = (line: string) => (ctx?.progress ?? stderrProgress).say(`probes: ${line}`);
+    // Through the provider's Progress, which the engine shows on this resource's row while it runs.
+    const progress = (line: string) => (ctx?.progress ? ctx.progress.say(line) : writeToStderr(`probes: ${line}`));
     // A cancelled engine signals its plugins: the run then stops and its reports keep what was measured, marked partial.
     const interruption = onInterrupt(progress);
     let outcome;
@@ -92,6 +92,3 @@ function relativeFiles(files: ResultFiles): ResultFiles {
         histograms: files.histograms.map(rel),
     };
 }
-
-/** Without the provider's Progress (a test that calls create directly): the same lines on stderr. */
-const stderrProgress: Progress = { step: () => undefined, say: writeToStderr };

@@ -46,20 +46,28 @@ function shortType(urn: string): string {
 /** The words of each operation in its "still" lines. */
 const DOING = { create: "creating", read: "reading", update: "updating", delete: "deleting" } as const;
 
+/** Where a resource's progress lines go: the line, and the URN of the resource it is about. */
+export type ResourceLog = (urn: string, line: string) => void;
+
+/** Without the engine (a test that calls the provider in-process): stderr, each line named by its resource. */
+export const stderrResourceLog: ResourceLog = (urn, line) => writeToStderr(`${urnParts(urn).name}: ${line}`);
+
 /**
  * Runs one operation of the resource `urn` with its Progress: until it ends, a
- * silence of PROGRESS_EVERY_MS gets a line on `write` saying it is still at
- * work, named by the resource (`pod-vnf-domain: still booting ..., 16 s so far`).
+ * silence of PROGRESS_EVERY_MS gets a line on `log` saying it is still at
+ * work and at what (`still booting (...), 16 s so far`). The line is about
+ * the resource: the engine shows it on the resource's row.
  */
-function withResourceProgress<T>(urn: string, op: keyof typeof DOING, write: (line: string) => void, work: (ctx: OperationContext) => Promise<T>): Promise<T> {
-    return withProgress(urnParts(urn).name, DOING[op], { write }, (progress) => work({ urn, progress }));
+function withResourceProgress<T>(urn: string, op: keyof typeof DOING, log: ResourceLog, work: (ctx: OperationContext) => Promise<T>): Promise<T> {
+    const still = (step: string, seconds: number) => `still ${step}, ${seconds} s so far`;
+    return withProgress(urnParts(urn).name, DOING[op], { write: (line) => log(urn, line), still }, (progress) => work({ urn, progress }));
 }
 
 /**
- * The provider, its progress lines on `write`.
- * @param write @default this process's stderr, which the engine shows while the step runs
+ * The provider, its progress lines on `log`.
+ * @param log @default stderr: server.ts gives the engine's Log call, so that the lines reach the display
  */
-export function makeNfvkitProvider(write: (line: string) => void = writeToStderr): provider.Provider {
+export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provider.Provider {
     return {
         version: providerVersion,
         async check(urn, olds, news) {
@@ -69,20 +77,18 @@ export function makeNfvkitProvider(write: (line: string) => void = writeToStderr
         diff: async (id, urn, olds, news) => (await operationsFor(urn)).diff(id, olds, news, { urn }),
         create: (urn, inputs) =>
             timed(`${shortType(urn)} create`, urnParts(urn).name, () =>
-                withResourceProgress(urn, "create", write, async (ctx) => (await operationsFor(urn)).create(inputs, ctx)),
+                withResourceProgress(urn, "create", log, async (ctx) => (await operationsFor(urn)).create(inputs, ctx)),
             ),
-        read: (id, urn, props) => withResourceProgress(urn, "read", write, async (ctx) => (await operationsFor(urn)).read(id, props, ctx)),
+        read: (id, urn, props) => withResourceProgress(urn, "read", log, async (ctx) => (await operationsFor(urn)).read(id, props, ctx)),
         update: (id, urn, olds, news) =>
-            withResourceProgress(urn, "update", write, async (ctx) => {
+            withResourceProgress(urn, "update", log, async (ctx) => {
                 const ops = await operationsFor(urn);
                 if (!ops.update) throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
                 return ops.update(id, olds, news, ctx);
             }),
         delete: (id, urn, props) =>
             timed(`${shortType(urn)} delete`, urnParts(urn).name, () =>
-                withResourceProgress(urn, "delete", write, async (ctx) => (await operationsFor(urn)).delete(id, props, ctx)),
+                withResourceProgress(urn, "delete", log, async (ctx) => (await operationsFor(urn)).delete(id, props, ctx)),
             ),
     };
 }
-
-export const nfvkitProvider: provider.Provider = makeNfvkitProvider();

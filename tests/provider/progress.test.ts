@@ -1,8 +1,9 @@
 /**
  * Long steps show progress: the nfvkit provider, as the engine calls it,
  * against real libvirt and a real guest that never gets ready (its ready line
- * is not the one the guest prints). Until the boot timeout, a line says at
- * least every 10 s that the domain is still booting and what it waits for;
+ * is not the one the guest prints). Until the boot timeout, a line about the
+ * domain's resource says at least every 10 s that it is still booting and
+ * what it waits for;
  * then the create fails with the console's last lines and removes the domain.
  */
 import test from "ava";
@@ -19,8 +20,9 @@ test.serial("a guest that never gets ready: a progress line at least every 10 s 
     t.teardown(() => removeDomainsWithPrefix(PROVIDER_TEST_PREFIX));
     const image = await ensureGuestImage();
     const inputs = { ...(await domainInputs(image, 0)), readyPattern: "NFVKIT-NEVER-PRINTED", bootTimeoutSec: 35 };
-    const lines: { at: number; line: string }[] = [];
-    const provider = makeNfvkitProvider((line) => lines.push({ at: Date.now(), line }));
+    const lines: { at: number; urn: string; line: string }[] = [];
+    // What the plugin hands to the engine's Log call, about the resource: the engine shows it on that resource's row.
+    const provider = makeNfvkitProvider((about, line) => lines.push({ at: Date.now(), urn: about, line }));
 
     const started = Date.now();
     const err = await t.throwsAsync(provider.create!(urn, inputs));
@@ -33,8 +35,9 @@ test.serial("a guest that never gets ready: a progress line at least every 10 s 
     const gaps = times.slice(1).map((at, i) => at - times[i]);
     t.true(Math.max(...gaps) <= MAX_SILENCE_MS, `silences between progress lines (ms): ${gaps.join(", ")}`);
     t.true(lines.length >= 3, `a 35 s wait gives at least 3 lines, got ${lines.length}`);
-    // Each line names the resource and what it waits for.
+    // Each line is about the resource and says what it waits for.
+    for (const l of lines) t.is(l.urn, urn);
     for (const { line } of lines.filter((l) => l.at - started > MAX_SILENCE_MS)) {
-        t.regex(line, /^g1-domain: still booting \(waiting for the ready line on its console \S+; timeout 35 s\), \d+ s so far$/);
+        t.regex(line, /^still booting \(waiting for the ready line on its console \S+; timeout 35 s\), \d+ s so far$/);
     }
 });

@@ -49,3 +49,10 @@ test("the still line can be worded by the caller", async (t) => {
     });
     t.deepEqual(lines, ['still running, 0 s since "vnf: cyclictest for 10 s on vCPU 1"']);
 });
+
+test("the provider plugin finds the engine's address among the arguments the engine starts it with", async (t) => {
+    const { engineAddressOf } = await import("../../components/provider/engineLog");
+    t.is(engineAddressOf(["127.0.0.1:40123"]), "127.0.0.1:40123");
+    t.is(engineAddressOf(["--logtostderr", "-v=9", "--tracing", "file:/tmp/t.json", "127.0.0.1:40123"]), "127.0.0.1:40123");
+    t.is(engineAddressOf([]), undefined, "started by hand: no engine, the lines go to stderr");
+});
