@@ -47,7 +47,10 @@ test("the still line can be worded by the caller", async (t) => {
         p.step("vnf: cyclictest for 10 s on vCPU 1");
         await sleep(450);
     });
-    t.deepEqual(lines, ['still running, 0 s since "vnf: cyclictest for 10 s on vCPU 1"']);
+    t.deepEqual(
+        lines.map((l) => l.replace(/\d+ s since/, "N s since")),
+        ['still running, N s since "vnf: cyclictest for 10 s on vCPU 1"'],
+    );
 });
 
 test("the provider plugin finds the engine's address among the arguments the engine starts it with", async (t) => {
