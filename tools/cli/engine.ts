@@ -41,39 +41,40 @@ export interface PulumiResult {
 
 /**
  * Runs `pulumi <args>` in the project. With `echo`, output streams to this
- * terminal as it comes (long steps show progress); `echoStderr` streams
- * stderr alone; with `onStdoutLine`, each whole line of stdout goes there as
- * it comes (`npm run up` shows the engine's `--json` events its own way).
- * Captured either way.
+ * terminal as it comes (long steps show progress); with `onStdoutLine` or
+ * `onStderrLine`, each whole line goes there as it comes (`npm run up` shows
+ * the engine's `--json` events its own way). Captured either way.
  */
 export function runPulumi(
     args: string[],
-    opts: { echo?: boolean; echoStderr?: boolean; env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void } = {},
+    opts: { echo?: boolean; env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void; onStderrLine?: (line: string) => void } = {},
 ): Promise<PulumiResult> {
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", args, { cwd: projectRoot, env: pulumiEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        let partLine = "";
-        // A character split between two reads stays whole.
-        const decoder = new StringDecoder("utf8");
-        child.stdout.on("data", (d: Buffer) => {
-            stdout += d;
-            if (opts.echo) process.stdout.write(d);
-            if (opts.onStdoutLine) {
-                const lines = (partLine + decoder.write(d)).split("\n");
-                partLine = lines.pop() ?? "";
-                for (const line of lines) opts.onStdoutLine(line);
-            }
-        });
-        child.stderr.on("data", (d: Buffer) => {
-            stderr += d;
-            if (opts.echo || opts.echoStderr) process.stderr.write(d);
-        });
+        const out = { stdout: "", stderr: "" };
+        const ends: (() => void)[] = [];
+        for (const [name, stream, onLine, terminal] of [
+            ["stdout", child.stdout, opts.onStdoutLine, process.stdout],
+            ["stderr", child.stderr, opts.onStderrLine, process.stderr],
+        ] as const) {
+            let partLine = "";
+            // A character split between two reads stays whole.
+            const decoder = new StringDecoder("utf8");
+            stream.on("data", (d: Buffer) => {
+                out[name] += d;
+                if (opts.echo) terminal.write(d);
+                if (onLine) {
+                    const lines = (partLine + decoder.write(d)).split("\n");
+                    partLine = lines.pop() ?? "";
+                    for (const line of lines) onLine(line);
+                }
+            });
+            ends.push(() => partLine !== "" && onLine?.(partLine));
+        }
         child.on("error", reject);
         child.on("close", (code) => {
-            if (partLine !== "") opts.onStdoutLine?.(partLine);
-            resolve({ code: code ?? 1, stdout, stderr });
+            for (const end of ends) end();
+            resolve({ code: code ?? 1, ...out });
         });
     });
 }

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { passThroughArgs, projectRoot, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
 import { labConfigArgs } from "./labConfig";
-import { UpDisplay } from "./upDisplay";
+import { isKitLanguageHostWarning, UpDisplay } from "./upDisplay";
 import type { ManagedHostSummary, PodGuestSummary } from "../../components/pod/TestPod";
 import { withProgress } from "../../components/progress";
 import { markdownVerdict } from "../../components/probes/reports/markdown";
@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     const still = (_step: string, seconds: number) => `  pulumi up: still ${display.doing()}, ${seconds} s since the last line`;
     const up = await withProgress("pulumi up", "", { write: (line) => console.log(line), still }, (progress) =>
         runPulumi(["up", "--yes", "--skip-preview", "--json", "--color", "never", "--stack", stack, ...passThroughArgs(process.argv), ...configArgs], {
-            echoStderr: true,
+            onStderrLine: (line) => {
+                if (!isKitLanguageHostWarning(line)) console.error(line);
+            },
             onStdoutLine: (line) =>
                 display.line(line).forEach((l) => {
                     progress.step("");

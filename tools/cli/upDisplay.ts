@@ -26,7 +26,7 @@ interface EngineEvent {
     resourcePreEvent?: { metadata?: StepMetadata; planning?: boolean };
     resOutputsEvent?: { metadata?: StepMetadata; planning?: boolean };
     resOpFailedEvent?: { metadata?: StepMetadata };
-    summaryEvent?: { durationSeconds?: number; resourceChanges?: Record<string, number> };
+    summaryEvent?: { durationSeconds?: number; resourceChanges?: Record<string, number>; result?: string };
 }
 
 /** How each operation reads once done; `replace` is the engine's logical step between the two halves of a replacement, and `same` changed nothing. */
@@ -107,7 +107,7 @@ export class UpDisplay {
 
     /** Messages as they come: the program's and the providers' (progress included), warnings and errors with their word, all in full. */
     private diagnostic(d: NonNullable<EngineEvent["diagnosticEvent"]>): string[] {
-        if (d.severity === "debug" || !d.message) return [];
+        if (d.severity === "debug" || !d.message || isKitLanguageHostWarning(d.message)) return [];
         const message = plain(d.message).trimEnd();
         if (message.trim() === "") return [];
         const prefix = plain(d.prefix ?? "");
@@ -126,7 +126,17 @@ function shown(m: StepMetadata): boolean {
 function totals(s: NonNullable<EngineEvent["summaryEvent"]>): string {
     const changes = s.resourceChanges ?? {};
     const parts = TOTALS.filter(([op]) => (changes[op] ?? 0) > 0).map(([op, word]) => `${changes[op]} ${word}`);
-    return `Resources: ${parts.join(", ") || "none"}; pulumi up took ${s.durationSeconds ?? 0} s`;
+    const outcome = s.result === "failed" ? "failed after" : "took";
+    return `Resources: ${parts.join(", ") || "none"}; pulumi up ${outcome} ${s.durationSeconds ?? 0} s`;
+}
+
+/**
+ * The engine warns on every run that it uses the Node.js language host found
+ * on PATH: that is the kit's own, put first on PATH on purpose (tools/bootstrap.sh,
+ * docs/design.md "The engine on these machines"), so the warning says nothing to act on.
+ */
+export function isKitLanguageHostWarning(line: string): boolean {
+    return /using pulumi-language-nodejs from \$PATH at \S*\/\.state\/bin\/pulumi-language-nodejs/.test(line);
 }
 
 function indent(text: string): string[] {
