@@ -52,8 +52,8 @@ export async function withProgress<T>(subject: string, firstStep: string, opts: 
     const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-            opts.write(still(step, Math.round((Date.now() - stepStarted) / 1000)));
             arm();
+            opts.write(still(step, Math.round((Date.now() - stepStarted) / 1000)));
         }, everyMs);
         timer.unref();
     };
@@ -63,8 +63,10 @@ export async function withProgress<T>(subject: string, firstStep: string, opts: 
             stepStarted = Date.now();
         },
         say(line) {
-            opts.write(line);
+            // Re-armed before the line goes out: when the line feeds an outer Progress (the probe pipeline's, inside the
+            // provider's), the inner timer, armed first, fires first, and its line keeps the outer one quiet.
             arm();
+            opts.write(line);
         },
     };
     arm();

@@ -12,7 +12,7 @@ import { passThroughArgs, projectRoot, recoverInterruptedRun, runPulumi, selectS
 import { labConfigArgs } from "./labConfig";
 import { isKitLanguageHostWarning, UpDisplay } from "./upDisplay";
 import type { ManagedHostSummary, PodGuestSummary } from "../../components/pod/TestPod";
-import { withProgress } from "../../components/progress";
+import { PROGRESS_EVERY_MS, withProgress } from "../../components/progress";
 import { markdownVerdict } from "../../components/probes/reports/markdown";
 import type { ResultFiles } from "../../components/probes/resultsWriter";
 
@@ -26,9 +26,11 @@ async function main(): Promise<void> {
     console.log(`pulumi up --stack ${stack}: each resource as it is done, and what the long steps say`);
     // No preview pass: the program validates everything before it registers anything, and one run of it reads the hosts once.
     const display = new UpDisplay();
-    // The providers' long steps say they are still at work; this covers the engine's own silences (the program reading the hosts).
+    // The providers' long steps say they are still at work every PROGRESS_EVERY_MS; this covers the engine's own silences
+    // (the program reading the hosts), a second later than theirs so that it stays quiet while theirs come.
     const still = (_step: string, seconds: number) => `  pulumi up: still ${display.doing()}, ${seconds} s since the last line`;
-    const up = await withProgress("pulumi up", "", { write: (line) => console.log(line), still }, (progress) =>
+    const everyMs = PROGRESS_EVERY_MS + 1000;
+    const up = await withProgress("pulumi up", "", { write: (line) => console.log(line), still, everyMs }, (progress) =>
         runPulumi(["up", "--yes", "--skip-preview", "--json", "--color", "never", "--stack", stack, ...passThroughArgs(process.argv), ...configArgs], {
             onStderrLine: (line) => {
                 if (!isKitLanguageHostWarning(line)) console.error(line);
