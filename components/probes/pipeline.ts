@@ -54,7 +54,8 @@ export interface PipelineOutcome {
  * Whatever a kind runs, the log never stays silent longer than PROGRESS_EVERY_MS: a silence gets a line naming the last thing said.
  */
 export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv): Promise<PipelineOutcome> {
-    const still = (last: string, seconds: number) => `still running, ${seconds} s since "${last}"`;
+    // The last line, cut short: a line with figures is long, and it was just shown in full.
+    const still = (last: string, seconds: number) => `still running, ${seconds} s since "${last.length > 60 ? `${last.slice(0, 59)}…` : last}"`;
     return withProgress("probes", "the start", { write: env.log, still }, (progress) =>
         runPipeline(given, {
             ...env,

@@ -85,3 +85,23 @@ test("what is not an event is shown as it is", (t) => {
     t.deepEqual(new UpDisplay().line("Permalink: file:///x"), ["Permalink: file:///x"]);
     t.deepEqual(new UpDisplay().line(""), []);
 });
+
+test("a resource that fails: the provider's error in full, named by its resource, and a ✗ line with its time", (t) => {
+    const { lines } = replay("up-json-ci-boot-timeout-3.260.jsonl");
+    t.log(lines.join("\n"));
+    for (const guest of ["vnf", "peer"]) {
+        t.true(
+            lines.some((l) =>
+                new RegExp(
+                    `^ {2}error: pod-${guest}-domain: nfv-testpod-ci-${guest}: no "NFVKIT-READY name=${guest}" line in \\S+ within 3 s; the console's last lines:`,
+                ).test(l),
+            ),
+        );
+        t.true(lines.some((l) => new RegExp(`^ {2}✗ Domain pod-${guest}-domain: create failed \\([\\d.]+ s\\)$`).test(l)));
+    }
+    t.false(
+        lines.some((l) => /\+ Domain/.test(l)),
+        "no Domain is said to be created",
+    );
+    t.regex(lines[lines.length - 1], /^Resources: \d+ created; pulumi up failed after \d+ s$/);
+});
