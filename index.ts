@@ -58,7 +58,8 @@ export = async () => {
         accel: pod.accel,
         hostNotes: pod.hostNotes,
         hostKernelArgs: pod.hostKernelArgs,
-        hostReadiness: pod.hostReadiness,
+        // One line per host; each check with what was expected and found is in the probe reports (results/<stack>/index.html, probes.json).
+        hostReadiness: pod.hostReadinessSummary,
         managedHosts: pod.managedHosts,
         placement: pod.placementTable,
         guests: pod.guestSummaries,

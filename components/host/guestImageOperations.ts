@@ -10,6 +10,7 @@ import type * as provider from "@pulumi/pulumi/provider";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import * as path from "node:path";
+import type { OperationContext } from "../types/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { HostFileError } from "./access/errors";
 
@@ -34,8 +35,9 @@ export async function diff(_id: string, olds: GuestImageInputs, news: GuestImage
     return { changes: replaces.length > 0 || olds.host !== news.host, replaces };
 }
 
-export async function create(inputs: GuestImageInputs): Promise<provider.CreateResult> {
+export async function create(inputs: GuestImageInputs, ctx?: OperationContext): Promise<provider.CreateResult> {
     const host = accessOf(inputs.access);
+    ctx?.progress?.step(`comparing the image's files on host ${inputs.host} with this machine's (sha256)`);
     // Every file's two sums at once: on a local host both read the same bytes, and neither waits for the other.
     const sums = await Promise.all(inputs.files.map((file) => Promise.all([localSha256(file), remoteSha256(host, file)])));
     let copied = false;
@@ -43,6 +45,7 @@ export async function create(inputs: GuestImageInputs): Promise<provider.CreateR
         const [want, there] = sums[i];
         if (there === want) continue;
         await host.mkdir(path.dirname(file));
+        ctx?.progress?.step(`copying ${file} to host ${inputs.host}`);
         // Through a temporary name, so a copy cut short is never taken for the image.
         await host.copyTo(file, `${file}.part`);
         if ((await remoteSha256(host, `${file}.part`)) !== want) {

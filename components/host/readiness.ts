@@ -92,3 +92,20 @@ export function assessHostReadiness(kernel: HostKernelFacts, expectedArgs: strin
 export function describeUnready(host: string, checks: HostCheck[]): string[] {
     return checks.filter((c) => !c.pass).map((c) => `host ${host} not ready: ${c.name}: expected ${c.expected}, found ${c.found}`);
 }
+
+/**
+ * A host's readiness in one line, as the stack outputs show it: how many
+ * checks pass and the names of the misses, e.g. `2 of 11 checks pass; misses:
+ * PREEMPT_RT kernel, hwlat tracer, isolcpus`. Each check with what was
+ * expected and found is in the reports (the host readiness table).
+ */
+export function summarizeReadiness(checks: HostCheck[]): string {
+    const misses = checks.filter((c) => !c.pass);
+    if (misses.length === 0) return `all ${checks.length} checks pass`;
+    return `${checks.length - misses.length} of ${checks.length} checks pass; misses: ${misses.map((c) => shortCheckName(c.name)).join(", ")}`;
+}
+
+/** `boot arg isolcpus` → `isolcpus`; `hwlat tracer (hardware latency detection)` → `hwlat tracer`. */
+function shortCheckName(name: string): string {
+    return name.replace(/^boot arg /, "").replace(/ \([^)]*\)$/, "");
+}

@@ -204,6 +204,7 @@ async function applyRuntime(host: HostAccess, i: RtHostInputs): Promise<void> {
 async function converge(inputs: RtHostInputs, ctx: OperationContext, before: TuningBefore | undefined): Promise<RtHostOutputs> {
     const host = accessOf(inputs.access);
     const firstBefore = before ?? (await readBefore(host));
+    ctx.progress?.step(`installing ${inputs.kernelPackage ?? DEFAULT_PACKAGE} on host ${inputs.host} (apt-get), or finding it installed`);
     const kernelRelease = await ensureKernel(host, inputs.kernelPackage ?? DEFAULT_PACKAGE, inputs.host);
     const t = tuningInput(inputs, kernelRelease, ctx.urn);
     const grubChanged = await put(host, RT_FILES.grub, grubFile(t));
@@ -212,6 +213,7 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext, before: Tun
     await put(host, RT_FILES.irqbalance, irqbalanceDropIn(t));
     await put(host, RT_FILES.script, TUNING_SCRIPT, 0o755);
     await put(host, RT_FILES.unit, tuningUnit(t));
+    ctx.progress?.step(`writing the boot loader's config and applying the tuning on host ${inputs.host}`);
     if (grubChanged || !(await host.exists("/boot/grub/grub.cfg"))) await host.run(["update-grub"], { timeoutMs: 600_000 });
     await applyRuntime(host, inputs);
 
@@ -229,14 +231,19 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext, before: Tun
                 `reboot ${inputs.host} yourself and run up again, or set nfv-testpod:allowHostReboot: true`,
             );
         }
+        ctx.progress?.step(`rebooting host ${inputs.host} (${reasons.join("; ")}; waiting for a new boot id, timeout ${inputs.rebootTimeoutSec ?? 900} s)`);
         rebootSeconds = await rebootHost(host, inputs.access, inputs.rebootTimeoutSec ?? 900);
         rebooted = true;
     }
     const after = accessOf(inputs.access);
+    ctx.progress?.step(`checking host ${inputs.host}'s readiness and tuning`);
     const kernel = await readKernelFacts(after);
     const checks = [...assessHostReadiness(kernel, inputs.kernelArgs), ...(await tuningChecks(after, inputs))];
     // Measured only when the tracer is there (the readiness table already says when it is not); a run at each change, not at each refresh.
-    if (kernel.tracers?.includes("hwlat")) checks.push(hwlatCheck(await measureHwlat(after, inputs.hwlat ?? DEFAULT_HWLAT)));
+    if (kernel.tracers?.includes("hwlat")) {
+        ctx.progress?.step(`measuring hardware latency on host ${inputs.host} (hwlat tracer)`);
+        checks.push(hwlatCheck(await measureHwlat(after, inputs.hwlat ?? DEFAULT_HWLAT)));
+    }
     return { ...inputs, kernelRelease, before: firstBefore, rebooted, rebootSeconds, convergedAt: new Date().toISOString(), checks };
 }
 

@@ -24,6 +24,7 @@ import { domainState, GuestBootError, throwIfStopped, waitForConsoleLine } from 
 import { definitionHash, foreignDomainError, ownerOf, stampOwner } from "./domainOwner";
 import { applyFifoPriority, readVcpuPins, verifyPins } from "./domainPins";
 import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
+import { writeToStderr, type Progress } from "../progress";
 import { timed } from "../timing";
 
 /** Resolved inputs of a Domain (plain values: the provider never sees Outputs). */
@@ -126,7 +127,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
                 return { id: existing.uuid, outs: await observe(host, inputs, Date.now()) };
             } catch (err) {
                 if (!(err instanceof GuestBootError && err.why === "stopped")) throw err;
-                process.stderr.write(`guest ${name}: the domain left by an interrupted run stopped (${err.state}); starting it again\n`);
+                say(ctx.progress, `guest ${name}: the domain left by an interrupted run stopped (${err.state}); starting it again`);
             }
         }
         await removeDomain(host, name);
@@ -134,7 +135,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
     await timed("domain: define", name, () => defineDomain(host, name, stampOwner(inputs.xml, ctx.urn, definition)));
     try {
         if (inputs.consoleLog) await host.mkdir(path.dirname(inputs.consoleLog));
-        const outs = await startAndObserve(host, inputs);
+        const outs = await startAndObserve(host, inputs, ctx.progress ?? stderrProgress);
         return { id: outs.uuid, outs };
     } catch (err) {
         // Nothing half-created is left behind: the engine records no resource on failure.
@@ -150,24 +151,27 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
  * emulator, not the guest or the pod, so the boot is tried again, at most
  * twice, and each time said on the CLI. Under KVM a QEMU crash is reported.
  */
-async function startAndObserve(host: HostAccess, inputs: DomainInputs): Promise<DomainOutputs> {
+async function startAndObserve(host: HostAccess, inputs: DomainInputs, progress: Progress): Promise<DomainOutputs> {
     const { name } = inputs;
     const tcg = inputs.facts.accel === "tcg";
     for (let attempt = 1; ; attempt++) {
         try {
             const started = Date.now();
+            progress.step("starting (virsh start)");
             await timed("domain: start (virsh start)", name, () => host.virsh(["start", name]));
             // The console tells first, and tells why a boot went wrong.
             if (inputs.consoleLog && inputs.readyPattern) {
+                progress.step(`booting (waiting for the ready line on its console ${inputs.consoleLog}; timeout ${inputs.bootTimeoutSec} s)`);
                 await timed("domain: boot (console ready line)", name, () =>
                     waitForConsoleLine(host, inputs.consoleLog, inputs.readyPattern, inputs.bootTimeoutSec * 1000, name),
                 );
             }
+            progress.step(`booting (waiting for its guest agent; timeout ${inputs.bootTimeoutSec} s)`);
             return await observe(host, inputs, started);
         } catch (err) {
             if (!(err instanceof GuestBootError && err.qemuCrashed && tcg && attempt < 3)) throw err;
-            process.stderr.write(
-                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.said.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)\n`,
+            progress.say(
+                `guest ${name}: QEMU crashed while the guest booted under TCG (${err.said.join("; ") || err.state}); starting it again (try ${attempt + 1} of 3)`,
             );
         }
     }
@@ -196,6 +200,7 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
     if (olds.runState !== undefined && olds.runState !== "running") {
         // Found stopped by a refresh: start it with the definition it has, then pin as below.
         const started = Date.now();
+        ctx.progress?.step(`starting the stopped guest again (waiting for its guest agent; timeout ${news.bootTimeoutSec} s)`);
         await host.virsh(["start", name]);
         await waitForAgent(host, name, news.bootTimeoutSec * 1000);
         olds = { ...olds, bootSeconds: (Date.now() - started) / 1000, runState: "running" };
@@ -256,9 +261,10 @@ export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: Oper
     // removed by hand) is not this resource's to remove.
     const existing = ctx ? await timed("domain delete: owner check (dumpxml)", props.name, () => ownerOf(host, props.name)) : undefined;
     if (existing && existing.owner !== "" && existing.owner !== ctx!.urn) {
-        process.stderr.write(`domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone\n`);
+        say(ctx?.progress, `domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone`);
         return;
     }
+    ctx?.progress?.step("stopping and removing the domain");
     await timed("domain delete: destroy and undefine", props.name, () => removeDomain(host, props.name));
 }
 export { deleteDomain as delete };
@@ -305,4 +311,12 @@ function withUuid(xml: string, uuid: string): string {
 /** `<cputune>` holds exactly what update() can change on a running guest. */
 export function withoutCputune(xml: string): string {
     return (xml ?? "").replace(/<cputune>[\s\S]*?<\/cputune>/, "<cputune/>");
+}
+
+/** Without the provider's Progress (a test that calls an operation directly): what must be said goes to stderr. */
+const stderrProgress: Progress = { step: () => undefined, say: writeToStderr };
+
+/** A line a person must see (a restart, a domain left alone): through the operation's Progress, or stderr without one. */
+function say(progress: Progress | undefined, line: string): void {
+    (progress ?? stderrProgress).say(line);
 }

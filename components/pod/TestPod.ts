@@ -15,6 +15,7 @@ import {
     type AccessOf,
     type ManagedHostSummary,
 } from "./hostResources";
+import { summarizeReadiness } from "../host/readiness";
 import { createLinkRegion, IvshmemLink } from "../link/IvshmemLink";
 import { formatPlacementTable } from "../plan/placement";
 import type { PodPlan } from "../plan/podPlan";
@@ -144,8 +145,10 @@ export class TestPod extends pulumi.ComponentResource {
     readonly probes?: ProbeSuite;
     /** Per host, the kernel command line the pod needs on it (isolation, hugepages, IOMMU). */
     readonly hostKernelArgs: Record<string, string>;
-    /** Per host whose kernel could be read, how it compares with `hostKernelArgs` and PREEMPT_RT. */
+    /** Per host whose kernel could be read, how it compares with `hostKernelArgs` and PREEMPT_RT: every check, with what was expected and found. */
     readonly hostReadiness: Record<string, HostCheck[]>;
+    /** `hostReadiness` in one line per host, e.g. `2 of 11 checks pass; misses: PREEMPT_RT kernel, isolcpus`: what the kit's program exports. */
+    readonly hostReadinessSummary: Record<string, string>;
     /** Per managed host (`manage: true`), its RtHost's state after `up`: the kernel it boots, whether it was rebooted, and the readiness table then. */
     readonly managedHosts: Record<string, pulumi.Output<ManagedHostSummary>>;
 
@@ -166,6 +169,7 @@ export class TestPod extends pulumi.ComponentResource {
         this.probes = built.probes;
         this.hostKernelArgs = built.hostKernelArgs;
         this.hostReadiness = built.hostReadiness;
+        this.hostReadinessSummary = Object.fromEntries(Object.entries(built.hostReadiness).map(([host, checks]) => [host, summarizeReadiness(checks)]));
         this.managedHosts = built.managedHosts;
         this.registerOutputs({
             hostKernelArgs: this.hostKernelArgs,

@@ -15,6 +15,7 @@ import { hostAccess, revealSecrets, targetForHost } from "../host/access";
 import { guestShell } from "../libvirt/guestAgent";
 import type { HostAccess } from "../host/access";
 import { problemError } from "../spec/problems";
+import { withProgress } from "../progress";
 import type { ProbeSuiteInputs } from "./inputs";
 import type { AnyProbeKind, ReachedHost, RunContext } from "./kinds/kind";
 import { PROBE_KINDS } from "./kinds/registry";
@@ -22,7 +23,10 @@ import { writeResults, type PipelinePartial, type ResultFiles } from "./resultsW
 import { composeVerdict, type KindVerdict, type Verdict } from "./verdict";
 
 export interface PipelineEnv {
-    /** Progress lines: the provider writes them to its stderr (the engine shows them), `npm run probe` to the terminal with the time. */
+    /**
+     * Progress lines: the provider writes them to its stderr (the engine shows them), `npm run probe` to the terminal with the time.
+     * A line comes at least every PROGRESS_EVERY_MS (components/progress.ts).
+     */
     log: (line: string) => void;
     /** Aborted on the first SIGINT/SIGTERM: what was measured is kept, marked partial. */
     signal?: AbortSignal;
@@ -47,8 +51,25 @@ export interface PipelineOutcome {
     ran: string[];
 }
 
-/** Runs the pipeline and writes the reports. Throws only when it cannot run at all (a host it cannot reach, a report it cannot write). */
+/**
+ * Runs the pipeline and writes the reports. Throws only when it cannot run at all (a host it cannot reach, a report it cannot write).
+ * Whatever a kind runs, the log never stays silent longer than PROGRESS_EVERY_MS: a silence gets a line naming the last thing said.
+ */
 export async function runProbePipeline(given: ProbeSuiteInputs, env: PipelineEnv): Promise<PipelineOutcome> {
+    // The last line, cut short: a line with figures is long, and it was just shown in full.
+    const still = (last: string, seconds: number) => `still running, ${seconds} s since "${last.length > 60 ? `${last.slice(0, 59)}…` : last}"`;
+    return withProgress("probes", "the start", { write: env.log, still }, (progress) =>
+        runPipeline(given, {
+            ...env,
+            log: (line) => {
+                progress.step(line);
+                progress.say(line);
+            },
+        }),
+    );
+}
+
+async function runPipeline(given: ProbeSuiteInputs, env: PipelineEnv): Promise<PipelineOutcome> {
     const started = Date.now();
     // A pod with an SSH host hands parts of its inputs over as secrets (an element carries the host's private key): open them, in memory only.
     const inputs = revealSecrets(given);

@@ -7,6 +7,8 @@
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
+import { writeToStderr } from "../progress";
+import type { OperationContext } from "../types/operations";
 import type { ProbeSuiteInputs } from "./inputs";
 import { onInterrupt } from "./interruption";
 import { runProbePipeline } from "./pipeline";
@@ -34,7 +36,9 @@ export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuit
     return { changes: replaces.length > 0, replaces };
 }
 
-export async function create(given: ProbeSuiteInputs): Promise<provider.CreateResult> {
+export async function create(given: ProbeSuiteInputs, ctx?: OperationContext): Promise<provider.CreateResult> {
+    // Through the provider's Progress, which the engine shows on this resource's row while it runs.
+    const progress = (line: string) => (ctx?.progress ? ctx.progress.say(line) : writeToStderr(`probes: ${line}`));
     // A cancelled engine signals its plugins: the run then stops and its reports keep what was measured, marked partial.
     const interruption = onInterrupt(progress);
     let outcome;
@@ -82,9 +86,4 @@ function relativeFiles(files: ResultFiles): ResultFiles {
         history: rel(files.history),
         histograms: files.histograms.map(rel),
     };
-}
-
-/** Progress on the provider's stderr, which the engine shows while the step runs. */
-function progress(line: string): void {
-    process.stderr.write(`probes: ${line}\n`);
 }

@@ -6,9 +6,10 @@
  * any checkout of the project can preview, refresh, update and destroy it.
  */
 import type * as provider from "@pulumi/pulumi/provider";
+import { withProgress, writeToStderr } from "../progress";
 import { timed } from "../timing";
 import { tokens } from "../tokens";
-import { urnParts, type ResourceOperations } from "../types/operations";
+import { urnParts, type OperationContext, type ResourceOperations } from "../types/operations";
 
 /** Reported to the engine; the kit's package version. */
 export const providerVersion = "0.1.0";
@@ -43,19 +44,52 @@ function shortType(urn: string): string {
     return urnParts(urn).type.split(":").pop() ?? "";
 }
 
-export const nfvkitProvider: provider.Provider = {
-    version: providerVersion,
-    async check(urn, olds, news) {
-        const ops = await operationsFor(urn);
-        return ops.check ? ops.check(olds, news, { urn }) : { inputs: news };
-    },
-    diff: async (id, urn, olds, news) => (await operationsFor(urn)).diff(id, olds, news, { urn }),
-    create: (urn, inputs) => timed(`${shortType(urn)} create`, urnParts(urn).name, async () => (await operationsFor(urn)).create(inputs, { urn })),
-    read: async (id, urn, props) => (await operationsFor(urn)).read(id, props, { urn }),
-    async update(id, urn, olds, news) {
-        const ops = await operationsFor(urn);
-        if (!ops.update) throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
-        return ops.update(id, olds, news, { urn });
-    },
-    delete: (id, urn, props) => timed(`${shortType(urn)} delete`, urnParts(urn).name, async () => (await operationsFor(urn)).delete(id, props, { urn })),
-};
+/** The words of each operation in its "still" lines. */
+const DOING = { create: "creating", read: "reading", update: "updating", delete: "deleting" } as const;
+
+/** Where a resource's progress lines go: the line, and the URN of the resource it is about. */
+export type ResourceLog = (urn: string, line: string) => void;
+
+/** Without the engine (a test that calls the provider in-process): stderr, each line named by its resource. */
+export const stderrResourceLog: ResourceLog = (urn, line) => writeToStderr(`${urnParts(urn).name}: ${line}`);
+
+/**
+ * Runs one operation of the resource `urn` with its Progress: until it ends, a
+ * silence of PROGRESS_EVERY_MS gets a line on `log` saying it is still at
+ * work and at what (`still booting (...), 16 s so far`). The line is about
+ * the resource: the engine shows it on the resource's row.
+ */
+function withResourceProgress<T>(urn: string, op: keyof typeof DOING, log: ResourceLog, work: (ctx: OperationContext) => Promise<T>): Promise<T> {
+    const still = (step: string, seconds: number) => `still ${step}, ${seconds} s so far`;
+    return withProgress(urnParts(urn).name, DOING[op], { write: (line) => log(urn, line), still }, (progress) => work({ urn, progress }));
+}
+
+/**
+ * The provider, its progress lines on `log`.
+ * @param log @default stderr: server.ts gives the engine's Log call, so that the lines reach the display
+ */
+export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provider.Provider {
+    return {
+        version: providerVersion,
+        async check(urn, olds, news) {
+            const ops = await operationsFor(urn);
+            return ops.check ? ops.check(olds, news, { urn }) : { inputs: news };
+        },
+        diff: async (id, urn, olds, news) => (await operationsFor(urn)).diff(id, olds, news, { urn }),
+        create: (urn, inputs) =>
+            timed(`${shortType(urn)} create`, urnParts(urn).name, () =>
+                withResourceProgress(urn, "create", log, async (ctx) => (await operationsFor(urn)).create(inputs, ctx)),
+            ),
+        read: (id, urn, props) => withResourceProgress(urn, "read", log, async (ctx) => (await operationsFor(urn)).read(id, props, ctx)),
+        update: (id, urn, olds, news) =>
+            withResourceProgress(urn, "update", log, async (ctx) => {
+                const ops = await operationsFor(urn);
+                if (!ops.update) throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
+                return ops.update(id, olds, news, ctx);
+            }),
+        delete: (id, urn, props) =>
+            timed(`${shortType(urn)} delete`, urnParts(urn).name, () =>
+                withResourceProgress(urn, "delete", log, async (ctx) => (await operationsFor(urn)).delete(id, props, ctx)),
+            ),
+    };
+}

@@ -4,7 +4,8 @@
  * tools/provider/pulumi-resource-nfvkit.
  */
 import { main } from "@pulumi/pulumi/provider";
-import { nfvkitProvider } from "./provider";
+import { engineAddressOf, engineResourceLog } from "./engineLog";
+import { makeNfvkitProvider } from "./provider";
 
 /**
  * Exits once the engine that started us is gone. A CLI killed with SIGKILL
@@ -22,4 +23,6 @@ function exitWithEngine(): void {
 }
 
 exitWithEngine();
-void main(nfvkitProvider, process.argv.slice(2));
+const args = process.argv.slice(2);
+const engine = engineAddressOf(args);
+void main(makeNfvkitProvider(engine ? engineResourceLog(engine) : undefined), args);

@@ -7,10 +7,16 @@
  * routes to them.
  */
 import type * as provider from "@pulumi/pulumi/provider";
+import type { Progress } from "../progress";
 
 /** Who is asking: the resource's URN carries project, stack, type and name, which is the identity the kit stamps on what it creates. */
 export interface OperationContext {
     urn: string;
+    /**
+     * The operation's progress: a long step names itself here, so the line that says it is still at work says at what.
+     * @default none: nothing is said (tests that call an operation directly)
+     */
+    progress?: Progress;
 }
 
 export interface ResourceOperations {

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { commandFailure } from "../../components/host/access/errors";
 import { readProject } from "../../components/stack/loadStack";
+import { StringDecoder } from "node:string_decoder";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -42,23 +43,41 @@ export interface PulumiResult {
 
 /**
  * Runs `pulumi <args>` in the project. With `echo`, output streams to this
- * terminal as it comes (long steps show progress); it is captured either way.
+ * terminal as it comes (long steps show progress); with `onStdoutLine` or
+ * `onStderrLine`, each whole line goes there as it comes (`npm run up` shows
+ * the engine's `--json` events its own way). Captured either way.
  */
-export function runPulumi(args: string[], opts: { echo?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<PulumiResult> {
+export function runPulumi(
+    args: string[],
+    opts: { echo?: boolean; env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void; onStderrLine?: (line: string) => void } = {},
+): Promise<PulumiResult> {
     return new Promise((resolve, reject) => {
         const child = spawn("pulumi", args, { cwd: projectRoot, env: pulumiEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => {
-            stdout += d;
-            if (opts.echo) process.stdout.write(d);
-        });
-        child.stderr.on("data", (d: Buffer) => {
-            stderr += d;
-            if (opts.echo) process.stderr.write(d);
-        });
+        const out = { stdout: "", stderr: "" };
+        const ends: (() => void)[] = [];
+        for (const [name, stream, onLine, terminal] of [
+            ["stdout", child.stdout, opts.onStdoutLine, process.stdout],
+            ["stderr", child.stderr, opts.onStderrLine, process.stderr],
+        ] as const) {
+            let partLine = "";
+            // A character split between two reads stays whole.
+            const decoder = new StringDecoder("utf8");
+            stream.on("data", (d: Buffer) => {
+                out[name] += d;
+                if (opts.echo) terminal.write(d);
+                if (onLine) {
+                    const lines = (partLine + decoder.write(d)).split("\n");
+                    partLine = lines.pop() ?? "";
+                    for (const line of lines) onLine(line);
+                }
+            });
+            ends.push(() => partLine !== "" && onLine?.(partLine));
+        }
         child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+        child.on("close", (code) => {
+            for (const end of ends) end();
+            resolve({ code: code ?? 1, ...out });
+        });
     });
 }
 

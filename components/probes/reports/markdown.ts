@@ -17,6 +17,21 @@ const FAIL = "❌ fail";
  * `htmlLink`: the HTML report's address, relative to this file (`index.html`): a line under the headline links to it. @default none
  */
 export function markdownReport(verdict: Verdict, opts: { kinds?: readonly AnyProbeKind[]; htmlLink?: string } = {}): string {
+    let text = markdownVerdict(verdict, opts);
+    // Each kind's section, in the pipeline's order.
+    for (const kind of opts.kinds ?? PROBE_KINDS) {
+        const section = (verdict.sections as Record<string, unknown>)[kind.name];
+        if (section !== undefined) text += kind.report.markdown(section, verdict);
+    }
+    return text;
+}
+
+/**
+ * The report's top: the headline, the checks table and the failures, without
+ * the kinds' sections. It needs only what probes.json holds, so `npm run up`
+ * prints it in the terminal from there.
+ */
+export function markdownVerdict(verdict: Pick<Verdict, "pass" | "gate" | "stopped" | "checks" | "failures">, opts: { htmlLink?: string } = {}): string {
     const failed = verdict.checks.filter((c) => !c.pass).length;
     const total = verdict.checks.length;
     const headline = verdict.stopped
@@ -47,13 +62,7 @@ export function markdownReport(verdict: Verdict, opts: { kinds?: readonly AnyPro
     if (verdict.failures.length > 0) {
         out.push("", "### Failures", "", ...verdict.failures.map((f) => `- ${f}`));
     }
-    let text = out.join("\n") + "\n";
-    // Each kind's section, in the pipeline's order.
-    for (const kind of opts.kinds ?? PROBE_KINDS) {
-        const section = (verdict.sections as Record<string, unknown>)[kind.name];
-        if (section !== undefined) text += kind.report.markdown(section, verdict);
-    }
-    return text;
+    return out.join("\n") + "\n";
 }
 
 function measured(c: Check): string {

@@ -1,0 +1,40 @@
+/**
+ * Progress lines of the provider plugin, through the engine. The engine does
+ * not show what a resource provider plugin writes on its stderr (it keeps it
+ * for when the plugin dies), so a long step's lines go through the engine's
+ * Log call instead, about the resource they concern and ephemeral: the
+ * engine's display shows each on the resource's row while the step runs,
+ * `pulumi up --json` streams it (what `npm run up` shows), and the summary
+ * at the end does not repeat them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { urnParts } from "../types/operations";
+import type { ResourceLog } from "./provider";
+
+/**
+ * The engine's address from the plugin's arguments, as the engine starts a
+ * provider: `<engine address>`, with `--logtostderr`, `-v=<n>` or
+ * `--tracing <endpoint>` around it. Undefined when it is not there.
+ */
+export function engineAddressOf(args: readonly string[]): string | undefined {
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === "--tracing") i++;
+        else if (!args[i].startsWith("-")) return args[i];
+    }
+    return undefined;
+}
+
+/** A ResourceLog through the engine at `engineAddress`, with the SDK's log API. */
+export function engineResourceLog(engineAddress: string): ResourceLog {
+    let connected = false;
+    return (urn, line) => {
+        if (!connected) {
+            // What the SDK's provider server does before a construct or a call: its log API then reaches this engine.
+            const { project, stack } = urnParts(urn);
+            pulumi.runtime.resetOptions(project, stack, -1, engineAddress, "", false, "");
+            connected = true;
+        }
+        // The SDK's stand-in for a resource known by its URN: it registers nothing.
+        void pulumi.log.info(line, new pulumi.DependencyResource(urn), undefined, true);
+    };
+}
