@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { clearStaleLocks, selectStack } from "../../tools/cli/engine";
-import { domainsWithPrefix, hugepages2M, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
 import { kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
 
 const STACK = "ci";
@@ -42,7 +42,7 @@ async function assertPodUp(t: ExecutionContext, at: string): Promise<void> {
 }
 
 test.serial("kill -9 of the CLI at program start, during domain creation and during destroy: npm run up / down converge, nothing is left", async (t) => {
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     selectStack(STACK);
     clearStaleLocks(STACK, (line) => t.log(line));
     t.teardown(async () => {
@@ -86,7 +86,7 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
 test.serial("kill -9 of the CLI while the probes run: npm run up runs them again and the gate reports", async (t) => {
     const stack = "probe-gate";
     const prefix = "nfv-testpod-probe-gate";
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     selectStack(stack);
     clearStaleLocks(stack, (line) => t.log(line));
     // Report mode, so the rerun succeeds under TCG; long enough to be killed mid-run.

@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { hugepages2M } from "../helpers/host";
+import { hugepages2M, hugepagesSettled } from "../helpers/host";
 import { assertSharedMemory, type GuestRef } from "../helpers/ivshmem";
 import { useStack } from "../helpers/stack";
 
 test.serial("a hugepage-backed ivshmem link is shared by both guests and removed on destroy", async (t) => {
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     const stack = useStack(t, "ci", "nfv-testpod-ci");
     const doc = yaml.load(readFileSync("stacks/Pulumi.ci.yaml", "utf8")) as { config: Record<string, any> };
     const pod = doc.config["nfv-testpod:pod"];

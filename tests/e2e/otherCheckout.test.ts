@@ -13,7 +13,7 @@ import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { projectRoot } from "../../tools/cli/engine";
 import { runPulumiIn } from "../helpers/engineRun";
-import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
 import { useStack } from "../helpers/stack";
 
 const PREFIX = "nfv-testpod-ci";
@@ -29,7 +29,7 @@ function copyCheckout(): string {
 }
 
 test.serial("up from this checkout; preview, a live pinning change and destroy from another folder with the same backend", async (t) => {
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     const stack = useStack(t, "ci", PREFIX);
     await stack.up();
 

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
-import { domainsWithPrefix, hugepages2M, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
 import { assertSharedMemory } from "../helpers/ivshmem";
 import { useStack } from "../helpers/stack";
 
@@ -25,7 +25,7 @@ interface GuestOut {
 }
 
 test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a second up changes nothing; destroy removes everything", async (t) => {
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     const stack = useStack(t, "ci", PREFIX);
 
     const up = await stack.up();

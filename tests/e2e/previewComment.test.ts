@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../tools/cli/engine";
 import { runPulumiIn } from "../helpers/engineRun";
-import { domainsWithPrefix, hugepages2M, removeDomainsWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, removeDomainsWithPrefix } from "../helpers/host";
 
 // Names of this test only, so it never meets another stack's guests on the shared libvirtd.
 const STACK = "preview-e2e";
@@ -97,7 +97,7 @@ test.serial(
         t.not(changed, before);
         writeFileSync(stackFile, changed);
 
-        const hugepagesBefore = hugepages2M();
+        const hugepagesBefore = await hugepagesSettled();
         const commentFile = path.join(dir, "..", "comment.md");
         const previewStarted = Date.now();
         const preview = await runPreview(dir, env, ["--stack", STACK, "--comment", commentFile]);

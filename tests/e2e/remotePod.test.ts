@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot, pulumiEnv } from "../../tools/cli/engine";
-import { domainsWithPrefix, hugepages2M, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, shmFilesWithPrefix } from "../helpers/host";
 import { realTest } from "../helpers/realParts";
 import { sshdAvailable, startSshd } from "../helpers/sshd";
 import { useStack } from "../helpers/stack";
@@ -21,7 +21,7 @@ const PREFIX = "nfv-testpod-remote-ssh";
 
 test("pulumi up and destroy of a pod whose host is reached over SSH with a pinned key", async (t) => {
     const sshd = await startSshd(t);
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     // A stack of the test's own: its file in stacks/ (made by `stack select --create`, holding only the
     // passphrase salt) and its state are removed afterwards, even when the test fails.
     const stackFile = path.join(projectRoot, "stacks", `Pulumi.${STACK}.yaml`);

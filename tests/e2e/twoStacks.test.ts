@@ -7,11 +7,11 @@ import test from "ava";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { domainsWithPrefix, hugepages2M, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, shmFilesWithPrefix } from "../helpers/host";
 import { useStack } from "../helpers/stack";
 
 test.serial("the local and CI stacks both come up on this host; destroying CI leaves local's guests and hugepages untouched", async (t) => {
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     // The local pod without its 40 s of probes: this test is about what the stacks own.
     const localConfig = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-two-")), "Pulumi.local.yaml");
     writeFileSync(localConfig, readFileSync("stacks/Pulumi.local.yaml", "utf8").replace("    durationSec: 10", "    enabled: false"));

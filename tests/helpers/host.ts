@@ -27,6 +27,44 @@ export function hugepages2M(node = 0): number {
     return Number(readFileSync(`/sys/devices/system/node/node${node}/hugepages/hugepages-2048kB/nr_hugepages`, "utf8").trim());
 }
 
+/** Engine and kit processes still running on this machine (a CLI, its plugins, a provider), by pid and command. */
+export function engineProcesses(): { pid: number; command: string }[] {
+    const found: { pid: number; command: string }[] = [];
+    for (const entry of readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+        try {
+            const command = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
+            if (/(^|\/)pulumi(-language-nodejs|-resource-nfvkit)?( |$)|components\/provider\/server\.ts/.test(command))
+                found.push({ pid: Number(entry), command });
+        } catch {
+            // The process ended while we read it.
+        }
+    }
+    return found;
+}
+
+/**
+ * The 2 MiB pool of node 0 once the host is quiet: no engine or provider left from
+ * an earlier test still at work, and the pool the same over two reads a second
+ * apart. A test that compares the pool before and after its pod takes its "before"
+ * here, so a late release by someone else cannot pass for its own change. Fails
+ * (naming the processes) when the host does not settle within a minute.
+ */
+export async function hugepagesSettled(node = 0, timeoutMs = 60_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const before = hugepages2M(node);
+        await new Promise((r) => setTimeout(r, 1_000));
+        const busy = engineProcesses();
+        if (busy.length === 0 && hugepages2M(node) === before) return before;
+        if (Date.now() > deadline) {
+            throw new Error(
+                `the host did not settle before the test: ${busy.map((p) => `${p.pid} ${p.command}`).join("; ") || "the hugepage pool kept changing"}`,
+            );
+        }
+    }
+}
+
 /** Removes every domain with the prefix: the last line of defence in a test teardown. */
 export async function removeDomainsWithPrefix(prefix: string, uri = LOCAL_URI): Promise<void> {
     for (const name of await domainsWithPrefix(prefix, uri)) {

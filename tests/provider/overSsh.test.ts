@@ -16,7 +16,7 @@ import type { DomainOutputs } from "../../components/libvirt/domainOperations";
 import * as shm from "../../components/libvirt/shmOperations";
 import { virsh } from "../../components/host/access/virsh";
 import { ensureGuestImage } from "../../guest-images/build";
-import { hugepages2M, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
+import { hugepages2M, hugepagesSettled, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 import { realTest } from "../helpers/realParts";
 import { sshdAvailable, startSshd } from "../helpers/sshd";
 import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
@@ -43,7 +43,7 @@ test("hugepages, a shm file and a guest, created, changed and removed over SSH",
     const ctx = (name: string) => ({ urn: `urn:pulumi:ssh-test::nfv-testpod::nfvkit:host:HugepageReservation::${name}` });
 
     // Hugepages: reserved, counted in the host's ledger, given back.
-    const before = hugepages2M();
+    const before = await hugepagesSettled();
     const reservation = { uri: "qemu+ssh://lab-ssh/system", host: "lab-ssh", node: 0, sizeKiB: 2048, count: 64, access };
     const created = await hugepages.create(reservation, ctx("pages"));
     t.is(hugepages2M(), before + 64);

