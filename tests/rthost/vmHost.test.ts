@@ -18,6 +18,7 @@ import * as sriov from "../../components/host/sriovOperations";
 import { RT_FILES } from "../../components/host/rtTuning";
 import type { ManagedHostSummary } from "../../components/pod/TestPod";
 import { readKernelFacts } from "../../components/host/readiness";
+import { rebootHost } from "../../components/host/reboot";
 import { vmDown, vmState, vmUp, type RunningVm } from "../../tools/lab/vm/vm";
 import { LAB_RT_CONFIG, vmLab } from "../../tools/lab/vm/cli";
 import { runKitCommand } from "../helpers/engineRun";
@@ -119,6 +120,7 @@ serial(
         });
         const config = ["--stack", "lab-rt", "--config-file", LAB_RT_CONFIG];
         const before = await readKernelFacts(host);
+        const cmdlineBefore = (await host.readFile("/proc/cmdline")).trim();
         t.false(/PREEMPT_RT/.test(before.version));
         const pf = "enp0s3";
         const pfBefore = (await readPf(host, pf))!;
@@ -235,5 +237,13 @@ serial(
         for (const f of Object.values(RT_FILES)) t.false(await after.exists(f), f);
         t.notRegex(await after.readFile("/boot/grub/grub.cfg"), /nohz_full/);
         t.notRegex(await virsh(uri, ["list", "--all", "--name"]), /nfv-testpod-lab-rt/);
+
+        // What an operator checks after handing the host back: a reboot brings up the host's own kernel with its own
+        // boot args (GRUB's default is the stock kernel again, though the RT package stays installed).
+        const rebootSeconds = await rebootHost(after, vm.target, 15 * 60);
+        t.log(`reboot after down: ${rebootSeconds.toFixed(0)} s`);
+        const stock = hostAccess(vm.target);
+        t.is((await readKernelFacts(stock)).release, before.release, "the stock kernel boots after down");
+        t.is((await stock.readFile("/proc/cmdline")).trim(), cmdlineBefore, "the host's own boot args, none of the kit's");
     },
 );
