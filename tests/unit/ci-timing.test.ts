@@ -50,6 +50,10 @@ test("the steps before the tests have the length between their stamps", (t) => {
     );
 });
 
+test("a stamp seen twice (in the stamps file and in the log) counts once", (t) => {
+    t.deepEqual(setupSteps(`${LOG}\n[ci +0s] host packages, libvirt daemons, hugetlbfs\n[ci +68s] Pulumi engine`), setupSteps(LOG));
+});
+
 test("the report ranks files by their summed time", (t) => {
     const report = timingReport(LOG);
     const files = report

@@ -40,7 +40,12 @@ export function testTimes(log: string): TestTime[] {
 
 /** The steps before the tests, from consecutive "[ci +Ns] step" stamps: each step's length. */
 export function setupSteps(log: string): { step: string; seconds: number }[] {
-    const stamps = [...log.matchAll(/^\[ci \+(\d+)s\] (.+)$/gm)].map((m) => ({ at: Number(m[1]), step: m[2] }));
+    // A stamp seen twice (the stamps file and a log that echoes it) counts once.
+    const seen = new Set<string>();
+    const stamps = [...log.matchAll(/^\[ci \+(\d+)s\] (.+)$/gm)]
+        .filter((m) => !seen.has(m[0]) && seen.add(m[0]))
+        .map((m) => ({ at: Number(m[1]), step: m[2] }))
+        .sort((a, b) => a.at - b.at);
     return stamps.slice(0, -1).map((s, i) => ({ step: s.step, seconds: stamps[i + 1].at - s.at }));
 }
 
