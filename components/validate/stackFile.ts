@@ -7,7 +7,7 @@
  */
 import { loadAll, YAMLException } from "js-yaml";
 import type { SpecProblem } from "../spec/problems";
-import { controlCharacters, maxDepth, maxFileBytes } from "./limits";
+import { controlCharacters, maxDepth, maxFileBytes, maxValues } from "./limits";
 import { LineIndex, lineOfPath, recordLines, type YamlNode } from "./sourceMap";
 
 /** The kit's config namespace: a stack file's `config: pod` is `nfv-testpod:pod`. */
@@ -32,6 +32,13 @@ const maxEventDepth = 4 * maxDepth;
 class TooDeep extends Error {
     constructor(readonly position: number) {
         super("too deep");
+    }
+}
+
+/** The parse built more values than maxValues: merge keys (`<<`) copying mappings into mappings. */
+class TooMany extends Error {
+    constructor(readonly position: number) {
+        super("too many values");
     }
 }
 
@@ -81,11 +88,22 @@ export function readStackFile(bytes: Uint8Array, fileSize = bytes.length): Stack
 
     // js-yaml reports each node as it opens and closes; the tree gives every path its line.
     const stack: YamlNode[] = [{ start: 0, result: undefined, children: [] }];
+    // A merge key copies the merged mapping's entries while js-yaml parses, so a chain of merges costs time and memory
+    // that grow with the square of the file (a 250 KB chain took 7 s and 1.1 GB). Each mapping and list is counted as it
+    // closes, with the entries merges gave it, and the parse stops once the file has built more than maxValues: the
+    // count costs what js-yaml's own copying does, so it stops the growth at a bounded cost. (Plain aliases copy
+    // nothing; their expansion is counted after the parse, against the same limit.)
+    let built = 0;
     const listener = (event: string, state: { position: number; result: unknown }) => {
         if (event === "open") {
             if (stack.length > maxEventDepth) throw new TooDeep(state.position);
             stack.push({ start: state.position, result: undefined, children: [] });
         } else if (event === "close" && stack.length > 1) {
+            const result = state.result;
+            if (result !== null && typeof result === "object") {
+                built += Array.isArray(result) ? result.length : Object.keys(result).length;
+                if (built > maxValues) throw new TooMany(state.position);
+            }
             const node = stack.pop()!;
             node.result = state.result;
             stack[stack.length - 1].children.push(node);
@@ -100,6 +118,14 @@ export function readStackFile(bytes: Uint8Array, fileSize = bytes.length): Stack
                 `nests lists or mappings deeper than ${maxDepth} levels`,
                 "write the pod spec as docs/pod-spec.md shows; it needs 6 levels",
                 lines.lineAt(err.position),
+            );
+        }
+        if (err instanceof TooMany) {
+            return fileProblem(
+                `builds more than ${maxValues} values while it is read: YAML merge keys (<<: *name) copy mappings into mappings past what any pod needs`,
+                "write the repeated settings out, or merge fewer times (each merge copies every entry of the mapping it names)",
+                lines.lineAt(err.position),
+                `more than ${maxValues} values`,
             );
         }
         if (err instanceof YAMLException) {

@@ -114,6 +114,49 @@ test("alias expansion is refused within a budget (billion laughs)", (t) => {
     ]);
 });
 
+test("a chain of YAML merge keys is refused while it is read, at a bounded cost (1 MB file)", (t) => {
+    // Each mapping merges the one before it: js-yaml copies every entry again, so the cost grows with the square of
+    // the file. Before the limit counted merges, a 250 KB chain took 7 s and 1.1 GB.
+    const chain = ["config:", "  nfv-testpod:pod:", "    a0: &a0 { k0: 0 }"];
+    for (let i = 1; chain.join("\n").length < 1024 * 1024; i++) chain.push(`    a${i}: &a${i} { <<: *a${i - 1}, k${i}: ${i} }`);
+    const heapBefore = process.memoryUsage().heapUsed;
+    const got = timed(t, () => lines(chain.join("\n") + "\n"), 1500);
+    const grewMB = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
+    t.true(grewMB < 200, `the heap grew ${grewMB.toFixed(0)} MB`);
+    t.is(got.length, 1);
+    t.regex(
+        got[0],
+        /^Pulumi\.t\.yaml:\d+: builds more than 2000000 values while it is read: YAML merge keys \(<<: \*name\) copy mappings into mappings past what any pod needs \(got more than 2000000 values\)\. Fix: write the repeated settings out/,
+    );
+});
+
+test("merge keys as people write them (guests sharing their settings) are read as written", (t) => {
+    const shared = `config:
+  nfv-testpod:pod:
+    hosts:
+      - { name: local, uri: "qemu:///system", housekeepingCpus: "0", isolatedCpus: "1", hugepages: [{ node: 0, size: 2M, count: 256 }], topology: { numaNodes: [{ id: 0, cpus: "0-1" }] } }
+    guests:
+      - &guest { name: vnf, host: local, vcpus: 1, rtVcpus: [], memory: 128M, pageSize: 2M }
+      - { <<: *guest, name: peer }
+      - { <<: *guest, name: tap, memory: 1024M }
+`;
+    const source = readStackFile(Buffer.from(shared));
+    t.deepEqual(source.problems, []);
+    const guests = (source.config["nfv-testpod:pod"] as { guests: { name: string; memory: string; host: string }[] }).guests;
+    t.deepEqual(
+        guests.map((g) => [g.name, g.host, g.memory]),
+        [
+            ["vnf", "local", "128M"],
+            ["peer", "local", "128M"],
+            ["tap", "local", "1024M"],
+        ],
+    );
+    // The merged values are checked like written ones: peer's memory comes from vnf's entry, tap's overrides it.
+    t.deepEqual(lines(shared), [
+        "Pulumi.t.yaml:4: nfv-testpod:pod.hosts[0].hugepages[0].count: is 256 2M pages on node 0 of host local, but guest vnf (64) and guest peer (64) and guest tap (512) need 640 (got 256). Fix: raise count to 640, or give the guests less memory",
+    ]);
+});
+
 test("deep nesting is refused, not a stack trace", (t) => {
     const deep = `config:\n  nfv-testpod:pod: ${"[".repeat(10_000)}${"]".repeat(10_000)}\n`;
     t.deepEqual(
