@@ -7,7 +7,7 @@
  * Operations of the nfvkit provider's GuestImage.
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import * as path from "node:path";
 import type { OperationContext } from "../types/operations";
@@ -46,12 +46,19 @@ export async function create(inputs: GuestImageInputs, ctx?: OperationContext): 
         if (there === want) continue;
         await host.mkdir(path.dirname(file));
         ctx?.progress?.step(`copying ${file} to host ${inputs.host}`);
-        // Through a temporary name, so a copy cut short is never taken for the image.
-        await host.copyTo(file, `${file}.part`);
-        if ((await remoteSha256(host, `${file}.part`)) !== want) {
-            throw new HostFileError(inputs.host, file, "copy", false, "the copy has different bytes; check the host's disk space and run again");
+        // Through a temporary name, so a copy cut short is never taken for the image. The name is this run's own:
+        // two stacks copying the same new image to one host at once must not write into one file.
+        const part = `${file}.part-${process.pid}-${randomBytes(4).toString("hex")}`;
+        try {
+            await host.copyTo(file, part);
+            if ((await remoteSha256(host, part)) !== want) {
+                throw new HostFileError(inputs.host, file, "copy", false, "the copy has different bytes; check the host's disk space and run again");
+            }
+            await host.run(["mv", "-f", part, file]);
+        } catch (err) {
+            await host.remove(part).catch(() => undefined);
+            throw err;
         }
-        await host.run(["mv", "-f", `${file}.part`, file]);
         copied = true;
     }
     return { id: `${inputs.host}/${inputs.hash}`, outs: { ...inputs, copied: copied ? "copied" : "already there" } };

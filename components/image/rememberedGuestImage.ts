@@ -85,8 +85,10 @@ export async function rememberedGuestImage(opts: EnsureGuestImageOptions = {}): 
     const image = await ensureGuestImage(opts);
     try {
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(`${file}.tmp`, JSON.stringify(image));
-        fs.renameSync(`${file}.tmp`, file);
+        // A name of this process's own: two runs remembering at once each rename a whole file.
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify(image));
+        fs.renameSync(tmp, file);
     } catch {
         // A cache folder we cannot write to only costs the next run a full plan.
     }
