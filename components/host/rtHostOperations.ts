@@ -56,6 +56,11 @@ export interface RtHostOutputs extends RtHostInputs {
     convergedAt: string;
     /** The readiness table after the change. */
     checks: HostCheck[];
+    /**
+     * IRQs (their smp_affinity_list files) outside the housekeeping CPUs that the kernel refused to move at that
+     * create or update: managed and per-CPU ones. A refresh, which only reads, counts any other IRQ outside as drift.
+     */
+    irqsKeptByKernel?: string[];
 }
 
 const DEFAULT_PACKAGE = "linux-image-rt-amd64";
@@ -131,8 +136,16 @@ export function rebootReasons(kernel: HostKernelFacts, kernelRelease: string, ar
     return reasons;
 }
 
-/** Whether each runtime tuning item is in effect, as readiness rows. */
-export async function tuningChecks(host: HostAccess, i: Pick<RtHostInputs, "housekeepingCpus" | "isolatedCpus">): Promise<HostCheck[]> {
+/**
+ * Whether each runtime tuning item is in effect, as readiness rows. Without `keptByKernel` (a create or update) an IRQ
+ * found outside the housekeeping CPUs is moved back, which is how the kit tells a movable IRQ from one the kernel keeps;
+ * with it (a refresh) nothing is written: an IRQ outside that the last change did not find kept by the kernel is drift.
+ */
+export async function tuningChecks(
+    host: HostAccess,
+    i: Pick<RtHostInputs, "housekeepingCpus" | "isolatedCpus">,
+    keptByKernel?: readonly string[],
+): Promise<{ checks: HostCheck[]; irqsKeptByKernel: string[] }> {
     const checks: HostCheck[] = [];
     const row = (name: string, expected: string, found: string) => checks.push({ name, expected, found, pass: expected === found });
     row("RT throttling off (kernel.sched_rt_runtime_us)", "-1", ((await host.tryReadFile("/proc/sys/kernel/sched_rt_runtime_us")) ?? "absent").trim());
@@ -157,14 +170,23 @@ export async function tuningChecks(host: HostAccess, i: Pick<RtHostInputs, "hous
         .filter(([file, list]) => file && list && !CpuSet.parse(list, file).cpus.every((c) => hk.has(c)))
         .map(([file]) => file);
     let movable = 0;
-    for (const file of outside)
-        if ((await host.run(["sh", "-c", 'echo "$1" > "$2"', "sh", i.housekeepingCpus, file], { nothrow: true })).exitCode === 0) movable++;
-    const fixed = outside.length - movable;
+    const kept: string[] = [];
+    if (keptByKernel) {
+        // A read: what the kernel kept last time is still its own; anything else outside has drifted there.
+        for (const file of outside) if (keptByKernel.includes(file)) kept.push(file);
+        movable = outside.length - kept.length;
+    } else {
+        for (const file of outside) {
+            if ((await host.run(["sh", "-c", 'echo "$1" > "$2"', "sh", i.housekeepingCpus, file], { nothrow: true })).exitCode === 0) movable++;
+            else kept.push(file);
+        }
+    }
+    const fixed = kept.length;
     checks.push({
         name: "movable IRQs on housekeeping CPUs",
         expected: `within ${i.housekeepingCpus}`,
         found:
-            (movable === 0 ? `within ${i.housekeepingCpus}` : `${movable} were outside`) +
+            (movable === 0 ? `within ${i.housekeepingCpus}` : `${movable} ${keptByKernel ? "are" : "were"} outside`) +
             (fixed > 0 ? ` (${fixed} managed or per-CPU IRQs stay where the kernel keeps them)` : ""),
         pass: movable === 0,
     });
@@ -190,7 +212,7 @@ export async function tuningChecks(host: HostAccess, i: Pick<RtHostInputs, "hous
                 conf.includes(`options ${p.module} ${p.param}=${p.value}`) ? p.value : "absent",
             );
     }
-    return checks;
+    return { checks, irqsKeptByKernel: kept };
 }
 
 async function applyRuntime(host: HostAccess, i: RtHostInputs): Promise<void> {
@@ -238,13 +260,23 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext, before: Tun
     const after = accessOf(inputs.access);
     ctx.progress?.step(`checking host ${inputs.host}'s readiness and tuning`);
     const kernel = await readKernelFacts(after);
-    const checks = [...assessHostReadiness(kernel, inputs.kernelArgs), ...(await tuningChecks(after, inputs))];
+    const tuning = await tuningChecks(after, inputs);
+    const checks = [...assessHostReadiness(kernel, inputs.kernelArgs), ...tuning.checks];
     // Measured only when the tracer is there (the readiness table already says when it is not); a run at each change, not at each refresh.
     if (kernel.tracers?.includes("hwlat")) {
         ctx.progress?.step(`measuring hardware latency on host ${inputs.host} (hwlat tracer)`);
         checks.push(hwlatCheck(await measureHwlat(after, inputs.hwlat ?? DEFAULT_HWLAT)));
     }
-    return { ...inputs, kernelRelease, before: firstBefore, rebooted, rebootSeconds, convergedAt: new Date().toISOString(), checks };
+    return {
+        ...inputs,
+        kernelRelease,
+        before: firstBefore,
+        rebooted,
+        rebootSeconds,
+        convergedAt: new Date().toISOString(),
+        checks,
+        irqsKeptByKernel: tuning.irqsKeptByKernel,
+    };
 }
 
 export async function check(_olds: unknown, news: RtHostInputs): Promise<provider.CheckResult> {
@@ -276,7 +308,9 @@ export async function read(id: string, props: RtHostOutputs): Promise<provider.R
     const kernel = await readKernelFacts(host);
     // The hardware latency figure is the last run's: a refresh does not spin the host's CPUs for it again.
     const measured = (props.checks ?? []).filter((c) => c.name.startsWith("hwlat:"));
-    const checks = [...assessHostReadiness(kernel, props.kernelArgs), ...(await tuningChecks(host, props)), ...measured];
+    // A read never writes: the IRQs are compared with what the last create or update found the kernel keeps.
+    const tuning = await tuningChecks(host, props, props.irqsKeptByKernel ?? []);
+    const checks = [...assessHostReadiness(kernel, props.kernelArgs), ...tuning.checks, ...measured];
     return { id, props: { ...props, checks, rebooted: false, rebootSeconds: 0 } };
 }
 
