@@ -195,26 +195,27 @@ export async function recoverInterruptedRun(
     clearStaleLocks(stack, log);
     const exported = await runPulumi(["stack", "export", "--stack", stack]);
     if (exported.code !== 0) return false;
-    const deployment: ExportedDeployment | undefined = JSON.parse(exported.stdout)?.deployment;
-    const pending = deployment?.pending_operations ?? [];
-    if (!deployment || pending.length === 0) return false;
+    const state = JSON.parse(exported.stdout) as { deployment?: ExportedDeployment };
+    const pending = state.deployment?.pending_operations ?? [];
+    if (!state.deployment || pending.length === 0) return false;
     log(`The last run of stack ${stack} was interrupted (${describePending(pending)} did not finish).`);
-    if (next === "remove" && pending.some((op) => op.type === "creating")) {
-        const { deployment: owned, taken } = takePendingCreates(deployment);
-        log(
-            `Taking the ${taken.length} create(s) it did not finish into the state (pulumi stack import), so that the refresh reads ` +
-                "whether each made something that is its own and destroy removes that.",
-        );
-        const state = JSON.parse(exported.stdout) as Record<string, unknown>;
-        const args = ["stack", "import", "--stack", stack];
-        const imported = await runPulumi(args, { input: JSON.stringify({ ...state, deployment: owned }) });
-        if (imported.code !== 0)
-            throw commandFailure("local", ["pulumi", ...args], { exitCode: imported.code, stdout: imported.stdout, stderr: imported.stderr }).withFix(
-                "the state is as the interrupted run left it; read pulumi's words above, then run npm run down again",
-            );
-        log("Running `pulumi refresh` first: it reads what is really on the hosts.");
-    } else {
+    if (next === "adopt") {
         log("Running `pulumi refresh --clear-pending-creates` first: it reads what is really on the hosts; the kit adopts what it made.");
+    } else {
+        const { deployment, taken } = takePendingCreates(state.deployment);
+        if (taken.length > 0) {
+            log(
+                `Taking the ${taken.length} create(s) it did not finish into the state (pulumi stack import), so that the refresh reads ` +
+                    "whether each made something that is its own, and destroy removes that.",
+            );
+            const args = ["stack", "import", "--stack", stack];
+            const imported = await runPulumi(args, { input: JSON.stringify({ ...state, deployment }) });
+            if (imported.code !== 0)
+                throw commandFailure("local", ["pulumi", ...args], { exitCode: imported.code, stdout: imported.stdout, stderr: imported.stderr }).withFix(
+                    "the state is still as the interrupted run left it: fix what pulumi says here, then run npm run down again",
+                );
+        }
+        log("Running `pulumi refresh` first: it reads what is really on the hosts.");
     }
     const args = ["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, ...configArgs];
     const refresh = await runPulumi(args, { echo: true });
