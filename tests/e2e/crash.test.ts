@@ -10,15 +10,14 @@ import test, { type ExecutionContext } from "ava";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { clearStaleLocks, selectStack } from "../../tools/cli/engine";
+import { clearStaleLocks, runPulumi, selectStack } from "../../tools/cli/engine";
 import { domainsWithPrefix, hugepages2M, ledgerEntries, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
 import { exportedState, killCliAndPlugins, kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
-import { runPulumi } from "../../tools/cli/engine";
 
 const STACK = "ci";
+const PREFIX = "nfv-testpod-ci";
 /** Every domain on this machine's libvirt. */
 const virshDomains = () => domainsWithPrefix("");
-const PREFIX = "nfv-testpod-ci";
 
 /** Kills the CLI with SIGKILL, then requires every helper it started to be gone within 5 s. */
 async function killCli(t: ExecutionContext, cli: RunningCli, at: string): Promise<void> {
