@@ -6,6 +6,8 @@
  * in the state goes in marked for deletion.
  */
 import test from "ava";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { describePending, INTERRUPTED_CREATE_ID, takePendingCreates, type ExportedDeployment } from "../../tools/cli/interruptedCreates";
 
 const urn = (type: string, name: string, parents = "") => `urn:pulumi:ci::nfv-testpod::${parents}${type}::${name}`;
@@ -90,4 +92,50 @@ test("a provider's pending create is left out, a component's gets no id, and a U
 
 test("the line that says the run was interrupted names each operation by its resource", (t) => {
     t.is(describePending(killedDuringBoot().pending_operations!), "creating of pod-vnf");
+});
+
+/** Every resource after its parent, its dependencies and its provider: what `pulumi stack import` checks first. */
+function orderProblems(resources: ExportedDeployment["resources"] & object): string[] {
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for (const r of resources) {
+        const needs: (string | undefined)[] = [
+            r.parent as string | undefined,
+            ...((r.dependencies as string[] | undefined) ?? []),
+            (r.provider as string | undefined)?.split("::").slice(0, -1).join("::"),
+        ];
+        for (const need of needs) if (need && !seen.has(need)) problems.push(`${r.urn} comes before ${need}`);
+        seen.add(r.urn);
+    }
+    return problems;
+}
+
+test("a real state left by kill -9 of pulumi up and its plugins while the ci pod's domains booted: the pending domains are taken, in an order the state accepts", (t) => {
+    const file = path.join("tests", "fixtures", "engine", "export-ci-killed-at-boot-3.260.json");
+    const exported = JSON.parse(readFileSync(file, "utf8")) as { deployment: ExportedDeployment };
+    const pendingCreates = exported.deployment.pending_operations!.filter((op) => op.type === "creating").map((op) => op.resource.urn);
+    t.true(
+        pendingCreates.some((u) => u.includes("nfvkit:libvirt:Domain")),
+        "the capture has a domain's create unfinished",
+    );
+    const { deployment, taken } = takePendingCreates(exported.deployment);
+    t.deepEqual(
+        taken,
+        pendingCreates.filter((u) => !u.includes("::pulumi:providers:")),
+    );
+    t.deepEqual(deployment.pending_operations, []);
+    t.deepEqual(orderProblems(deployment.resources!), []);
+    for (const urn of taken.filter((u) => u.includes("nfvkit:libvirt:Domain"))) {
+        const domain = deployment.resources!.find((r) => r.urn === urn)!;
+        t.is(domain.id, INTERRUPTED_CREATE_ID);
+        t.truthy(domain.outputs!.name, "deleteDomain finds the domain's name in the outputs");
+        t.is(domain.outputs!.uri, "qemu:///system");
+        // The engine records no dependencies on the domain itself; its parent, the guest, depends on the pages,
+        // and destroy removes children before their parent.
+        const guest = deployment.resources!.find((r) => r.urn === domain.parent)!;
+        t.true(
+            (guest.dependencies as string[]).some((d) => d.includes("nfvkit:host:HugepageReservation")),
+            "destroy removes the domain before the pages it maps",
+        );
+    }
 });
