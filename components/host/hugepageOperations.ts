@@ -154,7 +154,10 @@ export async function deleteReservation(_id: string, props: HugepageReservationI
     if (!entry) return;
     const held = entry.holds;
     const pool = await poolSize(host, props);
-    if (held.phase === "releasing" && pool <= held.poolBefore - held.count) {
+    // A create that died between writing its entry and changing the pool (`npm run down` after an interrupted
+    // run deletes it): the pool tells whether the pages were added, as it tells create; if not, there is nothing to give back.
+    const neverAdded = held.phase === "adding" && pool < held.poolBefore + held.count;
+    if (neverAdded || (held.phase === "releasing" && pool <= held.poolBefore - held.count)) {
         await removeEntry(host, LEDGER, ctx.urn);
         return;
     }

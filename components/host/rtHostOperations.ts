@@ -322,7 +322,9 @@ export async function deleteRtHost(_id: string, props: RtHostOutputs): Promise<v
     for (const f of [RT_FILES.grub, RT_FILES.sysctl, RT_FILES.modprobe, RT_FILES.irqbalance, RT_FILES.unit, RT_FILES.script]) await host.remove(f);
     await host.run(["systemctl", "daemon-reload"]);
     await host.run(["systemctl", "try-restart", "irqbalance.service"], { nothrow: true });
-    const b = props.before;
+    // A create that died before it reported has no `before` in its state (`npm run down` after an interrupted
+    // run): the record its first touch left on the host has the same values.
+    const b: Partial<TuningBefore> = props.before ?? JSON.parse((await host.tryReadFile(RT_FILES.before)) ?? "{}");
     if (b.schedRtRuntimeUs) await host.writeFile("/proc/sys/kernel/sched_rt_runtime_us", b.schedRtRuntimeUs);
     if (b.thpEnabled) await host.writeFile("/sys/kernel/mm/transparent_hugepage/enabled", b.thpEnabled).catch(() => undefined);
     if (b.thpDefrag) await host.writeFile("/sys/kernel/mm/transparent_hugepage/defrag", b.thpDefrag).catch(() => undefined);

@@ -208,12 +208,18 @@ export async function update(_id: string, olds: SriovPfOutputs, news: SriovPfInp
     return { outs: { ...news, pciAddress: pf.pciAddress, before: olds.before, state } };
 }
 
-export async function deletePf(_id: string, props: SriovPfOutputs): Promise<void> {
+export async function deletePf(_id: string, props: SriovPfOutputs, ctx?: OperationContext): Promise<void> {
     const host = accessOf(props.access);
     const pf = await readPf(host, props.pf);
     if (!pf) return;
     // VFs leave vfio-pci first (driver_override cleared), so the ones kept come back on their own driver.
     for (const vf of pf.vfs) if (vf.pciAddress && vf.driver === "vfio-pci") await bindVf(host, vf.pciAddress, "default");
+    if (!props.before) {
+        // A create that died before it reported (`npm run down` after an interrupted run): what the PF had is not known,
+        // and guessing could take VFs from someone else, so the count and the link stay as they are.
+        ctx?.progress?.say(`PF ${pf.name} on ${props.host}: its VFs are off vfio-pci; sriov_numvfs stays ${pf.numVfs}, as the interrupted run left it`);
+        return;
+    }
     await setNumVfs(host, pf, props.before.numVfs);
     if (!props.before.up) await host.run(["ip", "link", "set", "dev", pf.name, "down"]);
 }

@@ -1,19 +1,23 @@
 /**
  * A CLI killed with SIGKILL at any point of `up` or `destroy` must leave a
  * stack that `npm run up` and `npm run down` bring back to a known state with
- * no hand-run command, and no engine helper may outlive it. At the end no
- * domain, shm file, hugepage or kit process is left.
+ * no hand-run command, and no engine helper may outlive it. After each
+ * recovery the engine itself must find nothing left to do
+ * (`--expect-no-changes`). At the end no domain, shm file, hugepage, ledger
+ * entry or kit process is left, and the state holds nothing.
  */
 import test, { type ExecutionContext } from "ava";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { clearStaleLocks, selectStack } from "../../tools/cli/engine";
-import { domainsWithPrefix, hugepages2M, hugepagesSettled, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
-import { kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
+import { clearStaleLocks, runPulumi, selectStack } from "../../tools/cli/engine";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, ledgerEntries, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
+import { exportedState, killCliAndPlugins, kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
 
 const STACK = "ci";
 const PREFIX = "nfv-testpod-ci";
+/** Every domain on this machine's libvirt. */
+const virshDomains = () => domainsWithPrefix("");
 
 /** Kills the CLI with SIGKILL, then requires every helper it started to be gone within 5 s. */
 async function killCli(t: ExecutionContext, cli: RunningCli, at: string): Promise<void> {
@@ -36,6 +40,25 @@ async function recover(t: ExecutionContext, command: "up" | "down", at: string, 
     return r.seconds;
 }
 
+/**
+ * After a recovery the engine finds nothing left to do: after `up`, a preview
+ * that reads the program finds the state as it asks; after `down`, a refresh
+ * that reads the hosts finds the state as they are.
+ */
+async function expectNoChanges(t: ExecutionContext, stack: string, after: "up" | "down", at: string, extra: string[] = []): Promise<void> {
+    const args = after === "up" ? ["preview", "--expect-no-changes"] : ["refresh", "--yes", "--skip-preview", "--expect-no-changes"];
+    const r = await runPulumi([...args, "--stack", stack, ...extra]);
+    t.is(r.code, 0, `pulumi ${args.join(" ")} after npm run ${after} (crash at ${at}) found changes:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** After `npm run down`: the state holds no resource and no pending operation, and the host no ledger entry of the stack. */
+async function assertStackEmpty(t: ExecutionContext, stack: string, at: string): Promise<void> {
+    const state = await exportedState(stack);
+    t.deepEqual(state.resources, [], `the state holds no resource after npm run down (crash at ${at})`);
+    t.deepEqual(state.pending, [], `the state holds no pending operation after npm run down (crash at ${at})`);
+    t.deepEqual(ledgerEntries(stack), [], `no ledger entry of stack ${stack} after npm run down (crash at ${at})`);
+}
+
 async function assertPodUp(t: ExecutionContext, at: string): Promise<void> {
     t.deepEqual((await domainsWithPrefix(PREFIX)).sort(), [`${PREFIX}-peer`, `${PREFIX}-vnf`], `both guests run after recovering from ${at}`);
     t.is(shmFilesWithPrefix(PREFIX).length, 1, `one shm file after recovering from ${at}`);
@@ -56,8 +79,11 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
     await waitFor("the program to start", () => kitProcesses().some((p) => p.command.includes("@pulumi/pulumi/cmd/run")), 60_000);
     await killCli(t, cli, "program start");
     await recover(t, "up", "program start");
+    await expectNoChanges(t, STACK, "up", "program start");
     await assertPodUp(t, "program start");
     await recover(t, "down", "program start (teardown)");
+    await expectNoChanges(t, STACK, "down", "program start (teardown)");
+    await assertStackEmpty(t, STACK, "program start (teardown)");
 
     // 2. Domain creation: a domain is defined and booting when the CLI dies.
     cli = up();
@@ -68,6 +94,7 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
     t.regex(recovered.output, /was interrupted \(.*creating.*\)|was interrupted/, "up says the last run was interrupted");
     t.regex(recovered.output, /pulumi refresh --clear-pending-creates/, "and that it refreshes first");
     t.log(`crash at domain creation: npm run up converged in ${recovered.seconds.toFixed(1)} s`);
+    await expectNoChanges(t, STACK, "up", "domain creation");
     await assertPodUp(t, "domain creation");
     t.is(hugepages2M(), hugepagesBefore + 256, "the pod's pages are reserved once, not twice");
 
@@ -76,11 +103,57 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
     await waitFor("destroy to remove a guest", async () => (await domainsWithPrefix(PREFIX)).length < 2);
     await killCli(t, cli, "destroy");
     await recover(t, "down", "destroy");
+    await expectNoChanges(t, STACK, "down", "destroy");
+    await assertStackEmpty(t, STACK, "destroy");
 
     t.deepEqual(await domainsWithPrefix(PREFIX), [], "no domain left");
     t.deepEqual(shmFilesWithPrefix(PREFIX), [], "no shm file left");
     t.is(hugepages2M(), hugepagesBefore, "every hugepage given back");
     t.deepEqual(kitProcesses(), [], "no kit process left");
+});
+
+test.serial("kill -9 of up and its plugins while a domain boots, then npm run down: what the unfinished creates made is removed, nothing else", async (t) => {
+    const hugepagesBefore = await hugepagesSettled();
+    selectStack(STACK);
+    clearStaleLocks(STACK, (line) => t.log(line));
+    t.teardown(async () => {
+        await runKitCommand("down", ["--stack", STACK]);
+        await removeDomainsWithPrefix(PREFIX);
+    });
+    t.deepEqual(await exportedState(STACK).then((s) => s.resources), [], "the ci stack starts empty");
+    // What other stacks hold on this machine is not this down's to remove.
+    const othersLedger = () => ledgerEntries().filter((e) => !e.includes(`urn:pulumi:${STACK}::`));
+    const othersDomains = async () => (await virshDomains()).filter((d) => !d.startsWith(PREFIX));
+    const [ledgerOfOthers, domainsOfOthers] = [othersLedger(), await othersDomains()];
+
+    // The whole run dies (CLI, provider plugin, language host) two seconds after the first domain appeared:
+    // the pages and the shm file are reserved and recorded, and at least one domain's create has begun but not reported.
+    const cli = startPulumi(["up", "--yes", "--skip-preview", "--stack", STACK]);
+    await waitFor("a guest's domain to be defined", async () => (await domainsWithPrefix(PREFIX)).length > 0);
+    await new Promise((r) => setTimeout(r, 2_000));
+    killCliAndPlugins(cli);
+    await cli.exited;
+    await waitFor("the engine's helpers to be gone", () => kitProcesses().length === 0, 5_000);
+    const left = await exportedState(STACK);
+    const pendingDomains = left.pending.filter((op) => op.type === "creating" && op.urn.includes("nfvkit:libvirt:Domain"));
+    t.true(pendingDomains.length > 0, `the kill left a domain's create unfinished in the state: ${JSON.stringify(left.pending)}`);
+    t.true((await domainsWithPrefix(PREFIX)).length > 0, "and the domain it made on the host");
+    t.log(
+        `killed with ${(await domainsWithPrefix(PREFIX)).join(", ")} on the host and pending: ${left.pending.map((op) => `${op.type} ${op.urn.split("::").pop()}`).join(", ")}`,
+    );
+
+    const down = await runKitCommand("down", ["--stack", STACK]);
+    t.is(down.code, 0, `npm run down after the crash failed:\n${down.output}`);
+    t.log(`crash at domain creation: npm run down converged in ${down.seconds.toFixed(1)} s`);
+    await expectNoChanges(t, STACK, "down", "domain creation (down)");
+
+    t.deepEqual(await domainsWithPrefix(PREFIX), [], "no domain with the stack's prefix");
+    t.deepEqual(shmFilesWithPrefix(PREFIX), [], "no shm file with the stack's prefix");
+    t.is(hugepages2M(), hugepagesBefore, "the pool is back to its size before the up");
+    await assertStackEmpty(t, STACK, "domain creation (down)");
+    t.deepEqual(kitProcesses(), [], "no kit process left");
+    t.deepEqual(othersLedger(), ledgerOfOthers, "other stacks' ledger entries are as they were");
+    t.deepEqual(await othersDomains(), domainsOfOthers, "other domains are as they were");
 });
 
 test.serial("kill -9 of the CLI while the probes run: npm run up runs them again and the gate reports", async (t) => {
@@ -105,10 +178,13 @@ test.serial("kill -9 of the CLI while the probes run: npm run up runs them again
     t.is(r.code, 0, r.output);
     t.log(`crash during the probes: npm run up converged in ${r.seconds.toFixed(1)} s`);
     t.regex(r.output, /## Probes: /, "the probes ran to the end and their table is shown");
+    await expectNoChanges(t, stack, "up", "probes", ["--config-file", config]);
     t.deepEqual(await domainsWithPrefix(prefix), [`${prefix}-vnf`]);
 
     const down = await runKitCommand("down", ["--stack", stack]);
     t.is(down.code, 0, down.output);
+    await expectNoChanges(t, stack, "down", "probes (teardown)");
+    await assertStackEmpty(t, stack, "probes (teardown)");
     t.deepEqual(await domainsWithPrefix(prefix), []);
     t.is(hugepages2M(), hugepagesBefore);
     t.deepEqual(kitProcesses(), []);

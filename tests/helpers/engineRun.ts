@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { projectRoot, pulumiEnv } from "../../tools/cli/engine";
+import { projectRoot, pulumiEnv, runPulumi } from "../../tools/cli/engine";
 
 export interface RunningCli {
     child: ChildProcess;
@@ -26,6 +26,49 @@ export function startPulumi(args: string[], cwd = projectRoot, env: NodeJS.Proce
     child.stderr!.on("data", (d: Buffer) => (text += d));
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     return { child, output: () => text, exited };
+}
+
+/** The process group of `pid`, from /proc/<pid>/stat (the field after the state); undefined once it is gone. */
+function processGroupOf(pid: number): number | undefined {
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        // The command name is in parentheses and may hold spaces: the fields after its closing one are fixed.
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * SIGKILL to the CLI and, at the same moment, to the process group of each of
+ * the engine's helpers it started (the provider plugin, the language host, the
+ * program): a crash of the whole run, as a power cut or the OOM killer makes
+ * it, with no helper left to finish a step it had begun. A helper in this test
+ * process's own group is killed by its pid alone.
+ */
+export function killCliAndPlugins(cli: RunningCli): void {
+    const own = processGroupOf(process.pid);
+    const helpers = kitProcesses().map((p) => ({ pid: p.pid, group: processGroupOf(p.pid) }));
+    cli.child.kill("SIGKILL");
+    for (const { pid, group } of helpers) {
+        try {
+            if (group !== undefined && group !== own && group > 1) process.kill(-group, "SIGKILL");
+            else process.kill(pid, "SIGKILL");
+        } catch {
+            // Gone already: the helpers exit with the engine.
+        }
+    }
+}
+
+/** `pulumi stack export` of a stack: its resources and its pending operations, as the state holds them. */
+export async function exportedState(stack: string): Promise<{ resources: { urn: string; type: string }[]; pending: { type: string; urn: string }[] }> {
+    const r = await runPulumi(["stack", "export", "--stack", stack]);
+    if (r.code !== 0) throw new Error(`pulumi stack export --stack ${stack} failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+    const deployment = JSON.parse(r.stdout).deployment ?? {};
+    return {
+        resources: (deployment.resources ?? []).map((x: { urn: string; type: string }) => ({ urn: x.urn, type: x.type })),
+        pending: (deployment.pending_operations ?? []).map((op: { type: string; resource: { urn: string } }) => ({ type: op.type, urn: op.resource.urn })),
+    };
 }
 
 /** Runs `pulumi <args>` in `cwd` to the end. */

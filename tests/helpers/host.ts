@@ -3,8 +3,10 @@
  * which shm files, how many hugepages are reserved. Used by the real tests.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
 import { virsh } from "../../components/host/access/virsh";
+import { ledgerRoot } from "../../components/host/ledger";
 
 export const LOCAL_URI = "qemu:///system";
 
@@ -63,6 +65,20 @@ export async function hugepagesSettled(node = 0, timeoutMs = 60_000): Promise<nu
             );
         }
     }
+}
+
+/** "hugepages: urn:pulumi:ci::...": this machine's ledger entries (components/host/ledger.ts), of every stack or of `stack`. */
+export function ledgerEntries(stack?: string): string[] {
+    if (!existsSync(ledgerRoot)) return [];
+    const found: string[] = [];
+    for (const kind of readdirSync(ledgerRoot)) {
+        const dir = path.join(ledgerRoot, kind);
+        for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+            const urn = (JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { urn: string }).urn;
+            if (stack === undefined || urn.startsWith(`urn:pulumi:${stack}::`)) found.push(`${kind}: ${urn}`);
+        }
+    }
+    return found.sort();
 }
 
 /** Removes every domain with the prefix: the last line of defence in a test teardown. */

@@ -18,6 +18,7 @@ import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, LOCAL_URI, removeDomainsWithPrefix } from "../helpers/host";
 import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
+import { INTERRUPTED_CREATE_ID } from "../../tools/cli/interruptedCreates";
 
 const PREFIX = PROVIDER_TEST_PREFIX;
 /** The resource the provider acts for: its URN is the identity stamped on the domain. */
@@ -101,6 +102,12 @@ test.serial("a domain of the same name that the stack does not manage is refused
     await virsh(LOCAL_URI, ["define", file]);
     const err2 = await t.throwsAsync(domainOps.create(inputs, ctx));
     t.true(err2!.message.includes(`already exists on qemu:///system and it belongs to ${other}`), err2!.message);
+
+    // What `npm run down` relies on after a killed run: the refresh of this resource's unfinished create
+    // (its inputs as its outputs) finds the domain is not its own, so destroy never gets to it.
+    const unfinished = { ...inputs, uuid: "", bootSeconds: 0, observedVcpuPins: {} } as DomainOutputs;
+    t.is((await domainOps.read(INTERRUPTED_CREATE_ID, unfinished, ctx)).id, "", "another's domain is not this resource's");
+    t.deepEqual(await domainsWithPrefix(PREFIX), [inputs.name], "and it is still there");
 });
 
 test.serial("after a crash, create adopts the domain it made (no reboot); refresh reports moved pins, a stop and a removal", async (t) => {

@@ -1,4 +1,9 @@
-/** `npm run down [-- --stack <name>]`: destroys a pod: domains, shm files, hugepage reservations. */
+/**
+ * `npm run down [-- --stack <name>]`: destroys a pod: domains, shm files,
+ * hugepage reservations. After a run that was killed half-way it first takes
+ * what that run's unfinished creates made into the state, so that destroy
+ * removes it too (engine.ts recoverInterruptedRun, interruptedCreates.ts).
+ */
 import { passThroughArgs, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv } from "./engine";
 import { labConfigArgs } from "./labConfig";
 
@@ -6,7 +11,7 @@ async function main(): Promise<void> {
     const stack = stackFromArgv(process.argv, "local");
     selectStack(stack);
     const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
-    await recoverInterruptedRun(stack, (line) => console.log(line), configArgs);
+    await recoverInterruptedRun(stack, (line) => console.log(line), configArgs, "remove");
     const r = await runPulumi(["destroy", "--yes", "--stack", stack, ...passThroughArgs(process.argv), ...configArgs], { echo: true });
     process.exitCode = r.code;
     if (r.code === 0) console.log(`\nPod "${stack}" is gone: no domains, no shm files, hugepages given back.`);

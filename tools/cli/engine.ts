@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { commandFailure } from "../../components/host/access/errors";
 import { readProject } from "../../components/stack/loadStack";
 import { StringDecoder } from "node:string_decoder";
+import { describePending, takePendingCreates, type ExportedDeployment } from "./interruptedCreates";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -49,15 +50,27 @@ export interface PulumiResult {
  */
 export function runPulumi(
     args: string[],
-    opts: { echo?: boolean; env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void; onStderrLine?: (line: string) => void } = {},
+    opts: {
+        echo?: boolean;
+        env?: NodeJS.ProcessEnv;
+        /** Written to its standard input, which is then closed (`pulumi stack import` reads the state there, so it is never in a file). */
+        input?: string;
+        onStdoutLine?: (line: string) => void;
+        onStderrLine?: (line: string) => void;
+    } = {},
 ): Promise<PulumiResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn("pulumi", args, { cwd: projectRoot, env: pulumiEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn("pulumi", args, {
+            cwd: projectRoot,
+            env: pulumiEnv(opts.env),
+            stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        });
+        if (opts.input !== undefined) child.stdin!.end(opts.input);
         const out = { stdout: "", stderr: "" };
         const ends: (() => void)[] = [];
         for (const [name, stream, onLine, terminal] of [
-            ["stdout", child.stdout, opts.onStdoutLine, process.stdout],
-            ["stderr", child.stderr, opts.onStderrLine, process.stderr],
+            ["stdout", child.stdout!, opts.onStdoutLine, process.stdout],
+            ["stderr", child.stderr!, opts.onStderrLine, process.stderr],
         ] as const) {
             let partLine = "";
             // A character split between two reads stays whole.
@@ -156,29 +169,54 @@ function processExists(pid: number): boolean {
     }
 }
 
-/** One operation the engine had started but not finished when its CLI died. */
-interface PendingOperation {
-    type: string;
-    resource: { urn: string };
-}
-
 /**
  * After a CLI that died mid-run (killed, crashed, host rebooted), the state
  * keeps "pending operations": creates and deletes the engine started but never
  * saw finish. `pulumi up` then only warns, and keeps the pending creates for
- * ever. The kit's providers adopt what they made and read what is really
- * there, so a refresh that drops the pending creates is always safe: it is
- * what `npm run up` and `npm run down` run first, and they say so.
+ * ever. What to do with the pending creates depends on what comes next:
+ *
+ * - before `up` ("adopt"): `pulumi refresh --clear-pending-creates`. The
+ *   create runs again and the kit's providers adopt what carries their URN
+ *   (a domain's owner stamp, a ledger entry), so dropping the records is safe.
+ * - before `destroy` ("remove"): no create runs again, so dropping them would
+ *   leave what they made on the hosts. Each is first taken into the state
+ *   (interruptedCreates.ts, `pulumi stack import`); the refresh then reads
+ *   whether each exists and is its own, and `destroy` removes it with the
+ *   provider's own delete.
+ *
+ * Either way it says so. Returns whether there was anything to recover.
  */
-export async function recoverInterruptedRun(stack: string, log: (line: string) => void, configArgs: string[] = []): Promise<boolean> {
+export async function recoverInterruptedRun(
+    stack: string,
+    log: (line: string) => void,
+    configArgs: string[] = [],
+    next: "adopt" | "remove" = "adopt",
+): Promise<boolean> {
     clearStaleLocks(stack, log);
     const exported = await runPulumi(["stack", "export", "--stack", stack]);
     if (exported.code !== 0) return false;
-    const pending: PendingOperation[] = JSON.parse(exported.stdout)?.deployment?.pending_operations ?? [];
-    if (pending.length === 0) return false;
-    const what = pending.map((op) => `${op.type} of ${op.resource.urn.split("::").pop()}`).join(", ");
-    log(`The last run of stack ${stack} was interrupted (${what} did not finish).`);
-    log("Running `pulumi refresh --clear-pending-creates` first: it reads what is really on the hosts; the kit adopts what it made.");
+    const state = JSON.parse(exported.stdout) as { deployment?: ExportedDeployment };
+    const pending = state.deployment?.pending_operations ?? [];
+    if (!state.deployment || pending.length === 0) return false;
+    log(`The last run of stack ${stack} was interrupted (${describePending(pending)} did not finish).`);
+    if (next === "adopt") {
+        log("Running `pulumi refresh --clear-pending-creates` first: it reads what is really on the hosts; the kit adopts what it made.");
+    } else {
+        const { deployment, taken } = takePendingCreates(state.deployment);
+        if (taken.length > 0) {
+            log(
+                `Taking the ${taken.length} create(s) it did not finish into the state (pulumi stack import), so that the refresh reads ` +
+                    "whether each made something that is its own, and destroy removes that.",
+            );
+            const args = ["stack", "import", "--stack", stack];
+            const imported = await runPulumi(args, { input: JSON.stringify({ ...state, deployment }) });
+            if (imported.code !== 0)
+                throw commandFailure("local", ["pulumi", ...args], { exitCode: imported.code, stdout: imported.stdout, stderr: imported.stderr }).withFix(
+                    "the state is still as the interrupted run left it: fix what pulumi says here, then run npm run down again",
+                );
+        }
+        log("Running `pulumi refresh` first: it reads what is really on the hosts.");
+    }
     const args = ["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, ...configArgs];
     const refresh = await runPulumi(args, { echo: true });
     if (refresh.code !== 0)
