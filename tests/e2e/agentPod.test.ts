@@ -9,9 +9,10 @@
  * the host, the missing agent and the fix, and succeeds once the agent is back.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { SSH_DIR_PREFIX } from "../../components/host/access";
 import { projectRoot } from "../../tools/cli/engine";
 import { domainsWithPrefix, hugepages2M, shmFilesWithPrefix } from "../helpers/host";
 import { realTest } from "../helpers/realParts";
@@ -113,4 +114,37 @@ test("pulumi up, refresh and destroy with the key in the user's ssh-agent; destr
     t.deepEqual(await domainsWithPrefix(PREFIX), []);
     t.deepEqual(shmFilesWithPrefix(PREFIX), []);
     t.is(hugepages2M(), hugepagesBefore);
+
+    // The engine's processes have ended: the ssh-agents the kit started for them (the program's and the
+    // provider plugin's) end with them, at once by their exit hooks or within the agent's 10 s check.
+    let left = kitAgentsOfDeadOwners();
+    for (let i = 0; i < 150 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = kitAgentsOfDeadOwners();
+    }
+    t.deepEqual(left, [], "no ssh-agent of the kit outlives its process");
 });
+
+/** ssh-agents bound in a kit ssh directory whose owning process is gone. */
+function kitAgentsOfDeadOwners(): string[] {
+    const found: string[] = [];
+    for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+        let argv: string[];
+        try {
+            argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        } catch {
+            continue;
+        }
+        if (path.basename(argv[0] ?? "") !== "ssh-agent") continue;
+        const socket = argv.find((a) => a.startsWith(path.join(os.tmpdir(), SSH_DIR_PREFIX)));
+        if (!socket) continue;
+        let owner = 0;
+        try {
+            owner = JSON.parse(readFileSync(path.join(path.dirname(socket), "owner.json"), "utf8")).pid;
+        } catch {
+            // No record left: the owner's directory is gone.
+        }
+        if (owner === 0 || !existsSync(`/proc/${owner}`)) found.push(`${pid}: ${argv.join(" ")}`);
+    }
+    return found;
+}

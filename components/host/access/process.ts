@@ -90,7 +90,8 @@ export interface TiedProcess {
  */
 export function startTied(argv: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TiedProcess> {
     if (argv.length === 0 || argv[0] === "") throw new Error("host access: an empty command cannot run");
-    const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C", ...opts.env } });
+    // A session of its own: a Ctrl-C at the terminal goes to this process, which decides; it does not end the helper behind its back.
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], detached: true, env: { ...process.env, LC_ALL: "C", ...opts.env } });
     return new Promise((resolve, reject) => {
         let out = "";
         let err = "";

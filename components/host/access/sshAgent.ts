@@ -13,6 +13,7 @@
  *   a terminal. It is checked before ssh runs, so a missing or stopped agent is
  *   said in words, with the host and the fix, not as ssh's "Permission denied".
  */
+import * as path from "node:path";
 import { HostCommandError } from "./errors";
 import { spawnArgv, startTied } from "./process";
 import type { SshDir } from "./sshDir";
@@ -76,7 +77,8 @@ export async function userAgentSocket(target: ResolvedSshTarget, env: NodeJS.Pro
         throw missing(`the ssh-agent at SSH_AUTH_SOCK=${socket} holds no key`, "add the key whose public half the host accepts: ssh-add ~/.ssh/id_ed25519");
     }
     if (listed.exitCode !== 0) throw missing(`no ssh-agent answers at SSH_AUTH_SOCK=${socket} (it has stopped, or belongs to another session)`);
-    return socket;
+    // Absolute: the caller links to it from another folder.
+    return path.resolve(socket);
 }
 
 const AGENT_FIX =
