@@ -19,8 +19,8 @@ import { sshdAvailable, startSshd, type TestSshd } from "../helpers/sshd";
 
 const test = realTest(sshdAvailable(), "root with openssh-server, openssh-client and iproute2 (ip netns)");
 
-/** Files under `roots` (regular files up to 8 MiB, symlinks not followed) whose bytes hold `needle`; `skip` is not searched. */
-function filesHolding(needle: string, roots: string[], skip: string[]): string[] {
+/** Files under `roots` (regular files up to 8 MiB, symlinks not followed) whose bytes hold one of `needles`; `skip` is not searched. */
+function filesHolding(needles: string[], roots: string[], skip: string[]): string[] {
     const found: string[] = [];
     const walk = (p: string, depth: number) => {
         if (skip.includes(p)) return;
@@ -41,7 +41,8 @@ function filesHolding(needle: string, roots: string[], skip: string[]): string[]
             for (const n of names) walk(path.join(p, n), depth + 1);
         } else if (st.isFile() && st.size <= 8 * 1024 * 1024) {
             try {
-                if (fs.readFileSync(p).includes(needle)) found.push(p);
+                const bytes = fs.readFileSync(p);
+                if (needles.some((n) => bytes.includes(n))) found.push(p);
             } catch {
                 // Gone meanwhile, or not ours to read.
             }
@@ -69,9 +70,12 @@ function processesNaming(dir: string): string[] {
 
 /** The kit's own folders a run writes to, and /tmp; the test server's folder (the user's own key file) is not the kit's. */
 function keyFiles(sshd: TestSshd): string[] {
-    const needle = sshd.privateKey.split("\n")[1];
+    // The key's own lines: not the first (the format's header, the same in every ed25519 key) nor the last
+    // (the comment and padding); the middle ones hold this key's public and private halves.
+    const body = sshd.privateKey.trim().split("\n").slice(1, -1);
+    const needles = body.slice(1, -1);
     const roots = [os.tmpdir(), path.join(projectRoot, ".state"), path.join(projectRoot, "results")];
-    return filesHolding(needle, roots, [sshd.dir, path.join(projectRoot, ".state", "bin")]);
+    return filesHolding(needles, roots, [sshd.dir, path.join(projectRoot, ".state", "bin")]);
 }
 
 interface Client {
