@@ -69,13 +69,13 @@ function processesNaming(dir: string): string[] {
 }
 
 /** The kit's own folders a run writes to, and /tmp; the test server's folder (the user's own key file) is not the kit's. */
-function keyFiles(sshd: TestSshd): string[] {
+function keyFiles(sshd: TestSshd, skip = [sshd.dir]): string[] {
     // The key's own lines: not the first (the format's header, the same in every ed25519 key) nor the last
     // (the comment and padding); the middle ones hold this key's public and private halves.
     const body = sshd.privateKey.trim().split("\n").slice(1, -1);
     const needles = body.slice(1, -1);
     const roots = [os.tmpdir(), path.join(projectRoot, ".state"), path.join(projectRoot, "results")];
-    return filesHolding(needles, roots, [sshd.dir, path.join(projectRoot, ".state", "bin")]);
+    return filesHolding(needles, skip.length ? roots : [sshd.dir], [...skip, path.join(projectRoot, ".state", "bin")]);
 }
 
 interface Client {
@@ -115,6 +115,7 @@ function client(t: ExecutionContext, sshd: TestSshd, mode: "exit" | "hold"): Cli
 test("a process that ends by itself, or by SIGTERM, leaves no key, no agent and no connection", async (t) => {
     const sshd = await startSshd(t);
     t.deepEqual(keyFiles(sshd), [], "no file holds the key before the kit runs (the test server's own folder aside)");
+    t.deepEqual(keyFiles(sshd, []), [path.join(sshd.dir, "client_key")], "the search finds the key where it is: the user's own key file");
 
     const ends = client(t, sshd, "exit");
     const endsDir = await ends.dir;
