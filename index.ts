@@ -47,9 +47,13 @@ export = async () => {
         bootTimeoutSec: loaded.bootTimeoutSec,
         guestComponents: loaded.guestComponents,
         allowHostReboot: loaded.allowHostReboot,
-        // The private key stays a secret in the state: the engine encrypts it there.
+        // The private key stays a secret in the state: the engine encrypts it there. A host that logs in
+        // with the user's ssh-agent (agent: true) has no key in the stack at all.
         hostAccess: Object.fromEntries(
-            Object.entries(loaded.sshTargets).map(([host, target]) => [host, pulumi.output({ ...target, privateKey: pulumi.secret(target.privateKey) })]),
+            Object.entries(loaded.sshTargets).map(([host, target]) => [
+                host,
+                target.privateKey === undefined ? pulumi.output(target) : pulumi.output({ ...target, privateKey: pulumi.secret(target.privateKey) }),
+            ]),
         ),
         probes: probeConfig.enabled ? { config: probeConfig, targets, gate, resultsDir: path.join("results", pulumi.getStack()) } : undefined,
     });

@@ -7,7 +7,7 @@
  */
 import type { Accel, AccelChoice } from "../host/accel";
 import type { HostFacts } from "../host/facts";
-import type { CheckedGuest, CheckedPod, CheckedVf, SpecCheck } from "../spec/checked";
+import type { CheckedGuest, CheckedPod, CheckedSsh, CheckedVf, SpecCheck } from "../spec/checked";
 import type { DomainKnobs } from "../spec/knobs";
 import { deriveName } from "../spec/names";
 import { ProblemListError, type SpecProblem } from "../spec/problems";
@@ -45,7 +45,7 @@ export interface HostPlan {
     pfs: PfPlan[];
     /** Everything the kit adapted to this host and why (accelerator, knobs it had to turn off). */
     notes: string[];
-    ssh?: { user: string; address: string; port: number; privateKeySecret: string; knownHosts?: string[] };
+    ssh?: CheckedSsh;
     /** Set when the kit manages the host's kernel, boot args and tuning (an RtHost resource). */
     manage?: { kernelPackage: string };
 }

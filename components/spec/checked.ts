@@ -45,9 +45,13 @@ export interface CheckedHost {
     pfs: { name: string; vfCount?: number; numaNode?: number }[];
     /** Set when the kit manages the host's kernel, boot args and tuning (`manage: true`). */
     manage?: { kernelPackage: string };
-    /** SSH access, when declared; the key itself stays in the named secret config key. */
-    ssh?: { user: string; address: string; port: number; privateKeySecret: string; knownHosts?: string[] };
+    /** SSH access, when declared; the key itself stays in the named secret config key, or in the user's ssh-agent. */
+    ssh?: CheckedSsh;
 }
+
+/** A host's SSH access as checked: exactly one way to log in, and the pins inline or in a file the loader reads. */
+export type CheckedSsh = { user: string; address: string; port: number } & ({ privateKeySecret: string } | { agent: true }) &
+    ({ knownHosts?: string[] } | { knownHostsFile: string });
 
 export interface CheckedVf {
     /** PF netdev name. */

@@ -64,14 +64,30 @@ export interface HostSshSpec {
     /**
      * Name of the secret stack config key (in the nfv-testpod namespace) that holds the
      * private key, set with `pulumi config set --secret <name> < ~/.ssh/id_ed25519`.
+     * For unattended runs (CI). If this is set, `agent` cannot be.
+     * @default none: required unless `agent` is true
      */
-    privateKeySecret: string;
+    privateKeySecret?: string;
+    /**
+     * Log in with the key in the running user's ssh-agent (SSH_AUTH_SOCK) instead of a
+     * stack secret: for a person at a terminal, whose key then never enters the stack.
+     * Every command that reaches the host later (refresh, destroy) needs the agent too.
+     * If this is set, `privateKeySecret` cannot be. @default false
+     */
+    agent?: boolean;
     /**
      * The host's public keys, pinned: known_hosts lines as `ssh-keyscan -p <port> <address>`
      * prints them (or just "<type> <key>"). The kit never trusts an unpinned host.
-     * Required when the kit connects: for a remote host with guests.
+     * Required when the kit connects (a remote host with guests), unless `knownHostsFile` is given.
      */
     knownHosts?: string | string[];
+    /**
+     * A known_hosts file that pins the host's keys, read when the stack is loaded (its
+     * lines for this host go into the stack, so refresh and destroy need no file).
+     * `~/` is the home folder; a relative name is taken from the project folder.
+     * If this is set, `knownHosts` cannot be.
+     */
+    knownHostsFile?: string;
 }
 
 export interface HostSpec {

@@ -3,7 +3,7 @@
  * same way for the Pulumi program, `npm run validate`, `npm run preview`,
  * `npm run probe`, the lab and the benches. It reads the config (from the
  * engine, or from the stack file within the input limits), the secrets the
- * hosts' SSH access names, reaches each host through its pinned access (never
+ * hosts' SSH access names and the known_hosts files it names, reaches each host through its pinned access (never
  * this machine's ssh setup, never this machine in a remote host's place),
  * reads the host facts there, and runs the one validation, which gives the
  * problems and the plan. The name prefix is made here, once.
@@ -13,8 +13,20 @@
  * load logic of their own.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { closeHostAccesses, hostAccess, isLocalLibvirtUri, sshTargets, targetForHost, type HostAccess, type SshTarget } from "../host/access";
+import {
+    closeHostAccesses,
+    HostCommandError,
+    hostAccess,
+    isLocalLibvirtUri,
+    knownHostsFiles,
+    sshTargets,
+    targetForHost,
+    type HostAccess,
+    type SshTarget,
+} from "../host/access";
+import { knownHostsFileProblems } from "../spec/check/ssh";
 import { discoverHost, discoverableHosts } from "../host/discover";
 import type { HostFacts } from "../host/facts";
 import { stackNamePrefix } from "../spec/names";
@@ -144,7 +156,25 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
         }
     }
 
-    const ssh = sshTargets(spec, config, configNamespace);
+    // Pinned host keys a host names by file: read now, so its lines travel with the stack (refresh and destroy need no file).
+    const pinsFromFiles: Record<string, string[]> = {};
+    for (const f of knownHostsFiles(spec)) {
+        const read = readKnownHostsFile(f.file, projectDir);
+        const checked = knownHostsFileProblems(
+            {
+                path: `${joinPath(joinPath(podPath, "hosts"), f.index)}.ssh.knownHostsFile`,
+                written: f.file,
+                resolved: read.resolved,
+                address: f.address,
+                port: f.port,
+            },
+            read,
+        );
+        hostProblems.push(...checked.problems);
+        if (checked.problems.length === 0) pinsFromFiles[f.host] = checked.lines;
+    }
+
+    const ssh = sshTargets(spec, config, configNamespace, pinsFromFiles);
     const access: Record<string, HostAccess> = {};
     const hostFacts: Record<string, HostFacts> = {};
     if (!options.offline && spec !== undefined) {
@@ -169,7 +199,11 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
                     value: undefined,
                     shown: target.kind === "ssh" ? `${target.user ?? "root"}@${target.host}:${target.port ?? 22}` : "this machine",
                     reason: `could not be read: ${said}`,
-                    fix: "check that the host is up and its ssh: settings and knownHosts are right, or check offline with --offline",
+                    // The access's own fix when it knows one (no ssh-agent: start one), else the usual suspects.
+                    fix:
+                        err instanceof HostCommandError && err.fix !== undefined
+                            ? err.fix
+                            : "check that the host is up and its ssh: settings and knownHosts are right, or check offline with --offline",
                 });
             }
         }
@@ -179,6 +213,29 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
     // The engine's config names no file unless the stack's file holds the same settings.
     const shownFile = options.engineConfig && !lineOf ? undefined : file;
     return { ...base, ...checked, kind, file: shownFile, lineOf, config, secretKeys, sshTargets: ssh, access, hostFacts };
+}
+
+/** Past this, a "known_hosts file" is something else: it is not read. */
+const maxKnownHostsBytes = 1024 * 1024;
+
+/** A host's known_hosts file: `~/` is the home folder, a relative name is taken from the project folder. */
+function readKnownHostsFile(file: string, projectDir: string): ({ text: string } | { readError: string }) & { resolved: string } {
+    const resolved = file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : path.resolve(projectDir, file);
+    try {
+        const st = statSync(resolved);
+        if (st.isDirectory()) return { resolved, readError: "it is a folder" };
+        if (st.size > maxKnownHostsBytes) return { resolved, readError: `it holds ${st.size} bytes, more than a known_hosts file's ${maxKnownHostsBytes}` };
+        return { resolved, text: readFileSync(resolved, "utf8") };
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const words: Record<string, string> = {
+            ENOENT: "there is no such file",
+            EACCES: "permission denied",
+            ENOTDIR: "a part of the path is not a folder",
+            ELOOP: "too many symlinks",
+        };
+        return { resolved, readError: (code && words[code]) ?? (err as Error).message };
+    }
 }
 
 /** True when a command's stack argument names a file (it has a "/" or ends in .yaml) rather than a stack. */

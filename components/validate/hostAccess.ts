@@ -1,6 +1,7 @@
 /**
  * What a stack must say for the kit to reach its hosts: the SSH key each
- * host's access names, kept as a secret config value, and access for every
+ * host's access names, kept as a secret config value (unless the host logs
+ * in with the user's ssh-agent), and access for every
  * remote host the pod works on. One rule of which hosts those are
  * (`accessNeed`), which the stack's validation reads from the raw spec and
  * TestPod from the plan, so both ask for the same hosts. Pure.
@@ -55,7 +56,7 @@ export function remoteHostsWithoutAccess(spec: unknown, podPath: string, destina
     if (!Array.isArray(hosts)) return [];
     const problems: SpecProblem[] = [];
     hosts.forEach((h, i) => {
-        const host = h as { name?: unknown; uri?: unknown; ssh?: { knownHosts?: unknown } } | null;
+        const host = h as { name?: unknown; uri?: unknown; ssh?: { knownHosts?: unknown; knownHostsFile?: unknown } } | null;
         if (typeof host?.name !== "string" || typeof host.uri !== "string") return;
         const hasGuest = guests.some((g) => {
             const on = (g as { host?: unknown } | null)?.host;
@@ -71,12 +72,12 @@ export function remoteHostsWithoutAccess(spec: unknown, podPath: string, destina
                 reason: `is needed: host ${host.name} is remote (${host.uri}) and ${why}`,
                 fix: "add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
             });
-        } else if (host.ssh.knownHosts === undefined) {
+        } else if (host.ssh.knownHosts === undefined && host.ssh.knownHostsFile === undefined) {
             problems.push({
                 path: `${at}.ssh.knownHosts`,
                 value: undefined,
                 reason: `is needed: the kit connects to host ${host.name} over SSH and never trusts a host key it was not given`,
-                fix: "add the lines `ssh-keyscan -p <port> <address>` prints, after checking them out of band",
+                fix: "add the lines `ssh-keyscan -p <port> <address>` prints, after checking them out of band (or name a file that holds them: knownHostsFile)",
             });
         }
     });

@@ -30,6 +30,8 @@ export function sshdAvailable(): boolean {
 }
 
 export interface TestSshd {
+    /** The helper's own folder (the server's keys and the client's key file a user would have): not the kit's. */
+    dir: string;
     /** Address sshd listens on (inside its namespace). */
     host: string;
     port: number;
@@ -129,6 +131,7 @@ export async function startSshd(t: ExecutionContext): Promise<TestSshd> {
 
     const hostPub = fs.readFileSync(path.join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
     return {
+        dir,
         host: there,
         port,
         user: "root",

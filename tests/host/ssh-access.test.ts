@@ -148,7 +148,7 @@ test("one connection per host: a control socket, one login for many commands", a
     t.is(sshd.acceptedLogins(), 1, `13 commands, one SSH login; sshd said:\n${sshd.log()}`);
     const socket = await a.controlSocket();
     await a.close();
-    t.false(fs.existsSync(socket), "close() stops the master and removes its files (key included)");
+    t.false(fs.existsSync(socket), "close() stops the master and the agent and removes their files");
     t.false(fs.existsSync(path.dirname(socket)));
 });
 

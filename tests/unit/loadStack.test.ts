@@ -7,6 +7,7 @@
  * cases reach no libvirt: hosts are offline, test-driver or unreachable.
  */
 import test from "ava";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,7 +17,13 @@ import { formatProblem } from "../../components/spec/problems";
 
 const example = path.join("tests", "fixtures", "specs", "stacks", "Pulumi.example.yaml");
 const topology = { numaNodes: [{ id: 0, cpus: "0-1" }] };
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+/** A real key (the kit hands it to an ssh-agent, which refuses a made-up one), made for this run. */
+function freshKey(): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "nfvkit-load-key-"));
+    made.push(dir);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nfvkit-test", "-f", path.join(dir, "k")], { stdio: "ignore" });
+    return readFileSync(path.join(dir, "k"), "utf8");
+}
 
 const made: string[] = [];
 test.after.always(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -115,6 +122,7 @@ test("a host's secret key that cannot be decrypted, and a host that cannot be re
 
     // Decrypted, the key opens nothing on a port where nothing listens: the host is a problem, with where it was looked for.
     const asked: string[] = [];
+    const KEY = freshKey();
     const revealSecrets = async (stack: string, file: string) => {
         asked.push(`${stack} ${path.relative(dir, file)}`);
         return { "nfv-testpod:labKey": KEY };
@@ -126,7 +134,7 @@ test("a host's secret key that cannot be decrypted, and a host that cannot be re
         formatProblem(unreachable.problems[0]),
         /^nfv-testpod:pod\.hosts\[0\]: could not be read: .*could not reach lab-1 \(127\.0\.0\.1 port 1\).* \(got root@127\.0\.0\.1:1\)\. Fix: check that the host is up/,
     );
-    t.false(JSON.stringify(unreachable.problems).includes("AAAA\n"), "the key is nowhere in a problem");
+    t.false(JSON.stringify(unreachable.problems).includes(KEY.split("\n")[1]), "the key is nowhere in a problem");
     await unreachable.close();
 });
 

@@ -33,3 +33,39 @@ test("ssh without the key's name", (t) => {
     const err = t.throws(() => resolvePod(pod({ user: "root" }), { namePrefix: "t" }), { instanceOf: ProblemListError });
     t.regex(err!.problems.map(formatProblem).join("\n"), /^hosts\[0\]\.ssh\.privateKeySecret: /);
 });
+
+const problemsOf = (ssh: unknown) => t_problems(() => resolvePod(pod(ssh), { namePrefix: "t" })).map((p) => formatProblem(p));
+
+function t_problems(run: () => unknown): { path: string; value: unknown; reason: string; fix: string }[] {
+    try {
+        run();
+    } catch (e) {
+        if (e instanceof ProblemListError) return e.problems;
+        throw e;
+    }
+    return [];
+}
+
+test("agent: true logs in with the user's ssh-agent: no secret is named", (t) => {
+    const host = resolvePod(pod({ agent: true, knownHosts: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdd" }), { namePrefix: "t" }).hosts[0];
+    t.deepEqual(host.ssh, { user: "root", address: "lab-1.example", port: 22, agent: true, knownHosts: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdd"] });
+});
+
+test("knownHostsFile names the file that pins the host's keys (the loader reads it)", (t) => {
+    const host = resolvePod(pod({ privateKeySecret: "k", knownHostsFile: "~/.ssh/known_hosts" }), { namePrefix: "t" }).hosts[0];
+    t.deepEqual(host.ssh, { user: "root", address: "lab-1.example", port: 22, privateKeySecret: "k", knownHostsFile: "~/.ssh/known_hosts" });
+});
+
+test("exactly one way to log in, and one place for the pins: every contradiction at once, with the fix", (t) => {
+    t.deepEqual(problemsOf({ privateKeySecret: "k", agent: true, knownHosts: "ssh-ed25519 AAAA", knownHostsFile: "pins/lab1" }), [
+        "hosts[0].ssh.agent: cannot be given with privateKeySecret: the kit logs in with one key, the stack's secret or your ssh-agent's (got true). Fix: keep privateKeySecret (unattended runs, CI) or agent: true (a person at a terminal), not both",
+        'hosts[0].ssh.knownHostsFile: cannot be given with knownHosts: the host\'s keys are pinned in one place (got "pins/lab1"). Fix: keep the knownHosts lines, or the knownHostsFile that holds them, not both',
+    ]);
+    t.deepEqual(problemsOf({ agent: false }), [
+        "hosts[0].ssh.privateKeySecret: is required unless agent is true: the kit needs a private key to log in (got nothing). Fix: name the secret config key that holds the key (pulumi config set --secret hostKeyLab1 < ~/.ssh/id_ed25519), or write agent: true to log in with the key in your ssh-agent",
+    ]);
+    t.deepEqual(problemsOf({ agent: "yes", knownHostsFile: "" }), [
+        'hosts[0].ssh.agent: must be true or false (got "yes"). Fix: write true or false (without quotes)',
+        'hosts[0].ssh.knownHostsFile: must be a non-empty string (got ""). Fix: write a text value',
+    ]);
+});

@@ -19,6 +19,7 @@ export type HostCommandFailure =
     | "signal" // killed by a signal from elsewhere
     | "not-started" // the process could not be started at all (e.g. its working directory is missing)
     | "unreachable" // ssh could not connect or log in
+    | "no-agent" // the host logs in with the user's ssh-agent, and none answers (or it holds no key)
     | "host-key-changed" // the host's key is not the pinned one
     | "host-key-unknown"; // no key is pinned for the host
 

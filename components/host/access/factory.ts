@@ -39,13 +39,13 @@ function localUri(target: { name?: string; libvirtUri?: string }): string {
             "libvirtUri",
             uri,
             `is not this machine's libvirt, so host ${target.name ?? "local"} cannot be reached as this machine`,
-            "give the host ssh: access (privateKeySecret and knownHosts); the kit reaches remote hosts only through it",
+            "give the host ssh: access (privateKeySecret or agent: true, and knownHosts); the kit reaches remote hosts only through it",
         );
     }
     return uri;
 }
 
-/** Closes every cached HostAccess (connections, key files); for the end of a program or a test. */
+/** Closes every cached HostAccess (connections, agents, their files); for the end of a program or a test. */
 export async function closeHostAccesses(): Promise<void> {
     const all = [...cache.values()];
     cache.clear();
@@ -56,7 +56,7 @@ function cacheKey(t: HostTarget): string {
     if (t.kind === "local") return `local:${t.name ?? "local"}:${t.libvirtUri ?? LOCAL_LIBVIRT_URI}`;
     // Hashed: a changed key or pin must give a new connection, and the key text must not sit in a map key.
     const secret = createHash("sha256")
-        .update(JSON.stringify([t.privateKey, t.knownHosts, t.connectTimeoutSec, t.controlPersistSec, t.name]))
+        .update(JSON.stringify([t.privateKey, t.agent === true, t.knownHosts, t.connectTimeoutSec, t.controlPersistSec, t.name]))
         .digest("hex");
     return `ssh:${t.user ?? "root"}@${t.host}:${t.port ?? 22}:${secret}`;
 }

@@ -10,4 +10,5 @@ export { hostAccess, libvirtUri, closeHostAccesses } from "./factory";
 export { accessOf, revealSecrets } from "./inputs";
 export { virsh, isNoDomain, isNotRunning, type VirshOptions } from "./virsh";
 export { targetForHost } from "./forHost";
-export { sshTargets } from "./sshTargets";
+export { sshTargets, knownHostsFiles } from "./sshTargets";
+export { sweepStaleSshDirs, SSH_DIR_PREFIX } from "./sshDir";

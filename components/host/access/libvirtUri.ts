@@ -1,7 +1,7 @@
 /**
  * libvirt URIs for a host target. libvirt's qemu+ssh transport starts its own
  * ssh; `command=` points it at our wrapper, so virsh gets the same pinned host
- * keys, key file and shared connection as every other command to that host.
+ * keys, ssh-agent and shared connection as every other command to that host.
  */
 import type { SshFiles } from "./ssh";
 import type { ResolvedSshTarget } from "./target";
@@ -15,19 +15,14 @@ export function isLocalLibvirtUri(uri: string): boolean {
 }
 
 /**
- * `qemu+ssh://user@host:port/system?...`: keyfile and known_hosts name our files,
- * no_verify=0 keeps host-key checking on, no_tty=1 because nobody can answer a prompt.
+ * `qemu+ssh://user@host:port/system?...`: known_hosts names our pinned keys,
+ * no_verify=0 keeps host-key checking on, no_tty=1 because nobody can answer a
+ * prompt. No keyfile: there is no key file, the wrapper's config names the agent.
  */
-export function libvirtSshUri(
-    t: ResolvedSshTarget,
-    files: Pick<SshFiles, "keyFile" | "knownHostsFile" | "sshWrapper">,
-    driver = "qemu",
-    pathPart = "/system",
-): string {
+export function libvirtSshUri(t: ResolvedSshTarget, files: Pick<SshFiles, "knownHostsFile" | "sshWrapper">, driver = "qemu", pathPart = "/system"): string {
     const host = t.host.includes(":") ? `[${t.host}]` : t.host;
     const params = new URLSearchParams({
         command: files.sshWrapper,
-        keyfile: files.keyFile,
         known_hosts: files.knownHostsFile,
         no_verify: "0",
         no_tty: "1",

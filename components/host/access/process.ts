@@ -3,8 +3,9 @@
  * quotes each argv word for its shell (so values stay values), keeps stdout
  * and stderr, applies the timeout and kills the whole process tree.
  * Both HostAccess implementations start their processes here; the SSH one
- * starts `ssh`.
+ * starts `ssh`, and its ssh-agent through `startTied`.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { $, type ProcessOutput, type ProcessPromise } from "zx/core";
 import { describeEnd, HostCommandError, type Ended } from "./errors";
@@ -67,4 +68,61 @@ export function judge(host: string, argv: readonly string[], out: ProcessOutput,
     if (end.exitCode === 0 || nothrow) return result;
     const { failure, reason } = describeEnd(host, argv, end);
     throw new HostCommandError(host, argv, end.exitCode, out.stdout, out.stderr, failure, reason);
+}
+
+/** A process started by `startTied`. */
+export interface TiedProcess {
+    child: ChildProcess;
+    /** The first line it printed. */
+    firstLine: string;
+    /** Closes its stdin: it sees end-of-file, as when this process ends. */
+    release(): void;
+}
+
+/**
+ * Starts argv as a helper that lives only as long as this process: its stdin
+ * is a pipe that only this process holds (Node.js opens pipes close-on-exec,
+ * so no other child inherits it), so the helper sees end-of-file when this
+ * process ends, even by SIGKILL, and can end with it. It does not keep this
+ * process's event loop alive. Resolves with its first line of output; rejects
+ * with what it said when it ends or stays silent for `timeoutMs` first.
+ * zx is not used here because zx keeps every process it starts referenced.
+ */
+export function startTied(argv: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TiedProcess> {
+    if (argv.length === 0 || argv[0] === "") throw new Error("host access: an empty command cannot run");
+    // A session of its own: a Ctrl-C at the terminal goes to this process, which decides; it does not end the helper behind its back.
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], detached: true, env: { ...process.env, LC_ALL: "C", ...opts.env } });
+    return new Promise((resolve, reject) => {
+        let out = "";
+        let err = "";
+        const fail = (why: string) => {
+            clearTimeout(timer);
+            child.kill("SIGKILL");
+            reject(commandFailureOf(argv, child, out, err, why));
+        };
+        const timer = setTimeout(() => fail(`printed nothing within ${opts.timeoutMs ?? 10_000} ms`), opts.timeoutMs ?? 10_000);
+        child.on("error", (e) => fail(`could not start: ${e.message}`));
+        child.stderr.on("data", (d: Buffer) => (err += d.toString("utf8")));
+        child.on("exit", () => fail("ended before it was ready"));
+        child.stdout.on("data", (d: Buffer) => {
+            out += d.toString("utf8");
+            const nl = out.indexOf("\n");
+            if (nl < 0) return;
+            clearTimeout(timer);
+            child.removeAllListeners("exit");
+            child.removeAllListeners("error");
+            child.on("error", () => undefined);
+            // From here on it is left to itself: nothing of it holds the event loop.
+            child.stdout.destroy();
+            child.stderr.destroy();
+            (child.stdin as unknown as { unref?: () => void }).unref?.();
+            child.unref();
+            resolve({ child, firstLine: out.slice(0, nl), release: () => child.stdin.end() });
+        });
+    });
+}
+
+function commandFailureOf(argv: readonly string[], child: ChildProcess, stdout: string, stderr: string, why: string): HostCommandError {
+    const started = child.pid !== undefined;
+    return new HostCommandError("local", argv, started ? child.exitCode : null, stdout, stderr, started ? "exit" : "not-started", why);
 }

@@ -1,20 +1,23 @@
 /**
  * A host reached with the OpenSSH client, started through zx like any local
- * command. Everything ssh needs lives in one private temporary directory per
- * host: the key (0600), the pinned known_hosts, an ssh_config holding every
- * option, and the control socket that lets all commands share one connection.
- * close() stops the shared connection and deletes the directory.
+ * command. Everything ssh needs lives in one private directory per host and
+ * process (sshDir.ts): the pinned known_hosts, an ssh_config holding every
+ * option, the control socket that lets all commands share one connection, and
+ * the socket of the ssh-agent that holds the key (sshAgent.ts). No private key
+ * is ever written to a file. close() stops the shared connection and the
+ * agent and deletes the directory; the process's exit hooks do the same, and
+ * the next process sweeps what a killed one left.
  */
 import { createReadStream } from "node:fs";
 import * as fs from "node:fs/promises";
-import * as os from "node:os";
-import * as path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import type { ProcessOutput } from "zx/core";
 import { HostCommandError, HostFileError, type HostCommandFailure } from "./errors";
 import { libvirtSshUri } from "./libvirtUri";
 import { DEFAULT_TIMEOUT_MS, endOf, judge, spawnArgv } from "./process";
 import { shJoin } from "./quote";
+import { startPrivateAgent, userAgentSocket } from "./sshAgent";
+import { makeSshDir, type SshDir } from "./sshDir";
 import { resolveSshTarget, type ResolvedSshTarget, type SshTarget } from "./target";
 import type { FileStat, HostAccess, RunningCommand, RunOptions, RunResult } from "./types";
 import { virsh, type VirshOptions } from "./virsh";
@@ -22,7 +25,8 @@ import { virsh, type VirshOptions } from "./virsh";
 /** The files ssh is pointed at; they exist from the first command until close(). */
 export interface SshFiles {
     dir: string;
-    keyFile: string;
+    /** The socket of the ssh-agent that holds the key: the kit's own, or (agent: true) a link to the user's. */
+    agentSocket: string;
     knownHostsFile: string;
     configFile: string;
     /** Small wrapper that runs ssh with our config, for programs that start ssh themselves (libvirt's qemu+ssh). */
@@ -53,6 +57,7 @@ export class SshHostAccess implements HostAccess {
     readonly name: string;
     readonly target: ResolvedSshTarget;
     private files: Promise<SshFiles> | undefined;
+    private dir: SshDir | undefined;
     /** Settles when the first command (which opens the shared connection) has ended. */
     private opened: Promise<void> | undefined;
 
@@ -185,11 +190,11 @@ export class SshHostAccess implements HostAccess {
         this.files = undefined;
         this.opened = undefined;
         if (!files) return;
-        const f = await files.catch(() => undefined);
-        if (!f) return;
-        // No master running (never connected, or it expired) is fine: ssh just says so.
-        await spawnArgv(["ssh", "-F", f.configFile, "-O", "exit", "--", this.target.host], { timeoutMs: 10_000 });
-        await fs.rm(f.dir, { recursive: true, force: true });
+        await files.catch(() => undefined);
+        const dir = this.dir;
+        this.dir = undefined;
+        // Stops the shared connection (none running is fine) and the agent, and deletes the files.
+        await dir?.remove();
     }
 
     /** The local argv that runs `argv` on the host: ssh, our config, and one remote line built by the quote helper. */
@@ -261,7 +266,7 @@ export class SshHostAccess implements HostAccess {
         if (/Permission denied \(/.test(stderr)) {
             return {
                 failure: "unreachable",
-                reason: `could not log in to ${where} as ${t.user} over SSH: ${words}. Check that the key's public half is in ~${t.user}/.ssh/authorized_keys there`,
+                reason: `could not log in to ${where} as ${t.user} over SSH: ${words}. Check that the public half of ${t.privateKey === undefined ? "a key in your ssh-agent (ssh-add -L lists them)" : "the key"} is in ~${t.user}/.ssh/authorized_keys there`,
             };
         }
         if (
@@ -287,7 +292,26 @@ export class SshHostAccess implements HostAccess {
     }
 
     private ensureFiles(): Promise<SshFiles> {
-        this.files ??= writeSshFiles(this.target);
+        if (!this.files) {
+            // An exit or signal hook that removed the directory makes the next command start afresh.
+            const dir = makeSshDir(this.target.host, () => {
+                if (this.dir === dir) {
+                    this.dir = undefined;
+                    this.files = undefined;
+                    this.opened = undefined;
+                }
+            });
+            this.dir = dir;
+            const files = writeSshFiles(this.target, dir);
+            this.files = files;
+            // A failure (no agent yet, say) is not kept: the next command tries again.
+            files.catch(async () => {
+                if (this.files !== files) return;
+                this.files = undefined;
+                this.dir = undefined;
+                await dir.remove();
+            });
+        }
         return this.files;
     }
 }
@@ -298,21 +322,24 @@ function writeArgv(file: string, mode: number | undefined): string[] {
     return ["sh", "-c", 'umask 077 && cat > "$1" && chmod "$2" "$1"', "sh", file, mode.toString(8)];
 }
 
-/** The private directory: key, pinned known_hosts, ssh_config and the control socket's place. */
-async function writeSshFiles(t: ResolvedSshTarget): Promise<SshFiles> {
-    // mkdtemp makes the directory 0700, so the control socket and the key are ours alone.
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "nfvkit-ssh-"));
+/** The private directory's files: the agent's socket, pinned known_hosts, ssh_config and the wrapper for libvirt. */
+async function writeSshFiles(t: ResolvedSshTarget, dir: SshDir): Promise<SshFiles> {
     const f: SshFiles = {
-        dir,
-        keyFile: path.join(dir, "id"),
-        knownHostsFile: path.join(dir, "known_hosts"),
-        configFile: path.join(dir, "config"),
-        sshWrapper: path.join(dir, "ssh"),
-        // Short: a unix socket path must fit in 108 bytes.
-        controlPath: path.join(dir, "cm"),
+        dir: dir.dir,
+        agentSocket: dir.file("agent"),
+        knownHostsFile: dir.file("known_hosts"),
+        configFile: dir.file("config"),
+        sshWrapper: dir.file("ssh"),
+        controlPath: dir.file("cm"),
     };
+    if (t.privateKey !== undefined) {
+        await startPrivateAgent(dir, { ...t, privateKey: t.privateKey });
+    } else {
+        // The user's agent, checked first; a link in our directory keeps its path (which may hold any
+        // character) out of the config, where ssh would expand %-tokens and ${...} in it.
+        await fs.symlink(await userAgentSocket(t), f.agentSocket);
+    }
     const q = (p: string) => `"${p}"`;
-    await fs.writeFile(f.keyFile, t.privateKey, { mode: 0o600 });
     await fs.writeFile(f.knownHostsFile, `${t.knownHostsLines.join("\n")}\n`, { mode: 0o600 });
     // Every option in one file, so our commands and libvirt's own ssh behave the same. -F also keeps the
     // user's and the system's ssh_config out: nothing on this machine can loosen these.
@@ -320,9 +347,12 @@ async function writeSshFiles(t: ResolvedSshTarget): Promise<SshFiles> {
         "Host *",
         `  User ${t.user}`,
         `  Port ${t.port}`,
-        `  IdentityFile ${q(f.keyFile)}`,
-        "  IdentitiesOnly yes",
-        "  IdentityAgent none",
+        // The key comes from the agent only: no key file is read, not even the user's ~/.ssh/id_*.
+        "  IdentityFile none",
+        `  IdentityAgent ${q(f.agentSocket)}`,
+        // Every key of the agent is offered: the kit's own agent holds just this host's key.
+        "  IdentitiesOnly no",
+        "  ForwardAgent no",
         // No prompt can ever be answered: fail instead of waiting.
         "  BatchMode yes",
         // Pinned keys only: an unknown or changed host key is refused, never learned.

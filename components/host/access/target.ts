@@ -29,8 +29,19 @@ export interface SshTarget {
     user?: string;
     /** @default 22 */
     port?: number;
-    /** The private key itself (OpenSSH format), e.g. from a secret stack config value. Written to a 0600 file for ssh and deleted on close. */
-    privateKey: string;
+    /**
+     * The private key itself (OpenSSH format, no passphrase), e.g. from a secret stack config value.
+     * It is handed to an ssh-agent of the kit's own through a pipe and never written to a file.
+     * Give this or `agent: true`, not both.
+     */
+    privateKey?: string;
+    /**
+     * Log in with the keys of the running user's ssh-agent (SSH_AUTH_SOCK) instead of `privateKey`:
+     * for a person at a terminal, whose key then never enters the stack. Every process that reaches the
+     * host (the program, the provider plugin on refresh and destroy) needs the agent; without one, the
+     * error says so. If this is set, privateKey cannot be. @default false
+     */
+    agent?: boolean;
     /**
      * The host's pinned public keys, in known_hosts form (`ssh-keyscan -p <port> <host>` prints them),
      * one per line or as a list. A line that is only "<type> <key>" is taken as this host's.
@@ -51,7 +62,8 @@ export interface ResolvedSshTarget {
     host: string;
     user: string;
     port: number;
-    privateKey: string;
+    /** The key to hand to the kit's own agent; undefined when the user's agent is used (`agent: true`). */
+    privateKey: string | undefined;
     /** known_hosts lines, each naming this host. */
     knownHostsLines: string[];
     connectTimeoutSec: number;
@@ -89,12 +101,24 @@ export function resolveSshTarget(t: SshTarget): ResolvedSshTarget {
     }
     const name = t.name ?? t.host;
     if (/[\s\0]/.test(name) || name === "") throw hostTargetProblem("name", name, "is not a usable host name for messages", "use the pod spec's host name");
-    if (typeof t.privateKey !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t.privateKey)) {
+    if (t.agent !== undefined && typeof t.agent !== "boolean") {
+        throw hostTargetProblem("agent", String(t.agent), "must be true or false", "write agent: true to log in with your ssh-agent's keys, or leave it out");
+    }
+    const agent = t.agent === true;
+    if (agent && t.privateKey !== undefined) {
+        throw hostTargetProblem(
+            "agent",
+            "true",
+            "cannot be given with privateKey: the kit logs in with one key source",
+            "keep privateKey (unattended runs, CI) or agent: true (a person at a terminal), not both",
+        );
+    }
+    if (!agent && (typeof t.privateKey !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t.privateKey))) {
         throw hostTargetProblem(
             "privateKey",
             "",
             "does not hold a private key",
-            "set the secret config value from the key file: pulumi config set --secret <name> < ~/.ssh/id_ed25519",
+            "set the secret config value from the key file: pulumi config set --secret <name> < ~/.ssh/id_ed25519, or use agent: true",
             "(a secret, not shown)",
         );
     }
@@ -117,7 +141,7 @@ export function resolveSshTarget(t: SshTarget): ResolvedSshTarget {
         host: t.host,
         user,
         port,
-        privateKey: t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`,
+        privateKey: agent || t.privateKey === undefined ? undefined : t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`,
         knownHostsLines,
         connectTimeoutSec: t.connectTimeoutSec ?? 10,
         controlPersistSec: t.controlPersistSec ?? 60,
