@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SSH_DIR_PREFIX } from "../../components/host/access";
 import { projectRoot } from "../../tools/cli/engine";
-import { domainsWithPrefix, hugepages2M, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepages2M, hugepagesSettled, shmFilesWithPrefix } from "../helpers/host";
 import { realTest } from "../helpers/realParts";
 import { sshdAvailable, startSshd, type TestSshd } from "../helpers/sshd";
 import { useStack } from "../helpers/stack";
@@ -42,7 +42,7 @@ function stopAgent(pid: number): void {
 
 test("pulumi up, refresh and destroy with the key in the user's ssh-agent; destroy says so when the agent is gone", async (t) => {
     const sshd = await startSshd(t);
-    const hugepagesBefore = hugepages2M();
+    const hugepagesBefore = await hugepagesSettled();
     const work = mkdtempSync(path.join(os.tmpdir(), "nfvkit-agentpod-"));
     t.teardown(() => rmSync(work, { recursive: true, force: true }));
     const socket = path.join(work, "agent.sock");
