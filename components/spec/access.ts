@@ -26,6 +26,10 @@ export interface LibvirtTarget {
     remote: boolean;
     /** Host part of a remote URI, without user, port or brackets. */
     host?: string;
+    /** The login user a qemu+ssh URI names (`qemu+ssh://user@host/system`), when it names one. */
+    user?: string;
+    /** The port a qemu+ssh URI names, when it names one. */
+    port?: number;
     /** The same host however it is written (user and the default port left out), to find one host declared twice. */
     identity: string;
 }
@@ -55,7 +59,15 @@ export function checkLibvirtUri(uri: string): UriCheck {
     const host = (m[3] ?? m[6]).replace(/^\[|\]$/g, "").toLowerCase();
     const defaultPort = transport === "+ssh" ? "22" : "16509";
     const identity = `qemu${transport}://${host}:${port ?? defaultPort}/system`;
-    return { ok: true, target: { remote: true, host, identity } };
+    // What a qemu+ssh URI says about the login is what libvirt's own ssh would use: the kit's ssh takes it too.
+    const login = transport === "+ssh" ? { ...(m[2] !== undefined ? { user: m[2] } : {}), ...(port !== undefined ? { port: Number(port) } : {}) } : {};
+    return { ok: true, target: { remote: true, host, identity, ...login } };
+}
+
+/** The host, user and port a remote libvirt URI names (the user and port only where a qemu+ssh URI writes them). */
+export function libvirtUriLogin(uri: string): { host?: string; user?: string; port?: number } {
+    const checked = checkLibvirtUri(uri);
+    return checked.ok ? { host: checked.target.host, user: checked.target.user, port: checked.target.port } : {};
 }
 
 /** The host a remote libvirt URI names (no user, port or brackets); undefined for this machine's, or a URI the kit does not accept. */

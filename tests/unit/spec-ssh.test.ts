@@ -3,21 +3,41 @@ import test from "ava";
 import { ProblemListError, formatProblem } from "../../components/spec/problems";
 import { resolvePod } from "../../components/plan/resolvePod";
 
-const pod = (ssh: unknown, uri = "qemu+ssh://admin@lab-1.example/system") => ({
+const pod = (ssh: unknown, uri = "qemu+ssh://lab-1.example/system") => ({
     hosts: [
         { name: "lab1", uri, ssh, topology: { numaNodes: [{ id: 0, cpus: "0-3" }] }, housekeepingCpus: "0", hugepages: [{ node: 0, size: "2M", count: 128 }] },
     ],
     guests: [{ name: "vnf", vcpus: 2, memory: "256M" }],
 });
 
-test("ssh defaults: root, the address from the libvirt URI, port 22", (t) => {
-    const host = resolvePod(pod({ privateKeySecret: "hostKeyLab1" }), { namePrefix: "t" }).hosts[0];
-    t.deepEqual(host.ssh, { user: "root", address: "lab-1.example", port: 22, privateKeySecret: "hostKeyLab1" });
+test("ssh defaults: the user, address and port the libvirt URI writes (libvirt's own ssh logs in with them), else root and 22", (t) => {
+    const fromUri = resolvePod(pod({ privateKeySecret: "hostKeyLab1" }, "qemu+ssh://admin@lab-1.example/system"), { namePrefix: "t" }).hosts[0];
+    t.deepEqual(fromUri.ssh, { user: "admin", address: "lab-1.example", port: 22, privateKeySecret: "hostKeyLab1" });
+    const bare = resolvePod(pod({ privateKeySecret: "k" }, "qemu+ssh://lab-1.example/system"), { namePrefix: "t" }).hosts[0];
+    t.deepEqual(bare.ssh, { user: "root", address: "lab-1.example", port: 22, privateKeySecret: "k" });
+    // An IPv6 address, with a port: the brackets belong to the URI, not to the address ssh is given.
+    const v6 = resolvePod(pod({ privateKeySecret: "k" }, "qemu+ssh://ops@[fd00::7]:2222/system"), { namePrefix: "t" }).hosts[0];
+    t.deepEqual(v6.ssh, { user: "ops", address: "fd00::7", port: 2222, privateKeySecret: "k" });
 });
 
 test("ssh given in full", (t) => {
-    const host = resolvePod(pod({ user: "ops", address: "10.0.0.7", port: 2222, privateKeySecret: "k" }), { namePrefix: "t" }).hosts[0];
+    const host = resolvePod(pod({ user: "ops", address: "10.0.0.7", port: 2222, privateKeySecret: "k" }, "qemu+ssh://lab-1.example/system"), {
+        namePrefix: "t",
+    }).hosts[0];
     t.deepEqual(host.ssh, { user: "ops", address: "10.0.0.7", port: 2222, privateKeySecret: "k" });
+});
+
+test("an ssh user or port that contradicts the URI's is refused, both at once", (t) => {
+    const err = t.throws(
+        () => resolvePod(pod({ user: "ops", port: 2222, privateKeySecret: "k" }, "qemu+ssh://admin@lab-1.example:22022/system"), { namePrefix: "t" }),
+        {
+            instanceOf: ProblemListError,
+        },
+    );
+    t.deepEqual(err!.problems.map(formatProblem), [
+        "hosts[0].ssh.user: differs from the user the host's uri names (admin): libvirt's qemu+ssh would log in with one and the kit's commands with the other (got \"ops\"). Fix: write the same user in both, or leave it out of ssh: (the uri's is taken)",
+        "hosts[0].ssh.port: differs from the port the host's uri names (22022): libvirt's qemu+ssh would log in with one and the kit's commands with the other (got 2222). Fix: write the same port in both, or leave it out of ssh: (the uri's is taken)",
+    ]);
 });
 
 test("a private key pasted into the spec is refused, with the fix", (t) => {

@@ -1,5 +1,5 @@
 /** SSH access per pod host from a stack's config: used by the Pulumi program and by `npm run probe` (through loadStack). */
-import { libvirtUriHost } from "../../spec/access";
+import { libvirtUriLogin } from "../../spec/access";
 import type { SshTarget } from "./target";
 
 /**
@@ -40,15 +40,16 @@ export function sshTargets(
         if (!agent && typeof key !== "string") continue;
         const pins = s.knownHostsFile !== undefined ? (s.knownHosts === undefined ? pinsFromFiles[h.name] : undefined) : s.knownHosts;
         if (pins === undefined) continue;
-        const uriHost = typeof h.uri === "string" ? libvirtUriHost(h.uri) : undefined;
-        const address = typeof s.address === "string" ? s.address : uriHost;
+        // As the spec check defaults them: ssh:'s values, else what a qemu+ssh uri writes, else root and 22.
+        const uri = typeof h.uri === "string" ? libvirtUriLogin(h.uri) : {};
+        const address = typeof s.address === "string" ? s.address : uri.host;
         if (!address) continue;
         targets[h.name] = {
             kind: "ssh",
             name: h.name,
             host: address,
-            user: typeof s.user === "string" ? s.user : "root",
-            port: typeof s.port === "number" ? s.port : 22,
+            user: typeof s.user === "string" ? s.user : (uri.user ?? "root"),
+            port: typeof s.port === "number" ? s.port : (uri.port ?? 22),
             ...(agent ? { agent: true } : { privateKey: key as string }),
             knownHosts: Array.isArray(pins) ? pins.map(String) : String(pins),
         };
@@ -65,7 +66,8 @@ export function knownHostsFiles(spec: unknown): { host: string; index: number; f
         const s = h?.ssh;
         if (typeof h?.name !== "string" || typeof s?.knownHostsFile !== "string" || s.knownHostsFile.trim() === "" || s.knownHosts !== undefined) return [];
         // As the spec check defaults it: the host part of a remote uri, else the host's name.
-        const address = typeof s.address === "string" ? s.address : ((typeof h.uri === "string" ? libvirtUriHost(h.uri) : undefined) ?? h.name);
-        return [{ host: h.name, index, file: s.knownHostsFile, address, port: typeof s.port === "number" ? s.port : 22 }];
+        const uri = typeof h.uri === "string" ? libvirtUriLogin(h.uri) : {};
+        const address = typeof s.address === "string" ? s.address : (uri.host ?? h.name);
+        return [{ host: h.name, index, file: s.knownHostsFile, address, port: typeof s.port === "number" ? s.port : (uri.port ?? 22) }];
     });
 }

@@ -89,7 +89,8 @@ function readHost(r: SpecReader, item: unknown, p: string, ctx: HostContext, dec
     }
 
     const uriHost = uriCheck.ok ? uriCheck.target.host : undefined;
-    const ssh = spec.ssh === undefined ? undefined : readSsh(r, spec.ssh, joinPath(p, "ssh"), uriHost, name);
+    const uriLogin = uriCheck.ok ? { host: uriCheck.target.host, user: uriCheck.target.user, port: uriCheck.target.port } : {};
+    const ssh = spec.ssh === undefined ? undefined : readSsh(r, spec.ssh, joinPath(p, "ssh"), uriLogin, name);
     const manage = readManage(r, spec, p, name, uriHost);
 
     let topology: HostTopology | undefined;

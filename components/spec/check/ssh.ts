@@ -14,11 +14,35 @@ import type { SpecReader } from "../reader";
 
 const sshKeys = ["user", "address", "port", "privateKeySecret", "agent", "knownHosts", "knownHostsFile"] as const;
 
-/** `uriHost`: the host part of the host's libvirt URI, when it is remote and allowed. */
-export function readSsh(r: SpecReader, value: unknown, path: string, uriHost: string | undefined, host: string | undefined): CheckedHost["ssh"] {
+/**
+ * `uri`: what the host's libvirt URI says of the login, when it is remote and allowed: its host part, and the user
+ * and port a qemu+ssh URI writes. They are the defaults of `ssh:`; an `ssh:` value that contradicts one is a problem,
+ * since libvirt's own ssh would then log in differently from the kit's.
+ */
+export function readSsh(
+    r: SpecReader,
+    value: unknown,
+    path: string,
+    uri: { host?: string; user?: string; port?: number },
+    host: string | undefined,
+): CheckedHost["ssh"] {
     const spec = r.object(value, path, sshKeys);
     if (!spec) return undefined;
-    let user = r.string(spec.user, joinPath(path, "user")) ?? "root";
+    const uriHost = uri.host;
+    for (const [key, fromUri] of [
+        ["user", uri.user],
+        ["port", uri.port],
+    ] as const) {
+        if (spec[key] !== undefined && fromUri !== undefined && spec[key] !== fromUri) {
+            r.report(
+                joinPath(path, key),
+                spec[key],
+                `differs from the ${key} the host's uri names (${fromUri}): libvirt's qemu+ssh would log in with one and the kit's commands with the other`,
+                `write the same ${key} in both, or leave it out of ssh: (the uri's is taken)`,
+            );
+        }
+    }
+    let user = r.string(spec.user, joinPath(path, "user")) ?? uri.user ?? "root";
     const userProblem = sshUserProblem(user);
     if (userProblem) {
         r.report(joinPath(path, "user"), user, userProblem.reason, userProblem.fix);
@@ -30,7 +54,7 @@ export function readSsh(r: SpecReader, value: unknown, path: string, uriHost: st
         r.report(joinPath(path, "address"), address, addressProblem.reason, addressProblem.fix);
         address = "";
     }
-    const port = spec.port === undefined ? 22 : r.integer(spec.port, joinPath(path, "port"), 1, 65535);
+    const port = spec.port === undefined ? (uri.port ?? 22) : r.integer(spec.port, joinPath(path, "port"), 1, 65535);
     const login = readLogin(r, spec, path);
     const pins = readPins(r, spec, path);
     if (!login || !pins || port === undefined || user === "" || address === "") return undefined;
