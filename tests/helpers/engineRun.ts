@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { projectRoot, pulumiEnv } from "../../tools/cli/engine";
+import { projectRoot, pulumiEnv, runPulumi } from "../../tools/cli/engine";
 
 export interface RunningCli {
     child: ChildProcess;
@@ -77,4 +77,26 @@ export function kitProcesses(): { pid: number; command: string }[] {
         if (/pulumi-language-nodejs|components\/provider\/server\.ts|@pulumi\/pulumi\/cmd\/run/.test(command)) found.push({ pid: Number(entry), command });
     }
     return found;
+}
+
+/** What a stack's state holds (`pulumi stack export`): its resources and the operations a dead CLI left pending. */
+export interface StackState {
+    /** Each resource as `<type> <name>`. */
+    resources: string[];
+    /** Each pending operation as `<type> of <name>`, e.g. "creating of pod-vnf-domain". */
+    pending: string[];
+}
+
+/** Reads a stack's state with `pulumi stack export`, as a user inspecting it would. */
+export async function stackState(stack: string): Promise<StackState> {
+    const r = await runPulumi(["stack", "export", "--stack", stack]);
+    if (r.code !== 0) throw new Error(`pulumi stack export --stack ${stack} failed:\n${r.stdout}${r.stderr}`);
+    const deployment = JSON.parse(r.stdout).deployment ?? {};
+    const named = (urn: string) => urn.split("::").pop();
+    return {
+        resources: ((deployment.resources ?? []) as { type: string; urn: string }[]).map((res) => `${res.type} ${named(res.urn)}`),
+        pending: ((deployment.pending_operations ?? []) as { type: string; resource: { urn: string } }[]).map(
+            (op) => `${op.type} of ${named(op.resource.urn)}`,
+        ),
+    };
 }
