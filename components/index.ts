@@ -14,7 +14,7 @@ export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
 
 // Host facts: what the planner needs to know about a host before planning.
 export { discoverHosts, type DiscoverOptions } from "./host/discover";
-export { chooseAccel, type Accel, type AccelChoice } from "./host/accel";
+export { accelFromFacts, chooseAccel, readAccelFacts, type Accel, type AccelChoice, type AccelFacts } from "./host/accel";
 export { memoryLockingSupport, type MemoryLockingSupport } from "./host/memoryLocking";
 export { assessHostReadiness, readKernelFacts, describeUnready, type HostCheck, type HostKernelFacts } from "./host/readiness";
 export { discoverTopology, parseCapabilitiesTopology, type DiscoveredTopology } from "./host/topology";

@@ -10,7 +10,7 @@ import test, { type ExecutionContext } from "ava";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { clearStaleLocks, runPulumi, selectStack } from "../../tools/cli/engine";
+import { clearStaleLocks, runPulumi, selectStack, stackOutputs } from "../../tools/cli/engine";
 import { domainsWithPrefix, hugepages2M, hugepagesSettled, ledgerEntries, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
 import { exportedState, killCliAndPlugins, kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
 
@@ -89,10 +89,19 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
     cli = up();
     await waitFor("a guest's domain to be defined", async () => (await domainsWithPrefix(PREFIX)).length > 0);
     await killCli(t, cli, "domain creation");
+    // The state holds the create the dead CLI began: what `npm run up` names, then clears.
+    const left = (await exportedState(STACK)).pending.map((op) => `${op.type} of ${op.urn.split("::").pop()}`);
+    t.true(
+        left.some((op) => /^creating of pod-(vnf|peer)-domain$/.test(op)),
+        `the killed CLI left a guest's create pending: ${left.join(", ") || "none"}`,
+    );
     const recovered = await runKitCommand("up", ["--stack", STACK]);
     t.is(recovered.code, 0, recovered.output);
-    t.regex(recovered.output, /was interrupted \(.*creating.*\)|was interrupted/, "up says the last run was interrupted");
-    t.regex(recovered.output, /pulumi refresh --clear-pending-creates/, "and that it refreshes first");
+    t.true(
+        recovered.output.includes(`The last run of stack ${STACK} was interrupted (${left.join(", ")} did not finish).`),
+        `up names what was interrupted:\n${recovered.output}`,
+    );
+    t.deepEqual((await exportedState(STACK)).pending, [], "no operation left pending after the recovery");
     t.log(`crash at domain creation: npm run up converged in ${recovered.seconds.toFixed(1)} s`);
     await expectNoChanges(t, STACK, "up", "domain creation");
     await assertPodUp(t, "domain creation");
@@ -162,7 +171,7 @@ test.serial("kill -9 of the CLI while the probes run: npm run up runs them again
     const hugepagesBefore = await hugepagesSettled();
     selectStack(stack);
     clearStaleLocks(stack, (line) => t.log(line));
-    // Report mode, so the rerun succeeds under TCG; long enough to be killed mid-run.
+    // Report mode, so the rerun succeeds whatever the figures (KVM or TCG); long enough to be killed mid-run.
     const config = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-crash-")), "Pulumi.probe-gate.yaml");
     writeFileSync(config, readFileSync("stacks/Pulumi.probe-gate.yaml", "utf8").replace("nfv-testpod:gate: enforce", "nfv-testpod:gate: report"));
     t.teardown(async () => {
@@ -173,11 +182,31 @@ test.serial("kill -9 of the CLI while the probes run: npm run up runs them again
     await waitFor("the probe suite to start", () => /nfvkit:probes:ProbeSuite.*creating/.test(cli.output()));
     await new Promise((r) => setTimeout(r, 2_000));
     await killCli(t, cli, "probes");
+    t.deepEqual(
+        (await exportedState(stack)).pending.map((op) => `${op.type} of ${op.urn.split("::").pop()}`),
+        ["creating of pod-probes"],
+        "the killed CLI left the probe suite's create pending",
+    );
 
+    const recovering = Date.now();
     const r = await runKitCommand("up", ["--stack", stack, "--config-file", config]);
     t.is(r.code, 0, r.output);
     t.log(`crash during the probes: npm run up converged in ${r.seconds.toFixed(1)} s`);
-    t.regex(r.output, /## Probes: /, "the probes ran to the end and their table is shown");
+    // The probes ran to the end: their report was written by this run, every check measured, and the stack's outputs hold the same verdict.
+    const written = JSON.parse(readFileSync(`results/${stack}/probes.json`, "utf8"));
+    t.true(Date.parse(written.generatedAt) >= recovering, `results/${stack}/probes.json was written by the recovering up (${written.generatedAt})`);
+    t.not(written.partial, true, "the report is not a partial one");
+    t.is(written.checks.length, 3, "timer avg, timer max, IRQ max");
+    t.true(
+        written.checks.every((c: { measuredUs: number | null }) => typeof c.measuredUs === "number" && c.measuredUs > 0),
+        JSON.stringify(written.checks),
+    );
+    const probes = (await stackOutputs(stack)).probes as { pass: boolean; failures: string[] };
+    t.deepEqual(
+        { pass: probes.pass, failures: probes.failures },
+        { pass: written.pass, failures: written.failures },
+        "the stack outputs hold the report's verdict",
+    );
     await expectNoChanges(t, stack, "up", "probes", ["--config-file", config]);
     t.deepEqual(await domainsWithPrefix(prefix), [`${prefix}-vnf`]);
 

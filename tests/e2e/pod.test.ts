@@ -4,13 +4,13 @@
  * second `up` changes nothing, and `destroy` leaves nothing behind.
  */
 import test from "ava";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
-import { domainsWithPrefix, hugepages2M, hugepagesSettled, LOCAL_URI, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, expectedAccel, hugepages2M, hugepagesSettled, LOCAL_URI, shmFilesWithPrefix, vcpuThreadAccels } from "../helpers/host";
 import { assertSharedMemory } from "../helpers/ivshmem";
 import { useStack } from "../helpers/stack";
 
@@ -18,29 +18,57 @@ const PREFIX = "nfv-testpod-ci";
 
 interface GuestOut {
     domain: string;
+    accel: string;
     uri: string;
     consoleLog: string;
     bootSeconds: number;
     vcpuPins: Record<string, string>;
 }
 
+/** `virsh vcpupin <domain>`'s table as vCPU -> host CPU list. */
+function vcpupins(out: string): Record<string, string> {
+    return Object.fromEntries([...out.matchAll(/^\s*(\d+)\s+(\S+)\s*$/gm)].map((m) => [m[1], m[2]]));
+}
+
 test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a second up changes nothing; destroy removes everything", async (t) => {
     const hugepagesBefore = await hugepagesSettled();
     const stack = useStack(t, "ci", PREFIX);
 
-    const up = await stack.up();
-    t.regex(up.stdout, /created/);
+    await stack.up();
+    // What a user checks: the stack outputs, and libvirt agreeing with them.
     const outputs = await stack.outputs();
     const guests = outputs.guests as Record<string, GuestOut>;
     t.deepEqual(Object.keys(guests).sort(), ["peer", "vnf"]);
-    t.regex(String((outputs.accel as Record<string, string>).local), /^(KVM|TCG)/, "the accelerator and its reason are stack outputs");
+    t.deepEqual(
+        (await domainsWithPrefix(PREFIX)).sort(),
+        Object.values(guests)
+            .map((g) => g.domain)
+            .sort(),
+        "the domains libvirt runs are the ones the outputs name",
+    );
+    const placement = String(outputs.placement).split("\n");
+    t.true(
+        placement.some((l) => /^local\s+vnf\s+vcpu1\s+1\s+0\s+rt$/.test(l)),
+        `the placement output puts vnf's RT vCPU 1 on CPU 1:\n${outputs.placement}`,
+    );
+
+    // The accelerator follows the host's /dev/kvm (KVM when it runs stock kernels, else TCG), said with its reason,
+    // and it is what QEMU really runs: the domain type and the vCPU threads' names.
+    const accel = expectedAccel();
+    const accelReason = String((outputs.accel as Record<string, string>).local);
+    if (accel === "kvm") t.regex(accelReason, /^KVM: /);
+    else t.regex(accelReason, existsSync("/dev/kvm") ? /^TCG: \/dev\/kvm is PVM \(kvm_pvm\)/ : /^TCG: \/dev\/kvm is missing/);
 
     // What libvirt holds is what the spec asked for.
     for (const [name, g] of Object.entries(guests)) {
         t.true(g.domain.startsWith(PREFIX), `${name}'s domain carries the stack prefix`);
+        t.is(g.accel, accel, `${name}'s accelerator in the outputs`);
         const xml = await virsh(LOCAL_URI, ["dumpxml", g.domain]);
-        t.regex(xml, /<vcpupin vcpu='0' cpuset='\d+'\/>/, `${name} has its vCPU pinned`);
-        t.regex(xml, /<emulatorpin cpuset='\d+'\/>/, `${name} has its emulator threads pinned`);
+        t.regex(xml, accel === "kvm" ? /^<domain type='kvm'/ : /^<domain type='qemu'/, `${name} is defined for ${accel}`);
+        t.deepEqual(vcpuThreadAccels(g.domain), [accel.toUpperCase()], `${name}'s vCPU threads run ${accel}`);
+        // The pins libvirt reports for the running guest are the ones the outputs give.
+        t.deepEqual(vcpupins(await virsh(LOCAL_URI, ["vcpupin", g.domain])), g.vcpuPins, `virsh vcpupin ${g.domain}`);
+        t.regex(await virsh(LOCAL_URI, ["emulatorpin", g.domain]), /^\s*(\*:\s*)?0\s*$/m, `${name}'s emulator threads on housekeeping CPU 0`);
         t.regex(xml, /<hugepages>[\s\S]*<page size='2048' unit='KiB'/, `${name} is backed by 2 MiB hugepages`);
         t.regex(xml, /<shmem name='[^']*ring0[^']*'>\s*<model type='ivshmem-plain'\/>/, `${name} carries the ivshmem link`);
         const log = readFileSync(g.consoleLog, "utf8");
@@ -48,6 +76,7 @@ test.serial("pulumi up brings up the CI pod; guests share memory over ivshmem; a
         t.regex(log, new RegExp(`NFVKIT-READY name=${name} `), `${name}'s console shows the init's ready line`);
     }
     t.deepEqual(guests.vnf.vcpuPins, { "0": "0", "1": "1" }, "vnf's RT vCPU 1 sits on the isolated CPU 1, its housekeeping vCPU 0 on CPU 0");
+    t.deepEqual(guests.peer.vcpuPins, { "0": "0" }, "peer's one housekeeping vCPU on CPU 0");
     t.is(hugepages2M(), hugepagesBefore + 256, "the pod reserved 2 x 256 MiB of 2 MiB pages");
     t.is(shmFilesWithPrefix(PREFIX).length, 1, "one shm file backs the link");
 

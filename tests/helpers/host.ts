@@ -99,3 +99,22 @@ export function favourGuest(domain: string): void {
     const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
     for (const tid of readdirSync(`/proc/${pid}/task`)) execFileSync("renice", ["-n", "-20", "-p", tid], { stdio: "ignore" });
 }
+
+/**
+ * The accelerator this host's guests must get, read by the test from the host itself: KVM when /dev/kvm
+ * is there and is not PVM (kvm_pvm runs only guests built for it), else TCG.
+ */
+export function expectedAccel(): "kvm" | "tcg" {
+    return existsSync("/dev/kvm") && !existsSync("/sys/module/kvm_pvm") ? "kvm" : "tcg";
+}
+
+/** What QEMU runs a local domain's vCPUs with, from its vCPU threads' names ("CPU 0/KVM", "CPU 1/TCG"). */
+export function vcpuThreadAccels(domain: string): string[] {
+    const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
+    const accels = new Set<string>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const m = /^CPU \d+\/(\w+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8"));
+        if (m) accels.add(m[1]);
+    }
+    return [...accels];
+}

@@ -1,43 +1,58 @@
 /**
- * Pulumi mocks that record every resource a program registers, with its
- * parent, so unit tests can assert the resource graph a user would see in a
- * preview. Call once per test file, before importing the components.
+ * Pulumi's public mocks (`pulumi.runtime.setMocks`) for the library tests:
+ * every resource a program registers is recorded with its inputs, and the
+ * mock answers with exactly what the kit asked for (its inputs, an id), no
+ * more. What only a provider can know (a guest's boot time, the pins libvirt
+ * reports after start, a probe's verdict) stays unset here: the real tests
+ * (tests/provider, tests/e2e) prove those.
+ *
+ * Parents: the mocks API does not pass a resource's parent to `newResource`.
+ * A test that checks the resource tree builds its top component with
+ * `recordParents()` as its options: a resource transformation (public resource
+ * option, applied by the SDK to the component and every child) notes each
+ * resource's parent as the program gave it. Call `recordResources` once per test
+ * file, before importing the components.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 
 export interface Registered {
     type: string;
     name: string;
     inputs: Record<string, any>;
-    /** URN of the parent, as the program sent it to the engine ("" for the stack). */
-    parent: string;
+    /**
+     * URN of the parent as the program gave it ("" at the top of the program); undefined
+     * when the resource was not built under `recordParents()`.
+     */
+    parent: string | undefined;
+}
+
+/** Each resource built under recordParents(), by type and name, and the parent the program gave it. */
+const parents = new Map<string, pulumi.Resource | undefined>();
+
+/** Resource options that note the parent of this resource and of every child (see the file's comment). */
+export function recordParents(): pulumi.ComponentResourceOptions {
+    return {
+        transformations: [
+            (args) => {
+                parents.set(`${args.type}::${args.name}`, args.opts.parent);
+                return undefined;
+            },
+        ],
+    };
 }
 
 /** Installs the mocks for `project`/`stack` and returns the list they fill. */
 export function recordResources(project: string, stack = "unit"): Registered[] {
     const registered: Registered[] = [];
-    // The mocks API does not pass the parent to newResource; the monitor's request carries it.
-    const parentOf = new Map<string, string>();
-    const monitorRegister = MockMonitor.prototype.registerResource;
-    MockMonitor.prototype.registerResource = function (req: any, callback: any) {
-        parentOf.set(`${req.getType()}::${req.getName()}`, req.getParent());
-        return monitorRegister.call(this, req, callback);
-    };
     pulumi.runtime.setMocks(
         {
-            newResource(args) {
-                registered.push({ type: args.type, name: args.name, inputs: args.inputs, parent: parentOf.get(`${args.type}::${args.name}`) ?? "" });
-                // Dynamic resources echo their inputs and report what they verified, as the real providers do.
-                return {
-                    id: `${args.name}-id`,
-                    state: {
-                        ...args.inputs,
-                        uuid: `${args.name}-uuid`,
-                        bootSeconds: 2.5,
-                        observedVcpuPins: args.inputs.cputune?.vcpuPins,
-                    },
-                };
+            async newResource(args) {
+                const key = `${args.type}::${args.name}`;
+                const parent = parents.get(key);
+                // The SDK sends a child only once its parent's URN is known, so this settles at once.
+                const parentUrn = parents.has(key) ? (parent ? await settle(parent.urn) : "") : undefined;
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs, parent: parentUrn });
+                return { id: `${args.name}-id`, state: args.inputs };
             },
             call: (args) => args.inputs,
         },

@@ -5,15 +5,17 @@
  */
 import test from "ava";
 import { image, spec } from "../helpers/podFixtures";
-import { recordResources, settle } from "../helpers/mockedPulumi";
+import { recordParents, recordResources, settle } from "../helpers/mockedPulumi";
 
 const recorded = recordResources("nfv-testpod");
 
 test("TestPod builds hugepage reservations, one link and two pinned guests, all parented and named from the pod", async (t) => {
     const { TestPod } = await import("../../components/pod/TestPod");
-    const pod = new TestPod("pod", { spec, image, namePrefix: "nfv-testpod-unit" });
+    const pod = new TestPod("pod", { spec, image, namePrefix: "nfv-testpod-unit" }, recordParents());
     const summaries = await settle(pod.guestSummaries);
     t.deepEqual(Object.keys(summaries).sort(), ["peer", "vnf"]);
+    // What only libvirt can say after start is no mock's to make up: the real tests (tests/e2e/pod.test.ts) read it.
+    t.is(summaries.vnf.vcpuPins as Record<string, string> | undefined, undefined);
 
     // Every child hangs under the pod, each resource under its component, as a preview shows it.
     const podUrn = await settle(pod.urn);
@@ -27,6 +29,7 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
             .map((r) => r.name)
             .sort();
     t.deepEqual(byType("nfvkit:pod:TestPod"), ["pod"]);
+    t.is(parentOf("pod"), "", "the pod sits at the top of the program");
     t.deepEqual(byType("nfvkit:guest:NfvGuest"), ["pod-peer", "pod-vnf"]);
     t.deepEqual(byType("nfvkit:link:IvshmemLink"), ["pod-link-ring0"]);
     t.deepEqual(byType("nfvkit:libvirt:Domain"), ["pod-peer-domain", "pod-vnf-domain"]);

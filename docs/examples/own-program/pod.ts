@@ -71,9 +71,10 @@ export interface LabPodOutputs {
 /**
  * Builds the pod: the spec is validated and planned once, then TestPod walks
  * the plan. Throws ProblemListError, before registering anything, when the
- * spec does not fit the host.
+ * spec does not fit the host. `resourceOptions` go to the TestPod (a parent,
+ * a provider, or a test's transformation that records the resource tree).
  */
-export function createPod(opts: LabPodOptions): { pod: TestPod; outputs: LabPodOutputs } {
+export function createPod(opts: LabPodOptions, resourceOptions?: pulumi.ComponentResourceOptions): { pod: TestPod; outputs: LabPodOutputs } {
     const plan = validatePodSpec(labPodSpec(opts.uri ?? "qemu:///system"), {
         namePrefix: opts.namePrefix ?? stackNamePrefix(pulumi.getProject(), pulumi.getStack()),
         hostFacts: opts.hostFacts,
@@ -81,6 +82,6 @@ export function createPod(opts: LabPodOptions): { pod: TestPod; outputs: LabPodO
         specPath: "labPodSpec()",
     });
     // The host facts also give the readiness table (the running kernel against the plan's kernel arguments).
-    const pod = new TestPod("lab", { plan, image: opts.image, hostFacts: opts.hostFacts });
+    const pod = new TestPod("lab", { plan, image: opts.image, hostFacts: opts.hostFacts }, resourceOptions);
     return { pod, outputs: { placement: pod.placementTable, guests: pod.guestSummaries, accel: pod.accel } };
 }
