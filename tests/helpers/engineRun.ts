@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { projectRoot, pulumiEnv, runPulumi } from "../../tools/cli/engine";
+import { projectRoot, pulumiEnv, runPulumi, spawnPulumi } from "../../tools/cli/engine";
 
 export interface RunningCli {
     child: ChildProcess;
@@ -18,9 +18,9 @@ export interface RunningCli {
     exited: Promise<number | null>;
 }
 
-/** Starts `pulumi <args>` in `cwd` (the project by default). */
+/** Starts `pulumi <args>` in `cwd` (the project by default), with the kit's record of the run, as the kit starts it. */
 export function startPulumi(args: string[], cwd = projectRoot, env: NodeJS.ProcessEnv = {}): RunningCli {
-    const child = spawn("pulumi", args, { cwd, env: pulumiEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnPulumi(args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
     child.stdout!.on("data", (d: Buffer) => (text += d));
     child.stderr!.on("data", (d: Buffer) => (text += d));

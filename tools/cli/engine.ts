@@ -4,13 +4,13 @@
  * state in the local file backend under .state/ (no cloud account), and a
  * passphrase secrets provider.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import * as os from "node:os";
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { commandFailure } from "../../components/host/access/errors";
 import { readProject } from "../../components/stack/loadStack";
 import { StringDecoder } from "node:string_decoder";
+import { clearDeadLocks, recordRun } from "./runRecords";
 import { describePending, takePendingCreates, type ExportedDeployment } from "./interruptedCreates";
 
 export const projectRoot = path.resolve(__dirname, "../..");
@@ -60,11 +60,7 @@ export function runPulumi(
     } = {},
 ): Promise<PulumiResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn("pulumi", args, {
-            cwd: projectRoot,
-            env: pulumiEnv(opts.env),
-            stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-        });
+        const child = spawnPulumi(args, { env: opts.env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
         if (opts.input !== undefined) child.stdin!.end(opts.input);
         const out = { stdout: "", stderr: "" };
         const ends: (() => void)[] = [];
@@ -137,36 +133,28 @@ export function stackFromArgv(argv: string[], fallback: string): string {
 /**
  * A file backend locks a stack while a CLI runs on it, and a CLI killed with
  * SIGKILL leaves its lock behind: every later command then fails with "the
- * stack is currently locked". A lock taken on this machine by a process that
- * no longer exists is stale for sure, so it is removed, out loud. Locks of
- * live processes, or of other machines, are left to `pulumi cancel`.
+ * stack is currently locked". The kit removes such a lock, out loud, only
+ * when its own record of the run shows the run is over for sure (this
+ * machine, and an earlier boot or a pid that is gone); any other lock stops
+ * the command with one message naming its holder and the `pulumi cancel` and
+ * `rm` that remove it by hand (runRecords.ts, lockOwner.ts).
  */
 export function clearStaleLocks(stack: string, log: (line: string) => void): void {
-    const backend = pulumiEnv().PULUMI_BACKEND_URL ?? "";
-    if (!backend.startsWith("file://")) return;
-    const project = readProject(projectRoot).name;
-    const dir = path.join(backend.slice("file://".length).replace(/\?.*$/, ""), ".pulumi", "locks", "organization", project, stack);
-    let files: string[];
-    try {
-        files = readdirSync(dir).filter((f) => f.endsWith(".json"));
-    } catch {
-        return;
-    }
-    for (const file of files) {
-        const lock = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as { pid: number; hostname: string; timestamp: string };
-        if (lock.hostname !== os.hostname() || processExists(lock.pid)) continue;
-        rmSync(path.join(dir, file), { force: true });
-        log(`Removed the lock on stack ${stack} left by pulumi (pid ${lock.pid}, started ${lock.timestamp}), which no longer runs.`);
-    }
+    clearDeadLocks(pulumiEnv().PULUMI_BACKEND_URL, readProject(projectRoot).name, stack, log);
 }
 
-function processExists(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
+/**
+ * Starts `pulumi <args>` with the kit's record of the run (runRecords.ts),
+ * which is removed when it exits unless its lock outlived it. Every pulumi
+ * the kit and its tests start goes through here.
+ */
+export function spawnPulumi(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdio: StdioOptions }): ChildProcess {
+    const env = pulumiEnv(opts.env);
+    const startedAt = new Date();
+    const child = spawn("pulumi", args, { cwd: opts.cwd ?? projectRoot, env, stdio: opts.stdio });
+    const finish = recordRun(child.pid, args, env, startedAt);
+    child.on("close", finish);
+    return child;
 }
 
 /**
