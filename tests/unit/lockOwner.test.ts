@@ -150,7 +150,7 @@ test("the refusal names the holder, the reason, pulumi cancel and the rm line", 
             "Make sure nothing runs on stack ci any more (ask whoever uses host debian), then remove the lock by hand, either with",
             '  pulumi cancel --stack ci --yes      (removes every lock of the stack; from this checkout, put .state/bin first on PATH and set PULUMI_BACKEND_URL as the README\'s "Using pulumi directly" says)',
             "or with",
-            "  rm /srv/state/.pulumi/locks/organization/nfv-testpod/ci/7d3c.json",
+            "  rm -f /srv/state/.pulumi/locks/organization/nfv-testpod/ci/7d3c.json /srv/state/.pulumi/locks/organization/nfv-testpod/ci/7d3c.json.attrs",
         ].join("\n"),
     );
 });
@@ -160,7 +160,12 @@ test("a refusal lists the unreadable records, and quotes a path with a space", (
     const verdict = judgeLock(lock, [{ path: "/srv/my state/.nfvkit/runs/x.json", unreadable: "not JSON" }], HERE, gone);
     if (verdict.remove) return t.fail("removed");
     const message = refusalMessage("ci", lock, verdict);
-    t.true(message.includes("  rm '/srv/my state/.pulumi/locks/organization/nfv-testpod/ci/7d3c.json'"), message);
+    t.true(
+        message.includes(
+            "  rm -f '/srv/my state/.pulumi/locks/organization/nfv-testpod/ci/7d3c.json' '/srv/my state/.pulumi/locks/organization/nfv-testpod/ci/7d3c.json.attrs'",
+        ),
+        message,
+    );
     t.true(message.endsWith("The kit's records it could not read (remove them once no run uses them): /srv/my state/.nfvkit/runs/x.json (not JSON)"), message);
 });
 

@@ -175,7 +175,8 @@ export function refusalMessage(stack: string, lock: LockFile, verdict: Extract<L
         `Make sure nothing runs on stack ${stack} any more (ask whoever uses host ${lock.hostname}), then remove the lock by hand, either with`,
         `  pulumi cancel --stack ${stack} --yes      (removes every lock of the stack; from this checkout, put .state/bin first on PATH and set PULUMI_BACKEND_URL as the README's "Using pulumi directly" says)`,
         "or with",
-        `  rm ${shellQuote(lock.path)}`,
+        // The engine's blob store keeps each file's attributes beside it (`<lock>.attrs`); both go.
+        `  rm -f ${shellQuote(lock.path)} ${shellQuote(`${lock.path}.attrs`)}`,
     );
     if (verdict.unreadable.length > 0) lines.push(`The kit's records it could not read (remove them once no run uses them): ${verdict.unreadable.join(", ")}`);
     return lines.join("\n");

@@ -188,13 +188,14 @@ export function clearDeadLocks(backendUrl: string | undefined, project: string, 
         const lock = parseLock(file, text);
         if (!lock) {
             refusals.push(
-                `Stack ${stack} is locked by ${file}, which the kit cannot read as a lock. Make sure nothing runs on stack ${stack}, then remove it by hand:\n  rm '${file}'`,
+                `Stack ${stack} is locked by ${file}, which the kit cannot read as a lock. Make sure nothing runs on stack ${stack}, then remove it by hand:\n  rm -f '${file}' '${file}.attrs'`,
             );
             continue;
         }
         const verdict = judgeLock(lock, reads, here, processSeen);
         if (verdict.remove) {
-            rmSync(file, { force: true });
+            // The engine's blob store keeps the file's attributes beside it: remove both, as `pulumi cancel` does.
+            for (const f of [file, `${file}.attrs`]) rmSync(f, { force: true });
             rmSync(path.join(runRecordsDir(backend), `${verdict.record.token}.json`), { force: true });
             log(`Removed the lock on stack ${stack} left by pulumi ${verdict.record.command} (pid ${lock.pid}, taken ${lock.timestamp}): ${verdict.why}.`);
         } else {

@@ -1,0 +1,138 @@
+/**
+ * Locks left by killed runs, with the real engine on a file backend of the
+ * test's own (issue 20, finding 9). A lock is removed only when the kit's
+ * record of its run shows the run is over on this machine; a lock whose record
+ * names another machine with the same hostname, or a lock with no record
+ * (plain `pulumi`), stops `npm run down` with the holder and the two ways to
+ * remove it by hand, and stays. The kit's records hold no secret and are gone
+ * after a normal and after a failed run. Nothing is created on the host: the
+ * killed `up` is given a config the program refuses, so a late kill creates
+ * nothing either.
+ */
+import test, { type ExecutionContext } from "ava";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { projectRoot, pulumiEnv, runPulumi, selectStack } from "../../tools/cli/engine";
+import { runKitCommand, startPulumi, waitFor } from "../helpers/engineRun";
+import { domainsWithPrefix } from "../helpers/host";
+
+const STACK = "ci";
+const backend = mkdtempSync(path.join(os.tmpdir(), "nfvkit-locks-backend-"));
+// Every pulumi and kit command of this file (pulumiEnv, runKitCommand) uses this backend, not the checkout's.
+process.env.PULUMI_BACKEND_URL = `file://${backend}`;
+const locksDir = path.join(backend, ".pulumi", "locks", "organization", "nfv-testpod", STACK);
+const runsDir = path.join(backend, ".nfvkit", "runs");
+/** Every file in the stack's lock folder: a lock and the `.attrs` file the engine's blob store keeps beside it. */
+const lockFolder = () => (existsSync(locksDir) ? readdirSync(locksDir).map((f) => path.join(locksDir, f)) : []);
+const lockFiles = () => lockFolder().filter((f) => f.endsWith(".json"));
+const records = () => (existsSync(runsDir) ? readdirSync(runsDir).map((f) => path.join(runsDir, f)) : []);
+
+/** The ci stack with a gate the program refuses: `up` takes the lock, then stops before creating anything. */
+const badConfig = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-locks-")), "Pulumi.ci.yaml");
+const doc = yaml.load(readFileSync(path.join(projectRoot, "stacks/Pulumi.ci.yaml"), "utf8")) as { config: Record<string, unknown> };
+doc.config["nfv-testpod:gate"] = "maybe";
+writeFileSync(badConfig, yaml.dump(doc));
+const upArgs = ["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", badConfig];
+
+test.before(() => selectStack(STACK));
+
+test.after.always(() => {
+    rmSync(backend, { recursive: true, force: true });
+    rmSync(path.dirname(badConfig), { recursive: true, force: true });
+});
+
+/**
+ * Starts `pulumi up` (through the kit's spawn, with its record, or as plain
+ * pulumi) and kills it with SIGKILL as soon as its lock file is there.
+ */
+async function killedUpLeavesLock(t: ExecutionContext, how: "kit" | "plain"): Promise<{ lock: string; pid: number }> {
+    t.deepEqual(lockFolder(), [], "no lock before the run");
+    const child = how === "kit" ? startPulumi(upArgs).child : spawn("pulumi", upArgs, { cwd: projectRoot, env: pulumiEnv(), stdio: "ignore" });
+    const exited = new Promise((resolve) => child.on("close", resolve));
+    await waitFor("pulumi up to take the stack's lock", () => lockFiles().length > 0 || child.exitCode !== null, 60_000);
+    child.kill("SIGKILL");
+    await exited;
+    const [lock] = lockFiles();
+    t.truthy(lock, "the killed up left its lock");
+    const held = JSON.parse(readFileSync(lock, "utf8")) as { pid: number; hostname: string };
+    t.is(held.pid, child.pid!, "the lock names the killed pulumi");
+    t.is(held.hostname, os.hostname());
+    return { lock, pid: held.pid };
+}
+
+test.serial("a lock left by a killed run on this machine is removed by npm run down, and the run records come and go with the runs", async (t) => {
+    const { lock, pid } = await killedUpLeavesLock(t, "kit");
+    const [file] = records();
+    t.is(records().length, 1, "the killed run's record stays: its lock outlived it");
+    const record = JSON.parse(readFileSync(file, "utf8"));
+    t.deepEqual(Object.keys(record).sort(), ["bootId", "command", "hostname", "machineId", "pid", "pidNamespace", "pidStart", "stack", "startedAt", "token"]);
+    t.is(record.pid, pid);
+    t.is(record.machineId, readFileSync("/etc/machine-id", "utf8").trim());
+    t.is(record.bootId, readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+    t.is(record.command, "up");
+    t.is(path.basename(file), `${record.token}.json`);
+    t.false(readFileSync(file, "utf8").includes(pulumiEnv().PULUMI_CONFIG_PASSPHRASE!), "no passphrase in the record");
+
+    const down = await runKitCommand("down", ["--stack", STACK]);
+    t.is(down.code, 0, down.output);
+    t.false(existsSync(lock), "the dead run's lock is gone");
+    t.deepEqual(lockFolder(), [], "down released its own lock, and nothing of the dead one's is left");
+    t.deepEqual(records(), [], "no record left: the dead run's is removed with its lock, down's own when its pulumi ended");
+
+    // A failed run (the program refuses the config) releases its lock, and its record goes with it.
+    const failed = await runPulumi(upArgs);
+    t.not(failed.code, 0, "the up with a refused config fails");
+    t.deepEqual(lockFolder(), [], "no lock after the failed up");
+    t.deepEqual(records(), [], "no record after the failed up");
+    t.deepEqual(await domainsWithPrefix("nfv-testpod-ci"), [], "nothing was created");
+});
+
+test.serial("a lock whose record names another machine with the same hostname is not removed: down fails with the by-hand commands", async (t) => {
+    const { lock, pid } = await killedUpLeavesLock(t, "kit");
+    // The same backend seen from a second container or VM with this hostname: its machine-id differs.
+    const [file] = records();
+    const record = JSON.parse(readFileSync(file, "utf8"));
+    writeFileSync(file, JSON.stringify({ ...record, machineId: "0123456789abcdef0123456789abcdef" }));
+
+    const down = await runKitCommand("down", ["--stack", STACK]);
+    t.not(down.code, 0, "down stops");
+    t.true(existsSync(lock), "the lock is still there");
+    t.true(existsSync(file), "and its record");
+    t.true(down.output.includes(`Stack ${STACK} is locked by pid ${pid} on host ${os.hostname()}`), down.output);
+    t.true(down.output.includes(`taken on another machine (machine-id 0123456789abcdef0123456789abcdef, this one is`), down.output);
+    t.true(down.output.includes(`pulumi cancel --stack ${STACK} --yes`), down.output);
+    t.true(down.output.includes(`  rm -f ${lock} ${lock}.attrs\n`), down.output);
+    t.notRegex(down.output, /\n\s+at .*:\d+:\d+/, "no stack trace");
+
+    // The first by-hand way works: pulumi cancel removes the lock, then down runs.
+    const cancel = await runPulumi(["cancel", "--stack", STACK, "--yes"]);
+    t.is(cancel.code, 0, cancel.stdout + cancel.stderr);
+    t.deepEqual(lockFolder(), [], "pulumi cancel removed the lock");
+    rmSync(file);
+    const again = await runKitCommand("down", ["--stack", STACK]);
+    t.is(again.code, 0, again.output);
+    t.deepEqual(records(), []);
+});
+
+test.serial("a lock with no kit record (plain pulumi, killed) is not removed; the rm line removes it", async (t) => {
+    const { lock } = await killedUpLeavesLock(t, "plain");
+    t.deepEqual(records(), [], "plain pulumi leaves no kit record");
+
+    const down = await runKitCommand("down", ["--stack", STACK]);
+    t.not(down.code, 0, "down stops");
+    t.true(existsSync(lock), "the lock is still there");
+    t.true(down.output.includes("no kit record names this lock: it was taken by pulumi run by hand or by another tool"), down.output);
+    const rmLine = down.output.split("\n").find((l) => l.startsWith("  rm -f "));
+    t.is(rmLine, `  rm -f ${lock} ${lock}.attrs`);
+
+    // The second by-hand way works: the rm line as printed.
+    const rm = spawn("sh", ["-c", rmLine!], { stdio: "ignore" });
+    t.is(await new Promise((resolve) => rm.on("close", resolve)), 0);
+    const again = await runKitCommand("down", ["--stack", STACK]);
+    t.is(again.code, 0, again.output);
+    t.deepEqual(lockFolder(), []);
+    t.deepEqual(records(), []);
+});
