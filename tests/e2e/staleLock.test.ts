@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { projectRoot, pulumiEnv, runPulumi, selectStack } from "../../tools/cli/engine";
-import { runKitCommand, startPulumi, waitFor } from "../helpers/engineRun";
+import { kitProcesses, runKitCommand, startPulumi, waitFor } from "../helpers/engineRun";
 import { domainsWithPrefix } from "../helpers/host";
 
 const STACK = "ci";
@@ -135,4 +135,37 @@ test.serial("a lock with no kit record (plain pulumi, killed) is not removed; th
     t.is(again.code, 0, again.output);
     t.deepEqual(lockFolder(), []);
     t.deepEqual(records(), []);
+});
+
+test.serial("kill -9 of npm run up's whole process tree leaves its record; the next npm run down knows the run is dead and removes the lock", async (t) => {
+    t.deepEqual(lockFolder(), [], "no lock before the run");
+    // The kit command in a process group of its own, as a terminal runs it: the group is what the OOM killer or a closed session takes down.
+    const kit = spawn(
+        path.join(projectRoot, "node_modules", ".bin", "tsx"),
+        [path.join(projectRoot, "tools", "cli", "up.ts"), "--stack", STACK, "--config-file", badConfig],
+        {
+            cwd: projectRoot,
+            env: pulumiEnv(),
+            stdio: "ignore",
+            detached: true,
+        },
+    );
+    const exited = new Promise((resolve) => kit.on("close", resolve));
+    await waitFor("npm run up's pulumi to take the stack's lock", () => lockFiles().length > 0 || kit.exitCode !== null, 120_000);
+    process.kill(-kit.pid!, "SIGKILL");
+    await exited;
+    const [lock] = lockFiles();
+    t.truthy(lock, "the killed run left its lock");
+    const held = JSON.parse(readFileSync(lock, "utf8")) as { pid: number };
+    await waitFor("the killed pulumi and its helpers to be gone", () => !existsSync(`/proc/${held.pid}`) && kitProcesses().length === 0, 5_000);
+    const left = records().map((f) => JSON.parse(readFileSync(f, "utf8")) as { pid: number; command: string });
+    t.true(
+        left.some((r) => r.pid === held.pid && r.command === "up"),
+        `the record of the killed pulumi up is left: ${JSON.stringify(left)}`,
+    );
+
+    const down = await runKitCommand("down", ["--stack", STACK]);
+    t.is(down.code, 0, down.output);
+    t.deepEqual(lockFolder(), [], "the dead run's lock is gone");
+    t.deepEqual(records(), [], "and every record");
 });

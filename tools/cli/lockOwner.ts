@@ -183,6 +183,6 @@ export function refusalMessage(stack: string, lock: LockFile, verdict: Extract<L
 }
 
 /** A path as one shell word, so that the `rm` line can be pasted as it is. */
-function shellQuote(s: string): string {
+export function shellQuote(s: string): string {
     return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -18,7 +18,17 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { judgeLock, parseRunRecord, refusalMessage, type HostIdentity, type LockFile, type ProcessSeen, type RecordRead, type RunRecord } from "./lockOwner";
+import {
+    judgeLock,
+    parseRunRecord,
+    refusalMessage,
+    shellQuote,
+    type HostIdentity,
+    type LockFile,
+    type ProcessSeen,
+    type RecordRead,
+    type RunRecord,
+} from "./lockOwner";
 
 /** The folder of a `file://` backend URL, or undefined for any other backend. */
 export function fileBackendDir(backendUrl: string | undefined): string | undefined {
@@ -188,7 +198,7 @@ export function clearDeadLocks(backendUrl: string | undefined, project: string, 
         const lock = parseLock(file, text);
         if (!lock) {
             refusals.push(
-                `Stack ${stack} is locked by ${file}, which the kit cannot read as a lock. Make sure nothing runs on stack ${stack}, then remove it by hand:\n  rm -f '${file}' '${file}.attrs'`,
+                `Stack ${stack} is locked by ${file}, which the kit cannot read as a lock. Make sure nothing runs on stack ${stack}, then remove it by hand:\n  rm -f ${shellQuote(file)} ${shellQuote(`${file}.attrs`)}`,
             );
             continue;
         }
