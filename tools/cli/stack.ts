@@ -7,7 +7,7 @@
  * see the stack as `pulumi up` does; `npm run probe` and the migration bench
  * read what `up` recorded through loadRecordedProbes.
  */
-import { commandFailure } from "../../components/host/access";
+import { commandFailure, currentAccessEnv } from "../../components/host/access";
 import type { ProbeSuiteInputs } from "../../components/probes/inputs";
 import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
 import { loadStack, namesAFile, type LoadedStack } from "../../components/stack";
@@ -50,6 +50,24 @@ export async function loadCommandStack(stackOrFile: string, opts: CommandStackOp
         revealSecrets,
     });
     return { ...loaded, configArgs };
+}
+
+/**
+ * The environment that hands the stack's current SSH access to the provider
+ * (host/access/currentAccess.ts says why): read from the stack's config and
+ * its secrets now, reaching no host. Empty when no host is reached over SSH,
+ * or when the config cannot be read (the stored access is then used, and the
+ * engine's own errors say what is wrong).
+ */
+export async function currentAccessEnvOf(stack: string, configArgs: string[]): Promise<Record<string, string>> {
+    const loaded = await loadStack(stack, {
+        projectDir: projectRoot,
+        configFile: configArgs.includes("--config-file") ? configArgs[configArgs.indexOf("--config-file") + 1] : undefined,
+        offline: true,
+        accessOnly: true,
+        revealSecrets,
+    }).catch(() => undefined);
+    return loaded ? currentAccessEnv(stack, loaded.sshTargets) : {};
 }
 
 /** The stack's secret values, decrypted by the engine: `pulumi config --json --show-secrets` of that stack and file. */
