@@ -137,6 +137,7 @@ test("a rotated key is an update of every resource on the host; down works with 
 
     const rotated = await runKitCommand("up", kit);
     t.is(rotated.code, 0, rotated.output);
+    t.log(`npm run up with key A: ${up.seconds.toFixed(1)} s; with key B (updates only): ${rotated.seconds.toFixed(1)} s`);
     // The same guest, never restarted: its domain id and UUID are the ones the first up made.
     const targetB: SshTarget = { ...targetA, privateKey: keyB.privateKey };
     t.is((await hostAccess(targetB).virsh(["domid", DOMAIN])).trim(), domid);
@@ -148,7 +149,7 @@ test("a rotated key is an update of every resource on the host; down works with 
     const resources = (JSON.parse(shown.stdout) as { deployment: { resources: { type: string; outputs?: { access?: unknown } }[] } }).deployment.resources;
     const keys = resources
         .filter((r) => KIT_TYPES.includes(r.type))
-        .map((r) => (revealSecrets(r.outputs?.access) as SshTarget | undefined)?.privateKey === keyB.privateKey);
+        .map((r) => (revealSecrets(r.outputs?.access) as SshTarget | undefined)?.privateKey?.trim() === keyB.privateKey.trim());
     t.deepEqual(keys, [true, true, true], "every resource on the host stores key B");
 
     // Key A is removed from the host. Then the key changes again with no up between (C for B): the state still holds B.
@@ -158,6 +159,7 @@ test("a rotated key is an update of every resource on the host; down works with 
     writeFileSync(authorizedKeys, `${keyC.publicKey}\n`);
     const down = await runKitCommand("down", kit);
     t.is(down.code, 0, down.output);
+    t.log(`npm run down with key C, the state holding B: ${down.seconds.toFixed(1)} s`);
 
     // The host is clean, as key C sees it: no domain of the stack, no ledger entry of the stack, the pages given back.
     const targetC: SshTarget = { ...targetA, privateKey: keyC.privateKey };

@@ -130,6 +130,12 @@ test("ProbeSuite: a host's new key is an update that runs no probe, and a guest 
     t.deepEqual((await p.diff!("id", urn(tokens.probeSuite, "probes"), suite, moved)).replaces, ["guestIds"]);
 });
 
+test("the access as the state holds it (one secret as a whole) against a new key: an update", async (t) => {
+    const [type, props] = kinds[0];
+    const diff = await makeNfvkitProvider().diff!("id", urn(type, "g1"), { ...props, access: secret(keyA as never) }, { ...props, access: changes[0][1] });
+    t.deepEqual({ changes: diff.changes, replaces: diff.replaces }, { changes: true, replaces: [] });
+});
+
 test("a domain whose memory and key both change is replaced for the memory, not the key", async (t) => {
     const [, props] = kinds[0];
     const news = { ...props, facts: { memory: "512 MiB", vcpus: "2" }, access: changes[0][1] };
@@ -154,6 +160,11 @@ test("read and delete take the stack's current access for the same host, its key
     const env = currentAccessEnv("lab", { "lab-1": current });
     t.deepEqual(Object.keys(env), [CURRENT_ACCESS_ENV]);
     t.deepEqual(newestAccess(keyA, "lab", env), { ...current, privateKey: secret(current.privateKey!) as unknown as string });
+    // As the state holds it: the whole access one secret, since the program gives it as an Output holding a secret.
+    t.deepEqual(newestAccess(secret(keyA as never) as unknown as SshTarget, "lab", env), {
+        ...current,
+        privateKey: secret(current.privateKey!) as unknown as string,
+    });
     // Another stack's access, another host, a local host and no environment: the stored access stays.
     t.is(newestAccess(keyA, "ci", env), keyA);
     const otherHost = { ...keyA, name: "lab-2" };

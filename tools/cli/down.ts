@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
     // The hosts are reached with the access the stack's config gives now, not the one stored by the last up:
     // a host re-pinned after a reinstall, or a key rotated, is still taken down (docs/pod-spec.md, "Rotating access").
-    const env = await currentAccessEnvOf(stack, [...passThroughArgs(process.argv), ...configArgs]);
+    const env = await currentAccessEnvOf(stack, [...passThroughArgs(process.argv), ...configArgs], (line) => console.log(line));
     await recoverInterruptedRun(stack, (line) => console.log(line), configArgs, "remove", env);
     const r = await runPulumi(["destroy", "--yes", "--stack", stack, ...passThroughArgs(process.argv), ...configArgs], { echo: true, env });
     process.exitCode = r.code;

@@ -59,15 +59,22 @@ export async function loadCommandStack(stackOrFile: string, opts: CommandStackOp
  * or when the config cannot be read (the stored access is then used, and the
  * engine's own errors say what is wrong).
  */
-export async function currentAccessEnvOf(stack: string, configArgs: string[]): Promise<Record<string, string>> {
-    const loaded = await loadStack(stack, {
-        projectDir: projectRoot,
-        configFile: configArgs.includes("--config-file") ? configArgs[configArgs.indexOf("--config-file") + 1] : undefined,
-        offline: true,
-        accessOnly: true,
-        revealSecrets,
-    }).catch(() => undefined);
-    return loaded ? currentAccessEnv(stack, loaded.sshTargets) : {};
+export async function currentAccessEnvOf(stack: string, configArgs: string[], log: (line: string) => void = () => undefined): Promise<Record<string, string>> {
+    try {
+        const loaded = await loadStack(stack, {
+            projectDir: projectRoot,
+            configFile: configArgs.includes("--config-file") ? configArgs[configArgs.indexOf("--config-file") + 1] : undefined,
+            offline: true,
+            accessOnly: true,
+            revealSecrets,
+        });
+        const hosts = Object.keys(loaded.sshTargets);
+        if (hosts.length > 0) log(`The hosts are reached with the stack's current ssh: access, not the one stored by the last up: ${hosts.join(", ")}.`);
+        return currentAccessEnv(stack, loaded.sshTargets);
+    } catch (err) {
+        log(`The stack's current ssh: access could not be read (${(err as Error).message?.split("\n")[0]}); the access stored by the last up is used.`);
+        return {};
+    }
 }
 
 /** The stack's secret values, decrypted by the engine: `pulumi config --json --show-secrets` of that stack and file. */

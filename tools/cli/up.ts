@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
     const started = Date.now();
     // Refresh and the deletes of a replacement reach the hosts with the stack's current access (docs/pod-spec.md, "Rotating access").
-    const env = await currentAccessEnvOf(stack, [...passThroughArgs(process.argv), ...configArgs]);
+    const env = await currentAccessEnvOf(stack, [...passThroughArgs(process.argv), ...configArgs], (line) => console.log(line));
     await recoverInterruptedRun(stack, (line) => console.log(line), configArgs, "adopt", env);
     console.log(`pulumi up --stack ${stack}: each resource as it is done, and what the long steps say`);
     // No preview pass: the program validates everything before it registers anything, and one run of it reads the hosts once.

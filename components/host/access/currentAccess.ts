@@ -73,14 +73,16 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
  */
 export function newestAccess(stored: HostTarget | undefined, stack: string, env: NodeJS.ProcessEnv = process.env): HostTarget | undefined {
     const raw = env[CURRENT_ACCESS_ENV];
-    if (!raw || !stored || stored.kind !== "ssh") return stored;
+    // The state keeps the whole access as one secret (the program hands it over as an Output holding a secret): opened here only to read its kind and host.
+    const open = revealSecrets(stored);
+    if (!raw || !open || open.kind !== "ssh") return stored;
     let current: CurrentAccess;
     try {
         current = JSON.parse(raw) as CurrentAccess;
     } catch {
         return stored;
     }
-    const host = stored.name ?? stored.host;
+    const host = open.name ?? open.host;
     const now = current.stack === stack ? current.hosts?.[host] : undefined;
     if (!now || now.kind !== "ssh") return stored;
     return now.privateKey === undefined ? now : ({ ...now, privateKey: { [SECRET_SIG_KEY]: SECRET_SIG, value: now.privateKey } } as unknown as SshTarget);
