@@ -138,6 +138,9 @@ test("a rotated key is an update of every resource on the host; down works with 
     const rotated = await runKitCommand("up", kit);
     t.is(rotated.code, 0, rotated.output);
     t.log(`npm run up with key A: ${up.seconds.toFixed(1)} s; with key B (updates only): ${rotated.seconds.toFixed(1)} s`);
+    // Done: the engine finds nothing left to change (the stored access is the config's).
+    const again = await runPulumi(["preview", "--expect-no-changes", ...kit]);
+    t.is(again.code, 0, again.stdout + again.stderr);
     // The same guest, never restarted: its domain id and UUID are the ones the first up made.
     const targetB: SshTarget = { ...targetA, privateKey: keyB.privateKey };
     t.is((await hostAccess(targetB).virsh(["domid", DOMAIN])).trim(), domid);
