@@ -8,6 +8,8 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
 import { writeToStderr } from "../progress";
+import { sameAccess } from "../host/access/currentAccess";
+import type { HostTarget } from "../host/access/target";
 import type { OperationContext } from "../types/operations";
 import type { ProbeSuiteInputs } from "./inputs";
 import { onInterrupt } from "./interruption";
@@ -32,8 +34,31 @@ export async function check(_olds: ProbeSuiteInputs, news: ProbeSuiteInputs): Pr
 }
 
 export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuiteInputs): Promise<provider.DiffResult> {
-    const replaces = INPUT_KEYS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-    return { changes: replaces.length > 0, replaces };
+    // A host's new access (a rotated key, a re-pinned host) is no reason to measure again: an update records it.
+    const replaces = INPUT_KEYS.filter((k) => JSON.stringify(withoutAccess(olds[k])) !== JSON.stringify(withoutAccess(news[k])));
+    const accessChanged = ["guests", "hosts"].some((k) => !sameAccessLists(olds[k as "guests"], news[k as "guests"]));
+    return { changes: replaces.length > 0 || accessChanged, replaces };
+}
+
+/** The new access of the pod's hosts, recorded for `npm run probe` (which reads it from the state); nothing is run. */
+export async function update(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuiteInputs): Promise<provider.UpdateResult> {
+    return { outs: { ...olds, guests: news.guests, hosts: news.hosts } };
+}
+
+/** The value with every `access` field taken out, to compare what the probes measure. */
+function withoutAccess(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(withoutAccess);
+    if (v && typeof v === "object")
+        return Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+                .filter(([k]) => k !== "access")
+                .map(([k, x]) => [k, withoutAccess(x)]),
+        );
+    return v;
+}
+
+function sameAccessLists(a: { access?: HostTarget }[] | undefined, b: { access?: HostTarget }[] | undefined): boolean {
+    return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => sameAccess(x.access, b?.[i]?.access));
 }
 
 export async function create(given: ProbeSuiteInputs, ctx?: OperationContext): Promise<provider.CreateResult> {

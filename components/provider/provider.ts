@@ -6,6 +6,9 @@
  * any checkout of the project can preview, refresh, update and destroy it.
  */
 import type * as provider from "@pulumi/pulumi/provider";
+import { newestAccess, sameAccess } from "../host/access/currentAccess";
+import { accessOf } from "../host/access/inputs";
+import type { HostTarget } from "../host/access/target";
 import { withProgress, writeToStderr } from "../progress";
 import { timed } from "../timing";
 import { tokens } from "../tokens";
@@ -75,21 +78,59 @@ export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provid
             const ops = await operationsFor(urn);
             return ops.check ? ops.check(olds, news, { urn }) : { inputs: news };
         },
-        diff: async (id, urn, olds, news) => (await operationsFor(urn)).diff(id, olds, news, { urn }),
+        // A new key, pin, user, port or address of the host is an update of the resource (updateAccess), never a replacement:
+        // the guest, its pages and files stay as they are.
+        async diff(id, urn, olds, news) {
+            const own = await (await operationsFor(urn)).diff(id, olds, news, { urn });
+            return own.changes || sameAccess(olds?.access, news?.access) ? own : { ...own, changes: true };
+        },
         create: (urn, inputs) =>
             timed(`${shortType(urn)} create`, urnParts(urn).name, () =>
                 withResourceProgress(urn, "create", log, async (ctx) => (await operationsFor(urn)).create(inputs, ctx)),
             ),
-        read: (id, urn, props) => withResourceProgress(urn, "read", log, async (ctx) => (await operationsFor(urn)).read(id, props, ctx)),
+        read: (id, urn, props) =>
+            withResourceProgress(urn, "read", log, async (ctx) => {
+                const ops = await operationsFor(urn);
+                const access = newestAccess(props?.access, urnParts(urn).stack);
+                if (access === props?.access) return ops.read(id, props, ctx);
+                // Read with the newest access, and record the stored one: the access is an input, which only `up` changes
+                // (the next up's diff then shows the new access as an update).
+                return withStoredAccess(await ops.read(id, { ...props, access }, ctx), props.access);
+            }),
         update: (id, urn, olds, news) =>
             withResourceProgress(urn, "update", log, async (ctx) => {
                 const ops = await operationsFor(urn);
+                // Only the access changed: nothing to do on the host but prove the new access works.
+                if (!(await ops.diff(id, { ...olds, access: news?.access }, news, { urn })).changes) return updateAccess(olds, news, ctx);
                 if (!ops.update) throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
                 return ops.update(id, olds, news, ctx);
             }),
         delete: (id, urn, props) =>
             timed(`${shortType(urn)} delete`, urnParts(urn).name, () =>
-                withResourceProgress(urn, "delete", log, async (ctx) => (await operationsFor(urn)).delete(id, props, ctx)),
+                withResourceProgress(urn, "delete", log, async (ctx) =>
+                    (await operationsFor(urn)).delete(id, { ...props, access: newestAccess(props?.access, urnParts(urn).stack) }, ctx),
+                ),
             ),
     };
+}
+
+/**
+ * The update of a resource whose access alone changed: log in with the new
+ * access (a wrong key or pin fails here, before the state says it works) and
+ * store it. Nothing else on the host is touched. The access is stored as it
+ * came, so the private key stays in the engine's secret envelope.
+ */
+async function updateAccess(olds: any, news: any, ctx: { progress?: { step(s: string): void } }): Promise<provider.UpdateResult> {
+    ctx.progress?.step("checking the host's new access (ssh login)");
+    await accessOf(news?.access, news?.uri ?? olds?.uri).run(["true"]);
+    const outs = { ...olds };
+    if (news?.access === undefined) delete outs.access;
+    else outs.access = news.access;
+    return { outs };
+}
+
+/** A read's result with `access` put back to the stored one, in the outputs and the inputs it returns. */
+function withStoredAccess(result: provider.ReadResult, stored: HostTarget | undefined): provider.ReadResult {
+    const put = (v: any) => (v && typeof v === "object" && "access" in v ? { ...v, access: stored } : v);
+    return { ...result, props: put(result.props), ...(result.inputs !== undefined ? { inputs: put(result.inputs) } : {}) };
 }

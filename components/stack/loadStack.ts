@@ -53,6 +53,12 @@ export interface LoadStackOptions {
     revealSecrets?: (stack: string, configFile: string) => Promise<Record<string, unknown>>;
     /** Reach no host: facts come from the spec alone. @default false */
     offline?: boolean;
+    /**
+     * Reach no host, but read the secrets and pins the hosts' ssh: settings name, so `sshTargets` holds the
+     * stack's current access: `npm run up` and `npm run down` hand it to the provider for refresh and destroy
+     * (host/access/currentAccess.ts). @default false
+     */
+    accessOnly?: boolean;
     /** The name prefix instead of `<project>-<stack>`. */
     namePrefix?: string;
     /** Progress lines: which hosts are reached and what was found. */
@@ -138,7 +144,7 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
     };
 
     // Secrets a host's SSH access names, revealed only when a host is to be reached with them.
-    if (!options.offline && !options.engineConfig) {
+    if ((!options.offline || options.accessOnly) && !options.engineConfig) {
         const names = sshKeyNames(spec);
         const needed = [...new Set(names.map((n) => `${configNamespace}:${n.key}`))].filter((k) => secretKeys.includes(k) && typeof config[k] !== "string");
         if (needed.length > 0) {
@@ -177,7 +183,7 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
     const ssh = sshTargets(spec, config, configNamespace, pinsFromFiles);
     const access: Record<string, HostAccess> = {};
     const hostFacts: Record<string, HostFacts> = {};
-    if (!options.offline && spec !== undefined) {
+    if (!options.offline && !options.accessOnly && spec !== undefined) {
         // Only hosts the kit may ask over libvirt; a host with no access is not asked (validation says what it needs).
         for (const host of discoverableHosts(discoverableSpec(spec))) {
             const target = targetForHost(host, ssh[host.name]);

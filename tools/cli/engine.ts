@@ -179,6 +179,8 @@ export async function recoverInterruptedRun(
     log: (line: string) => void,
     configArgs: string[] = [],
     next: "adopt" | "remove" = "adopt",
+    /** For the refresh: the stack's current host access (stack.ts currentAccessEnvOf), so it reads with the newest key and pins. */
+    env: NodeJS.ProcessEnv = {},
 ): Promise<boolean> {
     clearStaleLocks(stack, log);
     const exported = await runPulumi(["stack", "export", "--stack", stack]);
@@ -206,7 +208,7 @@ export async function recoverInterruptedRun(
         log("Running `pulumi refresh` first: it reads what is really on the hosts.");
     }
     const args = ["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, ...configArgs];
-    const refresh = await runPulumi(args, { echo: true });
+    const refresh = await runPulumi(args, { echo: true, env });
     if (refresh.code !== 0)
         throw commandFailure("local", ["pulumi", ...args], { exitCode: refresh.code, stdout: refresh.stdout, stderr: refresh.stderr }).withFix(
             `the stack still has pending operations: read the refresh's words above, fix their cause, then run this again`,

@@ -7,7 +7,7 @@
  * see the stack as `pulumi up` does; `npm run probe` and the migration bench
  * read what `up` recorded through loadRecordedProbes.
  */
-import { commandFailure } from "../../components/host/access";
+import { commandFailure, currentAccessEnv } from "../../components/host/access";
 import type { ProbeSuiteInputs } from "../../components/probes/inputs";
 import { recordedProbeSuiteInputs } from "../../components/probes/recorded";
 import { loadStack, namesAFile, type LoadedStack } from "../../components/stack";
@@ -50,6 +50,31 @@ export async function loadCommandStack(stackOrFile: string, opts: CommandStackOp
         revealSecrets,
     });
     return { ...loaded, configArgs };
+}
+
+/**
+ * The environment that hands the stack's current SSH access to the provider
+ * (host/access/currentAccess.ts says why): read from the stack's config and
+ * its secrets now, reaching no host. Empty when no host is reached over SSH,
+ * or when the config cannot be read (the stored access is then used, and the
+ * engine's own errors say what is wrong).
+ */
+export async function currentAccessEnvOf(stack: string, configArgs: string[], log: (line: string) => void = () => undefined): Promise<Record<string, string>> {
+    try {
+        const loaded = await loadStack(stack, {
+            projectDir: projectRoot,
+            configFile: configArgs.includes("--config-file") ? configArgs[configArgs.indexOf("--config-file") + 1] : undefined,
+            offline: true,
+            accessOnly: true,
+            revealSecrets,
+        });
+        const hosts = Object.keys(loaded.sshTargets);
+        if (hosts.length > 0) log(`The hosts are reached with the stack's current ssh: access, not the one stored by the last up: ${hosts.join(", ")}.`);
+        return currentAccessEnv(stack, loaded.sshTargets);
+    } catch (err) {
+        log(`The stack's current ssh: access could not be read (${(err as Error).message?.split("\n")[0]}); the access stored by the last up is used.`);
+        return {};
+    }
 }
 
 /** The stack's secret values, decrypted by the engine: `pulumi config --json --show-secrets` of that stack and file. */

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { passThroughArgs, projectRoot, recoverInterruptedRun, runPulumi, selectStack, stackFromArgv, stackOutputs } from "./engine";
 import { labConfigArgs } from "./labConfig";
+import { currentAccessEnvOf } from "./stack";
 import { isKitLanguageHostWarning, UpDisplay } from "./upDisplay";
 import type { ManagedHostSummary, PodGuestSummary } from "../../components/pod/TestPod";
 import { PROGRESS_EVERY_MS, withProgress } from "../../components/progress";
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
     selectStack(stack);
     const configArgs = await labConfigArgs(stack, process.argv, (line) => console.log(line));
     const started = Date.now();
-    await recoverInterruptedRun(stack, (line) => console.log(line), configArgs);
+    // Refresh and the deletes of a replacement reach the hosts with the stack's current access (docs/pod-spec.md, "Rotating access").
+    const env = await currentAccessEnvOf(stack, [...passThroughArgs(process.argv), ...configArgs], (line) => console.log(line));
+    await recoverInterruptedRun(stack, (line) => console.log(line), configArgs, "adopt", env);
     console.log(`pulumi up --stack ${stack}: each resource as it is done, and what the long steps say`);
     // No preview pass: the program validates everything before it registers anything, and one run of it reads the hosts once.
     const display = new UpDisplay();
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     const everyMs = PROGRESS_EVERY_MS + 1000;
     const up = await withProgress("pulumi up", "", { write: (line) => console.log(line), still, everyMs }, (progress) =>
         runPulumi(["up", "--yes", "--skip-preview", "--json", "--color", "never", "--stack", stack, ...passThroughArgs(process.argv), ...configArgs], {
+            env,
             onStderrLine: (line) => {
                 if (!isKitLanguageHostWarning(line)) console.error(line);
             },

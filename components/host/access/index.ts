@@ -8,6 +8,7 @@ export { SshHostAccess } from "./ssh";
 export { LOCAL_LIBVIRT_URI, isLocalLibvirtUri, libvirtSshUri } from "./libvirtUri";
 export { hostAccess, libvirtUri, closeHostAccesses } from "./factory";
 export { accessOf, revealSecrets } from "./inputs";
+export { CURRENT_ACCESS_ENV, currentAccessEnv, newestAccess, sameAccess, type CurrentAccess } from "./currentAccess";
 export { virsh, isNoDomain, isNotRunning, type VirshOptions } from "./virsh";
 export { targetForHost } from "./forHost";
 export { sshTargets, knownHostsFiles } from "./sshTargets";
