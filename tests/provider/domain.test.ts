@@ -102,7 +102,7 @@ test.serial("a domain of the same name that the stack does not manage is refused
     // Nor is a domain another stack's resource created.
     await virsh(LOCAL_URI, ["undefine", inputs.name]);
     const other = "urn:pulumi:other::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain";
-    writeFileSync(file, stampOwner(inputs.xml, other, definitionHash(inputs.xml)));
+    writeFileSync(file, stampOwner(inputs.xml, { urn: other }, definitionHash(inputs.xml)));
     await virsh(LOCAL_URI, ["define", file]);
     const err2 = await t.throwsAsync(domainOps.create(inputs, ctx));
     t.true(err2!.message.includes(`already exists on qemu:///system and it belongs to ${other}`), err2!.message);
