@@ -73,7 +73,7 @@ export function foreignFix(owner: Owner, stamp: OwnerStamp, removeByHand: string
     const find = stamp.lineage
         ? `the checkout whose \`pulumi stack output lineage\` prints ${stamp.lineage}`
         : "the checkout and backend that brought it up with an earlier kit";
-    return `run \`npm run down\` from ${find}; if that state is lost, ${removeByHand}; or give this stack another name (pulumi stack rename) so that its names differ`;
+    return `run \`npm run down\` from ${find}; if that state is lost, ${removeByHand}; or bring this stack up under another stack name, whose domain and file names differ`;
 }
 
 function urnWords(urn: string): { stack: string; project: string; name: string } {

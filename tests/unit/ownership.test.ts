@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isOwnStamp, stampOf } from "../../components/types/ownership";
 import { ProblemListError } from "../../components/spec/problems";
+import type { EngineStep } from "../../components/preview";
 import { image, spec } from "../helpers/podFixtures";
 import { recordParents, recordResources, settle } from "../helpers/mockedPulumi";
 
@@ -180,4 +181,42 @@ test.serial("an entry an earlier kit stamped with the URN alone: refused to a ne
     await provider.delete!(made.id, urn, updated.outs!);
     t.false(existsSync(file));
     t.deepEqual(shmEntries(), []);
+});
+
+test("a preview of a stack from an earlier kit says its guests, link and pages are stamped with the lineage: no replacement, no pin move, no page change", async (t) => {
+    const { podChanges } = await import("../../components/preview");
+    const { resolveTestPodSpec } = await import("../../components/pod/TestPod");
+    const plan = resolveTestPodSpec({ spec, namePrefix: "nfv-testpod-ci" });
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's unknown value: the lineage is made by this `up`
+    const step = (type: string, name: string, inputs: Record<string, unknown>): EngineStep => ({
+        op: "update",
+        urn: `urn:pulumi:ci::nfv-testpod::x$${type}::${name}`,
+        type,
+        name,
+        oldInputs: inputs,
+        newInputs: { ...inputs, lineage: unknown },
+        replaceReasons: [],
+    });
+    const c = podChanges(
+        [
+            {
+                op: "create",
+                urn: "urn:pulumi:ci::nfv-testpod::nfvkit:pod:StackLineage::pod-lineage",
+                type: "nfvkit:pod:StackLineage",
+                name: "pod-lineage",
+                newInputs: {},
+                replaceReasons: [],
+            },
+            step("nfvkit:libvirt:Domain", "pod-vnf-domain", { uri: "qemu:///system", pinning: { "vCPU 0": "host CPU 0" }, facts: { memory: "256 MiB" } }),
+            step("nfvkit:libvirt:ShmRegion", "pod-link-ring0-shm", { uri: "qemu:///system", path: "/dev/shm/nfv-testpod-ci-ring0", sizeBytes: 4194304 }),
+            step("nfvkit:host:HugepageReservation", "pod-hugepages-local-node0-2048k", { host: "local", node: 0, sizeKiB: 2048, count: 512 }),
+        ],
+        plan,
+    );
+    t.deepEqual(c.otherUpdates, [
+        "vnf: stamped with the stack's lineage (docs/ownership.md)",
+        "link ring0: stamped with the stack's lineage (docs/ownership.md)",
+        "hugepages on local: stamped with the stack's lineage (docs/ownership.md)",
+    ]);
+    t.deepEqual([c.replaced, c.pinMoves, c.linksReplaced, c.hugepages, c.newGuests, c.other], [[], [], [], [], [], []]);
 });
