@@ -27,9 +27,15 @@ export async function create(): Promise<provider.CreateResult> {
     return { id: lineage, outs: { lineage } satisfies StackLineageOutputs };
 }
 
-/** It lives in the state alone: what the state holds is the truth. */
+/**
+ * It lives in the state alone: what the state holds is the truth. One with no
+ * lineage is a create that a killed run never finished (`npm run down` takes
+ * it into the state with its inputs as its outputs): nothing was stamped with
+ * it, so it is gone.
+ */
 export async function read(id: string, props: Partial<StackLineageOutputs>): Promise<provider.ReadResult> {
-    return { id, props: { lineage: props.lineage || id } satisfies StackLineageOutputs };
+    if (!props.lineage) return { id: "", props: {} };
+    return { id, props: { lineage: props.lineage } satisfies StackLineageOutputs };
 }
 
 /** Nothing on any host to remove; the engine deletes it after every resource that took it as an input. */

@@ -100,6 +100,8 @@ test("the provider's StackLineage makes a new random id on each create, and neve
     t.not(one.id, two.id, "two states never share one");
     t.false((await provider.diff!(one.id, lineageUrn, one.outs, {})).changes);
     t.deepEqual((await provider.read!(one.id, lineageUrn, one.outs)).props, { lineage: one.id });
+    // A create a killed run never finished, taken into the state by `npm run down` with its inputs as its outputs.
+    t.is((await provider.read!("interrupted", lineageUrn, {})).id, "", "one that never got its id is gone");
 });
 
 test("a lineage that a stack from an earlier kit gains is an update of its domains, shm files and reservations, never a replacement", async (t) => {
@@ -219,4 +221,27 @@ test("a preview of a stack from an earlier kit says its guests, link and pages a
         "hugepages on local: stamped with the stack's lineage (docs/ownership.md)",
     ]);
     t.deepEqual([c.replaced, c.pinMoves, c.linksReplaced, c.hugepages, c.newGuests, c.other], [[], [], [], [], [], []]);
+});
+
+test.serial("through the provider, another state's hugepage entry is refused by create, read as gone and left by delete", async (t) => {
+    const { makeNfvkitProvider } = await import("../../components/provider/provider");
+    const { writeEntry } = await import("../../components/host/ledger");
+    const { hostAccess } = await import("../../components/host/access");
+    const provider = makeNfvkitProvider(() => undefined);
+    const pagesUrn = "urn:pulumi:ci::nfv-testpod::nfvkit:pod:TestPod$nfvkit:host:HugepageReservation::pod-hugepages-local-node9-2048k";
+    // NUMA node 9: no such pool on this machine, so a wrong step would fail on the pool rather than change a real one.
+    const inputs = { uri: "qemu:///system", host: "local", node: 9, sizeKiB: 2048, count: 4 };
+    const dir = path.join(scratch, "ledger", "hugepages");
+    const entries = () => readdirSync(dir).map((f) => readFileSync(path.join(dir, f), "utf8"));
+    await writeEntry(hostAccess(), "hugepages", { urn: pagesUrn, lineage: A }, { node: 9, sizeKiB: 2048, count: 4, poolBefore: 0, phase: "held" });
+    const before = entries();
+
+    const err = await t.throwsAsync(provider.create!(pagesUrn, { ...inputs, lineage: B }), { instanceOf: ProblemListError });
+    t.like(err!.problems[0], { path: "host", value: "local/node9/2048kB" });
+    t.true(
+        err!.problems[0].reason.startsWith("4 pages of 2048 KiB on host local, NUMA node 9, are held by resource pod-hugepages-local-node9-2048k of stack ci"),
+    );
+    t.is((await provider.read!("local/node9/2048kB", pagesUrn, { ...inputs, lineage: B, poolAfter: 4 })).id, "");
+    await provider.delete!("local/node9/2048kB", pagesUrn, { ...inputs, lineage: B, poolAfter: 4 });
+    t.deepEqual(entries(), before, "A's entry is as it was");
 });
