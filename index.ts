@@ -59,6 +59,8 @@ export = async () => {
     });
     recordSpan("program: plan and register the pod", "", registering);
     return {
+        // Stamped with the URN on what the pod makes on its hosts (docs/ownership.md): a refusal names it.
+        lineage: pod.lineage,
         accel: pod.accel,
         hostNotes: pod.hostNotes,
         hostKernelArgs: pod.hostKernelArgs,

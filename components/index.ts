@@ -9,6 +9,7 @@
 
 // Components.
 export { TestPod, resolveTestPodSpec, type TestPodArgs, type HostFacts, type PodGuestSummary, type PodProbesArgs } from "./pod/TestPod";
+export { StackLineage } from "./pod/StackLineage";
 export { NfvGuest, GUEST_READY_LINE, type NfvGuestArgs } from "./guest/NfvGuest";
 export { IvshmemLink, type IvshmemLinkArgs } from "./link/IvshmemLink";
 

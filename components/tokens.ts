@@ -17,6 +17,7 @@ export const tokens = {
     sriovPf: "nfvkit:host:SriovPf",
     rtHost: "nfvkit:host:RtHost",
     probeSuite: "nfvkit:probes:ProbeSuite",
+    stackLineage: "nfvkit:pod:StackLineage",
 } as const;
 
 /** The provider plugin's name: resources whose token starts with `nfvkit:` are its. */

@@ -29,6 +29,12 @@ export interface NfvGuestArgs {
     metadata?: Record<string, string>;
     /** How the guest's host is reached for its console log and FIFO priorities. @default this machine */
     access?: pulumi.Input<HostTarget>;
+    /**
+     * The stack's lineage (a StackLineage's `lineage`), stamped on the domain with its URN, so a
+     * stack of the same name in another backend never takes or removes it (docs/ownership.md).
+     * @default none: the URN alone owns the domain
+     */
+    lineage?: pulumi.Input<string>;
 }
 
 /** A guest's outputs, whether an NfvGuest component holds its domain or the pod registers the domain alone. */
@@ -97,6 +103,7 @@ export function createGuestDomain(name: string, args: NfvGuestArgs, opts: pulumi
             readyPattern: `${GUEST_READY_LINE} name=${guest.name}`,
             bootTimeoutSec: args.bootTimeoutSec ?? (guest.accel === "tcg" ? 180 : 60),
             ...(args.access ? { access: args.access } : {}),
+            ...(args.lineage ? { lineage: args.lineage } : {}),
         },
         opts,
     );

@@ -10,9 +10,10 @@ import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../types/operations";
 import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { changePool, poolChangeArgv, poolDir, poolFile, readPool } from "./hugepagePool";
-import { readEntry, removeEntry, writeEntry } from "./ledger";
+import { entryPath, foreignEntry, readEntry, removeEntry, writeEntry, type LedgerEntry } from "./ledger";
 import { HostCommandError } from "./access/errors";
-import { problemError } from "../spec/problems";
+import { problemError, type ProblemListError } from "../spec/problems";
+import { describeStamp, foreignFix, type Owner } from "../types/ownership";
 
 export interface HugepageReservationInputs {
     /** libvirt URI of the host. */
@@ -27,6 +28,12 @@ export interface HugepageReservationInputs {
     count: number;
     /** How the host is reached. @default this machine */
     access?: HostTarget;
+    /**
+     * The stack's lineage (StackLineage), stamped on the ledger entry with the URN: an entry of the
+     * same URN from another state is refused, never adopted or given back.
+     * @default none: the URN alone is the owner, as a kit from before lineages stamped it
+     */
+    lineage?: string;
 }
 
 export interface HugepageReservationOutputs extends HugepageReservationInputs {
@@ -67,7 +74,8 @@ export async function check(_olds: unknown, news: HugepageReservationInputs): Pr
 
 export async function diff(_id: string, olds: HugepageReservationInputs, news: HugepageReservationInputs): Promise<provider.DiffResult> {
     const replaces = (["uri", "node", "sizeKiB"] as const).filter((k) => olds[k] !== news[k]);
-    const changes = replaces.length > 0 || olds.count !== news.count;
+    // A new lineage (a stack from before lineages) is an update: the entry is stamped again.
+    const changes = replaces.length > 0 || olds.count !== news.count || (olds.lineage ?? "") !== (news.lineage ?? "");
     return { changes, replaces, deleteBeforeReplace: true };
 }
 
@@ -99,10 +107,24 @@ async function adjust(host: HostAccess, r: HugepageReservationInputs, delta: num
     return after;
 }
 
+/** The same reservation of another state holds pages here: they are that state's to give back. */
+function foreignReservation(r: HugepageReservationInputs, entry: LedgerEntry<Held>, owner: Owner): ProblemListError {
+    const where = `${r.host}/node${r.node}/${r.sizeKiB}kB`;
+    return problemError(
+        "hugepage reservation",
+        "host",
+        where,
+        `${entry.holds.count} pages of ${r.sizeKiB} KiB on host ${r.host}, NUMA node ${r.node}, are held by ${describeStamp(entry, owner)}; this stack neither takes nor gives them back`,
+        foreignFix(owner, entry, `give its pages back by hand and remove its ledger entry ${entryPath(LEDGER, entry.urn)}`),
+    );
+}
+
 export async function create(inputs: HugepageReservationInputs, ctx: OperationContext): Promise<provider.CreateResult> {
     const host = accessOf(inputs.access);
     const id = `${inputs.host}/node${inputs.node}/${inputs.sizeKiB}kB`;
-    let held = (await readEntry<Held>(host, LEDGER, ctx.urn))?.holds;
+    const foreign = await foreignEntry<Held>(host, LEDGER, ctx);
+    if (foreign) throw foreignReservation(inputs, foreign, ctx);
+    let held = (await readEntry<Held>(host, LEDGER, ctx))?.holds;
     if (held && held.phase !== "held") {
         // A run died between writing the ledger and the pool: the pool tells whether the change was made.
         const pool = await poolSize(host, inputs);
@@ -112,23 +134,23 @@ export async function create(inputs: HugepageReservationInputs, ctx: OperationCo
     if (held) {
         // Adopt what the earlier run reserved; add or give back only the difference.
         const poolAfter = await adjust(host, inputs, inputs.count - held.count);
-        await writeEntry<Held>(host, LEDGER, ctx.urn, { ...held, count: inputs.count, phase: "held" });
+        await writeEntry<Held>(host, LEDGER, ctx, { ...held, count: inputs.count, phase: "held" });
         return { id, outs: { ...inputs, poolAfter } };
     }
     const poolBefore = await poolSize(host, inputs);
     const entry: Held = { node: inputs.node, sizeKiB: inputs.sizeKiB, count: inputs.count, poolBefore, phase: "adding" };
-    await writeEntry<Held>(host, LEDGER, ctx.urn, entry);
+    await writeEntry<Held>(host, LEDGER, ctx, entry);
     const poolAfter = await adjust(host, inputs, inputs.count).catch(async (err) => {
-        await removeEntry(host, LEDGER, ctx.urn);
+        await removeEntry(host, LEDGER, ctx);
         throw err;
     });
-    await writeEntry<Held>(host, LEDGER, ctx.urn, { ...entry, phase: "held" });
+    await writeEntry<Held>(host, LEDGER, ctx, { ...entry, phase: "held" });
     return { id, outs: { ...inputs, poolAfter } };
 }
 
 export async function read(id: string, props: HugepageReservationOutputs, ctx: OperationContext): Promise<provider.ReadResult> {
     const host = accessOf(props.access);
-    const entry = await readEntry<Held>(host, LEDGER, ctx.urn);
+    const entry = await readEntry<Held>(host, LEDGER, ctx);
     if (!entry) return { id: "", props: {} };
     return { id, props: { ...props, count: entry.holds.count, poolAfter: await poolSize(host, props) } };
 }
@@ -140,16 +162,25 @@ export async function update(
     ctx: OperationContext,
 ): Promise<provider.UpdateResult> {
     const host = accessOf(news.access);
-    const held = (await readEntry<Held>(host, LEDGER, ctx.urn))?.holds;
+    const foreign = await foreignEntry<Held>(host, LEDGER, ctx);
+    if (foreign) throw foreignReservation(news, foreign, ctx);
+    const held = (await readEntry<Held>(host, LEDGER, ctx))?.holds;
     const poolBefore = await poolSize(host, news);
     const poolAfter = await adjust(host, news, news.count - (held?.count ?? olds.count));
-    await writeEntry<Held>(host, LEDGER, ctx.urn, { node: news.node, sizeKiB: news.sizeKiB, count: news.count, poolBefore, phase: "held" });
+    await writeEntry<Held>(host, LEDGER, ctx, { node: news.node, sizeKiB: news.sizeKiB, count: news.count, poolBefore, phase: "held" });
     return { outs: { ...news, poolAfter } };
 }
 
 export async function deleteReservation(_id: string, props: HugepageReservationInputs, ctx: OperationContext): Promise<void> {
     const host = accessOf(props.access);
-    const entry = await readEntry<Held>(host, LEDGER, ctx.urn);
+    const entry = await readEntry<Held>(host, LEDGER, ctx);
+    const foreign = entry ? undefined : await foreignEntry<Held>(host, LEDGER, ctx);
+    if (foreign) {
+        ctx.progress?.say(
+            `the ${foreign.holds.count} pages of ${props.sizeKiB} KiB on host ${props.host} are held by ${describeStamp(foreign, ctx)}; left alone`,
+        );
+        return;
+    }
     // No entry: an earlier delete gave the pages back and died before the engine recorded it.
     if (!entry) return;
     const held = entry.holds;
@@ -158,12 +189,12 @@ export async function deleteReservation(_id: string, props: HugepageReservationI
     // run deletes it): the pool tells whether the pages were added, as it tells create; if not, there is nothing to give back.
     const neverAdded = held.phase === "adding" && pool < held.poolBefore + held.count;
     if (neverAdded || (held.phase === "releasing" && pool <= held.poolBefore - held.count)) {
-        await removeEntry(host, LEDGER, ctx.urn);
+        await removeEntry(host, LEDGER, ctx);
         return;
     }
-    await writeEntry<Held>(host, LEDGER, ctx.urn, { ...held, poolBefore: pool, phase: "releasing" });
+    await writeEntry<Held>(host, LEDGER, ctx, { ...held, poolBefore: pool, phase: "releasing" });
     await adjust(host, { ...props, node: held.node, sizeKiB: held.sizeKiB }, -held.count);
-    await removeEntry(host, LEDGER, ctx.urn);
+    await removeEntry(host, LEDGER, ctx);
 }
 export { deleteReservation as delete };
 

@@ -5,42 +5,66 @@
  * what. After a crash, a create finds its own entry and adopts what the dead
  * run left instead of taking it twice; a refresh reads it to say what is held.
  * The entries live on the host they describe, reached through its HostAccess.
+ *
+ * An entry carries its resource's URN and its stack's lineage
+ * (types/ownership.ts): the same URN from another state (a stack of the same
+ * name in another backend) lands on the same file, and is foreign: it is
+ * read as absent by this resource, never overwritten and never removed.
  */
 import { createHash } from "node:crypto";
 import * as path from "node:path";
+import { isOwnStamp, stampOf, type Owner, type OwnerStamp } from "../types/ownership";
 import type { HostAccess } from "./access";
 
 /** Where the entries live; root-owned, outside any checkout, shared by every stack on the host. */
 export const ledgerRoot = process.env.NFVKIT_LEDGER_DIR ?? "/var/lib/nfvkit/ledger";
 
-export interface LedgerEntry<T> {
-    /** The resource that holds it. */
-    urn: string;
+export interface LedgerEntry<T> extends OwnerStamp {
     /** What it holds, in the resource's own terms. */
     holds: T;
 }
 
-function entryPath(kind: string, urn: string): string {
+/** The file of the entry of resource `urn`: named in a fix that asks to remove another state's entry by hand. */
+export function entryPath(kind: string, urn: string): string {
     return path.join(ledgerRoot, kind, `${createHash("sha256").update(urn).digest("hex").slice(0, 32)}.json`);
 }
 
-export async function readEntry<T>(host: HostAccess, kind: string, urn: string): Promise<LedgerEntry<T> | undefined> {
+/** The entry in `owner`'s place, whoever's it is: `readEntry` for the owner's own, `foreignEntry` for another state's. */
+async function entryAt<T>(host: HostAccess, kind: string, urn: string): Promise<LedgerEntry<T> | undefined> {
     const text = await host.tryReadFile(entryPath(kind, urn));
     if (text === undefined) return undefined;
     const entry = JSON.parse(text) as LedgerEntry<T>;
     return entry.urn === urn ? entry : undefined;
 }
 
-/** Writes atomically (write, then rename), so a crash leaves the old entry or the new one, never half of one. */
-export async function writeEntry<T>(host: HostAccess, kind: string, urn: string, holds: T): Promise<void> {
-    const file = entryPath(kind, urn);
+/** The owner's own entry; undefined when there is none, or when the one in its place is another state's. */
+export async function readEntry<T>(host: HostAccess, kind: string, owner: Owner): Promise<LedgerEntry<T> | undefined> {
+    const entry = await entryAt<T>(host, kind, owner.urn);
+    return entry && isOwnStamp(entry, owner) ? entry : undefined;
+}
+
+/** The entry in the owner's place when it is not the owner's: the same URN, stamped by another state. */
+export async function foreignEntry<T>(host: HostAccess, kind: string, owner: Owner): Promise<LedgerEntry<T> | undefined> {
+    const entry = await entryAt<T>(host, kind, owner.urn);
+    return entry && !isOwnStamp(entry, owner) ? entry : undefined;
+}
+
+/**
+ * Writes atomically (write, then rename), so a crash leaves the old entry or
+ * the new one, never half of one. Callers check `foreignEntry` first: this
+ * stamps the entry as the owner's.
+ */
+export async function writeEntry<T>(host: HostAccess, kind: string, owner: Owner, holds: T): Promise<void> {
+    const file = entryPath(kind, owner.urn);
     await host.mkdir(path.dirname(file));
-    await host.writeFile(`${file}.tmp`, JSON.stringify({ urn, holds } satisfies LedgerEntry<T>, null, 2));
+    await host.writeFile(`${file}.tmp`, JSON.stringify({ ...stampOf(owner), holds } satisfies LedgerEntry<T>, null, 2));
     await host.run(["mv", "-f", `${file}.tmp`, file]);
 }
 
-export async function removeEntry(host: HostAccess, kind: string, urn: string): Promise<void> {
-    await host.remove(entryPath(kind, urn));
+/** Removes the owner's entry; another state's entry in its place stays. */
+export async function removeEntry(host: HostAccess, kind: string, owner: Owner): Promise<void> {
+    if (await foreignEntry(host, kind, owner)) return;
+    await host.remove(entryPath(kind, owner.urn));
 }
 
 /** Every entry of a kind, e.g. to find which resource holds a file. */

@@ -21,7 +21,8 @@ import { cputuneChanges, sameCputune, type Cputune } from "../render/cputune";
 import { describePinning, parseCputune } from "./cputune";
 import { waitForAgent } from "./guestAgent";
 import { domainState, GuestBootError, throwIfStopped, waitForConsoleLine } from "./domainStop";
-import { definitionHash, foreignDomainError, ownerOf, stampOwner } from "./domainOwner";
+import { definitionHash, foreignDomainError, ownerOf, stampOfDomain, stampOwner } from "./domainOwner";
+import { describeStamp, isOwnStamp } from "../types/ownership";
 import { applyFifoPriority, readVcpuPins, verifyPins } from "./domainPins";
 import { accessOf, isNoDomain, isNotRunning, type HostAccess, type HostTarget } from "../host/access";
 import { writeToStderr, type Progress } from "../progress";
@@ -53,6 +54,12 @@ export interface DomainInputs {
     bootTimeoutSec: number;
     /** How the host is reached for its files and commands (console log, FIFO priorities). @default this machine */
     access?: HostTarget;
+    /**
+     * The stack's lineage (StackLineage), stamped on the domain with the URN: a
+     * domain of the same name stamped by another state is refused, never adopted or removed.
+     * @default none: the URN alone is the owner, as a kit from before lineages stamped it
+     */
+    lineage?: string;
 }
 
 /** Outputs of a Domain: the inputs plus what was observed. */
@@ -88,7 +95,8 @@ export async function diff(_id: string, olds: DomainOutputs, news: DomainInputs)
     if (!sameJson(olds.facts, news.facts)) replaces.push("facts");
     // XML differences that no fact explains (a knob, the image) still need a new domain.
     if (withoutCputune(olds.xml) !== withoutCputune(news.xml)) replaces.push("xml");
-    const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "pinning", "facts", "consoleLog", "readyPattern", "bootTimeoutSec"];
+    // A new lineage (a stack from before lineages) is an update: the domain is stamped again, not replaced.
+    const keys: (keyof DomainInputs)[] = ["uri", "name", "xml", "pinning", "facts", "consoleLog", "readyPattern", "bootTimeoutSec", "lineage"];
     // A refresh that found the guest stopped makes the next `up` start it again.
     const stopped = olds.runState !== undefined && olds.runState !== "running";
     const pinsChanged = olds.cputune === undefined || !sameCputune(olds.cputune, news.cputune);
@@ -118,7 +126,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
     const definition = definitionHash(inputs.xml);
     const existing = await timed("domain: owner check (dumpxml)", name, () => ownerOf(host, name));
     if (existing) {
-        if (existing.owner !== ctx.urn) throw foreignDomainError(inputs.uri, name, existing.owner);
+        if (!isOwnStamp(stampOfDomain(existing), ctx)) throw foreignDomainError(inputs.uri, name, existing, ctx);
         // Ours, left by a run that died before the engine recorded it. The same
         // definition, running: adopt it as it is. Anything else, or one that
         // stops before it is up: start over.
@@ -132,7 +140,7 @@ export async function create(inputs: DomainInputs, ctx: OperationContext): Promi
         }
         await removeDomain(host, name);
     }
-    await timed("domain: define", name, () => defineDomain(host, name, stampOwner(inputs.xml, ctx.urn, definition)));
+    await timed("domain: define", name, () => defineDomain(host, name, stampOwner(inputs.xml, ctx, definition)));
     try {
         if (inputs.consoleLog) await host.mkdir(path.dirname(inputs.consoleLog));
         const outs = await startAndObserve(host, inputs, ctx.progress ?? stderrProgress);
@@ -214,7 +222,7 @@ export async function update(_id: string, olds: DomainOutputs, news: DomainInput
     // redefine so the persistent definition matches, then apply the FIFO priority
     // to the running vCPU threads, which libvirt has no live call for.
     // Without the running domain's UUID, libvirt would take the XML for another domain of the same name.
-    await defineDomain(host, name, withUuid(stampOwner(news.xml, ctx.urn, definitionHash(news.xml)), olds.uuid));
+    await defineDomain(host, name, withUuid(stampOwner(news.xml, ctx, definitionHash(news.xml)), olds.uuid));
     if (change.fifo.length > 0) await applyFifoPriority(host, name, Object.fromEntries(change.fifo));
     const observedVcpuPins = await verifyPins(host, name, news.cputune.vcpuPins);
     return { outs: { ...olds, ...news, observedVcpuPins, runState: "running" } };
@@ -231,7 +239,7 @@ export async function read(_id: string, props: DomainOutputs, ctx: OperationCont
     const host = accessOf(props.access, props.uri);
     const existing = await ownerOf(host, name);
     // Gone, or replaced by a domain that is not this resource's: the engine forgets it, and `up` creates it again.
-    if (!existing || existing.owner !== ctx.urn) return { id: "", props: {} };
+    if (!existing || !isOwnStamp(stampOfDomain(existing), ctx)) return { id: "", props: {} };
     const runState = await domainState(host, name);
     const live = await host.virsh(["dumpxml", name]);
     // libvirt's own XML: the one place the provider parses pins.
@@ -251,17 +259,29 @@ export async function read(_id: string, props: DomainOutputs, ctx: OperationCont
 }
 
 function inputsOf(props: DomainOutputs): DomainInputs {
-    const { uri, name, xml, cputune, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, access } = props;
-    return { uri, name, xml, cputune, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, ...(access ? { access } : {}) };
+    const { uri, name, xml, cputune, pinning, facts, consoleLog, readyPattern, bootTimeoutSec, access, lineage } = props;
+    return {
+        uri,
+        name,
+        xml,
+        cputune,
+        pinning,
+        facts,
+        consoleLog,
+        readyPattern,
+        bootTimeoutSec,
+        ...(access ? { access } : {}),
+        ...(lineage ? { lineage } : {}),
+    };
 }
 
 export async function deleteDomain(_id: string, props: DomainOutputs, ctx?: OperationContext): Promise<void> {
     const host = accessOf(props.access, props.uri);
     // A domain of that name that another resource made (the name was reused after this one was
-    // removed by hand) is not this resource's to remove.
+    // removed by hand), or that the same resource of another state made, is not this resource's to remove.
     const existing = ctx ? await timed("domain delete: owner check (dumpxml)", props.name, () => ownerOf(host, props.name)) : undefined;
-    if (existing && existing.owner !== "" && existing.owner !== ctx!.urn) {
-        say(ctx?.progress, `domain ${props.name} on ${props.uri} now belongs to ${existing.owner}; left alone`);
+    if (existing && existing.owner !== "" && !isOwnStamp(stampOfDomain(existing), ctx!)) {
+        say(ctx?.progress, `domain ${props.name} on ${props.uri} belongs to ${describeStamp(stampOfDomain(existing), ctx!)}; left alone`);
         return;
     }
     ctx?.progress?.step("stopping and removing the domain");

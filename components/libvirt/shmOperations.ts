@@ -12,7 +12,8 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
 import { accessOf, type HostAccess, type HostTarget } from "../host/access";
-import { listEntries, readEntry, removeEntry, writeEntry } from "../host/ledger";
+import { foreignEntry, listEntries, readEntry, removeEntry, writeEntry } from "../host/ledger";
+import { describeStamp, foreignFix, isOwnStamp, type OwnerStamp } from "../types/ownership";
 import type { OperationContext } from "../types/operations";
 import { HostFileError } from "../host/access/errors";
 import { problemError, type ProblemListError } from "../spec/problems";
@@ -33,6 +34,12 @@ export interface ShmRegionInputs {
     hugepages?: boolean;
     /** How the host is reached. @default this machine */
     access?: HostTarget;
+    /**
+     * The stack's lineage (StackLineage), stamped on the ledger entry with the URN: the same file
+     * held by another state is refused, never adopted or removed.
+     * @default none: the URN alone is the owner, as a kit from before lineages stamped it
+     */
+    lineage?: string;
 }
 
 export async function check(_olds: ShmRegionInputs, news: ShmRegionInputs): Promise<provider.CheckResult> {
@@ -43,7 +50,9 @@ export async function check(_olds: ShmRegionInputs, news: ShmRegionInputs): Prom
 
 export async function diff(_id: string, olds: ShmRegionInputs, news: ShmRegionInputs): Promise<provider.DiffResult> {
     const replaces = (["uri", "path", "sizeBytes", "hugepages"] as const).filter((k) => olds[k] !== news[k]);
-    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    // A new lineage (a stack from before lineages) is an update: the entry is stamped again.
+    const relabel = (olds.lineage ?? "") !== (news.lineage ?? "");
+    return { changes: replaces.length > 0 || relabel, replaces, deleteBeforeReplace: true };
 }
 
 /** Another pod's link file at this path: the link's name, which the path is made of, is the input at fault. */
@@ -51,11 +60,24 @@ function linkTaken(file: string, how: string): ProblemListError {
     return problemError("link", "path", file, `${how}: another pod uses this link name`, "pick another link name, or destroy that pod first");
 }
 
+/** The same link of another state (a stack of the same name in another backend) holds the file. */
+function linkOfAnotherState(file: string, holder: OwnerStamp, ctx: OperationContext): ProblemListError {
+    return problemError(
+        "link",
+        "path",
+        file,
+        `belongs to ${describeStamp(holder, ctx)}; this stack neither takes nor removes it`,
+        foreignFix(ctx, holder, `remove ${file} and its ledger entry on the host by hand once no guest maps it`),
+    );
+}
+
 export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Promise<provider.CreateResult> {
     const host = accessOf(inputs.access, inputs.uri);
-    const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === inputs.path && e.urn !== ctx.urn);
-    if (holder) throw linkTaken(inputs.path, `belongs to ${holder.urn}`);
-    const ours = (await readEntry<{ path: string }>(host, LEDGER, ctx.urn))?.holds.path === inputs.path;
+    const sameUrn = await foreignEntry<{ path: string }>(host, LEDGER, ctx);
+    if (sameUrn) throw linkOfAnotherState(sameUrn.holds.path, sameUrn, ctx);
+    const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === inputs.path && !isOwnStamp(e, ctx));
+    if (holder) throw holder.urn === ctx.urn ? linkOfAnotherState(inputs.path, holder, ctx) : linkTaken(inputs.path, `belongs to ${holder.urn}`);
+    const ours = (await readEntry<{ path: string }>(host, LEDGER, ctx))?.holds.path === inputs.path;
     if (await host.exists(inputs.path)) {
         const users = await processesMapping(host, inputs.path);
         // Our own file, still mapped by the guests of a run that died: adopt it as it is.
@@ -64,7 +86,7 @@ export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Pr
         // Left by a crashed or hand-run guest: QEMU would refuse it if the size differs.
         await host.remove(inputs.path);
     }
-    await writeEntry(host, LEDGER, ctx.urn, { path: inputs.path });
+    await writeEntry(host, LEDGER, ctx, { path: inputs.path });
     await host.mkdir(path.dirname(inputs.path));
     if (inputs.hugepages) {
         // libvirt's own state directory is owned by the user it runs QEMU as.
@@ -78,17 +100,30 @@ export async function create(inputs: ShmRegionInputs, ctx: OperationContext): Pr
 
 /** The region exists while the ledger says this resource holds it; the file itself appears only once a member guest starts. */
 export async function read(id: string, props: ShmRegionInputs, ctx: OperationContext): Promise<provider.ReadResult> {
-    const entry = await readEntry<{ path: string }>(accessOf(props.access, props.uri), LEDGER, ctx.urn);
+    const entry = await readEntry<{ path: string }>(accessOf(props.access, props.uri), LEDGER, ctx);
     if (!entry || entry.holds.path !== props.path) return { id: "", props: {} };
     return { id, props };
 }
 
+/** Only the lineage changed (a stack from before lineages): the entry is stamped with the new one. */
+export async function update(_id: string, olds: ShmRegionInputs, news: ShmRegionInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
+    const host = accessOf(news.access, news.uri);
+    const foreign = await foreignEntry<{ path: string }>(host, LEDGER, ctx);
+    if (foreign) throw linkOfAnotherState(news.path, foreign, ctx);
+    if (await readEntry(host, LEDGER, ctx)) await writeEntry(host, LEDGER, ctx, { path: olds.path });
+    return { outs: news };
+}
+
 export async function deleteRegion(_id: string, props: ShmRegionInputs, ctx: OperationContext): Promise<void> {
     const host = accessOf(props.access, props.uri);
-    // Only a file this resource holds: another pod may have taken the name since.
+    // Only a file this resource holds: another pod may have taken the name since, or the same link of another state holds it.
     const holder = (await listEntries<{ path: string }>(host, LEDGER)).find((e) => e.holds.path === props.path);
-    if (!holder || holder.urn === ctx.urn) await host.remove(props.path);
-    await removeEntry(host, LEDGER, ctx.urn);
+    if (holder && !isOwnStamp(holder, ctx)) {
+        ctx.progress?.say(`${props.path} on ${props.uri} belongs to ${describeStamp(holder, ctx)}; left alone`);
+    } else {
+        await host.remove(props.path);
+    }
+    await removeEntry(host, LEDGER, ctx);
 }
 export { deleteRegion as delete };
 

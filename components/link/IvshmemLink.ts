@@ -9,6 +9,12 @@ export interface IvshmemLinkArgs {
     link: LinkPlan;
     /** How the link's host is reached for the backing file. @default this machine */
     access?: pulumi.Input<HostTarget>;
+    /**
+     * The stack's lineage (a StackLineage's `lineage`), stamped on the file's ledger entry with its
+     * URN, so a stack of the same name in another backend never takes or removes it (docs/ownership.md).
+     * @default none: the URN alone owns the file
+     */
+    lineage?: pulumi.Input<string>;
 }
 
 /**
@@ -44,7 +50,14 @@ export function createLinkRegion(name: string, args: IvshmemLinkArgs, opts: pulu
     const { link } = args;
     return new ShmRegion(
         `${name}-shm`,
-        { uri: link.uri, path: link.path, sizeBytes: link.size.bytes, hugepages: link.hugepages, ...(args.access ? { access: args.access } : {}) },
+        {
+            uri: link.uri,
+            path: link.path,
+            sizeBytes: link.size.bytes,
+            hugepages: link.hugepages,
+            ...(args.access ? { access: args.access } : {}),
+            ...(args.lineage ? { lineage: args.lineage } : {}),
+        },
         opts,
     );
 }

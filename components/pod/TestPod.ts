@@ -22,6 +22,7 @@ import type { PodPlan } from "../plan/podPlan";
 import { accessNeed } from "../validate/hostAccess";
 import { validatePodSpec } from "../validate/validateStack";
 import type { ProbeSuite } from "../probes/ProbeSuite";
+import { StackLineage } from "./StackLineage";
 import { createProbeSuite, probeCpus, type PodProbesArgs } from "./probeSuite";
 import { stackNamePrefix } from "../spec/names";
 import { ProblemListError, type SpecProblem } from "../spec/problems";
@@ -99,6 +100,15 @@ export interface TestPodArgs {
      * @default true
      */
     guestComponents?: boolean;
+    /**
+     * The stack's lineage, stamped with the URN on every domain, shm file and
+     * hugepage reservation the pod makes, so that a stack of the same project
+     * and name kept in another backend never takes or removes them
+     * (docs/ownership.md). A program with several pods gives each the same
+     * StackLineage's `lineage`.
+     * @default the `lineage` of a StackLineage the pod makes, named `<name>-lineage`
+     */
+    lineage?: pulumi.Input<string>;
 }
 
 export type { PodProbesArgs } from "./probeSuite";
@@ -151,6 +161,8 @@ export class TestPod extends pulumi.ComponentResource {
     readonly hostReadinessSummary: Record<string, string>;
     /** Per managed host (`manage: true`), its RtHost's state after `up`: the kernel it boots, whether it was rebooted, and the readiness table then. */
     readonly managedHosts: Record<string, pulumi.Output<ManagedHostSummary>>;
+    /** The lineage stamped on what the pod makes on its hosts; `pulumi stack output lineage` prints it in the kit's program. */
+    readonly lineage: pulumi.Output<string>;
 
     constructor(name: string, args: TestPodArgs, opts?: pulumi.ComponentResourceOptions) {
         // Before registering anything: a bad spec, or a remote host without access, leaves no trace in the stack.
@@ -171,7 +183,9 @@ export class TestPod extends pulumi.ComponentResource {
         this.hostReadiness = built.hostReadiness;
         this.hostReadinessSummary = Object.fromEntries(Object.entries(built.hostReadiness).map(([host, checks]) => [host, summarizeReadiness(checks)]));
         this.managedHosts = built.managedHosts;
+        this.lineage = built.lineage;
         this.registerOutputs({
+            lineage: this.lineage,
             hostKernelArgs: this.hostKernelArgs,
             hostReadiness: this.hostReadiness,
             managedHosts: this.managedHosts,
@@ -232,9 +246,11 @@ function requireAccess(plan: PodPlan, args: Pick<TestPodArgs, "hostAccess" | "pr
 /** Walks the plan: reservations, then links, then guests, then probes. */
 function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs, plan: PodPlan) {
     const access = (host: string) => (args.hostAccess?.[host] ? { access: args.hostAccess[host] } : {});
-    const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, plan, access);
+    // Every resource that makes something on a host takes it as an input, so it exists before any of them.
+    const lineage = pulumi.output(args.lineage ?? new StackLineage(`${name}-lineage`, { parent }).lineage);
+    const reservations = args.reserveHugepages === false ? new Map<string, HugepageReservation[]>() : createReservations(name, parent, plan, access, lineage);
     const components = args.guestComponents !== false;
-    const links = createLinks(name, parent, plan, access, components);
+    const links = createLinks(name, parent, plan, access, components, lineage);
     const images = createImages(name, parent, plan, args.image, access);
     const rtHosts = createRtHosts(name, parent, plan, args.allowHostReboot ?? false, access, args.hostFacts ?? {});
     const pfs = createSriovPfs(name, parent, plan, access, rtHosts);
@@ -255,6 +271,7 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
             image: args.image,
             bootTimeoutSec: args.bootTimeoutSec,
             metadata: { pod: name, prefix: plan.namePrefix },
+            lineage,
             ...access(guest.host),
         };
         if (components) {
@@ -310,15 +327,16 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
         hostKernelArgs,
         hostReadiness,
         managedHosts: managedHostSummaries(rtHosts),
+        lineage,
     };
 }
 
 /** Each link's shm file, in an IvshmemLink component or alone; `resources` is what member guests wait for. */
-function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf, components: boolean) {
+function createLinks(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf, components: boolean, lineage: pulumi.Input<string>) {
     const result = { components: {} as Record<string, IvshmemLink>, resources: {} as Record<string, pulumi.Resource> };
     for (const link of plan.links) {
         const linkName = `${name}-link-${link.name}`;
-        const linkArgs = { link, ...access(link.host) };
+        const linkArgs = { link, lineage, ...access(link.host) };
         if (components) {
             result.components[link.name] = new IvshmemLink(linkName, linkArgs, { parent });
             result.resources[link.name] = result.components[link.name];

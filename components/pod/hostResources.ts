@@ -48,15 +48,15 @@ export function createImages(name: string, parent: pulumi.Resource, plan: PodPla
     return images;
 }
 
-/** One reservation per host, NUMA node and page size the plan counted. */
-export function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf) {
+/** One reservation per host, NUMA node and page size the plan counted, each stamped with the stack's `lineage`. */
+export function createReservations(name: string, parent: pulumi.Resource, plan: PodPlan, access: AccessOf, lineage?: pulumi.Input<string>) {
     const byHost = new Map<string, HugepageReservation[]>();
     for (const host of plan.hosts) {
         for (const need of host.hugepages) {
             const sizeKiB = need.pageSize.kibibytes;
             const reservation = new HugepageReservation(
                 `${name}-hugepages-${host.name}-node${need.node}-${sizeKiB}k`,
-                { uri: host.uri, host: host.name, node: need.node, sizeKiB, count: need.pages, ...access(host.name) },
+                { uri: host.uri, host: host.name, node: need.node, sizeKiB, count: need.pages, ...(lineage ? { lineage } : {}), ...access(host.name) },
                 { parent },
             );
             byHost.set(host.name, [...(byHost.get(host.name) ?? []), reservation]);

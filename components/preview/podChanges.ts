@@ -137,6 +137,7 @@ export function podChanges(steps: readonly EngineStep[], plan: PodPlan): PodChan
                         for (const k of ["bootTimeoutSec", "consoleLog", "readyPattern"]) {
                             if (oldIn[k] !== newIn[k]) out.otherUpdates.push(`${guest}: ${k} ${String(oldIn[k])} → ${String(newIn[k])}`);
                         }
+                        if (newLineage(oldIn, newIn)) out.otherUpdates.push(`${guest}: stamped with the stack's lineage (docs/ownership.md)`);
                     }
                 }
                 break;
@@ -152,7 +153,10 @@ export function podChanges(steps: readonly EngineStep[], plan: PodPlan): PodChan
                 };
                 if (op === "create") out.linksAdded.push(entry);
                 else if (op === "delete") out.linksRemoved.push(entry);
-                else {
+                else if (op === "update") {
+                    // A link's file is never changed in place: an update only stamps its ledger entry with the lineage.
+                    if (newLineage(oldIn, newIn)) out.otherUpdates.push(`link ${link}: stamped with the stack's lineage (docs/ownership.md)`);
+                } else {
                     for (const k of ["sizeBytes", "path", "hugepages", "uri"]) {
                         if (oldIn[k] !== newIn[k]) entry.reasons.push(`${k} ${String(oldIn[k])} → ${String(newIn[k])}`);
                     }
@@ -163,6 +167,8 @@ export function podChanges(steps: readonly EngineStep[], plan: PodPlan): PodChan
             case tokens.hugepageReservation: {
                 const num = (v: unknown) => (typeof v === "number" ? v : 0);
                 const at = { ...oldIn, ...newIn };
+                if (newLineage(oldIn, newIn)) out.otherUpdates.push(`hugepages on ${String(at.host)}: stamped with the stack's lineage (docs/ownership.md)`);
+                if (op === "update" && oldIn.count === newIn.count) break;
                 out.hugepages.push({
                     host: String(at.host),
                     node: num(at.node),
@@ -178,6 +184,8 @@ export function podChanges(steps: readonly EngineStep[], plan: PodPlan): PodChan
             case tokens.testPod:
             case tokens.nfvGuest:
             case tokens.ivshmemLink:
+            // The stack's lineage is made once and holds nothing on a host; what takes it says so above.
+            case tokens.stackLineage:
             case "pulumi:pulumi:Stack":
                 // Components hold nothing of their own: their children say what changes.
                 break;
@@ -194,6 +202,15 @@ export function podChanges(steps: readonly EngineStep[], plan: PodPlan): PodChan
     out.newGuests.sort((a, b) => order(a) - order(b));
     out.replaced.sort((a, b) => order(a.guest) - order(b.guest));
     return out;
+}
+
+/**
+ * The update gives the resource its stack's lineage (a stack of an earlier
+ * kit, docs/ownership.md); a preview shows the new lineage as unknown until
+ * the StackLineage is made.
+ */
+function newLineage(oldIn: Record<string, unknown>, newIn: Record<string, unknown>): boolean {
+    return !("lineage" in oldIn) && "lineage" in newIn;
 }
 
 /** `pod-vnf-domain` → `vnf`: the kit names children after their component (`<pod>-<guest>-domain`). */

@@ -13,6 +13,7 @@ import { withProgress, writeToStderr } from "../progress";
 import { timed } from "../timing";
 import { tokens } from "../tokens";
 import { urnParts, type OperationContext, type ResourceOperations } from "../types/operations";
+import type { Owner } from "../types/ownership";
 
 /** Reported to the engine; the kit's package version. */
 export const providerVersion = "0.1.0";
@@ -30,6 +31,7 @@ const operationsByType: Record<string, () => Promise<ResourceOperations>> = {
     [tokens.sriovPf]: () => import("../host/sriovOperations"),
     [tokens.rtHost]: () => import("../host/rtHostOperations"),
     [tokens.probeSuite]: () => import("../probes/suiteOperations"),
+    [tokens.stackLineage]: () => import("../pod/stackLineageOperations"),
 };
 
 async function operationsFor(urn: string): Promise<ResourceOperations> {
@@ -62,9 +64,25 @@ export const stderrResourceLog: ResourceLog = (urn, line) => writeToStderr(`${ur
  * work and at what (`still booting (...), 16 s so far`). The line is about
  * the resource: the engine shows it on the resource's row.
  */
-function withResourceProgress<T>(urn: string, op: keyof typeof DOING, log: ResourceLog, work: (ctx: OperationContext) => Promise<T>): Promise<T> {
+function withResourceProgress<T>(
+    urn: string,
+    op: keyof typeof DOING,
+    log: ResourceLog,
+    owner: Omit<Owner, "urn">,
+    work: (ctx: OperationContext) => Promise<T>,
+): Promise<T> {
     const still = (step: string, seconds: number) => `still ${step}, ${seconds} s so far`;
-    return withProgress(urnParts(urn).name, DOING[op], { write: (line) => log(urn, line), still }, (progress) => work({ urn, progress }));
+    return withProgress(urnParts(urn).name, DOING[op], { write: (line) => log(urn, line), still }, (progress) => work({ urn, ...owner, progress }));
+}
+
+/**
+ * The stack's lineage as a resource's inputs or state hold it (its `lineage`
+ * input, from the stack's StackLineage). Absent for a resource type without
+ * one, and for a resource of a stack made before lineages.
+ */
+function lineageIn(values: unknown): { lineage?: string } {
+    const lineage = (values as { lineage?: unknown } | undefined)?.lineage;
+    return typeof lineage === "string" && lineage !== "" ? { lineage } : {};
 }
 
 /**
@@ -86,10 +104,10 @@ export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provid
         },
         create: (urn, inputs) =>
             timed(`${shortType(urn)} create`, urnParts(urn).name, () =>
-                withResourceProgress(urn, "create", log, async (ctx) => (await operationsFor(urn)).create(inputs, ctx)),
+                withResourceProgress(urn, "create", log, lineageIn(inputs), async (ctx) => (await operationsFor(urn)).create(inputs, ctx)),
             ),
         read: (id, urn, props) =>
-            withResourceProgress(urn, "read", log, async (ctx) => {
+            withResourceProgress(urn, "read", log, lineageIn(props), async (ctx) => {
                 const ops = await operationsFor(urn);
                 const access = newestAccess(props?.access, urnParts(urn).stack);
                 if (access === props?.access) return ops.read(id, props, ctx);
@@ -98,7 +116,7 @@ export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provid
                 return withStoredAccess(await ops.read(id, { ...props, access }, ctx), props.access);
             }),
         update: (id, urn, olds, news) =>
-            withResourceProgress(urn, "update", log, async (ctx) => {
+            withResourceProgress(urn, "update", log, { ...lineageIn(news), formerLineage: lineageIn(olds).lineage ?? "" }, async (ctx) => {
                 const ops = await operationsFor(urn);
                 // Only the access changed: nothing to do on the host but prove the new access works.
                 if (!(await ops.diff(id, { ...olds, access: news?.access }, news, { urn })).changes) return updateAccess(olds, news, ctx);
@@ -107,7 +125,7 @@ export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provid
             }),
         delete: (id, urn, props) =>
             timed(`${shortType(urn)} delete`, urnParts(urn).name, () =>
-                withResourceProgress(urn, "delete", log, async (ctx) =>
+                withResourceProgress(urn, "delete", log, lineageIn(props), async (ctx) =>
                     (await operationsFor(urn)).delete(id, { ...props, access: newestAccess(props?.access, urnParts(urn).stack) }, ctx),
                 ),
             ),

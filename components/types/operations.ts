@@ -8,10 +8,16 @@
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import type { Progress } from "../progress";
+import type { Owner } from "./ownership";
 
-/** Who is asking: the resource's URN carries project, stack, type and name, which is the identity the kit stamps on what it creates. */
-export interface OperationContext {
-    urn: string;
+/**
+ * Who is asking: the resource's URN (project, stack, type and name) and its
+ * stack's lineage, the identity the kit stamps on what it creates
+ * (types/ownership.ts). The provider takes the lineage from the resource's
+ * `lineage` input: the inputs in create and update, the state in read and
+ * delete; an update also gives the state's former one.
+ */
+export interface OperationContext extends Owner {
     /**
      * The operation's progress: a long step names itself here, so the line that says it is still at work says at what.
      * @default none: nothing is said (tests that call an operation directly)

@@ -81,6 +81,29 @@ export function ledgerEntries(stack?: string): string[] {
     return found.sort();
 }
 
+/**
+ * The ledger's files of `stack` on this machine, by path, with their text as
+ * they are (URN, lineage and what each holds): two reads compare equal only
+ * when nothing was written, taken or removed in between.
+ */
+export function ledgerFiles(stack: string): Record<string, string> {
+    const files: Record<string, string> = {};
+    if (!existsSync(ledgerRoot)) return files;
+    for (const kind of readdirSync(ledgerRoot)) {
+        const dir = path.join(ledgerRoot, kind);
+        for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+            const text = readFileSync(path.join(dir, file), "utf8");
+            if ((JSON.parse(text) as { urn: string }).urn.startsWith(`urn:pulumi:${stack}::`)) files[path.join(dir, file)] = text;
+        }
+    }
+    return files;
+}
+
+/** The kernel's count of hugepages of the default size, as /proc/meminfo says it (HugePages_Total). */
+export function meminfoHugePages(): number {
+    return Number(/^HugePages_Total:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1]);
+}
+
 /** Removes every domain with the prefix: the last line of defence in a test teardown. */
 export async function removeDomainsWithPrefix(prefix: string, uri = LOCAL_URI): Promise<void> {
     for (const name of await domainsWithPrefix(prefix, uri)) {

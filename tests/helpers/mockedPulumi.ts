@@ -52,7 +52,9 @@ export function recordResources(project: string, stack = "unit"): Registered[] {
                 // The SDK sends a child only once its parent's URN is known, so this settles at once.
                 const parentUrn = parents.has(key) ? (parent ? await settle(parent.urn) : "") : undefined;
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs, parent: parentUrn });
-                return { id: `${args.name}-id`, state: args.inputs };
+                const id = `${args.name}-id`;
+                // A StackLineage's id is its lineage, as the provider's create makes it.
+                return { id, state: args.type === "nfvkit:pod:StackLineage" ? { lineage: id } : args.inputs };
             },
             call: (args) => args.inputs,
         },

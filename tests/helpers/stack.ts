@@ -16,12 +16,18 @@ export interface TestStack {
     outputs(): Promise<Record<string, unknown>>;
 }
 
-export function useStack(t: ExecutionContext, name: string, domainPrefix: string): TestStack {
-    selectStack(name);
-    const run = (args: string[]) => runPulumi([...args, "--stack", name], { echo: Boolean(process.env.NFVKIT_TEST_ECHO) });
+/**
+ * @param opts.backend a state backend URL of the test's own (a `file://` folder), instead of the project's
+ * @param opts.removeLeftovers destroy leaves no domain of the prefix behind it, by hand if need be
+ *   @default true; false where another backend's stack of the same name owns those domains
+ */
+export function useStack(t: ExecutionContext, name: string, domainPrefix: string, opts: { backend?: string; removeLeftovers?: boolean } = {}): TestStack {
+    const env = opts.backend ? { PULUMI_BACKEND_URL: opts.backend } : {};
+    selectStack(name, env);
+    const run = (args: string[]) => runPulumi([...args, "--stack", name], { echo: Boolean(process.env.NFVKIT_TEST_ECHO), env });
     t.teardown(async () => {
         const r = await run(["destroy", "--yes", "--skip-preview"]);
-        await removeDomainsWithPrefix(domainPrefix);
+        if (opts.removeLeftovers !== false) await removeDomainsWithPrefix(domainPrefix);
         if (r.code === 0) return;
         // A destroy that failed (a domain that would not stop in time) leaves the pages and ledger entries the
         // domains held: with the domains gone, a second destroy releases them, so the next test starts clean.

@@ -19,6 +19,7 @@ import { virsh } from "../../components/host/access/virsh";
 import { domainsWithPrefix, expectedAccel, LOCAL_URI, removeDomainsWithPrefix, vcpuThreadAccels } from "../helpers/host";
 import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
 import { INTERRUPTED_CREATE_ID } from "../../tools/cli/interruptedCreates";
+import { ProblemListError } from "../../components/spec/problems";
 
 const PREFIX = PROVIDER_TEST_PREFIX;
 /** The resource the provider acts for: its URN is the identity stamped on the domain. */
@@ -102,10 +103,10 @@ test.serial("a domain of the same name that the stack does not manage is refused
     // Nor is a domain another stack's resource created.
     await virsh(LOCAL_URI, ["undefine", inputs.name]);
     const other = "urn:pulumi:other::nfv-testpod::nfvkit:guest:NfvGuest$nfvkit:libvirt:Domain::g1-domain";
-    writeFileSync(file, stampOwner(inputs.xml, other, definitionHash(inputs.xml)));
+    writeFileSync(file, stampOwner(inputs.xml, { urn: other }, definitionHash(inputs.xml)));
     await virsh(LOCAL_URI, ["define", file]);
     const err2 = await t.throwsAsync(domainOps.create(inputs, ctx));
-    t.true(err2!.message.includes(`already exists on qemu:///system and it belongs to ${other}`), err2!.message);
+    t.true(err2!.message.includes("already exists on qemu:///system and it belongs to resource g1-domain of stack other (project nfv-testpod)"), err2!.message);
 
     // What `npm run down` relies on after a killed run: the refresh of this resource's unfinished create
     // (its inputs as its outputs) finds the domain is not its own, so destroy never gets to it.
@@ -113,6 +114,49 @@ test.serial("a domain of the same name that the stack does not manage is refused
     t.is((await domainOps.read(INTERRUPTED_CREATE_ID, unfinished, ctx)).id, "", "another's domain is not this resource's");
     t.deepEqual(await domainsWithPrefix(PREFIX), [inputs.name], "and it is still there");
 });
+
+test.serial(
+    "a domain that this resource of another state made is refused and left alone; one an earlier kit stamped with the URN alone is taken over by its own state's update",
+    async (t) => {
+        t.teardown(() => removeDomainsWithPrefix(PREFIX));
+        const image = await ensureGuestImage();
+        const inputs = await domainInputs(image, 0);
+        const [a, b] = ["8d0c1b8e-0000-4000-8000-00000000000a", "8d0c1b8e-0000-4000-8000-00000000000b"];
+        const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-test-")), "owned.xml");
+        const stampedLineage = async () => /<nfvkit:entry key=.lineage.>([^<]*)</.exec(await virsh(LOCAL_URI, ["dumpxml", "--inactive", inputs.name]))?.[1];
+        // Defined (not started) by state A: the same URN as this resource's, A's lineage.
+        writeFileSync(file, stampOwner(inputs.xml, { ...ctx, lineage: a }, definitionHash(inputs.xml)));
+        await virsh(LOCAL_URI, ["define", file]);
+        const uuid = (await virsh(LOCAL_URI, ["domuuid", inputs.name])).trim();
+        const inB = { ...ctx, lineage: b };
+
+        const err = await t.throwsAsync(domainOps.create({ ...inputs, lineage: b }, inB), { instanceOf: ProblemListError });
+        t.like(err!.problems[0], { path: "name", value: inputs.name });
+        t.true(err!.problems[0].reason.includes(`in another state (lineage ${a}; this stack's state has lineage ${b})`), err!.problems[0].reason);
+        const props = { ...inputs, uuid, bootSeconds: 0, observedVcpuPins: {}, runState: "running" } as DomainOutputs;
+        t.is((await domainOps.read(uuid, { ...props, lineage: b }, inB)).id, "", "B reads it as gone");
+        await domainOps.delete(uuid, { ...props, lineage: b }, inB);
+        t.is((await virsh(LOCAL_URI, ["domuuid", inputs.name])).trim(), uuid, "B's delete left it");
+        t.is(await stampedLineage(), a, "with A's stamp");
+        t.is((await domainOps.read(uuid, { ...props, lineage: a }, { ...ctx, lineage: a })).id, uuid, "A reads it as its own");
+
+        // An earlier kit's stamp: the URN alone. A new state's create refuses it; the state that made it still owns it.
+        await virsh(LOCAL_URI, ["undefine", inputs.name]);
+        writeFileSync(file, stampOwner(inputs.xml, ctx, definitionHash(inputs.xml)));
+        await virsh(LOCAL_URI, ["define", file]);
+        await t.throwsAsync(domainOps.create({ ...inputs, lineage: b }, inB), {
+            instanceOf: ProblemListError,
+            message: /no lineage: a kit from before lineages made it/,
+        });
+        const legacy = { ...props, uuid: (await virsh(LOCAL_URI, ["domuuid", inputs.name])).trim() };
+        t.is((await domainOps.read(legacy.uuid, legacy, ctx)).id, legacy.uuid, "its own state, without a lineage, reads it as its own");
+        // That state's first `up` with this kit: an update (the lineage is its only change), which stamps it.
+        t.like(await domainOps.diff(legacy.uuid, legacy, { ...inputs, lineage: a }), { changes: true, replaces: [] });
+        await domainOps.update!(legacy.uuid, legacy, { ...inputs, lineage: a }, { ...ctx, lineage: a, formerLineage: "" });
+        t.is(await stampedLineage(), a, "stamped with its state's lineage");
+        t.is((await virsh(LOCAL_URI, ["domuuid", inputs.name])).trim(), legacy.uuid, "the same domain, not a new one");
+    },
+);
 
 test.serial("after a crash, create adopts the domain it made (no reboot); refresh reports moved pins, a stop and a removal", async (t) => {
     t.teardown(() => removeDomainsWithPrefix(PREFIX));

@@ -39,12 +39,14 @@ test("the example builds its pod from the package entry point: every resource ty
     t.deepEqual(names("nfvkit:libvirt:ShmRegion"), ["lab-link-ring0-shm"]);
     t.deepEqual(names("nfvkit:host:HugepageReservation"), ["lab-hugepages-lab-node0-2048k"]);
     t.deepEqual(names("nfvkit:host:GuestImage"), ["lab-image-lab"], "the image is put on the host by content hash");
-    t.is(registered.length, 9, registered.map((r) => `${r.type} ${r.name}`).join("\n"));
+    t.deepEqual(names("nfvkit:pod:StackLineage"), ["lab-lineage"], "the pod's lineage, stamped on what it makes on its hosts");
+    t.is(registered.length, 10, registered.map((r) => `${r.type} ${r.name}`).join("\n"));
 
     // Parents: the pod holds guests, link and reservation; each guest its domain; the link its shm file.
     const podUrn = await urn(pod);
     const parent = (name: string) => registered.find((r) => r.name === name)!.parent;
-    for (const child of ["lab-vnf", "lab-peer", "lab-link-ring0", "lab-hugepages-lab-node0-2048k", "lab-image-lab"]) t.is(parent(child), podUrn, child);
+    for (const child of ["lab-vnf", "lab-peer", "lab-link-ring0", "lab-hugepages-lab-node0-2048k", "lab-image-lab", "lab-lineage"])
+        t.is(parent(child), podUrn, child);
     t.is(parent("lab-vnf-domain"), await urn(pod.guests.vnf));
     t.is(parent("lab-peer-domain"), await urn(pod.guests.peer));
     t.is(parent("lab-link-ring0-shm"), await urn(pod.links.ring0));

@@ -28,16 +28,18 @@ test("with guestComponents false, each domain and shm file hangs directly under 
         "nfvkit:libvirt:Domain flat-peer-domain",
         "nfvkit:libvirt:Domain flat-vnf-domain",
         "nfvkit:libvirt:ShmRegion flat-link-ring0-shm",
+        "nfvkit:pod:StackLineage flat-lineage",
         "nfvkit:pod:TestPod flat",
     ]);
     for (const r of mine.filter((r) => r.type !== "nfvkit:pod:TestPod")) t.is(r.parent, podUrn, r.name);
-    // The same domain inputs as under an NfvGuest component: only the parent differs.
+    // The same domain inputs as under an NfvGuest component: only the parent differs, and the lineage, each pod's own.
     const flatVnf = mine.find((r) => r.name === "flat-vnf-domain")!;
     const wrappedPod = new TestPod("wrapped", { spec, image, namePrefix: "nfv-testpod-flat" }, recordParents());
     await settle(wrappedPod.guestSummaries);
     const wrapped = recorded.find((r) => r.name === "wrapped-vnf-domain")!;
     t.is(wrapped.parent, await settle(wrappedPod.guests.vnf.urn));
-    t.deepEqual({ ...flatVnf.inputs, xml: undefined }, { ...wrapped.inputs, xml: undefined });
+    t.deepEqual({ ...flatVnf.inputs, xml: undefined, lineage: undefined }, { ...wrapped.inputs, xml: undefined, lineage: undefined });
+    t.is(flatVnf.inputs.lineage, "flat-lineage-id");
     t.is(flatVnf.inputs.xml.replace(">flat<", ">wrapped<"), wrapped.inputs.xml);
     t.regex(flatVnf.inputs.xml, /<shmem name='nfv-testpod-flat-ring0'>/);
 });

@@ -90,10 +90,10 @@ export function runPulumi(
     });
 }
 
-/** Selects the stack, creating it in the file backend on first use. */
-export function selectStack(stack: string): void {
+/** Selects the stack, creating it in the file backend on first use; `env` as runPulumi's (another PULUMI_BACKEND_URL). */
+export function selectStack(stack: string, env: NodeJS.ProcessEnv = {}): void {
     const args = ["stack", "select", "--create", stack, "--non-interactive"];
-    const r = spawnSync("pulumi", args, { cwd: projectRoot, env: pulumiEnv(), encoding: "utf8" });
+    const r = spawnSync("pulumi", args, { cwd: projectRoot, env: pulumiEnv(env), encoding: "utf8" });
     if (r.status !== 0) {
         throw commandFailure("local", ["pulumi", ...args], {
             exitCode: r.status,
