@@ -218,9 +218,10 @@ export function resolveTestPodSpec(args: Pick<TestPodArgs, "spec" | "hostFacts" 
 }
 
 /**
- * Every remote host the pod works on (its guests, a migration's destination,
- * a managed host: validate/hostAccess.ts, the rule the stack's validation
- * uses too) has access: the kit never reaches a remote host through this machine.
+ * Every remote host of the pod (with guests, a migration's destination, a
+ * managed host, or only named: validate/hostAccess.ts, the rule the stack's
+ * validation uses too) has pinned access: the kit never reaches a remote host
+ * through this machine or its user's ssh setup.
  */
 function requireAccess(plan: PodPlan, args: Pick<TestPodArgs, "hostAccess" | "probes">): void {
     const destinations = (args.probes?.config.enabled ? args.probes.config.migration : []).map((m) => m.to);

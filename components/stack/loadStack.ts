@@ -183,9 +183,19 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
     const ssh = sshTargets(spec, config, configNamespace, pinsFromFiles);
     const access: Record<string, HostAccess> = {};
     const hostFacts: Record<string, HostFacts> = {};
-    if (!options.offline && !options.accessOnly && spec !== undefined) {
-        // Only hosts the kit may ask over libvirt; a host with no access is not asked (validation says what it needs).
-        for (const host of discoverableHosts(discoverableSpec(spec))) {
+    const hosts = spec === undefined ? [] : discoverableHosts(discoverableSpec(spec));
+    // A remote host the kit has no pinned access to is a problem found before any connection: while one is
+    // open, no host is reached at all, so a stack that names one never makes a connection (validation says
+    // what each such host needs, with the rest of the problems).
+    const unpinned = hosts.filter((h) => !isLocalLibvirtUri(h.uri) && ssh[h.name] === undefined).map((h) => h.name);
+    if (!options.offline && !options.accessOnly && unpinned.length > 0) {
+        log(
+            `no host is reached: ${unpinned.map((n) => `host ${n}`).join(", ")} ha${unpinned.length === 1 ? "s" : "ve"} no pinned SSH access; facts come from the spec`,
+        );
+        for (const host of hosts) hostFacts[host.name] = await discoverHost(host, undefined);
+    } else if (!options.offline && !options.accessOnly) {
+        // Only hosts the kit may ask over libvirt: this machine's, and remote ones through their pinned access.
+        for (const host of hosts) {
             const target = targetForHost(host, ssh[host.name]);
             if (!target) {
                 const why = isLocalLibvirtUri(host.uri) ? "libvirt's test driver" : "no pinned SSH access";

@@ -1,8 +1,8 @@
 /**
  * What a stack must say for the kit to reach its hosts: the SSH key each
  * host's access names, kept as a secret config value (unless the host logs
- * in with the user's ssh-agent), and access for every
- * remote host the pod works on. One rule of which hosts those are
+ * in with the user's ssh-agent), and pinned access for every remote host of
+ * the pod. One rule of which hosts those are
  * (`accessNeed`), which the stack's validation reads from the raw spec and
  * TestPod from the plan, so both ask for the same hosts. Pure.
  */
@@ -23,9 +23,12 @@ export interface HostWork {
 
 /**
  * Why the kit must reach a host over SSH, in words for a problem, or
- * undefined: this machine's libvirt (or the test driver), or a remote host the
- * pod does not work on. The kit never reaches a remote host through this
- * machine's ssh setup, so every such host needs `ssh:` access with pinned keys.
+ * undefined: this machine's libvirt (or the test driver). Every remote host
+ * needs it, whatever the pod does there: discovery reads its topology,
+ * accelerator, kernel and memory locking before planning, and the kit never
+ * reaches a remote host through this machine's ssh setup (the user's
+ * ~/.ssh/config, known_hosts or keys), so `ssh:` with pinned keys is the only
+ * way in. The work named only sharpens the words.
  */
 export function accessNeed(uri: string, work: HostWork): string | undefined {
     const checked = checkLibvirtUri(uri);
@@ -33,8 +36,12 @@ export function accessNeed(uri: string, work: HostWork): string | undefined {
     if (work.guests) return "has guests, so the kit copies the guest image there and works on its files over SSH";
     if (work.migrationDestination) return "is a migration destination, so the kit makes room in its hugepage pool and checks the guest's pins there over SSH";
     if (work.managed) return "is managed by the kit (manage: true), which installs its kernel and tunes it over SSH";
-    return undefined;
+    return "is named by the pod, so the kit reads its topology, accelerator, kernel and memory locking there over SSH before planning";
 }
+
+/** The fix of a remote host without pinned access: both ways to log in, each with pinned host keys. */
+export const ACCESS_FIX =
+    "add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }, or ssh: { agent: true, knownHosts: <...> } to log in with your ssh-agent; the kit never uses your own ssh config or known_hosts";
 
 /** The hosts the stack's migration probe moves guests to, read from the raw probe settings (so they count even when the settings have other problems). */
 export function migrationDestinations(probes: unknown): string[] {
@@ -44,10 +51,12 @@ export function migrationDestinations(probes: unknown): string[] {
 }
 
 /**
- * Every remote host the pod works on needs `ssh:` access with pinned host
- * keys. Read from the raw spec, so it is said even when the pod has other
- * problems. A managed host without ssh has its own problem (hosts[i].manage,
- * from the spec check), so it is not counted here.
+ * Every remote host of the pod needs `ssh:` access with pinned host keys,
+ * whether it runs guests, is only a migration destination, or is only named.
+ * Read from the raw spec, so it is said even when the pod has other problems,
+ * and before any host is reached (the loader connects to nothing while one of
+ * these is open). A managed host without ssh has its own problem
+ * (hosts[i].manage, from the spec check), so it is not counted twice here.
  */
 export function remoteHostsWithoutAccess(spec: unknown, podPath: string, destinations: readonly string[] = []): SpecProblem[] {
     const hosts = (spec as { hosts?: unknown } | null | undefined)?.hosts;
@@ -56,23 +65,24 @@ export function remoteHostsWithoutAccess(spec: unknown, podPath: string, destina
     if (!Array.isArray(hosts)) return [];
     const problems: SpecProblem[] = [];
     hosts.forEach((h, i) => {
-        const host = h as { name?: unknown; uri?: unknown; ssh?: { knownHosts?: unknown; knownHostsFile?: unknown } } | null;
+        const host = h as { name?: unknown; uri?: unknown; manage?: unknown; ssh?: { knownHosts?: unknown; knownHostsFile?: unknown } } | null;
         if (typeof host?.name !== "string" || typeof host.uri !== "string") return;
         const hasGuest = guests.some((g) => {
             const on = (g as { host?: unknown } | null)?.host;
             return on === host.name || (on === undefined && hosts.length === 1);
         });
-        const why = accessNeed(host.uri, { guests: hasGuest, migrationDestination: destinations.includes(host.name), managed: false });
+        const why = accessNeed(host.uri, { guests: hasGuest, migrationDestination: destinations.includes(host.name), managed: host.manage === true });
         if (why === undefined) return;
         const at = joinPath(joinPath(podPath, "hosts"), i);
         if (host.ssh === undefined || host.ssh === null) {
+            if (host.manage === true) return;
             problems.push({
                 path: `${at}.ssh`,
                 value: undefined,
                 reason: `is needed: host ${host.name} is remote (${host.uri}) and ${why}`,
-                fix: "add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
+                fix: ACCESS_FIX,
             });
-        } else if (host.ssh.knownHosts === undefined && host.ssh.knownHostsFile === undefined) {
+        } else if (typeof host.ssh === "object" && host.ssh.knownHosts === undefined && host.ssh.knownHostsFile === undefined) {
             problems.push({
                 path: `${at}.ssh.knownHosts`,
                 value: undefined,

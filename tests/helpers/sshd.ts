@@ -48,10 +48,17 @@ export interface TestSshd {
     log(): string;
     /** Logins sshd accepted: one per SSH handshake. */
     acceptedLogins(): number;
+    /** TCP connections sshd took, logged in or not (counted only when started with `logLevel: "VERBOSE"`). */
+    connections(): number;
+}
+
+export interface SshdOptions {
+    /** sshd's LogLevel: VERBOSE also logs every connection, before any login. @default "INFO" */
+    logLevel?: "INFO" | "VERBOSE";
 }
 
 /** Starts sshd in a new network namespace; everything it made is removed in t.teardown. */
-export async function startSshd(t: ExecutionContext): Promise<TestSshd> {
+export async function startSshd(t: ExecutionContext, options: SshdOptions = {}): Promise<TestSshd> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nfvkit-sshd-"));
     const tag = randomBytes(3).toString("hex");
     const ns = `nfvkit-sshd-${tag}`;
@@ -117,7 +124,7 @@ export async function startSshd(t: ExecutionContext): Promise<TestSshd> {
         // The temp dir sits in /tmp (mode 1777), which StrictModes would reject for the authorized_keys path.
         "StrictModes no",
         "UsePAM no",
-        "LogLevel INFO",
+        `LogLevel ${options.logLevel ?? "INFO"}`,
         "",
     ].join("\n");
     fs.writeFileSync(path.join(dir, "sshd_config"), config);
@@ -141,6 +148,7 @@ export async function startSshd(t: ExecutionContext): Promise<TestSshd> {
         otherHostKey: fs.readFileSync(path.join(dir, "other_host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "),
         log: () => log,
         acceptedLogins: () => (log.match(/Accepted publickey for /g) ?? []).length,
+        connections: () => (log.match(/Connection from /g) ?? []).length,
     };
 }
 

@@ -97,10 +97,36 @@ test("a remote host without pinned access is never reached: no fallback to this 
     });
     const loaded = await loadStack("s", { projectDir: dir, log: (l) => lines.push(l) });
     t.deepEqual(loaded.access, {});
-    t.deepEqual(lines, ["host far (qemu+ssh://root@far.example/system): not reached (no pinned SSH access); its facts come from the spec"]);
+    t.deepEqual(lines, ["no host is reached: host far has no pinned SSH access; facts come from the spec"]);
     t.deepEqual(loaded.problems.map(formatProblem), [
-        "nfv-testpod:pod.hosts[0].ssh: is needed: host far is remote (qemu+ssh://root@far.example/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
+        "nfv-testpod:pod.hosts[0].ssh: is needed: host far is remote (qemu+ssh://root@far.example/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }, or ssh: { agent: true, knownHosts: <...> } to log in with your ssh-agent; the kit never uses your own ssh config or known_hosts",
     ]);
+});
+
+test("one remote host without ssh: and no host is reached, not even one with pinned access: the problem comes before any connection", async (t) => {
+    const lines: string[] = [];
+    // "near" has full pinned access to a port where nothing listens: reaching it would be a "could not be read" problem.
+    const near = {
+        name: "near",
+        uri: "qemu+ssh://root@127.0.0.1:1/system",
+        topology,
+        housekeepingCpus: "0",
+        ssh: { agent: true, knownHosts: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdd" },
+    };
+    const dest = { name: "dest", uri: "qemu+ssh://root@dest.example/system", topology, housekeepingCpus: "0" };
+    const dir = project("p", "s", {
+        "nfv-testpod:pod": { hosts: [near, dest], guests: [{ name: "g", host: "near", memory: "256M", pageSize: "4K", knobs: { userNic: true } }] },
+        "nfv-testpod:probes": { migration: [{ guest: "g", to: "dest" }] },
+    });
+    const loaded = await loadStack("s", { projectDir: dir, log: (l) => lines.push(l) });
+    t.deepEqual(loaded.access, {});
+    t.deepEqual(lines, ["no host is reached: host dest has no pinned SSH access; facts come from the spec"]);
+    t.deepEqual(
+        loaded.problems.map((p) => p.path),
+        ["nfv-testpod:pod.hosts[1].ssh"],
+        "the missing access alone: host near was not asked, so nothing says it could not be read",
+    );
+    t.regex(formatProblem(loaded.problems[0]), /is needed: host dest is remote \(qemu\+ssh:\/\/root@dest\.example\/system\) and is a migration destination/);
 });
 
 test("a host's secret key that cannot be decrypted, and a host that cannot be reached, are problems at their hosts", async (t) => {

@@ -97,6 +97,6 @@ test("guests on a remote libvirt without SSH access are reported by validate too
     t.is(r.code, 1);
     t.deepEqual(r.stderr.trimEnd().split("\n"), [
         `${file}: 1 problem:`,
-        `${file}:5: hosts[0].ssh: is needed: host host-a is remote (qemu+ssh://root@host-a/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }`,
+        `${file}:5: hosts[0].ssh: is needed: host host-a is remote (qemu+ssh://root@host-a/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }, or ssh: { agent: true, knownHosts: <...> } to log in with your ssh-agent; the kit never uses your own ssh config or known_hosts`,
     ]);
 });

@@ -86,7 +86,7 @@ test("guests on a remote libvirt without SSH access are refused before anything 
     const err = t.throws(() => new TestPod("remote", { spec: remote, image, namePrefix: "nfv-testpod-unit" }));
     t.is(
         err!.message,
-        "pod spec has 1 problem:\nnfv-testpod:pod.hosts[0].ssh: is needed: host local is remote (qemu+ssh://root@lab-1/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
+        "pod spec has 1 problem:\nnfv-testpod:pod.hosts[0].ssh: is needed: host local is remote (qemu+ssh://root@lab-1/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }, or ssh: { agent: true, knownHosts: <...> } to log in with your ssh-agent; the kit never uses your own ssh config or known_hosts",
     );
     t.deepEqual(recorded.slice(before), []);
 });

@@ -313,7 +313,7 @@ test("one wrong pageSize gives one problem, none about a page size nobody wrote"
 
 test("guests on a remote libvirt host need SSH access with pinned host keys", (t) => {
     t.deepEqual(lines(good.replace("- name: local\n", "- name: local\n        uri: qemu+ssh://root@lab-1/system\n")), [
-        "Pulumi.t.yaml:7: nfv-testpod:pod.hosts[0].ssh: is needed: host local is remote (qemu+ssh://root@lab-1/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }",
+        "Pulumi.t.yaml:7: nfv-testpod:pod.hosts[0].ssh: is needed: host local is remote (qemu+ssh://root@lab-1/system) and has guests, so the kit copies the guest image there and works on its files over SSH (got nothing). Fix: add ssh: { privateKeySecret: <config key>, knownHosts: <what ssh-keyscan prints> }, or ssh: { agent: true, knownHosts: <...> } to log in with your ssh-agent; the kit never uses your own ssh config or known_hosts",
     ]);
     const unpinned = good.replace(
         "- name: local\n",

@@ -7,7 +7,8 @@
  * that host's pinned, shared connection. Callers that hold a HostAccess call
  * its `virsh()`; the URI form is for code that was handed a URI.
  */
-import { HostCommandError } from "./errors";
+import { HostCommandError, hostTargetProblem } from "./errors";
+import { unpinnedVirshUri } from "./libvirtUri";
 import { judge, spawnArgv } from "./process";
 
 export interface VirshOptions {
@@ -24,6 +25,16 @@ export interface VirshOptions {
  * standard output. Throws HostCommandError with `uri` set.
  */
 export async function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
+    // The last line of defence: whoever hands virsh a URI, a remote host is reached only through its pinned access.
+    const unpinned = unpinnedVirshUri(uri, args);
+    if (unpinned) {
+        throw hostTargetProblem(
+            "libvirtUri",
+            unpinned.uri,
+            `${unpinned.reason}, so virsh was not started for host ${opts.host ?? "local"}`,
+            "give the host ssh: access with pinned keys (privateKeySecret or agent: true, and knownHosts) and reach it through its HostAccess (libvirtUri())",
+        );
+    }
     const argv = ["virsh", "-q", "-c", uri, ...args];
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const host = opts.host ?? "local";
