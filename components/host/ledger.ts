@@ -20,7 +20,8 @@ export interface LedgerEntry<T> {
     holds: T;
 }
 
-function entryPath(kind: string, urn: string): string {
+/** The entry's file on its host (named by a hash of the URN), for messages that say which file to look at. */
+export function entryPath(kind: string, urn: string): string {
     return path.join(ledgerRoot, kind, `${createHash("sha256").update(urn).digest("hex").slice(0, 32)}.json`);
 }
 
@@ -33,9 +34,21 @@ export async function readEntry<T>(host: HostAccess, kind: string, urn: string):
 
 /** Writes atomically (write, then rename), so a crash leaves the old entry or the new one, never half of one. */
 export async function writeEntry<T>(host: HostAccess, kind: string, urn: string, holds: T): Promise<void> {
-    const file = entryPath(kind, urn);
+    await writeWhole(host, kind, { urn, holds } satisfies LedgerEntry<T>);
+}
+
+/**
+ * Writes back an entry as it was read, every field kept, with what it holds changed: how one resource
+ * settles another's interrupted change (a hugepage pool's) without restamping the entry as its own.
+ */
+export async function rewriteEntry<T>(host: HostAccess, kind: string, entry: LedgerEntry<T>, holds: T): Promise<void> {
+    await writeWhole(host, kind, { ...entry, holds });
+}
+
+async function writeWhole<T>(host: HostAccess, kind: string, entry: LedgerEntry<T>): Promise<void> {
+    const file = entryPath(kind, entry.urn);
     await host.mkdir(path.dirname(file));
-    await host.writeFile(`${file}.tmp`, JSON.stringify({ urn, holds } satisfies LedgerEntry<T>, null, 2));
+    await host.writeFile(`${file}.tmp`, JSON.stringify(entry, null, 2));
     await host.run(["mv", "-f", `${file}.tmp`, file]);
 }
 
