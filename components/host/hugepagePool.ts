@@ -73,12 +73,12 @@ export interface LockedPool {
 }
 
 /**
- * Holds while the holder lives and no longer: it prints a line once it has the lock, then one a second, so
- * when the kit dies (kill -9 included) the next write hits a closed pipe (locally) or a closed channel (over
- * SSH, where the remote side also ends when its stdin closes) and the lock goes with it. `-o`: only flock
- * itself keeps the lock's descriptor, not the loop or its sleep.
+ * Holds the lock while the holder lives, and no longer. The shell itself takes the lock (on descriptor 9, which
+ * nothing it starts inherits), so ending that one process releases it: a kill() of the command (over SSH, the
+ * remote side kills it when its stdin closes, as when the kit dies) or, locally, the kit's death: the shell
+ * prints a line a second, and the first one after the kit is gone hits a closed pipe.
  */
-const HOLD_SCRIPT = "echo locked; while sleep 1; do echo; done";
+const HOLD_SCRIPT = 'exec 9<"$1"; flock 9 || exit 1; echo locked; while sleep 1 9<&- >/dev/null 2>&1; do echo; done';
 
 /**
  * Runs `work` while holding the pool's lock: flock(1) on the pool's own sysfs file, the lock every change of
@@ -88,7 +88,7 @@ const HOLD_SCRIPT = "echo locked; while sleep 1; do echo; done";
  * to every other holder.
  */
 export async function withPoolLock<T>(host: HostAccess, nrFile: string, work: (pool: LockedPool) => Promise<T>): Promise<T> {
-    const argv = ["flock", "-o", nrFile, "sh", "-c", HOLD_SCRIPT];
+    const argv = ["sh", "-c", HOLD_SCRIPT, "sh", nrFile];
     const holder = host.start(argv);
     try {
         await new Promise<void>((resolve, reject) => {
