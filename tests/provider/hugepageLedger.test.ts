@@ -12,7 +12,8 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { hostAccess } from "../../components/host/access";
 import * as hugepages from "../../components/host/hugepageOperations";
-import { changePool, poolFile } from "../../components/host/hugepagePool";
+import { changePool, poolFile, readPool } from "../../components/host/hugepagePool";
+import { makeHugepageRoom } from "../../components/host/hugepageRoom";
 import { entryPath, readEntry, removeEntry, writeEntry } from "../../components/host/ledger";
 import { hugepages2M, hugepagesSettled } from "../helpers/host";
 
@@ -72,6 +73,26 @@ test.serial("creates of two stacks killed between the phases, in parallel, then 
 
     await Promise.all([hugepages.delete("a", pages(3), A), hugepages.delete("b", pages(5), B)]);
     t.deepEqual([await holds(A), await holds(B)], [undefined, undefined]);
+    await leftAsFound(t, base);
+});
+
+test.serial("a create killed after its entry, with another stack's pages added since, does not take those pages for its own", async (t) => {
+    const base = await sharedPool(t);
+    // A's run died after its entry and before its pool write, as the kit before the two-phase record left it.
+    await writeEntry(host, "hugepages", A.urn, { node: 0, sizeKiB: 2048, count: 3, poolBefore: base, phase: "adding" });
+    // B then adds the very count A meant to: by "the pool is at least before + count" A's pages look added.
+    await hugepages.create(pages(3), B);
+    await hugepages.create(pages(3), A);
+    t.is(hugepages2M(), base + 6, "A added its own 3 rather than adopting B's");
+    t.deepEqual(
+        [await holds(A), await holds(B)],
+        [
+            { count: 3, phase: "held" },
+            { count: 3, phase: "held" },
+        ],
+    );
+    await hugepages.delete("a", pages(3), A);
+    await hugepages.delete("b", pages(3), B);
     await leftAsFound(t, base);
 });
 
@@ -156,6 +177,22 @@ test.serial("an interrupted change the pool cannot decide is refused, naming the
     t.is(hugepages2M(), base + 5);
     await hugepages.delete("a", pages(0), A);
     await hugepages.delete("b", pages(5), B);
+    await leftAsFound(t, base);
+});
+
+test.serial("the migration's room settles an interrupted change before it grows the pool, and gives back exactly what it added", async (t) => {
+    const base = await sharedPool(t);
+    await t.throwsAsync(hugepages.create(pages(3), A, { killAt: "pool" }), { instanceOf: hugepages.SimulatedKill });
+    const free = await readPool(host, poolFile(0, 2048, "free_hugepages"));
+    const said: string[] = [];
+    const giveBack = await makeHugepageRoom(host, "local", { node: 0, sizeKiB: 2048, pages: free + 2 }, (line) => said.push(line));
+    t.deepEqual(await holds(A), { count: 3, phase: "held" }, "A's change was settled first: its 3 pages were added");
+    t.is(hugepages2M(), base + 5, "A's 3 and the room's 2");
+    await giveBack();
+    t.is(hugepages2M(), base + 3, "the room's 2 went back, A's 3 stay");
+    await hugepages.create(pages(3), A);
+    t.is(hugepages2M(), base + 3, "A adopted its own");
+    await hugepages.delete("a", pages(3), A);
     await leftAsFound(t, base);
 });
 
