@@ -96,8 +96,10 @@ export async function withPoolLock<T>(host: HostAccess, nrFile: string, work: (p
                 () => reject(new HostCommandError(host.name, argv, null, "", "", "timeout", `did not get the lock of ${nrFile} in 120 s`)),
                 120_000,
             );
+            let said = "";
             holder.stdout.on("data", (chunk: Buffer) => {
-                if (chunk.toString().includes("locked")) {
+                said += chunk.toString();
+                if (said.includes("locked")) {
                     clearTimeout(timer);
                     resolve();
                 }
