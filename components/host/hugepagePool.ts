@@ -10,7 +10,7 @@ import type { HostAccess } from "./access";
 import { HostCommandError } from "./access/errors";
 
 /** `n` is the pool before, `w` what was asked; a pool cannot go below 0. The kernel may refuse part of the change: the caller compares. */
-const CHANGE_SCRIPT = 'n=$(cat "$1"); w=$((n + $2)); [ "$w" -lt 0 ] && w=0; echo "$w" > "$1" 2>/dev/null; echo "$n $w $(cat "$1")"';
+const UNLOCKED_CHANGE_SCRIPT = 'n=$(cat "$1"); w=$((n + $2)); [ "$w" -lt 0 ] && w=0; echo "$w" > "$1" 2>/dev/null; echo "$n $w $(cat "$1")"';
 
 /** A NUMA node's pool of one page size in sysfs. */
 export function poolDir(node: number, sizeKiB: number): string {
@@ -35,11 +35,19 @@ export interface PoolChange {
 
 /** The locked change of a pool by `delta` pages, as it runs on the host. */
 export function poolChangeArgv(nrFile: string, delta: number): string[] {
-    return ["flock", nrFile, "sh", "-c", CHANGE_SCRIPT, "sh", nrFile, String(delta)];
+    return ["flock", nrFile, ...unlockedChangeArgv(nrFile, delta)];
 }
 
+function unlockedChangeArgv(nrFile: string, delta: number): string[] {
+    return ["sh", "-c", UNLOCKED_CHANGE_SCRIPT, "sh", nrFile, String(delta)];
+}
+
+/** One change of the pool by `delta`, taking its lock for that change alone. */
 export async function changePool(host: HostAccess, nrFile: string, delta: number): Promise<PoolChange> {
-    const argv = poolChangeArgv(nrFile, delta);
+    return runChange(host, nrFile, delta, poolChangeArgv(nrFile, delta));
+}
+
+async function runChange(host: HostAccess, nrFile: string, delta: number, argv: string[]): Promise<PoolChange> {
     const r = await host.run(argv, { timeoutMs: 120_000 });
     const [before, wanted, after] = r.stdout.trim().split(/\s+/).map(Number);
     if ([before, wanted, after].some((v) => !Number.isInteger(v)))
@@ -53,4 +61,66 @@ export async function changePool(host: HostAccess, nrFile: string, delta: number
             `printed no pool sizes, so the hugepage pool ${nrFile} is not known to have changed by ${delta}`,
         );
     return { before, wanted, after };
+}
+
+/** A pool whose lock this process holds: reads and changes that no other holder of the lock can come between. */
+export interface LockedPool {
+    readonly nrFile: string;
+    /** The pool's size now. */
+    size(): Promise<number>;
+    /** Grows or shrinks the pool by `delta` (the lock is already held, so this does not wait for it). */
+    change(delta: number): Promise<PoolChange>;
+}
+
+/**
+ * Holds the lock while the holder lives, and no longer. The shell itself takes the lock (on descriptor 9, which
+ * nothing it starts inherits), so ending that one process releases it: a kill() of the command (over SSH, the
+ * remote side kills it when its stdin closes, as when the kit dies) or, locally, the kit's death: the shell
+ * prints a line a second, and the first one after the kit is gone hits a closed pipe.
+ */
+const HOLD_SCRIPT = 'exec 9<"$1"; flock 9 || exit 1; echo locked; while sleep 1 9<&- >/dev/null 2>&1; do echo; done';
+
+/**
+ * Runs `work` while holding the pool's lock: flock(1) on the pool's own sysfs file, the lock every change of
+ * a pool by the kit takes (changePool above, the migration's room), on this machine or over SSH. Hosts that
+ * share a kernel (the emulated lab's) share the lock as they share the pool. The lock is held by a process
+ * on the host for as long as `work` runs, so several reads, ledger writes and one pool change are one step
+ * to every other holder.
+ */
+export async function withPoolLock<T>(host: HostAccess, nrFile: string, work: (pool: LockedPool) => Promise<T>): Promise<T> {
+    const argv = ["sh", "-c", HOLD_SCRIPT, "sh", nrFile];
+    const holder = host.start(argv);
+    try {
+        await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(
+                () => reject(new HostCommandError(host.name, argv, null, "", "", "timeout", `did not get the lock of ${nrFile} in 120 s`)),
+                120_000,
+            );
+            let said = "";
+            holder.stdout.on("data", (chunk: Buffer) => {
+                said += chunk.toString();
+                if (said.includes("locked")) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+            holder.result.then(
+                (r) => {
+                    clearTimeout(timer);
+                    reject(new HostCommandError(host.name, argv, r.exitCode, r.stdout, r.stderr, "exit", `ended before it held the lock of ${nrFile}`));
+                },
+                (e) => {
+                    clearTimeout(timer);
+                    reject(e);
+                },
+            );
+        });
+        return await work({
+            nrFile,
+            size: () => readPool(host, nrFile),
+            change: (delta) => runChange(host, nrFile, delta, unlockedChangeArgv(nrFile, delta)),
+        });
+    } finally {
+        await holder.kill();
+    }
 }

@@ -8,7 +8,8 @@
  * are left alone.
  */
 import type { HostAccess } from "./access";
-import { changePool, poolFile, readPool } from "./hugepagePool";
+import { poolFile, readPool, withPoolLock } from "./hugepagePool";
+import { settlePool } from "./hugepageOperations";
 
 export interface HugepageNeed {
     node: number;
@@ -21,12 +22,21 @@ export async function makeHugepageRoom(host: HostAccess, hostName: string, need:
     const free = await readPool(host, poolFile(need.node, need.sizeKiB, "free_hugepages"));
     const missing = need.pages - free;
     if (missing <= 0) return async () => undefined;
-    const { before, after } = await changePool(host, poolFile(need.node, need.sizeKiB, "nr_hugepages"), missing);
-    const added = Math.max(0, after - before);
+    // Under the pool's lock, after settling a reservation's interrupted change: the room must not land between
+    // a dead run's pool write and the settling that compares the pool with what that run meant to do.
+    const locked = <T>(work: (change: (delta: number) => Promise<{ before: number; after: number }>) => Promise<T>) =>
+        withPoolLock(host, poolFile(need.node, need.sizeKiB, "nr_hugepages"), async (pool) => {
+            await settlePool(host, pool, { host: hostName, node: need.node, sizeKiB: need.sizeKiB });
+            return work(pool.change);
+        });
+    const added = await locked(async (change) => {
+        const { before, after } = await change(missing);
+        return Math.max(0, after - before);
+    });
     log(`hugepages: ${hostName} node ${need.node} had ${free} free pages of ${need.sizeKiB} KiB for ${need.pages}; added ${added} for the migration`);
     return async () => {
         if (added === 0) return;
-        await changePool(host, poolFile(need.node, need.sizeKiB, "nr_hugepages"), -added);
+        await locked((change) => change(-added));
         log(`hugepages: gave back the ${added} pages added on ${hostName}`);
     };
 }

@@ -24,7 +24,7 @@ export interface LedgerEntry<T> extends OwnerStamp {
     holds: T;
 }
 
-/** The file of the entry of resource `urn`: named in a fix that asks to remove another state's entry by hand. */
+/** The file of the entry of resource `urn` on its host (named by a hash of the URN), for messages that say which file to look at or remove by hand. */
 export function entryPath(kind: string, urn: string): string {
     return path.join(ledgerRoot, kind, `${createHash("sha256").update(urn).digest("hex").slice(0, 32)}.json`);
 }
@@ -55,9 +55,21 @@ export async function foreignEntry<T>(host: HostAccess, kind: string, owner: Own
  * stamps the entry as the owner's.
  */
 export async function writeEntry<T>(host: HostAccess, kind: string, owner: Owner, holds: T): Promise<void> {
-    const file = entryPath(kind, owner.urn);
+    await writeWhole(host, kind, { ...stampOf(owner), holds } satisfies LedgerEntry<T>);
+}
+
+/**
+ * Writes back an entry as it was read, every field (its owner stamp included) kept, with what it holds changed:
+ * how one resource settles another's interrupted change (a hugepage pool's) without restamping the entry as its own.
+ */
+export async function rewriteEntry<T>(host: HostAccess, kind: string, entry: LedgerEntry<T>, holds: T): Promise<void> {
+    await writeWhole(host, kind, { ...entry, holds });
+}
+
+async function writeWhole<T>(host: HostAccess, kind: string, entry: LedgerEntry<T>): Promise<void> {
+    const file = entryPath(kind, entry.urn);
     await host.mkdir(path.dirname(file));
-    await host.writeFile(`${file}.tmp`, JSON.stringify({ ...stampOf(owner), holds } satisfies LedgerEntry<T>, null, 2));
+    await host.writeFile(`${file}.tmp`, JSON.stringify(entry, null, 2));
     await host.run(["mv", "-f", `${file}.tmp`, file]);
 }
 
