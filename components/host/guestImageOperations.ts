@@ -30,9 +30,16 @@ export interface GuestImageOutputs extends GuestImageInputs {
     copied: string;
 }
 
+/**
+ * The host's name in the pod spec names the image in messages only: the host itself is the one `access` reaches, and
+ * it has the image already. A new name alone is stored by the provider (an update that touches nothing), never a copy.
+ */
+export const storedOnly = ["host"] as const;
+
+/** New bytes or paths are a new image: copied to the host (a replacement; the old one stays in the host's cache). */
 export async function diff(_id: string, olds: GuestImageInputs, news: GuestImageInputs): Promise<provider.DiffResult> {
     const replaces = olds.hash !== news.hash || JSON.stringify(olds.files) !== JSON.stringify(news.files) ? ["hash"] : [];
-    return { changes: replaces.length > 0 || olds.host !== news.host, replaces };
+    return { changes: replaces.length > 0, replaces };
 }
 
 export async function create(inputs: GuestImageInputs, ctx?: OperationContext): Promise<provider.CreateResult> {

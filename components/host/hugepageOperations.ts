@@ -154,6 +154,9 @@ export async function check(_olds: unknown, news: HugepageReservationInputs): Pr
     return { inputs: news, failures };
 }
 
+/** The host's name in the pod spec is for messages: a new one alone is stored by the provider (an update that touches no page). */
+export const storedOnly = ["host"] as const;
+
 export async function diff(_id: string, olds: HugepageReservationInputs, news: HugepageReservationInputs): Promise<provider.DiffResult> {
     const replaces = (["uri", "node", "sizeKiB"] as const).filter((k) => olds[k] !== news[k]);
     // A new lineage (a stack from before lineages) is an update: the entry is stamped again.

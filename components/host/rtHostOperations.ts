@@ -285,6 +285,14 @@ export async function check(_olds: unknown, news: RtHostInputs): Promise<provide
     return { inputs: { ...news, kernelPackage: news.kernelPackage ?? DEFAULT_PACKAGE, allowReboot: news.allowReboot ?? false }, failures };
 }
 
+/**
+ * Settings of the next change, which make nothing on the host by themselves: how long a reboot may take, and the
+ * hardware latency run after a change. A change of them alone is stored by the provider (an update that neither
+ * converges nor reboots the host) and takes effect at the next change. `host` is a replacement: it is part of the
+ * owner written into the kit's files on the host.
+ */
+export const storedOnly = ["rebootTimeoutSec", "hwlat"] as const;
+
 export async function diff(_id: string, olds: RtHostOutputs, news: RtHostInputs): Promise<provider.DiffResult> {
     const replaces = (["host"] as const).filter((k) => olds[k] !== news[k]);
     const keys = ["kernelPackage", "kernelArgs", "housekeepingCpus", "isolatedCpus", "allowReboot"] as const;

@@ -34,8 +34,17 @@ const operationsByType: Record<string, () => Promise<ResourceOperations>> = {
     [tokens.stackLineage]: () => import("../pod/stackLineageOperations"),
 };
 
+/** The type tokens the provider serves, in the order of its table. */
+export function servedTypes(): string[] {
+    return Object.keys(operationsByType);
+}
+
 async function operationsFor(urn: string): Promise<ResourceOperations> {
-    const type = urnParts(urn).type;
+    return operationsOf(urnParts(urn).type);
+}
+
+/** The operations of one type token, as the provider loads them. */
+export async function operationsOf(type: string): Promise<ResourceOperations> {
     const load = operationsByType[type];
     if (!load) {
         // The engine only asks for the types the kit registered: another one is a bug of the kit (plain Error).
@@ -96,11 +105,20 @@ export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provid
             const ops = await operationsFor(urn);
             return ops.check ? ops.check(olds, news, { urn }) : { inputs: news };
         },
-        // A new key, pin, user, port or address of the host is an update of the resource (updateAccess), never a replacement:
-        // the guest, its pages and files stay as they are.
+        // A change of one input alone is either a replacement (the kind's diff names it in `replaces`) or an update that
+        // the update below can carry out; never a change that no operation handles. Which one follows from what the
+        // input means on the host:
+        //   - it names or shapes what exists there (a URI, a domain name, a page size, the image's bytes): a replacement,
+        //     which makes the new thing and removes the old;
+        //   - it can be changed on what exists (pins, a page count, VF settings): the kind's own `update`;
+        //   - it makes nothing on the host (`access`, and the kind's `storedOnly` inputs: a name for messages, a setting
+        //     of the next change): an update that stores the new value (storeInputs), with nothing else done; a new
+        //     key, pin, user, port or address is checked by a login first. The guest, its pages and files stay.
+        // tests/unit/provider-inputChanges.test.ts walks every input of every kind in operationsByType against this rule.
         async diff(id, urn, olds, news) {
-            const own = await (await operationsFor(urn)).diff(id, olds, news, { urn });
-            return own.changes || sameAccess(olds?.access, news?.access) ? own : { ...own, changes: true };
+            const ops = await operationsFor(urn);
+            const own = await ops.diff(id, olds, news, { urn });
+            return own.changes || !storedChanged(ops, olds, news) ? own : { ...own, changes: true };
         },
         create: (urn, inputs) =>
             timed(`${shortType(urn)} create`, urnParts(urn).name, () =>
@@ -118,9 +136,12 @@ export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provid
         update: (id, urn, olds, news) =>
             withResourceProgress(urn, "update", log, { ...lineageIn(news), formerLineage: lineageIn(olds).lineage ?? "" }, async (ctx) => {
                 const ops = await operationsFor(urn);
-                // Only the access changed: nothing to do on the host but prove the new access works.
-                if (!(await ops.diff(id, { ...olds, access: news?.access }, news, { urn })).changes) return updateAccess(olds, news, ctx);
-                if (!ops.update) throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
+                const how = await updateRoute(ops, id, urn, olds, news);
+                // Only inputs that make nothing on the host changed: stored, after proving a new access works.
+                if (how === "store") return storeInputs(ops, olds, news, ctx);
+                // A kit bug (the rule at diff, above, is broken for this kind): refused before anything is touched.
+                if (how === "none" || !ops.update)
+                    throw new Error(`${urnParts(urn).type} cannot be updated in place; its diff should have asked for a replacement`);
                 return ops.update(id, olds, news, ctx);
             }),
         delete: (id, urn, props) =>
@@ -132,19 +153,65 @@ export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provid
     };
 }
 
+/** The inputs the provider itself stores on an update, for every kind: the access, and the kind's own `storedOnly` ones. */
+function storedKeys(ops: ResourceOperations): string[] {
+    return ["access", ...(ops.storedOnly ?? [])];
+}
+
+/** Whether any input that makes nothing on the host changed (the access compared by its secrets' values). */
+function storedChanged(ops: ResourceOperations, olds: any, news: any): boolean {
+    return storedKeys(ops).some((k) => (k === "access" ? !sameAccess(olds?.access, news?.access) : !sameValue(olds?.[k], news?.[k])));
+}
+
+/** `values` with the stored-only inputs (storedKeys) as `news` has them; an input news leaves out is taken out. */
+function withStoredFrom(ops: ResourceOperations, values: any, news: any): any {
+    const out = { ...values };
+    for (const k of storedKeys(ops)) {
+        if (news?.[k] === undefined) delete out[k];
+        else out[k] = news[k];
+    }
+    return out;
+}
+
 /**
- * The update of a resource whose access alone changed: log in with the new
- * access (a wrong key or pin fails here, before the state says it works) and
- * store it. Nothing else on the host is touched. The access is stored as it
- * came, so the private key stays in the engine's secret envelope.
+ * How an update of `olds` to `news` is carried out: "store" when only inputs
+ * that make nothing on the host changed, "kind" by the kind's own update,
+ * "none" when the kind has none (its diff should have asked for a replacement).
  */
-async function updateAccess(olds: any, news: any, ctx: { progress?: { step(s: string): void } }): Promise<provider.UpdateResult> {
-    ctx.progress?.step("checking the host's new access (ssh login)");
-    await accessOf(news?.access, news?.uri ?? olds?.uri).run(["true"]);
-    const outs = { ...olds };
-    if (news?.access === undefined) delete outs.access;
-    else outs.access = news.access;
-    return { outs };
+export async function updateRoute(ops: ResourceOperations, id: string, urn: string, olds: any, news: any): Promise<"store" | "kind" | "none"> {
+    if (!(await ops.diff(id, withStoredFrom(ops, olds, news), news, { urn })).changes) return "store";
+    return ops.update ? "kind" : "none";
+}
+
+/**
+ * The update of a resource whose stored-only inputs alone changed (storedKeys):
+ * a new access is proved first by a login (a wrong key or pin fails here,
+ * before the state says it works); then the new values are stored. Nothing
+ * else on the host is touched. The access is stored as it came, so the
+ * private key stays in the engine's secret envelope.
+ */
+async function storeInputs(ops: ResourceOperations, olds: any, news: any, ctx: { progress?: { step(s: string): void } }): Promise<provider.UpdateResult> {
+    if (!sameAccess(olds?.access, news?.access)) {
+        ctx.progress?.step("checking the host's new access (ssh login)");
+        await accessOf(news?.access, news?.uri ?? olds?.uri).run(["true"]);
+    }
+    return { outs: withStoredFrom(ops, olds, news) };
+}
+
+/** Two input values compared as data: the order of an object's keys, and an absent key against `undefined`, do not count. */
+function sameValue(a: unknown, b: unknown): boolean {
+    const sort = (x: unknown): unknown =>
+        Array.isArray(x)
+            ? x.map(sort)
+            : x && typeof x === "object"
+              ? Object.fromEntries(
+                    Object.entries(x as Record<string, unknown>)
+                        .filter(([, y]) => y !== undefined)
+                        .sort(([k], [l]) => k.localeCompare(l))
+                        .map(([k, y]) => [k, sort(y)]),
+                )
+              : x;
+    return JSON.stringify(sort(a ?? null)) === JSON.stringify(sort(b ?? null));
 }
 
 /** A read's result with `access` put back to the stored one, in the outputs and the inputs it returns. */

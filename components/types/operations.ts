@@ -33,6 +33,15 @@ export interface ResourceOperations {
     read(id: string, props: any, ctx: OperationContext): Promise<provider.ReadResult>;
     update?(id: string, olds: any, news: any, ctx: OperationContext): Promise<provider.UpdateResult>;
     delete(id: string, props: any, ctx: OperationContext): Promise<void>;
+    /**
+     * Inputs that make nothing on the host: a name for messages (the pod spec's
+     * host name), or a setting of the next change (a reboot timeout). A change
+     * of one of them alone is an update that stores the new value and touches
+     * nothing; the provider does it, so the kind needs no `update` for it and
+     * its `diff` leaves these keys out (components/provider/provider.ts).
+     * @default none
+     */
+    storedOnly?: readonly string[];
 }
 
 /** project, stack and resource name of a URN (`urn:pulumi:<stack>::<project>::<type chain>::<name>`). */
