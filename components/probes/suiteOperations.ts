@@ -9,6 +9,7 @@ import type * as provider from "@pulumi/pulumi/provider";
 import * as path from "node:path";
 import { writeToStderr } from "../progress";
 import { sameAccess } from "../host/access/currentAccess";
+import { revealSecrets } from "../host/access/inputs";
 import type { HostTarget } from "../host/access/target";
 import type { OperationContext } from "../types/operations";
 import type { ProbeSuiteInputs } from "./inputs";
@@ -35,8 +36,10 @@ export async function check(_olds: ProbeSuiteInputs, news: ProbeSuiteInputs): Pr
 
 export async function diff(_id: string, olds: ProbeSuiteOutputs, news: ProbeSuiteInputs): Promise<provider.DiffResult> {
     // A host's new access (a rotated key, a re-pinned host) is no reason to measure again: an update records it.
-    const replaces = INPUT_KEYS.filter((k) => JSON.stringify(withoutAccess(olds[k])) !== JSON.stringify(withoutAccess(news[k])));
-    const accessChanged = ["guests", "hosts"].some((k) => !sameAccessLists(olds[k as "guests"], news[k as "guests"]));
+    // A list holding a secret (a host's key) may come from the state as one secret as a whole: compared opened, in memory.
+    const [was, is] = [revealSecrets(olds), revealSecrets(news)];
+    const replaces = INPUT_KEYS.filter((k) => JSON.stringify(withoutAccess(was[k])) !== JSON.stringify(withoutAccess(is[k])));
+    const accessChanged = ["guests", "hosts"].some((k) => !sameAccessLists(was[k as "guests"], is[k as "guests"]));
     return { changes: replaces.length > 0 || accessChanged, replaces };
 }
 

@@ -130,6 +130,19 @@ test("ProbeSuite: a host's new key is an update that runs no probe, and a guest 
     t.deepEqual((await p.diff!("id", urn(tokens.probeSuite, "probes"), suite, moved)).replaces, ["guestIds"]);
 });
 
+test("ProbeSuite: lists the state holds as one secret as a whole (they carry a key) are compared opened: a target change measures again, an unchanged suite is no change", async (t) => {
+    const host = { name: "lab-1", uri: "qemu+ssh://root@10.77.0.2/system", kernelArgs: [], access: keyA };
+    const guest = { guest: "g1", host: "lab-1", uri: host.uri, domain: "d", rtVcpus: [1], housekeepingVcpus: [0], hostHousekeepingCpus: [0], access: keyA };
+    const base = { title: "nfv-testpod/lab", guestIds: ["u1"], config: {}, targets: {}, gate: "report", resultsDir: "results/lab", notes: [], kinds: {} };
+    const stored = { ...base, guests: secret([guest] as never), hosts: secret([host] as never), pass: true };
+    const given = { ...base, guests: [guest], hosts: [host] };
+    const p = makeNfvkitProvider();
+    const same = await p.diff!("id", urn(tokens.probeSuite, "probes"), stored, given);
+    t.deepEqual({ changes: same.changes, replaces: same.replaces }, { changes: false, replaces: [] });
+    const stricter = await p.diff!("id", urn(tokens.probeSuite, "probes"), stored, { ...given, gate: "enforce" });
+    t.deepEqual({ changes: stricter.changes, replaces: stricter.replaces }, { changes: true, replaces: ["gate"] });
+});
+
 test("the access as the state holds it (one secret as a whole) against a new key: an update", async (t) => {
     const [type, props] = kinds[0];
     const diff = await makeNfvkitProvider().diff!("id", urn(type, "g1"), { ...props, access: secret(keyA as never) }, { ...props, access: changes[0][1] });
