@@ -173,7 +173,7 @@ export async function settlePool(host: HostAccess, pool: LockedPool, r: Pick<Hug
         .map((entry) => ({ entry, held: heldOf(entry.holds) }))
         .filter(({ held }) => held.node === r.node && held.sizeKiB === r.sizeKiB && held.change !== undefined);
     if (pending.length === 0) return;
-    const now = await pool.size();
+    let now = await pool.size();
     const where = `the ${r.sizeKiB} KiB pool of host ${r.host}, NUMA node ${r.node}`;
     const files = pending.map(({ entry }) => entryPath(LEDGER, entry.urn)).join(", ");
     if (pending.length > 1) {
@@ -189,6 +189,14 @@ export async function settlePool(host: HostAccess, pool: LockedPool, r: Pick<Hug
     }
     const [{ entry, held }] = pending;
     const c = held.change!;
+    // The dead run's pool write goes on in a session of its own (hugepagePool.ts) until the kernel has given
+    // what it asked: while the pool still moves, wait for it to stop (a read every 200 ms, at most 10 s).
+    for (let waited = 0; now !== c.poolTarget && now !== c.poolBefore && waited < 10_000; waited += 200) {
+        await new Promise((r) => setTimeout(r, 200));
+        const again = await pool.size();
+        if (again === now) break;
+        now = again;
+    }
     const made = now === c.poolTarget;
     if (!made && now !== c.poolBefore) {
         throw problemError(

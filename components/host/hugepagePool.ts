@@ -38,8 +38,15 @@ export function poolChangeArgv(nrFile: string, delta: number): string[] {
     return ["flock", nrFile, ...unlockedChangeArgv(nrFile, delta)];
 }
 
+/**
+ * The write runs in a session of its own (`setsid -w`, which still hands back its output and exit code): the
+ * kernel gives pages one by one and stops at a pending signal, so a kill of the run (kill -9 of its process
+ * groups, Ctrl-C in its terminal, a closed terminal) in the middle of the write left the pool part-changed,
+ * at a size the ledger's intent could not decide. Out of the run's groups the write ends as asked even when
+ * the run does not; settlePool (hugepageOperations.ts) waits for a pool still moving.
+ */
 function unlockedChangeArgv(nrFile: string, delta: number): string[] {
-    return ["sh", "-c", UNLOCKED_CHANGE_SCRIPT, "sh", nrFile, String(delta)];
+    return ["setsid", "-w", "sh", "-c", UNLOCKED_CHANGE_SCRIPT, "sh", nrFile, String(delta)];
 }
 
 /** One change of the pool by `delta`, taking its lock for that change alone. */

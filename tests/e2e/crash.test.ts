@@ -3,15 +3,30 @@
  * stack that `npm run up` and `npm run down` bring back to a known state with
  * no hand-run command, and no engine helper may outlive it. After each
  * recovery the engine itself must find nothing left to do
- * (`--expect-no-changes`). At the end no domain, shm file, hugepage, ledger
- * entry or kit process is left, and the state holds nothing.
+ * (`--expect-no-changes`). The kill points: program start, the hugepage
+ * reservation (its ledger entry "changing"), a live update (a vCPU thread
+ * moved), the shm create (its ledger entry written), a domain's create, a
+ * destroy and the probes; each is found by watching the host, never by a
+ * sleep alone. At the end no domain, shm file, hugepage (the pool and
+ * /proc/meminfo), ledger entry, kit process, ssh folder or ssh-agent is left,
+ * and the state holds nothing.
  */
 import test, { type ExecutionContext } from "ava";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { clearStaleLocks, runPulumi, selectStack, stackOutputs } from "../../tools/cli/engine";
-import { domainsWithPrefix, hugepages2M, hugepagesSettled, ledgerEntries, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
+import { SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
+import {
+    domainsWithPrefix,
+    hugepages2M,
+    hugepagesSettled,
+    ledgerEntries,
+    ledgerFiles,
+    meminfoHugePages,
+    removeDomainsWithPrefix,
+    shmFilesWithPrefix,
+} from "../helpers/host";
 import { exportedState, killCliAndPlugins, kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
 
 const STACK = "ci";
@@ -64,15 +79,67 @@ async function assertPodUp(t: ExecutionContext, at: string): Promise<void> {
     t.is(shmFilesWithPrefix(PREFIX).length, 1, `one shm file after recovering from ${at}`);
 }
 
-test.serial("kill -9 of the CLI at program start, during domain creation and during destroy: npm run up / down converge, nothing is left", async (t) => {
+/** The ledger entries of `stack` of one kind ("hugepages", "shm"), as the files hold them. */
+function ledgerHolds(stack: string, kind: string): { holds: { phase?: string; count?: number; path?: string } }[] {
+    return Object.entries(ledgerFiles(stack))
+        .filter(([file]) => path.basename(path.dirname(file)) === kind)
+        .map(([, text]) => JSON.parse(text));
+}
+
+/**
+ * Each vCPU's host CPUs as the kernel runs its thread now ("CPU 1/TCG", "CPU 1/KVM" → Cpus_allowed_list):
+ * what a live pin change moves first, read from /proc so it can be watched every few ms.
+ */
+function vcpuAffinity(domain: string): Record<string, string> {
+    const pins: Record<string, string> = {};
+    try {
+        const pid = readFileSync(`/run/libvirt/qemu/${domain}.pid`, "utf8").trim();
+        for (const tid of readdirSync(`/proc/${pid}/task`)) {
+            const vcpu = /^CPU (\d+)\//.exec(readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8"))?.[1];
+            if (vcpu !== undefined) pins[vcpu] = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))?.[1] ?? "";
+        }
+    } catch {
+        // The guest is not running (or stopped while we read): no threads.
+    }
+    return pins;
+}
+
+/** The kit's ssh folders in /tmp (host/access/sshDir.ts), and the ssh-agents bound in one. */
+function sshLeftovers(): { dirs: string[]; agents: string[] } {
+    const dirs = readdirSync(os.tmpdir()).filter((n) => n.startsWith(SSH_DIR_PREFIX));
+    const agents: string[] = [];
+    for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+        try {
+            const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+            if (cmd.startsWith("ssh-agent") && cmd.includes(SSH_DIR_PREFIX)) agents.push(`${pid}: ${cmd}`);
+        } catch {
+            // Ended meanwhile.
+        }
+    }
+    return { dirs, agents };
+}
+
+/** The stack's config file with the host's housekeeping and isolated CPUs swapped: every pin moves, nothing is replaced. */
+function swappedPinsConfig(): string {
+    const config = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-crash-")), "Pulumi.ci.yaml");
+    const text = readFileSync("stacks/Pulumi.ci.yaml", "utf8");
+    const swapped = text.replace('housekeepingCpus: "0"', 'housekeepingCpus: "1"').replace('isolatedCpus: "1"', 'isolatedCpus: "0"');
+    if (swapped === text) throw new Error('stacks/Pulumi.ci.yaml no longer names housekeepingCpus "0" and isolatedCpus "1"');
+    writeFileSync(config, swapped);
+    return config;
+}
+
+test.serial("kill -9 at program start, in hugepages, a live update, the shm create, a domain's create, destroy: up/down converge", async (t) => {
     const hugepagesBefore = await hugepagesSettled();
+    const meminfoBefore = meminfoHugePages();
+    const sshBefore = sshLeftovers();
     selectStack(STACK);
     clearStaleLocks(STACK, (line) => t.log(line));
     t.teardown(async () => {
         await runKitCommand("down", ["--stack", STACK]);
         await removeDomainsWithPrefix(PREFIX);
     });
-    const up = () => startPulumi(["up", "--yes", "--skip-preview", "--stack", STACK]);
+    const up = (extra: string[] = []) => startPulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...extra]);
 
     // 1. Program start: the engine has started the language host and the program, nothing is created yet.
     let cli = up();
@@ -85,7 +152,83 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
     await expectNoChanges(t, STACK, "down", "program start (teardown)");
     await assertStackEmpty(t, STACK, "program start (teardown)");
 
-    // 2. Domain creation: a domain is defined and booting when the CLI dies.
+    // 2. The hugepage reservation: its ledger entry says "changing" (intent written, the pool write under way or just
+    // made) when the whole run dies. `npm run up` settles the entry from the pool and takes the pages once.
+    cli = up();
+    await waitFor("the stack's hugepage entry to say changing", () => ledgerHolds(STACK, "hugepages").some((e) => e.holds.phase === "changing"), 180_000, 5);
+    killCliAndPlugins(cli);
+    t.log(`killed in the hugepage reservation with the pool at ${hugepages2M()} pages (${hugepagesBefore} before, 256 asked)`);
+    await cli.exited;
+    await waitFor("the engine's helpers to be gone", () => kitProcesses().length === 0, 5_000);
+    t.true(
+        (await exportedState(STACK)).pending.some((op) => op.type === "creating" && op.urn.includes("nfvkit:host:HugepageReservation")),
+        "the kill left the reservation's create pending",
+    );
+    await recover(t, "up", "the hugepage reservation");
+    await expectNoChanges(t, STACK, "up", "the hugepage reservation");
+    await assertPodUp(t, "the hugepage reservation");
+    t.is(hugepages2M(), hugepagesBefore + 256, "the pod's pages are reserved once, not twice, after a kill in their reservation");
+    t.deepEqual(
+        ledgerHolds(STACK, "hugepages").map((e) => e.holds),
+        [{ node: 0, sizeKiB: 2048, count: 256, phase: "held" }],
+        "the entry holds the pod's pages, settled",
+    );
+
+    // 3. A live update: the host's housekeeping and isolated CPUs swap, so `up` moves every pin of both running
+    // guests; the whole run dies as soon as the first vCPU thread has moved. `npm run up` finishes the move.
+    const swapped = swappedPinsConfig();
+    t.teardown(() => rmSync(path.dirname(swapped), { recursive: true, force: true }));
+    const pinsBefore = { vnf: vcpuAffinity(`${PREFIX}-vnf`), peer: vcpuAffinity(`${PREFIX}-peer`) };
+    const qemuPids = () => [`${PREFIX}-vnf`, `${PREFIX}-peer`].map((d) => readFileSync(`/run/libvirt/qemu/${d}.pid`, "utf8").trim());
+    const qemuBefore = qemuPids();
+    t.deepEqual(pinsBefore, { vnf: { "0": "0", "1": "1" }, peer: { "0": "0" } }, "the guests run on the stack's pins before the update");
+    cli = up(["--config-file", swapped]);
+    await waitFor(
+        "a guest's vCPU thread to move to its new CPU",
+        () =>
+            JSON.stringify(vcpuAffinity(`${PREFIX}-vnf`)) !== JSON.stringify(pinsBefore.vnf) ||
+            JSON.stringify(vcpuAffinity(`${PREFIX}-peer`)) !== JSON.stringify(pinsBefore.peer),
+        180_000,
+        5,
+    );
+    killCliAndPlugins(cli);
+    await cli.exited;
+    await waitFor("the engine's helpers to be gone", () => kitProcesses().length === 0, 5_000);
+    const updating = (await exportedState(STACK)).pending.filter((op) => op.type === "updating").map((op) => op.urn.split("::").pop());
+    t.true(updating.length > 0, "the kill left a guest's update pending");
+    t.log(`killed in the live update with pending: ${updating.join(", ")}`);
+    await recover(t, "up", "a live update", ["--config-file", swapped]);
+    await expectNoChanges(t, STACK, "up", "a live update", ["--config-file", swapped]);
+    await assertPodUp(t, "a live update");
+    t.deepEqual(
+        { vnf: vcpuAffinity(`${PREFIX}-vnf`), peer: vcpuAffinity(`${PREFIX}-peer`) },
+        { vnf: { "0": "1", "1": "0" }, peer: { "0": "1" } },
+        "every vCPU runs on its new CPU after the recovery",
+    );
+    t.deepEqual(qemuPids(), qemuBefore, "the guests were updated in place: the same QEMU processes run them");
+    await recover(t, "down", "a live update (teardown)");
+    await expectNoChanges(t, STACK, "down", "a live update (teardown)");
+    await assertStackEmpty(t, STACK, "a live update (teardown)");
+    t.is(hugepages2M(), hugepagesBefore, "the pages are given back");
+
+    // 4. The shm create: the link's ledger entry is written (its record on the host; the file itself comes with
+    // the first guest) and no guest is defined yet when the whole run dies. `npm run down` removes what it made.
+    cli = up();
+    await waitFor("the link's ledger entry", () => ledgerHolds(STACK, "shm").length > 0, 180_000, 5);
+    killCliAndPlugins(cli);
+    await cli.exited;
+    await waitFor("the engine's helpers to be gone", () => kitProcesses().length === 0, 5_000);
+    t.deepEqual(await domainsWithPrefix(PREFIX), [], "the kill came before any guest was defined");
+    t.log(
+        `killed in the shm create with pending: ${(await exportedState(STACK)).pending.map((op) => `${op.type} ${op.urn.split("::").pop()}`).join(", ") || "none"}`,
+    );
+    await recover(t, "down", "the shm create");
+    await expectNoChanges(t, STACK, "down", "the shm create");
+    await assertStackEmpty(t, STACK, "the shm create");
+    t.deepEqual(shmFilesWithPrefix(PREFIX), [], "no shm file after the shm create's recovery");
+    t.is(hugepages2M(), hugepagesBefore, "no page kept after the shm create's recovery");
+
+    // 5. Domain creation: a domain is defined and booting when the CLI dies.
     cli = up();
     await waitFor("a guest's domain to be defined", async () => (await domainsWithPrefix(PREFIX)).length > 0);
     await killCli(t, cli, "domain creation");
@@ -107,7 +250,7 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
     await assertPodUp(t, "domain creation");
     t.is(hugepages2M(), hugepagesBefore + 256, "the pod's pages are reserved once, not twice");
 
-    // 3. Destroy: the first guest is gone when the CLI dies.
+    // 6. Destroy: the first guest is gone when the CLI dies.
     cli = startPulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]);
     await waitFor("destroy to remove a guest", async () => (await domainsWithPrefix(PREFIX)).length < 2);
     await killCli(t, cli, "destroy");
@@ -118,7 +261,15 @@ test.serial("kill -9 of the CLI at program start, during domain creation and dur
     t.deepEqual(await domainsWithPrefix(PREFIX), [], "no domain left");
     t.deepEqual(shmFilesWithPrefix(PREFIX), [], "no shm file left");
     t.is(hugepages2M(), hugepagesBefore, "every hugepage given back");
+    t.is(meminfoHugePages(), meminfoBefore, "/proc/meminfo counts as many hugepages as before");
+    t.deepEqual(ledgerEntries(STACK), [], "no ledger entry of the stack");
     t.deepEqual(kitProcesses(), [], "no kit process left");
+    const sshAfter = sshLeftovers();
+    t.deepEqual(
+        { dirs: sshAfter.dirs.filter((d) => !sshBefore.dirs.includes(d)), agents: sshAfter.agents.filter((a) => !sshBefore.agents.includes(a)) },
+        { dirs: [], agents: [] },
+        "no ssh folder (key file) or ssh-agent of the kit's left",
+    );
 });
 
 test.serial("kill -9 of up and its plugins while a domain boots, then npm run down: what the unfinished creates made is removed, nothing else", async (t) => {

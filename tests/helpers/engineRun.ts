@@ -93,12 +93,15 @@ export async function runKitCommand(name: "up" | "down" | "probe", args: string[
     return { code, output, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Polls `condition` every 200 ms until it holds; fails after `timeoutMs` naming `what`. */
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 180_000): Promise<void> {
+/**
+ * Polls `condition` every `intervalMs` (200 ms by default) until it holds; fails after `timeoutMs` naming `what`.
+ * A moment that lasts only tens of ms (a ledger entry's "changing" phase, a pin half applied) needs a short interval.
+ */
+export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 180_000, intervalMs = 200): Promise<void> {
     const start = Date.now();
     while (!(await condition())) {
         if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, intervalMs));
     }
 }
 
