@@ -6,7 +6,7 @@
  * any checkout of the project can preview, refresh, update and destroy it.
  */
 import type * as provider from "@pulumi/pulumi/provider";
-import { newestAccess, sameAccess } from "../host/access/currentAccess";
+import { newestAccess, sameAccess, sameValue } from "../host/access/currentAccess";
 import { accessOf } from "../host/access/inputs";
 import type { HostTarget } from "../host/access/target";
 import { withProgress, writeToStderr } from "../progress";
@@ -196,22 +196,6 @@ async function storeInputs(ops: ResourceOperations, olds: any, news: any, ctx: {
         await accessOf(news?.access, news?.uri ?? olds?.uri).run(["true"]);
     }
     return { outs: withStoredFrom(ops, olds, news) };
-}
-
-/** Two input values compared as data: the order of an object's keys, and an absent key against `undefined`, do not count. */
-function sameValue(a: unknown, b: unknown): boolean {
-    const sort = (x: unknown): unknown =>
-        Array.isArray(x)
-            ? x.map(sort)
-            : x && typeof x === "object"
-              ? Object.fromEntries(
-                    Object.entries(x as Record<string, unknown>)
-                        .filter(([, y]) => y !== undefined)
-                        .sort(([k], [l]) => k.localeCompare(l))
-                        .map(([k, y]) => [k, sort(y)]),
-                )
-              : x;
-    return JSON.stringify(sort(a ?? null)) === JSON.stringify(sort(b ?? null));
 }
 
 /** A read's result with `access` put back to the stored one, in the outputs and the inputs it returns. */

@@ -43,10 +43,11 @@ export function currentAccessEnv(stack: string, hosts: Record<string, SshTarget>
 
 /** True when two `access` inputs reach the host the same way (secrets compared by their values, in memory). */
 export function sameAccess(a: HostTarget | undefined, b: HostTarget | undefined): boolean {
-    return canonical(revealSecrets(a)) === canonical(revealSecrets(b));
+    return sameValue(revealSecrets(a), revealSecrets(b));
 }
 
-function canonical(v: unknown): string {
+/** Two input values compared as data: the order of an object's keys, and an absent key against `undefined`, do not count. */
+export function sameValue(a: unknown, b: unknown): boolean {
     const sort = (x: unknown): unknown =>
         Array.isArray(x)
             ? x.map(sort)
@@ -58,7 +59,7 @@ function canonical(v: unknown): string {
                         .map(([k, y]) => [k, sort(y)]),
                 )
               : x;
-    return JSON.stringify(sort(v ?? null));
+    return JSON.stringify(sort(a ?? null)) === JSON.stringify(sort(b ?? null));
 }
 
 /** The engine's secret envelope (the SDK's specialSigKey / specialSecretSig), so a key taken from the environment stays a secret wherever it goes. */
