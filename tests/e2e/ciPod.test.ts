@@ -24,17 +24,24 @@
  */
 import test, { type ExecutionContext } from "ava";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
 import { hostAccess } from "../../components/host/access";
-import { SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
 import { virsh } from "../../components/host/access/virsh";
 import { projectRoot, pulumiEnv } from "../../tools/cli/engine";
 import { copyCheckout, runPreview } from "../helpers/checkout";
 import { exportedState, runPulumiIn } from "../helpers/engineRun";
-import { domainsWithPrefix, hugepages2M, hugepagesSettled, ledgerEntries, LOCAL_URI, shmFilesWithPrefix, vcpuThreadAccels } from "../helpers/host";
+import {
+    domainsWithPrefix,
+    hugepages2M,
+    hugepagesSettled,
+    ledgerEntries,
+    LOCAL_URI,
+    shmFilesWithPrefix,
+    sshDirsOfThisCheckout,
+    vcpuThreadAccels,
+} from "../helpers/host";
 import { assertSharedMemory } from "../helpers/ivshmem";
 import { openStack, type OpenStack } from "../helpers/stack";
 
@@ -60,8 +67,6 @@ let sshDirsBefore: string[] = [];
 /** The first step whose failure left the pod in a state the later steps cannot start from. */
 let brokenBy: string | undefined;
 
-/** The kit's ssh folders in /tmp (host/access/sshDir.ts). */
-const sshDirs = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(SSH_DIR_PREFIX));
 /** `virsh vcpupin <domain>`'s table as vCPU -> host CPU list. */
 const vcpupins = (out: string): Record<string, string> => Object.fromEntries([...out.matchAll(/^\s*(\d+)\s+(\S+)\s*$/gm)].map((m) => [m[1], m[2]]));
 const uptime = async (domain: string) => Number((await guestShell(hostAccess(), domain, "cut -d' ' -f1 /proc/uptime")).stdout);
@@ -113,7 +118,7 @@ function step(title: string, changesPod: boolean, body: (t: ExecutionContext) =>
 test.before(async () => {
     // The host as it was, once no earlier test's engine is still at work: the last step compares against it.
     hugepagesBefore = await hugepagesSettled();
-    sshDirsBefore = sshDirs();
+    sshDirsBefore = sshDirsOfThisCheckout();
     stack = openStack(STACK, PREFIX);
     other = copyCheckout();
 });
@@ -371,7 +376,7 @@ test.serial(
         t.deepEqual(ledgerEntries(STACK), [], "no ledger entry of the stack");
         t.is(hugepages2M(), hugepagesBefore, "the hugepage pool is back to what it was before the pod");
         t.deepEqual(
-            sshDirs().filter((d) => !sshDirsBefore.includes(d)),
+            sshDirsOfThisCheckout().filter((d) => !sshDirsBefore.includes(d)),
             [],
             "no ssh folder left in /tmp",
         );

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { virsh } from "../../components/host/access/virsh";
+import { alive, SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
 import { ledgerRoot } from "../../components/host/ledger";
 
 export const LOCAL_URI = "qemu:///system";
@@ -56,6 +57,33 @@ function ofThisCheckout(p: { command: string; cwd: string }): boolean {
     const root = path.resolve(__dirname, "../..");
     const inside = (dir: string, folder: string) => dir === folder || dir.startsWith(`${folder}/`);
     return inside(p.cwd, root) || inside(p.cwd, os.tmpdir()) || p.command.includes(root);
+}
+
+/**
+ * The kit's ssh folders in /tmp (components/host/access/sshDir.ts) that no live run of another checkout holds:
+ * their owner (owner.json) is gone, or is a process of this checkout. A folder whose owner still runs from another
+ * checkout (a lab VM test beside the real-parts tests) is that run's, in use; one with no owner record yet is being
+ * made by someone right now.
+ */
+export function sshDirsOfThisCheckout(): string[] {
+    return readdirSync(os.tmpdir())
+        .filter((name) => name.startsWith(SSH_DIR_PREFIX))
+        .filter((name) => {
+            let owner: { pid: number; pidStart: number };
+            try {
+                owner = JSON.parse(readFileSync(path.join(os.tmpdir(), name, "owner.json"), "utf8"));
+            } catch {
+                return false;
+            }
+            if (!alive(owner.pid, owner.pidStart)) return true;
+            try {
+                const command = readFileSync(`/proc/${owner.pid}/cmdline`, "utf8").split("\0").join(" ");
+                return ofThisCheckout({ command, cwd: readlinkSync(`/proc/${owner.pid}/cwd`) });
+            } catch {
+                // It ended while we read it.
+                return true;
+            }
+        });
 }
 
 /**
