@@ -3,9 +3,11 @@
  * which shm files, how many hugepages are reserved. Used by the real tests.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { virsh } from "../../components/host/access/virsh";
+import { alive, SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
 import { ledgerRoot } from "../../components/host/ledger";
 
 export const LOCAL_URI = "qemu:///system";
@@ -29,15 +31,15 @@ export function hugepages2M(node = 0): number {
     return Number(readFileSync(`/sys/devices/system/node/node${node}/hugepages/hugepages-2048kB/nr_hugepages`, "utf8").trim());
 }
 
-/** Engine and kit processes still running on this machine (a CLI, its plugins, a provider), by pid and command. */
-export function engineProcesses(): { pid: number; command: string }[] {
-    const found: { pid: number; command: string }[] = [];
+/** Engine and kit processes still running on this machine (a CLI, its plugins, a provider), by pid, command and working folder. */
+export function engineProcesses(): { pid: number; command: string; cwd: string }[] {
+    const found: { pid: number; command: string; cwd: string }[] = [];
     for (const entry of readdirSync("/proc")) {
         if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
         try {
             const command = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
             if (/(^|\/)pulumi(-language-nodejs|-resource-nfvkit)?( |$)|components\/provider\/server\.ts/.test(command))
-                found.push({ pid: Number(entry), command });
+                found.push({ pid: Number(entry), command, cwd: readlinkSync(`/proc/${entry}/cwd`) });
         } catch {
             // The process ended while we read it.
         }
@@ -46,7 +48,46 @@ export function engineProcesses(): { pid: number; command: string }[] {
 }
 
 /**
- * The 2 MiB pool of node 0 once the host is quiet: no engine or provider left from
+ * Whether an engine process may be an earlier test's, at work on this machine's pool: one started in this
+ * checkout, or in a copy of it that a test made under /tmp. Another checkout's engine (a lab VM test run beside
+ * the real-parts tests on a shared machine, under its own lock) works on other hosts, and its local pods wait for
+ * the real-parts lock this run holds.
+ */
+function ofThisCheckout(p: { command: string; cwd: string }): boolean {
+    const root = path.resolve(__dirname, "../..");
+    const inside = (dir: string, folder: string) => dir === folder || dir.startsWith(`${folder}/`);
+    return inside(p.cwd, root) || inside(p.cwd, os.tmpdir()) || p.command.includes(root);
+}
+
+/**
+ * The kit's ssh folders in /tmp (components/host/access/sshDir.ts) that no live run of another checkout holds:
+ * their owner (owner.json) is gone, or is a process of this checkout. A folder whose owner still runs from another
+ * checkout (a lab VM test beside the real-parts tests) is that run's, in use; one with no owner record yet is being
+ * made by someone right now.
+ */
+export function sshDirsOfThisCheckout(): string[] {
+    return readdirSync(os.tmpdir())
+        .filter((name) => name.startsWith(SSH_DIR_PREFIX))
+        .filter((name) => {
+            let owner: { pid: number; pidStart: number };
+            try {
+                owner = JSON.parse(readFileSync(path.join(os.tmpdir(), name, "owner.json"), "utf8"));
+            } catch {
+                return false;
+            }
+            if (!alive(owner.pid, owner.pidStart)) return true;
+            try {
+                const command = readFileSync(`/proc/${owner.pid}/cmdline`, "utf8").split("\0").join(" ");
+                return ofThisCheckout({ command, cwd: readlinkSync(`/proc/${owner.pid}/cwd`) });
+            } catch {
+                // It ended while we read it.
+                return true;
+            }
+        });
+}
+
+/**
+ * The 2 MiB pool of node 0 once the host is quiet: no engine or provider of this checkout left from
  * an earlier test still at work, and the pool the same over two reads a second
  * apart. A test that compares the pool before and after its pod takes its "before"
  * here, so a late release by someone else cannot pass for its own change. Fails
@@ -57,7 +98,7 @@ export async function hugepagesSettled(node = 0, timeoutMs = 60_000): Promise<nu
     for (;;) {
         const before = hugepages2M(node);
         await new Promise((r) => setTimeout(r, 1_000));
-        const busy = engineProcesses();
+        const busy = engineProcesses().filter(ofThisCheckout);
         if (busy.length === 0 && hugepages2M(node) === before) return before;
         if (Date.now() > deadline) {
             throw new Error(

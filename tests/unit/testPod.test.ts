@@ -14,7 +14,7 @@ test("TestPod builds hugepage reservations, one link and two pinned guests, all 
     const pod = new TestPod("pod", { spec, image, namePrefix: "nfv-testpod-unit" }, recordParents());
     const summaries = await settle(pod.guestSummaries);
     t.deepEqual(Object.keys(summaries).sort(), ["peer", "vnf"]);
-    // What only libvirt can say after start is no mock's to make up: the real tests (tests/e2e/pod.test.ts) read it.
+    // What only libvirt can say after start is no mock's to make up: the real tests (tests/e2e/ciPod.test.ts) read it.
     t.is(summaries.vnf.vcpuPins as Record<string, string> | undefined, undefined);
 
     // Every child hangs under the pod, each resource under its component, as a preview shows it.
