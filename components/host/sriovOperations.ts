@@ -208,15 +208,16 @@ export async function readPfRecord(host: HostAccess, pf: string): Promise<PfReco
 /**
  * Takes the PF for this resource before anything changes: another resource's record is refused with its owner's
  * name; this resource's own (an earlier change, or a create killed before it reported) keeps its `before` and is
- * stamped again; with none, what the PF has now is recorded as its `before`.
+ * stamped again; with none, the state's `before` (an update) or what the PF has now is recorded as its `before`.
  */
-async function claimPf(host: HostAccess, inputs: SriovPfInputs, owner: Owner): Promise<PfRecord> {
+async function claimPf(host: HostAccess, inputs: SriovPfInputs, owner: Owner, stateBefore?: PfRecord["before"]): Promise<PfRecord> {
     const found = await readPfRecord(host, inputs.pf);
     if (found && !ownsRecord(found, owner)) {
         const { reason, fix } = foreignRecord(found, owner, sriovRecordPath(inputs.pf));
         throw problemError("SR-IOV PF", "pf", inputs.pf, `on host ${inputs.host} ${reason}; this stack changes none of its VFs`, fix);
     }
-    const before = found?.before ?? (await pfOf(host, inputs));
+    // A stack from before on-host records has its `before` in the state alone: the PF now holds the kit's VFs.
+    const before = found?.before ?? stateBefore ?? (await pfOf(host, inputs));
     const record: PfRecord = {
         owner: stampOf(owner),
         ownerName: `SriovPf ${inputs.host}/${inputs.pf}`,
@@ -254,7 +255,7 @@ export async function read(id: string, props: SriovPfOutputs, ctx?: OperationCon
 
 export async function update(_id: string, olds: SriovPfOutputs, news: SriovPfInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
     const host = accessOf(news.access);
-    const record = await claimPf(host, news, ctx);
+    const record = await claimPf(host, news, ctx, olds.before);
     // VFs the pod no longer binds to vfio-pci go back to their driver before numvfs changes.
     const { pf, state } = await apply(host, news);
     return { outs: { ...news, pciAddress: pf.pciAddress, before: olds.before ?? record.before, state } };
