@@ -17,6 +17,10 @@ import { rebootHost } from "./reboot";
 import { grubFile, irqbalanceDropIn, KVM_PARAMS, modprobeFile, RT_FILES, sysctlFile, TUNING_SCRIPT, tuningUnit, type RtTuningInput } from "./rtTuning";
 import { HostFileError } from "./access/errors";
 import { problemError } from "../spec/problems";
+import { stampOf, type Owner } from "../types/ownership";
+import { foreignRecord, leftWords, ownsRecord, parseRtRecord, planRestore, TUNING_SET, type RestoreItem, type RtRecord, type TuningBefore } from "./hostRecord";
+
+export type { TuningBefore } from "./hostRecord";
 
 export interface RtHostInputs {
     /** Host name in the pod spec, for messages. */
@@ -35,14 +39,12 @@ export interface RtHostInputs {
     rebootTimeoutSec?: number;
     /** The hardware latency run after the change (hwlat.ts). @default 10 s, gaps above 10 µs count */
     hwlat?: HwlatSettings;
-}
-
-/** Values the tuning replaced, read once before the kit first touched the host, restored on delete. */
-export interface TuningBefore {
-    schedRtRuntimeUs: string;
-    thpEnabled: string;
-    thpDefrag: string;
-    ksmRun: string;
+    /**
+     * The stack's lineage (StackLineage), stamped with the URN on the host's record (RT_FILES.before): a second stack
+     * on the same host is refused with the owner's name. A new one is an update that stamps the record again.
+     * @default none: the URN alone is the owner
+     */
+    lineage?: string;
 }
 
 export interface RtHostOutputs extends RtHostInputs {
@@ -81,19 +83,75 @@ function selected(text: string | undefined): string {
     return /\[([^\]]+)\]/.exec(text ?? "")?.[1] ?? (text ?? "").trim();
 }
 
-/** The host's own values, from the record a first touch left on the host (RT_FILES.before), else read now and recorded before any change. */
-async function readBefore(host: HostAccess): Promise<TuningBefore> {
-    const recorded = await host.tryReadFile(RT_FILES.before);
-    if (recorded !== undefined) return JSON.parse(recorded) as TuningBefore;
-    const before: TuningBefore = {
-        schedRtRuntimeUs: ((await host.tryReadFile("/proc/sys/kernel/sched_rt_runtime_us")) ?? "").trim(),
-        thpEnabled: selected(await host.tryReadFile("/sys/kernel/mm/transparent_hugepage/enabled")),
-        thpDefrag: selected(await host.tryReadFile("/sys/kernel/mm/transparent_hugepage/defrag")),
-        ksmRun: ((await host.tryReadFile("/sys/kernel/mm/ksm/run")) ?? "").trim(),
+/** Every IRQ's smp_affinity_list, in one command (file → CPU list); an IRQ freed while it is read is left out. */
+export async function readIrqAffinities(host: HostAccess): Promise<Record<string, string>> {
+    const listed = await host.run(["sh", "-c", 'for f in /proc/irq/*/smp_affinity_list; do v=$(cat "$f" 2>/dev/null) && printf "%s %s\\n" "$f" "$v"; done'], {
+        nothrow: true,
+    });
+    const out: Record<string, string> = {};
+    for (const line of listed.stdout.split("\n")) {
+        const [file, list] = line.trim().split(" ");
+        if (file && list) out[file] = list;
+    }
+    return out;
+}
+
+/** The host's runtime values the tuning changes, as they are now (absent: the host has no such file, e.g. THP on PREEMPT_RT). */
+async function readTuningValues(host: HostAccess): Promise<Partial<TuningBefore>> {
+    const read = async (f: string, choice = false) => {
+        const text = await host.tryReadFile(f);
+        return text === undefined ? undefined : choice ? selected(text) : text.trim();
     };
-    await host.mkdir(path.posix.dirname(RT_FILES.before));
-    await host.writeFile(RT_FILES.before, `${JSON.stringify(before)}\n`);
-    return before;
+    const [schedRtRuntimeUs, thpEnabled, thpDefrag, ksmRun] = await Promise.all([
+        read("/proc/sys/kernel/sched_rt_runtime_us"),
+        read("/sys/kernel/mm/transparent_hugepage/enabled", true),
+        read("/sys/kernel/mm/transparent_hugepage/defrag", true),
+        read("/sys/kernel/mm/ksm/run"),
+    ]);
+    return { schedRtRuntimeUs, thpEnabled, thpDefrag, ksmRun };
+}
+
+/** The host's record (RT_FILES.before), or undefined when the kit has not touched the host (or its owner gave it back). */
+export async function readRtRecord(host: HostAccess): Promise<RtRecord | undefined> {
+    const text = await host.tryReadFile(RT_FILES.before);
+    return text === undefined ? undefined : parseRtRecord(text, RT_FILES.before);
+}
+
+/**
+ * Takes the host for this resource before anything changes: a record another resource owns is refused with its
+ * owner's name; this resource's own (an earlier create or update, or a create killed before it reported) is stamped
+ * again with its lineage and housekeeping CPUs; with none, the host's values and each IRQ's affinity are read and
+ * recorded first, so a kill after the first change still leaves them on the host.
+ */
+export async function claimRtHost(host: HostAccess, inputs: RtHostInputs, owner: Owner): Promise<RtRecord> {
+    const ownerName = tuningInput(inputs, "", owner.urn).owner;
+    const found = await readRtRecord(host);
+    if (found && !ownsRecord(found, owner)) {
+        const { reason, fix } = foreignRecord(found, owner, RT_FILES.before);
+        throw problemError(`managed host ${inputs.host}`, "manage", true, `${reason}; this stack changes none of its files or values`, fix);
+    }
+    const record: RtRecord = found
+        ? { ...found, owner: stampOf(owner), ownerName, housekeepingCpus: inputs.housekeepingCpus }
+        : await (async () => {
+              const now = await readTuningValues(host);
+              return {
+                  owner: stampOf(owner),
+                  ownerName,
+                  before: {
+                      schedRtRuntimeUs: now.schedRtRuntimeUs ?? "",
+                      thpEnabled: now.thpEnabled ?? "",
+                      thpDefrag: now.thpDefrag ?? "",
+                      ksmRun: now.ksmRun ?? "",
+                  },
+                  irqs: await readIrqAffinities(host),
+                  housekeepingCpus: inputs.housekeepingCpus,
+              };
+          })();
+    if (JSON.stringify(record) !== JSON.stringify(found)) {
+        await host.mkdir(path.posix.dirname(RT_FILES.before));
+        await host.writeFile(RT_FILES.before, `${JSON.stringify(record)}\n`);
+    }
+    return record;
 }
 
 /** Installs the kernel package when missing; returns the release it depends on ("6.1.0-50-rt-amd64"). */
@@ -223,21 +281,32 @@ async function applyRuntime(host: HostAccess, i: RtHostInputs): Promise<void> {
     await host.run([RT_FILES.script, i.housekeepingCpus]);
 }
 
-async function converge(inputs: RtHostInputs, ctx: OperationContext, before: TuningBefore | undefined): Promise<RtHostOutputs> {
-    const host = accessOf(inputs.access);
-    const firstBefore = before ?? (await readBefore(host));
-    ctx.progress?.step(`installing ${inputs.kernelPackage ?? DEFAULT_PACKAGE} on host ${inputs.host} (apt-get), or finding it installed`);
-    const kernelRelease = await ensureKernel(host, inputs.kernelPackage ?? DEFAULT_PACKAGE, inputs.host);
-    const t = tuningInput(inputs, kernelRelease, ctx.urn);
+/**
+ * Writes the kit's files for `kernelRelease` and applies the runtime tuning now (sysctl, THP, KSM, IRQs, kernel
+ * threads); GRUB's config is left to the caller (update-grub). Says whether the GRUB file changed. Call it after
+ * claimRtHost, which records what the host had.
+ */
+export async function writeTuning(host: HostAccess, inputs: RtHostInputs, kernelRelease: string, urn: string): Promise<{ grubChanged: boolean }> {
+    const t = tuningInput(inputs, kernelRelease, urn);
     const grubChanged = await put(host, RT_FILES.grub, grubFile(t));
     await put(host, RT_FILES.sysctl, sysctlFile(t.owner));
     await put(host, RT_FILES.modprobe, modprobeFile(t.owner));
     await put(host, RT_FILES.irqbalance, irqbalanceDropIn(t));
     await put(host, RT_FILES.script, TUNING_SCRIPT, 0o755);
     await put(host, RT_FILES.unit, tuningUnit(t));
-    ctx.progress?.step(`writing the boot loader's config and applying the tuning on host ${inputs.host}`);
-    if (grubChanged || !(await host.exists("/boot/grub/grub.cfg"))) await host.run(["update-grub"], { timeoutMs: 600_000 });
     await applyRuntime(host, inputs);
+    return { grubChanged };
+}
+
+async function converge(inputs: RtHostInputs, ctx: OperationContext): Promise<RtHostOutputs> {
+    const host = accessOf(inputs.access);
+    // Before any change: refused here when another stack manages the host.
+    const record = await claimRtHost(host, inputs, ctx);
+    ctx.progress?.step(`installing ${inputs.kernelPackage ?? DEFAULT_PACKAGE} on host ${inputs.host} (apt-get), or finding it installed`);
+    const kernelRelease = await ensureKernel(host, inputs.kernelPackage ?? DEFAULT_PACKAGE, inputs.host);
+    ctx.progress?.step(`writing the boot loader's config and applying the tuning on host ${inputs.host}`);
+    const { grubChanged } = await writeTuning(host, inputs, kernelRelease, ctx.urn);
+    if (grubChanged || !(await host.exists("/boot/grub/grub.cfg"))) await host.run(["update-grub"], { timeoutMs: 600_000 });
 
     let rebooted = false;
     let rebootSeconds = 0;
@@ -270,7 +339,7 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext, before: Tun
     return {
         ...inputs,
         kernelRelease,
-        before: firstBefore,
+        before: record.before,
         rebooted,
         rebootSeconds,
         convergedAt: new Date().toISOString(),
@@ -295,7 +364,8 @@ export const storedOnly = ["rebootTimeoutSec", "hwlat"] as const;
 
 export async function diff(_id: string, olds: RtHostOutputs, news: RtHostInputs): Promise<provider.DiffResult> {
     const replaces = (["host"] as const).filter((k) => olds[k] !== news[k]);
-    const keys = ["kernelPackage", "kernelArgs", "housekeepingCpus", "isolatedCpus", "allowReboot"] as const;
+    // A new lineage (a stack from before lineages) is an update: the host's record is stamped again.
+    const keys = ["kernelPackage", "kernelArgs", "housekeepingCpus", "isolatedCpus", "allowReboot", "lineage"] as const;
     const changed = keys.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     // A refresh that found a check failing (args lost, tuning undone) makes a change, so up repairs it.
     const failing = (olds.checks ?? []).some((c) => !c.pass && !c.name.startsWith("hwlat"));
@@ -303,16 +373,20 @@ export async function diff(_id: string, olds: RtHostOutputs, news: RtHostInputs)
 }
 
 export async function create(inputs: RtHostInputs, ctx: OperationContext): Promise<provider.CreateResult> {
-    return { id: inputs.host, outs: await converge(inputs, ctx, undefined) };
+    return { id: inputs.host, outs: await converge(inputs, ctx) };
 }
 
-export async function update(_id: string, olds: RtHostOutputs, news: RtHostInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
-    return { outs: await converge(news, ctx, olds.before) };
+export async function update(_id: string, _olds: RtHostOutputs, news: RtHostInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
+    // The host's record keeps the values from the first touch; the state's copy is the same.
+    return { outs: await converge(news, ctx) };
 }
 
-export async function read(id: string, props: RtHostOutputs): Promise<provider.ReadResult> {
+export async function read(id: string, props: RtHostOutputs, ctx?: OperationContext): Promise<provider.ReadResult> {
     const host = accessOf(props.access);
     if (!(await host.exists(RT_FILES.grub))) return { id: "", props: {} };
+    // Another stack's tuning is not this stack's: gone from its point of view, and never claimed.
+    const record = await readRtRecord(host);
+    if (record && ctx && !ownsRecord(record, ctx)) return { id: "", props: {} };
     const kernel = await readKernelFacts(host);
     // The hardware latency figure is the last run's: a refresh does not spin the host's CPUs for it again.
     const measured = (props.checks ?? []).filter((c) => c.name.startsWith("hwlat:"));
@@ -322,21 +396,62 @@ export async function read(id: string, props: RtHostOutputs): Promise<provider.R
     return { id, props: { ...props, checks, rebooted: false, rebootSeconds: 0 } };
 }
 
-/** Removes the kit's files, boots the host's own default again at the next boot, and puts the runtime values back. */
-export async function deleteRtHost(_id: string, props: RtHostOutputs): Promise<void> {
+/**
+ * What a delete puts back: each runtime value and IRQ affinity the kit changed, restored only where the host still has
+ * the kit's value (planRestore). Pure over what was read.
+ */
+export function rtRestoreItems(record: RtRecord, now: Partial<TuningBefore>, irqsNow: Record<string, string>, housekeepingCpus: string): RestoreItem[] {
+    const files: Record<keyof TuningBefore, [string, string]> = {
+        schedRtRuntimeUs: ["kernel.sched_rt_runtime_us", "/proc/sys/kernel/sched_rt_runtime_us"],
+        thpEnabled: ["transparent hugepages", "/sys/kernel/mm/transparent_hugepage/enabled"],
+        thpDefrag: ["transparent hugepage defrag", "/sys/kernel/mm/transparent_hugepage/defrag"],
+        ksmRun: ["KSM", "/sys/kernel/mm/ksm/run"],
+    };
+    const items: RestoreItem[] = [];
+    for (const [key, [name, file]] of Object.entries(files) as [keyof TuningBefore, [string, string]][]) {
+        // An empty "before": the host had no such file when the kit first came.
+        if (record.before[key] === "") continue;
+        items.push({ name, file, before: record.before[key], set: TUNING_SET[key], found: now[key] });
+    }
+    for (const [file, before] of Object.entries(record.irqs)) {
+        items.push({ name: `IRQ ${file.split("/")[3]}`, file, kind: "cpus", before, set: housekeepingCpus, found: irqsNow[file] });
+    }
+    return items;
+}
+
+/**
+ * Removes the kit's files, boots the host's own default again at the next boot, and puts back the runtime values and
+ * each IRQ's affinity that still have the kit's value. Another stack's tuning (its record) is left whole.
+ */
+export async function deleteRtHost(_id: string, props: RtHostOutputs, ctx?: OperationContext): Promise<void> {
     const host = accessOf(props.access);
+    const owner: Owner = ctx ?? { urn: "" };
+    const record = await readRtRecord(host);
+    if (record && ctx && !ownsRecord(record, owner)) {
+        ctx.progress?.say(`host ${props.host}: ${foreignRecord(record, owner, RT_FILES.before).reason}; its files and values are left alone`);
+        return;
+    }
+    // A create that died before it reported has no `before` in its state (`npm run down` after an interrupted run):
+    // the record its first touch left on the host has it. With neither, the kit's files go and no value is touched.
+    const own: RtRecord | undefined = record ?? (props.before ? { before: props.before, irqs: {} } : undefined);
+    if (own) {
+        const [now, irqsNow] = await Promise.all([readTuningValues(host), readIrqAffinities(host)]);
+        const items = rtRestoreItems(own, now, irqsNow, own.housekeepingCpus ?? props.housekeepingCpus);
+        const irq = (i: RestoreItem) => i.kind === "cpus";
+        const plan = planRestore(items);
+        for (const item of plan.left) ctx?.progress?.say(leftWords(props.host, item));
+        for (const item of plan.restore.filter((i) => !irq(i))) await host.writeFile(item.file, item.before).catch(() => undefined);
+        // One command for every IRQ: an IRQ freed since, or one the kernel now refuses to move, is skipped.
+        const irqs = plan.restore.filter(irq).flatMap((i) => [i.file, i.before]);
+        if (irqs.length > 0)
+            await host.run(["sh", "-c", 'while [ $# -gt 1 ]; do echo "$2" > "$1" 2>/dev/null; shift 2; done', "sh", ...irqs], { nothrow: true });
+    }
+    // Kernel threads back to their boot priorities (the script's --undo); then the kit's files go.
     await host.run([RT_FILES.script, "--undo"], { nothrow: true });
     await host.run(["systemctl", "disable", "-q", "nfvkit-rt-tuning.service"], { nothrow: true });
     for (const f of [RT_FILES.grub, RT_FILES.sysctl, RT_FILES.modprobe, RT_FILES.irqbalance, RT_FILES.unit, RT_FILES.script]) await host.remove(f);
     await host.run(["systemctl", "daemon-reload"]);
     await host.run(["systemctl", "try-restart", "irqbalance.service"], { nothrow: true });
-    // A create that died before it reported has no `before` in its state (`npm run down` after an interrupted
-    // run): the record its first touch left on the host has the same values.
-    const b: Partial<TuningBefore> = props.before ?? JSON.parse((await host.tryReadFile(RT_FILES.before)) ?? "{}");
-    if (b.schedRtRuntimeUs) await host.writeFile("/proc/sys/kernel/sched_rt_runtime_us", b.schedRtRuntimeUs);
-    if (b.thpEnabled) await host.writeFile("/sys/kernel/mm/transparent_hugepage/enabled", b.thpEnabled).catch(() => undefined);
-    if (b.thpDefrag) await host.writeFile("/sys/kernel/mm/transparent_hugepage/defrag", b.thpDefrag).catch(() => undefined);
-    if (b.ksmRun) await host.writeFile("/sys/kernel/mm/ksm/run", b.ksmRun).catch(() => undefined);
     await host.remove(RT_FILES.before);
     await host.run(["update-grub"], { timeoutMs: 600_000 });
 }

@@ -20,9 +20,10 @@ export const RT_FILES = {
     script: "/usr/local/sbin/nfvkit-rt-tuning",
     unit: "/etc/systemd/system/nfvkit-rt-tuning.service",
     /**
-     * The values the tuning replaced, as they were before the kit first touched the host. Kept on the host, written
-     * before the first change: a CLI killed between that change and the state write would otherwise lose them, and
-     * the next create would take the kit's own values for the host's.
+     * Whose the tuning is (URN and lineage) and the values it replaced (runtime values, each IRQ's affinity), as they
+     * were before the kit first touched the host. Kept on the host, written before the first change: a CLI killed
+     * between that change and the state write would otherwise lose them, and the next create would take the kit's own
+     * values for the host's. A second stack finds the owner here and is refused (hostRecord.ts).
      */
     before: "/var/lib/nfvkit/rt-tuning-before.json",
 } as const;
@@ -100,12 +101,10 @@ export function tuningUnit(i: RtTuningInput): string {
 /** The tuning script: constant text, the housekeeping CPU list is its one argument. */
 export const TUNING_SCRIPT = `#!/bin/sh
 # nfvkit RT host tuning. Run at boot by nfvkit-rt-tuning.service and by the kit.
-# $1: the housekeeping CPUs, e.g. 0-1. Each step says why. --undo moves IRQs back to every CPU and\n# kernel threads back to their boot priorities; the kit restores THP, KSM and the sysctl itself.
+# $1: the housekeeping CPUs, e.g. 0-1. Each step says why. --undo moves kernel threads back to their boot\n# priorities; the kit puts THP, KSM, the sysctl and each IRQ's earlier affinity back itself, from its record.
 set -u
 thp=/sys/kernel/mm/transparent_hugepage
 if [ "\${1:-}" = --undo ]; then
-  all=$(cat /sys/devices/system/cpu/online)
-  for f in /proc/irq/*/smp_affinity_list; do echo "$all" > "$f" 2>/dev/null; done
   for p in $(pgrep '^(ktimers|ksoftirqd|rcuc)/'); do
     case "$(cat /proc/$p/comm)" in ktimers/*) chrt -f -p 1 "$p" ;; rcuc/*) chrt -f -p 1 "$p" ;; *) chrt -o -p 0 "$p" ;; esac
   done

@@ -2,9 +2,11 @@
  * One SR-IOV PF of a host, brought to the VFs the pod asks for: sets
  * sriov_numvfs, then per VF its MAC, VLAN, trust, spoofchk (and rate) with
  * `ip link set <pf> vf N ...`, and binds the VFs that guests take over VFIO
- * to vfio-pci. What the PF had before (numvfs, each VF's driver) is kept in
- * the state, so delete puts it back. The Operations of the nfvkit provider's
- * SriovPf.
+ * to vfio-pci. Whose the PF is and what it had before (numvfs, link up) is
+ * kept on the host (hostRecord.ts), written before the first change: a second
+ * stack is refused with the owner's name, and delete, even after a create
+ * that died before it reported, puts back only what is still the kit's. The
+ * Operations of the nfvkit provider's SriovPf.
  */
 import type * as provider from "@pulumi/pulumi/provider";
 import type { OperationContext } from "../types/operations";
@@ -12,6 +14,8 @@ import { accessOf, type HostAccess, type HostTarget } from "./access";
 import { readPf, type PfFacts, type VfState } from "./sriov";
 import { HostCommandError, HostFileError } from "./access/errors";
 import { problemError } from "../spec/problems";
+import { stampOf, type Owner } from "../types/ownership";
+import { foreignRecord, ownsRecord, parsePfRecord, sriovRecordPath, type PfRecord } from "./hostRecord";
 
 /** One VF as the pod wants it. */
 export interface VfSettings {
@@ -40,6 +44,12 @@ export interface SriovPfInputs {
     vfs: VfSettings[];
     /** How the host is reached. @default this machine */
     access?: HostTarget;
+    /**
+     * The stack's lineage (StackLineage), stamped with the URN on the PF's record on the host (sriovRecordPath): a
+     * second stack taking the same PF is refused with the owner's name. A new one is an update that stamps it again.
+     * @default none: the URN alone is the owner
+     */
+    lineage?: string;
 }
 
 export interface SriovPfOutputs extends SriovPfInputs {
@@ -75,7 +85,10 @@ export async function check(_olds: unknown, news: SriovPfInputs): Promise<provid
 
 export async function diff(_id: string, olds: SriovPfOutputs, news: SriovPfInputs): Promise<provider.DiffResult> {
     const replaces = (["host", "pf"] as const).filter((k) => olds[k] !== news[k]);
-    const changed = olds.numVfs !== news.numVfs || JSON.stringify(olds.vfs.map(vfDefaults)) !== JSON.stringify(news.vfs.map(vfDefaults));
+    const changed =
+        olds.numVfs !== news.numVfs ||
+        JSON.stringify(olds.vfs.map(vfDefaults)) !== JSON.stringify(news.vfs.map(vfDefaults)) ||
+        (olds.lineage ?? "") !== (news.lineage ?? "");
     // Drift that read() found (a VF's MAC or driver changed behind the kit) also makes a change, so `up` repairs it.
     const drift = olds.state ? driftOf(olds.state, news).length > 0 : false;
     return { changes: replaces.length > 0 || changed || drift, replaces, deleteBeforeReplace: true };
@@ -185,42 +198,106 @@ async function apply(host: HostAccess, inputs: SriovPfInputs): Promise<{ pf: PfF
     return { pf, state: pf.vfs };
 }
 
-export async function create(inputs: SriovPfInputs, _ctx: OperationContext): Promise<provider.CreateResult> {
+/** The PF's record on the host, or undefined when no stack of the kit holds it. */
+export async function readPfRecord(host: HostAccess, pf: string): Promise<PfRecord | undefined> {
+    const file = sriovRecordPath(pf);
+    const text = await host.tryReadFile(file);
+    return text === undefined ? undefined : parsePfRecord(text, file);
+}
+
+/**
+ * Takes the PF for this resource before anything changes: another resource's record is refused with its owner's
+ * name; this resource's own (an earlier change, or a create killed before it reported) keeps its `before` and is
+ * stamped again; with none, the state's `before` (an update) or what the PF has now is recorded as its `before`.
+ */
+async function claimPf(host: HostAccess, inputs: SriovPfInputs, owner: Owner, stateBefore?: PfRecord["before"]): Promise<PfRecord> {
+    const found = await readPfRecord(host, inputs.pf);
+    if (found && !ownsRecord(found, owner)) {
+        const { reason, fix } = foreignRecord(found, owner, sriovRecordPath(inputs.pf));
+        throw problemError("SR-IOV PF", "pf", inputs.pf, `on host ${inputs.host} ${reason}; this stack changes none of its VFs`, fix);
+    }
+    // A stack from before on-host records has its `before` in the state alone: the PF now holds the kit's VFs.
+    const before = found?.before ?? stateBefore ?? (await pfOf(host, inputs));
+    const record: PfRecord = {
+        owner: stampOf(owner),
+        ownerName: `SriovPf ${inputs.host}/${inputs.pf}`,
+        pf: inputs.pf,
+        before: { numVfs: before.numVfs, up: before.up },
+        numVfs: inputs.numVfs,
+        vfs: inputs.vfs.map((v) => v.index),
+    };
+    if (JSON.stringify(record) !== JSON.stringify(found)) {
+        await host.mkdir(sriovRecordPath(inputs.pf).replace(/\/[^/]*$/, ""));
+        await host.writeFile(sriovRecordPath(inputs.pf), `${JSON.stringify(record)}\n`);
+    }
+    return record;
+}
+
+export async function create(inputs: SriovPfInputs, ctx: OperationContext): Promise<provider.CreateResult> {
     const host = accessOf(inputs.access);
-    const before = await pfOf(host, inputs);
+    await pfOf(host, inputs);
+    const record = await claimPf(host, inputs, ctx);
     const { pf, state } = await apply(host, inputs);
-    const outs: SriovPfOutputs = { ...inputs, pciAddress: pf.pciAddress, before: { numVfs: before.numVfs, up: before.up }, state };
+    const outs: SriovPfOutputs = { ...inputs, pciAddress: pf.pciAddress, before: record.before, state };
     return { id: `${inputs.host}/${inputs.pf}`, outs };
 }
 
-export async function read(id: string, props: SriovPfOutputs): Promise<provider.ReadResult> {
+export async function read(id: string, props: SriovPfOutputs, ctx?: OperationContext): Promise<provider.ReadResult> {
     const host = accessOf(props.access);
     const pf = await readPf(host, props.pf);
     if (!pf) return { id: "", props: {} };
+    // Another stack's PF is not this stack's: gone from its point of view, and never claimed.
+    const record = await readPfRecord(host, props.pf);
+    if (record && ctx && !ownsRecord(record, ctx)) return { id: "", props: {} };
     // The state is what is there; the inputs stay what was asked, so the next diff sees the drift.
     return { id, props: { ...props, pciAddress: pf.pciAddress, state: pf.vfs } };
 }
 
-export async function update(_id: string, olds: SriovPfOutputs, news: SriovPfInputs): Promise<provider.UpdateResult> {
+export async function update(_id: string, olds: SriovPfOutputs, news: SriovPfInputs, ctx: OperationContext): Promise<provider.UpdateResult> {
     const host = accessOf(news.access);
+    const record = await claimPf(host, news, ctx, olds.before);
     // VFs the pod no longer binds to vfio-pci go back to their driver before numvfs changes.
     const { pf, state } = await apply(host, news);
-    return { outs: { ...news, pciAddress: pf.pciAddress, before: olds.before, state } };
+    return { outs: { ...news, pciAddress: pf.pciAddress, before: olds.before ?? record.before, state } };
 }
 
+/**
+ * Puts the PF back as the record says it was, touching only this resource's VFs: another stack's PF (its record) is
+ * left whole; a VF that is not this resource's and sits on vfio-pci (someone's guest may hold it), or a VF count that
+ * is no longer the one the kit set, keeps the count as it is, and says so.
+ */
 export async function deletePf(_id: string, props: SriovPfOutputs, ctx?: OperationContext): Promise<void> {
     const host = accessOf(props.access);
     const pf = await readPf(host, props.pf);
     if (!pf) return;
-    // VFs leave vfio-pci first (driver_override cleared), so the ones kept come back on their own driver.
-    for (const vf of pf.vfs) if (vf.pciAddress && vf.driver === "vfio-pci") await bindVf(host, vf.pciAddress, "default");
-    if (!props.before) {
-        // A create that died before it reported (`npm run down` after an interrupted run): what the PF had is not known,
-        // and guessing could take VFs from someone else, so the count and the link stay as they are.
-        ctx?.progress?.say(`PF ${pf.name} on ${props.host}: its VFs are off vfio-pci; sriov_numvfs stays ${pf.numVfs}, as the interrupted run left it`);
+    const record = await readPfRecord(host, props.pf);
+    const owner: Owner = ctx ?? { urn: "" };
+    if (record && ctx && !ownsRecord(record, owner)) {
+        ctx.progress?.say(`PF ${pf.name} on ${props.host}: ${foreignRecord(record, owner, sriovRecordPath(props.pf)).reason}; its VFs are left alone`);
         return;
     }
-    await setNumVfs(host, pf, props.before.numVfs);
-    if (!props.before.up) await host.run(["ip", "link", "set", "dev", pf.name, "down"]);
+    const mine = new Set([...(props.vfs ?? []).map((v) => v.index), ...(record?.vfs ?? [])]);
+    // This resource's VFs leave vfio-pci first (driver_override cleared), so the ones kept come back on their own driver.
+    for (const vf of pf.vfs) if (mine.has(vf.index) && vf.pciAddress && vf.driver === "vfio-pci") await bindVf(host, vf.pciAddress, "default");
+    // A create that died before it reported (`npm run down` after an interrupted run) has no `before` in its state:
+    // the record its first touch left on the host has it.
+    const before = props.before ?? record?.before;
+    const set = record?.numVfs ?? props.numVfs;
+    const foreignOnVfio = pf.vfs.filter((v) => !mine.has(v.index) && v.driver === "vfio-pci").map((v) => v.index);
+    if (!before) {
+        // Neither: what the PF had is not known, and guessing could take VFs from someone else.
+        ctx?.progress?.say(`PF ${pf.name} on ${props.host}: its VFs are off vfio-pci; sriov_numvfs stays ${pf.numVfs}, as the interrupted run left it`);
+    } else if (pf.numVfs !== set || foreignOnVfio.length > 0) {
+        ctx?.progress?.say(
+            `PF ${pf.name} on ${props.host}: sriov_numvfs stays ${pf.numVfs} (the kit set ${set}; before it, ${before.numVfs})` +
+                (foreignOnVfio.length > 0
+                    ? `: VF ${foreignOnVfio.join(", ")} on vfio-pci ${foreignOnVfio.length > 1 ? "are" : "is"} not this stack's`
+                    : ": changed after the kit"),
+        );
+    } else {
+        await setNumVfs(host, pf, before.numVfs);
+        if (!before.up) await host.run(["ip", "link", "set", "dev", pf.name, "down"]);
+    }
+    if (record) await host.remove(sriovRecordPath(props.pf));
 }
 export { deletePf as delete };

@@ -253,8 +253,8 @@ function createTestPod(name: string, parent: pulumi.Resource, args: TestPodArgs,
     const components = args.guestComponents !== false;
     const links = createLinks(name, parent, plan, access, components, lineage);
     const images = createImages(name, parent, plan, args.image, access);
-    const rtHosts = createRtHosts(name, parent, plan, args.allowHostReboot ?? false, access, args.hostFacts ?? {});
-    const pfs = createSriovPfs(name, parent, plan, access, rtHosts);
+    const rtHosts = createRtHosts(name, parent, plan, args.allowHostReboot ?? false, access, args.hostFacts ?? {}, lineage);
+    const pfs = createSriovPfs(name, parent, plan, access, rtHosts, lineage);
     const guests: Record<string, NfvGuest> = {};
     const guestOutputs: Record<string, GuestOutputs> = {};
     /** What the probe suite waits for: each guest's component, or its domain. */

@@ -78,7 +78,7 @@ export function assessHosts(plan: PodPlan, hostFacts: Record<string, HostFacts> 
     return { hostReadiness, hostUnready };
 }
 
-/** An RtHost per host with `manage: true`: the kernel, boot args and tuning the plan computed for it. */
+/** An RtHost per host with `manage: true`: the kernel, boot args and tuning the plan computed for it, stamped with the stack's `lineage`. */
 export function createRtHosts(
     name: string,
     parent: pulumi.Resource,
@@ -86,6 +86,7 @@ export function createRtHosts(
     allowReboot: boolean,
     access: AccessOf,
     facts: Record<string, HostFacts>,
+    lineage?: pulumi.Input<string>,
 ): Record<string, RtHost> {
     const out: Record<string, RtHost> = {};
     for (const host of plan.hosts) {
@@ -106,6 +107,7 @@ export function createRtHosts(
                 housekeepingCpus: host.housekeepingCpus.toString(),
                 isolatedCpus: host.isolatedCpus.toString(),
                 allowReboot,
+                ...(lineage ? { lineage } : {}),
                 ...access(host.name),
             },
             { parent },
@@ -126,13 +128,14 @@ export function rebootNotice(host: PodPlan["hosts"][number], kernel: HostKernelF
     return reasons.length > 0 ? `host ${host.name}: ${reasons.join(", ")}, reboot required` : undefined;
 }
 
-/** A SriovPf per PF whose VFs the pod's guests take, after the host's RtHost (the IOMMU args must be booted first). */
+/** A SriovPf per PF whose VFs the pod's guests take, after the host's RtHost (the IOMMU args must be booted first), stamped with the stack's `lineage`. */
 export function createSriovPfs(
     name: string,
     parent: pulumi.Resource,
     plan: PodPlan,
     access: AccessOf,
     rtHosts: Record<string, RtHost>,
+    lineage?: pulumi.Input<string>,
 ): Map<string, SriovPf[]> {
     const out = new Map<string, SriovPf[]>();
     for (const host of plan.hosts) {
@@ -153,6 +156,7 @@ export function createSriovPfs(
                         spoofchk: v.spoofchk,
                         bind: "vfio-pci" as const,
                     })),
+                    ...(lineage ? { lineage } : {}),
                     ...access(host.name),
                 },
                 { parent, dependsOn: rtHosts[host.name] ? [rtHosts[host.name]] : [] },

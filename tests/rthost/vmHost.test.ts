@@ -15,6 +15,8 @@ import * as fs from "node:fs";
 import { hostAccess, closeHostAccesses, type HostAccess } from "../../components/host/access";
 import { discoverPfs, readPf } from "../../components/host/sriov";
 import * as sriov from "../../components/host/sriovOperations";
+import * as rt from "../../components/host/rtHostOperations";
+import { sriovRecordPath } from "../../components/host/hostRecord";
 import { RT_FILES } from "../../components/host/rtTuning";
 import type { ManagedHostSummary } from "../../components/pod/TestPod";
 import { readKernelFacts } from "../../components/host/readiness";
@@ -99,7 +101,7 @@ serial("a SriovPf creates the VFs with MAC, VLAN, trust and spoofchk, binds them
     const read = await sriov.read(made.id, outs);
     t.deepEqual(sriov.driftOf((read.props as sriov.SriovPfOutputs).state, inputs), ["VF 1: mac 02:6e:66:00:00:99 → 02:6e:66:00:00:11"]);
     t.true((await sriov.diff(made.id, read.props as sriov.SriovPfOutputs, inputs)).changes);
-    const repaired = (await sriov.update(made.id, read.props as sriov.SriovPfOutputs, inputs)).outs as sriov.SriovPfOutputs;
+    const repaired = (await sriov.update(made.id, read.props as sriov.SriovPfOutputs, inputs, ctx)).outs as sriov.SriovPfOutputs;
     t.is(repaired.state[1].mac, "02:6e:66:00:00:11");
     t.false((await sriov.diff(made.id, repaired, inputs)).changes);
 
@@ -108,6 +110,118 @@ serial("a SriovPf creates the VFs with MAC, VLAN, trust and spoofchk, binds them
     const after = await readPf(host, pf);
     t.like(after, { numVfs: 0, up: false, vfs: [] });
 });
+
+serial(
+    "two stacks on one host: the second is refused with the owner's name and touches nothing; delete restores only the kit's values, each IRQ to its own earlier affinity; a PF's record on the host serves a down after a crash",
+    async (t) => {
+        const urn = ctx.urn;
+        // A: the stack that takes the host; B: the same stack name kept in another backend (same URN, another lineage);
+        // C: another stack. Each as the provider gives them to the operations.
+        const said: string[] = [];
+        const progress = { step: () => undefined, say: (l: string) => void said.push(l) };
+        const a = { urn, lineage: "lineage-a", progress };
+        const b = { urn, lineage: "lineage-b", progress };
+        const c = { urn: urn.replace("vmhost-test::", "vmhost-test-c::"), lineage: "lineage-c", progress };
+        const inputs: rt.RtHostInputs = { host: "lab-rt-1", access: vm.target, kernelArgs: [], housekeepingCpus: "0-1", isolatedCpus: "2-3" };
+        const sh = async (script: string, ...args: string[]) => (await host.run(["sh", "-c", script, "sh", ...args], { nothrow: true })).stdout;
+        const sysctl = async () => (await host.readFile("/proc/sys/kernel/sched_rt_runtime_us")).trim();
+        const files = async () => Promise.all(Object.values(RT_FILES).map((f) => host.tryReadFile(f)));
+
+        // irqbalance moves IRQs on its own clock: stopped for the test, so the affinities read are the kit's doing.
+        const irqbalance = (await sh("systemctl is-active irqbalance")).trim() === "active";
+        await sh("systemctl stop irqbalance");
+        const stockSysctl = await sysctl();
+        const stockIrqs = await rt.readIrqAffinities(host);
+        // IRQs that accept a new affinity (managed and per-CPU ones refuse): x gets one of its own, y an administrator's later.
+        const movable = (await sh('for f in /proc/irq/*/smp_affinity_list; do cat "$f" > "$f" 2>/dev/null && echo "$f"; done')).split("\n").filter(Boolean);
+        t.true(movable.length >= 2, `movable IRQs: ${movable.join(" ")}`);
+        const [x, y] = movable;
+        t.teardown(async () => {
+            // Whatever happened, the host goes back as the lab-rt test expects it: no record, the stock values.
+            if (await host.exists(RT_FILES.before)) await rt.delete("lab-rt-1", { ...inputs } as rt.RtHostOutputs, a).catch(() => undefined);
+            const pfName = (await discoverPfs(host))[0]?.name;
+            if (pfName && (await host.exists(sriovRecordPath(pfName))))
+                await sriov
+                    .delete(`lab-rt-1/${pfName}`, { host: "lab-rt-1", pf: pfName, numVfs: 2, vfs: [], access: vm.target } as unknown as sriov.SriovPfOutputs, a)
+                    .catch(() => undefined);
+            await sh('echo "$1" > /proc/sys/kernel/sched_rt_runtime_us; echo "$2" > "$3"; echo "$4" > "$5"', stockSysctl, stockIrqs[x], x, stockIrqs[y], y);
+            if (irqbalance) await sh("systemctl start irqbalance");
+        });
+        await sh('echo 3 > "$1"', x);
+        const irqsBefore = await rt.readIrqAffinities(host);
+        t.is(irqsBefore[x], "3");
+
+        // A takes the host and applies the tuning (all of create but the kernel install and the reboot: apt and a TCG
+        // reboot are the lab-rt test's), with the running kernel in its GRUB file.
+        const release = (await host.run(["uname", "-r"])).stdout.trim();
+        const record = await rt.claimRtHost(host, inputs, a);
+        await rt.writeTuning(host, inputs, release, urn);
+        t.like(JSON.parse(await host.readFile(RT_FILES.before)), { owner: { urn, lineage: "lineage-a" }, irqs: { [x]: "3" }, housekeepingCpus: "0-1" });
+        t.is(await sysctl(), "-1");
+        const tuned = await rt.readIrqAffinities(host);
+        t.is(tuned[x], "0-1");
+        t.is(tuned[y], "0-1");
+
+        // B: refused before it changes anything, with A's name; its read does not claim the host, its delete leaves it.
+        const filesA = await files();
+        const refused = await t.throwsAsync(rt.create(inputs, b));
+        t.regex(
+            refused!.message,
+            /manage: .*is taken by resource lab-rt-1 of stack vmhost-test \(project nfv-testpod-kit\) in another state \(lineage lineage-a; this stack's state has lineage lineage-b\)/,
+        );
+        t.deepEqual(await files(), filesA);
+        const propsB = { ...inputs, lineage: "lineage-b", before: record.before } as rt.RtHostOutputs;
+        t.is((await rt.read("lab-rt-1", propsB, b)).id, "");
+        await rt.delete("lab-rt-1", propsB, b);
+        t.deepEqual(await files(), filesA);
+        t.is(await sysctl(), "-1");
+
+        // An administrator changes the sysctl and one IRQ after the kit; A's delete (its state without `before`, as after
+        // a create that died before it reported) puts back only what is still the kit's.
+        await sh('echo 900000 > /proc/sys/kernel/sched_rt_runtime_us; echo 0 > "$1"', y);
+        await rt.delete("lab-rt-1", { ...inputs, lineage: "lineage-a" } as rt.RtHostOutputs, a);
+        t.log(said.join("\n"));
+        for (const f of Object.values(RT_FILES)) t.false(await host.exists(f), f);
+        t.is(await sysctl(), "900000", "the administrator's value stays");
+        const restored = await rt.readIrqAffinities(host);
+        t.is(restored[x], "3", "IRQ x is back to its own earlier affinity, not every CPU");
+        t.is(restored[y], "0", "the administrator's IRQ affinity stays");
+        for (const [f, list] of Object.entries(irqsBefore)) if (f !== y && restored[f] !== undefined) t.is(restored[f], list, f);
+
+        // SR-IOV: A takes the PF; C is refused with A's name and changes nothing; A's down after a crash (no `before` in its
+        // state) puts the PF back from the record on the host.
+        const pf = (await discoverPfs(host))[0].name;
+        const pfInputs: sriov.SriovPfInputs = { host: "lab-rt-1", pf, numVfs: 2, access: vm.target, vfs: [{ index: 0, bind: "vfio-pci" }] };
+        const made = await sriov.create({ ...pfInputs, lineage: "lineage-a" }, a);
+        t.like(JSON.parse(await host.readFile(sriovRecordPath(pf))), {
+            owner: { urn, lineage: "lineage-a" },
+            before: { numVfs: 0, up: false },
+            numVfs: 2,
+            vfs: [0],
+        });
+        const vf0 = (made.outs as sriov.SriovPfOutputs).state[0].pciAddress;
+        const pfNow = async () => ({
+            numvfs: (await host.readFile(`/sys/class/net/${pf}/device/sriov_numvfs`)).trim(),
+            vf0: (await host.run(["readlink", "-f", `/sys/bus/pci/devices/${vf0}/driver`], { nothrow: true })).stdout.trim().split("/").pop(),
+            link: (await host.run(["ip", "-br", "link", "show", "dev", pf])).stdout.split(/\s+/)[1],
+            record: await host.tryReadFile(sriovRecordPath(pf)),
+        });
+        const taken = await pfNow();
+        t.like(taken, { numvfs: "2", vf0: "vfio-pci" });
+        const refusedPf = await t.throwsAsync(sriov.create({ ...pfInputs, numVfs: 1, vfs: [{ index: 0, bind: "default" }], lineage: "lineage-c" }, c));
+        t.regex(
+            refusedPf!.message,
+            new RegExp(`pf: .*on host lab-rt-1 is taken by resource lab-rt-1 of stack vmhost-test \\(project nfv-testpod-kit\\) \\(SriovPf lab-rt-1/${pf}\\)`),
+        );
+        const propsC = { ...pfInputs, lineage: "lineage-c", pciAddress: "", before: { numVfs: 0, up: false }, state: [] } as sriov.SriovPfOutputs;
+        t.is((await sriov.read(`lab-rt-1/${pf}`, propsC, c)).id, "");
+        await sriov.delete(`lab-rt-1/${pf}`, propsC, c);
+        t.deepEqual(await pfNow(), taken);
+        await sriov.delete(`lab-rt-1/${pf}`, { ...pfInputs, lineage: "lineage-a" } as sriov.SriovPfOutputs, a);
+        t.like(await readPf(host, pf), { numVfs: 0, up: false, vfs: [] });
+        t.false(await host.exists(sriovRecordPath(pf)));
+    },
+);
 
 serial(
     "the lab-rt stack through the real engine: the preview says a reboot is needed; up refuses without permission; up installs PREEMPT_RT and the args, reboots, makes the VFs and a nested guest takes VF 0; a second up changes nothing; down puts the host back",

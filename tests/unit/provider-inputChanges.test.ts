@@ -78,6 +78,7 @@ const sriovPf: Changes<SriovPfInputs> = {
     numVfs: [2, 4],
     vfs: [[{ index: 0 }], [{ index: 0, vlan: 10 }]],
     access: here,
+    lineage: ["6f1c3a9e-0000-4000-8000-000000000001", "6f1c3a9e-0000-4000-8000-000000000002"],
 };
 
 const rtHost: Changes<RtHostInputs> = {
@@ -93,6 +94,7 @@ const rtHost: Changes<RtHostInputs> = {
         { seconds: 10, targetUs: 10 },
         { seconds: 30, targetUs: 20 },
     ],
+    lineage: ["6f1c3a9e-0000-4000-8000-000000000001", "6f1c3a9e-0000-4000-8000-000000000002"],
 };
 
 const guest = { guest: "g1", host: "lab-1", uri: "qemu:///system", domain: "d", rtVcpus: [1], housekeepingVcpus: [0], hostHousekeepingCpus: [0] };
