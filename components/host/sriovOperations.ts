@@ -146,8 +146,7 @@ async function bindVf(host: HostAccess, pci: string, driver: "vfio-pci" | "defau
 async function apply(host: HostAccess, inputs: SriovPfInputs): Promise<{ pf: PfFacts; state: VfState[] }> {
     let pf = await pfOf(host, inputs);
     // igb (and most PF drivers) create VFs only on an up PF.
-    const broughtUp = !pf.up;
-    if (broughtUp) await host.run(["ip", "link", "set", "dev", pf.name, "up"]);
+    if (!pf.up) await host.run(["ip", "link", "set", "dev", pf.name, "up"]);
     await setNumVfs(host, pf, inputs.numVfs);
     for (const raw of inputs.vfs) {
         const v = vfDefaults(raw);
@@ -170,14 +169,6 @@ async function apply(host: HostAccess, inputs: SriovPfInputs): Promise<{ pf: PfF
                 `VF ${v.index} has no PCI device after setting sriov_numvfs=${inputs.numVfs}`,
             );
         await bindVf(host, vf.pciAddress, v.bind);
-    }
-    if (broughtUp && inputs.numVfs > 0) {
-        // A PF driver tells its VFs it is ready when it opens with VFs allocated (igb sets CTRL_EXT.PFRSTD, which sets
-        // each VF mailbox's "reset done" bit); a VF driver that probes later, such as a guest's igbvf, waits for that
-        // bit before it asks the PF for the MAC the kit set, and picks a random MAC when it never comes. This PF was
-        // opened above before it had VFs, and nothing used it before this change: open it again now that they exist.
-        await host.run(["ip", "link", "set", "dev", pf.name, "down"]);
-        await host.run(["ip", "link", "set", "dev", pf.name, "up"]);
     }
     pf = await pfOf(host, inputs);
     const drift = driftOf(pf.vfs, inputs);
