@@ -47,7 +47,7 @@ export interface HostPlan {
     notes: string[];
     ssh?: CheckedSsh;
     /** Set when the kit manages the host's kernel, boot args and tuning (an RtHost resource). */
-    manage?: { kernelPackage: string };
+    manage?: { kernelPackage: string; hwlat?: { seconds: number; targetUs: number } };
 }
 
 export type HostHugepages = Omit<HugepageDemand, "host">;

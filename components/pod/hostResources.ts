@@ -103,6 +103,8 @@ export function createRtHosts(
             {
                 host: host.name,
                 kernelPackage: host.manage.kernelPackage,
+                // Only when the stack sets it: an RtHost made before the setting existed sees no change.
+                ...(host.manage.hwlat ? { hwlat: host.manage.hwlat } : {}),
                 kernelArgs: host.kernelArgs,
                 housekeepingCpus: host.housekeepingCpus.toString(),
                 isolatedCpus: host.isolatedCpus.toString(),

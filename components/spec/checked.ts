@@ -44,7 +44,7 @@ export interface CheckedHost {
     /** SR-IOV PFs declared for the host. */
     pfs: { name: string; vfCount?: number; numaNode?: number }[];
     /** Set when the kit manages the host's kernel, boot args and tuning (`manage: true`). */
-    manage?: { kernelPackage: string };
+    manage?: { kernelPackage: string; hwlat?: { seconds: number; targetUs: number } };
     /** SSH access, when declared; the key itself stays in the named secret config key, or in the user's ssh-agent. */
     ssh?: CheckedSsh;
 }

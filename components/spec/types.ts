@@ -141,6 +141,12 @@ export interface HostSpec {
     /** The Debian package of the RT kernel a managed host boots. @default "linux-image-rt-amd64" */
     kernelPackage?: string;
     /**
+     * The hardware latency run on a managed host after each change (docs/rt-hosts.md): how long the hwlat tracer
+     * runs, and the gap above which its readiness row fails. Only with `manage: true`.
+     * @default { seconds: 10, targetUs: 10 } (hwlatdetect's defaults: on hardware, a gap above 10 µs is an SMI or firmware stall)
+     */
+    hwlat?: HostHwlatSpec;
+    /**
      * Knob defaults for every guest on this host, for hosts that cannot do
      * what the kit's defaults ask (e.g. `locked: false` where QEMU may not
      * raise its locked-memory limit). A guest's own `knobs` still win.
@@ -191,6 +197,14 @@ export interface GuestKernelArgsSpec {
     isolcpusFlags?: string[];
     /** Extra arguments appended as given. @default [] */
     extra?: string[];
+}
+
+/** A managed host's hardware latency run. */
+export interface HostHwlatSpec {
+    /** Seconds the tracer runs (1-600). @default 10 */
+    seconds?: number;
+    /** Gaps above this many µs are recorded, and the readiness row passes when none is (1-1000000). @default 10 */
+    targetUs?: number;
 }
 
 /** One VNF guest. */

@@ -124,6 +124,29 @@ test("manage, kernelPackage and allowHostReboot are checked with line, path, val
     ]);
 });
 
+test("a managed host's hwlat run is checked, defaults to hwlatdetect's settings and reaches the plan", (t) => {
+    t.deepEqual(lines(stack("        manage: true\n        hwlat: { seconds: 5, targetUs: 250000 }")), []);
+    t.deepEqual(lines(stack("        manage: true\n        hwlat: { seconds: 0, targetUs: 2.5, gap: 1 }")), [
+        "Pulumi.t.yaml:9: nfv-testpod:pod.hosts[0].hwlat.gap: is not a known field (got 1). Fix: remove it; known fields are seconds, targetUs",
+        "Pulumi.t.yaml:9: nfv-testpod:pod.hosts[0].hwlat.seconds: is out of range 1-600 (got 0). Fix: write a number from 1 to 600",
+        "Pulumi.t.yaml:9: nfv-testpod:pod.hosts[0].hwlat.targetUs: must be a whole number (got 2.5). Fix: write a number from 1 to 1000000",
+    ]);
+    t.deepEqual(lines(stack("        hwlat: { targetUs: 100 }")), [
+        'Pulumi.t.yaml:8: nfv-testpod:pod.hosts[0].hwlat: has no effect: the kit measures hardware latency only on hosts it manages (got {"targetUs":100}). Fix: add manage: true, or remove hwlat',
+    ]);
+    const manageOf = (host: string) => {
+        const source = readStackFile(Buffer.from(stack(host)));
+        const checked = validateStack({ config: source.config, secretKeys: source.secretKeys, namePrefix: "t", kind: source.kind, lineOf: source.lineOf });
+        return checked.plan?.hosts[0].manage;
+    };
+    t.deepEqual(manageOf("        manage: true\n        hwlat: { targetUs: 250000 }"), {
+        kernelPackage: "linux-image-rt-amd64",
+        hwlat: { seconds: 10, targetUs: 250000 },
+    });
+    // Without it the RtHost gets no hwlat input at all, and runs with DEFAULT_HWLAT (10 s, 10 µs).
+    t.deepEqual(manageOf("        manage: true"), { kernelPackage: "linux-image-rt-amd64" });
+});
+
 const igb: PfFacts = { name: "eth0", pciAddress: "0000:00:03.0", driver: "igb", numaNode: 0, totalVfs: 7, numVfs: 0, up: false, vfs: [] };
 const facts = (pfs: PfFacts[]): Record<string, HostFacts> => ({ "lab-1": { accel: { accel: "tcg", reason: "test" }, pfs } as HostFacts });
 

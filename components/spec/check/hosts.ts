@@ -29,6 +29,7 @@ const hostKeys = [
     "accel",
     "manage",
     "kernelPackage",
+    "hwlat",
 ] as const;
 /** Debian package names (policy 5.6.1): lower case letters, digits, "+", "-", "."; at least two characters, starting alphanumeric. */
 const debianPackagePattern = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -153,7 +154,22 @@ function readManage(r: SpecReader, spec: Record<string, unknown>, p: string, nam
             "add ssh: { privateKeySecret: <secret config key>, knownHosts: <pinned keys> } to the host, or remove manage",
         );
     }
-    return manageFlag ? { kernelPackage: kernelPackage ?? "linux-image-rt-amd64" } : undefined;
+    const hwlat = readHwlat(r, spec.hwlat, joinPath(p, "hwlat"), manageFlag);
+    return manageFlag ? { kernelPackage: kernelPackage ?? "linux-image-rt-amd64", ...(hwlat ? { hwlat } : {}) } : undefined;
+}
+
+/** `hwlat:` of a managed host: the run's length and the gap its readiness row allows, each defaulting to hwlatdetect's. */
+function readHwlat(r: SpecReader, value: unknown, p: string, manageFlag: boolean): { seconds: number; targetUs: number } | undefined {
+    if (value === undefined || value === null) return undefined;
+    const spec = r.object(value, p, ["seconds", "targetUs"], []);
+    if (!spec) return undefined;
+    const seconds = r.integer(spec.seconds, joinPath(p, "seconds"), 1, 600);
+    const targetUs = r.integer(spec.targetUs, joinPath(p, "targetUs"), 1, 1_000_000);
+    if (!manageFlag) {
+        r.report(p, value, "has no effect: the kit measures hardware latency only on hosts it manages", "add manage: true, or remove hwlat");
+        return undefined;
+    }
+    return { seconds: seconds ?? 10, targetUs: targetUs ?? 10 };
 }
 
 /**
