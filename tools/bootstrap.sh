@@ -71,6 +71,18 @@ else
     [ -e "$engine_bin/$tool" ] && ln -sfn "$engine_bin/$tool" ".state/bin/$tool"
   done
 fi
+# The kit's reader of bucket backends (s3://): lists, reads and removes the engine's lock objects and
+# the kit's run records there, with the engine's own blob driver (tools/engine/blob). A file backend
+# needs none of it, so a machine without Go still runs the kit on one.
+if command -v go >/dev/null 2>&1; then
+  blob_key=$(cat tools/engine/go.mod tools/engine/go.sum tools/engine/blob/*.go | sha256sum | cut -c1-16)
+  blob_tool="$CACHE/engine/blob-$blob_key/nfvkit-blob"
+  if [ ! -x "$blob_tool" ]; then
+    say "building the kit's bucket backend reader (tools/engine/blob)"
+    build_go "$blob_tool" ./blob ""
+  fi
+  ln -sfn "$blob_tool" .state/bin/nfvkit-blob
+fi
 # Links from older kit versions: the kit no longer uses dynamic providers.
 rm -f .state/bin/pulumi-resource-pulumi-nodejs
 say "pulumi $(.state/bin/pulumi version)"

@@ -50,6 +50,7 @@ export interface RunRecord {
 
 /** A lock file as the engine writes it (`.pulumi/locks/<org>/<project>/<stack>/<id>.json`). */
 export interface LockFile {
+    /** Where it is: a file backend's path, a bucket's s3:// address. */
     path: string;
     pid: number;
     hostname: string;
@@ -159,7 +160,13 @@ export function judgeLock(lock: LockFile, reads: RecordRead[], here: HostIdentit
 }
 
 /** The whole refusal: what holds the lock, why the kit leaves it, and the two ways to remove it by hand. */
-export function refusalMessage(stack: string, lock: LockFile, verdict: Extract<LockVerdict, { remove: false }>): string {
+export function refusalMessage(
+    stack: string,
+    lock: LockFile,
+    verdict: Extract<LockVerdict, { remove: false }>,
+    /** The shell line that removes the lock object by hand: a file backend's `rm`, a bucket's `aws s3 rm` (backendStore.ts). */
+    removeByHand = `rm -f ${shellQuote(lock.path)} ${shellQuote(`${lock.path}.attrs`)}`,
+): string {
     const holder = `pid ${lock.pid} on host ${lock.hostname}${lock.username ? ` (user ${lock.username})` : ""}, taken at ${lock.timestamp}`;
     const run = verdict.record ? `; the kit's record of that run: pulumi ${verdict.record.command}, run token ${verdict.record.token}` : "";
     const lines = [`Stack ${stack} is locked by ${holder}${run}.`];
@@ -175,8 +182,8 @@ export function refusalMessage(stack: string, lock: LockFile, verdict: Extract<L
         `Make sure nothing runs on stack ${stack} any more (ask whoever uses host ${lock.hostname}), then remove the lock by hand, either with`,
         `  pulumi cancel --stack ${stack} --yes      (removes every lock of the stack; from this checkout, put .state/bin first on PATH and set PULUMI_BACKEND_URL as the README's "Using pulumi directly" says)`,
         "or with",
-        // The engine's blob store keeps each file's attributes beside it (`<lock>.attrs`); both go.
-        `  rm -f ${shellQuote(lock.path)} ${shellQuote(`${lock.path}.attrs`)}`,
+        // A file backend keeps each file's attributes beside it (`<lock>.attrs`): its line removes both.
+        `  ${removeByHand}`,
     );
     if (verdict.unreadable.length > 0) lines.push(`The kit's records it could not read (remove them once no run uses them): ${verdict.unreadable.join(", ")}`);
     return lines.join("\n");

@@ -2,8 +2,8 @@
  * The kit's records of the pulumi processes it starts, and the removal of
  * locks their runs left (the decision itself is lockOwner.ts, pure).
  *
- * Where: `<file backend>/.nfvkit/runs/<token>.json`, beside the backend's own
- * `.pulumi/` folder, so that every checkout and machine that shares the
+ * Where: `<backend>/.nfvkit/runs/<token>.json`, beside the backend's own
+ * `.pulumi/` folder (a file backend's folder or an S3 bucket: backendStore.ts), so that every checkout and machine that shares the
  * backend sees them (the engine owns `.pulumi/locks/`: any file there is a
  * lock to it). One record per pulumi process, written as soon as it is
  * started, removed when it exits, unless its lock outlived it (pulumi killed
@@ -11,31 +11,17 @@
  * tell the lock is dead. A kit process killed with -9 leaves its record too;
  * the next run removes it once the pulumi it names is gone and holds no lock.
  *
- * Only for `file://` backends: other backends get no record, and their locks
- * are never removed by the kit.
+ * Only for `file://` and `s3://` backends: other backends get no record, and
+ * their locks are never removed by the kit.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-    judgeLock,
-    parseRunRecord,
-    refusalMessage,
-    shellQuote,
-    type HostIdentity,
-    type LockFile,
-    type ProcessSeen,
-    type RecordRead,
-    type RunRecord,
-} from "./lockOwner";
+import { backendStore, type BackendStore } from "./backendStore";
+import { judgeLock, parseRunRecord, refusalMessage, type HostIdentity, type LockFile, type ProcessSeen, type RecordRead, type RunRecord } from "./lockOwner";
 
-/** The folder of a `file://` backend URL, or undefined for any other backend. */
-export function fileBackendDir(backendUrl: string | undefined): string | undefined {
-    if (!backendUrl?.startsWith("file://")) return undefined;
-    return backendUrl.slice("file://".length).replace(/\?.*$/, "");
-}
-
+/** The kit's run records of a file backend's folder. */
 export function runRecordsDir(backendDir: string): string {
     return path.join(backendDir, ".nfvkit", "runs");
 }
@@ -81,22 +67,18 @@ export function processSeen(pid: number): ProcessSeen {
     return { running: true, startTicks, startedAtMs: bootSeconds * 1000 + (Number(startTicks) * 1000) / CLOCK_TICKS };
 }
 
-/** Every lock file of the backend, as the engine wrote it (pid, username, hostname, timestamp). */
-function lockFilesUnder(dir: string): { path: string; text: string }[] {
-    let names: string[];
-    try {
-        names = readdirSync(dir, { recursive: true }) as string[];
-    } catch {
-        return [];
-    }
-    return names
-        .filter((n) => n.endsWith(".json"))
-        .flatMap((n) => {
-            try {
-                return [{ path: path.join(dir, n), text: readFileSync(path.join(dir, n), "utf8") }];
-            } catch {
-                return [];
-            }
+/** The engine's lock objects and the kit's run records, as keys of the backend. */
+const LOCKS = ".pulumi/locks/";
+const RUNS = ".nfvkit/runs/";
+
+/** Every lock of the backend under `prefix`, as the engine wrote it (pid, username, hostname, timestamp). */
+function locksUnder(store: BackendStore, prefix: string): { key: string; text: string }[] {
+    return store
+        .list(prefix)
+        .filter((k) => k.endsWith(".json"))
+        .flatMap((key) => {
+            const text = store.read(key);
+            return text === undefined ? [] : [{ key, text }];
         });
 }
 
@@ -122,8 +104,8 @@ function parseLock(file: string, text: string): LockFile | undefined {
  * record unless its lock is still there). Nothing for other backends.
  */
 export function recordRun(pid: number | undefined, args: string[], env: NodeJS.ProcessEnv, startedAt: Date): () => void {
-    const backend = fileBackendDir(env.PULUMI_BACKEND_URL);
-    if (!backend || pid === undefined) return () => {};
+    const store = backendStore(env.PULUMI_BACKEND_URL);
+    if (!store || pid === undefined) return () => {};
     const here = hostIdentity();
     const seen = processSeen(pid);
     const stackAt = args.indexOf("--stack");
@@ -139,37 +121,35 @@ export function recordRun(pid: number | undefined, args: string[], env: NodeJS.P
         pidStart: seen.running ? seen.startTicks : null,
         startedAt: startedAt.toISOString(),
     };
-    const dir = runRecordsDir(backend);
-    const file = path.join(dir, `${record.token}.json`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
+    const key = `${RUNS}${record.token}.json`;
+    try {
+        store.write(key, JSON.stringify(record, null, 2) + "\n");
+    } catch {
+        // No record (a bucket that cannot be written): a lock this run leaves is then "not sure", never removed.
+        return () => {};
+    }
     return () => {
-        const lockLeft = lockFilesUnder(path.join(backend, ".pulumi", "locks"))
-            .map((l) => parseLock(l.path, l.text))
-            .some((l) => l?.pid === pid && l.hostname === here.hostname);
-        if (!lockLeft) rmSync(file, { force: true });
+        try {
+            const lockLeft = locksUnder(store, LOCKS)
+                .map((l) => parseLock(store.where(l.key), l.text))
+                .some((l) => l?.pid === pid && l.hostname === here.hostname);
+            if (!lockLeft) store.remove(key);
+        } catch {
+            // The bucket went away meanwhile: the record stays, and the next run's sweep removes it.
+        }
     };
 }
 
-function readRecords(backend: string): RecordRead[] {
-    const dir = runRecordsDir(backend);
-    let names: string[];
-    try {
-        names = readdirSync(dir).filter((n) => n.endsWith(".json"));
-    } catch {
-        return [];
-    }
-    return names.map((n) => {
-        const file = path.join(dir, n);
-        let text: string;
-        try {
-            text = readFileSync(file, "utf8");
-        } catch (err) {
-            return { path: file, unreadable: (err as NodeJS.ErrnoException).code ?? String(err) };
-        }
-        const parsed = parseRunRecord(text);
-        return typeof parsed === "string" ? { path: file, unreadable: parsed } : { path: file, record: parsed };
-    });
+function readRecords(store: BackendStore): (RecordRead & { key: string })[] {
+    return store
+        .list(RUNS)
+        .filter((k) => k.endsWith(".json"))
+        .map((key) => {
+            const text = store.read(key);
+            if (text === undefined) return { key, path: store.where(key), unreadable: "gone while it was read" };
+            const parsed = parseRunRecord(text);
+            return typeof parsed === "string" ? { key, path: store.where(key), unreadable: parsed } : { key, path: store.where(key), record: parsed };
+        });
 }
 
 /** A lock the kit will not remove: the whole message says who holds it and how to remove it by hand. */
@@ -187,46 +167,57 @@ export class StaleLockError extends Error {
  * lock (a kit process killed while its pulumi ran on to the end).
  */
 export function clearDeadLocks(backendUrl: string | undefined, project: string, stack: string, log: (line: string) => void): void {
-    const backend = fileBackendDir(backendUrl);
-    if (!backend) return;
+    const store = backendStore(backendUrl);
+    if (!store) return;
+    let reads: (RecordRead & { key: string })[];
+    let locks: { key: string; text: string }[];
+    try {
+        reads = readRecords(store);
+        locks = locksUnder(store, LOCKS);
+    } catch (err) {
+        // Pulumi reads the same backend next, and says so itself if it cannot; a lock it finds there is for a person.
+        log(
+            `The kit could not read the locks of stack ${stack} (${(err as Error).message}). If pulumi then says the stack is locked, make sure ` +
+                `nothing runs on it, and remove its locks by hand with: pulumi cancel --stack ${stack} --yes`,
+        );
+        return;
+    }
     const here = hostIdentity();
-    const reads = readRecords(backend);
     const refusals: string[] = [];
-    const locks = lockFilesUnder(path.join(backend, ".pulumi", "locks"));
-    const stackDir = path.join(backend, ".pulumi", "locks", "organization", project, stack) + path.sep;
-    for (const { path: file, text } of locks.filter((l) => l.path.startsWith(stackDir))) {
-        const lock = parseLock(file, text);
+    const stackPrefix = `${LOCKS}organization/${project}/${stack}/`;
+    for (const { key, text } of locks.filter((l) => l.key.startsWith(stackPrefix))) {
+        const where = store.where(key);
+        const lock = parseLock(where, text);
         if (!lock) {
             refusals.push(
-                `Stack ${stack} is locked by ${file}, which the kit cannot read as a lock. Make sure nothing runs on stack ${stack}, then remove it by hand:\n  rm -f ${shellQuote(file)} ${shellQuote(`${file}.attrs`)}`,
+                `Stack ${stack} is locked by ${where}, which the kit cannot read as a lock. Make sure nothing runs on stack ${stack}, then remove it by hand:\n  ${store.removeByHand(key)}`,
             );
             continue;
         }
         const verdict = judgeLock(lock, reads, here, processSeen);
         if (verdict.remove) {
-            // The engine's blob store keeps the file's attributes beside it: remove both, as `pulumi cancel` does.
-            for (const f of [file, `${file}.attrs`]) rmSync(f, { force: true });
-            rmSync(path.join(runRecordsDir(backend), `${verdict.record.token}.json`), { force: true });
+            store.remove(key);
+            store.remove(`${RUNS}${verdict.record.token}.json`);
             log(`Removed the lock on stack ${stack} left by pulumi ${verdict.record.command} (pid ${lock.pid}, taken ${lock.timestamp}): ${verdict.why}.`);
         } else {
-            refusals.push(refusalMessage(stack, lock, verdict));
+            refusals.push(refusalMessage(stack, lock, verdict, store.removeByHand(key)));
         }
     }
     if (refusals.length > 0) throw new StaleLockError(refusals.join("\n\n"));
     // Records of this machine's runs that are over and hold no lock (any stack's): nothing will ever read them.
-    const held = locks.map((l) => parseLock(l.path, l.text)).filter((l): l is LockFile => l !== undefined);
+    const held = locks.map((l) => parseLock(l.key, l.text)).filter((l): l is LockFile => l !== undefined);
     for (const r of reads) {
         if (!("record" in r)) continue;
         const { record } = r;
         if (held.some((l) => l.pid === record.pid && l.hostname === record.hostname)) continue;
         if (record.machineId !== here.machineId || !here.machineId) continue;
         if (record.bootId !== here.bootId) {
-            rmSync(r.path, { force: true });
+            store.remove(r.key);
             continue;
         }
         // Another container on this kernel: its pids are not ours to look at.
         if (record.pidNamespace !== here.pidNamespace) continue;
         const seen = processSeen(record.pid);
-        if (!seen.running || seen.startTicks !== record.pidStart) rmSync(r.path, { force: true });
+        if (!seen.running || seen.startTicks !== record.pidStart) store.remove(r.key);
     }
 }
