@@ -217,7 +217,7 @@ rule("an unknown key close to a known one", (p) => (p.guests[0].rtVcpu = [1]), [
 ]);
 
 rule("an unknown key far from any known one", (p) => (p.hosts[0].colour = "blue"), [
-    'hosts[0].colour: is not a known field (got "blue"). Fix: remove it; known fields are name, uri, ssh, topology, housekeepingCpus, isolatedCpus, hugepages, pfs, guestKnobs, accel, manage, kernelPackage',
+    'hosts[0].colour: is not a known field (got "blue"). Fix: remove it; known fields are name, uri, ssh, topology, housekeepingCpus, isolatedCpus, hugepages, pfs, guestKnobs, accel, manage, kernelPackage, hwlat',
 ]);
 
 rule("an unknown knob", (p) => (p.guests[0].knobs = { memballon: true }), [
