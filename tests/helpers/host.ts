@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { virsh } from "../../components/host/access/virsh";
-import { alive, SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
+import { alive, readSshDirOwner, SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
 import { ledgerRoot } from "../../components/host/ledger";
 
 export const LOCAL_URI = "qemu:///system";
@@ -69,12 +69,8 @@ export function sshDirsOfThisCheckout(): string[] {
     return readdirSync(os.tmpdir())
         .filter((name) => name.startsWith(SSH_DIR_PREFIX))
         .filter((name) => {
-            let owner: { pid: number; pidStart: number };
-            try {
-                owner = JSON.parse(readFileSync(path.join(os.tmpdir(), name, "owner.json"), "utf8"));
-            } catch {
-                return false;
-            }
+            const owner = readSshDirOwner(path.join(os.tmpdir(), name));
+            if (!owner) return false;
             if (!alive(owner.pid, owner.pidStart)) return true;
             try {
                 const command = readFileSync(`/proc/${owner.pid}/cmdline`, "utf8").split("\0").join(" ");

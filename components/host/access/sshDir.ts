@@ -195,7 +195,7 @@ export function sweepStaleSshDirs(tmp = os.tmpdir()): SweepResult {
             continue;
         }
         if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-        const owner = readOwner(dir);
+        const owner = readSshDirOwner(dir);
         if (owner) {
             if (alive(owner.pid, owner.pidStart)) continue;
         } else if (Date.now() - st.mtimeMs < UNRECORDED_GRACE_MS || processesNaming(dir)) {
@@ -219,7 +219,8 @@ function writeOwner(dir: string, owner: SshDirOwner): void {
     fs.renameSync(tmp, path.join(dir, OWNER_FILE));
 }
 
-function readOwner(dir: string): SshDirOwner | undefined {
+/** The owner record of an ssh directory, or undefined while it has none (being made) or it is unreadable. */
+export function readSshDirOwner(dir: string): SshDirOwner | undefined {
     try {
         const o = JSON.parse(fs.readFileSync(path.join(dir, OWNER_FILE), "utf8")) as SshDirOwner;
         return Number.isInteger(o.pid) && Number.isInteger(o.pidStart) ? o : undefined;
