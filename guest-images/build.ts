@@ -16,6 +16,7 @@ import { guestPath, moduleKey, orderModules, parseLdd } from "./closure";
 import { type CpioEntry, writeCpio } from "./cpio";
 import { downloadDeb, ensureInstalled, fileOwners, installedVersions, packageFiles, type PackageVersion, resolveKernelPackage } from "./debian";
 import { compileProgram, COMPILER_PACKAGES } from "./programs";
+import { pvhKernel } from "./pvh";
 import { type GuestImageRecipe, parseRecipe, type ToolSpec } from "./recipe";
 import type { GuestImage } from "../components/types/guestImage";
 import { commandFailure, HostCommandError } from "../components/host/access";
@@ -40,7 +41,7 @@ export interface EnsureGuestImageOptions {
 }
 
 /** Bump when the layout of the cache folder or the image changes in a way the sources do not show. */
-const FORMAT = 2;
+const FORMAT = 3; // 3: the kernel ships as a PVH ELF (vmlinux) where it can (guest-images/pvh.ts)
 const SOURCE_DIR = __dirname;
 const AGENT_PORT_HINT = "org.qemu.guest_agent.0";
 
@@ -119,9 +120,17 @@ export async function ensureGuestImage(opts: EnsureGuestImageOptions = {}): Prom
 function readManifest(dir: string): GuestImage {
     const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Omit<GuestImage, "kernel" | "initrd" | "programs"> & {
         programs?: string[];
+        kernelFile?: string;
     };
     const programs = Object.fromEntries((m.programs ?? []).map((name) => [name, path.join(dir, "bin", name)]));
-    return { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), hash: m.hash, kernelVersion: m.kernelVersion, tools: m.tools, programs };
+    return {
+        kernel: path.join(dir, m.kernelFile ?? "vmlinuz"),
+        initrd: path.join(dir, "initrd.img"),
+        hash: m.hash,
+        kernelVersion: m.kernelVersion,
+        tools: m.tools,
+        programs,
+    };
 }
 
 function makeDir(dir: string): void {
@@ -366,12 +375,19 @@ async function buildImage(plan: ImagePlan, outDir: string, downloadDir: string, 
         log(`initramfs: ${tree.list().length} entries, ${mib(cpio.length)} MiB, ${mib(initrd.length)} MiB gzipped`);
 
         writeReadable(path.join(outDir, "initrd.img"), initrd);
-        writeReadable(path.join(outDir, "vmlinuz"), fs.readFileSync(path.join(unpacked, "boot", vmlinuz)));
+        const bzImage = fs.readFileSync(path.join(unpacked, "boot", vmlinuz));
+        const pvh = await pvhKernel(bzImage);
+        const kernelFile = "elf" in pvh ? "vmlinux" : "vmlinuz";
+        if ("elf" in pvh)
+            log(`kernel: PVH ELF vmlinux, ${mib(pvh.elf.length)} MiB (QEMU starts it directly: no real-mode setup, no decompression in the guest)`);
+        else log(`kernel: booted from its bzImage, not as PVH: ${pvh.reason}`);
+        writeReadable(path.join(outDir, kernelFile), "elf" in pvh ? pvh.elf : bzImage);
         const manifest = {
             hash: plan.hash,
             kernelVersion,
             tools: plan.toolVersions,
             kernelPackage: `${plan.kernelPackage.name}=${plan.kernelPackage.version}`,
+            kernelFile,
             modules: modules.map((m) => m.name),
             programs: plan.recipe.programs.map((p) => p.name),
             packages: plan.packages,

@@ -307,7 +307,7 @@ function planGuest(
         fifoPriority: g.fifoPriority,
         emulatorCpus: CpuSet.of(placement.emulatorCpus),
         iothreadCpus: CpuSet.of(placement.iothreadCpus),
-        render: { virtType: accel === "kvm" ? "kvm" : "qemu", baseCmdline: `console=ttyS0 nfvkit.name=${g.name}`, consoleLogPath: consoleLog },
+        render: { virtType: accel === "kvm" ? "kvm" : "qemu", baseCmdline: baseCmdline(g.name, g.kernel.quiet), consoleLogPath: consoleLog },
         facts: guestFacts(planned, accel),
         probe: {
             rtVcpus: CpuSet.of(pins.filter((p) => p.role === "rt").map((p) => p.vcpu)),
@@ -334,4 +334,13 @@ function vfActions(guests: CheckedGuest[], pf: string): VfAction[] {
                 })),
         )
         .sort((a, b) => a.vf - b.vf);
+}
+
+/**
+ * The kit's own part of a guest's command line: the serial console libvirt logs, `quiet` unless the spec says
+ * otherwise (every console character is a trapped port write, and under TCG the boot log is most of the boot:
+ * docs/pod-spec.md, kernelArgs.quiet), and the guest's name for its /init.
+ */
+export function baseCmdline(name: string, quiet?: boolean): string {
+    return ["console=ttyS0", ...(quiet === false ? [] : ["quiet"]), `nfvkit.name=${name}`].join(" ");
 }

@@ -96,7 +96,7 @@ export interface CheckedGuest {
     numaNode?: number;
     vfs: CheckedVf[];
     /** What the guest kernel arguments are built from (plan/guestCmdline.ts). */
-    kernel: { isolate?: boolean; isolcpusFlags?: string[]; extra?: string[] };
+    kernel: { isolate?: boolean; isolcpusFlags?: string[]; extra?: string[]; quiet?: boolean };
     knobs: DomainKnobs;
 }
 

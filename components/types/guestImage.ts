@@ -7,7 +7,10 @@
 
 /** A built guest image in the cache. */
 export interface GuestImage {
-    /** Absolute path of the kernel (bzImage), readable by QEMU. */
+    /**
+     * Absolute path of the kernel, readable by QEMU: the uncompressed ELF `vmlinux` that QEMU starts at its PVH entry
+     * (guest-images/pvh.ts), or the bzImage `vmlinuz` for a kernel built without PVH.
+     */
     kernel: string;
     /** Absolute path of the gzip-compressed newc initramfs. */
     initrd: string;

@@ -13,7 +13,7 @@ import { describePinning } from "../../components/libvirt/cputune";
 import { cputuneOf } from "../../components/render/cputune";
 import type { DomainInputs } from "../../components/libvirt/domainOperations";
 import { guestFacts, withImage } from "../../components/plan/guestFacts";
-import type { PodPlan } from "../../components/plan/podPlan";
+import { baseCmdline, type PodPlan } from "../../components/plan/podPlan";
 import { resolvePod } from "../../components/plan/resolvePod";
 import { renderDomainXml } from "../../components/render/domainXml";
 import { LOCAL_URI } from "./host";
@@ -70,7 +70,7 @@ export async function planGuestInputs(image: GuestImage, guest: PodPlan["guests"
         virtType: accel === "kvm" ? "kvm" : "qemu",
         kernelPath: image.kernel,
         initrdPath: image.initrd,
-        baseCmdline: `console=ttyS0 nfvkit.name=${guest.name}`,
+        baseCmdline: baseCmdline(guest.name),
         consoleLogPath: consoleLog,
     });
     return {

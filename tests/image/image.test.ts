@@ -4,7 +4,10 @@
  * guest agent runs commands, and the probe tools are there and work.
  */
 import test from "ava";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { ensureGuestImage } from "../../guest-images/build";
+import { hasPvhNote } from "../../guest-images/pvh";
 import { bootGuest } from "../helpers/qemuBoot";
 
 const BOOT_TIMEOUT_MS = 120_000;
@@ -19,6 +22,9 @@ function upstream(debianVersion: string): string {
 
 test("guest image boots under TCG, prints its ready line and runs commands through the guest agent", async (t) => {
     const image = await ensureGuestImage({ log: (l) => t.log(l) });
+    // Debian's RT kernel has a PVH entry, so the image ships it uncompressed and QEMU starts it there (no decompression).
+    t.is(path.basename(image.kernel), "vmlinux");
+    t.true(hasPvhNote(readFileSync(image.kernel)), "the image's kernel is an ELF with a PVH entry");
     const guest = bootGuest(t, { kernel: image.kernel, initrd: image.initrd, name: "t1" });
 
     await guest.waitForConsole(new RegExp(`Linux version ${image.kernelVersion.replace(/[.+]/g, "\\$&")} `), BOOT_TIMEOUT_MS);

@@ -33,6 +33,22 @@ function plan(file: string): PodPlan {
 const pins = (p: PodPlan, guest: string) => p.guests.find((g) => g.name === guest)!.pins.map((x) => [x.vcpu, x.hostCpu, x.role, x.fifo ?? "-"]);
 const guest = (p: PodPlan, name: string) => p.guests.find((g) => g.name === name)!;
 
+test("a guest boots quietly unless its kernelArgs say quiet: false; the spec's other args are unchanged", (t) => {
+    const spec = load(readFileSync(path.join(fixtures, "local-one-guest.yaml"), "utf8")) as { guests: { kernelArgs?: object }[] };
+    spec.guests[0].kernelArgs = { quiet: false, extra: ["nosoftlockup"] };
+    const checked = checkPod(spec, { namePrefix: "lab", ...hostFactOptions(hostFacts) });
+    t.deepEqual(checked.problems, []);
+    const vnf = planPod(checked.pod, hostFacts, { namePrefix: "lab" }).guests[0];
+    t.is(vnf.render.baseCmdline, "console=ttyS0 nfvkit.name=vnf");
+    t.deepEqual(vnf.kernelArgs, ["nosoftlockup"]);
+    spec.guests[0].kernelArgs = { quiet: "no" };
+    const bad = checkPod(spec, { namePrefix: "lab" });
+    t.deepEqual(
+        bad.problems.map((p) => [p.path, p.value]),
+        [["guests[0].kernelArgs.quiet", "no"]],
+    );
+});
+
 test("2-CPU local pod: the one vCPU is RT on the isolated CPU; threads on the housekeeping CPU", (t) => {
     const p = plan("local-one-guest.yaml");
     const vnf = guest(p, "vnf");
@@ -59,7 +75,11 @@ test("2-CPU local pod: the one vCPU is RT on the isolated CPU; threads on the ho
         consoleLog: "/var/log/libvirt/qemu/lab-vnf-console.log",
         numaNode: 0,
     });
-    t.deepEqual(vnf.render, { virtType: "qemu", baseCmdline: "console=ttyS0 nfvkit.name=vnf", consoleLogPath: "/var/log/libvirt/qemu/lab-vnf-console.log" });
+    t.deepEqual(vnf.render, {
+        virtType: "qemu",
+        baseCmdline: "console=ttyS0 quiet nfvkit.name=vnf",
+        consoleLogPath: "/var/log/libvirt/qemu/lab-vnf-console.log",
+    });
     t.like(vnf.facts, { accel: "tcg", vcpus: "1", memory: "256 MiB", pageSize: "2048 KiB", rtVcpus: "0", "knobs.locked": "false" });
     t.false("image" in vnf.facts, "the image is known at deploy time");
 

@@ -209,15 +209,17 @@ function readGuestMemory(r: SpecReader, spec: Record<string, unknown>, f: (key: 
     return { memory, pageSizeKiB, ok: pageSizeOk && memory !== undefined && memory.bytes <= maxGuestMemory };
 }
 
-/** `kernelArgs:`: whether to isolate the RT vCPUs, isolcpus flags the kernel knows, extra arguments without white space. */
+/** `kernelArgs:`: whether to isolate the RT vCPUs and to boot quietly, isolcpus flags the kernel knows, extra arguments without white space. */
 function readKernelArgs(r: SpecReader, value: unknown, path: string): GuestDraft["kernel"] {
     const f = (key: string) => joinPath(path, key);
     const kernel: GuestDraft["kernel"] = {};
     if (value !== undefined) {
-        const ka = r.object(value, path, ["isolate", "isolcpusFlags", "extra"]);
+        const ka = r.object(value, path, ["isolate", "isolcpusFlags", "extra", "quiet"]);
         if (ka) {
             const isolate = r.boolean(ka.isolate, f("isolate"));
             if (isolate !== undefined) kernel.isolate = isolate;
+            const quiet = r.boolean(ka.quiet, f("quiet"));
+            if (quiet !== undefined) kernel.quiet = quiet;
             for (const key of ["isolcpusFlags", "extra"] as const) {
                 const kp = f(key);
                 const list = r.list(ka[key], kp, '["nosoftlockup"]');
