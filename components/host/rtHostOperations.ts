@@ -282,20 +282,17 @@ async function applyRuntime(host: HostAccess, i: RtHostInputs): Promise<void> {
 }
 
 /**
- * Writes the kit's files for `kernelRelease` and applies the runtime tuning now (sysctl, THP, KSM, IRQs, kernel
- * threads); GRUB's config is left to the caller (update-grub). Says whether the GRUB file changed. Call it after
- * claimRtHost, which records what the host had.
+ * The runtime half of the tuning: writes the kit's sysctl, modprobe, irqbalance, script and unit files and applies
+ * them now (sysctl, THP, KSM, IRQs, kernel threads). Call it after claimRtHost, which records what the host had.
  */
-export async function writeTuning(host: HostAccess, inputs: RtHostInputs, kernelRelease: string, urn: string): Promise<{ grubChanged: boolean }> {
-    const t = tuningInput(inputs, kernelRelease, urn);
-    const grubChanged = await put(host, RT_FILES.grub, grubFile(t));
+export async function applyRuntimeTuning(host: HostAccess, inputs: RtHostInputs, urn: string): Promise<void> {
+    const t = tuningInput(inputs, "", urn);
     await put(host, RT_FILES.sysctl, sysctlFile(t.owner));
     await put(host, RT_FILES.modprobe, modprobeFile(t.owner));
     await put(host, RT_FILES.irqbalance, irqbalanceDropIn(t));
     await put(host, RT_FILES.script, TUNING_SCRIPT, 0o755);
     await put(host, RT_FILES.unit, tuningUnit(t));
     await applyRuntime(host, inputs);
-    return { grubChanged };
 }
 
 async function converge(inputs: RtHostInputs, ctx: OperationContext): Promise<RtHostOutputs> {
@@ -305,7 +302,8 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext): Promise<Rt
     ctx.progress?.step(`installing ${inputs.kernelPackage ?? DEFAULT_PACKAGE} on host ${inputs.host} (apt-get), or finding it installed`);
     const kernelRelease = await ensureKernel(host, inputs.kernelPackage ?? DEFAULT_PACKAGE, inputs.host);
     ctx.progress?.step(`writing the boot loader's config and applying the tuning on host ${inputs.host}`);
-    const { grubChanged } = await writeTuning(host, inputs, kernelRelease, ctx.urn);
+    const grubChanged = await put(host, RT_FILES.grub, grubFile(tuningInput(inputs, kernelRelease, ctx.urn)));
+    await applyRuntimeTuning(host, inputs, ctx.urn);
     if (grubChanged || !(await host.exists("/boot/grub/grub.cfg"))) await host.run(["update-grub"], { timeoutMs: 600_000 });
 
     let rebooted = false;
@@ -383,9 +381,10 @@ export async function update(_id: string, _olds: RtHostOutputs, news: RtHostInpu
 
 export async function read(id: string, props: RtHostOutputs, ctx?: OperationContext): Promise<provider.ReadResult> {
     const host = accessOf(props.access);
-    if (!(await host.exists(RT_FILES.grub))) return { id: "", props: {} };
-    // Another stack's tuning is not this stack's: gone from its point of view, and never claimed.
+    // The record goes on the host before any other change and leaves last: the kit's tuning is there while it is.
     const record = await readRtRecord(host);
+    if (!record && !(await host.exists(RT_FILES.grub))) return { id: "", props: {} };
+    // Another stack's tuning is not this stack's: gone from its point of view, and never claimed.
     if (record && ctx && !ownsRecord(record, ctx)) return { id: "", props: {} };
     const kernel = await readKernelFacts(host);
     // The hardware latency figure is the last run's: a refresh does not spin the host's CPUs for it again.
@@ -447,12 +446,14 @@ export async function deleteRtHost(_id: string, props: RtHostOutputs, ctx?: Oper
             await host.run(["sh", "-c", 'while [ $# -gt 1 ]; do echo "$2" > "$1" 2>/dev/null; shift 2; done', "sh", ...irqs], { nothrow: true });
     }
     // Kernel threads back to their boot priorities (the script's --undo); then the kit's files go.
+    const grubFileThere = await host.exists(RT_FILES.grub);
     await host.run([RT_FILES.script, "--undo"], { nothrow: true });
     await host.run(["systemctl", "disable", "-q", "nfvkit-rt-tuning.service"], { nothrow: true });
     for (const f of [RT_FILES.grub, RT_FILES.sysctl, RT_FILES.modprobe, RT_FILES.irqbalance, RT_FILES.unit, RT_FILES.script]) await host.remove(f);
     await host.run(["systemctl", "daemon-reload"]);
     await host.run(["systemctl", "try-restart", "irqbalance.service"], { nothrow: true });
+    // GRUB's config is made again only when the kit's GRUB file was there to go (minutes on a slow host).
+    if (grubFileThere) await host.run(["update-grub"], { timeoutMs: 600_000 });
     await host.remove(RT_FILES.before);
-    await host.run(["update-grub"], { timeoutMs: 600_000 });
 }
 export { deleteRtHost as delete };
