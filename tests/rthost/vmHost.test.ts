@@ -357,7 +357,12 @@ serial(
         const guestMac = /^net (?!lo )\S+ ([0-9a-f:]{17})$/m.exec(seen.stdout)?.[1];
         if (guestMac !== "02:6e:66:00:00:10") {
             const dmesg = (await guestExec(hostAccess(vm.target), domain, "/bin/dmesg", [], 120_000)).stdout;
-            t.log(`the guest's VF MAC is ${guestMac}, not 02:6e:66:00:00:10: ${dmesg.split("\n").filter((l) => /igbvf/.test(l)).join(" | ")}`);
+            t.log(
+                `the guest's VF MAC is ${guestMac}, not 02:6e:66:00:00:10: ${dmesg
+                    .split("\n")
+                    .filter((l) => /igbvf/.test(l))
+                    .join(" | ")}`,
+            );
             t.regex(dmesg, /igbvf 0000:\S+: PF still in reset state\. Is the PF interface up\?/);
         }
         const bootId = (await access.readFile("/proc/sys/kernel/random/boot_id")).trim();
