@@ -37,11 +37,11 @@ if [ -z "${NFVKIT_BUILD_ENGINE:-}" ] && command -v pulumi >/dev/null 2>&1 \
     say "pulumi on PATH is ${have:-unknown}, older than $PULUMI_VERSION: building our own"
   fi
 fi
-build_go() { # build_go <output> <package> <ldflags>: one Go build into the cache, atomically
-  local out=$1 pkg=$2 ldflags=$3
+build_go() { # build_go <output> <package> <ldflags> [<module folder>]: one Go build into the cache, atomically
+  local out=$1 pkg=$2 ldflags=$3 module=${4:-tools/engine}
   command -v go >/dev/null || { say "Go is needed to build the Pulumi engine here (apt-get install golang, or put a pulumi >= $PULUMI_VERSION on PATH)"; exit 1; }
   mkdir -p "$(dirname "$out")"
-  (cd tools/engine && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
+  (cd "$module" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
   mv "$out.tmp" "$out"
 }
 # The CLI and the language host have separate cache keys: a change to our small
@@ -82,6 +82,15 @@ if command -v go >/dev/null 2>&1; then
     build_go "$blob_tool" ./blob ""
   fi
   ln -sfn "$blob_tool" .state/bin/nfvkit-blob
+  # The S3 endpoint of the team-backend test (tools/s3: gofakes3 in memory, keys checked): its own
+  # small module, so a fresh machine builds it in about a CPU-minute (docs/testing.md), keyed by its source.
+  s3_key=$(cat tools/s3/go.mod tools/s3/go.sum tools/s3/*.go | sha256sum | cut -c1-16)
+  s3_server="$CACHE/s3/nfvkit-s3-$s3_key/nfvkit-s3"
+  if [ ! -x "$s3_server" ]; then
+    say "building the S3 endpoint of the team-backend test (tools/s3)"
+    build_go "$s3_server" . "" tools/s3
+  fi
+  ln -sfn "$s3_server" .state/bin/nfvkit-s3
 fi
 # Links from older kit versions: the kit no longer uses dynamic providers.
 rm -f .state/bin/pulumi-resource-pulumi-nodejs

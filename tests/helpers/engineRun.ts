@@ -46,9 +46,9 @@ function processGroupOf(pid: number): number | undefined {
  * it, with no helper left to finish a step it had begun. A helper in this test
  * process's own group is killed by its pid alone.
  */
-export function killCliAndPlugins(cli: RunningCli): void {
+export function killCliAndPlugins(cli: RunningCli, root = projectRoot): void {
     const own = processGroupOf(process.pid);
-    const helpers = kitProcesses().map((p) => ({ pid: p.pid, group: processGroupOf(p.pid) }));
+    const helpers = kitProcesses(root).map((p) => ({ pid: p.pid, group: processGroupOf(p.pid) }));
     cli.child.kill("SIGKILL");
     for (const { pid, group } of helpers) {
         try {
@@ -78,11 +78,18 @@ export async function runPulumiIn(cwd: string, args: string[], env: NodeJS.Proce
     return { code, output: cli.output() };
 }
 
-/** Runs one of the kit's commands (tools/cli/<name>.ts, what `npm run <name>` runs after the bootstrap) and times it. */
-export async function runKitCommand(name: "up" | "down" | "probe", args: string[]): Promise<{ code: number | null; output: string; seconds: number }> {
+/**
+ * Runs one of the kit's commands (tools/cli/<name>.ts, what `npm run <name>` runs after the bootstrap) and times it;
+ * `root` is the checkout it runs in (another copy of the project shares this one's node_modules and engine).
+ */
+export async function runKitCommand(
+    name: "up" | "down" | "probe" | "preview",
+    args: string[],
+    root = projectRoot,
+): Promise<{ code: number | null; output: string; seconds: number }> {
     const started = Date.now();
-    const child = spawn(path.join(projectRoot, "node_modules", ".bin", "tsx"), [path.join(projectRoot, "tools", "cli", `${name}.ts`), ...args], {
-        cwd: projectRoot,
+    const child = spawn(path.join(projectRoot, "node_modules", ".bin", "tsx"), [path.join(root, "tools", "cli", `${name}.ts`), ...args], {
+        cwd: root,
         env: pulumiEnv(),
         stdio: ["ignore", "pipe", "pipe"],
     });
@@ -106,10 +113,11 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
 }
 
 /**
- * The engine's helpers that the kit starts from this checkout: its language host, the program, and the
- * nfvkit provider plugin. Other checkouts' (other people's runs on a shared machine) are not ours to wait for.
+ * The engine's helpers that the kit starts from this checkout (or from the copy at `root`): its language host,
+ * the program, and the nfvkit provider plugin. Other checkouts' (other people's runs on a shared machine) are
+ * not ours to wait for.
  */
-export function kitProcesses(): { pid: number; command: string }[] {
+export function kitProcesses(root = projectRoot): { pid: number; command: string }[] {
     const found: { pid: number; command: string }[] = [];
     for (const entry of readdirSync("/proc")) {
         if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -119,7 +127,7 @@ export function kitProcesses(): { pid: number; command: string }[] {
         } catch {
             continue;
         }
-        if (!command.includes(projectRoot)) continue;
+        if (!command.includes(root)) continue;
         if (/pulumi-language-nodejs|components\/provider\/server\.ts|@pulumi\/pulumi\/cmd\/run/.test(command)) found.push({ pid: Number(entry), command });
     }
     return found;
