@@ -77,9 +77,12 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
     });
 }
 
-/** The ci stack's config, loaded as every command loads a stack (offline: nothing is reached), with the probes off: the pod the issue measured. */
+/**
+ * The ci stack's config, loaded as every command loads a stack, with the probes off: the pod the issue measured.
+ * Not offline: the ci stack declares no topology, so this machine's is read, as `npm run up -- --stack ci` reads it.
+ */
 async function ciPodConfig(): Promise<Record<string, unknown>> {
-    const ci = await loadStack("ci", { projectDir: projectRoot, offline: true });
+    const ci = await loadStack("ci", { projectDir: projectRoot });
     if (ci.problems.length > 0) throw new ProblemListError(ci.problems, "stack ci");
     return { ...ci.config, "nfv-testpod:probes": { enabled: false } };
 }
