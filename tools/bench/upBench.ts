@@ -195,6 +195,9 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
     const emptyStack = `${stack}-empty`;
     const kitPrefix = `nfv-testpod-${stack}`;
     const scriptPrefix = `nfv-testpod-${stack}-sh`;
+    // Before the scratch folder: a stack that does not load leaves nothing in /tmp.
+    const { config, shape } = await ciPodConfig(opts.guests ?? 2);
+    opts.log(`pod: ${shape}`);
     const scratch = mkdtempSync(path.join(os.tmpdir(), `nfvkit-${stack}-`));
     const emptyScratch = path.join(scratch, "empty");
     const scriptDir = path.join(scratch, "virsh");
@@ -210,8 +213,6 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
         breakdowns: [],
         destroyBreakdowns: [],
     };
-    const { config, shape } = await ciPodConfig(opts.guests ?? 2);
-    opts.log(`pod: ${shape}`);
     const configFile = initStack(stack, scratch, config);
     const emptyGraph = path.join(scratch, "empty-graph.json");
     writeFileSync(emptyGraph, JSON.stringify({ nodes: [] }));
