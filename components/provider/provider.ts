@@ -61,8 +61,12 @@ function shortType(urn: string): string {
 /** The words of each operation in its "still" lines. */
 const DOING = { create: "creating", read: "reading", update: "updating", delete: "deleting" } as const;
 
-/** Where a resource's progress lines go: the line, and the URN of the resource it is about. */
-export type ResourceLog = (urn: string, line: string) => void;
+/**
+ * Where a resource's progress lines go: the line, and the URN of the resource it is about. `sent`, when there,
+ * resolves once every line given so far is with the engine: an operation ends only then, so a line such as
+ * "left alone" is never lost with a plugin the engine stops right after the last operation.
+ */
+export type ResourceLog = ((urn: string, line: string) => void) & { sent?: () => Promise<void> };
 
 /** Without the engine (a test that calls the provider in-process): stderr, each line named by its resource. */
 export const stderrResourceLog: ResourceLog = (urn, line) => writeToStderr(`${urnParts(urn).name}: ${line}`);
@@ -81,7 +85,10 @@ function withResourceProgress<T>(
     work: (ctx: OperationContext) => Promise<T>,
 ): Promise<T> {
     const still = (step: string, seconds: number) => `still ${step}, ${seconds} s so far`;
-    return withProgress(urnParts(urn).name, DOING[op], { write: (line) => log(urn, line), still }, (progress) => work({ urn, ...owner, progress }));
+    const done = withProgress(urnParts(urn).name, DOING[op], { write: (line) => log(urn, line), still }, (progress) => work({ urn, ...owner, progress }));
+    if (!log.sent) return done;
+    const sent = log.sent;
+    return done.finally(() => sent());
 }
 
 /**

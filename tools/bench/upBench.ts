@@ -25,6 +25,11 @@ export interface UpBenchOptions {
     runs: number;
     /** Stack of the kit's runs; its name is in every domain name, so it must not collide with other users of the host. @default "bench-up" */
     stack?: string;
+    /**
+     * Guests of the pod. 2 is the ci pod as it is; more is the ci pod's host with that many guests of the ci
+     * pod's sizes (podOfSize): the sizes labs use, where the engine's fixed start weighs less. @default 2
+     */
+    guests?: number;
     log: (line: string) => void;
 }
 
@@ -77,11 +82,48 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
     });
 }
 
-/** The ci stack's config, loaded as every command loads a stack (offline: nothing is reached), with the probes off: the pod the issue measured. */
-async function ciPodConfig(): Promise<Record<string, unknown>> {
-    const ci = await loadStack("ci", { projectDir: projectRoot, offline: true });
+/**
+ * The ci stack's config, loaded as every command loads a stack, with the probes off: the pod the issue measured.
+ * Not offline: the ci stack declares no topology, so this machine's is read, as `npm run up -- --stack ci` reads it.
+ */
+async function ciPodConfig(guests: number): Promise<{ config: Record<string, unknown>; shape: string }> {
+    const ci = await loadStack("ci", { projectDir: projectRoot });
     if (ci.problems.length > 0) throw new ProblemListError(ci.problems, "stack ci");
-    return { ...ci.config, "nfv-testpod:probes": { enabled: false } };
+    const pod = ci.config["nfv-testpod:pod"] as CiPod;
+    const sized = guests === 2 ? { pod, shape: "the ci pod" } : podOfSize(pod, guests);
+    return { config: { ...ci.config, "nfv-testpod:pod": sized.pod, "nfv-testpod:probes": { enabled: false } }, shape: sized.shape };
+}
+
+/** The parts of the ci pod's spec that podOfSize reads. */
+interface CiPod {
+    hosts: { name: string; isolatedCpus: string; hugepages: { node: number; size: string; count: number }[] }[];
+    guests: { name: string; vcpus: number; rtVcpus: number[]; memory: string; pageSize: string }[];
+    links: { name: string; size: string; members: string[] }[];
+}
+
+/**
+ * The ci pod's host with `guests` guests: half of them like vnf (a real-time vCPU beside a housekeeping
+ * one) as far as the host has isolated CPUs for (each RT vCPU gets one of its own; this 2-core machine
+ * isolates one), the rest like peer; a link of the ci pod's size between each of the first
+ * pairs, at most 2; the hugepages for all of them.
+ */
+export function podOfSize(ci: CiPod, guests: number): { pod: CiPod; shape: string } {
+    const [vnf, peer] = ci.guests;
+    const host = ci.hosts[0];
+    const isolated = host.isolatedCpus.split(",").reduce((n, part) => {
+        const [a, b] = part.split("-").map(Number);
+        return n + (b === undefined ? 1 : b - a + 1);
+    }, 0);
+    const rt = Math.min(Math.floor(guests / 2), isolated);
+    const list = Array.from({ length: guests }, (_, i) => ({ ...(i < rt ? vnf : peer), name: `g${i}` }));
+    const links = Array.from({ length: Math.min(2, Math.floor(guests / 2)) }, (_, i) => ({
+        ...ci.links[0],
+        name: `ring${i}`,
+        members: [`g${2 * i}`, `g${2 * i + 1}`],
+    }));
+    const pagesPerGuest = host.hugepages[0].count / ci.guests.length;
+    const pod = { ...ci, hosts: [{ ...host, hugepages: [{ ...host.hugepages[0], count: pagesPerGuest * guests }] }], guests: list, links };
+    return { pod, shape: `${guests} guests (${rt} with a real-time vCPU, ${links.length} links)` };
 }
 
 /**
@@ -153,6 +195,9 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
     const emptyStack = `${stack}-empty`;
     const kitPrefix = `nfv-testpod-${stack}`;
     const scriptPrefix = `nfv-testpod-${stack}-sh`;
+    // Before the scratch folder: a stack that does not load leaves nothing in /tmp.
+    const { config, shape } = await ciPodConfig(opts.guests ?? 2);
+    opts.log(`pod: ${shape}`);
     const scratch = mkdtempSync(path.join(os.tmpdir(), `nfvkit-${stack}-`));
     const emptyScratch = path.join(scratch, "empty");
     const scriptDir = path.join(scratch, "virsh");
@@ -168,7 +213,7 @@ export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
         breakdowns: [],
         destroyBreakdowns: [],
     };
-    const configFile = initStack(stack, scratch, await ciPodConfig());
+    const configFile = initStack(stack, scratch, config);
     const emptyGraph = path.join(scratch, "empty-graph.json");
     writeFileSync(emptyGraph, JSON.stringify({ nodes: [] }));
     const emptyConfig = initStack(emptyStack, emptyScratch, { [`${FLOOR_PROJECT}:graph`]: emptyGraph }, FLOOR_PROJECT);

@@ -32,6 +32,21 @@ export function spawnArgv(argv: readonly string[], opts: SpawnOptions = {}): Pro
     if (argv.length === 0 || argv[0] === "") throw new Error("host access: an empty command cannot run");
     // zx leaves stdin open when there is no input; a command that reads it (cat, ssh) would then wait forever.
     const noInput = (opts.input === undefined || opts.input === "") && !opts.openStdin;
+    // zx records where each command was started from (a new Error's stack), and the SDK's source-map-support
+    // maps every frame of that stack through the kit's bundle's source map: the first command of a process
+    // parsed the whole map (0.2-0.3 CPU s in the provider plugin and again in the program), and each one after
+    // paid for its frames. The kit never reads that location (judge() builds its errors from argv and output),
+    // so the stack is not captured.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return start(argv, opts, noInput);
+    } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+    }
+}
+
+function start(argv: readonly string[], opts: SpawnOptions, noInput: boolean): ProcessPromise {
     return $({
         stdio: noInput ? ["ignore", "pipe", "pipe"] : "pipe",
         nothrow: true,
