@@ -79,49 +79,81 @@ serial("the lab VM host boots through its own GRUB and has an igb PF with 7 VFs"
     t.regex(pfs[0].pciAddress, /^0000:[0-9a-f]{2}:[0-9a-f]{2}\.0$/);
 });
 
-serial("a SriovPf creates the VFs with MAC, VLAN, trust and spoofchk, binds them, repairs drift and puts the PF back", async (t) => {
-    const pf = (await discoverPfs(host))[0].name;
-    const inputs: sriov.SriovPfInputs = {
-        host: "lab-rt-1",
-        pf,
-        numVfs: 2,
-        access: vm.target,
-        vfs: [
-            { index: 0, mac: "02:6e:66:00:00:10", vlan: 100, trust: true, spoofchk: false, bind: "vfio-pci" },
-            { index: 1, mac: "02:6e:66:00:00:11", bind: "default" },
-        ],
-    };
-    const checked = await sriov.check(undefined, inputs);
-    t.deepEqual(checked.failures, []);
-    const made = await sriov.create(checked.inputs as sriov.SriovPfInputs, ctx);
-    const outs = made.outs as sriov.SriovPfOutputs;
-    t.deepEqual(outs.before, { numVfs: 0, up: false });
+serial(
+    "a SriovPf creates the VFs with MAC, VLAN, trust and spoofchk, binds them, repairs drift, and on delete leaves an administrator's own VF on vfio-pci",
+    async (t) => {
+        const pf = (await discoverPfs(host))[0].name;
+        const inputs: sriov.SriovPfInputs = {
+            host: "lab-rt-1",
+            pf,
+            numVfs: 2,
+            access: vm.target,
+            vfs: [
+                { index: 0, mac: "02:6e:66:00:00:10", vlan: 100, trust: true, spoofchk: false, bind: "vfio-pci" },
+                { index: 1, mac: "02:6e:66:00:00:11", bind: "default" },
+            ],
+        };
+        const checked = await sriov.check(undefined, inputs);
+        t.deepEqual(checked.failures, []);
+        const made = await sriov.create(checked.inputs as sriov.SriovPfInputs, ctx);
+        const outs = made.outs as sriov.SriovPfOutputs;
+        t.deepEqual(outs.before, { numVfs: 0, up: false });
 
-    // What an administrator checks: ip link on the PF, and the VFs' drivers.
-    const shown = (await host.run(["ip", "link", "show", "dev", pf])).stdout;
-    t.log(shown);
-    t.regex(shown, /vf 0\s+link\/ether 02:6e:66:00:00:10 .*vlan 100, spoof checking off, link-state auto, trust on/);
-    t.regex(shown, /vf 1\s+link\/ether 02:6e:66:00:00:11 .*spoof checking on, link-state auto, trust off/);
-    t.is((await host.readFile(`/sys/class/net/${pf}/device/sriov_numvfs`)).trim(), "2");
-    t.is(outs.state[0].driver, "vfio-pci");
-    t.is(outs.state[1].driver, "igbvf");
-    const vf0 = outs.state[0].pciAddress;
-    t.is((await host.run(["cat", `/sys/bus/pci/devices/${vf0}/vendor`, `/sys/bus/pci/devices/${vf0}/device`])).stdout, "0x8086\n0x10ca\n");
+        // What an administrator checks: ip link on the PF, and the VFs' drivers.
+        const shown = (await host.run(["ip", "link", "show", "dev", pf])).stdout;
+        t.log(shown);
+        t.regex(shown, /vf 0\s+link\/ether 02:6e:66:00:00:10 .*vlan 100, spoof checking off, link-state auto, trust on/);
+        t.regex(shown, /vf 1\s+link\/ether 02:6e:66:00:00:11 .*spoof checking on, link-state auto, trust off/);
+        t.is((await host.readFile(`/sys/class/net/${pf}/device/sriov_numvfs`)).trim(), "2");
+        t.is(outs.state[0].driver, "vfio-pci");
+        t.is(outs.state[1].driver, "igbvf");
+        const vf0 = outs.state[0].pciAddress;
+        t.is((await host.run(["cat", `/sys/bus/pci/devices/${vf0}/vendor`, `/sys/bus/pci/devices/${vf0}/device`])).stdout, "0x8086\n0x10ca\n");
 
-    // Drift behind the kit's back: read reports it in VF words, update repairs it.
-    await host.run(["ip", "link", "set", "dev", pf, "vf", "1", "mac", "02:6e:66:00:00:99"]);
-    const read = await sriov.read(made.id, outs);
-    t.deepEqual(sriov.driftOf((read.props as sriov.SriovPfOutputs).state, inputs), ["VF 1: mac 02:6e:66:00:00:99 → 02:6e:66:00:00:11"]);
-    t.true((await sriov.diff(made.id, read.props as sriov.SriovPfOutputs, inputs)).changes);
-    const repaired = (await sriov.update(made.id, read.props as sriov.SriovPfOutputs, inputs, ctx)).outs as sriov.SriovPfOutputs;
-    t.is(repaired.state[1].mac, "02:6e:66:00:00:11");
-    t.false((await sriov.diff(made.id, repaired, inputs)).changes);
+        // Drift behind the kit's back: read reports it in VF words, update repairs it.
+        await host.run(["ip", "link", "set", "dev", pf, "vf", "1", "mac", "02:6e:66:00:00:99"]);
+        const read = await sriov.read(made.id, outs);
+        t.deepEqual(sriov.driftOf((read.props as sriov.SriovPfOutputs).state, inputs), ["VF 1: mac 02:6e:66:00:00:99 → 02:6e:66:00:00:11"]);
+        t.true((await sriov.diff(made.id, read.props as sriov.SriovPfOutputs, inputs)).changes);
+        const repaired = (await sriov.update(made.id, read.props as sriov.SriovPfOutputs, inputs, ctx)).outs as sriov.SriovPfOutputs;
+        t.is(repaired.state[1].mac, "02:6e:66:00:00:11");
+        t.false((await sriov.diff(made.id, repaired, inputs)).changes);
 
-    // Destroy: VFs gone, PF down again, as it was.
-    await sriov.delete(made.id, repaired);
-    const after = await readPf(host, pf);
-    t.like(after, { numVfs: 0, up: false, vfs: [] });
-});
+        // An administrator's own VF: the pod gives up VF 1 (an update), and someone binds it to vfio-pci for a guest of
+        // their own. The delete takes the kit's VF 0 off vfio-pci but keeps sriov_numvfs, which would remove VF 1 from
+        // under that guest, and says why. (The plain delete, count and link put back, ends the next test and lab-rt's down.)
+        const narrowed = (await sriov.update(made.id, repaired, { ...inputs, vfs: [inputs.vfs[0]] }, ctx)).outs as sriov.SriovPfOutputs;
+        const vf1 = narrowed.state[1].pciAddress;
+        const driverOf = async (pci: string) =>
+            (await host.run(["readlink", "-f", `/sys/bus/pci/devices/${pci}/driver`], { nothrow: true })).stdout.trim().split("/").pop();
+        await host.run([
+            "sh",
+            "-c",
+            'echo vfio-pci > "/sys/bus/pci/devices/$1/driver_override" && echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind" && echo "$1" > /sys/bus/pci/drivers_probe',
+            "sh",
+            vf1,
+        ]);
+        t.is(await driverOf(vf1), "vfio-pci", "the administrator's VF 1 is on vfio-pci");
+        const said: string[] = [];
+        await sriov.delete(made.id, narrowed, { ...ctx, progress: { step: () => undefined, say: (l: string) => void said.push(l) } });
+        t.is((await host.readFile(`/sys/class/net/${pf}/device/sriov_numvfs`)).trim(), "2", "sriov_numvfs stays: VF 1 is someone's");
+        t.is(await driverOf(vf1), "vfio-pci", "the administrator's VF stays where they put it");
+        t.is(await driverOf(vf0), "igbvf", "the kit's own VF 0 is back on its driver");
+        t.false(await host.exists(sriovRecordPath(pf)), "the kit's record goes with its resource");
+        t.deepEqual(said, [`PF ${pf} on lab-rt-1: sriov_numvfs stays 2 (the kit set 2; before it, 0): VF 1 on vfio-pci is not this stack's`]);
+
+        // The administrator's own clean-up, as they would do it; the PF is then as it was before the kit.
+        await host.run([
+            "sh",
+            "-c",
+            'echo > "/sys/bus/pci/devices/$1/driver_override" && echo "$1" > /sys/bus/pci/drivers/vfio-pci/unbind && echo 0 > "/sys/class/net/$2/device/sriov_numvfs" && ip link set dev "$2" down',
+            "sh",
+            vf1,
+            pf,
+        ]);
+        t.like(await readPf(host, pf), { numVfs: 0, up: false, vfs: [] });
+    },
+);
 
 serial(
     "two stacks on one host: the second is refused with the owner's name and touches nothing; delete restores only the kit's values, each IRQ to its own earlier affinity; a PF's record on the host serves a down after a crash",
