@@ -7,7 +7,6 @@
  * Run directly (`tsx guest-images/build.ts [--force] [--cache-dir DIR]`) it
  * prints progress on stderr and the GuestImage as JSON on the last line.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -19,9 +18,9 @@ import { compileProgram, COMPILER_PACKAGES } from "./programs";
 import { pvhKernel } from "./pvh";
 import { type GuestImageRecipe, parseRecipe, type ToolSpec } from "./recipe";
 import type { GuestImage } from "../components/types/guestImage";
-import { commandFailure, HostCommandError } from "../components/host/access";
+import { HostCommandError } from "../components/host/access";
 import { problemError, ProblemListError, type SpecProblem } from "../components/spec/problems";
-import { run } from "./run";
+import { filterBytes, run } from "./run";
 
 // The image's files are a type of the product (TestPod and NfvGuest boot them), kept low in components/ so the product never imports the builder.
 export type { GuestImage } from "../components/types/guestImage";
@@ -412,18 +411,7 @@ function writeReadable(file: string, data: Buffer): void {
 
 /** `gzip -n -9`: -n keeps the name and timestamp out of the header, so equal input gives equal bytes. */
 function gzip(data: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("gzip", ["-n", "-9", "-c"], { stdio: ["pipe", "pipe", "pipe"] });
-        const out: Buffer[] = [];
-        let err = "";
-        child.stdout.on("data", (b: Buffer) => out.push(b));
-        child.stderr.on("data", (b: Buffer) => (err += b.toString()));
-        child.on("error", reject);
-        child.on("close", (code) =>
-            code === 0 ? resolve(Buffer.concat(out)) : reject(commandFailure("local", ["gzip", "-n", "-9", "-c"], { exitCode: code, stderr: err })),
-        );
-        child.stdin.end(data);
-    });
+    return filterBytes("gzip", ["-n", "-9", "-c"], data);
 }
 
 interface GuestModule {

@@ -11,8 +11,8 @@
  * A kernel without a PVH note, or one compressed with a format the builder
  * cannot unpack, keeps booting from its bzImage: `pvhKernel` says why not.
  */
-import { spawn } from "node:child_process";
 import * as zlib from "node:zlib";
+import { filterBytes } from "./run";
 
 /** What `pvhKernel` found: the ELF to boot, or the reason the bzImage stays. */
 export type PvhResult = { elf: Buffer } | { reason: string };
@@ -33,7 +33,7 @@ export async function pvhKernel(bzImage: Buffer): Promise<PvhResult> {
     let elf: Buffer;
     if (payload.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
         // The kernel's build appends the uncompressed size after the xz stream: --single-stream stops before it.
-        elf = await unpackWith("xz", ["-dc", "--single-stream"], payload);
+        elf = await filterBytes("xz", ["-dc", "--single-stream"], payload);
     } else if (payload[0] === 0x1f && payload[1] === 0x8b) {
         elf = zlib.gunzipSync(payload);
     } else {
@@ -68,20 +68,4 @@ export function hasPvhNote(elf: Buffer): boolean {
 
 function align4(n: number): number {
     return (n + 3) & ~3;
-}
-
-function unpackWith(command: string, args: string[], input: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
-        const out: Buffer[] = [];
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => out.push(d));
-        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        child.on("error", reject);
-        child.on("close", (code) =>
-            code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${err.trim()}`)),
-        );
-        child.stdin.on("error", () => undefined);
-        child.stdin.end(input);
-    });
 }

@@ -3,7 +3,8 @@
  * A command that fails throws the kit's one command-failure error,
  * HostCommandError: what ran, its exit code and what it printed.
  */
-import { hostAccess, HostCommandError } from "../components/host/access";
+import { spawn } from "node:child_process";
+import { commandFailure, hostAccess, HostCommandError } from "../components/host/access";
 
 /** Options for run(). */
 export interface RunOptions {
@@ -39,4 +40,25 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
         }
         throw err;
     }
+}
+
+/**
+ * Pipes bytes through a command of this machine (gzip, xz) and resolves with what it wrote. HostAccess takes text
+ * for stdin, and the builder's inputs (a cpio archive, a kernel payload) are binary, hence a process of its own.
+ */
+export function filterBytes(cmd: string, args: string[], input: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        let err = "";
+        child.stdout.on("data", (b: Buffer) => out.push(b));
+        child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+        child.on("error", reject);
+        child.on("close", (code) =>
+            code === 0 ? resolve(Buffer.concat(out)) : reject(commandFailure("local", [cmd, ...args], { exitCode: code, stderr: err })),
+        );
+        // A command that exits without reading all of its input (an error) is reported by its exit code, not EPIPE.
+        child.stdin.on("error", () => undefined);
+        child.stdin.end(input);
+    });
 }

@@ -45,6 +45,11 @@ function labRtHwlat(): { seconds: number; targetUs: number } {
 const realParts = fs.existsSync("/usr/sbin/debootstrap") && fs.existsSync("/usr/bin/qemu-system-x86_64") && process.getuid?.() === 0;
 const serial = realTest(realParts, "debootstrap, qemu-system-x86_64 and root (the lab VM host)");
 
+/** The driver a VF's PCI function is bound to, as `readlink` on sysfs names it ("" when none). */
+async function vfDriver(access: HostAccess, pci: string): Promise<string | undefined> {
+    return (await access.run(["readlink", "-f", `/sys/bus/pci/devices/${pci}/driver`], { nothrow: true })).stdout.trim().split("/").pop();
+}
+
 let vm: RunningVm;
 let host: HostAccess;
 const ctx = { urn: "urn:pulumi:vmhost-test::nfv-testpod-kit::nfvkit:host:RtHost::lab-rt-1" };
@@ -124,8 +129,6 @@ serial(
         // under that guest, and says why. (The plain delete, count and link put back, ends the next test and lab-rt's down.)
         const narrowed = (await sriov.update(made.id, repaired, { ...inputs, vfs: [inputs.vfs[0]] }, ctx)).outs as sriov.SriovPfOutputs;
         const vf1 = narrowed.state[1].pciAddress;
-        const driverOf = async (pci: string) =>
-            (await host.run(["readlink", "-f", `/sys/bus/pci/devices/${pci}/driver`], { nothrow: true })).stdout.trim().split("/").pop();
         await host.run([
             "sh",
             "-c",
@@ -133,12 +136,12 @@ serial(
             "sh",
             vf1,
         ]);
-        t.is(await driverOf(vf1), "vfio-pci", "the administrator's VF 1 is on vfio-pci");
+        t.is(await vfDriver(host, vf1), "vfio-pci", "the administrator's VF 1 is on vfio-pci");
         const said: string[] = [];
         await sriov.delete(made.id, narrowed, { ...ctx, progress: { step: () => undefined, say: (l: string) => void said.push(l) } });
         t.is((await host.readFile(`/sys/class/net/${pf}/device/sriov_numvfs`)).trim(), "2", "sriov_numvfs stays: VF 1 is someone's");
-        t.is(await driverOf(vf1), "vfio-pci", "the administrator's VF stays where they put it");
-        t.is(await driverOf(vf0), "igbvf", "the kit's own VF 0 is back on its driver");
+        t.is(await vfDriver(host, vf1), "vfio-pci", "the administrator's VF stays where they put it");
+        t.is(await vfDriver(host, vf0), "igbvf", "the kit's own VF 0 is back on its driver");
         t.false(await host.exists(sriovRecordPath(pf)), "the kit's record goes with its resource");
         t.deepEqual(said, [`PF ${pf} on lab-rt-1: sriov_numvfs stays 2 (the kit set 2; before it, 0): VF 1 on vfio-pci is not this stack's`]);
 
@@ -258,7 +261,7 @@ serial(
         const vf0 = (made.outs as sriov.SriovPfOutputs).state[0].pciAddress;
         const pfNow = async () => ({
             numvfs: (await host.readFile(`/sys/class/net/${pf}/device/sriov_numvfs`)).trim(),
-            vf0: (await host.run(["readlink", "-f", `/sys/bus/pci/devices/${vf0}/driver`], { nothrow: true })).stdout.trim().split("/").pop(),
+            vf0: await vfDriver(host, vf0),
             link: (await host.run(["ip", "-br", "link", "show", "dev", pf])).stdout.split(/\s+/)[1],
             record: await host.tryReadFile(sriovRecordPath(pf)),
         });
