@@ -127,7 +127,8 @@ export function validateStack(input: StackInput): StackCheck {
     const boot = input.config[key("bootTimeoutSec")];
     let bootTimeoutSec: number | undefined;
     if (boot !== undefined && boot !== null) {
-        if (typeof boot === "number" && Number.isInteger(boot) && boot >= 1 && boot <= maxBootTimeoutSec) bootTimeoutSec = boot;
+        const seconds = configInteger(boot);
+        if (seconds !== undefined && seconds >= 1 && seconds <= maxBootTimeoutSec) bootTimeoutSec = seconds;
         else
             problems.push({
                 path: key("bootTimeoutSec"),
@@ -137,20 +138,20 @@ export function validateStack(input: StackInput): StackCheck {
             });
     }
 
-    const reboot = input.config[key("allowHostReboot")];
-    if (reboot !== undefined && reboot !== null && typeof reboot !== "boolean") {
+    const reboot = configBoolean(input.config[key("allowHostReboot")]);
+    if (reboot === "bad") {
         problems.push({
             path: key("allowHostReboot"),
-            value: reboot,
+            value: input.config[key("allowHostReboot")],
             reason: "must be true or false",
             fix: "write true to let the kit reboot managed hosts when their kernel or boot args change, or false (the default)",
         });
     }
-    const wrap = input.config[key("guestComponents")];
-    if (wrap !== undefined && wrap !== null && typeof wrap !== "boolean") {
+    const wrap = configBoolean(input.config[key("guestComponents")]);
+    if (wrap === "bad") {
         problems.push({
             path: key("guestComponents"),
-            value: wrap,
+            value: input.config[key("guestComponents")],
             reason: "must be true or false",
             fix: "write false to register each guest's domain and each link's shm file directly under the pod (half the registrations, for pods of hundreds of guests), or true (the default)",
         });
@@ -171,6 +172,28 @@ export function validateStack(input: StackInput): StackCheck {
         guestComponents,
         allowHostReboot: reboot === true,
     };
+}
+
+/*
+ * `pulumi config set <key> <value>` writes a top-level value as a string ("true", "300"), and each time it
+ * saves a stack file it writes the file's other top-level values that way too (`npm run lab -- up` saves the
+ * lab stacks' files with it). Pulumi's own config readers take those strings as the boolean and the number,
+ * and so does the kit, for exactly those spellings; anything else is still a problem.
+ */
+
+/** true or false, as written or as `pulumi config set` writes them; undefined when not given; "bad" otherwise. */
+function configBoolean(value: unknown): boolean | undefined | "bad" {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "false") return value === "true";
+    return "bad";
+}
+
+/** A whole number, as written or as a string of digits (`pulumi config set`'s form); undefined otherwise. */
+function configInteger(value: unknown): number | undefined {
+    if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
+    if (typeof value === "string" && /^\d{1,9}$/.test(value)) return Number(value);
+    return undefined;
 }
 
 /** The pod's plan when it has no problem, its problems, and every named entry for the references of other settings. */

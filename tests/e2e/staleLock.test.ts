@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { projectRoot, pulumiEnv, runPulumi, selectStack } from "../../tools/cli/engine";
+import { kitBackendUrl, projectRoot, pulumiEnv, runPulumi, selectStack } from "../../tools/cli/engine";
 import { kitProcesses, runKitCommand, startPulumi, waitFor } from "../helpers/engineRun";
 import { domainsWithPrefix } from "../helpers/host";
 
@@ -169,3 +169,49 @@ test.serial("kill -9 of npm run up's whole process tree leaves its record; the n
     t.deepEqual(lockFolder(), [], "the dead run's lock is gone");
     t.deepEqual(records(), [], "and every record");
 });
+
+test.serial(
+    "an attributes file a killed pulumi left empty or cut short is removed by the next kit command, which then reads the state as it was; the kit's own URL writes none",
+    async (t) => {
+        const own = mkdtempSync(path.join(os.tmpdir(), "nfvkit-attrs-backend-"));
+        t.teardown(() => rmSync(own, { recursive: true, force: true }));
+        const env = { PULUMI_BACKEND_URL: `file://${own}` };
+        selectStack(STACK, env, () => {});
+        const stacks = path.join(own, ".pulumi", "stacks", "nfv-testpod");
+        const checkpoint = path.join(stacks, `${STACK}.json`);
+        const before = readFileSync(checkpoint, "utf8");
+        t.true(existsSync(`${checkpoint}.attrs`), "a team's plain file:// URL has the engine write a sidecar beside the checkpoint");
+
+        // What a SIGKILL between the sidecar's truncation and its write leaves; the engine alone cannot go on.
+        for (const [what, text] of [
+            ["empty", ""],
+            ["cut short", '{"user.cache_control":"","user.content_'],
+        ] as const) {
+            writeFileSync(`${checkpoint}.attrs`, text);
+            const stuck = await runPulumi(["stack", "export", "--stack", STACK], { env });
+            t.not(stuck.code, 0, `the engine alone cannot read the stack beside a sidecar left ${what}`);
+            t.regex(stuck.stderr, /failed to load checkpoint/);
+
+            const said: string[] = [];
+            selectStack(STACK, env, (l) => said.push(l));
+            t.false(existsSync(`${checkpoint}.attrs`), `the sidecar left ${what} is removed`);
+            t.is(said.length, 1, "said once");
+            t.true(said[0].includes(`${checkpoint}.attrs`) && said[0].includes(what), `the message names the file and what was wrong: ${said[0]}`);
+            t.is(readFileSync(checkpoint, "utf8"), before, "the checkpoint itself is untouched");
+            const read = await runPulumi(["stack", "export", "--stack", STACK], { env });
+            t.is(read.code, 0, read.stderr);
+            selectStack(STACK, env, () => {}); // the engine wrote the sidecar again for the next round
+            writeFileSync(`${checkpoint}.attrs`, "");
+        }
+        rmSync(`${checkpoint}.attrs`);
+
+        // The kit's own backend (used when PULUMI_BACKEND_URL is not set) asks the store for no sidecar at all.
+        t.regex(kitBackendUrl(), /^file:\/\/.*\?metadata=skip$/);
+        const fresh = mkdtempSync(path.join(os.tmpdir(), "nfvkit-attrs-kit-"));
+        t.teardown(() => rmSync(fresh, { recursive: true, force: true }));
+        selectStack(STACK, { PULUMI_BACKEND_URL: `file://${fresh}?metadata=skip` }, () => {});
+        t.true(existsSync(path.join(fresh, ".pulumi", "stacks", "nfv-testpod", `${STACK}.json`)), "the stack is there");
+        const sidecars = (readdirSync(fresh, { recursive: true }) as string[]).filter((f) => f.endsWith(".attrs"));
+        t.deepEqual(sidecars, [], "metadata=skip: no sidecar is written");
+    },
+);

@@ -1,5 +1,5 @@
 import test from "ava";
-import { parseDuration, setupSteps, testTimes, timingReport } from "../../tools/ci/timing";
+import { fileWallTimes, parseDuration, setupSteps, testTimes, timingReport } from "../../tools/ci/timing";
 
 // A slice of a real .ci/run log (stamps, then ava's verbose lines).
 const LOG = [
@@ -54,7 +54,42 @@ test("a stamp seen twice (in the stamps file and in the log) counts once", (t) =
     t.deepEqual(setupSteps(`${LOG}\n[ci +0s] host packages, libvirt daemons, hugetlbfs\n[ci +68s] Pulumi engine`), setupSteps(LOG));
 });
 
-test("the report ranks files by their summed time", (t) => {
+// The same kind of run as .ci/run now logs it: each line of npm test with the time it was read.
+const STAMPED = [
+    "[ci +366s] tests (npm test)",
+    "@1000.000000 > nfv-testpod@0.1.0 test",
+    "@1030.000000   ✔ unit › spec-units › CpuSet 5 is 5",
+    "@1031.500000   ✔ unit › spec-units › a title (in brackets)",
+    "@1034,250000   ✔ unit › access-diff › one (7.7s)",
+    "@1034.260000   ✔ unit › access-diff › two (7.7s)",
+    "@1094.000000   ✔ e2e › crash › kill -9 at start (55.9s)",
+    "@1131.000000   ✘ [fail]: e2e › crash › while the probes run (37s)",
+    "[ci +2000s] tests finished",
+].join("\n");
+
+test("with the time of each line, a file's time is its wall time: concurrent tests count once, a worker's start counts", (t) => {
+    const { files, beforeFirst } = fileWallTimes(STAMPED);
+    t.is(beforeFirst, 30, "npm test's own steps before the first result line");
+    t.deepEqual(
+        [...files].map(([f, s]) => [f, Number(s.toFixed(2))]),
+        [
+            ["unit/spec-units", 1.5],
+            ["unit/access-diff", 2.76],
+            ["e2e/crash", 96.74],
+        ],
+    );
+    const report = timingReport(STAMPED);
+    t.regex(report, /wall time, from the time each result line was read/);
+    t.regex(report, /^\s+96\.7 s {2}e2e\/crash$/m);
+    t.regex(report, /^\s+30\.0 s {2}\(npm test before its first file/m);
+    t.deepEqual(
+        testTimes(STAMPED).map((x) => x.title),
+        ["one", "two", "kill -9 at start", "while the probes run"],
+        "a title's own brackets are not a time",
+    );
+});
+
+test("without line times (an older log), the report ranks files by their summed time", (t) => {
     const report = timingReport(LOG);
     const files = report
         .split("## Test files")[1]

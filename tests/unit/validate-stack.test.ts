@@ -83,6 +83,24 @@ test("guestComponents takes true or false; anything else is named with its line 
     ]);
 });
 
+test('the strings pulumi config set writes for top-level values ("true", "300") are read as the program reads them; other strings are still problems', (t) => {
+    const quoted = good.replace(
+        "config:\n",
+        'config:\n  nfv-testpod:allowHostReboot: "true"\n  nfv-testpod:guestComponents: "false"\n  nfv-testpod:bootTimeoutSec: "300"\n',
+    );
+    t.deepEqual(lines(quoted), []);
+    const source = readStackFile(Buffer.from(quoted));
+    const checked = validateStack({ config: source.config, secretKeys: source.secretKeys, namePrefix: "t", kind: source.kind, lineOf: source.lineOf });
+    t.like(checked, { allowHostReboot: true, guestComponents: false, bootTimeoutSec: 300 });
+    // The program's own reading of the same file through the engine (every value a string) gives the same.
+    const fromEngine = stackConfigFromEngine({ PULUMI_CONFIG: JSON.stringify({ "nfv-testpod:allowHostReboot": "true", "nfv-testpod:bootTimeoutSec": "300" }) });
+    t.like(fromEngine.config, { "nfv-testpod:allowHostReboot": true, "nfv-testpod:bootTimeoutSec": 300 });
+    t.deepEqual(lines(good.replace("config:\n", 'config:\n  nfv-testpod:allowHostReboot: "yes"\n  nfv-testpod:bootTimeoutSec: "5 min"\n')), [
+        'Pulumi.t.yaml:2: nfv-testpod:allowHostReboot: must be true or false (got "yes"). Fix: write true to let the kit reboot managed hosts when their kernel or boot args change, or false (the default)',
+        'Pulumi.t.yaml:3: nfv-testpod:bootTimeoutSec: must be a whole number of seconds from 1 to 86400 (got "5 min"). Fix: write e.g. 300',
+    ]);
+});
+
 test("probes: [] with an enforcing gate can never fail", (t) => {
     t.deepEqual(lines(good.replace("probes: [cyclictest]", "probes: []")), [
         "Pulumi.t.yaml:4: nfv-testpod:probes.probes: lists no probe while the gate enforces: a gate with nothing to measure can never fail (got []). Fix: list probes, e.g. [cyclictest, timerlat], or set nfv-testpod:gate: report, or probes.enabled: false",

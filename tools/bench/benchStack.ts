@@ -48,7 +48,7 @@ export function removeStack(stack: string, cwd: string, project = PROJECT_NAME):
     // The file backend keeps a backup of a removed stack and its empty lock folder; a throwaway stack needs neither.
     const backend = pulumiEnv().PULUMI_BACKEND_URL ?? "";
     if (backend.startsWith("file://")) {
-        const root = path.join(backend.slice("file://".length), ".pulumi");
+        const root = path.join(backend.slice("file://".length).replace(/\?.*$/, ""), ".pulumi");
         for (const leftover of [
             path.join(root, "stacks", project, `${stack}.json.bak`),
             path.join(root, "stacks", project, `${stack}.json.bak.attrs`),

@@ -6,9 +6,14 @@
  *
  *   tsx tools/ci/timing.ts <ci log> [out file]
  *
- * ava runs one test file at a time here (concurrency 1) and the real tests are
- * serial, so a file's time is the sum of its tests' times. Tests under ava's
- * 100 ms display threshold print no time and count as 0.
+ * A file's time is its wall time: .ci/run puts the time it read each line of
+ * `npm test` before it ("@<epoch seconds> "), and ava runs one file at a time
+ * here (concurrency 1), so the time from one result line to the next is the
+ * later line's file's (its worker's start included). ava's own durations do not
+ * add up to that: the tests of a file that are not serial run at once, and each
+ * one's duration counts from their common start. They still rank the slowest
+ * tests, and a log without the times (an older run) falls back to their sum.
+ * Tests under ava's 100 ms display threshold print no time.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -26,16 +31,59 @@ export interface TestTime {
     seconds: number;
 }
 
-/** Every passed or failed test line with a time: "✔ e2e › pod › title (37.8s)". */
+/** A log line and the time .ci/run read it, when it put one before it. */
+function unstamp(line: string): { at?: number; text: string } {
+    // bash's $EPOCHREALTIME writes the locale's decimal point.
+    const m = /^@(\d+(?:[.,]\d+)?) (.*)$/.exec(line);
+    return m ? { at: Number(m[1].replace(",", ".")), text: m[2] } : { text: line };
+}
+
+/** A passed or failed test line: "✔ e2e › pod › title (37.8s)", its time optional. */
+function resultLine(text: string): { file: string; title: string; duration?: string } | undefined {
+    const m = /^\s+[✔✘]\s+(?:\[\w+\]:?\s+)?(.+?) › (.+?) › (.+?)(?: \(([^()]+)\))?\s*$/.exec(text);
+    if (!m) return undefined;
+    // A title that ends in brackets of its own is not a time.
+    const duration = m[4] !== undefined && parseDuration(m[4]) !== undefined ? m[4] : undefined;
+    return { file: `${m[1]}/${m[2]}`, title: duration === undefined && m[4] !== undefined ? `${m[3]} (${m[4]})` : m[3], duration };
+}
+
+/** Every passed or failed test line with a time. */
 export function testTimes(log: string): TestTime[] {
     const out: TestTime[] = [];
     for (const line of log.split("\n")) {
-        const m = /^\s+[✔✘]\s+(?:\[\w+\]:?\s+)?(.+?) › (.+?) › (.+) \(([^()]+)\)\s*$/.exec(line);
-        if (!m) continue;
-        const seconds = parseDuration(m[4]);
-        if (seconds !== undefined) out.push({ file: `${m[1]}/${m[2]}`, title: m[3], seconds });
+        const r = resultLine(unstamp(line).text);
+        if (r?.duration !== undefined) out.push({ file: r.file, title: r.title, seconds: parseDuration(r.duration)! });
     }
     return out;
+}
+
+/**
+ * Each file's wall time from the stamped result lines: the time since the
+ * previous result line goes to this line's file. The first file's time starts
+ * at the first stamped line (npm test's own start: bootstrap, typecheck,
+ * format check come before it and are counted apart). Empty when the log has
+ * no stamps.
+ */
+export function fileWallTimes(log: string): { files: Map<string, number>; beforeFirst: number } {
+    const files = new Map<string, number>();
+    let first: number | undefined;
+    let previous: number | undefined;
+    let beforeFirst = 0;
+    for (const line of log.split("\n")) {
+        const { at, text } = unstamp(line);
+        if (at === undefined) continue;
+        first ??= at;
+        const r = resultLine(text);
+        if (!r) continue;
+        if (previous === undefined) {
+            // Up to the first result: npm test's own steps, then the first file's worker; the file gets what ava says it ran.
+            const own = r.duration !== undefined ? parseDuration(r.duration)! : 0;
+            beforeFirst = Math.max(0, at - first - own);
+            files.set(r.file, at - first - beforeFirst);
+        } else files.set(r.file, (files.get(r.file) ?? 0) + (at - previous));
+        previous = at;
+    }
+    return { files, beforeFirst };
 }
 
 /** The steps before the tests, from consecutive "[ci +Ns] step" stamps: each step's length. */
@@ -51,16 +99,23 @@ export function setupSteps(log: string): { step: string; seconds: number }[] {
 
 export function timingReport(log: string): string {
     const tests = testTimes(log);
-    const byFile = new Map<string, number>();
-    for (const t of tests) byFile.set(t.file, (byFile.get(t.file) ?? 0) + t.seconds);
+    const wall = fileWallTimes(log);
+    let byFile = wall.files;
+    let how = "wall time, from the time each result line was read";
+    if (byFile.size === 0) {
+        byFile = new Map<string, number>();
+        for (const t of tests) byFile.set(t.file, (byFile.get(t.file) ?? 0) + t.seconds);
+        how = "the sum of ava's durations: this log has no line times";
+    }
     const files = [...byFile].sort((a, b) => b[1] - a[1]);
-    const total = tests.reduce((s, t) => s + t.seconds, 0);
+    const total = files.reduce((s, [, seconds]) => s + seconds, 0);
     const fmt = (s: number) => `${s.toFixed(1).padStart(7)} s`;
     const lines = ["# CI timing", "", "## Steps (from .ci/run's stamps; the lab VM image builds in the background beside them)"];
     for (const s of setupSteps(log)) lines.push(`${fmt(s.seconds)}  ${s.step}`);
-    lines.push("", `## Test files, slowest first (${files.length} files, ${tests.length} timed tests, ${total.toFixed(0)} s in all)`);
-    for (const [file, seconds] of files.slice(0, 25)) lines.push(`${fmt(seconds)}  ${file}`);
-    lines.push("", "## The 15 slowest tests");
+    lines.push("", `## Test files, slowest first (${files.length} files, ${total.toFixed(0)} s in all; ${how})`);
+    if (wall.files.size > 0) lines.push(`${fmt(wall.beforeFirst)}  (npm test before its first file: bootstrap, typecheck, format check)`);
+    for (const [file, seconds] of files.slice(0, 30)) lines.push(`${fmt(seconds)}  ${file}`);
+    lines.push("", "## The 15 slowest tests (ava's durations: a file's tests that are not serial overlap, each counted from their common start)");
     for (const t of [...tests].sort((a, b) => b.seconds - a.seconds).slice(0, 15)) lines.push(`${fmt(t.seconds)}  ${t.file} › ${t.title}`);
     return `${lines.join("\n")}\n`;
 }

@@ -11,6 +11,7 @@ import { commandFailure } from "../../components/host/access/errors";
 import { readProject } from "../../components/stack/loadStack";
 import { StringDecoder } from "node:string_decoder";
 import { clearDeadLocks, recordRun } from "./runRecords";
+import { removeHalfWrittenAttrs } from "./halfWrittenAttrs";
 import { describePending, takePendingCreates, type ExportedDeployment } from "./interruptedCreates";
 
 export const projectRoot = path.resolve(__dirname, "../..");
@@ -21,14 +22,23 @@ export const projectRoot = path.resolve(__dirname, "../..");
  */
 const DEFAULT_PASSPHRASE = "nfvkit-local-stacks";
 
-/** Environment for a pulumi process. */
-export function pulumiEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+/**
+ * The project's own state backend, a folder in the checkout. `metadata=skip`: the engine's blob
+ * store then writes no attributes sidecar beside each file, which it writes in place and a killed
+ * CLI can leave empty (halfWrittenAttrs.ts); nothing the kit or the engine reads is in it.
+ */
+export function kitBackendUrl(): string {
     const backendDir = path.join(projectRoot, ".state", "backend");
     mkdirSync(backendDir, { recursive: true });
+    return `file://${backendDir}?metadata=skip`;
+}
+
+/** Environment for a pulumi process. */
+export function pulumiEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return {
         ...process.env,
         PATH: [path.join(projectRoot, ".state", "bin"), path.join(projectRoot, "node_modules", ".bin"), process.env.PATH].join(":"),
-        PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${backendDir}`,
+        PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? kitBackendUrl(),
         PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? DEFAULT_PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
@@ -90,10 +100,16 @@ export function runPulumi(
     });
 }
 
-/** Selects the stack, creating it in the file backend on first use; `env` as runPulumi's (another PULUMI_BACKEND_URL). */
-export function selectStack(stack: string, env: NodeJS.ProcessEnv = {}): void {
+/**
+ * Selects the stack, creating it in the file backend on first use; `env` as runPulumi's (another PULUMI_BACKEND_URL).
+ * Every kit command on a stack starts here, so this is where what a killed CLI left half-written in a file backend
+ * is removed (halfWrittenAttrs.ts), said on standard error.
+ */
+export function selectStack(stack: string, env: NodeJS.ProcessEnv = {}, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): void {
+    const fullEnv = pulumiEnv(env);
+    removeHalfWrittenAttrs(fullEnv.PULUMI_BACKEND_URL, readProject(projectRoot).name, stack, log);
     const args = ["stack", "select", "--create", stack, "--non-interactive"];
-    const r = spawnSync("pulumi", args, { cwd: projectRoot, env: pulumiEnv(env), encoding: "utf8" });
+    const r = spawnSync("pulumi", args, { cwd: projectRoot, env: fullEnv, encoding: "utf8" });
     if (r.status !== 0) {
         throw commandFailure("local", ["pulumi", ...args], {
             exitCode: r.status,
