@@ -19,7 +19,7 @@ const MAX_SILENCE_MS = 10_000;
 test.serial("a guest that never gets ready: a progress line at least every 10 s until the boot timeout, then a clear failure", async (t) => {
     t.teardown(() => removeDomainsWithPrefix(PROVIDER_TEST_PREFIX));
     const image = await ensureGuestImage();
-    const inputs = { ...(await domainInputs(image, 0)), readyPattern: "NFVKIT-NEVER-PRINTED", bootTimeoutSec: 35 };
+    const inputs = { ...(await domainInputs(image, 0)), readyPattern: "NFVKIT-NEVER-PRINTED", bootTimeoutSec: 22 };
     const lines: { at: number; urn: string; line: string }[] = [];
     // What the plugin hands to the engine's Log call, about the resource: the engine shows it on that resource's row.
     const provider = makeNfvkitProvider((about, line) => lines.push({ at: Date.now(), urn: about, line }));
@@ -27,17 +27,18 @@ test.serial("a guest that never gets ready: a progress line at least every 10 s 
     const started = Date.now();
     const err = await t.throwsAsync(provider.create!(urn, inputs));
     const ended = Date.now();
-    t.regex(err!.message, /no "NFVKIT-NEVER-PRINTED" line in \S+ within 35 s; the console's last lines:/);
+    t.regex(err!.message, /no "NFVKIT-NEVER-PRINTED" line in \S+ within 22 s; the console's last lines:/);
     t.deepEqual(await domainsWithPrefix(PROVIDER_TEST_PREFIX), [], "the domain that never got ready was removed");
 
     t.log(lines.map((l) => `+${((l.at - started) / 1000).toFixed(1)} s ${l.line}`).join("\n"));
     const times = [started, ...lines.map((l) => l.at), ended];
     const gaps = times.slice(1).map((at, i) => at - times[i]);
     t.true(Math.max(...gaps) <= MAX_SILENCE_MS, `silences between progress lines (ms): ${gaps.join(", ")}`);
-    t.true(lines.length >= 3, `a 35 s wait gives at least 3 lines, got ${lines.length}`);
+    // Two intervals: the line comes again, not once.
+    t.true(lines.length >= 2, `a 22 s wait gives at least 2 lines, got ${lines.length}`);
     // Each line is about the resource and says what it waits for.
     for (const l of lines) t.is(l.urn, urn);
     for (const { line } of lines.filter((l) => l.at - started > MAX_SILENCE_MS)) {
-        t.regex(line, /^still booting \(waiting for the ready line on its console \S+; timeout 35 s\), \d+ s so far$/);
+        t.regex(line, /^still booting \(waiting for the ready line on its console \S+; timeout 22 s\), \d+ s so far$/);
     }
 });
