@@ -169,6 +169,12 @@ test.serial("an interrupted change the pool cannot decide is refused, naming the
     t.true(refused.message.includes(`the pool is now ${base + 1}`), refused.message);
     t.is(hugepages2M(), base + 1, "B added nothing");
     t.is(await holds(B), undefined);
+    // A's own down after that failed recovery: its delete cannot tell either, so it refuses the same way, gives
+    // nothing back (not A's 3 it may never have added, nor the page from outside) and keeps the entry for the fix.
+    const down = await t.throwsAsync(hugepages.delete("a", pages(3), A));
+    t.true(down.message.includes(entryPath("hugepages", A.urn)) && down.message.includes(`the pool is now ${base + 1}`), down.message);
+    t.is(hugepages2M(), base + 1, "the delete took nothing");
+    t.deepEqual(await holds(A), { count: 0, phase: "changing" }, "A's entry still says what was under way");
 
     // The fix the message gives: the change was not made, so A holds what it held (none), and the entry says so.
     await writeEntry(host, "hugepages", A, { node: 0, sizeKiB: 2048, count: 0, phase: "held" });
