@@ -62,6 +62,15 @@ async function portFree(port: number): Promise<boolean> {
     });
 }
 
+/** The last lines of a console log, for an error ("" when it cannot be read). */
+function consoleTail(file: string, lines = 8): string {
+    try {
+        return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+        return "";
+    }
+}
+
 function alive(pid: number): boolean {
     try {
         process.kill(pid, 0);
@@ -123,10 +132,23 @@ export function sshTargetOf(s: VmState, img: VmImage, hostName = "lab-rt-1"): Ss
 }
 
 /** Waits until the VM answers over SSH (a reboot included); returns the seconds it took. */
-export async function waitForSsh(target: SshTarget, timeoutSec: number, since = Date.now()): Promise<number> {
+export async function waitForSsh(target: SshTarget, timeoutSec: number, since = Date.now(), qemu?: { pid: number; console: string }): Promise<number> {
     const deadline = since + timeoutSec * 1000;
     let last = "";
     while (Date.now() < deadline) {
+        // A QEMU that is gone will never answer: said at once, not after the whole timeout.
+        if (qemu && !alive(qemu.pid)) {
+            const tail = consoleTail(qemu.console);
+            throw new HostCommandError(
+                target.name ?? target.host,
+                ["true"],
+                null,
+                "",
+                tail,
+                "exit",
+                `QEMU (pid ${qemu.pid}) exited ${Math.round((Date.now() - since) / 1000)} s into the boot, before SSH answered; its console's last lines:\n${tail}`,
+            );
+        }
         const access = hostAccess(target);
         try {
             await access.run(["true"], { timeoutMs: 30_000 });
@@ -194,9 +216,9 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
     const target = sshTargetOf(partial, img);
     let waited: number;
     try {
-        waited = await waitForSsh(target, bootTimeoutSec, started);
+        waited = await waitForSsh(target, bootTimeoutSec, started, { pid, console });
     } catch (err) {
-        // waitForSsh's one failure: SSH did not answer in time.
+        // waitForSsh's failures: SSH did not answer in time, or QEMU exited first.
         await vmDown(name);
         if (err instanceof HostCommandError) return { hung: err };
         throw err;
