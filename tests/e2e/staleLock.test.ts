@@ -11,7 +11,7 @@
  */
 import test, { type ExecutionContext } from "ava";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -204,6 +204,20 @@ test.serial(
             writeFileSync(`${checkpoint}.attrs`, "");
         }
         rmSync(`${checkpoint}.attrs`);
+        // The same for the sidecar of an update record the engine was writing (history) and of a checkpoint's copy (backups).
+        const records = ["history", "backups"].map((dir) => path.join(own, ".pulumi", dir, "nfv-testpod", STACK, `${STACK}-1765000000.json.attrs`));
+        for (const r of records) {
+            mkdirSync(path.dirname(r), { recursive: true });
+            writeFileSync(r, "");
+        }
+        const said: string[] = [];
+        selectStack(STACK, env, (l) => said.push(l));
+        t.deepEqual(
+            records.filter((r) => existsSync(r)),
+            [],
+            "both removed",
+        );
+        t.is(said.length, 2);
 
         // The kit's own backend (used when PULUMI_BACKEND_URL is not set) asks the store for no sidecar at all.
         t.regex(kitBackendUrl(), /^file:\/\/.*\?metadata=skip$/);

@@ -22,7 +22,8 @@ const SIDECAR = ".attrs";
 /**
  * Removes the half-written sidecars of a stack's objects in a `file://`
  * backend: its checkpoint and the checkpoint's backup (every compression),
- * its locks and the backend's metadata file. Says each one it removes; returns
+ * its locks, its update history and checkpoint copies, and the backend's
+ * metadata file. Says each one it removes; returns
  * their paths. Other backends and a backend folder that is not there: nothing.
  */
 export function removeHalfWrittenAttrs(backendUrl: string | undefined, project: string, stack: string, log: (line: string) => void): string[] {
@@ -33,6 +34,9 @@ export function removeHalfWrittenAttrs(backendUrl: string | undefined, project: 
     const candidates = [
         ...sidecarsIn(path.join(root, "stacks", project), (f) => f.startsWith(`${name}.json`)),
         ...sidecarsIn(path.join(root, "locks", "organization", project, name), () => true),
+        // The update records and the checkpoint copies the engine writes with each update.
+        ...sidecarsIn(path.join(root, "history", project, name), () => true),
+        ...sidecarsIn(path.join(root, "backups", project, name), () => true),
         path.join(root, `meta.yaml${SIDECAR}`),
     ];
     const removed: string[] = [];
