@@ -12,7 +12,7 @@ export interface GuestImage {
      * (guest-images/pvh.ts), or the bzImage `vmlinuz` for a kernel built without PVH.
      */
     kernel: string;
-    /** Absolute path of the gzip-compressed newc initramfs. */
+    /** Absolute path of the newc initramfs, not compressed (the guest copies it rather than inflating it). */
     initrd: string;
     /** Content hash of everything the image is made from; also the name of its cache folder. */
     hash: string;
