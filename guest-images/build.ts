@@ -410,7 +410,6 @@ function writeReadable(file: string, data: Buffer): void {
     fs.chmodSync(file, 0o644);
 }
 
-
 interface GuestModule {
     name: string;
     /** Archive path, uncompressed `.ko` (busybox insmod reads plain ELF). */
