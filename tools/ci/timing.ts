@@ -38,13 +38,17 @@ function unstamp(line: string): { at?: number; text: string } {
     return m ? { at: Number(m[1].replace(",", ".")), text: m[2] } : { text: line };
 }
 
-/** A passed or failed test line: "✔ e2e › pod › title (37.8s)", its time optional. */
+/**
+ * A passed or failed test line: "✔ e2e › pod › title (37.8s)", its time optional. An ava run over one folder
+ * (npm test's unit run) leaves the folder out: "✔ backendStore › title"; the file is then its name alone.
+ */
 function resultLine(text: string): { file: string; title: string; duration?: string } | undefined {
-    const m = /^\s+[✔✘]\s+(?:\[\w+\]:?\s+)?(.+?) › (.+?) › (.+?)(?: \(([^()]+)\))?\s*$/.exec(text);
+    const m = /^\s+[✔✘]\s+(?:\[\w+\]:?\s+)?(?:([\w.-]+) › )?([\w.-]+) › (.+?)(?: \(([^()]+)\))?\s*$/.exec(text);
     if (!m) return undefined;
     // A title that ends in brackets of its own is not a time.
     const duration = m[4] !== undefined && parseDuration(m[4]) !== undefined ? m[4] : undefined;
-    return { file: `${m[1]}/${m[2]}`, title: duration === undefined && m[4] !== undefined ? `${m[3]} (${m[4]})` : m[3], duration };
+    const file = m[1] === undefined ? m[2] : `${m[1]}/${m[2]}`;
+    return { file, title: duration === undefined && m[4] !== undefined ? `${m[3]} (${m[4]})` : m[3], duration };
 }
 
 /** Every passed or failed test line with a time. */
