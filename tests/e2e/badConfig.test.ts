@@ -4,7 +4,7 @@
  * YAML path, and no stack trace.
  */
 import test from "ava";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -25,6 +25,7 @@ test("a preview of a bad stack config lists every problem by YAML path and creat
     pod.hosts[0].ssh = { privateKeySecret: "hostKeyLocal" };
     doc.config["nfv-testpod:hostKeyLocal"] = "-----BEGIN OPENSSH PRIVATE KEY----- (plain text)";
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-bad-")), "Pulumi.ci.yaml");
+    t.teardown(() => rmSync(path.dirname(file), { recursive: true, force: true }));
     writeFileSync(file, yaml.dump(doc));
 
     const r = await runPulumi(["preview", "--stack", "ci", "--config-file", file]);

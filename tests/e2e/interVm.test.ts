@@ -9,7 +9,7 @@
  */
 import test, { type ExecutionContext } from "ava";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -23,11 +23,15 @@ const RESULTS = "results/intervm";
 const PREFIX = "nfv-testpod-intervm";
 const LINK = { link: "ring0", producer: "peer", consumer: "vnf", burst: 32 };
 
+/** The config variants' folder, made once and removed after this file's tests. */
+const scratch = mkdtempSync(path.join(os.tmpdir(), "nfvkit-intervm-"));
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+
 /** The stack file with some `nfv-testpod:` settings replaced, written to a temp file. */
 function variant(settings: Record<string, unknown>): string {
     const doc = yaml.load(readFileSync(STACK_FILE, "utf8")) as { config: Record<string, unknown> };
     for (const [key, value] of Object.entries(settings)) doc.config[`nfv-testpod:${key}`] = value;
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-intervm-")), "Pulumi.intervm.yaml");
+    const file = path.join(mkdtempSync(path.join(scratch, "variant-")), "Pulumi.intervm.yaml");
     writeFileSync(file, yaml.dump(doc));
     return file;
 }

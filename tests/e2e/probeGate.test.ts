@@ -7,7 +7,7 @@
  */
 import test from "ava";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -27,11 +27,15 @@ interface ProbesOutput {
     reports: { json: string; markdown: string; junit: string; histograms: string[] };
 }
 
+/** The config variants' folder, made once and removed after this file's tests. */
+const scratch = mkdtempSync(path.join(os.tmpdir(), "nfvkit-gate-"));
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+
 /** The stack file with some `nfv-testpod:` settings replaced, written to a temp file. */
 function variant(settings: Record<string, unknown>): string {
     const doc = yaml.load(readFileSync(STACK_FILE, "utf8")) as { config: Record<string, unknown> };
     for (const [key, value] of Object.entries(settings)) doc.config[`nfv-testpod:${key}`] = value;
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-gate-")), "Pulumi.probe-gate.yaml");
+    const file = path.join(mkdtempSync(path.join(scratch, "variant-")), "Pulumi.probe-gate.yaml");
     writeFileSync(file, yaml.dump(doc));
     return file;
 }

@@ -6,7 +6,7 @@
  */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -31,6 +31,7 @@ for (const file of stacks) {
             yamlPath: "nfv-testpod:pod",
         });
         const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-golden-"));
+        t.teardown(() => rmSync(dir, { recursive: true, force: true }));
         for (const guest of pod.guests) {
             const xml = renderDomainXml(guest, {
                 virtType: "qemu",

@@ -1,7 +1,7 @@
 /** `npm run validate` as a user runs it: exit codes, problem lines with their line in the file, the placement table. */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -66,6 +66,7 @@ test("malformed YAML is reported with line and column", async (t) => {
 test("a bare spec file is validated too, with paths from its root", async (t) => {
     // The fixture's host is remote, which the kit refuses for now (its own test below); the same pod on this machine.
     const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-validate-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, "two-node-smt.yaml");
     writeFileSync(file, readFileSync(path.join(root, fixtures, "two-node-smt.yaml"), "utf8").replace("qemu+ssh://root@host-a/system", "qemu:///system"));
     const r = await validate(file, "--offline", "--prefix", "lab");
@@ -75,6 +76,7 @@ test("a bare spec file is validated too, with paths from its root", async (t) =>
 
 test("a stack file's probe settings are checked with its pod: every bad setting by YAML path, exit 1", async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-validate-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, "Pulumi.lab.yaml");
     const stack = readFileSync(path.join(root, "stacks", "Pulumi.probe-gate.yaml"), "utf8")
         .replace("nfv-testpod:gate: enforce", "nfv-testpod:gate: sometimes")

@@ -6,7 +6,7 @@
  */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { formatProblemLine, readStackFile, stackConfigFromEngine, validateStack, type StackCheck } from "../../components/validate";
@@ -388,6 +388,7 @@ test("the program's check and npm run validate give the same problems for the sa
 // How fast this is, is measured by `npm run bench:validate`, not here: a timed test fails with the machine's load.
 test("npm run validate on a 5 MB spec with thousands of problems reports and counts every problem", async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-big-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, "Pulumi.big.yaml");
     writeFileSync(file, bigStackFile(5 * 1024 * 1024));
     const root = path.join(__dirname, "..", "..");
