@@ -31,6 +31,8 @@ test("pulumi up and destroy of a pod whose host is reached over SSH with a pinne
         await stack.run(["destroy", "--yes", "--skip-preview", "--config-file", config]);
         await stack.run(["stack", "rm", "--yes", "--force"]);
         rmSync(stackFile, { force: true });
+        // The config holds the host's key (encrypted): it goes with the test.
+        rmSync(path.dirname(config), { recursive: true, force: true });
     });
     const stack = useStack(t, STACK, PREFIX);
     const salt = /^encryptionsalt:.*$/m.exec(readFileSync(stackFile, "utf8"))?.[0] ?? "";
