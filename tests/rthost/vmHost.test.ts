@@ -21,7 +21,7 @@ import { RT_FILES } from "../../components/host/rtTuning";
 import type { ManagedHostSummary } from "../../components/pod/TestPod";
 import { readKernelFacts } from "../../components/host/readiness";
 import { rebootHost } from "../../components/host/reboot";
-import { vmDown, vmState, vmUp, type RunningVm } from "../../tools/lab/vm/vm";
+import { vmState, vmUp, type RunningVm } from "../../tools/lab/vm/vm";
 import { LAB_RT_CONFIG, vmLab } from "../../tools/lab/vm/cli";
 import { runKitCommand } from "../helpers/engineRun";
 import { runPulumi, stackOutputs } from "../../tools/cli/engine";
@@ -69,7 +69,7 @@ test.before(async (t) => {
 let started = false;
 test.after.always(async () => {
     await closeHostAccesses();
-    if (started) await vmDown();
+    if (started) await vmLab("down");
 });
 
 serial("the lab VM host boots through its own GRUB and has an igb PF with 7 VFs", async (t) => {

@@ -2,6 +2,7 @@
  * `npm run lab -- up|down|status --kind vm`: the emulated lab VM host (docs/lab.md,
  * "The VM host"). Kept apart from the namespace lab so both can change alone.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../../cli/engine";
 import { writeStackConfig, type LabStackKeys } from "../stackConfig";
@@ -43,6 +44,8 @@ export async function vmLab(command: string | undefined): Promise<number> {
         }
         case "down":
             await vmDown();
+            // The stack's config holds the lab key (a secret, and the VM it opens is gone): it goes with the VM.
+            fs.rmSync(LAB_RT_CONFIG, { force: true });
             return 0;
         case "status": {
             const s = vmState();
