@@ -22,8 +22,11 @@ export function stackConfigFromEngine(env: { PULUMI_CONFIG?: string; PULUMI_CONF
     return { config, secretKeys: Array.isArray(secretKeys) ? secretKeys.filter((k): k is string => typeof k === "string") : [] };
 }
 
-/** A config string as YAML typed it: JSON mappings and lists parsed, numbers and booleans as such, anything else as text. */
-function typed(text: string): unknown {
+/**
+ * A config string as YAML typed it: JSON mappings and lists parsed, numbers and booleans as such, anything else as text.
+ * Also how a stack file's top-level value that `pulumi config set` wrote as a string ("true", "300") is read.
+ */
+export function typed(text: string): unknown {
     if (/^\s*[[{]/.test(text)) {
         const parsed = parseJson(text);
         return parsed === undefined ? text : parsed;

@@ -23,6 +23,7 @@ import { checkPod } from "../spec/check";
 import type { HostTopology } from "../spec/types";
 import { controlCharacters, maxDepth, maxValues } from "./limits";
 import { configNamespace } from "./stackFile";
+import { typed } from "./engineConfig";
 
 export interface StackInput {
     /** The stack's config by fully qualified key ("nfv-testpod:pod"), values as loaded (mappings as objects). Keys of other namespaces are ignored. */
@@ -127,8 +128,8 @@ export function validateStack(input: StackInput): StackCheck {
     const boot = input.config[key("bootTimeoutSec")];
     let bootTimeoutSec: number | undefined;
     if (boot !== undefined && boot !== null) {
-        const seconds = configInteger(boot);
-        if (seconds !== undefined && seconds >= 1 && seconds <= maxBootTimeoutSec) bootTimeoutSec = seconds;
+        const seconds = asProgramReadsIt(boot);
+        if (typeof seconds === "number" && Number.isInteger(seconds) && seconds >= 1 && seconds <= maxBootTimeoutSec) bootTimeoutSec = seconds;
         else
             problems.push({
                 path: key("bootTimeoutSec"),
@@ -138,8 +139,8 @@ export function validateStack(input: StackInput): StackCheck {
             });
     }
 
-    const reboot = configBoolean(input.config[key("allowHostReboot")]);
-    if (reboot === "bad") {
+    const reboot = asProgramReadsIt(input.config[key("allowHostReboot")]);
+    if (reboot !== undefined && reboot !== null && typeof reboot !== "boolean") {
         problems.push({
             path: key("allowHostReboot"),
             value: input.config[key("allowHostReboot")],
@@ -147,8 +148,8 @@ export function validateStack(input: StackInput): StackCheck {
             fix: "write true to let the kit reboot managed hosts when their kernel or boot args change, or false (the default)",
         });
     }
-    const wrap = configBoolean(input.config[key("guestComponents")]);
-    if (wrap === "bad") {
+    const wrap = asProgramReadsIt(input.config[key("guestComponents")]);
+    if (wrap !== undefined && wrap !== null && typeof wrap !== "boolean") {
         problems.push({
             path: key("guestComponents"),
             value: input.config[key("guestComponents")],
@@ -174,26 +175,14 @@ export function validateStack(input: StackInput): StackCheck {
     };
 }
 
-/*
- * `pulumi config set <key> <value>` writes a top-level value as a string ("true", "300"), and each time it
- * saves a stack file it writes the file's other top-level values that way too (`npm run lab -- up` saves the
- * lab stacks' files with it). Pulumi's own config readers take those strings as the boolean and the number,
- * and so does the kit, for exactly those spellings; anything else is still a problem.
+/**
+ * A top-level setting as the program reads it: `pulumi config set <key> <value>` writes top-level values as
+ * strings ("true", "300"), and rewrites the file's other ones that way whenever it saves it (`npm run lab -- up`
+ * saves the lab stacks' files with it); the program gets every value as a string from the engine and types it
+ * (engineConfig.ts). The file is read the same way, so both agree; a problem still shows the value as written.
  */
-
-/** true or false, as written or as `pulumi config set` writes them; undefined when not given; "bad" otherwise. */
-function configBoolean(value: unknown): boolean | undefined | "bad" {
-    if (value === undefined || value === null) return undefined;
-    if (typeof value === "boolean") return value;
-    if (value === "true" || value === "false") return value === "true";
-    return "bad";
-}
-
-/** A whole number, as written or as a string of digits (`pulumi config set`'s form); undefined otherwise. */
-function configInteger(value: unknown): number | undefined {
-    if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
-    if (typeof value === "string" && /^\d{1,9}$/.test(value)) return Number(value);
-    return undefined;
+function asProgramReadsIt(value: unknown): unknown {
+    return typeof value === "string" ? typed(value) : value;
 }
 
 /** The pod's plan when it has no problem, its problems, and every named entry for the references of other settings. */

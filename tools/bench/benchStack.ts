@@ -10,6 +10,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { commandFailure } from "../../components/host/access/errors";
 import { pulumiEnv } from "../cli/engine";
+import { fileBackendFolder } from "../cli/backendStore";
 
 /** The name in the project's Pulumi.yaml: a bench stack belongs to the kit's own project. */
 export const PROJECT_NAME = "nfv-testpod";
@@ -46,9 +47,9 @@ export function removeStack(stack: string, cwd: string, project = PROJECT_NAME):
     if (r.status !== 0 && !/no stack named/i.test(r.out))
         throw commandFailure("local", ["pulumi", "stack", "rm", stack], { exitCode: r.status, stderr: r.out });
     // The file backend keeps a backup of a removed stack and its empty lock folder; a throwaway stack needs neither.
-    const backend = pulumiEnv().PULUMI_BACKEND_URL ?? "";
-    if (backend.startsWith("file://")) {
-        const root = path.join(backend.slice("file://".length).replace(/\?.*$/, ""), ".pulumi");
+    const folder = fileBackendFolder(pulumiEnv().PULUMI_BACKEND_URL);
+    if (folder !== undefined) {
+        const root = path.join(folder, ".pulumi");
         for (const leftover of [
             path.join(root, "stacks", project, `${stack}.json.bak`),
             path.join(root, "stacks", project, `${stack}.json.bak.attrs`),

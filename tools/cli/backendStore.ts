@@ -36,9 +36,15 @@ export interface BackendStore {
 /** The store of a backend URL, or undefined for a backend the kit does not read. */
 export function backendStore(backendUrl: string | undefined): BackendStore | undefined {
     if (!backendUrl) return undefined;
-    if (backendUrl.startsWith("file://")) return fileStore(backendUrl.slice("file://".length).replace(/\?.*$/, ""));
+    const folder = fileBackendFolder(backendUrl);
+    if (folder !== undefined) return fileStore(folder);
     if (backendUrl.startsWith("s3://")) return bucketStore(backendUrl);
     return undefined;
+}
+
+/** The folder of a `file://` backend URL (its parameters, such as `metadata=skip`, left out), or undefined for any other backend. */
+export function fileBackendFolder(backendUrl: string | undefined): string | undefined {
+    return backendUrl?.startsWith("file://") ? backendUrl.slice("file://".length).replace(/\?.*$/, "") : undefined;
 }
 
 function fileStore(root: string): BackendStore {

@@ -16,6 +16,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
+import { fileBackendFolder } from "./backendStore";
 
 const SIDECAR = ".attrs";
 
@@ -27,8 +28,9 @@ const SIDECAR = ".attrs";
  * their paths. Other backends and a backend folder that is not there: nothing.
  */
 export function removeHalfWrittenAttrs(backendUrl: string | undefined, project: string, stack: string, log: (line: string) => void): string[] {
-    if (!backendUrl?.startsWith("file://")) return [];
-    const root = path.join(backendUrl.slice("file://".length).replace(/\?.*$/, ""), ".pulumi");
+    const folder = fileBackendFolder(backendUrl);
+    if (folder === undefined) return [];
+    const root = path.join(folder, ".pulumi");
     // A qualified name (organization/project/stack) is kept under the stack's own name.
     const name = stack.split("/").pop()!;
     const candidates = [
