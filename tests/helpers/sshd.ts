@@ -132,7 +132,13 @@ export async function startSshd(t: ExecutionContext, options: SshdOptions = {}):
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
 
     let log = "";
-    sshd = spawn("ip", ["netns", "exec", ns, SSHD, "-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+    // In a mount namespace of its own with an empty home for root, as a host of its own has: bash sources ~/.bashrc for
+    // every command sshd runs, and this machine's may start tools of its own (pyenv init: 0.5 s a command). Each exec
+    // replaces the last, so the process spawned is sshd itself.
+    const ownHome = 'mount -t tmpfs -o mode=0700,size=16m tmpfs "$(awk -F: \'$1 == "root" { print $6 }\' /etc/passwd)" && exec "$@"';
+    const inOwnMounts = ["unshare", "--mount", "--propagation", "private", "sh", "-c", ownHome, "sh"];
+    const argv = ["netns", "exec", ns, ...inOwnMounts, SSHD, "-D", "-e", "-f", path.join(dir, "sshd_config")];
+    sshd = spawn("ip", argv, { stdio: ["ignore", "ignore", "pipe"] });
     sshd.stderr!.on("data", (b: Buffer) => (log += b.toString("utf8")));
     await waitForPort(there, port, 5000, () => (sshd!.exitCode !== null ? `sshd exited (${sshd!.exitCode}): ${log}` : undefined));
 

@@ -107,6 +107,8 @@ test("two lab hosts: reached over SSH with pinned keys, separate libvirts, each 
     const [a, b] = [hostAccess(targetA), hostAccess(targetB)];
     t.is((await a.run(["hostname"])).stdout.trim(), "lab-1");
     t.is((await b.run(["hostname"])).stdout.trim(), "lab-2");
+    // Root's home is each host's own (empty at start), not this machine's with its shell profile.
+    for (const h of [a, b]) t.is((await h.run(["sh", "-c", 'findmnt -n -o FSTYPE --mountpoint "$HOME"; ls -A "$HOME"'])).stdout.trim(), "tmpfs");
     // A wrong pinned key is refused: the pin is what lets us in.
     const wrongPin = hostAccess({ ...targetA, knownHosts: state.hosts[1].knownHosts.replace("10.213.100.12", "10.213.100.11") });
     await t.throwsAsync(wrongPin.run(["true"]), { message: /host key|REMOTE HOST IDENTIFICATION|changed|verification failed/i });

@@ -102,6 +102,12 @@ step "mount /run (tmpfs)"
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run
 mkdir -p /run/libvirt /run/lock /run/sshd
 chmod 0755 /run/sshd
+# root's home of its own, empty: a lab host is not this machine. bash sources
+# ~/.bashrc for every command sshd runs, and this machine's may start tools of
+# its own (pyenv init: 0.5 s a command), which no lab host would have.
+home=$(awk -F: '$1 == "root" { print $6 }' /etc/passwd)
+step "mount $home (tmpfs)"
+mount -t tmpfs -o mode=0700,size=16m tmpfs "$home"
 step "mount /dev/shm (tmpfs)"
 mount -t tmpfs -o mode=1777,size=512m tmpfs /dev/shm
 # A hugetlbfs instance of its own: the pages come from the kernel's one pool,
