@@ -4,12 +4,12 @@
  * YAML path, and no stack trace.
  */
 import test from "ava";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { runPulumi, selectStack } from "../../tools/cli/engine";
 import { domainsWithPrefix } from "../helpers/host";
+import { scratchFolder } from "../helpers/scratch";
 
 test("a preview of a bad stack config lists every problem by YAML path and creates nothing", async (t) => {
     selectStack("ci");
@@ -24,8 +24,7 @@ test("a preview of a bad stack config lists every problem by YAML path and creat
     // A host key must be a secret config value, not plain text.
     pod.hosts[0].ssh = { privateKeySecret: "hostKeyLocal" };
     doc.config["nfv-testpod:hostKeyLocal"] = "-----BEGIN OPENSSH PRIVATE KEY----- (plain text)";
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-bad-")), "Pulumi.ci.yaml");
-    t.teardown(() => rmSync(path.dirname(file), { recursive: true, force: true }));
+    const file = path.join(scratchFolder(t, "nfvkit-bad-"), "Pulumi.ci.yaml");
     writeFileSync(file, yaml.dump(doc));
 
     const r = await runPulumi(["preview", "--stack", "ci", "--config-file", file]);

@@ -28,6 +28,7 @@ import {
     shmFilesWithPrefix,
 } from "../helpers/host";
 import { exportedState, killCliAndPlugins, kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
+import { scratchFolder } from "../helpers/scratch";
 
 const STACK = "ci";
 const PREFIX = "nfv-testpod-ci";
@@ -178,7 +179,6 @@ test.serial("kill -9 at program start, in hugepages, a live update, the shm crea
     // guests; the whole run dies as soon as the first vCPU thread has moved. `npm run up` finishes the move.
     const swapped = swappedPinsConfig();
     t.teardown(() => rmSync(path.dirname(swapped), { recursive: true, force: true }));
-    t.teardown(() => rmSync(path.dirname(swapped), { recursive: true, force: true }));
     const pinsBefore = { vnf: vcpuAffinity(`${PREFIX}-vnf`), peer: vcpuAffinity(`${PREFIX}-peer`) };
     const qemuPids = () => [`${PREFIX}-vnf`, `${PREFIX}-peer`].map((d) => readFileSync(`/run/libvirt/qemu/${d}.pid`, "utf8").trim());
     const qemuBefore = qemuPids();
@@ -324,9 +324,8 @@ test.serial("kill -9 of the CLI while the probes run: npm run up runs them again
     selectStack(stack);
     clearStaleLocks(stack, (line) => t.log(line));
     // Report mode, so the rerun succeeds whatever the figures (KVM or TCG); long enough to be killed mid-run.
-    const config = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-crash-")), "Pulumi.probe-gate.yaml");
+    const config = path.join(scratchFolder(t, "nfvkit-crash-"), "Pulumi.probe-gate.yaml");
     writeFileSync(config, readFileSync("stacks/Pulumi.probe-gate.yaml", "utf8").replace("nfv-testpod:gate: enforce", "nfv-testpod:gate: report"));
-    t.teardown(() => rmSync(path.dirname(config), { recursive: true, force: true }));
     t.teardown(async () => {
         await runKitCommand("down", ["--stack", stack]);
         await removeDomainsWithPrefix(prefix);

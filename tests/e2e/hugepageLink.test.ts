@@ -4,13 +4,13 @@
  * it, the file is on hugetlbfs, and destroy removes it and gives the pages back.
  */
 import test from "ava";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { hugepages2M, hugepagesSettled } from "../helpers/host";
 import { assertSharedMemory, type GuestRef } from "../helpers/ivshmem";
 import { useStack } from "../helpers/stack";
+import { scratchFolder } from "../helpers/scratch";
 
 test.serial("a hugepage-backed ivshmem link is shared by both guests and removed on destroy", async (t) => {
     const hugepagesBefore = await hugepagesSettled();
@@ -19,8 +19,7 @@ test.serial("a hugepage-backed ivshmem link is shared by both guests and removed
     const pod = doc.config["nfv-testpod:pod"];
     pod.links[0].hugepages = true;
     pod.hosts[0].hugepages[0].count = 258; // 2 x 256 MiB guests + the 4 MiB link
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-hplink-")), "Pulumi.ci.yaml");
-    t.teardown(() => rmSync(path.dirname(file), { recursive: true, force: true }));
+    const file = path.join(scratchFolder(t, "nfvkit-hplink-"), "Pulumi.ci.yaml");
     writeFileSync(file, yaml.dump(doc));
 
     const up = await stack.run(["up", "--yes", "--skip-preview", "--config-file", file]);

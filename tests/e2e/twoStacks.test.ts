@@ -4,17 +4,16 @@
  * entries: destroying one leaves the other's guests, link and pages alone.
  */
 import test from "ava";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { domainsWithPrefix, hugepages2M, hugepagesSettled, shmFilesWithPrefix } from "../helpers/host";
 import { useStack } from "../helpers/stack";
+import { scratchFolder } from "../helpers/scratch";
 
 test.serial("the local and CI stacks both come up on this host; destroying CI leaves local's guests and hugepages untouched", async (t) => {
     const hugepagesBefore = await hugepagesSettled();
     // The local pod without its 40 s of probes: this test is about what the stacks own.
-    const localConfig = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-two-")), "Pulumi.local.yaml");
-    t.teardown(() => rmSync(path.dirname(localConfig), { recursive: true, force: true }));
+    const localConfig = path.join(scratchFolder(t, "nfvkit-two-"), "Pulumi.local.yaml");
     writeFileSync(localConfig, readFileSync("stacks/Pulumi.local.yaml", "utf8").replace("    durationSec: 10", "    enabled: false"));
     const local = useStack(t, "local", "nfv-testpod-local");
     const ci = useStack(t, "ci", "nfv-testpod-ci");

@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { OWN_ROOT_HOME } from "../../tools/lab/files";
 
 const SSHD = "/usr/sbin/sshd";
 
@@ -132,10 +133,9 @@ export async function startSshd(t: ExecutionContext, options: SshdOptions = {}):
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
 
     let log = "";
-    // In a mount namespace of its own with an empty home for root, as a host of its own has: bash sources ~/.bashrc for
-    // every command sshd runs, and this machine's may start tools of its own (pyenv init: 0.5 s a command). Each exec
-    // replaces the last, so the process spawned is sshd itself.
-    const ownHome = 'mount -t tmpfs -o mode=0700,size=16m tmpfs "$(awk -F: \'$1 == "root" { print $6 }\' /etc/passwd)" && exec "$@"';
+    // In a mount namespace of its own with an empty home for root (OWN_ROOT_HOME says why). Each exec replaces the
+    // last, so the process spawned is sshd itself.
+    const ownHome = `${OWN_ROOT_HOME} && exec "$@"`;
     const inOwnMounts = ["unshare", "--mount", "--propagation", "private", "sh", "-c", ownHome, "sh"];
     const argv = ["netns", "exec", ns, ...inOwnMounts, SSHD, "-D", "-e", "-f", path.join(dir, "sshd_config")];
     sshd = spawn("ip", argv, { stdio: ["ignore", "ignore", "pipe"] });

@@ -6,8 +6,7 @@
  */
 import test from "ava";
 import type * as provider from "@pulumi/pulumi/provider";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ensureGuestImage } from "../../guest-images/build";
 import * as domainOps from "../../components/libvirt/domainOperations";
@@ -20,6 +19,7 @@ import { domainsWithPrefix, expectedAccel, LOCAL_URI, removeDomainsWithPrefix, v
 import { domainInputs, PROVIDER_TEST_PREFIX, vcpuThreadPriority } from "../helpers/domainInputs";
 import { INTERRUPTED_CREATE_ID } from "../../tools/cli/interruptedCreates";
 import { ProblemListError } from "../../components/spec/problems";
+import { scratchFolder } from "../helpers/scratch";
 
 const PREFIX = PROVIDER_TEST_PREFIX;
 /** The resource the provider acts for: its URN is the identity stamped on the domain. */
@@ -95,8 +95,7 @@ test.serial("a domain of the same name that the stack does not manage is refused
     t.teardown(() => removeDomainsWithPrefix(PREFIX));
     const image = await ensureGuestImage();
     const inputs = await domainInputs(image, 0);
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-test-")), "foreign.xml");
-    t.teardown(() => rmSync(path.dirname(file), { recursive: true, force: true }));
+    const file = path.join(scratchFolder(t, "nfvkit-test-"), "foreign.xml");
     writeFileSync(file, inputs.xml);
     await virsh(LOCAL_URI, ["define", file]);
     const err = await t.throwsAsync(domainOps.create(inputs, ctx));
@@ -128,8 +127,7 @@ test.serial(
         const image = await ensureGuestImage();
         const inputs = await domainInputs(image, 0);
         const [a, b] = ["8d0c1b8e-0000-4000-8000-00000000000a", "8d0c1b8e-0000-4000-8000-00000000000b"];
-        const file = path.join(mkdtempSync(path.join(os.tmpdir(), "nfvkit-test-")), "owned.xml");
-        t.teardown(() => rmSync(path.dirname(file), { recursive: true, force: true }));
+        const file = path.join(scratchFolder(t, "nfvkit-test-"), "owned.xml");
         const stampedLineage = async () => /<nfvkit:entry key=.lineage.>([^<]*)</.exec(await virsh(LOCAL_URI, ["dumpxml", "--inactive", inputs.name]))?.[1];
         // Defined (not started) by state A: the same URN as this resource's, A's lineage.
         writeFileSync(file, stampOwner(inputs.xml, { ...ctx, lineage: a }, definitionHash(inputs.xml)));

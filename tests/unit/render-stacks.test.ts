@@ -6,13 +6,13 @@
  */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as yaml from "js-yaml";
 import { resolvePod } from "../../components/plan/resolvePod";
 import { renderDomainXml } from "../../components/render/domainXml";
+import { scratchFolder } from "../helpers/scratch";
 
 const run = promisify(execFile);
 const stacks = readdirSync("stacks")
@@ -30,8 +30,7 @@ for (const file of stacks) {
             knobDefaults: { local: { locked: false, memtuneHardLimit: false } },
             yamlPath: "nfv-testpod:pod",
         });
-        const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-golden-"));
-        t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+        const dir = scratchFolder(t, "nfvkit-golden-");
         for (const guest of pod.guests) {
             const xml = renderDomainXml(guest, {
                 virtType: "qemu",

@@ -1,9 +1,9 @@
 /** `npm run validate` as a user runs it: exit codes, problem lines with their line in the file, the placement table. */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { scratchFolder } from "../helpers/scratch";
 
 const root = path.join(__dirname, "..", "..");
 const fixtures = path.join("tests", "fixtures", "specs");
@@ -65,8 +65,7 @@ test("malformed YAML is reported with line and column", async (t) => {
 
 test("a bare spec file is validated too, with paths from its root", async (t) => {
     // The fixture's host is remote, which the kit refuses for now (its own test below); the same pod on this machine.
-    const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-validate-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scratchFolder(t, "nfvkit-validate-");
     const file = path.join(dir, "two-node-smt.yaml");
     writeFileSync(file, readFileSync(path.join(root, fixtures, "two-node-smt.yaml"), "utf8").replace("qemu+ssh://root@host-a/system", "qemu:///system"));
     const r = await validate(file, "--offline", "--prefix", "lab");
@@ -75,8 +74,7 @@ test("a bare spec file is validated too, with paths from its root", async (t) =>
 });
 
 test("a stack file's probe settings are checked with its pod: every bad setting by YAML path, exit 1", async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-validate-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scratchFolder(t, "nfvkit-validate-");
     const file = path.join(dir, "Pulumi.lab.yaml");
     const stack = readFileSync(path.join(root, "stacks", "Pulumi.probe-gate.yaml"), "utf8")
         .replace("nfv-testpod:gate: enforce", "nfv-testpod:gate: sometimes")

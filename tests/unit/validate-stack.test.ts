@@ -6,11 +6,11 @@
  */
 import test from "ava";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { formatProblemLine, readStackFile, stackConfigFromEngine, validateStack, type StackCheck } from "../../components/validate";
 import { bigStackFile } from "../helpers/bigSpec";
+import { scratchFolder } from "../helpers/scratch";
 
 /** A good stack file: one local host, one RT guest, probes enforced. Tests replace parts of it. */
 const good = `config:
@@ -387,8 +387,7 @@ test("the program's check and npm run validate give the same problems for the sa
 
 // How fast this is, is measured by `npm run bench:validate`, not here: a timed test fails with the machine's load.
 test("npm run validate on a 5 MB spec with thousands of problems reports and counts every problem", async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-big-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scratchFolder(t, "nfvkit-big-");
     const file = path.join(dir, "Pulumi.big.yaml");
     writeFileSync(file, bigStackFile(5 * 1024 * 1024));
     const root = path.join(__dirname, "..", "..");

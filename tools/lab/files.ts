@@ -77,6 +77,15 @@ export function sshdConfig(host: LabHostLayout): string {
 }
 
 /**
+ * Shell lines that give a host made of this machine in namespaces an empty home for root, as a host of its own has
+ * (run in a mount namespace of its own). bash sources ~/.bashrc for every command sshd runs, and this machine's may
+ * start tools of its own (pyenv init: 0.5 s a command), which no lab host would have. The lab's holder and the
+ * tests' sshd both run them.
+ */
+export const OWN_ROOT_HOME = `home=$(awk -F: '$1 == "root" { print $6 }' /etc/passwd)
+mount -t tmpfs -o mode=0700,size=16m tmpfs "$home"`;
+
+/**
  * The holder: started as `ip netns exec <ns> unshare --mount --uts
  * --propagation private sh init.sh ...`, so it runs in the host's network
  * namespace and in a new mount and UTS namespace. It mounts the host's own
@@ -102,12 +111,8 @@ step "mount /run (tmpfs)"
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run
 mkdir -p /run/libvirt /run/lock /run/sshd
 chmod 0755 /run/sshd
-# root's home of its own, empty: a lab host is not this machine. bash sources
-# ~/.bashrc for every command sshd runs, and this machine's may start tools of
-# its own (pyenv init: 0.5 s a command), which no lab host would have.
-home=$(awk -F: '$1 == "root" { print $6 }' /etc/passwd)
-step "mount $home (tmpfs)"
-mount -t tmpfs -o mode=0700,size=16m tmpfs "$home"
+step "mount root's home (tmpfs)"
+${OWN_ROOT_HOME}
 step "mount /dev/shm (tmpfs)"
 mount -t tmpfs -o mode=1777,size=512m tmpfs /dev/shm
 # A hugetlbfs instance of its own: the pages come from the kernel's one pool,
