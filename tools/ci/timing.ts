@@ -114,7 +114,11 @@ export function timingReport(log: string): string {
     const files = [...byFile].sort((a, b) => b[1] - a[1]);
     const total = files.reduce((s, [, seconds]) => s + seconds, 0);
     const fmt = (s: number) => `${s.toFixed(1).padStart(7)} s`;
-    const lines = ["# CI timing", "", "## Steps (from .ci/run's stamps; the lab VM image builds in the background beside them)"];
+    const lines = [
+        "# CI timing",
+        "",
+        "## Steps (from .ci/run's stamps; the engine and the lab VM image build in the background beside the steps after theirs, and each one's ready stamp gives its own length)",
+    ];
     for (const s of setupSteps(log)) lines.push(`${fmt(s.seconds)}  ${s.step}`);
     lines.push("", `## Test files, slowest first (${files.length} files, ${total.toFixed(0)} s in all; ${how})`);
     if (wall.files.size > 0) lines.push(`${fmt(wall.beforeFirst)}  (npm test before its first file: bootstrap, typecheck, format check)`);
