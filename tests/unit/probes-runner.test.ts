@@ -62,12 +62,12 @@ test("oslat is skipped on a guest without a housekeeping vCPU, with the reason",
     t.deepEqual(run.notes, ["solo: oslat skipped, the guest has no housekeeping vCPU to keep its agent alive"]);
 });
 
-test("guest load runs stress-ng on the housekeeping vCPUs around each probe, and says so", async (t) => {
+test("guest load runs the image's nfvkit-load on the housekeeping vCPUs around each probe, and says so", async (t) => {
     const { scripts, shell } = recorder();
     const run = await runProbeSuite([vnf], { ...config, probes: ["cyclictest"], load: "guest" }, DEFAULT_TARGETS, shell);
     const ct = scripts.find((s) => s.script.includes("cyclictest -m"))!.script;
-    t.regex(ct, /stress-ng --cpu 1 --taskset 0 --timeout 10s >\/dev\/null 2>&1 & load=\$!; cyclictest .*; kill \$load/);
-    t.true(run.notes.includes("vnf: guest load: stress-ng --cpu 1 on vCPU 0 while probing"));
+    t.regex(ct, /nfvkit-load 0 10 >\/dev\/null 2>&1 & load=\$!; cyclictest .*; kill \$load/);
+    t.true(run.notes.includes("vnf: guest load: nfvkit-load keeps vCPU 0 busy while probing"));
 });
 
 test("a tool that exits non-zero measured nothing, whatever it printed", async (t) => {

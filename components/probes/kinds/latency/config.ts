@@ -34,9 +34,9 @@ export interface LatencySettings {
      */
     intervalUs: number;
     /**
-     * Load while measuring: `none`; `guest` runs stress-ng on the guest's housekeeping vCPUs
-     * (guests without one run unloaded, said in the results); `host` runs stress-ng on the host's
-     * housekeeping CPUs.
+     * Load while measuring: `none`; `guest` keeps the guest's housekeeping vCPUs busy with the
+     * image's nfvkit-load (guests without one run unloaded, said in the results); `host` runs
+     * stress-ng on the host's housekeeping CPUs.
      * @default "none": a quiet baseline first; add load to see how isolation holds.
      */
     load: LoadKind;

@@ -283,8 +283,9 @@ async function runTool(
     if (config.load === "guest") {
         if (g.housekeepingVcpus.length > 0) {
             const cpus = g.housekeepingVcpus.join(",");
-            load = `stress-ng --cpu ${g.housekeepingVcpus.length} --taskset ${cpus} --timeout ${config.durationSec + 5}s >/dev/null 2>&1 & load=$!; `;
-            const note = `${g.guest}: guest load: stress-ng --cpu ${g.housekeepingVcpus.length} on vCPU ${cpus} while probing`;
+            // The image's own CPU load (guest-images/load), one busy thread per housekeeping vCPU; it outlasts the probe and is killed after it.
+            load = `nfvkit-load ${cpus} ${config.durationSec + 5} >/dev/null 2>&1 & load=$!; `;
+            const note = `${g.guest}: guest load: nfvkit-load keeps vCPU ${cpus} busy while probing`;
             if (!notes.includes(note)) notes.push(note);
         } else if (!notes.some((n) => n.startsWith(`${g.guest}: guest load`))) {
             notes.push(`${g.guest}: guest load not applied, the guest has no housekeeping vCPU`);
