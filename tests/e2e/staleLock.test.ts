@@ -10,8 +10,9 @@
  * nothing either.
  */
 import test, { type ExecutionContext } from "ava";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -168,6 +169,33 @@ test.serial("kill -9 of npm run up's whole process tree leaves its record; the n
     t.is(down.code, 0, down.output);
     t.deepEqual(lockFolder(), [], "the dead run's lock is gone");
     t.deepEqual(records(), [], "and every record");
+});
+
+test.serial("a language host whose engine is already gone when it starts stops by itself; one whose engine listens keeps serving", async (t) => {
+    // The race behind a CI failure: SIGKILL of the CLI right after it started the language host, which then began as
+    // init's child, never saw its parent change, and stayed, holding up every later test's quiet-host check. So the
+    // host asks the engine's address once at start. Port 1 here: nothing listens, as after the engine's death.
+    const langhost = path.join(projectRoot, ".state", "bin", "pulumi-language-nodejs");
+    const exitOf = (host: ChildProcess, ms: number) =>
+        new Promise<number | null | "running">((resolve) => {
+            const timer = setTimeout(() => resolve("running"), ms);
+            host.on("exit", (code) => {
+                clearTimeout(timer);
+                resolve(code);
+            });
+        });
+    const orphan = spawn(langhost, ["127.0.0.1:1"], { stdio: "ignore" });
+    t.teardown(() => void orphan.kill("SIGKILL"));
+    t.is(await exitOf(orphan, 10_000), 1, "the language host of a gone engine ends, with code 1");
+
+    // An engine that is there: a listening address. The host prints its own port and keeps serving.
+    const engine = net.createServer((c) => c.destroy());
+    await new Promise<void>((resolve) => engine.listen(0, "127.0.0.1", resolve));
+    t.teardown(() => void engine.close());
+    const { port } = engine.address() as net.AddressInfo;
+    const served = spawn(langhost, [`127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "ignore"] });
+    t.teardown(() => void served.kill("SIGKILL"));
+    t.is(await exitOf(served, 3_000), "running", "the language host of a live engine keeps serving");
 });
 
 test.serial(

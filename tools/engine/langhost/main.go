@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,7 +54,7 @@ func main() {
 		engineAddress = os.Args[n-1]
 	}
 	host := &languageHost{engineAddress: engineAddress}
-	go exitWithEngine(os.Getppid())
+	go exitWithEngine(os.Getppid(), engineAddress)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
@@ -235,15 +236,33 @@ func (p *runningPrograms) killAll() {
 // plugins to stop; they are handed to init (or a subreaper), which is how we
 // notice. Polling the parent is portable across kernels and, unlike
 // PR_SET_PDEATHSIG, does not depend on which engine thread started us.
-func exitWithEngine(engine int) {
+//
+// The parent read at start is the engine only if the engine was still alive
+// then. A kill that lands between the engine starting us and that read leaves
+// us a child of init from the start, so a changed parent never shows; this
+// happened in CI (a language host left for minutes after its run was killed).
+// So the engine is first asked once where it listens: an address that refuses
+// connections means it is gone already.
+func exitWithEngine(engine int, address string) {
+	if _, _, err := net.SplitHostPort(address); err == nil {
+		conn, err := net.DialTimeout("tcp", address, 2*time.Second)
+		if err != nil {
+			stopForEngine(engine)
+		}
+		conn.Close()
+	}
 	for {
 		time.Sleep(500 * time.Millisecond)
 		if os.Getppid() != engine {
-			programs.killAll()
-			fmt.Fprintf(os.Stderr, "nfvkit language host: the engine (pid %d) is gone; stopping\n", engine)
-			os.Exit(1)
+			stopForEngine(engine)
 		}
 	}
+}
+
+func stopForEngine(engine int) {
+	programs.killAll()
+	fmt.Fprintf(os.Stderr, "nfvkit language host: the engine (pid %d) is gone; stopping\n", engine)
+	os.Exit(1)
 }
 
 // findUpwards looks for rel in dir and its parents, as Node's module resolution does.
