@@ -171,32 +171,38 @@ test.serial("kill -9 of npm run up's whole process tree leaves its record; the n
     t.deepEqual(records(), [], "and every record");
 });
 
-test.serial("a language host whose engine is already gone when it starts stops by itself; one whose engine listens keeps serving", async (t) => {
-    // The race behind a CI failure: SIGKILL of the CLI right after it started the language host, which then began as
-    // init's child, never saw its parent change, and stayed, holding up every later test's quiet-host check. So the
-    // host asks the engine's address once at start. Port 1 here: nothing listens, as after the engine's death.
-    const langhost = path.join(projectRoot, ".state", "bin", "pulumi-language-nodejs");
-    const exitOf = (host: ChildProcess, ms: number) =>
-        new Promise<number | null | "running">((resolve) => {
-            const timer = setTimeout(() => resolve("running"), ms);
-            host.on("exit", (code) => {
-                clearTimeout(timer);
-                resolve(code);
+test.serial(
+    "the language host and the provider plugin stop by themselves when their engine is gone as they start; with a live engine they keep serving",
+    async (t) => {
+        // The race behind a CI failure: SIGKILL of the CLI right after it started the language host, which then began as
+        // init's child, never saw its parent change, and stayed, holding up every later test's quiet-host check. So each
+        // plugin asks the engine's address once at start. Port 1 here: nothing listens, as after the engine's death.
+        const exitOf = (plugin: ChildProcess, ms: number) =>
+            new Promise<number | null | "running">((resolve) => {
+                const timer = setTimeout(() => resolve("running"), ms);
+                plugin.on("exit", (code) => {
+                    clearTimeout(timer);
+                    resolve(code);
+                });
             });
-        });
-    const orphan = spawn(langhost, ["127.0.0.1:1"], { stdio: "ignore" });
-    t.teardown(() => void orphan.kill("SIGKILL"));
-    t.is(await exitOf(orphan, 10_000), 1, "the language host of a gone engine ends, with code 1");
-
-    // An engine that is there: a listening address. The host prints its own port and keeps serving.
-    const engine = net.createServer((c) => c.destroy());
-    await new Promise<void>((resolve) => engine.listen(0, "127.0.0.1", resolve));
-    t.teardown(() => void engine.close());
-    const { port } = engine.address() as net.AddressInfo;
-    const served = spawn(langhost, [`127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "ignore"] });
-    t.teardown(() => void served.kill("SIGKILL"));
-    t.is(await exitOf(served, 3_000), "running", "the language host of a live engine keeps serving");
-});
+        // An engine that is there: a listening address.
+        const engine = net.createServer((c) => c.destroy());
+        await new Promise<void>((resolve) => engine.listen(0, "127.0.0.1", resolve));
+        t.teardown(() => void engine.close());
+        const { port } = engine.address() as net.AddressInfo;
+        for (const [what, file] of [
+            ["the language host", path.join(projectRoot, ".state", "bin", "pulumi-language-nodejs")],
+            ["the provider plugin", path.join(projectRoot, "tools", "provider", "pulumi-resource-nfvkit")],
+        ]) {
+            const orphan = spawn(file, ["127.0.0.1:1"], { stdio: "ignore" });
+            t.teardown(() => void orphan.kill("SIGKILL"));
+            t.is(await exitOf(orphan, 15_000), 1, `${what} of a gone engine ends, with code 1`);
+            const served = spawn(file, [`127.0.0.1:${port}`], { stdio: "ignore" });
+            t.teardown(() => void served.kill("SIGKILL"));
+            t.is(await exitOf(served, 5_000), "running", `${what} of a live engine keeps serving`);
+        }
+    },
+);
 
 test.serial(
     "an attributes file a killed pulumi left empty or cut short is removed by the next kit command, which then reads the state as it was; the kit's own URL writes none",
