@@ -245,11 +245,14 @@ func (p *runningPrograms) killAll() {
 // connections means it is gone already.
 func exitWithEngine(engine int, address string) {
 	if _, _, err := net.SplitHostPort(address); err == nil {
+		// Only a refusal says the engine is gone; a slow answer says nothing.
 		conn, err := net.DialTimeout("tcp", address, 2*time.Second)
-		if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
 			stopForEngine(engine)
 		}
-		conn.Close()
+		if err == nil {
+			conn.Close()
+		}
 	}
 	for {
 		time.Sleep(500 * time.Millisecond)
