@@ -13,7 +13,6 @@
  * Usage: nfvkit-load CPU_LIST SECONDS   (CPU_LIST as taskset -c: 0,2 or 1-3)
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -58,21 +57,22 @@ static void *spin(void *arg)
 /* The CPUs of a list such as "0,2" or "1-3", as taskset -c reads it. */
 static int parse_cpus(const char *list, long *cpus, int max)
 {
+	const char *malformed = "CPU_LIST must be CPU numbers and ranges, such as 0,2 or 1-3";
 	int n = 0;
 	char *copy = strdup(list), *save = NULL;
 	for (char *part = strtok_r(copy, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
 		char *end;
 		long first = strtol(part, &end, 10), last = first;
 		if (end == part || first < 0)
-			usage("CPU_LIST must be CPU numbers and ranges, such as 0,2 or 1-3");
+			usage(malformed);
 		if (*end == '-') {
 			char *dash = end + 1;
 			last = strtol(dash, &end, 10);
 			if (end == dash || last < first)
-				usage("CPU_LIST must be CPU numbers and ranges, such as 0,2 or 1-3");
+				usage(malformed);
 		}
 		if (*end != '\0')
-			usage("CPU_LIST must be CPU numbers and ranges, such as 0,2 or 1-3");
+			usage(malformed);
 		for (long c = first; c <= last; c++) {
 			if (n == max || c >= CPU_SETSIZE)
 				usage("CPU_LIST names too many CPUs");
