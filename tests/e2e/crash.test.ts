@@ -12,7 +12,7 @@
  * and the state holds nothing.
  */
 import test, { type ExecutionContext } from "ava";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { clearStaleLocks, runPulumi, selectStack, stackOutputs } from "../../tools/cli/engine";
@@ -26,6 +26,7 @@ import {
     meminfoHugePages,
     removeDomainsWithPrefix,
     shmFilesWithPrefix,
+    sshDirsOfThisCheckout,
 } from "../helpers/host";
 import { exportedState, killCliAndPlugins, kitProcesses, runKitCommand, startPulumi, waitFor, type RunningCli } from "../helpers/engineRun";
 import { scratchFolder } from "../helpers/scratch";
@@ -105,14 +106,19 @@ function vcpuAffinity(domain: string): Record<string, string> {
     return pins;
 }
 
-/** The kit's ssh folders in /tmp (host/access/sshDir.ts), and the ssh-agents bound in one. */
+/**
+ * The kit's ssh folders in /tmp (host/access/sshDir.ts) and the ssh-agents bound in one, left out those of a live
+ * run of another checkout or lane (the lab VM test npm test runs beside this one): theirs are in use, not left.
+ */
 function sshLeftovers(): { dirs: string[]; agents: string[] } {
-    const dirs = readdirSync(os.tmpdir()).filter((n) => n.startsWith(SSH_DIR_PREFIX));
+    const dirs = sshDirsOfThisCheckout();
     const agents: string[] = [];
     for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
         try {
             const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-            if (cmd.startsWith("ssh-agent") && cmd.includes(SSH_DIR_PREFIX)) agents.push(`${pid}: ${cmd}`);
+            // An agent whose folder is gone counts too: nothing holds it any more.
+            const dir = cmd.startsWith("ssh-agent") ? new RegExp(`${os.tmpdir()}/(${SSH_DIR_PREFIX}[^/ ]+)`).exec(cmd)?.[1] : undefined;
+            if (dir !== undefined && (dirs.includes(dir) || !existsSync(path.join(os.tmpdir(), dir)))) agents.push(`${pid}: ${cmd}`);
         } catch {
             // Ended meanwhile.
         }

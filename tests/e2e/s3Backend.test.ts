@@ -28,11 +28,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
 import { projectRoot, pulumiEnv } from "../../tools/cli/engine";
 import { copyCheckout } from "../helpers/checkout";
 import { kitProcesses, runKitCommand, runPulumiIn, startPulumi, waitFor } from "../helpers/engineRun";
-import { domainsWithPrefix, hugepagesSettled, removeDomainsWithPrefix, shmFilesWithPrefix } from "../helpers/host";
+import { domainsWithPrefix, hugepagesSettled, removeDomainsWithPrefix, shmFilesWithPrefix, sshDirsOfThisCheckout } from "../helpers/host";
 import { startS3, type S3Server } from "../helpers/s3";
 
 const STACK = "s3-e2e";
@@ -41,8 +40,8 @@ const STATE = `.pulumi/stacks/nfv-testpod/${STACK}.json`;
 const LOCKS = `.pulumi/locks/organization/nfv-testpod/${STACK}/`;
 const RUNS = ".nfvkit/runs/";
 
-/** The kit's ssh folders in /tmp (host/access/sshDir.ts). */
-const sshDirs = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(SSH_DIR_PREFIX));
+/** The kit's ssh folders in /tmp (host/access/sshDir.ts), but a live run's of another checkout or lane (in use, not left). */
+const sshDirs = sshDirsOfThisCheckout;
 
 /** The URNs of the resources in a checkpoint or an export (both keep them under `deployment` or `checkpoint.latest`). */
 function urnsOf(text: string | undefined): string[] {

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { projectRoot, pulumiEnv, runPulumi, spawnPulumi } from "../../tools/cli/engine";
+import { inThisLane } from "./lane";
 
 export interface RunningCli {
     child: ChildProcess;
@@ -113,9 +114,10 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
 }
 
 /**
- * The engine's helpers that the kit starts from this checkout (or from the copy at `root`): its language host,
- * the program, and the nfvkit provider plugin. Other checkouts' (other people's runs on a shared machine) are
- * not ours to wait for.
+ * The engine's helpers that the kit starts from this checkout (or from the copy at `root`), in this test's lane:
+ * its language host, the program, and the nfvkit provider plugin. Other checkouts' (other people's runs on a
+ * shared machine) and the other lane's (the lab VM test npm test runs beside, tests/helpers/lane.ts) are not
+ * ours to wait for, nor to kill.
  */
 export function kitProcesses(root = projectRoot): { pid: number; command: string }[] {
     const found: { pid: number; command: string }[] = [];
@@ -128,7 +130,8 @@ export function kitProcesses(root = projectRoot): { pid: number; command: string
             continue;
         }
         if (!command.includes(root)) continue;
-        if (/pulumi-language-nodejs|components\/provider\/server\.ts|@pulumi\/pulumi\/cmd\/run/.test(command)) found.push({ pid: Number(entry), command });
+        if (/pulumi-language-nodejs|components\/provider\/server\.ts|@pulumi\/pulumi\/cmd\/run/.test(command) && inThisLane(Number(entry)))
+            found.push({ pid: Number(entry), command });
     }
     return found;
 }

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { virsh } from "../../components/host/access/virsh";
 import { alive, readSshDirOwner, SSH_DIR_PREFIX } from "../../components/host/access/sshDir";
 import { ledgerRoot } from "../../components/host/ledger";
+import { inThisLane } from "./lane";
 
 export const LOCAL_URI = "qemu:///system";
 
@@ -49,21 +50,21 @@ export function engineProcesses(): { pid: number; command: string; cwd: string }
 
 /**
  * Whether an engine process may be an earlier test's, at work on this machine's pool: one started in this
- * checkout, or in a copy of it that a test made under /tmp. Another checkout's engine (a lab VM test run beside
- * the real-parts tests on a shared machine, under its own lock) works on other hosts, and its local pods wait for
- * the real-parts lock this run holds.
+ * checkout, or in a copy of it that a test made under /tmp, in this test's lane. Another checkout's engine (a lab
+ * VM test run beside the real-parts tests on a shared machine, under its own lock), and the lab VM test that npm
+ * test runs beside the others from this checkout (another lane, tests/helpers/lane.ts), work on other hosts.
  */
-function ofThisCheckout(p: { command: string; cwd: string }): boolean {
+function ofThisCheckout(p: { pid: number; command: string; cwd: string }): boolean {
     const root = path.resolve(__dirname, "../..");
     const inside = (dir: string, folder: string) => dir === folder || dir.startsWith(`${folder}/`);
-    return inside(p.cwd, root) || inside(p.cwd, os.tmpdir()) || p.command.includes(root);
+    return (inside(p.cwd, root) || inside(p.cwd, os.tmpdir()) || p.command.includes(root)) && inThisLane(p.pid);
 }
 
 /**
- * The kit's ssh folders in /tmp (components/host/access/sshDir.ts) that no live run of another checkout holds:
- * their owner (owner.json) is gone, or is a process of this checkout. A folder whose owner still runs from another
- * checkout (a lab VM test beside the real-parts tests) is that run's, in use; one with no owner record yet is being
- * made by someone right now.
+ * The kit's ssh folders in /tmp (components/host/access/sshDir.ts) that no live run of another checkout or lane
+ * holds: their owner (owner.json) is gone, or is a process of this checkout and lane. A folder whose owner still
+ * runs from another checkout or lane (a lab VM test beside the real-parts tests) is that run's, in use; one with
+ * no owner record yet is being made by someone right now.
  */
 export function sshDirsOfThisCheckout(): string[] {
     return readdirSync(os.tmpdir())
@@ -74,7 +75,7 @@ export function sshDirsOfThisCheckout(): string[] {
             if (!alive(owner.pid, owner.pidStart)) return true;
             try {
                 const command = readFileSync(`/proc/${owner.pid}/cmdline`, "utf8").split("\0").join(" ");
-                return ofThisCheckout({ command, cwd: readlinkSync(`/proc/${owner.pid}/cwd`) });
+                return ofThisCheckout({ pid: owner.pid, command, cwd: readlinkSync(`/proc/${owner.pid}/cwd`) });
             } catch {
                 // It ended while we read it.
                 return true;

@@ -99,3 +99,40 @@ test("without line times (an older log), the report ranks files by their summed 
         .map((l) => l.trim());
     t.deepEqual(files, ["603.0 s  rthost/vmHost", "92.9 s  e2e/crash", "62.5 s  e2e/remotePod"]);
 });
+
+// npm test as suite.sh runs it now: some files in a lane beside the others, their lines marked "[beside] " and
+// mixed in with theirs as they come.
+const LANES = [
+    "@1000.000000 > nfv-testpod@0.1.0 test",
+    "@1010.000000 [beside] started beside the other tests: tests/kat tests/rthost",
+    "@1030.000000   ✔ spec-units › CpuSet 5 is 5",
+    "@1100.000000 [beside]   ✔ kat › knownAnswer › oslat: reports a stop (2s)",
+    "@1200.000000   ✔ e2e › crash › kill -9 at start (55.9s)",
+    "@1250.000000 [beside]   ✘ [fail]: rthost › vmHost › lab-rt (2m 30s)",
+    "@1300.000000   ✔ e2e › ciPod › up (40s)",
+].join("\n");
+
+test("a lane beside the others counts from its own first line and its own previous result", (t) => {
+    const { files, beforeFirst } = fileWallTimes(LANES);
+    t.is(beforeFirst, 30);
+    t.deepEqual(
+        [...files].map(([f, s]) => [f, Number(s.toFixed(2))]),
+        [
+            ["spec-units", 0],
+            ["kat/knownAnswer", 90],
+            ["e2e/crash", 170],
+            ["rthost/vmHost", 150],
+            ["e2e/ciPod", 100],
+        ],
+    );
+    t.deepEqual(
+        testTimes(LANES).map((x) => [x.file, x.seconds]),
+        [
+            ["kat/knownAnswer", 2],
+            ["e2e/crash", 55.9],
+            ["rthost/vmHost", 150],
+            ["e2e/ciPod", 40],
+        ],
+    );
+    t.regex(timingReport(LANES), /the files of lane beside ran at the same time as the others, so the sum is more than the tests' wall time/);
+});

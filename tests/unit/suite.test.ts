@@ -1,27 +1,43 @@
 /**
- * `npm test` runs the unit tests and the real-parts tests in two ava runs
- * (tools/ci/suite.sh). A folder of tests that neither run names would never
- * run in CI, silently: this checks that every folder under tests/ that holds a
- * test file is in one of them, and that npm test is that script.
+ * `npm test` runs the unit tests, the real-parts tests and, beside them, the
+ * tests that share nothing with those, in three ava runs (tools/ci/suite.sh).
+ * A test file that no run names would never run in CI, silently, and one that
+ * two runs name would run twice, once beside the tests it must not meet: this
+ * checks that every test file under tests/ is in exactly one of them, that the
+ * run beside the others marks its processes with its lane, and that npm test
+ * is that script.
  */
 import test from "ava";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 
 const root = path.resolve(__dirname, "../..");
 
-/** The top folders under tests/ that hold at least one *.test.ts, at any depth. */
-function foldersWithTests(): string[] {
-    const files = readdirSync(path.join(root, "tests"), { recursive: true }) as string[];
-    return [...new Set(files.filter((f) => f.endsWith(".test.ts")).map((f) => `tests/${f.split(path.sep)[0]}`))].sort();
+/** The test files under a folder or file of the repo, as repo paths. */
+function testFiles(entry: string): string[] {
+    const full = path.join(root, entry);
+    if (!existsSync(full)) return [];
+    if (!statSync(full).isDirectory()) return entry.endsWith(".test.ts") ? [entry] : [];
+    return (readdirSync(full, { recursive: true }) as string[]).filter((f) => f.endsWith(".test.ts")).map((f) => path.join(entry, f));
 }
 
-test("every folder of tests runs in npm test: unit in the first ava run, each other one in the second", (t) => {
+test("every test file runs in npm test, in exactly one run: unit, the real parts, or the run beside them in its own lane", (t) => {
     const script = readFileSync(path.join(root, "tools", "ci", "suite.sh"), "utf8");
-    const realParts = /^REAL_PARTS=\(([^)]*)\)$/m.exec(script)?.[1].trim().split(/\s+/) ?? [];
+    const list = (name: string) => new RegExp(`^${name}=\\(([^)]*)\\)$`, "m").exec(script)?.[1].trim().split(/\s+/) ?? [];
     t.true(/^ava tests\/unit --concurrency 2$/m.test(script), "the unit tests run");
-    t.true(/^ava "\$\{REAL_PARTS\[@\]\}"$/m.test(script), "the real-parts folders run");
-    t.deepEqual(["tests/unit", ...realParts].sort(), foldersWithTests());
+    t.true(/^ava "\$\{REAL_PARTS\[@\]\}"$/m.test(script), "the real-parts files run");
+    t.true(/^ {4}NFVKIT_TEST_LANE=beside ava "\$\{BESIDE\[@\]\}" 2>&1$/m.test(script), "the files beside them run, in their lane");
+    t.true(/^ {2}\) \| sed -u 's\/\^\/\[beside\] \/'\n\) &\nbeside=\$!$/m.test(script), "their lines are marked with the lane, and they run in the background");
+    t.true(/^wait "\$beside"$/m.test(script), "and are waited for");
+    const runs = [["tests/unit"], list("REAL_PARTS"), list("BESIDE")].map((entries) => entries.flatMap(testFiles));
+    for (const entry of [...list("REAL_PARTS"), ...list("BESIDE")]) t.not(testFiles(entry).length, 0, `${entry} names test files`);
+    const named = runs.flat();
+    t.deepEqual(
+        named.filter((f, i) => named.indexOf(f) !== i),
+        [],
+        "no file is in two runs",
+    );
+    t.deepEqual([...named].sort(), testFiles("tests").sort(), "every test file is in a run");
     const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
     t.true(pkg.scripts.test.endsWith("&& bash tools/ci/suite.sh"), pkg.scripts.test);
 });

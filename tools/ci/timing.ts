@@ -9,7 +9,11 @@
  * A file's time is its wall time: .ci/run puts the time it read each line of
  * `npm test` before it ("@<epoch seconds> "), and ava runs one file at a time
  * here (concurrency 1), so the time from one result line to the next is the
- * later line's file's (its worker's start included). ava's own durations do not
+ * later line's file's (its worker's start included). Some files run beside
+ * the others in a lane of their own (tools/ci/suite.sh), their lines marked
+ * "[beside] ": the time between result lines is reckoned in each lane apart,
+ * from the lane's first line, so the files' times add up to more than the wall
+ * time of the run. ava's own durations do not
  * add up to that: the tests of a file that are not serial run at once, and each
  * one's duration counts from their common start. They still rank the slowest
  * tests, and a log without the times (an older run) falls back to their sum.
@@ -38,17 +42,24 @@ function unstamp(line: string): { at?: number; text: string } {
     return m ? { at: Number(m[1].replace(",", ".")), text: m[2] } : { text: line };
 }
 
+/** The lane a line of npm test comes from: "[beside] ..." is the run beside the others (tools/ci/suite.sh), "" the main one. */
+function laneOf(text: string): { lane: string; text: string } {
+    const m = /^\[(\w+)\] (.*)$/.exec(text);
+    return m ? { lane: m[1], text: m[2] } : { lane: "", text };
+}
+
 /**
  * A passed or failed test line: "✔ e2e › pod › title (37.8s)", its time optional. An ava run over one folder
  * (npm test's unit run) leaves the folder out: "✔ backendStore › title"; the file is then its name alone.
  */
-function resultLine(text: string): { file: string; title: string; duration?: string } | undefined {
+function resultLine(line: string): { lane: string; file: string; title: string; duration?: string } | undefined {
+    const { lane, text } = laneOf(line);
     const m = /^\s+[✔✘]\s+(?:\[\w+\]:?\s+)?(?:([\w.-]+) › )?([\w.-]+) › (.+?)(?: \(([^()]+)\))?\s*$/.exec(text);
     if (!m) return undefined;
     // A title that ends in brackets of its own is not a time.
     const duration = m[4] !== undefined && parseDuration(m[4]) !== undefined ? m[4] : undefined;
     const file = m[1] === undefined ? m[2] : `${m[1]}/${m[2]}`;
-    return { file, title: duration === undefined && m[4] !== undefined ? `${m[3]} (${m[4]})` : m[3], duration };
+    return { lane, file, title: duration === undefined && m[4] !== undefined ? `${m[3]} (${m[4]})` : m[3], duration };
 }
 
 /** Every passed or failed test line with a time. */
@@ -63,29 +74,34 @@ export function testTimes(log: string): TestTime[] {
 
 /**
  * Each file's wall time from the stamped result lines: the time since the
- * previous result line goes to this line's file. The first file's time starts
- * at the first stamped line (npm test's own start: bootstrap, typecheck,
- * format check come before it and are counted apart). Empty when the log has
- * no stamps.
+ * previous result line of the same lane goes to this line's file. In the main
+ * lane the first file's time starts at the first stamped line (npm test's own
+ * start: bootstrap, typecheck, format check come before it and are counted
+ * apart); a lane beside it starts at its own first line, which suite.sh
+ * prints as it starts the lane. Empty when the log has no stamps.
  */
 export function fileWallTimes(log: string): { files: Map<string, number>; beforeFirst: number } {
     const files = new Map<string, number>();
     let first: number | undefined;
-    let previous: number | undefined;
+    // The time of each lane's latest result line (a lane beside the main one: of its first line, until its first result).
+    const previous = new Map<string, number>();
     let beforeFirst = 0;
     for (const line of log.split("\n")) {
         const { at, text } = unstamp(line);
         if (at === undefined) continue;
         first ??= at;
+        const lane = laneOf(text).lane;
+        if (lane !== "" && !previous.has(lane)) previous.set(lane, at);
         const r = resultLine(text);
         if (!r) continue;
-        if (previous === undefined) {
+        const since = previous.get(lane);
+        if (since === undefined) {
             // Up to the first result: npm test's own steps, then the first file's worker; the file gets what ava says it ran.
             const own = r.duration !== undefined ? parseDuration(r.duration)! : 0;
             beforeFirst = Math.max(0, at - first - own);
             files.set(r.file, at - first - beforeFirst);
-        } else files.set(r.file, (files.get(r.file) ?? 0) + (at - previous));
-        previous = at;
+        } else files.set(r.file, (files.get(r.file) ?? 0) + (at - since));
+        previous.set(lane, at);
     }
     return { files, beforeFirst };
 }
@@ -120,7 +136,10 @@ export function timingReport(log: string): string {
         "## Steps (from .ci/run's stamps; the engine and the lab VM image build in the background beside the steps after theirs, and each one's ready stamp gives its own length)",
     ];
     for (const s of setupSteps(log)) lines.push(`${fmt(s.seconds)}  ${s.step}`);
-    lines.push("", `## Test files, slowest first (${files.length} files, ${total.toFixed(0)} s in all; ${how})`);
+    const beside = [...new Set(log.split("\n").map((l) => laneOf(unstamp(l).text).lane))].filter((lane) => lane !== "");
+    const overlap =
+        beside.length > 0 ? `; the files of lane ${beside.join(", ")} ran at the same time as the others, so the sum is more than the tests' wall time` : "";
+    lines.push("", `## Test files, slowest first (${files.length} files, ${total.toFixed(0)} s in all; ${how}${overlap})`);
     if (wall.files.size > 0) lines.push(`${fmt(wall.beforeFirst)}  (npm test before its first file: bootstrap, typecheck, format check)`);
     for (const [file, seconds] of files.slice(0, 30)) lines.push(`${fmt(seconds)}  ${file}`);
     lines.push("", "## The 15 slowest tests (ava's durations: a file's tests that are not serial overlap, each counted from their common start)");

@@ -238,6 +238,11 @@ function procStat(pid: number): { state: string; start: number } | undefined {
     return { state: fields[0], start: Number(fields[19]) };
 }
 
+/** When a running process started (clock ticks since boot), to tell it later from another that reuses its pid; 0 when it is gone. */
+export function processStart(pid: number): number {
+    return procStat(pid)?.start ?? 0;
+}
+
 /** True when the process runs and is the one that started at `start` (0: unknown, the pid alone decides). */
 export function alive(pid: number, start: number): boolean {
     const now = procStat(pid);

@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { hostAccess, HostCommandError, type RunOptions } from "../../../components/host/access";
+import { alive, processStart } from "../../../components/host/access/sshDir";
 import { FIRST_BOOT_SCRIPT, VM_DISK_MIB, VM_GRUB_DEFAULTS, VM_MIRROR, VM_NETWORK, VM_PACKAGES, VM_PARTITION_OFFSET_MIB, VM_SUITE, recipeHash } from "./recipe";
 
 export const VMLAB_CACHE = path.join(os.homedir(), ".cache", "nfvkit", "vmlab");
@@ -55,11 +56,49 @@ export function readImage(dir: string, built = false): VmImage {
     };
 }
 
-/** The cached image for the current recipe, building it first when there is none. */
+/** The process building an image in a work folder (`<image>.building-<pid>`), to tell a live build from one that failed. */
+export const BUILDER_FILE = "builder.json";
+
+/**
+ * Another process's build of the same image still under way, by pid: its work folder names it, and the
+ * builder's record there says it is that process and not a later one with its pid. A failed build's folder,
+ * kept for a look, has no live builder.
+ */
+export function buildUnderWay(dir: string): number | undefined {
+    const prefix = `${path.basename(dir)}.building-`;
+    const parent = path.dirname(dir);
+    for (const name of fs.existsSync(parent) ? fs.readdirSync(parent) : []) {
+        if (!name.startsWith(prefix)) continue;
+        try {
+            const builder = JSON.parse(fs.readFileSync(path.join(parent, name, BUILDER_FILE), "utf8")) as { pid: number; start: number };
+            if (builder.pid !== process.pid && alive(builder.pid, builder.start)) return builder.pid;
+        } catch {
+            // No record (yet, or an older builder's folder): not a build to wait for.
+        }
+    }
+    return undefined;
+}
+
+/**
+ * The cached image for the current recipe, building it first when there is none. When another process is
+ * building it (CI starts the build in the background and the lab VM test asks for the image while it runs, or
+ * two terminals run `npm run lab -- up --kind vm`), this waits for that build instead of starting a second one.
+ */
 export async function vmImage(): Promise<VmImage> {
     const hash = recipeHash();
     const dir = path.join(VMLAB_CACHE, `image-${hash}`);
-    if (fs.existsSync(path.join(dir, "image.json"))) return readImage(dir, false);
+    const built = () => fs.existsSync(path.join(dir, "image.json"));
+    const waitStarted = Date.now();
+    let saidAt: number | undefined;
+    for (let builder = buildUnderWay(dir); builder !== undefined && !built(); builder = buildUnderWay(dir)) {
+        // A line a minute, so a long wait is never silent.
+        if (saidAt === undefined || Date.now() - saidAt >= 60_000) {
+            log(`waiting for the lab VM disk that process ${builder} is building (${Math.round((Date.now() - waitStarted) / 1000)} s so far)`);
+            saidAt = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, 2_000));
+    }
+    if (built()) return readImage(dir, false);
     await buildImage(dir);
     return readImage(dir, true);
 }
@@ -69,6 +108,7 @@ async function buildImage(dir: string): Promise<void> {
     const work = `${dir}.building-${process.pid}`;
     fs.rmSync(work, { recursive: true, force: true });
     fs.mkdirSync(work, { recursive: true });
+    fs.writeFileSync(path.join(work, BUILDER_FILE), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }));
     const root = path.join(work, "root");
     const debs = path.join(VMLAB_CACHE, "debs");
     fs.mkdirSync(debs, { recursive: true });
@@ -156,6 +196,7 @@ async function buildImage(dir: string): Promise<void> {
         fs.rmSync(root, { recursive: true, force: true });
         const buildSeconds = Math.round((Date.now() - started) / 1000);
         fs.writeFileSync(path.join(work, "image.json"), JSON.stringify({ recipe: recipeHash(), stockKernel, rtKernel, buildSeconds, uuid }, null, 2));
+        fs.rmSync(path.join(work, BUILDER_FILE));
         fs.rmSync(dir, { recursive: true, force: true });
         fs.renameSync(work, dir);
         log(`built ${path.join(dir, "disk.qcow2")} in ${buildSeconds} s`);
