@@ -46,7 +46,16 @@ SRC
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
   apt-get install -y -q -t bookworm-backports "${HOST_PACKAGES_BACKPORTS[@]}" >/dev/null
-  apt-get install -y -q "${HOST_PACKAGES[@]}" >/dev/null
+  # The backports step moves some shared libraries to their backports versions (Mesa, for
+  # QEMU's display modules). On a machine that had those libraries installed, apt moves their
+  # sibling packages with them; on one that lacked a sibling (a trimmed image, or one where a
+  # package was purged by hand), the sibling's candidate is still bookworm's, which requires the
+  # bookworm library, and apt stops with "held broken packages". Only then are the remaining
+  # packages taken from backports too, where their versions match.
+  if ! apt-get install -y -q "${HOST_PACKAGES[@]}" >/dev/null; then
+    say "apt could not match bookworm's packages with the libraries QEMU brought from backports: taking them from bookworm-backports too"
+    apt-get install -y -q -t bookworm-backports "${HOST_PACKAGES[@]}" >/dev/null
+  fi
 else
   say "packages present: QEMU $(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9.]*\).*/\1/p'), libvirt $(virsh --version)"
 fi
