@@ -11,6 +11,7 @@ import { skipPromiseStacks } from "./components/promiseStacks";
 import { countProblems } from "./components/spec/problems";
 import { recordSpan, timed } from "./components/timing";
 import { loadStack } from "./components/stack";
+import { tokens } from "./components/tokens";
 import { formatProblemLine, stackConfigFromEngine } from "./components/validate";
 
 // Before the first resource: the SDK takes a stack trace for every promise it makes, to print only when a leak is debugged.
@@ -20,6 +21,11 @@ skipPromiseStacks();
 recordSpan("program: Node.js start, module load", "", Math.round(performance.timeOrigin));
 
 export = async () => {
+    // The engine starts the provider plugin when the program first needs it, which would be the first resource,
+    // after the hosts are read and the pod planned. A call of the plugin's one function now starts it beside that
+    // work (about half a second of Node.js start each). Its failure is not this call's to report: the first
+    // resource's registration meets the same plugin and says it with the engine's words.
+    pulumi.runtime.invoke(tokens.providerVersion, {}).catch(() => undefined);
     // The one loader, as npm run validate and preview use it: every config key the engine holds (PULUMI_CONFIG,
     // so a misspelt key is an error, not a silent default), each host reached through its pinned access, the
     // host facts, the one validation and the plan. Nothing is built or created before every problem is known.

@@ -18,6 +18,8 @@ export const tokens = {
     rtHost: "nfvkit:host:RtHost",
     probeSuite: "nfvkit:probes:ProbeSuite",
     stackLineage: "nfvkit:pod:StackLineage",
+    /** A function of the nfvkit provider: the plugin's version. The program calls it first, to start the plugin early. */
+    providerVersion: "nfvkit:provider:version",
 } as const;
 
 /** The provider plugin's name: resources whose token starts with `nfvkit:` are its. */

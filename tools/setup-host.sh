@@ -51,7 +51,9 @@ SRC
   # sibling packages with them; on one that lacked a sibling (a trimmed image, or one where a
   # package was purged by hand), the sibling's candidate is still bookworm's, which requires the
   # bookworm library, and apt stops with "held broken packages". Only then are the remaining
-  # packages taken from backports too, where their versions match.
+  # packages taken from backports too, where their versions match (apt cannot be told to take
+  # just the siblings from there). The tools then are newer than bookworm's (rtla 6.12,
+  # OpenSSH 10), which the kit and its tests handle as well.
   if ! apt-get install -y -q "${HOST_PACKAGES[@]}" >/dev/null; then
     say "apt could not match bookworm's packages with the libraries QEMU brought from backports: taking them from bookworm-backports too"
     apt-get install -y -q -t bookworm-backports "${HOST_PACKAGES[@]}" >/dev/null

@@ -52,11 +52,11 @@ export function discoverableHosts(spec: unknown): DiscoverableHost[] {
 
 /** Facts of every named host of the spec; throws when a host the kit has access to cannot be read. */
 export async function discoverHosts(spec: unknown, opts: DiscoverOptions = {}): Promise<Record<string, HostFacts>> {
-    const facts: Record<string, HostFacts> = {};
-    for (const host of discoverableHosts(spec)) {
-        facts[host.name] = await discoverHost(host, (opts.access ?? defaultAccess)(host), opts.log);
-    }
-    return facts;
+    // All hosts at once: each is its own machine (or its own SSH connection), and a pod of many lab hosts would
+    // otherwise wait for each in turn on every up and preview.
+    const hosts = discoverableHosts(spec);
+    const found = await Promise.all(hosts.map((host) => discoverHost(host, (opts.access ?? defaultAccess)(host), opts.log)));
+    return Object.fromEntries(hosts.map((host, i) => [host.name, found[i]]));
 }
 
 /** One host's facts, read through `access`; without access, only what the spec says (and TCG unless it says otherwise). */
@@ -66,26 +66,29 @@ export async function discoverHost(host: DiscoverableHost, access: HostAccess | 
         log?.(`host ${host.name} (${host.uri}): not reached (no access); its facts come from the spec`);
         return { accel: unreachedAccel(requested), memoryLocking: await discoverMemoryLocking(undefined) };
     }
+    // The first command alone: over SSH it opens the connection the others then share (ControlMaster); started at
+    // once, each would open its own.
     const accel = await chooseAccel(access, requested);
-    let topology: HostFacts["topology"];
-    if (host.topology !== undefined) {
+    // Each other fact is its own command or file on the host: read at once, then said in this order.
+    const [discovered, memoryLocking, kernel, pfs] = await Promise.all([
         // Declared wins anyway; not asking keeps previews of large pods fast.
-        log?.(`host ${host.name} (${host.uri}): topology declared in the spec; ${accel.reason}`);
-    } else
-        try {
-            const t = await discoverTopology(access);
-            topology = { numaNodes: t.numaNodes, smtSiblings: t.smtSiblings };
-            log?.(
-                `host ${host.name} (${host.uri}): ${t.numaNodes.length} NUMA node(s), CPUs ${t.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`,
-            );
-        } catch (err) {
-            log?.(`host ${host.name} (${host.uri}): topology not discovered (${(err as Error).message.split("\n")[0]}); using the declared one`);
-        }
-    const memoryLocking = await discoverMemoryLocking(access);
+        host.topology !== undefined ? undefined : discoverTopology(access).catch((err: Error) => err),
+        discoverMemoryLocking(access),
+        readKernelFacts(access),
+        // PFs are read only for hosts whose spec names PFs: VF requests are checked against them.
+        Array.isArray(host.pfs) && host.pfs.length > 0 ? discoverPfs(access).catch(() => undefined) : undefined,
+    ]);
+    let topology: HostFacts["topology"];
+    if (discovered === undefined) log?.(`host ${host.name} (${host.uri}): topology declared in the spec; ${accel.reason}`);
+    else if (discovered instanceof Error)
+        log?.(`host ${host.name} (${host.uri}): topology not discovered (${discovered.message.split("\n")[0]}); using the declared one`);
+    else {
+        topology = { numaNodes: discovered.numaNodes, smtSiblings: discovered.smtSiblings };
+        log?.(
+            `host ${host.name} (${host.uri}): ${discovered.numaNodes.length} NUMA node(s), CPUs ${discovered.numaNodes.map((n) => n.cpus.join(",")).join(" | ")}; ${accel.reason}`,
+        );
+    }
     if (!memoryLocking.supported) log?.(`host ${host.name}: ${memoryLocking.reason}`);
-    const kernel = await readKernelFacts(access);
-    // PFs are read only for hosts whose spec names PFs: VF requests are checked against them.
-    const pfs = Array.isArray(host.pfs) && host.pfs.length > 0 ? await discoverPfs(access).catch(() => undefined) : undefined;
     if (pfs) log?.(`host ${host.name}: SR-IOV PFs ${pfs.map((p) => `${p.name} (${p.driver}, ${p.pciAddress}, ${p.totalVfs} VFs)`).join(", ") || "none"}`);
     return { topology, accel, memoryLocking, kernel, ...(pfs ? { pfs } : {}) };
 }

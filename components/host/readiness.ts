@@ -29,13 +29,15 @@ export interface HostCheck {
 /** Reads a host's kernel facts through its access. */
 export async function readKernelFacts(host: HostAccess): Promise<HostKernelFacts> {
     const uname = async (flag: string) => (await host.run(["uname", flag])).stdout.trim();
-    return {
-        release: await uname("-r"),
-        version: await uname("-v"),
-        realtime: ((await host.tryReadFile("/sys/kernel/realtime")) ?? "").trim() === "1",
-        cmdline: (await host.readFile("/proc/cmdline")).trim(),
-        tracers: await readTracers(host),
-    };
+    // At once: every up, preview and validate reads these, one command or file each, over SSH for a remote host.
+    const [release, version, realtime, cmdline, tracers] = await Promise.all([
+        uname("-r"),
+        uname("-v"),
+        host.tryReadFile("/sys/kernel/realtime"),
+        host.readFile("/proc/cmdline"),
+        readTracers(host),
+    ]);
+    return { release, version, realtime: (realtime ?? "").trim() === "1", cmdline: cmdline.trim(), tracers };
 }
 
 async function readTracers(host: HostAccess): Promise<string[] | null> {

@@ -108,6 +108,12 @@ function lineageIn(values: unknown): { lineage?: string } {
 export function makeNfvkitProvider(log: ResourceLog = stderrResourceLog): provider.Provider {
     return {
         version: providerVersion,
+        // The one function: the program calls it as it starts (index.ts), so that the engine starts this plugin
+        // while the program still reads its hosts.
+        async invoke(token) {
+            if (token !== tokens.providerVersion) throw new Error(`the nfvkit provider has no function ${token}; it serves ${tokens.providerVersion}`);
+            return { outputs: { version: providerVersion } };
+        },
         async check(urn, olds, news) {
             const ops = await operationsFor(urn);
             return ops.check ? ops.check(olds, news, { urn }) : { inputs: news };

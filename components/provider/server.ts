@@ -7,6 +7,7 @@ import * as net from "node:net";
 import { main } from "@pulumi/pulumi/provider";
 import { engineAddressOf, engineResourceLog } from "./engineLog";
 import { makeNfvkitProvider } from "./provider";
+import { recordSpan } from "../timing";
 
 /**
  * Exits once the engine that started us is gone. A CLI killed with SIGKILL
@@ -43,6 +44,8 @@ function exitWithEngine(address: string | undefined): void {
     }
 }
 
+// From the process's start to serving: Node.js, the SDK's provider server and the kit's bundle loading.
+recordSpan("plugin: Node.js start, module load", "", Math.round(performance.timeOrigin));
 const args = process.argv.slice(2);
 const engine = engineAddressOf(args);
 exitWithEngine(engine);

@@ -194,35 +194,44 @@ export async function loadStack(stackOrFile: string, options: LoadStackOptions =
         );
         for (const host of hosts) hostFacts[host.name] = await discoverHost(host, undefined);
     } else if (!options.offline && !options.accessOnly) {
-        // Only hosts the kit may ask over libvirt: this machine's, and remote ones through their pinned access.
-        for (const host of hosts) {
-            const target = targetForHost(host, ssh[host.name]);
-            if (!target) {
-                const why = isLocalLibvirtUri(host.uri) ? "libvirt's test driver" : "no pinned SSH access";
-                log(`host ${host.name} (${host.uri}): not reached (${why}); its facts come from the spec`);
-                // What the spec says (its accelerator), with no I/O: the host is not asked anything.
-                hostFacts[host.name] = await discoverHost(host, undefined);
-                continue;
-            }
-            try {
-                const reached = hostAccess(target);
-                hostFacts[host.name] = await discoverHost(host, reached, log);
-                access[host.name] = reached;
-            } catch (err) {
-                const said = ((err as Error).message ?? String(err)).split("\n").filter((l) => l.trim() !== "")[0] ?? String(err);
-                hostProblems.push({
-                    path: hostPath(host.name),
-                    value: undefined,
-                    shown: target.kind === "ssh" ? `${target.user ?? "root"}@${target.host}:${target.port ?? 22}` : "this machine",
-                    reason: `could not be read: ${said}`,
-                    // The access's own fix when it knows one (no ssh-agent: start one), else the usual suspects.
-                    fix:
-                        err instanceof HostCommandError && err.fix !== undefined
-                            ? err.fix
-                            : "check that the host is up and its ssh: settings and knownHosts are right, or check offline with --offline",
-                });
-            }
-        }
+        // Only hosts the kit may ask over libvirt: this machine's, and remote ones through their pinned access. All at
+        // once, each its own machine or SSH connection; the facts and problems are then kept in the spec's host order.
+        const reads = await Promise.all(
+            hosts.map(async (host): Promise<{ facts?: HostFacts; reached?: HostAccess; problem?: SpecProblem }> => {
+                const target = targetForHost(host, ssh[host.name]);
+                if (!target) {
+                    const why = isLocalLibvirtUri(host.uri) ? "libvirt's test driver" : "no pinned SSH access";
+                    log(`host ${host.name} (${host.uri}): not reached (${why}); its facts come from the spec`);
+                    // What the spec says (its accelerator), with no I/O: the host is not asked anything.
+                    return { facts: await discoverHost(host, undefined) };
+                }
+                try {
+                    const reached = hostAccess(target);
+                    return { facts: await discoverHost(host, reached, log), reached };
+                } catch (err) {
+                    const said = ((err as Error).message ?? String(err)).split("\n").filter((l) => l.trim() !== "")[0] ?? String(err);
+                    return {
+                        problem: {
+                            path: hostPath(host.name),
+                            value: undefined,
+                            shown: target.kind === "ssh" ? `${target.user ?? "root"}@${target.host}:${target.port ?? 22}` : "this machine",
+                            reason: `could not be read: ${said}`,
+                            // The access's own fix when it knows one (no ssh-agent: start one), else the usual suspects.
+                            fix:
+                                err instanceof HostCommandError && err.fix !== undefined
+                                    ? err.fix
+                                    : "check that the host is up and its ssh: settings and knownHosts are right, or check offline with --offline",
+                        },
+                    };
+                }
+            }),
+        );
+        hosts.forEach((host, i) => {
+            const { facts, reached, problem } = reads[i];
+            if (facts) hostFacts[host.name] = facts;
+            if (reached) access[host.name] = reached;
+            if (problem) hostProblems.push(problem);
+        });
     }
 
     const checked = validateStack({ config, secretKeys, hostFacts, namePrefix, kind, lineOf, hostProblems });

@@ -27,6 +27,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
+import type { TimingSpan } from "../../components/timing";
 import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { projectRoot, pulumiEnv } from "../../tools/cli/engine";
@@ -43,6 +44,7 @@ import {
     vcpuThreadAccels,
 } from "../helpers/host";
 import { assertSharedMemory } from "../helpers/ivshmem";
+import { scratchFolder } from "../helpers/scratch";
 import { openStack, type OpenStack } from "../helpers/stack";
 
 const STACK = "ci";
@@ -190,8 +192,21 @@ step(
         await assertSharedMemory(t, guests.vnf, guests.peer);
 
         // Idempotence: nothing to do the second time.
-        const again = await stack!.run(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+        const timingLog = path.join(scratchFolder(t, "nfvkit-timing-"), "spans.jsonl");
+        const again = await stack!.run(["up", "--yes", "--skip-preview", "--expect-no-changes"], { NFVKIT_TIMING_LOG: timingLog });
         t.is(again.code, 0, `second pulumi up reported changes:\n${again.stdout}\n${again.stderr}`);
+        // The provider plugin was started while the program read its host, not once the program registered the pod:
+        // the spans the program and the plugin wrote (components/timing.ts).
+        const spans = readFileSync(timingLog, "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as TimingSpan);
+        const pluginStart = spans.find((s) => s.what.startsWith("plugin: Node.js start"))?.start;
+        const registering = spans.find((s) => s.what === "program: plan and register the pod")?.start;
+        t.true(
+            pluginStart !== undefined && registering !== undefined && pluginStart < registering,
+            `the plugin started (${pluginStart}) before the program registered the pod (${registering}):\n${spans.map((s) => JSON.stringify(s)).join("\n")}`,
+        );
     },
 );
 

@@ -11,8 +11,8 @@ import { removeDomainsWithPrefix } from "./host";
 
 export interface OpenStack {
     name: string;
-    /** `pulumi <args> --stack <name>`; never throws, returns the result. */
-    run(args: string[]): Promise<PulumiResult>;
+    /** `pulumi <args> --stack <name>`, with `extraEnv` added to its environment; never throws, returns the result. */
+    run(args: string[], extraEnv?: Record<string, string>): Promise<PulumiResult>;
     outputs(): Promise<Record<string, unknown>>;
     /**
      * `pulumi destroy`, then removes any domain left with the prefix, then destroys again when the first failed:
@@ -35,7 +35,8 @@ export interface TestStack extends OpenStack {
 export function openStack(name: string, domainPrefix: string, opts: { backend?: string; removeLeftovers?: boolean } = {}): OpenStack {
     const env = opts.backend ? { PULUMI_BACKEND_URL: opts.backend } : {};
     selectStack(name, env);
-    const run = (args: string[]) => runPulumi([...args, "--stack", name], { echo: Boolean(process.env.NFVKIT_TEST_ECHO), env });
+    const run = (args: string[], extraEnv: Record<string, string> = {}) =>
+        runPulumi([...args, "--stack", name], { echo: Boolean(process.env.NFVKIT_TEST_ECHO), env: { ...env, ...extraEnv } });
     return {
         name,
         run,

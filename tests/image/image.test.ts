@@ -42,17 +42,18 @@ test("guest image boots under TCG, prints its ready line and runs commands throu
     t.is(basic.stdout, `ok\n${image.kernelVersion}\nt1\n1\n`);
 
     // Each probe tool starts and reports the version of the package it came from.
-    const probes: Array<{ cmd: string; exitCode: number; expect: RegExp }> = [
-        { cmd: "cyclictest --help", exitCode: 0, expect: /^cyclictest V \d+\.\d+/m },
-        { cmd: "oslat --version", exitCode: 0, expect: /^oslat V \d+\.\d+/m },
-        // rtla prints its usage and exits 1 for --help; the version is the kernel's tools version.
-        { cmd: "rtla --help", exitCode: 1, expect: new RegExp(`^rtla version ${upstream(image.tools.rtla).split(".").slice(0, 2).join("\\.")}`, "m") },
-        { cmd: "timerlat --help", exitCode: 1, expect: /^timerlat version /m },
-        { cmd: "qemu-ga --version", exitCode: 0, expect: new RegExp(`^QEMU Guest Agent ${upstream(image.tools["qemu-ga"]).replace(/\./g, "\\.")}`, "m") },
+    const probes: Array<{ cmd: string; exitCodes: number[]; expect: RegExp }> = [
+        { cmd: "cyclictest --help", exitCodes: [0], expect: /^cyclictest V \d+\.\d+/m },
+        { cmd: "oslat --version", exitCodes: [0], expect: /^oslat V \d+\.\d+/m },
+        // rtla prints its usage for --help, and exits 1 at bookworm's version (6.1), 0 at backports' (6.12), which a host
+        // gets when apt had to take its tools from there (tools/setup-host.sh); the version is the kernel's tools version.
+        { cmd: "rtla --help", exitCodes: [0, 1], expect: new RegExp(`^rtla version ${upstream(image.tools.rtla).split(".").slice(0, 2).join("\\.")}`, "m") },
+        { cmd: "timerlat --help", exitCodes: [0, 1], expect: /^timerlat version /m },
+        { cmd: "qemu-ga --version", exitCodes: [0], expect: new RegExp(`^QEMU Guest Agent ${upstream(image.tools["qemu-ga"]).replace(/\./g, "\\.")}`, "m") },
     ];
     for (const p of probes) {
         const r = await guest.agent.sh(`${p.cmd} 2>&1`);
-        t.is(r.exitCode, p.exitCode, `${p.cmd}: ${r.stdout}`);
+        t.true(r.exitCode !== null && p.exitCodes.includes(r.exitCode), `${p.cmd} exited ${r.exitCode}, not ${p.exitCodes.join(" or ")}: ${r.stdout}`);
         t.regex(r.stdout, p.expect, p.cmd);
     }
 
