@@ -5,7 +5,7 @@
  * epoch). Unset, nothing is written and the cost is one environment lookup.
  * Both processes inherit the variable from the pulumi CLI.
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 
 /** One timed step, as a line of the log. */
 export interface TimingSpan {
@@ -39,4 +39,18 @@ export async function timed<T>(what: string, subject: string, work: () => Promis
     } finally {
         recordSpan(what, subject, start);
     }
+}
+
+/** The spans a run wrote to `file`, in the order they were written; none when it wrote no file. */
+export function readSpans(file: string): TimingSpan[] {
+    let text = "";
+    try {
+        text = readFileSync(file, "utf8");
+    } catch {
+        return [];
+    }
+    return text
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as TimingSpan);
 }

@@ -27,7 +27,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { guestShell } from "../../components/libvirt/guestAgent";
-import type { TimingSpan } from "../../components/timing";
+import { readSpans } from "../../components/timing";
 import { hostAccess } from "../../components/host/access";
 import { virsh } from "../../components/host/access/virsh";
 import { projectRoot, pulumiEnv } from "../../tools/cli/engine";
@@ -197,10 +197,7 @@ step(
         t.is(again.code, 0, `second pulumi up reported changes:\n${again.stdout}\n${again.stderr}`);
         // The provider plugin was started while the program read its host, not once the program registered the pod:
         // the spans the program and the plugin wrote (components/timing.ts).
-        const spans = readFileSync(timingLog, "utf8")
-            .trim()
-            .split("\n")
-            .map((l) => JSON.parse(l) as TimingSpan);
+        const spans = readSpans(timingLog);
         const pluginStart = spans.find((s) => s.what.startsWith("plugin: Node.js start"))?.start;
         const registering = spans.find((s) => s.what === "program: plan and register the pod")?.start;
         t.true(

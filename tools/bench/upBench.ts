@@ -9,14 +9,14 @@
  * log their steps (components/timing.ts), which gives the `up` breakdown.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { commandFailure } from "../../components/host/access/errors";
 import { ProblemListError } from "../../components/spec/problems";
 import { loadStack } from "../../components/stack";
 import { projectRoot, pulumiEnv } from "../cli/engine";
-import type { TimingSpan } from "../../components/timing";
+import { readSpans, type TimingSpan } from "../../components/timing";
 import { initStack, removeStack, stateResources, type StateResource } from "./benchStack";
 import { FLOOR_DIR, FLOOR_PROJECT } from "./floorBench";
 
@@ -175,19 +175,6 @@ export function stepTimings(spans: TimingSpan[], t0: number): StepTiming[] {
             };
         })
         .sort((a, b) => a.startsAt - b.startsAt);
-}
-
-function readSpans(file: string): TimingSpan[] {
-    let text = "";
-    try {
-        text = readFileSync(file, "utf8");
-    } catch {
-        return [];
-    }
-    return text
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((l) => JSON.parse(l) as TimingSpan);
 }
 
 export async function benchUp(opts: UpBenchOptions): Promise<UpBenchResult> {
