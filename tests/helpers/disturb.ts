@@ -11,7 +11,7 @@
  * - hog: nfvkit-hog, the image's FIFO busy-wait, spins for exactly N ms on
  *   the measured vCPU at a priority above the probe's.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { DEFAULT_TARGETS } from "../../components/probes/targets";
 import { DEFAULT_PROBE_SUITE, type ProbeSuiteConfig } from "../../components/probes/suiteConfig";
 import { runProbeSuite, type SuiteRun } from "../../components/probes/kinds/latency/run";
@@ -27,6 +27,13 @@ export interface KatRun {
     run: SuiteRun;
     /** What was really injected, ms (host clock for a stop, the hog's own clock for a hog); null for none. */
     injectedMs: number | null;
+    /**
+     * For a stop: how long the guest's vCPUs waited for a host CPU in the second after SIGCONT, ms (the most of
+     * any vCPU thread, from the host kernel's run-delay accounting). The guest is frozen for that long too: a
+     * loaded host, or the host's RT throttling of QEMU's FIFO vCPU threads, can hold a vCPU after the signal
+     * (a 300.7 ms stop was seen by oslat as 340 ms). 0 for a hog or none.
+     */
+    resumeWaitMs: number;
     /** The command that produced the figures, for the report table. */
     command: string;
     /** For a hog: when it ran against when the tool measured; null otherwise. */
@@ -128,6 +135,7 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
     const cpu = g.probeGuest.rtVcpus[0];
     const config: ProbeSuiteConfig = { ...DEFAULT_PROBE_SUITE, probes: [probe], durationSec };
     let injected: Promise<number | null> = Promise.resolve(null);
+    let resumeWait: Promise<number> = Promise.resolve(0);
     let timing: Promise<HogTiming | null> = Promise.resolve(null);
     let command = "";
     const run = await runProbeSuite([g.probeGuest], config, DEFAULT_TARGETS, (pg, script, timeoutMs) => {
@@ -145,7 +153,11 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
             .catch(() => null)
             .then(() => guestShell(hostAccess(), pg.domain, `rm -f ${MEASURING} ${MEASURING_AT} ${ENDED_AT} ${HOG_OUT}`, 30_000));
         const running = cleared.then(() => guestShell(hostAccess(), pg.domain, `${watcherScript(probe, cpu, hog)} ${script}`, timeoutMs));
-        if (disturbance.kind === "stop") injected = cleared.then(() => stopGuestWhenMeasuring(g, disturbance.ms));
+        if (disturbance.kind === "stop") {
+            const stop = cleared.then(() => stopGuestWhenMeasuring(g, disturbance.ms));
+            injected = stop.then((s) => s.frozenMs);
+            resumeWait = stop.then((s) => s.resumeWaitMs);
+        }
         if (disturbance.kind === "hog") {
             timing = running.then(() => hogTiming(g, durationSec));
             injected = timing.then((t) => t!.burstMs);
@@ -153,11 +165,33 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
         return running;
     });
     // For osnoise, the second tool's (hist) disturbance: both were the same size by the hog's own clock.
-    return { result: run.results[0].result, run, injectedMs: await injected, command, hogTiming: await timing };
+    return { result: run.results[0].result, run, injectedMs: await injected, resumeWaitMs: await resumeWait, command, hogTiming: await timing };
 }
 
-/** Waits for the guest's marker, then freezes its QEMU process for `ms` and returns the frozen time measured on the host. */
-async function stopGuestWhenMeasuring(g: KatGuest, ms: number): Promise<number> {
+/**
+ * The host kernel's count of how long each vCPU thread of QEMU process `pid` has waited, runnable, for a CPU
+ * (ns; /proc/<pid>/task/<tid>/schedstat's second field). A SIGSTOPped thread is not runnable, so the stop itself
+ * is not in it.
+ */
+function vcpuRunDelaysNs(pid: number): Map<string, bigint> {
+    const delays = new Map<string, bigint>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+            // QEMU names its vCPU threads "CPU <n>/TCG" or "CPU <n>/KVM".
+            if (!/^CPU \d+\//.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8"))) continue;
+            delays.set(tid, BigInt(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]));
+        } catch {
+            // A thread that ended between the listing and the read.
+        }
+    }
+    return delays;
+}
+
+/**
+ * Waits for the guest's marker, then freezes its QEMU process for `ms`. Returns the frozen time measured on the
+ * host, and how long the vCPUs then waited for a CPU in the second after SIGCONT (KatRun.resumeWaitMs).
+ */
+async function stopGuestWhenMeasuring(g: KatGuest, ms: number): Promise<{ frozenMs: number; resumeWaitMs: number }> {
     const deadline = Date.now() + 60_000;
     for (;;) {
         const r = await guestShell(hostAccess(), g.probeGuest.domain, `test -e ${MEASURING}`, 10_000).catch(() => ({ exitCode: 1 }));
@@ -168,18 +202,26 @@ async function stopGuestWhenMeasuring(g: KatGuest, ms: number): Promise<number> 
     const pid = Number(readFileSync(`/run/libvirt/qemu/${g.probeGuest.domain}.pid`, "utf8").trim());
     // The freeze runs from one signal to the other, so the clock is read right before each: read after SIGCONT, it
     // also counted the time this process waited for a CPU while QEMU's FIFO vCPU thread resumed (a 300 ms stop
-    // was once measured as 371 ms while oslat saw 304 ms).
+    // was once measured as 371 ms while oslat saw 304 ms). The vCPUs' own wait after SIGCONT is read apart.
     const started = process.hrtime.bigint();
     process.kill(pid, "SIGSTOP");
     let ended = started;
+    let delaysAtResume = new Map<string, bigint>();
     try {
         await sleep(ms);
     } finally {
         // Never leave the guest frozen, whatever happened in between.
+        delaysAtResume = vcpuRunDelaysNs(pid);
         ended = process.hrtime.bigint();
         process.kill(pid, "SIGCONT");
     }
-    return Number(ended - started) / 1e6;
+    await sleep(1_000);
+    let resumeWaitNs = 0n;
+    for (const [tid, delay] of vcpuRunDelaysNs(pid)) {
+        const waited = delay - (delaysAtResume.get(tid) ?? delay);
+        if (waited > resumeWaitNs) resumeWaitNs = waited;
+    }
+    return { frozenMs: Number(ended - started) / 1e6, resumeWaitMs: Number(resumeWaitNs) / 1e6 };
 }
 
 /** The hog's own burst figures and the watcher's times, read once the tool has ended. */

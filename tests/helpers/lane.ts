@@ -31,3 +31,15 @@ export function inThisLane(pid: number): boolean {
     const lane = laneOf(pid);
     return lane === undefined || lane === THIS_LANE;
 }
+
+/**
+ * The lane beside defines libvirt domains on this machine's daemon only in its
+ * known-answer tests, and names them all so (the lab VM test's guests live in
+ * the VM's own libvirt). tests/unit/suite.test.ts checks the names.
+ */
+export const BESIDE_LANE_DOMAIN_PREFIX = "nfvkit-kat-";
+
+/** Whether a domain on this machine's libvirt belongs to this test's lane: a machine-wide "other domains are as they were" leaves the other lane's out, since they come and go with its tests. */
+export function domainInThisLane(name: string): boolean {
+    return name.startsWith(BESIDE_LANE_DOMAIN_PREFIX) === (THIS_LANE === "beside");
+}

@@ -10,6 +10,7 @@
 import test from "ava";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { BESIDE_LANE_DOMAIN_PREFIX } from "../helpers/lane";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -40,4 +41,18 @@ test("every test file runs in npm test, in exactly one run: unit, the real parts
     t.deepEqual([...named].sort(), testFiles("tests").sort(), "every test file is in a run");
     const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
     t.true(pkg.scripts.test.endsWith("&& bash tools/ci/suite.sh"), pkg.scripts.test);
+});
+
+test("the libvirt domains of the run beside are named as the other run's checks expect (tests/helpers/lane.ts)", (t) => {
+    const script = readFileSync(path.join(root, "tools", "ci", "suite.sh"), "utf8");
+    const beside = /^BESIDE=\(([^)]*)\)$/m.exec(script)?.[1].trim().split(/\s+/) ?? [];
+    // The files beside that define domains on this machine's libvirt: the known-answer tests, each with its PREFIX.
+    const prefixes = beside
+        .flatMap(testFiles)
+        .map((f) => [f, /^const PREFIX = "([^"]+)";$/m.exec(readFileSync(path.join(root, f), "utf8"))?.[1]] as const)
+        .filter(([f]) => f.startsWith("tests/kat/"));
+    t.true(prefixes.length >= 4, `the known-answer files: ${prefixes.map(([f]) => f).join(", ")}`);
+    for (const [file, prefix] of prefixes) {
+        t.true(prefix?.startsWith(BESIDE_LANE_DOMAIN_PREFIX) === true, `${file}: its domains, ${prefix}-*, start with ${BESIDE_LANE_DOMAIN_PREFIX}`);
+    }
 });

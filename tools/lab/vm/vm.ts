@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { hostAccess, HostCommandError, type SshTarget } from "../../../components/host/access";
 import { problemError } from "../../../components/spec/problems";
 import { vmImage, type VmImage } from "./image";
+import { watchBoots, type BootWatch } from "./bootWatch";
 
 export const VMLAB_STATE_DIR = "/var/lib/nfvkit-vmlab";
 /** The lab VM's SSH port on this machine's loopback; fixed, so the lab-rt stack file can name it. */
@@ -39,6 +40,8 @@ export interface VmState {
     pid: number;
     sshPort: number;
     console: string;
+    /** QEMU's QMP socket. */
+    qmpSocket: string;
     image: string;
     /** Seconds from QEMU start to the first SSH login. */
     bootSeconds: number;
@@ -48,6 +51,21 @@ export interface RunningVm extends VmState {
     /** The SSH target for the kit's HostAccess, with the pinned host key. */
     target: SshTarget;
     imageInfo: VmImage;
+    /** The watch that resets a stalled boot (bootWatch.ts), for as long as this process runs or until vmDown. */
+    bootWatch: BootWatch;
+}
+
+/** The boot watches this process runs, by VM name: vmDown stops its VM's. */
+const watches = new Map<string, BootWatch>();
+
+/** This process's watch on the VM's boots, started on first use. */
+function bootWatchOf(s: VmState): BootWatch {
+    let watch = watches.get(s.name);
+    if (!watch) {
+        watch = watchBoots({ console: s.console, qmpSocket: s.qmpSocket, log: (line) => log(`${s.name}: ${line}`) });
+        watches.set(s.name, watch);
+    }
+    return watch;
 }
 
 function log(msg: string): void {
@@ -81,7 +99,16 @@ function alive(pid: number): boolean {
 }
 
 /** The QEMU argv, as data so docs and tests can show it. */
-export function qemuArgs(o: { name: string; cpus: number; memoryMiB: number; sshPort: number; disk: string; console: string; pidFile: string }): string[] {
+export function qemuArgs(o: {
+    name: string;
+    cpus: number;
+    memoryMiB: number;
+    sshPort: number;
+    disk: string;
+    console: string;
+    pidFile: string;
+    qmpSocket: string;
+}): string[] {
     return [
         "-name",
         o.name,
@@ -101,6 +128,8 @@ export function qemuArgs(o: { name: string; cpus: number; memoryMiB: number; ssh
         // Slot 3 fixed: the PF is enp0s3 and its VFs 0000:00:13.0, .2, .4, ... on every boot (the stack file names them).
         ...["-netdev", "user,id=sriov,restrict=on", "-device", "igb,netdev=sriov,addr=0x3"],
         ...["-display", "none", "-serial", `file:${o.console}`, "-daemonize", "-pidfile", o.pidFile],
+        // The monitor, for the boot watch's reset of a stalled boot (bootWatch.ts): root-only, like the state folder.
+        ...["-qmp", `unix:${o.qmpSocket},server=on,wait=off`],
     ];
 }
 
@@ -166,8 +195,10 @@ export async function waitForSsh(target: SshTarget, timeoutSec: number, since = 
  * Starts the VM (building or finding its image) and waits for SSH, or returns
  * the one already running. Under TCG on a loaded 2-core machine a boot now and
  * then stalls for good early on (an RCU stall with a starved timer, seen in a
- * CI run: the console repeats the stall dump and SSH never comes). A hung
- * boot is started again once, from a fresh overlay.
+ * CI run: the console repeats the stall dump and SSH never comes). The boot
+ * watch (bootWatch.ts) resets such a boot as soon as its console says so, and
+ * keeps watching the VM's reboots for as long as this process runs; a boot
+ * that still never answers is started again once, from a fresh overlay.
  */
 export async function vmUp(opts: VmOptions = {}): Promise<RunningVm> {
     const first = await startVm(opts, opts.bootTimeoutSec ?? 360);
@@ -185,7 +216,7 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
     const running = vmState(name);
     if (running) {
         log(`${name} already runs (pid ${running.pid}, ssh 127.0.0.1:${running.sshPort})`);
-        return { ...running, target: sshTargetOf(running, img), imageInfo: img };
+        return { ...running, target: sshTargetOf(running, img), imageInfo: img, bootWatch: bootWatchOf(running) };
     }
     const dir = path.join(VMLAB_STATE_DIR, name);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -206,12 +237,14 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
     }
     const pidFile = path.join(dir, "qemu.pid");
     const console = path.join(dir, "console.log");
-    const args = qemuArgs({ name, cpus: opts.cpus ?? 4, memoryMiB: opts.memoryMiB ?? 2048, sshPort, disk, console, pidFile });
+    const qmpSocket = path.join(dir, "qmp.sock");
+    const args = qemuArgs({ name, cpus: opts.cpus ?? 4, memoryMiB: opts.memoryMiB ?? 2048, sshPort, disk, console, pidFile, qmpSocket });
     const started = Date.now();
     await local.run(["qemu-system-x86_64", ...args]);
     const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-    const partial: VmState = { name, dir, pid, sshPort, console, image: img.disk, bootSeconds: 0 };
+    const partial: VmState = { name, dir, pid, sshPort, console, qmpSocket, image: img.disk, bootSeconds: 0 };
     fs.writeFileSync(stateFile(name), JSON.stringify(partial, null, 2));
+    const bootWatch = bootWatchOf(partial);
     log(`${name}: QEMU pid ${pid}, console ${console}, waiting for SSH on 127.0.0.1:${sshPort}`);
     const target = sshTargetOf(partial, img);
     let waited: number;
@@ -228,7 +261,7 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
         const state = { ...partial, bootSeconds };
         fs.writeFileSync(stateFile(name), JSON.stringify(state, null, 2));
         log(`${name} booted in ${bootSeconds} s`);
-        return { ...state, target, imageInfo: img };
+        return { ...state, target, imageInfo: img, bootWatch };
     } catch (err) {
         await vmDown(name);
         throw err;
@@ -237,6 +270,8 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
 
 /** Stops the VM (by its recorded pid) and removes its overlay and state. */
 export async function vmDown(name = `${VMLAB_NAME_PREFIX}-1`): Promise<void> {
+    watches.get(name)?.stop();
+    watches.delete(name);
     const dir = path.join(VMLAB_STATE_DIR, name);
     let pid: number | undefined;
     try {
