@@ -19,6 +19,7 @@ import { HostFileError } from "./access/errors";
 import { problemError } from "../spec/problems";
 import { stampOf, type Owner } from "../types/ownership";
 import { foreignRecord, leftWords, ownsRecord, parseRtRecord, planRestore, TUNING_SET, type RestoreItem, type RtRecord, type TuningBefore } from "./hostRecord";
+import { timed } from "../timing";
 
 export type { TuningBefore } from "./hostRecord";
 
@@ -300,11 +301,14 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext): Promise<Rt
     // Before any change: refused here when another stack manages the host.
     const record = await claimRtHost(host, inputs, ctx);
     ctx.progress?.step(`installing ${inputs.kernelPackage ?? DEFAULT_PACKAGE} on host ${inputs.host} (apt-get), or finding it installed`);
-    const kernelRelease = await ensureKernel(host, inputs.kernelPackage ?? DEFAULT_PACKAGE, inputs.host);
+    const kernelRelease = await timed("rt host: kernel package (apt-get)", inputs.host, () =>
+        ensureKernel(host, inputs.kernelPackage ?? DEFAULT_PACKAGE, inputs.host),
+    );
     ctx.progress?.step(`writing the boot loader's config and applying the tuning on host ${inputs.host}`);
     const grubChanged = await put(host, RT_FILES.grub, grubFile(tuningInput(inputs, kernelRelease, ctx.urn)));
     await applyRuntimeTuning(host, inputs, ctx.urn);
-    if (grubChanged || !(await host.exists("/boot/grub/grub.cfg"))) await host.run(["update-grub"], { timeoutMs: 600_000 });
+    if (grubChanged || !(await host.exists("/boot/grub/grub.cfg")))
+        await timed("rt host: update-grub", inputs.host, () => host.run(["update-grub"], { timeoutMs: 600_000 }));
 
     let rebooted = false;
     let rebootSeconds = 0;
@@ -321,7 +325,7 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext): Promise<Rt
             );
         }
         ctx.progress?.step(`rebooting host ${inputs.host} (${reasons.join("; ")}; waiting for a new boot id, timeout ${inputs.rebootTimeoutSec ?? 900} s)`);
-        rebootSeconds = await rebootHost(host, inputs.access, inputs.rebootTimeoutSec ?? 900);
+        rebootSeconds = await timed("rt host: reboot", inputs.host, () => rebootHost(host, inputs.access, inputs.rebootTimeoutSec ?? 900));
         rebooted = true;
     }
     const after = accessOf(inputs.access);
@@ -332,7 +336,7 @@ async function converge(inputs: RtHostInputs, ctx: OperationContext): Promise<Rt
     // Measured only when the tracer is there (the readiness table already says when it is not); a run at each change, not at each refresh.
     if (kernel.tracers?.includes("hwlat")) {
         ctx.progress?.step(`measuring hardware latency on host ${inputs.host} (hwlat tracer)`);
-        checks.push(hwlatCheck(await measureHwlat(after, inputs.hwlat ?? DEFAULT_HWLAT)));
+        checks.push(hwlatCheck(await timed("rt host: hwlat run", inputs.host, () => measureHwlat(after, inputs.hwlat ?? DEFAULT_HWLAT))));
     }
     return {
         ...inputs,

@@ -87,11 +87,12 @@ export async function runKitCommand(
     name: "up" | "down" | "probe" | "preview",
     args: string[],
     root = projectRoot,
+    extraEnv: Record<string, string> = {},
 ): Promise<{ code: number | null; output: string; seconds: number }> {
     const started = Date.now();
     const child = spawn(path.join(projectRoot, "node_modules", ".bin", "tsx"), [path.join(root, "tools", "cli", `${name}.ts`), ...args], {
         cwd: root,
-        env: pulumiEnv(),
+        env: { ...pulumiEnv(), ...extraEnv },
         stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

@@ -173,23 +173,28 @@ real("baseline regression: a clean run as baseline, then a run with a 300 ms sto
     const g = await theGuest();
     // Targets far above anything TCG produces: only the regression can fail the gate.
     const loose = resolveTargets({ timer: { avgUs: 1e9, maxUs: 1e9 } }, "nfv-testpod:targets");
+    // The stop must stand out from the baseline by the factor: a baseline below a quarter of the stop over the
+    // factor leaves it twice the room. A host stall in the clean run (seen: 120 ms at load 4.7, 149 ms while the
+    // lab VM booted beside it) makes the baseline too poor for that, which says nothing of the gate: two retries,
+    // each figure logged.
+    const factor = 2;
+    const cleanEnoughMs = DISTURB_MS / factor / 2;
     let clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
-    if (worstMs(clean, "timer") >= DISTURB_MS / 2) {
-        // The clean-run rule above, for the baseline's clean run too: a host stall in it (seen: 120 ms at load 4.7)
-        // makes the baseline too poor for a 300 ms stop to stand out by the factor.
-        t.log(`clean baseline run saw ${worstMs(clean, "timer")} ms; retrying once (host load ${os.loadavg()[0].toFixed(1)})`);
+    for (let retry = 1; retry <= 2 && worstMs(clean, "timer") >= cleanEnoughMs; retry++) {
+        t.log(`clean baseline run saw ${worstMs(clean, "timer")} ms, above ${cleanEnoughMs} ms; retry ${retry} (host load ${os.loadavg()[0].toFixed(1)})`);
         clean = await runWithDisturbance(g, "cyclictest", DURATION_SEC, none);
     }
+    t.true(worstMs(clean, "timer") < cleanEnoughMs, `the clean baseline run's max ${worstMs(clean, "timer")} ms stays below ${cleanEnoughMs} ms`);
     const accepted = judge(clean.run.results, loose, { gate: "enforce" });
     t.true(accepted.pass, accepted.failures.join("\n"));
     const baseline = parseBaseline(jsonReport(accepted), "clean run");
     const disturbed = await runWithDisturbance(g, "cyclictest", DURATION_SEC, stop);
-    const verdict = judge(disturbed.run.results, loose, { gate: "enforce", baseline, regressionFactor: 5 });
+    const verdict = judge(disturbed.run.results, loose, { gate: "enforce", baseline, regressionFactor: factor });
     const max = verdict.checks.find((c) => c.metric === "timer.maxUs")!;
     t.log(`baseline max ${max.change?.baselineUs} µs, disturbed max ${max.measuredUs} µs: ${max.change?.worseBy.toFixed(1)}× worse`);
-    t.true(max.change!.worseBy > 5);
+    t.true(max.change!.worseBy > factor);
     t.false(max.pass);
-    t.throws(() => applyGate(verdict), { message: /timer latency on kat: max \d+ µs regressed [\d.]+× against the baseline \d+ µs \(limit 5×/ });
+    t.throws(() => applyGate(verdict), { message: /timer latency on kat: max \d+ µs regressed [\d.]+× against the baseline \d+ µs \(limit 2×/ });
     // The report shows every figure's change.
     t.regex(markdownReport(verdict), /\| Change \|/);
 });

@@ -32,6 +32,8 @@ import { realTest } from "../helpers/realParts";
 import * as yaml from "js-yaml";
 import * as path from "node:path";
 import { projectRoot } from "../../tools/cli/engine";
+import { tmpdir } from "node:os";
+import { readSpans } from "../../components/timing";
 
 /** The lab-rt stack's hwlat settings for its one host, as the committed stack file writes them. */
 function labRtHwlat(): { seconds: number; targetUs: number } {
@@ -326,8 +328,18 @@ serial(
         // With it: the README's command.
         const allow = await runPulumi(["config", "set", "nfv-testpod:allowHostReboot", "true", ...config], {});
         t.is(allow.code, 0, allow.stderr);
-        const up = await runKitCommand("up", ["--stack", "lab-rt"]);
+        // Its steps are timed (components/timing.ts), so the report says where the suite's longest step goes.
+        const timingLog = path.join(fs.mkdtempSync(path.join(tmpdir(), "nfvkit-labrt-timing-")), "spans.jsonl");
+        t.teardown(() => fs.rmSync(path.dirname(timingLog), { recursive: true, force: true }));
+        const up = await runKitCommand("up", ["--stack", "lab-rt"], undefined, { NFVKIT_TIMING_LOG: timingLog });
         t.log(`npm run up -- --stack lab-rt (installs the kernel, reboots, VFs, nested guest, probes): ${up.seconds.toFixed(0)} s`);
+        const upStart = Date.now() - up.seconds * 1000;
+        t.log(
+            `its steps of a second or more (start after the command's, length):\n${readSpans(timingLog)
+                .filter((s) => s.end - s.start >= 1000)
+                .map((s) => `+${((s.start - upStart) / 1000).toFixed(0)} s  ${((s.end - s.start) / 1000).toFixed(1)} s  ${s.what} ${s.subject}`)
+                .join("\n")}`,
+        );
         t.is(up.code, 0, up.output.slice(-6000));
         t.regex(up.output, /stack lab-rt: using the lab VM host's generated config \/var\/lib\/nfvkit-vmlab\/Pulumi\.lab-rt\.yaml/);
         t.regex(up.output, /host lab-rt-1: boots 6\.1\.\S+-rt-amd64, rebooted by this up in \d+ s; readiness \d+ of \d+ checks pass/);
