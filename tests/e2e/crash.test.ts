@@ -289,8 +289,8 @@ test.serial("kill -9 of up and its plugins while a domain boots, then npm run do
         await removeDomainsWithPrefix(PREFIX);
     });
     t.deepEqual(await exportedState(STACK).then((s) => s.resources), [], "the ci stack starts empty");
-    // What other stacks hold on this machine is not this down's to remove. The known-answer guests of the tests
-    // beside this run come and go on their own meanwhile (tests/helpers/lane.ts), so they are not counted.
+    // What other stacks hold on this machine is not this down's to remove. Guests of the tests beside this run
+    // come and go on their own meanwhile (tests/helpers/lane.ts), so they are not counted.
     const othersLedger = () => ledgerEntries().filter((e) => !e.includes(`urn:pulumi:${STACK}::`));
     const othersDomains = async () => (await virshDomains()).filter((d) => !d.startsWith(PREFIX) && domainInThisLane(d));
     const [ledgerOfOthers, domainsOfOthers] = [othersLedger(), await othersDomains()];

@@ -33,9 +33,10 @@ export function inThisLane(pid: number): boolean {
 }
 
 /**
- * The lane beside defines libvirt domains on this machine's daemon only in its
- * known-answer tests, and names them all so (the lab VM test's guests live in
- * the VM's own libvirt). tests/unit/suite.test.ts checks the names.
+ * The only guests a file of the lane beside may define on this machine's
+ * libvirt are the known-answer tests' (tests/kat), all named so; the lab VM
+ * test's guests live in the VM's own libvirt. tests/unit/suite.test.ts checks
+ * both the names and that no other file beside defines guests here.
  */
 export const BESIDE_LANE_DOMAIN_PREFIX = "nfvkit-kat-";
 

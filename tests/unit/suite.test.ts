@@ -43,16 +43,20 @@ test("every test file runs in npm test, in exactly one run: unit, the real parts
     t.true(pkg.scripts.test.endsWith("&& bash tools/ci/suite.sh"), pkg.scripts.test);
 });
 
-test("the libvirt domains of the run beside are named as the other run's checks expect (tests/helpers/lane.ts)", (t) => {
+test("a guest the run beside may define on this machine's libvirt is named as the other run's checks expect (tests/helpers/lane.ts)", (t) => {
     const script = readFileSync(path.join(root, "tools", "ci", "suite.sh"), "utf8");
-    const beside = /^BESIDE=\(([^)]*)\)$/m.exec(script)?.[1].trim().split(/\s+/) ?? [];
-    // The files beside that define domains on this machine's libvirt: the known-answer tests, each with its PREFIX.
-    const prefixes = beside
-        .flatMap(testFiles)
-        .map((f) => [f, /^const PREFIX = "([^"]+)";$/m.exec(readFileSync(path.join(root, f), "utf8"))?.[1]] as const)
-        .filter(([f]) => f.startsWith("tests/kat/"));
-    t.true(prefixes.length >= 4, `the known-answer files: ${prefixes.map(([f]) => f).join(", ")}`);
-    for (const [file, prefix] of prefixes) {
+    const beside = (/^BESIDE=\(([^)]*)\)$/m.exec(script)?.[1].trim().split(/\s+/) ?? []).flatMap(testFiles);
+    // Guests are defined on this machine's libvirt through the known-answer helpers or the Domain provider's operations.
+    const definesGuests = (f: string) => /from "\.\.\/helpers\/kat(Guest|Link)"|domainOperations/.test(readFileSync(path.join(root, f), "utf8"));
+    t.deepEqual(
+        beside.filter((f) => definesGuests(f) && !f.startsWith("tests/kat/")),
+        [],
+        "no file beside but the known answers defines guests here",
+    );
+    const kat = testFiles("tests/kat");
+    t.true(kat.filter(definesGuests).length >= 4, `the known-answer files define guests: ${kat.join(", ")}`);
+    for (const file of kat) {
+        const prefix = /^const PREFIX = "([^"]+)";$/m.exec(readFileSync(path.join(root, file), "utf8"))?.[1];
         t.true(prefix?.startsWith(BESIDE_LANE_DOMAIN_PREFIX) === true, `${file}: its domains, ${prefix}-*, start with ${BESIDE_LANE_DOMAIN_PREFIX}`);
     }
 });
