@@ -438,8 +438,9 @@ serial(
         // boot args (GRUB's default is the stock kernel again, though the RT package stays installed).
         const rebootSeconds = await rebootHost(after, vm.target, 15 * 60);
         t.log(`reboot after down: ${rebootSeconds.toFixed(0)} s`);
-        // A reboot that stalled under TCG was reset by the lab's boot watch (tools/lab/vm/bootWatch.ts): said, as it cost time.
-        for (const reset of vm.bootWatch.resets) t.log(`the lab VM's boot watch reset a stalled boot at ${new Date(reset.at).toISOString()}: ${reset.line}`);
+        // A boot that stalled under TCG was power-cycled by the lab's boot watch (tools/lab/vm/bootWatch.ts): said, as it cost time.
+        for (const cycle of vm.bootWatch.cycles)
+            t.log(`the lab VM's boot watch power-cycled a stalled boot at ${new Date(cycle.at).toISOString()}: ${cycle.line}`);
         const stock = hostAccess(vm.target);
         t.is((await readKernelFacts(stock)).release, before.release, "the stock kernel boots after down");
         t.is((await stock.readFile("/proc/cmdline")).trim(), cmdlineBefore, "the host's own boot args, none of the kit's");

@@ -1,17 +1,19 @@
 /**
  * The lab VM's boot watch (tools/lab/vm/bootWatch.ts): a boot whose console
- * reports a starved RCU kthread before its login prompt is reset through
- * QEMU's monitor, once per stalled boot, at most maxResets times; a stall
- * report after the login prompt is left alone. The reset goes to a real QEMU
- * (paused, no disk), whose second monitor shows the RESET event.
+ * reports a starved RCU kthread before its login prompt is power-cycled, once
+ * per stalled boot, at most maxCycles times; a stall report after the login
+ * prompt is left alone. The power cycle (tools/lab/vm/vm.ts) runs on a real
+ * QEMU (paused, no disk): the old one quits through its monitor, a new one
+ * starts with the same arguments, and the console keeps what it had.
  */
 import test from "ava";
-import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import * as net from "node:net";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { bootState, watchBoots } from "../../tools/lab/vm/bootWatch";
+import { qmp } from "../../tools/lab/vm/qmp";
+import { powerCycle, VMLAB_STATE_DIR, type VmState } from "../../tools/lab/vm/vm";
 
 // As the lab VM's serial console has it: the kernel's lines start and end with a carriage return.
 const bootStart = (kernel: string) => `\r[    0.000000] Linux version ${kernel} (debian-kernel@lists.debian.org) (gcc-12) #1 SMP PREEMPT_DYNAMIC Debian\r\n`;
@@ -39,28 +41,6 @@ test("the boot under way: booting, stalled before its login prompt, up after it;
     t.is(bootState(bootStart("6.1.0-50-amd64") + loginPrompt + reboot + bootStart("6.1.0-50-rt-amd64") + stallReport(2502)), "stalled");
 });
 
-/** A QMP client that counts QEMU's RESET events. */
-async function resetEvents(socket: string): Promise<{ count: () => number; close: () => void }> {
-    let count = 0;
-    let buffered = "";
-    const conn = net.createConnection(socket);
-    await new Promise<void>((resolve, reject) => {
-        conn.once("error", reject);
-        conn.on("data", (chunk) => {
-            buffered += chunk.toString("utf8");
-            let newline: number;
-            while ((newline = buffered.indexOf("\n")) >= 0) {
-                const message = JSON.parse(buffered.slice(0, newline)) as { QMP?: unknown; return?: unknown; event?: string };
-                buffered = buffered.slice(newline + 1);
-                if (message.QMP !== undefined) conn.write('{"execute":"qmp_capabilities"}\n');
-                if (message.return !== undefined) resolve();
-                if (message.event === "RESET") count++;
-            }
-        });
-    });
-    return { count: () => count, close: () => conn.destroy() };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -71,63 +51,112 @@ async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promi
     }
 }
 
-test("a stalled boot is reset through QEMU's monitor once, a boot that reached its prompt never, and the watch gives up after maxResets", async (t) => {
+test("a stalled boot is power-cycled once, a boot that reached its prompt never, and the watch gives up after maxCycles", async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-bootwatch-"));
-    const [watched, listened, console] = ["watch.sock", "events.sock", "console.log"].map((f) => path.join(dir, f));
-    // A real QEMU, paused before its first instruction: system_reset still resets the machine and says so.
-    const qemu = spawn(
-        "qemu-system-x86_64",
-        [
-            "-machine",
-            "q35",
-            "-accel",
-            "tcg",
-            "-S",
-            "-nodefaults",
-            "-display",
-            "none",
-            "-qmp",
-            `unix:${watched},server=on,wait=off`,
-            "-qmp",
-            `unix:${listened},server=on,wait=off`,
-        ],
-        { stdio: "ignore" },
-    );
-    t.teardown(() => {
-        qemu.kill("SIGKILL");
-        rmSync(dir, { recursive: true, force: true });
-    });
-    await until("QEMU's monitors", () => existsSync(watched) && existsSync(listened));
-    const events = await resetEvents(listened);
-    t.teardown(() => events.close());
-
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const console = path.join(dir, "console.log");
+    const cycled: string[] = [];
     const said: string[] = [];
     writeFileSync(console, bootStart("6.1.0-50-amd64") + someBoot);
-    const watch = watchBoots({ console, qmpSocket: watched, log: (l) => said.push(l), intervalMs: 100, maxResets: 2 });
+    const watch = watchBoots({ console, onStall: async (line) => void cycled.push(line), log: (l) => said.push(l), intervalMs: 100, maxCycles: 2 });
     t.teardown(() => watch.stop());
     await sleep(500);
-    t.is(events.count(), 0, "a boot that goes on is left alone");
+    t.deepEqual(cycled, [], "a boot that goes on is left alone");
 
     appendFileSync(console, stallReport(2502));
-    await until("a RESET event", () => events.count() === 1);
-    t.is(watch.resets.length, 1);
-    t.regex(watch.resets[0].line, /rcu_preempt kthread timer wakeup didn't happen for 2502 jiffies/);
-    t.regex(said[0], /the boot stalled .*; resetting the VM through QEMU's monitor \(1 of at most 2\)/);
-    // The same stalled boot keeps reporting until the reset's boot starts: still one reset.
+    await until("a power cycle", () => cycled.length === 1);
+    t.regex(cycled[0], /rcu_preempt kthread timer wakeup didn't happen for 2502 jiffies/);
+    t.is(watch.cycles.length, 1);
+    t.regex(said[0], /the boot stalled .*; power-cycling the VM \(1 of at most 2\)/);
+    // The same stalled boot keeps reporting until the next boot starts: still one power cycle.
     appendFileSync(console, stallReport(5000));
     await sleep(500);
-    t.is(events.count(), 1, "one reset per stalled boot");
+    t.is(cycled.length, 1, "one power cycle per stalled boot");
 
     // The next boot reaches its prompt; a stall after that is the host's to report.
     appendFileSync(console, bootStart("6.1.0-50-amd64") + someBoot + loginPrompt + stallReport(2502));
     await sleep(500);
-    t.is(events.count(), 1, "a boot that reached its login prompt is never reset");
+    t.is(cycled.length, 1, "a boot that reached its login prompt is never power-cycled");
 
-    // A reboot that stalls again, then again: two resets in all, then the watch leaves the VM to the wait's timeout.
-    appendFileSync(console, bootStart("6.1.0-50-rt-amd64") + stallReport(2502));
-    await until("the second RESET event", () => events.count() === 2);
+    // A reboot that stalls, then again: two power cycles in all, then the watch leaves the VM to the wait's timeout.
+    appendFileSync(console, "\n" + bootStart("6.1.0-50-rt-amd64") + stallReport(2502));
+    await until("the second power cycle", () => cycled.length === 2);
     appendFileSync(console, bootStart("6.1.0-50-rt-amd64") + stallReport(2502));
     await sleep(500);
-    t.is(events.count(), 2, "no more than maxResets");
-    t.is(watch.resets.length, 2);
+    t.is(cycled.length, 2, "no more than maxCycles");
+});
+
+test("a QEMU that is gone while the VM should run is powered on again, once it is gone at two checks in a row", async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-bootwatch-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const console = path.join(dir, "console.log");
+    writeFileSync(console, bootStart("6.1.0-50-amd64") + someBoot);
+    let gone = false;
+    const cycled: string[] = [];
+    const watch = watchBoots({
+        console,
+        onStall: async (line) => {
+            cycled.push(line);
+            gone = false;
+        },
+        qemuGone: () => gone,
+        log: () => undefined,
+        intervalMs: 100,
+    });
+    t.teardown(() => watch.stop());
+    await sleep(500);
+    t.deepEqual(cycled, [], "a running QEMU is left alone");
+    gone = true;
+    await until("the power-on", () => cycled.length === 1);
+    t.deepEqual(cycled, ["QEMU exited"]);
+    await sleep(500);
+    t.is(cycled.length, 1, "once: the new QEMU runs");
+});
+
+test("a power cycle quits QEMU through its monitor and starts it again with the same arguments; the console keeps its lines", async (t) => {
+    // A VM of the lab's state folder under a name of this test's own: QEMU paused before its first instruction, no disk.
+    const name = `nfvkit-vmlab-unittest-${process.pid}`;
+    const dir = path.join(VMLAB_STATE_DIR, name);
+    mkdirSync(dir, { recursive: true });
+    const [console, pidFile, qmpSocket] = ["console.log", "qemu.pid", "qmp.sock"].map((f) => path.join(dir, f));
+    const args = [
+        ...["-name", name, "-machine", "q35", "-accel", "tcg", "-S", "-nodefaults", "-display", "none"],
+        ...["-chardev", `file,id=console,path=${console},append=on`, "-serial", "chardev:console"],
+        ...["-daemonize", "-pidfile", pidFile, "-qmp", `unix:${qmpSocket},server=on,wait=off`],
+    ];
+    const pidNow = () => Number(readFileSync(pidFile, "utf8").trim());
+    t.teardown(() => {
+        try {
+            process.kill(pidNow(), "SIGKILL");
+        } catch {
+            // already gone
+        }
+        rmSync(dir, { recursive: true, force: true });
+    });
+    writeFileSync(console, "the stalled boot's lines\n");
+    t.is(spawnSync("qemu-system-x86_64", args, { stdio: "ignore" }).status, 0, "QEMU starts");
+    const first = pidNow();
+    const state: VmState = { name, dir, pid: first, sshPort: 0, console, qmpSocket, args, image: "", bootSeconds: 0 };
+    writeFileSync(path.join(dir, "state.json"), JSON.stringify(state));
+
+    const second = await powerCycle(name);
+    t.not(second, first, "another QEMU");
+    t.throws(() => process.kill(first, 0), undefined, "the first one is gone");
+    t.notThrows(() => process.kill(second, 0), "the second one runs");
+    t.is((JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as VmState).pid, second, "the state names it");
+    t.is(readFileSync(console, "utf8"), "the stalled boot's lines\n", "the console was appended to, not emptied");
+    await t.notThrowsAsync(qmp(qmpSocket, "query-status"), "its monitor answers");
+
+    // A QEMU that exited by itself (one did, during a boot after a reset) is started again.
+    process.kill(second, "SIGKILL");
+    await until("the second QEMU to go", () => {
+        try {
+            process.kill(second, 0);
+            return false;
+        } catch {
+            return true;
+        }
+    });
+    const third = await powerCycle(name);
+    t.notThrows(() => process.kill(third, 0), "a third one runs");
 });

@@ -2,21 +2,24 @@
  * The lab VM's power button, pressed for it when a boot stalls for good.
  *
  * Under TCG on a loaded machine, a boot of the lab VM now and then stalls
- * early: the guest kernel's timer stops firing, its console repeats RCU stall
- * reports ("rcu_preempt kthread timer wakeup didn't happen", "kthread starved
- * for N jiffies") and SSH never answers. Such a boot has not come back in any
- * run seen (docs/rt-hosts.md); a real host does not do this, and an operator
- * would power-cycle it. The watch reads the VM's console as it grows and, when
- * the boot under way reports a starved RCU kthread before its login prompt,
- * resets the VM through QEMU's monitor (QMP `system_reset`), so the kit's and
- * the tests' waits for SSH see a second boot instead of their timeout.
+ * early: the guest kernel's timer stops firing on one CPU, its console
+ * repeats RCU stall reports ("rcu_preempt kthread timer wakeup didn't
+ * happen", "kthread starved for N jiffies") and SSH never answers. Such a
+ * boot has not come back in any run seen (docs/rt-hosts.md); a real host does
+ * not do this, and an operator would power-cycle it. The watch reads the VM's
+ * console as it grows and, when the boot under way reports a starved RCU
+ * kthread before its login prompt, calls `onStall`, which power-cycles the VM
+ * (vm.ts). The stall is not tied to one boot: in a CI run (2026-12-07 14:34)
+ * the boots after two `system_reset`s stalled at the same point, QEMU exited
+ * during a third, a cold start stalled too, and the boot after that came up.
+ * A power cycle (QEMU quits and starts again) also recovers a QEMU that
+ * exited, which a reset cannot.
  *
  * Only boots are watched: once the login prompt is on the console, a stall
  * report belongs to what runs on the host, which is the host's to report, not
  * the lab's to hide.
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 
 /**
  * Each boot's kernel log starts with this line (the lab VM's kernel logs to its serial console, without `quiet`);
@@ -27,6 +30,15 @@ const BOOT_START = /^\r*\[\s*0\.000000\] Linux version /m;
 const LOGIN_PROMPT = /^\r*\S+ login: /m;
 /** The kernel's report of an RCU grace-period kthread that did not run: its timer never fired, or it never got a CPU. */
 const STARVED = /rcu: rcu_\w+ kthread (?:timer wakeup didn't happen|starved) for \d+ jiffies/;
+
+/** The console's length so far, in the units `slice` counts (0 when there is none). */
+function fileLength(file: string): number {
+    try {
+        return fs.readFileSync(file, "utf8").length;
+    } catch {
+        return 0;
+    }
+}
 
 /** What the console shows of the boot under way. */
 export type BootState = "booting" | "stalled" | "up";
@@ -45,65 +57,31 @@ export function bootState(console: string): BootState {
     return login ? "up" : "booting";
 }
 
-/** Sends one QMP command to the monitor at `socket`; resolves once QEMU answered it. */
-export async function qmp(socket: string, command: string, timeoutMs = 10_000): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-        const conn = net.createConnection(socket);
-        const timer = setTimeout(() => {
-            conn.destroy();
-            reject(new Error(`QEMU's monitor at ${socket} did not answer ${command} within ${timeoutMs / 1000} s`));
-        }, timeoutMs);
-        let buffered = "";
-        let step = 0;
-        conn.on("error", (err) => {
-            clearTimeout(timer);
-            reject(new Error(`QEMU's monitor at ${socket}: ${err.message}`));
-        });
-        conn.on("data", (chunk) => {
-            buffered += chunk.toString("utf8");
-            let newline: number;
-            while ((newline = buffered.indexOf("\n")) >= 0) {
-                const message = JSON.parse(buffered.slice(0, newline)) as { QMP?: unknown; return?: unknown; error?: { desc: string } };
-                buffered = buffered.slice(newline + 1);
-                if (message.error) {
-                    clearTimeout(timer);
-                    conn.destroy();
-                    reject(new Error(`QEMU refused ${step === 1 ? "qmp_capabilities" : command}: ${message.error.desc}`));
-                    return;
-                }
-                // The greeting, then the answer to qmp_capabilities, then the command's; events in between are skipped.
-                if (message.QMP !== undefined && step === 0) {
-                    step = 1;
-                    conn.write('{"execute":"qmp_capabilities"}\n');
-                } else if (message.return !== undefined && step === 1) {
-                    step = 2;
-                    conn.write(`${JSON.stringify({ execute: command })}\n`);
-                } else if (message.return !== undefined && step === 2) {
-                    clearTimeout(timer);
-                    conn.end();
-                    resolve();
-                }
-            }
-        });
-    });
-}
-
 export interface BootWatchOptions {
-    /** The VM's serial console log, as QEMU writes it. */
+    /** The VM's serial console log, as QEMU appends to it. */
     console: string;
-    /** QEMU's QMP socket. */
-    qmpSocket: string;
-    /** Where each reset is said. */
+    /** What brings the VM back: a power cycle (vm.ts). The watch waits for it before it looks again. */
+    onStall: (line: string) => Promise<void>;
+    /**
+     * Whether the VM's QEMU is gone while the VM should run (its state is still there). QEMU itself has
+     * exited during a reset's boot (CI, 2026-12-07 14:34): gone at two checks in a row, it is powered on again.
+     */
+    qemuGone?: () => boolean;
+    /** Where each power cycle is said. */
     log: (line: string) => void;
     /** @default 5000 */
     intervalMs?: number;
-    /** Resets after which the watch gives up, so a VM that stalls on every boot fails the wait that follows. @default 3 */
-    maxResets?: number;
+    /**
+     * Power cycles after which the watch gives up, so a VM that stalls on every boot fails the wait that follows.
+     * @default 8: in one CI run the stall came back in four boots in a row (two after a reset, one after a cold
+     * start), and QEMU exited in another, before a boot came up; each try costs about a minute
+     */
+    maxCycles?: number;
 }
 
 export interface BootWatch {
-    /** When each reset was sent (ms since the epoch), and the stall line that caused it. */
-    readonly resets: { at: number; line: string }[];
+    /** When each power cycle was started (ms since the epoch), and the stall line that caused it. */
+    readonly cycles: { at: number; line: string }[];
     stop(): void;
 }
 
@@ -113,29 +91,40 @@ export interface BootWatch {
  * a test that holds the VM has the watch for as long as it runs.
  */
 export function watchBoots(o: BootWatchOptions): BootWatch {
-    const resets: { at: number; line: string }[] = [];
-    const maxResets = o.maxResets ?? 3;
-    // The console after the last reset: QEMU keeps writing to the same file, and the stalled boot's text stays in it.
+    const cycles: { at: number; line: string }[] = [];
+    const maxCycles = o.maxCycles ?? 8;
+    let goneBefore = false;
+    // The console after the last power cycle: the stalled boot's text stays in the file, before the next boot's.
     let from = 0;
     let busy = false;
     const check = async () => {
-        if (busy || resets.length >= maxResets) return;
+        if (busy || cycles.length >= maxCycles) return;
         busy = true;
         try {
+            const gone = o.qemuGone?.() ?? false;
+            if (gone && goneBefore) {
+                goneBefore = false;
+                o.log(`QEMU is gone while the VM should run; powering it on (${cycles.length + 1} of at most ${maxCycles})`);
+                cycles.push({ at: Date.now(), line: "QEMU exited" });
+                from = fileLength(o.console);
+                await o.onStall("QEMU exited").catch((err: Error) => o.log(`the power cycle failed: ${err.message}`));
+                return;
+            }
+            goneBefore = gone;
             let text: string;
             try {
                 text = fs.readFileSync(o.console, "utf8").slice(from);
             } catch {
                 return; // no console yet, or the VM is gone
             }
-            // After a reset, what the stalled boot wrote before the reset took hold is not a boot of its own.
-            if (resets.length > 0 && !BOOT_START.test(text)) return;
+            // After a power cycle, what the stalled boot wrote before it went is not a boot of its own.
+            if (cycles.length > 0 && !BOOT_START.test(text)) return;
             if (bootState(text) !== "stalled") return;
             const line = STARVED.exec(text)?.[0] ?? "";
-            o.log(`the boot stalled (console: "${line}"); resetting the VM through QEMU's monitor (${resets.length + 1} of at most ${maxResets})`);
+            o.log(`the boot stalled (console: "${line}"); power-cycling the VM (${cycles.length + 1} of at most ${maxCycles})`);
             from += text.length;
-            resets.push({ at: Date.now(), line });
-            await qmp(o.qmpSocket, "system_reset").catch((err: Error) => o.log(`the reset failed: ${err.message}`));
+            cycles.push({ at: Date.now(), line });
+            await o.onStall(line).catch((err: Error) => o.log(`the power cycle failed: ${err.message}`));
         } finally {
             busy = false;
         }
@@ -143,7 +132,7 @@ export function watchBoots(o: BootWatchOptions): BootWatch {
     const timer = setInterval(() => void check(), o.intervalMs ?? 5_000);
     timer.unref();
     return {
-        resets,
+        cycles,
         stop: () => clearInterval(timer),
     };
 }

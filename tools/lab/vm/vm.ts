@@ -13,6 +13,7 @@ import { hostAccess, HostCommandError, type SshTarget } from "../../../component
 import { problemError } from "../../../components/spec/problems";
 import { vmImage, type VmImage } from "./image";
 import { watchBoots, type BootWatch } from "./bootWatch";
+import { qmp } from "./qmp";
 
 export const VMLAB_STATE_DIR = "/var/lib/nfvkit-vmlab";
 /** The lab VM's SSH port on this machine's loopback; fixed, so the lab-rt stack file can name it. */
@@ -42,6 +43,8 @@ export interface VmState {
     console: string;
     /** QEMU's QMP socket. */
     qmpSocket: string;
+    /** QEMU's arguments, for a power cycle on the same disk. */
+    args: string[];
     image: string;
     /** Seconds from QEMU start to the first SSH login. */
     bootSeconds: number;
@@ -62,10 +65,48 @@ const watches = new Map<string, BootWatch>();
 function bootWatchOf(s: VmState): BootWatch {
     let watch = watches.get(s.name);
     if (!watch) {
-        watch = watchBoots({ console: s.console, qmpSocket: s.qmpSocket, log: (line) => log(`${s.name}: ${line}`) });
+        watch = watchBoots({
+            console: s.console,
+            onStall: async () => {
+                const pid = await powerCycle(s.name);
+                log(`${s.name}: powered on again, QEMU pid ${pid}`);
+            },
+            qemuGone: () => {
+                try {
+                    // Torn down (vmDown removes the folder): nothing to power on.
+                    if (!fs.existsSync(stateFile(s.name))) return false;
+                    return !alive(Number(fs.readFileSync(path.join(s.dir, "qemu.pid"), "utf8").trim()));
+                } catch {
+                    return false;
+                }
+            },
+            log: (line) => log(`${s.name}: ${line}`),
+        });
         watches.set(s.name, watch);
     }
     return watch;
+}
+
+/**
+ * Turns the VM off and on again, on the same disk: QEMU is asked to quit
+ * through its monitor (which writes back what it holds of the disk; killed,
+ * it could lose the overlay's metadata, the disk running with cache=unsafe),
+ * then started with the same arguments. Returns the new QEMU's pid.
+ */
+export async function powerCycle(name: string): Promise<number> {
+    const s = JSON.parse(fs.readFileSync(stateFile(name), "utf8")) as VmState;
+    const pidFile = path.join(s.dir, "qemu.pid");
+    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    // A QEMU that has exited by itself is only started again.
+    if (alive(pid)) {
+        await qmp(s.qmpSocket, "quit").catch(() => (alive(pid) ? process.kill(pid, "SIGTERM") : undefined));
+        for (let i = 0; i < 600 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+        if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
+    await hostAccess().run(["qemu-system-x86_64", ...s.args]);
+    const again = Number(fs.readFileSync(pidFile, "utf8").trim());
+    fs.writeFileSync(stateFile(name), JSON.stringify({ ...s, pid: again }, null, 2));
+    return again;
 }
 
 function log(msg: string): void {
@@ -127,8 +168,10 @@ export function qemuArgs(o: {
         // The SR-IOV PF: QEMU's igb (82576) offers 7 VFs. Its own user network stays closed to the outside.
         // Slot 3 fixed: the PF is enp0s3 and its VFs 0000:00:13.0, .2, .4, ... on every boot (the stack file names them).
         ...["-netdev", "user,id=sriov,restrict=on", "-device", "igb,netdev=sriov,addr=0x3"],
-        ...["-display", "none", "-serial", `file:${o.console}`, "-daemonize", "-pidfile", o.pidFile],
-        // The monitor, for the boot watch's reset of a stalled boot (bootWatch.ts): root-only, like the state folder.
+        // The console is appended to, so a power cycle (powerCycle below) keeps the stalled boot's lines.
+        ...["-display", "none", "-chardev", `file,id=console,path=${o.console},append=on`, "-serial", "chardev:console"],
+        ...["-daemonize", "-pidfile", o.pidFile],
+        // The monitor, for the power cycle of a stalled boot (bootWatch.ts): root-only, like the state folder.
         ...["-qmp", `unix:${o.qmpSocket},server=on,wait=off`],
     ];
 }
@@ -160,13 +203,42 @@ export function sshTargetOf(s: VmState, img: VmImage, hostName = "lab-rt-1"): Ss
     };
 }
 
+/** A pid from its source, or 0 when it cannot be read. */
+function readPid(source: () => number): number {
+    try {
+        return source();
+    } catch {
+        return 0;
+    }
+}
+
+/**
+ * Whether QEMU is gone for good. A pid given as a function is read again for
+ * up to 10 s: a power cycle (powerCycle) stops one QEMU and starts another,
+ * whose pid the pid file then has.
+ */
+async function qemuGone(pid: number | (() => number)): Promise<boolean> {
+    if (typeof pid === "number") return !alive(pid);
+    for (let i = 0; i < 10; i++) {
+        const now = readPid(pid);
+        if (now > 0 && alive(now)) return false;
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+    return true;
+}
+
 /** Waits until the VM answers over SSH (a reboot included); returns the seconds it took. */
-export async function waitForSsh(target: SshTarget, timeoutSec: number, since = Date.now(), qemu?: { pid: number; console: string }): Promise<number> {
+export async function waitForSsh(
+    target: SshTarget,
+    timeoutSec: number,
+    since = Date.now(),
+    qemu?: { pid: number | (() => number); console: string },
+): Promise<number> {
     const deadline = since + timeoutSec * 1000;
     let last = "";
     while (Date.now() < deadline) {
         // A QEMU that is gone will never answer: said at once, not after the whole timeout.
-        if (qemu && !alive(qemu.pid)) {
+        if (qemu && (await qemuGone(qemu.pid))) {
             const tail = consoleTail(qemu.console);
             throw new HostCommandError(
                 target.name ?? target.host,
@@ -175,7 +247,7 @@ export async function waitForSsh(target: SshTarget, timeoutSec: number, since = 
                 "",
                 tail,
                 "exit",
-                `QEMU (pid ${qemu.pid}) exited ${Math.round((Date.now() - since) / 1000)} s into the boot, before SSH answered; its console's last lines:\n${tail}`,
+                `QEMU (pid ${typeof qemu.pid === "number" ? qemu.pid : readPid(qemu.pid)}) exited ${Math.round((Date.now() - since) / 1000)} s into the boot, before SSH answered; its console's last lines:\n${tail}`,
             );
         }
         const access = hostAccess(target);
@@ -242,14 +314,15 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
     const started = Date.now();
     await local.run(["qemu-system-x86_64", ...args]);
     const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-    const partial: VmState = { name, dir, pid, sshPort, console, qmpSocket, image: img.disk, bootSeconds: 0 };
+    const partial: VmState = { name, dir, pid, sshPort, console, qmpSocket, args, image: img.disk, bootSeconds: 0 };
     fs.writeFileSync(stateFile(name), JSON.stringify(partial, null, 2));
     const bootWatch = bootWatchOf(partial);
     log(`${name}: QEMU pid ${pid}, console ${console}, waiting for SSH on 127.0.0.1:${sshPort}`);
     const target = sshTargetOf(partial, img);
     let waited: number;
     try {
-        waited = await waitForSsh(target, bootTimeoutSec, started, { pid, console });
+        // The pid as the pid file has it: a power cycle by the boot watch starts another QEMU.
+        waited = await waitForSsh(target, bootTimeoutSec, started, { pid: () => Number(fs.readFileSync(pidFile, "utf8").trim()), console });
     } catch (err) {
         // waitForSsh's failures: SSH did not answer in time, or QEMU exited first.
         await vmDown(name);
