@@ -28,8 +28,8 @@ export interface KatRun {
     /** What was really injected, ms (host clock for a stop, the hog's own clock for a hog); null for none. */
     injectedMs: number | null;
     /**
-     * For a stop: how long the guest's vCPUs waited for a host CPU in the second after SIGCONT, ms (the most of
-     * any vCPU thread, from the host kernel's run-delay accounting). The guest is frozen for that long too: a
+     * For a stop: how long the measured vCPU's thread waited for a host CPU in the second after SIGCONT, ms (from
+     * the host kernel's run-delay accounting; the other vCPU's waits, which the probe does not see, are not counted). The guest is frozen for that long too: a
      * loaded host, or the host's RT throttling of QEMU's FIFO vCPU threads, can hold a vCPU after the signal
      * (a 300.7 ms stop was seen by oslat as 340 ms). 0 for a hog or none.
      */
@@ -154,7 +154,7 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
             .then(() => guestShell(hostAccess(), pg.domain, `rm -f ${MEASURING} ${MEASURING_AT} ${ENDED_AT} ${HOG_OUT}`, 30_000));
         const running = cleared.then(() => guestShell(hostAccess(), pg.domain, `${watcherScript(probe, cpu, hog)} ${script}`, timeoutMs));
         if (disturbance.kind === "stop") {
-            const stop = cleared.then(() => stopGuestWhenMeasuring(g, disturbance.ms));
+            const stop = cleared.then(() => stopGuestWhenMeasuring(g, disturbance.ms, cpu));
             injected = stop.then((s) => s.frozenMs);
             resumeWait = stop.then((s) => s.resumeWaitMs);
         }
@@ -169,29 +169,29 @@ export async function runWithDisturbance(g: KatGuest, probe: ProbeKind, duration
 }
 
 /**
- * The host kernel's count of how long each vCPU thread of QEMU process `pid` has waited, runnable, for a CPU
- * (ns; /proc/<pid>/task/<tid>/schedstat's second field). A SIGSTOPped thread is not runnable, so the stop itself
- * is not in it.
+ * The host kernel's count of how long QEMU process `pid`'s thread for vCPU `cpu` has waited, runnable, for a CPU
+ * (ns; /proc/<pid>/task/<tid>/schedstat's second field), or null when no thread is named for it. A SIGSTOPped
+ * thread is not runnable, so the stop itself is not in it.
  */
-function vcpuRunDelaysNs(pid: number): Map<string, bigint> {
-    const delays = new Map<string, bigint>();
+function vcpuRunDelayNs(pid: number, cpu: number): bigint | null {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
         try {
             // QEMU names its vCPU threads "CPU <n>/TCG" or "CPU <n>/KVM".
-            if (!/^CPU \d+\//.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8"))) continue;
-            delays.set(tid, BigInt(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]));
+            if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith(`CPU ${cpu}/`)) continue;
+            return BigInt(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]);
         } catch {
             // A thread that ended between the listing and the read.
         }
     }
-    return delays;
+    return null;
 }
 
 /**
  * Waits for the guest's marker, then freezes its QEMU process for `ms`. Returns the frozen time measured on the
- * host, and how long the vCPUs then waited for a CPU in the second after SIGCONT (KatRun.resumeWaitMs).
+ * host, and how long vCPU `cpu` (the one the probe measures) then waited for a host CPU in the second after
+ * SIGCONT (KatRun.resumeWaitMs).
  */
-async function stopGuestWhenMeasuring(g: KatGuest, ms: number): Promise<{ frozenMs: number; resumeWaitMs: number }> {
+async function stopGuestWhenMeasuring(g: KatGuest, ms: number, cpu: number): Promise<{ frozenMs: number; resumeWaitMs: number }> {
     const deadline = Date.now() + 60_000;
     for (;;) {
         const r = await guestShell(hostAccess(), g.probeGuest.domain, `test -e ${MEASURING}`, 10_000).catch(() => ({ exitCode: 1 }));
@@ -202,26 +202,23 @@ async function stopGuestWhenMeasuring(g: KatGuest, ms: number): Promise<{ frozen
     const pid = Number(readFileSync(`/run/libvirt/qemu/${g.probeGuest.domain}.pid`, "utf8").trim());
     // The freeze runs from one signal to the other, so the clock is read right before each: read after SIGCONT, it
     // also counted the time this process waited for a CPU while QEMU's FIFO vCPU thread resumed (a 300 ms stop
-    // was once measured as 371 ms while oslat saw 304 ms). The vCPUs' own wait after SIGCONT is read apart.
+    // was once measured as 371 ms while oslat saw 304 ms). The vCPU's own wait after SIGCONT is read apart.
     const started = process.hrtime.bigint();
     process.kill(pid, "SIGSTOP");
     let ended = started;
-    let delaysAtResume = new Map<string, bigint>();
+    let delayAtResume: bigint | null = null;
     try {
         await sleep(ms);
     } finally {
         // Never leave the guest frozen, whatever happened in between.
-        delaysAtResume = vcpuRunDelaysNs(pid);
+        delayAtResume = vcpuRunDelayNs(pid, cpu);
         ended = process.hrtime.bigint();
         process.kill(pid, "SIGCONT");
     }
     await sleep(1_000);
-    let resumeWaitNs = 0n;
-    for (const [tid, delay] of vcpuRunDelaysNs(pid)) {
-        const waited = delay - (delaysAtResume.get(tid) ?? delay);
-        if (waited > resumeWaitNs) resumeWaitNs = waited;
-    }
-    return { frozenMs: Number(ended - started) / 1e6, resumeWaitMs: Number(resumeWaitNs) / 1e6 };
+    const delayAfter = vcpuRunDelayNs(pid, cpu);
+    if (delayAtResume === null || delayAfter === null) throw new Error(`no thread of QEMU pid ${pid} is named for vCPU ${cpu} ("CPU ${cpu}/...")`);
+    return { frozenMs: Number(ended - started) / 1e6, resumeWaitMs: Number(delayAfter - delayAtResume) / 1e6 };
 }
 
 /** The hog's own burst figures and the watcher's times, read once the tool has ended. */

@@ -7,10 +7,10 @@
  *   injected (the host's clock around SIGSTOP/SIGCONT, the hog's own clock
  *   around its burst). The guest adds its usual latency on top (a few ms
  *   under TCG at most on a quiet CPU), which is < 2% of 300 ms. After a
- *   stop, the guest's vCPU threads may also wait for a host CPU (a loaded
- *   host, or its RT throttling of the FIFO vCPU threads): the host kernel
- *   counts that wait (schedstat), and the guest was frozen through it, so a
- *   stop's upper bound is 10% over the stop plus that wait.
+ *   stop, the measured vCPU's thread may also wait for a host CPU (other
+ *   FIFO threads, or the host's RT throttling): the host kernel counts that
+ *   wait (schedstat), and the vCPU was frozen through it, so a stop's upper
+ *   bound is 10% over the stop plus that wait.
  * - Clean: the worst figure stays below half the disturbance (150 ms). The
  *   clean noise under TCG is up to ~50 ms (the host throttles the RT vCPU
  *   thread, FIFO 1, for 50 ms a second), so half the disturbance separates
@@ -114,7 +114,7 @@ function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: Figure
                     `${probe} ${f.label} ${reported} ms in a clean run: a ${DISTURB_MS} ms disturbance could not be told from it`,
                 );
             } else {
-                // The guest stays frozen while its vCPUs wait for a host CPU after SIGCONT: that wait is part of
+                // The measured vCPU stays frozen while its thread waits for a host CPU after SIGCONT: that wait is part of
                 // what it saw, so the answer reaches up to the stop plus the wait, and never below the stop.
                 const upToMs = run.injectedMs + run.resumeWaitMs;
                 const under = errorPercent(reported, run.injectedMs);
@@ -122,7 +122,7 @@ function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: Figure
                 t.true(
                     under >= -10 && over <= 10,
                     `${probe} ${f.label}: reported ${reported} ms for ${run.injectedMs.toFixed(1)} ms injected` +
-                        (run.resumeWaitMs > 0 ? ` and ${run.resumeWaitMs.toFixed(1)} ms the vCPUs then waited for a host CPU` : "") +
+                        (run.resumeWaitMs > 0 ? ` and ${run.resumeWaitMs.toFixed(1)} ms the vCPU then waited for a host CPU` : "") +
                         ` (${under.toFixed(1)} % of the stop, ${over.toFixed(1)} % of both; allowed −10 % of the one to +10 % of both)`,
                 );
             }
