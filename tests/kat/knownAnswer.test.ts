@@ -98,6 +98,23 @@ function knownAnswer(probe: ProbeKind, disturbance: Disturbance, figures: Figure
             );
             run = await runWithDisturbance(g, probe, durationSec, disturbance);
         }
+        const missedIrq = (r: KatRun) => worstMs(r, "irq") < DISTURB_MS / 2 && worstMs(r, "thread") >= DISTURB_MS / 2;
+        if (probe === "timerlat" && disturbance.kind === "stop" && missedIrq(run)) {
+            // timerlat's thread arms the next period's timer only when it goes back to sleep: a stop that begins after
+            // the timer's IRQ and before that sleep covers no armed timer, so the IRQ latency cannot see it, while the
+            // thread's latency does (seen: IRQ 8.8 ms, thread 301.4 ms for a 300.9 ms stop). One retry, both runs in
+            // the table: a probe that never reports the IRQ's latency fails the second run too.
+            record(
+                probe,
+                "max IRQ latency (first try: the stop began while no timer was armed; retried)",
+                disturbance,
+                run.injectedMs,
+                worstMs(run, "irq"),
+                run.result.command ?? "",
+            );
+            t.log(`the stop fell while timerlat's thread ran (IRQ ${worstMs(run, "irq")} ms, thread ${worstMs(run, "thread")} ms); retrying once`);
+            run = await runWithDisturbance(g, probe, durationSec, disturbance);
+        }
         t.is(run.result.noSamples, null, run.result.noSamples ?? "");
         if (run.hogTiming) {
             // A burst outside the window is a fault of the test, not of the probe: say so rather than report a miss.
