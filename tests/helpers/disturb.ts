@@ -29,9 +29,9 @@ export interface KatRun {
     injectedMs: number | null;
     /**
      * For a stop: how long the measured vCPU's thread waited for a host CPU in the second after SIGCONT, ms (from
-     * the host kernel's run-delay accounting; the other vCPU's waits, which the probe does not see, are not counted). The guest is frozen for that long too: a
-     * loaded host, or the host's RT throttling of QEMU's FIFO vCPU threads, can hold a vCPU after the signal
-     * (a 300.7 ms stop was seen by oslat as 340 ms). 0 for a hog or none.
+     * the host kernel's run-delay accounting; the other vCPU's waits, which the probe does not see, are left out).
+     * That vCPU is frozen for that long too: other FIFO threads, or the host's RT throttling, can hold it after the
+     * signal (a 300.7 ms stop was seen by oslat as 340 ms). 0 for a hog or none.
      */
     resumeWaitMs: number;
     /** The command that produced the figures, for the report table. */

@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { bootState, watchBoots } from "../../tools/lab/vm/bootWatch";
 import { qmp } from "../../tools/lab/vm/qmp";
 import { powerCycle, VMLAB_STATE_DIR, type VmState } from "../../tools/lab/vm/vm";
+import { waitFor } from "../helpers/engineRun";
 
 // As the lab VM's serial console has it: the kernel's lines start and end with a carriage return.
 const bootStart = (kernel: string) => `\r[    0.000000] Linux version ${kernel} (debian-kernel@lists.debian.org) (gcc-12) #1 SMP PREEMPT_DYNAMIC Debian\r\n`;
@@ -43,14 +44,6 @@ test("the boot under way: booting, stalled before its login prompt, up after it;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!ok()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await sleep(50);
-    }
-}
-
 test("a stalled boot is power-cycled once, a boot that reached its prompt never, and the watch gives up after maxCycles", async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), "nfvkit-bootwatch-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,7 +57,7 @@ test("a stalled boot is power-cycled once, a boot that reached its prompt never,
     t.deepEqual(cycled, [], "a boot that goes on is left alone");
 
     appendFileSync(console, stallReport(2502));
-    await until("a power cycle", () => cycled.length === 1);
+    await waitFor("a power cycle", () => cycled.length === 1, 10_000, 50);
     t.regex(cycled[0], /rcu_preempt kthread timer wakeup didn't happen for 2502 jiffies/);
     t.is(watch.cycles.length, 1);
     t.regex(said[0], /the boot stalled .*; power-cycling the VM \(1 of at most 2\)/);
@@ -80,7 +73,7 @@ test("a stalled boot is power-cycled once, a boot that reached its prompt never,
 
     // A reboot that stalls, then again: two power cycles in all, then the watch leaves the VM to the wait's timeout.
     appendFileSync(console, "\n" + bootStart("6.1.0-50-rt-amd64") + stallReport(2502));
-    await until("the second power cycle", () => cycled.length === 2);
+    await waitFor("the second power cycle", () => cycled.length === 2, 10_000, 50);
     appendFileSync(console, bootStart("6.1.0-50-rt-amd64") + stallReport(2502));
     await sleep(500);
     t.is(cycled.length, 2, "no more than maxCycles");
@@ -107,7 +100,7 @@ test("a QEMU that is gone while the VM should run is powered on again, once it i
     await sleep(500);
     t.deepEqual(cycled, [], "a running QEMU is left alone");
     gone = true;
-    await until("the power-on", () => cycled.length === 1);
+    await waitFor("the power-on", () => cycled.length === 1, 10_000, 50);
     t.deepEqual(cycled, ["QEMU exited"]);
     await sleep(500);
     t.is(cycled.length, 1, "once: the new QEMU runs");
@@ -149,14 +142,19 @@ test("a power cycle quits QEMU through its monitor and starts it again with the 
 
     // A QEMU that exited by itself (one did, during a boot after a reset) is started again.
     process.kill(second, "SIGKILL");
-    await until("the second QEMU to go", () => {
-        try {
-            process.kill(second, 0);
-            return false;
-        } catch {
-            return true;
-        }
-    });
+    await waitFor(
+        "the second QEMU to go",
+        () => {
+            try {
+                process.kill(second, 0);
+                return false;
+            } catch {
+                return true;
+            }
+        },
+        10_000,
+        50,
+    );
     const third = await powerCycle(name);
     t.notThrows(() => process.kill(third, 0), "a third one runs");
 });

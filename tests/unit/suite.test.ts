@@ -22,9 +22,12 @@ function testFiles(entry: string): string[] {
     return (readdirSync(full, { recursive: true }) as string[]).filter((f) => f.endsWith(".test.ts")).map((f) => path.join(entry, f));
 }
 
+const script = readFileSync(path.join(root, "tools", "ci", "suite.sh"), "utf8");
+
+/** The entries of one of suite.sh's lists (REAL_PARTS, BESIDE). */
+const list = (name: string) => new RegExp(`^${name}=\\(([^)]*)\\)$`, "m").exec(script)?.[1].trim().split(/\s+/) ?? [];
+
 test("every test file runs in npm test, in exactly one run: unit, the real parts, or the run beside them in its own lane", (t) => {
-    const script = readFileSync(path.join(root, "tools", "ci", "suite.sh"), "utf8");
-    const list = (name: string) => new RegExp(`^${name}=\\(([^)]*)\\)$`, "m").exec(script)?.[1].trim().split(/\s+/) ?? [];
     t.true(/^ava tests\/unit --concurrency 2$/m.test(script), "the unit tests run");
     t.true(/^ava "\$\{REAL_PARTS\[@\]\}"$/m.test(script), "the real-parts files run");
     t.true(/^ {4}NFVKIT_TEST_LANE=beside ava "\$\{BESIDE\[@\]\}" 2>&1$/m.test(script), "the files beside them run, in their lane");
@@ -44,8 +47,7 @@ test("every test file runs in npm test, in exactly one run: unit, the real parts
 });
 
 test("a guest the run beside may define on this machine's libvirt is named as the other run's checks expect (tests/helpers/lane.ts)", (t) => {
-    const script = readFileSync(path.join(root, "tools", "ci", "suite.sh"), "utf8");
-    const beside = (/^BESIDE=\(([^)]*)\)$/m.exec(script)?.[1].trim().split(/\s+/) ?? []).flatMap(testFiles);
+    const beside = list("BESIDE").flatMap(testFiles);
     // Guests are defined on this machine's libvirt through the known-answer helpers or the Domain provider's operations.
     const definesGuests = (f: string) => /from "\.\.\/helpers\/kat(Guest|Link)"|domainOperations/.test(readFileSync(path.join(root, f), "utf8"));
     t.deepEqual(

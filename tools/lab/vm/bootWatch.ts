@@ -31,15 +31,6 @@ const LOGIN_PROMPT = /^\r*\S+ login: /m;
 /** The kernel's report of an RCU grace-period kthread that did not run: its timer never fired, or it never got a CPU. */
 const STARVED = /rcu: rcu_\w+ kthread (?:timer wakeup didn't happen|starved) for \d+ jiffies/;
 
-/** The console's length so far, in the units `slice` counts (0 when there is none). */
-function fileLength(file: string): number {
-    try {
-        return fs.readFileSync(file, "utf8").length;
-    } catch {
-        return 0;
-    }
-}
-
 /** What the console shows of the boot under way. */
 export type BootState = "booting" | "stalled" | "up";
 
@@ -97,34 +88,35 @@ export function watchBoots(o: BootWatchOptions): BootWatch {
     // The console after the last power cycle: the stalled boot's text stays in the file, before the next boot's.
     let from = 0;
     let busy = false;
+    /** Says why, notes the cycle, moves past the console's `seen` characters, and waits for the power cycle. */
+    const cycle = async (why: string, line: string, seen: number) => {
+        o.log(`${why}; power-cycling the VM (${cycles.length + 1} of at most ${maxCycles})`);
+        from += seen;
+        cycles.push({ at: Date.now(), line });
+        await o.onStall(line).catch((err: Error) => o.log(`the power cycle failed: ${err.message}`));
+    };
     const check = async () => {
         if (busy || cycles.length >= maxCycles) return;
         busy = true;
         try {
-            const gone = o.qemuGone?.() ?? false;
-            if (gone && goneBefore) {
-                goneBefore = false;
-                o.log(`QEMU is gone while the VM should run; powering it on (${cycles.length + 1} of at most ${maxCycles})`);
-                cycles.push({ at: Date.now(), line: "QEMU exited" });
-                from = fileLength(o.console);
-                await o.onStall("QEMU exited").catch((err: Error) => o.log(`the power cycle failed: ${err.message}`));
-                return;
-            }
-            goneBefore = gone;
-            let text: string;
+            let text = "";
             try {
                 text = fs.readFileSync(o.console, "utf8").slice(from);
             } catch {
-                return; // no console yet, or the VM is gone
+                // no console yet, or the VM is gone
             }
+            const gone = o.qemuGone?.() ?? false;
+            if (gone && goneBefore) {
+                goneBefore = false;
+                await cycle("QEMU is gone while the VM should run", "QEMU exited", text.length);
+                return;
+            }
+            goneBefore = gone;
             // After a power cycle, what the stalled boot wrote before it went is not a boot of its own.
             if (cycles.length > 0 && !BOOT_START.test(text)) return;
             if (bootState(text) !== "stalled") return;
             const line = STARVED.exec(text)?.[0] ?? "";
-            o.log(`the boot stalled (console: "${line}"); power-cycling the VM (${cycles.length + 1} of at most ${maxCycles})`);
-            from += text.length;
-            cycles.push({ at: Date.now(), line });
-            await o.onStall(line).catch((err: Error) => o.log(`the power cycle failed: ${err.message}`));
+            await cycle(`the boot stalled (console: "${line}")`, line, text.length);
         } finally {
             busy = false;
         }

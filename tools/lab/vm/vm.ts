@@ -54,7 +54,7 @@ export interface RunningVm extends VmState {
     /** The SSH target for the kit's HostAccess, with the pinned host key. */
     target: SshTarget;
     imageInfo: VmImage;
-    /** The watch that resets a stalled boot (bootWatch.ts), for as long as this process runs or until vmDown. */
+    /** The watch that power-cycles a stalled boot (bootWatch.ts), for as long as this process runs or until vmDown. */
     bootWatch: BootWatch;
 }
 
@@ -72,13 +72,10 @@ function bootWatchOf(s: VmState): BootWatch {
                 log(`${s.name}: powered on again, QEMU pid ${pid}`);
             },
             qemuGone: () => {
-                try {
-                    // Torn down (vmDown removes the folder): nothing to power on.
-                    if (!fs.existsSync(stateFile(s.name))) return false;
-                    return !alive(Number(fs.readFileSync(path.join(s.dir, "qemu.pid"), "utf8").trim()));
-                } catch {
-                    return false;
-                }
+                // Torn down (vmDown removes the folder): nothing to power on.
+                if (!fs.existsSync(stateFile(s.name))) return false;
+                const pid = qemuPidIn(s.dir);
+                return pid > 0 && !alive(pid);
             },
             log: (line) => log(`${s.name}: ${line}`),
         });
@@ -95,16 +92,10 @@ function bootWatchOf(s: VmState): BootWatch {
  */
 export async function powerCycle(name: string): Promise<number> {
     const s = JSON.parse(fs.readFileSync(stateFile(name), "utf8")) as VmState;
-    const pidFile = path.join(s.dir, "qemu.pid");
-    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
     // A QEMU that has exited by itself is only started again.
-    if (alive(pid)) {
-        await qmp(s.qmpSocket, "quit").catch(() => (alive(pid) ? process.kill(pid, "SIGTERM") : undefined));
-        for (let i = 0; i < 600 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-        if (alive(pid)) process.kill(pid, "SIGKILL");
-    }
+    await stopQemu(qemuPidIn(s.dir), (pid) => qmp(s.qmpSocket, "quit").catch(() => (alive(pid) ? process.kill(pid, "SIGTERM") : undefined)), 60_000);
     await hostAccess().run(["qemu-system-x86_64", ...s.args]);
-    const again = Number(fs.readFileSync(pidFile, "utf8").trim());
+    const again = qemuPidIn(s.dir);
     fs.writeFileSync(stateFile(name), JSON.stringify({ ...s, pid: again }, null, 2));
     return again;
 }
@@ -137,6 +128,27 @@ function alive(pid: number): boolean {
     } catch {
         return false;
     }
+}
+
+/** The pid in a VM folder's QEMU pid file, or 0 when there is none. */
+function qemuPidIn(dir: string): number {
+    try {
+        return Number(fs.readFileSync(path.join(dir, "qemu.pid"), "utf8").trim()) || 0;
+    } catch {
+        return 0;
+    }
+}
+
+/**
+ * Stops QEMU `pid` when it runs: `ask` asks it to go, it gets `waitMs` to do so, then SIGKILL. Whether it was
+ * running.
+ */
+async function stopQemu(pid: number, ask: (pid: number) => unknown, waitMs: number): Promise<boolean> {
+    if (pid <= 0 || !alive(pid)) return false;
+    await ask(pid);
+    for (let waited = 0; waited < waitMs && alive(pid); waited += 100) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) process.kill(pid, "SIGKILL");
+    return true;
 }
 
 /** The QEMU argv, as data so docs and tests can show it. */
@@ -203,15 +215,6 @@ export function sshTargetOf(s: VmState, img: VmImage, hostName = "lab-rt-1"): Ss
     };
 }
 
-/** A pid from its source, or 0 when it cannot be read. */
-function readPid(source: () => number): number {
-    try {
-        return source();
-    } catch {
-        return 0;
-    }
-}
-
 /**
  * Whether QEMU is gone for good. A pid given as a function is read again for
  * up to 10 s: a power cycle (powerCycle) stops one QEMU and starts another,
@@ -220,7 +223,7 @@ function readPid(source: () => number): number {
 async function qemuGone(pid: number | (() => number)): Promise<boolean> {
     if (typeof pid === "number") return !alive(pid);
     for (let i = 0; i < 10; i++) {
-        const now = readPid(pid);
+        const now = pid();
         if (now > 0 && alive(now)) return false;
         await new Promise((r) => setTimeout(r, 1000));
     }
@@ -232,6 +235,7 @@ export async function waitForSsh(
     target: SshTarget,
     timeoutSec: number,
     since = Date.now(),
+    /** QEMU's pid, or where to read it (0 while there is none), and its console. */
     qemu?: { pid: number | (() => number); console: string },
 ): Promise<number> {
     const deadline = since + timeoutSec * 1000;
@@ -247,7 +251,7 @@ export async function waitForSsh(
                 "",
                 tail,
                 "exit",
-                `QEMU (pid ${typeof qemu.pid === "number" ? qemu.pid : readPid(qemu.pid)}) exited ${Math.round((Date.now() - since) / 1000)} s into the boot, before SSH answered; its console's last lines:\n${tail}`,
+                `QEMU (pid ${typeof qemu.pid === "number" ? qemu.pid : qemu.pid()}) exited ${Math.round((Date.now() - since) / 1000)} s into the boot, before SSH answered; its console's last lines:\n${tail}`,
             );
         }
         const access = hostAccess(target);
@@ -268,7 +272,7 @@ export async function waitForSsh(
  * the one already running. Under TCG on a loaded 2-core machine a boot now and
  * then stalls for good early on (an RCU stall with a starved timer, seen in a
  * CI run: the console repeats the stall dump and SSH never comes). The boot
- * watch (bootWatch.ts) resets such a boot as soon as its console says so, and
+ * watch (bootWatch.ts) power-cycles such a boot as soon as its console says so, and
  * keeps watching the VM's reboots for as long as this process runs; a boot
  * that still never answers is started again once, from a fresh overlay.
  */
@@ -322,7 +326,7 @@ async function startVm(opts: VmOptions, bootTimeoutSec: number): Promise<Running
     let waited: number;
     try {
         // The pid as the pid file has it: a power cycle by the boot watch starts another QEMU.
-        waited = await waitForSsh(target, bootTimeoutSec, started, { pid: () => Number(fs.readFileSync(pidFile, "utf8").trim()), console });
+        waited = await waitForSsh(target, bootTimeoutSec, started, { pid: () => qemuPidIn(dir), console });
     } catch (err) {
         // waitForSsh's failures: SSH did not answer in time, or QEMU exited first.
         await vmDown(name);
@@ -346,17 +350,7 @@ export async function vmDown(name = `${VMLAB_NAME_PREFIX}-1`): Promise<void> {
     watches.get(name)?.stop();
     watches.delete(name);
     const dir = path.join(VMLAB_STATE_DIR, name);
-    let pid: number | undefined;
-    try {
-        pid = Number(fs.readFileSync(path.join(dir, "qemu.pid"), "utf8").trim());
-    } catch {
-        pid = undefined;
-    }
-    if (pid && alive(pid)) {
-        process.kill(pid, "SIGTERM");
-        for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-        if (alive(pid)) process.kill(pid, "SIGKILL");
-        log(`${name}: stopped QEMU pid ${pid}`);
-    }
+    const pid = qemuPidIn(dir);
+    if (await stopQemu(pid, () => process.kill(pid, "SIGTERM"), 5_000)) log(`${name}: stopped QEMU pid ${pid}`);
     fs.rmSync(dir, { recursive: true, force: true });
 }
