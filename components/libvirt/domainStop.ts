@@ -7,6 +7,7 @@
  * "QEMU crashed: <its assertion>" at once instead of a timeout minutes later.
  */
 import { isNoDomain, type HostAccess } from "../host/access";
+import { pauseBeforeNextAsk, pauseBeforeStateCheck } from "./waitCadence";
 
 /**
  * A guest that did not come up while the kit waited for it, in its own words:
@@ -111,7 +112,8 @@ export const BOOT_FAILURES: { line: RegExp; fix: string }[] = [
 export async function waitForConsoleLine(host: HostAccess, file: string, pattern: string, timeoutMs: number, domain: string): Promise<void> {
     const start = Date.now();
     const tailOf = (text: string) => text.split("\n").slice(-15).join("\n");
-    for (let poll = 0; Date.now() - start < timeoutMs; poll++) {
+    let stateCheckedAt = start;
+    while (Date.now() - start < timeoutMs) {
         const text = (await host.tryReadFile(file)) ?? "";
         if (text.includes(pattern)) return;
         for (const failure of BOOT_FAILURES) {
@@ -121,9 +123,12 @@ export async function waitForConsoleLine(host: HostAccess, file: string, pattern
                 throw GuestBootError.failed(domain, line, failure.fix, file);
             }
         }
-        // A dead QEMU writes no more: ask libvirt every 2 s rather than wait out the timeout.
-        if (poll % 8 === 7) await throwIfStopped(host, domain, `the "${pattern}" line on its console`);
-        await new Promise((r) => setTimeout(r, 250));
+        // A dead QEMU writes no more: ask libvirt now and then rather than wait out the timeout.
+        if (Date.now() - stateCheckedAt >= pauseBeforeStateCheck(Date.now() - start)) {
+            await throwIfStopped(host, domain, `the "${pattern}" line on its console`);
+            stateCheckedAt = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, pauseBeforeNextAsk(Date.now() - start, 250)));
     }
     const tail = tailOf((await host.tryReadFile(file)) ?? "");
     throw GuestBootError.timedOut(domain, pattern, file, timeoutMs, tail);

@@ -6,6 +6,7 @@
  * the host's libvirt: no caller builds a URI.
  */
 import { commandFailure, HostCommandError, isNotRunning, type HostAccess } from "../host/access";
+import { pauseBeforeNextAsk } from "./waitCadence";
 
 /** What the agent needs of a host: its name for messages, and virsh on its libvirt. */
 export type AgentHost = Pick<HostAccess, "name" | "virsh">;
@@ -58,7 +59,7 @@ export async function waitForAgent(host: AgentHost, domain: string, timeoutMs: n
             // A stopped guest will not answer however long we ask: say so now.
             if (isNotRunning(err)) throw err;
             last = err;
-            await sleep(500);
+            await sleep(pauseBeforeNextAsk(Date.now() - start, 500));
         }
     }
     const why = last instanceof HostCommandError ? last.stderr.trim() : String(last ?? "");
