@@ -124,7 +124,8 @@ export async function waitForConsoleLine(host: HostAccess, file: string, pattern
             }
         }
         // A dead QEMU writes no more: ask libvirt now and then rather than wait out the timeout.
-        if (Date.now() - stateCheckedAt >= pauseBeforeStateCheck(Date.now() - start)) {
+        const now = Date.now();
+        if (now - stateCheckedAt >= pauseBeforeStateCheck(now - start)) {
             await throwIfStopped(host, domain, `the "${pattern}" line on its console`);
             stateCheckedAt = Date.now();
         }

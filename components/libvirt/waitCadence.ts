@@ -5,10 +5,11 @@
  * VM under TCG, one console read over SSH took 230 ms of the VM's CPU and one
  * `virsh` 800 ms, so asking every quarter of a second during a nested guest's
  * ten-minute boot took about a third of a core from the very boot it waited
- * for (docs/testing.md). A boot that has already taken a minute is asked less
- * often: the pause grows with the time waited so far, so the answer comes at
- * most 2.5 % later than it would with constant asking, and a fast boot (a few
- * seconds on KVM, 8 s under TCG here) is asked as often as before.
+ * for (docs/rt-hosts.md, with the boot times before and after). A boot that
+ * has already taken a minute is asked less often: the pause grows with the
+ * time waited so far, so the answer comes at most 2.5 % later than it would
+ * with constant asking, and a fast boot (a few seconds on KVM, 8 s under TCG
+ * here) is asked as often as before.
  */
 
 /** The pause before the next question, `waitedMs` into a wait: `floorMs` at first, then 1/40 of the time waited, at most 5 s. */
