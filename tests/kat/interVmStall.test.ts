@@ -38,22 +38,34 @@ const PREFIX = "nfvkit-kat-ringstall";
 const STALL_MS = 1000;
 const SETTING: InterVmSetting = { link: "ring0", producer: "peer", consumer: "vnf", durationSec: 8, burst: 32, roundTripSec: 0, hostLimit: false };
 const real = realTest(existsSync("/run/libvirt/libvirt-sock") || existsSync("/var/run/libvirt/libvirt-sock"), "the libvirt daemon");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Stops the producer process in its guest for `ms` once it has been sending for a while; returns the stop, guest clock. */
+/**
+ * Stops the producer process in its guest for `ms` once it has been sending for a while; returns the stop, guest clock.
+ * The whole timing runs in one script inside the guest, started beside the producer: under host load one agent round
+ * trip has taken seconds, so a wait for the process, then a pause, then a second command from the host could land after
+ * the producer's 8 s had ended (CI, load beside the lab VM test: "did not run", the producer already gone).
+ */
 async function stallProducer(producer: ProbeGuest, ms: number): Promise<number> {
-    const deadline = Date.now() + 90_000;
-    while ((await guestShell(hostAccess(), producer.domain, "pidof nfvkit-ring", 10_000).catch(() => ({ exitCode: 1 }))).exitCode !== 0) {
-        if (Date.now() > deadline) throw new Error(`nfvkit-ring never started in ${producer.domain}`);
-        await sleep(200);
-    }
-    // The producer waits for the consumer's session first; 2 s in, it is sending, and 6 s of the 8 s run remain.
-    await sleep(2000);
     // `read` is a shell builtin: no process start between the clock and the signal. SIGCONT follows whatever happens.
-    const script = `p=$(pidof nfvkit-ring) || exit 2; read a _ < /proc/uptime; kill -STOP $p; sleep ${ms / 1000}; read b _ < /proc/uptime; kill -CONT $p; echo "stopped $a $b"`;
-    const out = await guestShell(hostAccess(), producer.domain, script, 30_000);
+    // The producer waits for the consumer's session first; 2 s after it appears it is sending, and 6 s of the 8 s remain.
+    const script = [
+        "i=0",
+        "until p=$(pidof nfvkit-ring); do i=$((i + 1)); [ $i -gt 1800 ] && exit 2; sleep 0.05; done",
+        "sleep 2",
+        "read a _ < /proc/uptime",
+        "kill -STOP $p || exit 3",
+        `sleep ${ms / 1000}`,
+        "read b _ < /proc/uptime",
+        "kill -CONT $p",
+        'echo "stopped $a $b"',
+    ].join("\n");
+    const out = await guestShell(hostAccess(), producer.domain, script, 120_000);
     const m = /stopped ([\d.]+) ([\d.]+)/.exec(out.stdout);
-    if (!m) throw new Error(`the stop in ${producer.domain} did not run: ${out.stdout}${out.stderr}`);
+    if (!m) {
+        const reasons: Record<number, string> = { 2: "nfvkit-ring never started within 90 s", 3: "the producer had ended before the stop" };
+        const why = reasons[out.exitCode] ?? `exit ${out.exitCode}`;
+        throw new Error(`the stop in ${producer.domain} did not run: ${why}; ${out.stdout}${out.stderr}`);
+    }
     return (Number(m[2]) - Number(m[1])) * 1000;
 }
 
