@@ -39,7 +39,11 @@ test("the read form of the tuning checks writes no IRQ affinity and names what l
     t.is(irqs?.pass, drifted === 0);
     t.is(
         irqs?.found,
-        (drifted === 0 ? "within 0" : `${drifted} are outside`) +
-            (kept.length > 0 ? ` (${kept.length} managed or per-CPU IRQs stay where the kernel keeps them)` : ""),
+        (drifted === 0 ? "within 0" : `${drifted} ${drifted === 1 ? "is" : "are"} outside`) +
+            (kept.length === 1
+                ? " (1 managed or per-CPU IRQ stays where the kernel keeps it)"
+                : kept.length > 1
+                  ? ` (${kept.length} managed or per-CPU IRQs stay where the kernel keeps them)`
+                  : ""),
     );
 });

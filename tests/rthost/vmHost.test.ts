@@ -178,7 +178,7 @@ serial(
         const a = { urn, lineage: "lineage-a", progress };
         const b = { urn, lineage: "lineage-b", progress };
         const c = { urn: urn.replace("vmhost-test::", "vmhost-test-c::"), lineage: "lineage-c", progress };
-        const inputs: rt.RtHostInputs = { host: "lab-rt-1", access: vm.target, kernelArgs: [], housekeepingCpus: "0-1", isolatedCpus: "2-3" };
+        const inputs: rt.RtHostInputs = { host: "lab-rt-1", access: vm.target, kernelArgs: [], housekeepingCpus: "0", isolatedCpus: "1" };
         const sh = async (script: string, ...args: string[]) => (await host.run(["sh", "-c", script, "sh", ...args], { nothrow: true })).stdout;
         const sysctl = async () => (await host.readFile("/proc/sys/kernel/sched_rt_runtime_us")).trim();
         const files = async () => Promise.all(Object.values(RT_FILES).map((f) => host.tryReadFile(f)));
@@ -203,20 +203,20 @@ serial(
             await sh('echo "$1" > /proc/sys/kernel/sched_rt_runtime_us; echo "$2" > "$3"; echo "$4" > "$5"', stockSysctl, stockIrqs[x], x, stockIrqs[y], y);
             if (irqbalance) await sh("systemctl start irqbalance");
         });
-        await sh('echo 3 > "$1"', x);
+        await sh('echo 1 > "$1"', x);
         const irqsBefore = await rt.readIrqAffinities(host);
-        t.is(irqsBefore[x], "3");
+        t.is(irqsBefore[x], "1");
 
         // A takes the host and applies the runtime tuning: all of create but the kernel, its GRUB file and the reboot
         // (apt, update-grub and a TCG reboot take minutes; the lab-rt test below does them through the engine).
         const record = await rt.claimRtHost(host, inputs, a);
         await rt.applyRuntimeTuning(host, inputs, urn);
         lap("A took the host");
-        t.like(JSON.parse(await host.readFile(RT_FILES.before)), { owner: { urn, lineage: "lineage-a" }, irqs: { [x]: "3" }, housekeepingCpus: "0-1" });
+        t.like(JSON.parse(await host.readFile(RT_FILES.before)), { owner: { urn, lineage: "lineage-a" }, irqs: { [x]: "1" }, housekeepingCpus: "0" });
         t.is(await sysctl(), "-1");
         const tuned = await rt.readIrqAffinities(host);
-        t.is(tuned[x], "0-1");
-        t.is(tuned[y], "0-1");
+        t.is(tuned[x], "0");
+        t.is(tuned[y], "0");
 
         // B: refused before it changes anything, with A's name; its read does not claim the host, its delete leaves it.
         const filesA = await files();
@@ -236,14 +236,14 @@ serial(
 
         // An administrator changes the sysctl and one IRQ after the kit; A's delete (its state without `before`, as after
         // a create that died before it reported) puts back only what is still the kit's.
-        await sh('echo 900000 > /proc/sys/kernel/sched_rt_runtime_us; echo 0 > "$1"', y);
+        await sh('echo 900000 > /proc/sys/kernel/sched_rt_runtime_us; echo 1 > "$1"', y);
         await rt.delete("lab-rt-1", { ...inputs, lineage: "lineage-a" } as rt.RtHostOutputs, a);
         t.log(said.join("\n"));
         for (const f of Object.values(RT_FILES)) t.false(await host.exists(f), f);
         t.is(await sysctl(), "900000", "the administrator's value stays");
         const restored = await rt.readIrqAffinities(host);
-        t.is(restored[x], "3", "IRQ x is back to its own earlier affinity, not every CPU");
-        t.is(restored[y], "0", "the administrator's IRQ affinity stays");
+        t.is(restored[x], "1", "IRQ x is back to its own earlier affinity, not every CPU");
+        t.is(restored[y], "1", "the administrator's IRQ affinity stays");
         for (const [f, list] of Object.entries(irqsBefore)) if (f !== y && restored[f] !== undefined) t.is(restored[f], list, f);
         lap("A's delete");
 
@@ -309,7 +309,7 @@ serial(
         t.is(preview.code, 0, preview.stderr);
         t.regex(
             preview.stdout,
-            /host lab-rt-1: kernel 6\.1\.\S+-amd64 → PREEMPT_RT \(linux-image-rt-amd64\), kernel args change \(\+isolcpus=managed_irq,domain,2-3 \+nohz_full=2-3 [^)]*\+intel_iommu=on \+iommu=pt[^)]*\), reboot required/,
+            /host lab-rt-1: kernel 6\.1\.\S+-amd64 → PREEMPT_RT \(linux-image-rt-amd64\), kernel args change \(\+isolcpus=managed_irq,domain,1 \+nohz_full=1 [^)]*\+intel_iommu=on \+iommu=pt[^)]*\), reboot required/,
         );
 
         // Without permission: up stops and says what the host needs.
@@ -320,7 +320,7 @@ serial(
         t.not(refused.code, 0);
         t.regex(
             refused.output,
-            /host lab-rt-1 needs a reboot: kernel 6\.1\.\S+-amd64 → 6\.1\.\S+-rt-amd64; kernel args change \(\+isolcpus=managed_irq,domain,2-3 /,
+            /host lab-rt-1 needs a reboot: kernel 6\.1\.\S+-amd64 → 6\.1\.\S+-rt-amd64; kernel args change \(\+isolcpus=managed_irq,domain,1 /,
         );
         t.regex(refused.output, /set nfv-testpod:allowHostReboot: true/);
         t.is((await readKernelFacts(host)).release, before.release, "no reboot without permission");
@@ -371,7 +371,7 @@ serial(
         const access = hostAccess(vm.target);
         const kernel = await readKernelFacts(access);
         t.regex(kernel.version, /PREEMPT_RT/);
-        for (const arg of ["isolcpus=managed_irq,domain,2-3", "nohz_full=2-3", "rcu_nocbs=2-3", "irqaffinity=0-1", "intel_iommu=on", "iommu=pt"]) {
+        for (const arg of ["isolcpus=managed_irq,domain,1", "nohz_full=1", "rcu_nocbs=1", "irqaffinity=0", "intel_iommu=on", "iommu=pt"]) {
             t.true(kernel.cmdline.split(" ").includes(arg), arg);
         }
         const shown = (await access.run(["ip", "link", "show", "dev", pf])).stdout;
