@@ -241,12 +241,14 @@ export async function tuningChecks(
         }
     }
     const fixed = kept.length;
+    // The row reads as a sentence, in the singular too: a two-vCPU host keeps one IRQ where the kernel wants it.
+    const verb = keptByKernel ? (movable === 1 ? "is" : "are") : movable === 1 ? "was" : "were";
+    const keptNote =
+        fixed === 1 ? "1 managed or per-CPU IRQ stays where the kernel keeps it" : `${fixed} managed or per-CPU IRQs stay where the kernel keeps them`;
     checks.push({
         name: "movable IRQs on housekeeping CPUs",
         expected: `within ${i.housekeepingCpus}`,
-        found:
-            (movable === 0 ? `within ${i.housekeepingCpus}` : `${movable} ${outsideVerb(movable, keptByKernel !== undefined)} outside`) +
-            (fixed > 0 ? ` (${keptByKernelNote(fixed)})` : ""),
+        found: (movable === 0 ? `within ${i.housekeepingCpus}` : `${movable} ${verb} outside`) + (fixed > 0 ? ` (${keptNote})` : ""),
         pass: movable === 0,
     });
     for (const t of [
@@ -461,14 +463,3 @@ export async function deleteRtHost(_id: string, props: RtHostOutputs, ctx?: Oper
     await host.remove(RT_FILES.before);
 }
 export { deleteRtHost as delete };
-
-/** "1 is" / "2 are" (or "was" / "were" when the kit's own tuning found them outside): the readiness row reads as a sentence. */
-function outsideVerb(count: number, present: boolean): string {
-    if (present) return count === 1 ? "is" : "are";
-    return count === 1 ? "was" : "were";
-}
-
-/** The note on IRQs the kernel keeps where it wants them (managed or per-CPU), in the readiness row. */
-function keptByKernelNote(count: number): string {
-    return count === 1 ? "1 managed or per-CPU IRQ stays where the kernel keeps it" : `${count} managed or per-CPU IRQs stay where the kernel keeps them`;
-}
